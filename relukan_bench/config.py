@@ -1,0 +1,429 @@
+"""Experiment configs: a tree of validated models with defaults in code, and one loader.
+
+    config = load_config(Path("configs/speed.yaml"), ["train.steps=50"], SpeedConfig)
+
+Resolution happens here and only here: the YAML file (read with a `yaml.SafeLoader`), then the
+`key=value` overrides, then pydantic validation of the whole. Unknown keys are refused at every
+level. Any problem raises `ConfigError` with one line naming the file, the key and what was
+expected, e.g.
+
+    configs/speed.yaml: functions[2].width: expected a list of at least 2 positive integers (got [2])
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Sequence, TypeVar, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from relukan_bench.errors import ConfigError
+from relukan_bench.expressions import Expression, parse
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+
+
+def _error_at(key: str, message: str) -> PydanticCustomError:
+    """A validation error reported under `key` of the model that raises it."""
+    return PydanticCustomError("at_key", "{message}", {"key": key, "message": message})
+
+
+def _range(value: Any, what: str) -> list[float]:
+    ok = (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        and value[0] < value[1]
+    )
+    if not ok:
+        raise ValueError(f"expected {what} as [low, high] with low < high (got {show(value)})")
+    return [float(value[0]), float(value[1])]
+
+
+class Strict(BaseModel):
+    """Base of every config node: strict types, frozen, unknown keys refused by name."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = list(cls.model_fields)
+            for key in data:
+                if key not in allowed:
+                    raise _error_at(str(key), f"unknown key (expected one of: {', '.join(allowed)})")
+        return data
+
+
+# --------------------------------------------------------------------------- building blocks
+class FunctionSpec(Strict):
+    """One target function and the network shape both models use for it."""
+
+    name: Name
+    expression: str
+    width: list[int]
+    grid: PositiveInt
+    k: NonNegativeInt
+
+    @field_validator("expression", mode="before")
+    @classmethod
+    def _parse_expression(cls, value: Any) -> Any:
+        parse(value)  # raises ExpressionError (a ValueError) with the reason
+        return value
+
+    @field_validator("width", mode="before")
+    @classmethod
+    def _check_width(cls, value: Any) -> Any:
+        ok = (
+            isinstance(value, list)
+            and len(value) >= 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        )
+        if not ok:
+            raise ValueError(f"expected a list of at least 2 positive integers (got {show(value)})")
+        return value
+
+    @model_validator(mode="after")
+    def _expression_fits_width(self) -> "FunctionSpec":
+        n_inputs = self.target().n_inputs
+        if n_inputs > self.width[0]:
+            raise _error_at(
+                "width",
+                f"the expression uses x{n_inputs}, so width[0] must be at least {n_inputs} "
+                f"(got {show(self.width)})",
+            )
+        if self.width[-1] != 1:
+            raise _error_at("width", f"expected the last width to be 1, the target is one number (got {show(self.width)})")
+        return self
+
+    def target(self) -> Expression:
+        return parse(self.expression)
+
+
+class DataSpec(Strict):
+    """Inputs drawn uniformly from [low, high)^n, n = width[0]."""
+
+    samples: PositiveInt = 1000
+    domain: list[float] = [0.0, 1.0]
+
+    @field_validator("domain", mode="before")
+    @classmethod
+    def _check_domain(cls, value: Any) -> Any:
+        return _range(value, "the input domain")
+
+
+class TrainSpec(Strict):
+    """Full-batch training: every step is zero_grad, forward, loss, backward, optimizer step."""
+
+    steps: PositiveInt = 500
+    optimizer: Literal["adam"] = "adam"
+    lr: PositiveFloat = 1e-3
+    loss: Literal["mse"] = "mse"
+
+
+class ReLUKANSpec(Strict):
+    """The paper-faithful ReLU-KAN (relukan_bench.models.relukan)."""
+
+    name: Name
+    kind: Literal["relukan"]
+    train_se: bool = True
+
+
+class KANSpec(Strict):
+    """The original B-spline KAN from pykan, in speed mode (relukan_bench.models.kan)."""
+
+    name: Name
+    kind: Literal["kan"]
+    grid_range: list[float] | None = None  # None: the data domain
+
+    @field_validator("grid_range", mode="before")
+    @classmethod
+    def _check_grid_range(cls, value: Any) -> Any:
+        return None if value is None else _range(value, "grid_range")
+
+
+ModelSpec = Annotated[Union[ReLUKANSpec, KANSpec], Field(discriminator="kind")]
+MODEL_KINDS = ("relukan", "kan")
+
+
+def _unique_names(items: Sequence[Any], key: str) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item.name in seen:
+            raise _error_at(f"{key}[{index}].name", f"duplicate name {item.name!r}")
+        seen.add(item.name)
+
+
+# --------------------------------------------------------------------------- experiments
+class TimingSpec(Strict):
+    """How each (function, model, device) is timed: `repeats` fresh models, each trained
+    `warmup_steps` untimed steps and then `train.steps` timed ones."""
+
+    repeats: PositiveInt = 5
+    warmup_steps: NonNegativeInt = 10
+
+
+class SpeedConfig(Strict):
+    """`relukan-bench speed`: train every model on every function and time it."""
+
+    experiment: Literal["speed"] = "speed"
+    seed: NonNegativeInt = 0
+    threads: PositiveInt = 1
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    baseline: Name | None = None  # speedup = baseline median / model median
+    data: DataSpec = DataSpec()
+    train: TrainSpec = TrainSpec()
+    timing: TimingSpec = TimingSpec()
+    models: Annotated[list[ModelSpec], Field(min_length=1)]
+    functions: Annotated[list[FunctionSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _check_names(self) -> "SpeedConfig":
+        _unique_names(self.models, "models")
+        _unique_names(self.functions, "functions")
+        names = [m.name for m in self.models]
+        if self.baseline is not None and self.baseline not in names:
+            raise _error_at("baseline", f"expected one of the model names {', '.join(names)} (got {self.baseline!r})")
+        return self
+
+
+Config = TypeVar("Config", bound=Strict)
+
+
+def select(config: Config, *, functions: Sequence[str] | None = None, models: Sequence[str] | None = None) -> Config:
+    """The same config restricted to the named functions and models (in config order)."""
+    from relukan_bench.errors import UsageError
+
+    update: dict[str, Any] = {}
+    for option, key, wanted in (("--functions", "functions", functions), ("--models", "models", models)):
+        if not wanted:
+            continue
+        items = getattr(config, key)
+        known = [item.name for item in items]
+        unknown = [name for name in wanted if name not in known]
+        if unknown:
+            raise UsageError(f"{option}: unknown name {unknown[0]!r} (expected some of: {', '.join(known)})")
+        update[key] = [item for item in items if item.name in wanted]
+    return config.model_copy(update=update)
+
+
+# --------------------------------------------------------------------------- loading
+def load_config(path: Path, overrides: Sequence[str], schema: type[Config]) -> Config:
+    """Read `path`, apply `key=value` overrides, validate against `schema`."""
+    data = _read_yaml(path)
+    applied: list[tuple[str, str]] = []  # (canonical key, raw override)
+    for raw in overrides:
+        applied.append((apply_override(data, raw, path), raw))
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(path, exc, applied)) from None
+
+
+def dump_config(config: Strict) -> str:
+    """The resolved config as YAML, in the same shape the loader reads."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: expected a config file, got a directory") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.__class__.__name__}: {exc})") from None
+    try:
+        data = safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level (got {show(data)})")
+    return data
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """`yaml.safe_load`'s loader, plus floats written without a dot such as `1e-3`
+    (YAML 1.1 reads those as text, which surprises everyone who writes a learning rate)."""
+
+
+_SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def safe_load(text: str) -> Any:
+    return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def apply_override(data: dict[str, Any], raw: str, path: Path) -> str:
+    """Apply one `key.path=value` to `data` in place; return the canonical key it set.
+
+    Keys are dotted; list items are chosen by index (`functions[2].grid`, `functions.2.grid`)
+    or by their `name` (`functions.f2.grid`). Values are read as YAML (`50`, `1e-3`, `[2, 1]`).
+    """
+    key, sep, text = raw.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"{path}: override {raw!r}: expected key=value, e.g. train.steps=50")
+    tokens = []
+    position = 0
+    for match in _TOKEN.finditer(key):
+        between = key[position : match.start()]
+        if between not in ("", "."):
+            break
+        tokens.append(int(match.group(2)) if match.group(2) is not None else match.group(1))
+        position = match.end()
+    if position != len(key) or not tokens:
+        raise ConfigError(f"{path}: override {raw!r}: cannot read the key {key!r}")
+    try:
+        value = safe_load(text) if text.strip() else text
+    except yaml.YAMLError:
+        raise ConfigError(f"{path}: override {raw!r}: the value is not valid YAML") from None
+
+    node: Any = data
+    canonical = ""
+    for i, token in enumerate(tokens):
+        last = i == len(tokens) - 1
+        if isinstance(node, list):
+            index = _list_index(node, token)
+            if index is None:
+                raise ConfigError(f"{path}: override {raw!r}: {canonical or 'the config'} has no item {token!r}")
+            canonical += f"[{index}]"
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            name = str(token)
+            canonical += f".{name}" if canonical else name
+            if last:
+                node[name] = value
+            else:
+                node = node.setdefault(name, {})
+        else:
+            raise ConfigError(f"{path}: override {raw!r}: {canonical} is a value, not a mapping or list")
+    return canonical
+
+
+def _list_index(items: list[Any], token: str | int) -> int | None:
+    if isinstance(token, int) or token.isdigit():
+        index = int(token)
+        return index if 0 <= index < len(items) else None
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == token:
+            return index
+    return None
+
+
+# --------------------------------------------------------------------------- error messages
+def show(value: Any) -> str:
+    """A value as a user wrote it in YAML: [2, 1], 'abc', true, null."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _format_loc(loc: Sequence[Any]) -> str:
+    text = ""
+    previous: Any = None
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif isinstance(previous, int) and part in MODEL_KINDS:
+            pass  # the tag pydantic adds for a discriminated union member
+        else:
+            text += f".{part}" if text else str(part)
+        previous = part
+    return text
+
+
+def _describe_error(error: dict[str, Any]) -> tuple[str, str]:
+    """(extra key suffix, message) for one pydantic error."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    got = f" (got {show(error.get('input'))})"
+    if kind == "at_key":
+        return ctx["key"], ctx["message"]
+    if kind == "value_error":
+        return "", str(ctx.get("error", error["msg"]))
+    if kind == "missing":
+        return "", "missing required key"
+    if kind == "union_tag_invalid":
+        return "kind", f"expected one of {', '.join(repr(k) for k in MODEL_KINDS)} (got {show(ctx.get('tag'))})"
+    if kind == "union_tag_not_found":
+        return "kind", f"missing required key (one of {', '.join(repr(k) for k in MODEL_KINDS)})"
+    messages = {
+        "int_type": "expected an integer",
+        "int_parsing": "expected an integer",
+        "int_from_float": "expected an integer",
+        "float_type": "expected a number",
+        "float_parsing": "expected a number",
+        "bool_type": "expected true or false",
+        "bool_parsing": "expected true or false",
+        "string_type": "expected text",
+        "list_type": "expected a list",
+        "model_type": "expected a mapping of keys",
+        "dict_type": "expected a mapping of keys",
+        "model_attributes_type": "expected a mapping of keys",
+        "string_pattern_mismatch": "expected a name of letters, digits, '_', '-' or '.'",
+        "string_too_long": f"expected at most {ctx.get('max_length')} characters",
+    }
+    if kind in messages:
+        return "", messages[kind] + got
+    if kind == "greater_than":
+        return "", f"expected a number > {ctx['gt']}{got}"
+    if kind == "greater_than_equal":
+        return "", f"expected a number >= {ctx['ge']}{got}"
+    if kind == "too_short":
+        return "", f"expected at least {ctx.get('min_length')} item(s){got}"
+    if kind == "literal_error":
+        return "", f"expected {ctx.get('expected')}{got}"
+    return "", error["msg"] + got
+
+
+def _format_validation_error(path: Path, exc: ValidationError, applied: list[tuple[str, str]]) -> str:
+    error = exc.errors(include_url=False)[0]
+    suffix, message = _describe_error(error)
+    loc = _format_loc(error["loc"])
+    if suffix:
+        loc = f"{loc}.{suffix}" if loc and not suffix.startswith("[") else f"{loc}{suffix}"
+    where = loc or "the config"
+    culprit = ""
+    for canonical, raw in applied:
+        if where == canonical or where.startswith(canonical + ".") or where.startswith(canonical + "["):
+            culprit = f" (set by override {raw!r})"
+    return f"{path}: {where}: {message}{culprit}"

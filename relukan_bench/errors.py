@@ -1,0 +1,29 @@
+"""Exception types of the library.
+
+Library code raises these; only the CLI turns them into a one-line message and an exit status.
+"""
+
+
+class BenchError(Exception):
+    """Base class of every error the CLI reports as one line with exit status 2."""
+
+    exit_code = 2
+
+
+class ConfigError(BenchError):
+    """A config file or override is unreadable or invalid. The message names file and key."""
+
+
+class UsageError(BenchError):
+    """A command-line option has a value that cannot be used (unknown name, bad directory)."""
+
+
+class DeviceError(BenchError):
+    """A device was asked for that this machine does not have."""
+
+
+class ExpressionError(ValueError):
+    """A target-function expression is malformed or uses something outside the whitelist.
+
+    A ValueError, so that config validation reports it under the key that holds the expression.
+    """

@@ -1,0 +1,193 @@
+"""The speed experiment (paper section on training time, PAPER.md section 2).
+
+For every device, function, repeat and model: a freshly initialised model and optimizer,
+`timing.warmup_steps` untimed training steps, then `train.steps` timed ones. The whole step is
+timed: zero_grad, forward, MSE loss, backward, optimizer step. Inside a repeat every model gets
+the same data and the same initialisation seed; models alternate inside a repeat so that slow
+drifts of the machine hit all of them alike.
+
+Fixes to the reference script, on purpose: the clock is read after a CUDA synchronise,
+runs are seeded, repeated and summarised by median and quartiles, the thread count is pinned
+(by the caller, see `relukan_bench.timing.threads`), f2's target is the paper's.
+
+    for record in iter_speed(config, ["cpu"]): ...     # one dict per finished unit
+    summary = summarize(records, baseline="kan")
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from relukan_bench.config import SpeedConfig
+from relukan_bench.stats import describe, relative_iqr
+
+RAW_COLUMNS = [
+    "function", "model", "kind", "device", "repeat", "seed", "steps", "warmup_steps",
+    "seconds", "ms_per_step", "final_loss", "params", "threads",
+]
+SUMMARY_COLUMNS = [
+    "function", "model", "device", "n", "median_s", "q1_s", "q3_s", "min_s", "max_s",
+    "iqr_rel", "ms_per_step", "speedup", "final_loss", "params",
+]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One measurement: a fresh model of `model` trained on `function` on `device`."""
+
+    device: str
+    function: str
+    repeat: int
+    model: str
+
+
+def plan(config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
+    """Every unit of work, in the order it runs."""
+    return [
+        Unit(device, function.name, repeat, model.name)
+        for device in devices
+        for function in config.functions
+        for repeat in range(config.timing.repeats)
+        for model in config.models
+    ]
+
+
+def iter_speed(config: SpeedConfig, devices: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """Run the plan; yield one raw record (RAW_COLUMNS) as each unit finishes."""
+    import torch
+
+    from relukan_bench.data import make_dataset
+    from relukan_bench.models import build_model, count_parameters
+    from relukan_bench.seeding import derive_seed
+    from relukan_bench.timing import time_steps
+    from relukan_bench.training import TrainStep, make_optimizer
+
+    functions = {f.name: f for f in config.functions}
+    models = {m.name: m for m in config.models}
+    domain = tuple(config.data.domain)
+    datasets: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor]] = {}
+    for unit in plan(config, devices):
+        function, spec = functions[unit.function], models[unit.model]
+        if (unit.device, unit.function) not in datasets:
+            datasets.clear()  # one function's data alive at a time
+            x, y = make_dataset(function, config.data.samples, domain, derive_seed(config.seed, "data", function.name))
+            datasets[(unit.device, unit.function)] = (x.to(unit.device), y.to(unit.device))
+        x, y = datasets[(unit.device, unit.function)]
+        seed = derive_seed(config.seed, "init", function.name, unit.repeat)
+        model = build_model(spec, function, domain, seed).to(unit.device)
+        optimizer = make_optimizer(model, config.train)
+        step = TrainStep(model, optimizer, x, y)
+        seconds = time_steps(step, config.train.steps, config.timing.warmup_steps, unit.device)
+        yield {
+            "function": unit.function,
+            "model": unit.model,
+            "kind": spec.kind,
+            "device": unit.device,
+            "repeat": unit.repeat,
+            "seed": seed,
+            "steps": config.train.steps,
+            "warmup_steps": config.timing.warmup_steps,
+            "seconds": seconds,
+            "ms_per_step": 1000.0 * seconds / config.train.steps,
+            "final_loss": float(step.last_loss) if step.last_loss is not None else math.nan,
+            "params": count_parameters(model),
+            "threads": torch.get_num_threads(),
+        }
+
+
+def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
+    """One row per (function, model, device): statistics of the repeats' seconds, and the
+    speedup = baseline median / this median on the same function and device (NaN when the
+    baseline did not run there). Rows keep the order in which units first appear."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        groups[(record["function"], record["model"], record["device"])].append(record)
+    medians = {key: describe([r["seconds"] for r in rows])["median"] for key, rows in groups.items()}
+    summary = []
+    for (function, model, device), rows in groups.items():
+        seconds = [r["seconds"] for r in rows]
+        stats = describe(seconds)
+        base = medians.get((function, baseline, device)) if baseline else None
+        summary.append({
+            "function": function,
+            "model": model,
+            "device": device,
+            "n": stats["n"],
+            "median_s": stats["median"],
+            "q1_s": stats["q1"],
+            "q3_s": stats["q3"],
+            "min_s": stats["min"],
+            "max_s": stats["max"],
+            "iqr_rel": relative_iqr(seconds),
+            "ms_per_step": 1000.0 * stats["median"] / rows[0]["steps"],
+            "speedup": base / stats["median"] if base is not None and stats["median"] > 0 else math.nan,
+            "final_loss": describe([r["final_loss"] for r in rows])["median"],
+            "params": rows[0]["params"],
+        })
+    return summary
+
+
+# ----------------------------------------------------------------------------- paper layout
+DEVICE_LABELS = {"cpu": "cpu", "cuda": "gpu"}  # the paper's column names say GPU
+
+
+def table_columns(model_names: Sequence[str], baseline: str | None) -> list[str]:
+    """`function`; median seconds per model and device as the paper lays them out; each
+    model's measured speedup over the baseline; the paper's ReLU-KAN-over-KAN speedup."""
+    seconds = [f"{m}_{d}_s" for m in model_names for d in ("cpu", "gpu")]
+    speedups = [f"{m}_speedup_{d}" for m in model_names if m != baseline for d in ("cpu", "gpu")] if baseline else []
+    return ["function", *seconds, *speedups, "paper_speedup_cpu", "paper_speedup_gpu"]
+
+
+def paper_table(
+    summary: Sequence[dict[str, Any]],
+    function_names: Sequence[str],
+    model_names: Sequence[str],
+    paper: dict[tuple[str, str], float],
+) -> list[dict[str, Any]]:
+    """One row per function in the paper's layout (None where not run), with speedups."""
+    by_key = {(row["function"], row["model"], DEVICE_LABELS.get(row["device"], row["device"])): row for row in summary}
+    table = []
+    for function in function_names:
+        row: dict[str, Any] = {"function": function}
+        for model in model_names:
+            for device in ("cpu", "gpu"):
+                found = by_key.get((function, model, device))
+                row[f"{model}_{device}_s"] = found["median_s"] if found else None
+                row[f"{model}_speedup_{device}"] = found["speedup"] if found else None
+        for device in ("cpu", "gpu"):
+            row[f"paper_speedup_{device}"] = paper.get((function, device))
+        table.append(row)
+    return table
+
+
+def paper_speedups(paper_rows: Sequence[dict[str, str]], config: SpeedConfig) -> dict[tuple[str, str], float]:
+    """The paper's ReLU-KAN speedup over KAN, keyed by (function, device label), for the
+    functions of `config` that are the paper's own (same name, expression, width and grid).
+    Absolute seconds from different machines are not comparable; speedups are."""
+    mine = {f.name: f for f in config.functions}
+    speedups: dict[tuple[str, str], float] = {}
+    for row in paper_rows:
+        function = mine.get(row["function"])
+        if function is None or not _same_function(function, row):
+            continue
+        for device in ("cpu", "gpu"):
+            kan, relukan = float(row[f"kan_{device}_s"]), float(row[f"relukan_{device}_s"])
+            speedups[(row["function"], device)] = kan / relukan
+    return speedups
+
+
+def _same_function(function: Any, row: dict[str, str]) -> bool:
+    def compact(text: str) -> str:
+        return "".join(text.split())
+
+    width = [int(v) for v in row["width"].strip("[]").split(",")]
+    return (
+        compact(function.expression) == compact(row["expression"])
+        and function.width == width
+        and function.grid == int(row["grid"])
+        and function.k == int(row["k"])
+    )

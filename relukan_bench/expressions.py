@@ -1,0 +1,172 @@
+"""A small, safe evaluator for target functions written as text in the configs.
+
+    >>> f = parse("exp(sin(pi*x1) + x2**2)")
+    >>> f.n_inputs
+    2
+    >>> y = f(torch.rand(1000, 2))          # (B, 2) -> (B, 1)
+
+Only a whitelisted syntax tree is accepted: numbers, `+ - * / **`, unary minus, the names
+`x1..xn`, `pi` and `e`, and one-argument calls of the functions in `FUNCTIONS`. Everything
+else (attributes, subscripts, other names or calls, keywords, lambdas, comparisons, strings)
+raises `ExpressionError`. Nothing is ever passed to `eval`: the tree is walked and turned
+into a closure that calls torch. torch itself is imported only when an expression is evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from relukan_bench.errors import ExpressionError
+
+#: function name in the expression -> name of the torch function that computes it
+FUNCTIONS = {
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "sqrt",
+    "tanh": "tanh",
+    "arctan": "atan",
+    "abs": "abs",
+}
+CONSTANTS = {"pi": math.pi, "e": math.e}
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+_VARIABLE = re.compile(r"x([1-9][0-9]*)")
+_MAX_LENGTH = 1000
+
+Node = Callable[[Any], Any]  # takes the (B, n) input tensor, returns a (B,) tensor or a float
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed target function. Call it on a (B, n) tensor with n >= `n_inputs`."""
+
+    text: str
+    variables: frozenset[int]  # 1-based indices of the x_i that appear
+    _evaluate: Node = field(repr=False, compare=False)
+
+    @property
+    def n_inputs(self) -> int:
+        """The smallest input width that provides every variable used (x3 -> 3)."""
+        return max(self.variables, default=0)
+
+    def __call__(self, x):
+        """Evaluate on x of shape (B, n); returns (B, 1) with x's dtype and device."""
+        import torch
+
+        if x.ndim != 2 or x.shape[1] < self.n_inputs:
+            raise ValueError(f"{self.text!r} needs input of shape (B, >= {self.n_inputs}), got {tuple(x.shape)}")
+        y = self._evaluate(x)
+        if not isinstance(y, torch.Tensor):  # an expression without variables
+            y = torch.full((x.shape[0],), float(y), dtype=x.dtype, device=x.device)
+        return y.reshape(x.shape[0], 1)
+
+
+def parse(text: str) -> Expression:
+    """Parse and check `text`; raise `ExpressionError` with a short reason if it is refused."""
+    if not isinstance(text, str):
+        raise ExpressionError(f"expected an expression as text (got {text!r})")
+    if not text.strip():
+        raise ExpressionError("expected an expression such as 'sin(pi*x1)' (got an empty string)")
+    if len(text) > _MAX_LENGTH:
+        raise ExpressionError(f"expression longer than {_MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"invalid expression {text!r}: syntax error at column {exc.offset}") from None
+    variables: set[int] = set()
+    evaluate = _compile(tree.body, text, variables)
+    return Expression(text=text, variables=frozenset(variables), _evaluate=evaluate)
+
+
+def _compile(node: ast.AST, text: str, variables: set[int]) -> Node:
+    if isinstance(node, ast.Constant):
+        if type(node.value) not in (int, float):
+            raise _refuse(text, f"the constant {node.value!r}")
+        value = float(node.value)
+        return lambda x: value
+    if isinstance(node, ast.Name):
+        return _compile_name(node.id, text, variables)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        op = _BINARY[type(node.op)]
+        left = _compile(node.left, text, variables)
+        right = _compile(node.right, text, variables)
+        return lambda x: op(left(x), right(x))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        operand = _compile(node.operand, text, variables)
+        return lambda x: -operand(x)
+    if isinstance(node, ast.Call):
+        return _compile_call(node, text, variables)
+    raise _refuse(text, _describe(node))
+
+
+def _compile_name(name: str, text: str, variables: set[int]) -> Node:
+    if name in CONSTANTS:
+        value = CONSTANTS[name]
+        return lambda x: value
+    match = _VARIABLE.fullmatch(name)
+    if match:
+        index = int(match.group(1))
+        variables.add(index)
+        return lambda x: x[:, index - 1]
+    raise _refuse(text, f"the name {name!r}")
+
+
+def _compile_call(node: ast.Call, text: str, variables: set[int]) -> Node:
+    if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        called = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+        raise _refuse(text, f"a call of {called!r}")
+    name = node.func.id
+    if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+        raise _refuse(text, f"{name}() with other than one plain argument")
+    argument = _compile(node.args[0], text, variables)
+    torch_name = FUNCTIONS[name]
+
+    def call(x):
+        import torch
+
+        value = argument(x)
+        if not isinstance(value, torch.Tensor):
+            value = torch.tensor(value, dtype=torch.float64)
+            return float(getattr(torch, torch_name)(value))
+        return getattr(torch, torch_name)(value)
+
+    return call
+
+
+def _describe(node: ast.AST) -> str:
+    kinds = {
+        ast.Attribute: "attribute access",
+        ast.Subscript: "subscripts",
+        ast.Lambda: "lambda",
+        ast.Compare: "comparisons",
+        ast.BoolOp: "boolean operators",
+        ast.IfExp: "conditional expressions",
+        ast.NamedExpr: "assignment",
+    }
+    for kind, label in kinds.items():
+        if isinstance(node, kind):
+            return label
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+        op = node.op
+        return f"the operator {type(op).__name__}"
+    return type(node).__name__
+
+
+def _refuse(text: str, what: str) -> ExpressionError:
+    return ExpressionError(
+        f"{text!r}: {what} is not allowed (expected numbers, + - * / **, unary minus, "
+        f"x1..xn, pi, e and the functions {', '.join(FUNCTIONS)})"
+    )

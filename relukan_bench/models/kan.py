@@ -1,0 +1,80 @@
+"""The original B-spline KAN (Liu et al. 2024), as implemented by pykan 0.2.8.
+
+`PyKAN(width, grid, k)` wraps pykan's `KAN` so that it behaves like every other model here:
+
+- (B, width[0]) -> (B, width[-1]), float32;
+- speed mode: no symbolic branch (its unused parameters frozen, so parameter counts are
+  honest), no saved activations, no checkpoints (`auto_save=False`): it writes no file;
+- it shows no progress bar (that only comes with pykan's own `fit()`, which we do not call);
+- pykan reseeds torch, numpy and `random` in its constructor: here that happens inside a
+  scope that gives the caller's global random state back;
+- pykan turns the `width` list it is given into nested lists: it gets a copy;
+- `grid_range` defaults to the data domain, [0, 1] (pykan's own default is [-1, 1]).
+
+pykan is imported on first construction only; importing it costs seconds (sklearn, sympy).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from relukan_bench.seeding import preserved_rng
+
+
+class PyKAN(nn.Module):
+    """pykan's KAN in speed mode, (B, in) -> (B, out).
+
+    Args:
+        width: layer widths, e.g. [2, 5, 1]. Not modified.
+        grid: G, grid intervals of every B-spline.
+        k: spline order.
+        grid_range: (lo, hi) covered by the initial grid; the data domain by default.
+        seed: pykan's initialisation seed (the caller's global random state is preserved).
+    """
+
+    def __init__(
+        self,
+        width: Sequence[int],
+        grid: int,
+        k: int,
+        grid_range: tuple[float, float] = (0.0, 1.0),
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        from kan import KAN  # never `import *`: it injects ~1000 names
+
+        self.width = list(width)
+        self.grid, self.k = grid, k
+        self.grid_range = (float(grid_range[0]), float(grid_range[1]))
+        with preserved_rng():
+            model = KAN(
+                width=list(width),
+                grid=grid,
+                k=k,
+                grid_range=list(self.grid_range),
+                seed=seed,
+                symbolic_enabled=False,
+                save_act=False,
+                auto_save=False,
+            )
+        self.kan = model.speed()
+        for parameter in self.kan.symbolic_fun.parameters():
+            parameter.requires_grad_(False)  # the symbolic branch is off: nothing trains these
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, width[0]) -> (B, width[-1])."""
+        return self.kan(x)
+
+    def _apply(self, fn, *args, **kwargs):
+        # `.to(device)` on this wrapper moves pykan's parameters but bypasses pykan's own
+        # `to()`, which also records the device; record it the same way.
+        super()._apply(fn, *args, **kwargs)
+        self.kan.device = self.kan.act_fun[0].coef.device
+        return self
+
+    def spline_parameter_count(self) -> int:
+        """Trainable B-spline coefficients only (without base and spline scales)."""
+        return sum(layer.coef.numel() for layer in self.kan.act_fun if layer.coef.requires_grad)

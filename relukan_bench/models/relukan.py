@@ -1,0 +1,122 @@
+"""ReLU-KAN, paper-faithful.
+
+Qiu et al., "ReLU-KAN: New Kolmogorov-Arnold Networks that Only Need Matrix Addition, Dot
+Multiplication, and ReLU", arXiv 2406.02075 (2024), eq. (6) and the reference code
+(quiqi/relu_kan).
+
+For an input x and basis i (grid G, order k, i = 0..G+k-1):
+
+    R_i(x) = [ReLU(e_i - x) * ReLU(x - s_i)]^2 * 16 / (e_i - s_i)^4
+    s_i = (i - k) / G,   e_i = s_i + (k + 1) / G          (input range [0, 1])
+
+As in the reference code the normalisation is written as (r * ReLU(x - s) * ReLU(e - x))^2 with
+r = 4 G^2 / (k + 1)^2 computed ONCE from the initial grid; it is not recomputed when s and e
+are trained. For an input range [lo, hi], s and e are scaled by (hi - lo) and shifted by lo,
+and r = 4 G^2 / ((k + 1)^2 (hi - lo)^2), so that every basis still peaks at exactly 1.
+
+The reference feeds the (B, in, G+k) basis, reshaped without a permute to (B, 1, G+k, in),
+into a Conv2d whose kernel covers the whole plane: that is exactly a Linear over the
+flattened basis, and flattening the same memory in the same order means the Conv2d weight
+(out, 1, G+k, in) reshaped to (out, in*(G+k)) IS our Linear weight. nn.Linear and that Conv2d
+share their default initialisation (kaiming-uniform with fan_in = in*(G+k)), so the models are
+the same in distribution from the first step.
+
+No SiLU base branch, no per-edge scale, no grid update, no squashing between layers: hidden
+activations that leave [lo - k/G (hi-lo), hi + k/G (hi-lo)] meet all-zero bases, as in the paper.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+class ReLUKANLayer(nn.Module):
+    """One ReLU-KAN layer: (B, in_features) -> (B, out_features).
+
+    Args:
+        in_features: inputs per sample.
+        out_features: outputs per sample.
+        grid: G, the number of grid intervals over the input range.
+        k: the order; each input gets G + k bases, each spanning k + 1 intervals.
+        train_se: make the starts `s` and ends `e` trainable (the paper's figures did).
+        input_range: (lo, hi), the range the initial grid covers.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        grid: int,
+        k: int,
+        train_se: bool = True,
+        input_range: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1 or grid < 1 or k < 0:
+            raise ValueError(f"need in_features, out_features, grid >= 1 and k >= 0 (got {in_features}, {out_features}, {grid}, {k})")
+        lo, hi = float(input_range[0]), float(input_range[1])
+        if not hi > lo:
+            raise ValueError(f"input_range must have low < high (got {input_range})")
+        self.in_features, self.out_features = in_features, out_features
+        self.grid, self.k = grid, k
+        self.train_se = train_se
+        self.input_range = (lo, hi)
+        span = hi - lo
+        starts = lo + span * (torch.arange(grid + k, dtype=torch.float64) - k) / grid  # (G+k,)
+        ends = starts + span * (k + 1) / grid  # (G+k,)
+        self.s = nn.Parameter(starts.float().expand(in_features, -1).clone(), requires_grad=train_se)  # (in, G+k)
+        self.e = nn.Parameter(ends.float().expand(in_features, -1).clone(), requires_grad=train_se)  # (in, G+k)
+        # Fixed once from the initial grid, as in the reference code.
+        self.r = 4.0 * grid**2 / ((k + 1) ** 2 * span**2)
+        self.linear = nn.Linear(in_features * (grid + k), out_features)
+
+    def basis(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in) -> (B, in, G+k): R_i(x_j) for every input j and basis i."""
+        x = x.unsqueeze(-1)  # (B, in, 1)
+        bump = self.r * torch.relu(x - self.s) * torch.relu(self.e - x)  # (B, in, G+k)
+        return bump * bump
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in) -> (B, out)."""
+        phi = self.basis(x)  # (B, in, G+k)
+        return self.linear(phi.flatten(1))  # (B, in*(G+k)) -> (B, out)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, grid={self.grid}, "
+            f"k={self.k}, train_se={self.train_se}, input_range={self.input_range}"
+        )
+
+
+class ReLUKAN(nn.Module):
+    """A stack of ReLU-KAN layers: (B, width[0]) -> (B, width[-1]).
+
+    Every layer's initial grid covers `input_range`, as the reference code does with [0, 1].
+    """
+
+    def __init__(
+        self,
+        width: Sequence[int],
+        grid: int,
+        k: int,
+        train_se: bool = True,
+        input_range: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        super().__init__()
+        width = list(width)
+        if len(width) < 2:
+            raise ValueError(f"width needs at least 2 entries (got {width})")
+        self.width = width
+        self.layers = nn.ModuleList(
+            ReLUKANLayer(n_in, n_out, grid, k, train_se=train_se, input_range=input_range)
+            for n_in, n_out in zip(width[:-1], width[1:])
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, width[0]) -> (B, width[-1])."""
+        for layer in self.layers:
+            x = layer(x)
+        return x

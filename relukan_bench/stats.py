@@ -1,0 +1,38 @@
+"""Statistics of raw samples: pure functions, no numpy, tested against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+
+def quantile(samples: Sequence[float], q: float) -> float:
+    """The q-quantile with linear interpolation between order statistics
+    (numpy's and pandas' default): quantile([1, 2, 3, 4], 0.25) == 1.75."""
+    if not samples:
+        raise ValueError("quantile of no samples")
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"q must be in [0, 1] (got {q})")
+    ordered = sorted(samples)
+    position = q * (len(ordered) - 1)
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def describe(samples: Sequence[float]) -> dict[str, float]:
+    """n, median, first and third quartile, min and max of the samples."""
+    return {
+        "n": len(samples),
+        "median": quantile(samples, 0.5),
+        "q1": quantile(samples, 0.25),
+        "q3": quantile(samples, 0.75),
+        "min": min(samples),
+        "max": max(samples),
+    }
+
+
+def relative_iqr(samples: Sequence[float]) -> float:
+    """(q3 - q1) / median: above 0.1 the measurement is noisy (torch.utils.benchmark's rule)."""
+    summary = describe(samples)
+    return (summary["q3"] - summary["q1"]) / summary["median"] if summary["median"] else math.nan
