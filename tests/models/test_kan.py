@@ -1,0 +1,78 @@
+"""The pykan wrapper: speed mode, no files, no global side effects."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from relukan_bench.models.kan import PyKAN
+
+
+@pytest.fixture
+def in_empty_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_building_and_training_writes_nothing(in_empty_dir, capsys):
+    width = [2, 5, 1]
+    model = PyKAN(width, grid=5, k=3, seed=0)
+    x = torch.rand(200, 2)
+    y = torch.sin(torch.pi * x[:, :1]) + x[:, 1:] ** 2
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    losses = []
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert list(in_empty_dir.iterdir()) == []  # no ./model checkpoints, nothing at all
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""  # no progress bar, no "saving model"
+    assert losses[-1] < losses[0] / 2  # it really trains
+
+
+def test_speed_mode_and_honest_parameter_count():
+    model = PyKAN([2, 5, 1], grid=5, k=3)
+    assert model.kan.symbolic_enabled is False
+    assert model.kan.save_act is False
+    assert model.kan.auto_save is False
+    assert all(not p.requires_grad for p in model.kan.symbolic_fun.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    # coef (in, out, G+k) + scale_base (in, out) + scale_sp (in, out), per layer
+    assert trainable == (2 * 5 * 8 + 2 * 2 * 5) + (5 * 1 * 8 + 2 * 5 * 1)
+    assert model.spline_parameter_count() == 2 * 5 * 8 + 5 * 1 * 8
+
+
+def test_leaves_global_random_state_and_width_alone():
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    expected = (torch.rand(3), np.random.rand(3), random.random())
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    width = [4, 4, 2, 1]
+    PyKAN(width, grid=10, k=3, seed=7)
+    assert width == [4, 4, 2, 1]
+    after = (torch.rand(3), np.random.rand(3), random.random())
+    torch.testing.assert_close(after[0], expected[0])
+    np.testing.assert_array_equal(after[1], expected[1])
+    assert after[2] == expected[2]
+
+
+def test_interface_seed_and_grid_range():
+    x = torch.rand(16, 4)
+    a, b, c = (PyKAN([4, 4, 2, 1], 10, 3, seed=s) for s in (1, 1, 2))
+    assert a(x).shape == (16, 1)
+    torch.testing.assert_close(a(x), b(x))
+    assert not torch.allclose(a(x), c(x))
+    k = 3
+    grid = a.kan.act_fun[0].grid[0]  # extended grid: k points on each side of [0, 1]
+    torch.testing.assert_close(grid[k], torch.tensor(0.0))
+    torch.testing.assert_close(grid[-k - 1], torch.tensor(1.0))
+    wide = PyKAN([1, 1], 5, 3, grid_range=(-1.0, 2.0)).kan.act_fun[0].grid[0]
+    torch.testing.assert_close(wide[k], torch.tensor(-1.0))
+    torch.testing.assert_close(wide[-k - 1], torch.tensor(2.0))
