@@ -41,8 +41,7 @@ def _main(
 ) -> None:
     """Reproduce the ReLU-KAN paper's experiments against the original KAN (pykan), honestly.
 
-    Every command reads a YAML config (configs/), accepts trailing key=value overrides
-    (train.steps=50) and writes a new run directory under results/.
+    Every command reads a YAML config (configs/), accepts trailing key=value overrides (train.steps=50) and writes a new run directory under results/.
     """
 
 
@@ -132,8 +131,7 @@ def speed(
 ) -> None:
     """Time ReLU-KAN and the original KAN on the paper's five speed functions.
 
-    Writes config.yaml, env.json, raw.csv (every repeat), summary.csv (median, quartiles,
-    speedup over the baseline), table.csv (the paper's layout) and speed.png.
+    Writes config.yaml, env.json, raw.csv (every repeat), summary.csv (median, quartiles, speedup over the baseline), table.csv (the paper's layout) and speed.png into results/speed/<UTC timestamp>/.
     """
     from relukan_bench.runner import Request, run_speed
 

@@ -238,7 +238,7 @@ def load_config(path: Path, overrides: Sequence[str], schema: type[Config]) -> C
 
 def dump_config(config: Strict) -> str:
     """The resolved config as YAML, in the same shape the loader reads."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return yaml.dump(config.model_dump(mode="json"), Dumper=_SafeDumper, sort_keys=False, allow_unicode=True)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -267,11 +267,16 @@ class _SafeLoader(yaml.SafeLoader):
     (YAML 1.1 reads those as text, which surprises everyone who writes a learning rate)."""
 
 
-_SafeLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
+class _SafeDumper(yaml.SafeDumper):
+    """Quotes text that `_SafeLoader` would read as a number, so dumps load back equal."""
+
+
+for _cls in (_SafeLoader, _SafeDumper):
+    _cls.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+        list("-+0123456789."),
+    )
 
 
 def safe_load(text: str) -> Any:

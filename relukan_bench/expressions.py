@@ -46,7 +46,7 @@ _BINARY = {
 _VARIABLE = re.compile(r"x([1-9][0-9]*)")
 _MAX_LENGTH = 1000
 
-Node = Callable[[Any], Any]  # takes the (B, n) input tensor, returns a (B,) tensor or a float
+Node = Callable[[Any], Any]  # takes the (B, n) input tensor, returns a (B,) or 0-d tensor
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,8 @@ class Expression:
 
         if x.ndim != 2 or x.shape[1] < self.n_inputs:
             raise ValueError(f"{self.text!r} needs input of shape (B, >= {self.n_inputs}), got {tuple(x.shape)}")
-        y = self._evaluate(x)
-        if not isinstance(y, torch.Tensor):  # an expression without variables
-            y = torch.full((x.shape[0],), float(y), dtype=x.dtype, device=x.device)
-        return y.reshape(x.shape[0], 1)
+        y = self._evaluate(x).expand(x.shape[0])  # (B,); a constant expression broadcasts
+        return y.reshape(x.shape[0], 1).clone()
 
 
 def parse(text: str) -> Expression:
@@ -96,7 +94,7 @@ def _compile(node: ast.AST, text: str, variables: set[int]) -> Node:
         if type(node.value) not in (int, float):
             raise _refuse(text, f"the constant {node.value!r}")
         value = float(node.value)
-        return lambda x: value
+        return lambda x: x.new_tensor(value)  # a 0-d tensor: constant parts follow IEEE too (1/0 = inf)
     if isinstance(node, ast.Name):
         return _compile_name(node.id, text, variables)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
@@ -115,7 +113,7 @@ def _compile(node: ast.AST, text: str, variables: set[int]) -> Node:
 def _compile_name(name: str, text: str, variables: set[int]) -> Node:
     if name in CONSTANTS:
         value = CONSTANTS[name]
-        return lambda x: value
+        return lambda x: x.new_tensor(value)
     match = _VARIABLE.fullmatch(name)
     if match:
         index = int(match.group(1))
@@ -137,11 +135,7 @@ def _compile_call(node: ast.Call, text: str, variables: set[int]) -> Node:
     def call(x):
         import torch
 
-        value = argument(x)
-        if not isinstance(value, torch.Tensor):
-            value = torch.tensor(value, dtype=torch.float64)
-            return float(getattr(torch, torch_name)(value))
-        return getattr(torch, torch_name)(value)
+        return getattr(torch, torch_name)(argument(x))
 
     return call
 

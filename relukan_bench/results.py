@@ -82,7 +82,7 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, float):
-        return "" if value != value else repr(value)  # NaN -> empty; full precision otherwise
+        return "" if value != value else repr(float(value))  # NaN -> empty; full precision (numpy floats too)
     return value
 
 

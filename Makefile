@@ -1,0 +1,29 @@
+# Set-up and the two jobs the README names. `make run` and `make test` set up first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test clean
+
+# torch is a loose requirement so that machines with a GPU get their CUDA build. Where no
+# GPU is present, install the CPU build pinned here first (on our machines it lies on disk;
+# a bare `torch` would pull a multi-GB CUDA build).
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	if ! command -v nvidia-smi >/dev/null 2>&1; then $(BIN)/python -m pip install "torch==2.13.0"; fi
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The main job: the paper's speed table reproduced on this machine's CPU.
+run: setup
+	$(BIN)/relukan-bench speed
+
+## The tests (a few minutes on 2 CPU cores).
+test: setup
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,214 @@
+"""Tests of relukan_bench.results: run directories, atomic writes, CSV tables and logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from relukan_bench import results
+from relukan_bench.errors import UsageError
+from relukan_bench.results import CsvLog, new_run_dir, read_csv, write_csv, write_json, write_text
+
+STAMP = re.compile(r"\d{8}T\d{6}Z")
+
+
+def _freeze_clock(monkeypatch, moment: dt.datetime) -> None:
+    class FrozenDatetime:
+        @staticmethod
+        def now(tz=None):
+            return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
+
+    monkeypatch.setattr(results, "dt", SimpleNamespace(datetime=FrozenDatetime, timezone=dt.timezone))
+
+
+# ----------------------------------------------------------------------------- run directories
+def test_new_run_dir_is_results_experiment_utc_stamp(tmp_path):
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    run_dir = new_run_dir("speed", None, root=tmp_path)
+    after = dt.datetime.now(dt.timezone.utc)
+    assert run_dir.is_dir()
+    assert run_dir.parent == tmp_path / "speed"
+    assert STAMP.fullmatch(run_dir.name), run_dir.name
+    stamp = dt.datetime.strptime(run_dir.name, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+    assert before <= stamp <= after
+    assert list(run_dir.iterdir()) == []
+
+
+def test_two_quick_runs_get_different_directories(tmp_path):
+    first = new_run_dir("speed", None, root=tmp_path)
+    second = new_run_dir("speed", None, root=tmp_path)
+    assert first != second
+    assert first.is_dir() and second.is_dir()
+    assert sorted(p.name for p in (tmp_path / "speed").iterdir()) == sorted([first.name, second.name])
+    for run_dir in (first, second):
+        assert re.fullmatch(r"\d{8}T\d{6}Z(-\d+)?", run_dir.name), run_dir.name
+
+
+def test_runs_in_the_same_second_get_numbered_suffixes(tmp_path, monkeypatch):
+    _freeze_clock(monkeypatch, dt.datetime(2024, 3, 5, 7, 8, 9, tzinfo=dt.timezone.utc))
+    names = [new_run_dir("speed", None, root=tmp_path).name for _ in range(3)]
+    assert names == ["20240305T070809Z", "20240305T070809Z-2", "20240305T070809Z-3"]
+    assert sorted(p.name for p in (tmp_path / "speed").iterdir()) == sorted(names)
+
+
+def test_stamp_is_utc_not_local_time(tmp_path, monkeypatch):
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    _freeze_clock(monkeypatch, dt.datetime(2024, 3, 5, 1, 30, 0, tzinfo=plus_two))
+    assert new_run_dir("fit", None, root=tmp_path) == tmp_path / "fit" / "20240304T233000Z"
+
+
+def test_out_to_a_new_directory_creates_it(tmp_path):
+    out = tmp_path / "a" / "b" / "run"
+    assert new_run_dir("speed", out, root=tmp_path / "results") == out
+    assert out.is_dir()
+    assert not (tmp_path / "results").exists()  # nothing under the default root
+
+
+def test_out_to_an_existing_empty_directory_is_used(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    assert new_run_dir("speed", out, root=tmp_path) == out
+    assert out.is_dir()
+
+
+def test_out_to_a_non_empty_directory_is_refused(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious", encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        new_run_dir("speed", out, root=tmp_path)
+    assert str(out) in str(info.value)
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "precious"
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_out_to_a_file_is_refused(tmp_path):
+    out = tmp_path / "file.txt"
+    out.write_text("x", encoding="utf-8")
+    with pytest.raises(UsageError):
+        new_run_dir("speed", out, root=tmp_path)
+    assert out.read_text(encoding="utf-8") == "x"
+
+
+# ----------------------------------------------------------------------------- atomic text
+def test_write_text_writes_and_leaves_no_temporary_files(tmp_path):
+    path = tmp_path / "config.yaml"
+    write_text(path, "a: 1\n")
+    assert path.read_text(encoding="utf-8") == "a: 1\n"
+    write_text(path, "b: 2\nü\n")  # replaces the old content
+    assert path.read_text(encoding="utf-8") == "b: 2\nü\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
+
+
+def test_write_text_keeps_newlines_as_given(tmp_path):
+    path = tmp_path / "t.txt"
+    write_text(path, "a\r\nb\n")
+    assert path.read_bytes() == b"a\r\nb\n"
+
+
+def test_failed_write_text_leaves_no_temporary_files(tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "inside").write_text("x", encoding="utf-8")  # a non-empty directory cannot be replaced
+    with pytest.raises(OSError):
+        write_text(target, "text")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["target"]
+    assert (target / "inside").read_text(encoding="utf-8") == "x"
+
+
+def test_write_json(tmp_path):
+    path = tmp_path / "env.json"
+    write_json(path, {"a": 1, "b": [1.5, None], "c": Path("x/y")})
+    assert json.loads(path.read_text(encoding="utf-8")) == {"a": 1, "b": [1.5, None], "c": "x/y"}
+    assert path.read_text(encoding="utf-8").endswith("\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["env.json"]
+
+
+# ----------------------------------------------------------------------------- CSV
+def test_write_csv_header_rows_and_empty_cells(tmp_path):
+    path = tmp_path / "summary.csv"
+    rows = [
+        {"function": "f1", "seconds": 0.5, "speedup": None, "n": 7},
+        {"function": "f2", "seconds": math.nan, "speedup": 2.0, "n": 3, "ignored": "x"},
+        {"function": "f3"},  # missing keys are empty cells
+    ]
+    write_csv(path, ["function", "seconds", "speedup", "n"], rows)
+    assert path.read_text(encoding="utf-8") == "function,seconds,speedup,n\nf1,0.5,,7\nf2,,2.0,3\nf3,,,\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
+
+
+def test_write_csv_floats_at_full_precision(tmp_path):
+    values = [0.1 + 0.2, 1.0 / 3.0, 1e-300, 123456789.12345679, -2.5e-7, math.pi, math.inf]
+    path = tmp_path / "floats.csv"
+    write_csv(path, ["value"], [{"value": v} for v in values])
+    cells = [row["value"] for row in read_csv(path)]
+    assert cells[0] == "0.30000000000000004"
+    assert [float(c) for c in cells] == values  # repr round-trips exactly
+
+
+def test_write_csv_header_only(tmp_path):
+    path = tmp_path / "empty.csv"
+    write_csv(path, ["a", "b"], [])
+    assert path.read_text(encoding="utf-8") == "a,b\n"
+    assert read_csv(path) == []
+
+
+def test_read_csv_round_trip(tmp_path):
+    path = tmp_path / "table.csv"
+    columns = ["name", "note", "value", "flag"]
+    rows = [
+        {"name": "f1", "note": "comma, inside", "value": 1.25, "flag": True},
+        {"name": "f2", "note": 'quote " inside', "value": None, "flag": False},
+        {"name": "f3", "note": "line\nbreak", "value": -3, "flag": None},
+    ]
+    write_csv(path, columns, rows)
+    assert read_csv(path) == [
+        {"name": "f1", "note": "comma, inside", "value": "1.25", "flag": "True"},
+        {"name": "f2", "note": 'quote " inside', "value": "", "flag": "False"},
+        {"name": "f3", "note": "line\nbreak", "value": "-3", "flag": ""},
+    ]
+
+
+def test_csv_log_appends_one_complete_row_at_a_time(tmp_path):
+    path = tmp_path / "raw.csv"
+    log = CsvLog(path, ["function", "repeat", "seconds"])
+    assert path.read_text(encoding="utf-8") == "function,repeat,seconds\n"
+    assert read_csv(path) == []
+    records = [
+        {"function": "f1", "repeat": 0, "seconds": 0.1 + 0.2},
+        {"function": "f1", "repeat": 1, "seconds": None, "extra": "ignored"},
+        {"function": "f2", "repeat": 0, "seconds": math.nan},
+        {"function": "f2, with comma", "repeat": 1, "seconds": 1e-9},
+    ]
+    expected = [
+        {"function": "f1", "repeat": "0", "seconds": "0.30000000000000004"},
+        {"function": "f1", "repeat": "1", "seconds": ""},
+        {"function": "f2", "repeat": "0", "seconds": ""},
+        {"function": "f2, with comma", "repeat": "1", "seconds": "1e-09"},
+    ]
+    for count, record in enumerate(records, start=1):
+        log.append(record)
+        assert read_csv(path) == expected[:count]
+        assert path.read_text(encoding="utf-8").endswith("\n")
+    assert path.read_text(encoding="utf-8").count("\n") == 1 + len(records)
+    assert [p.name for p in tmp_path.iterdir()] == ["raw.csv"]
+
+
+def test_csv_log_starts_a_fresh_file(tmp_path):
+    path = tmp_path / "raw.csv"
+    path.write_text("old,content\n1,2\n", encoding="utf-8")
+    CsvLog(path, ["a"])
+    assert path.read_text(encoding="utf-8") == "a\n"
+
+
+def test_write_csv_numpy_float64_is_a_plain_number(tmp_path):
+    path = tmp_path / "np.csv"
+    write_csv(path, ["value"], [{"value": np.float64(0.5)}])
+    assert read_csv(path) == [{"value": "0.5"}]
