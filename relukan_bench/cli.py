@@ -122,7 +122,7 @@ def speed(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP, show_default=False),
     device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (the CPU plus CUDA when present). Default: the config's (cpu).", show_default=False),
     repeats: Optional[int] = typer.Option(None, "--repeats", min=1, help="Fresh models timed per function, model and device.", show_default=False),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch threads while timing (recorded)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch threads while timing, recorded. Default: the config's (1).", show_default=False),
     functions: Optional[str] = typer.Option(None, "--functions", help="Only these functions, e.g. f1,f4.", show_default=False),
     models: Optional[str] = typer.Option(None, "--models", help="Only these models, e.g. relukan,kan.", show_default=False),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Base seed of data and initialisation.", show_default=False),
@@ -135,7 +135,9 @@ def speed(
     """
     from relukan_bench.runner import Request, run_speed
 
-    options = [f"threads={threads}"]
+    options = []
+    if threads is not None:
+        options.append(f"threads={threads}")
     if device is not None:
         options.append(f"device={device.value}")
     if repeats is not None:

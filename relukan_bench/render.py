@@ -8,8 +8,7 @@ from typing import Any, Sequence
 from rich.table import Table
 
 
-def _seconds(value: float | None) -> str:
-    return "" if value is None or value != value else f"{value:.3g}"
+NOISY = 0.10  # torch.utils.benchmark's threshold for a noisy measurement
 
 
 def _times(value: float | None) -> str:
@@ -26,11 +25,14 @@ def speed_table(
     model's speedup over the baseline, and the paper's ReLU-KAN/KAN speedup beside them."""
     models = list(dict.fromkeys(row["model"] for row in summary))
     others = [m for m in models if m != baseline] if baseline else []
-    table = Table(title=f"Training time, {steps} steps (median of repeats; speedup = {baseline or 'baseline'} / model)")
+    table = Table(
+        title=f"ms per training step over {steps} steps: median (IQR/median)",
+        caption=f"speedup = {baseline or 'baseline'} / model, medians; yellow: IQR > {NOISY:.0%}",
+    )
     table.add_column("function")
     table.add_column("device")
     for model in models:
-        table.add_column(f"{model}\nms/step [q1-q3]", justify="right")
+        table.add_column(f"{model}\nms/step (IQR)", justify="right", no_wrap=True)
     for model in others:
         table.add_column(f"{model}\nspeedup", justify="right", style="bold")
     table.add_column("paper\nspeedup", justify="right", style="dim")
@@ -43,8 +45,10 @@ def speed_table(
             if row is None:
                 cells.append("")
                 continue
-            scale = 1000.0 / steps
-            cells.append(f"{row['ms_per_step']:.3g} [{row['q1_s'] * scale:.3g}-{row['q3_s'] * scale:.3g}]")
+            spread = row["iqr_rel"]
+            noisy = spread == spread and spread > NOISY  # IQR above 10% of the median: say so
+            text = f"{row['ms_per_step']:.3g} ({100 * spread:.0f}%)" if spread == spread else f"{row['ms_per_step']:.3g}"
+            cells.append(f"[yellow]{text}[/yellow]" if noisy else text)
         for model in others:
             row = by_key.get((function, device, model))
             cells.append(_times(row["speedup"]) if row else "")
