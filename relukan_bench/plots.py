@@ -20,6 +20,8 @@ def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Pa
     device; whiskers from the first to the third quartile; speedups over the baseline above
     the bars of the other models."""
     plt = _pyplot()
+    from matplotlib import ticker
+
     devices = list(dict.fromkeys(row["device"] for row in summary))
     functions = list(dict.fromkeys(row["function"] for row in summary))
     models = list(dict.fromkeys(row["model"] for row in summary))
@@ -42,9 +44,12 @@ def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Pa
                 for bar, function in zip(bars, [fn for fn in functions if (device, fn, model) in by_key]):
                     speedup = by_key[(device, function, model)]["speedup"]
                     if speedup == speedup:  # not NaN
-                        ax.annotate(f"{speedup:.1f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                                    textcoords="offset points", xytext=(0, 4), ha="center", fontsize=8)
+                        top = by_key[(device, function, model)]["q3_s"]  # above the whisker
+                        ax.annotate(f"{speedup:.1f}x", (bar.get_x() + bar.get_width() / 2, top),
+                                    textcoords="offset points", xytext=(0, 5), ha="center", fontsize=8, fontweight="bold")
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
         ax.set_xticks(range(len(functions)), functions)
         ax.set_title(f"{device.upper()}: training time" + (f" (labels: speedup over {baseline})" if baseline else ""), fontsize=10)
         ax.set_ylabel("seconds (median, IQR whiskers)")

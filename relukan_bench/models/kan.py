@@ -11,6 +11,11 @@
 - pykan turns the `width` list it is given into nested lists: it gets a copy;
 - `grid_range` defaults to the data domain, [0, 1] (pykan's own default is [-1, 1]).
 
+Known pykan behaviour, left as it is: the initial spline coefficients are fitted with
+`torch.linalg.lstsq` on an underdetermined system (G + 1 points, G + k coefficients), which is
+not deterministic on the CPU: two models built with the same seed can differ in `coef` by a
+few 1e-2 (their outputs by ~1e-4). Everything the seed draws is reproduced exactly.
+
 pykan is imported on first construction only; importing it costs seconds (sklearn, sympy).
 """
 

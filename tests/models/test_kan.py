@@ -67,8 +67,13 @@ def test_interface_seed_and_grid_range():
     x = torch.rand(16, 4)
     a, b, c = (PyKAN([4, 4, 2, 1], 10, 3, seed=s) for s in (1, 1, 2))
     assert a(x).shape == (16, 1)
-    torch.testing.assert_close(a(x), b(x))
-    assert not torch.allclose(a(x), c(x))
+    # What the seed draws is reproduced exactly...
+    for layer_a, layer_b, layer_c in zip(a.kan.act_fun, b.kan.act_fun, c.kan.act_fun):
+        assert torch.equal(layer_a.scale_base, layer_b.scale_base)
+        assert not torch.equal(layer_a.scale_base, layer_c.scale_base)
+    # ...but pykan fits its initial spline coefficients with torch.linalg.lstsq on an
+    # underdetermined system, which is not deterministic on the CPU: outputs agree only roughly.
+    torch.testing.assert_close(a(x), b(x), rtol=0, atol=5e-3)
     k = 3
     grid = a.kan.act_fun[0].grid[0]  # extended grid: k points on each side of [0, 1]
     torch.testing.assert_close(grid[k], torch.tensor(0.0))
