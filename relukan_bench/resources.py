@@ -1,7 +1,7 @@
 """Where the project's own data lives: default configs and the paper's numbers.
 
-In a checkout (editable install) they are the repository's `configs/` and `results/paper/`;
-a wheel carries copies under `relukan_bench/_data/`.
+A wheel carries copies under `relukan_bench/_data/`; in a checkout (editable install) there is
+no `_data/` and they are the repository's own `configs/` and `results/paper/`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ def _first_existing(*candidates: Path) -> Path:
 
 
 def configs_dir() -> Path:
-    return _first_existing(_REPOSITORY / "configs", _PACKAGE / "_data" / "configs")
+    return _first_existing(_PACKAGE / "_data" / "configs", _REPOSITORY / "configs")
 
 
 def paper_dir() -> Path:
-    return _first_existing(_REPOSITORY / "results" / "paper", _PACKAGE / "_data" / "paper")
+    return _first_existing(_PACKAGE / "_data" / "paper", _REPOSITORY / "results" / "paper")
 
 
 def default_config(experiment: str) -> Path:
