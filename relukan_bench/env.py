@@ -66,6 +66,7 @@ def environment(threads: int, devices: list[str]) -> dict[str, Any]:
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "threads": threads,
+        "interop_threads": torch.get_num_interop_threads(),
         "torch": torch.__version__,
         "torch_cuda": torch.version.cuda,
         "pykan": _version("pykan"),

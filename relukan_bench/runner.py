@@ -8,9 +8,12 @@ derived tables and the figure. Progress goes to a `Reporter` the CLI supplies.
 
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 from relukan_bench import resources
 
@@ -95,8 +98,9 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
         with threads(config.threads):
             reporter.update(0, _label(units[0]))
             for done, record in enumerate(speed.iter_speed(config, devices), start=1):
-                raw_log.append(record)
-                records.append(record)
+                with _interrupts_deferred():  # a row is on disk and in the summary, or neither
+                    raw_log.append(record)
+                    records.append(record)
                 reporter.update(done, _label(units[done]) if done < len(units) else "done")
     except KeyboardInterrupt:
         interrupted = True
@@ -117,6 +121,22 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     env["interrupted"] = interrupted
     write_json(run_dir / "env.json", env)
     return SpeedRun(run_dir, config, devices, summary, table, paper, interrupted, figures)
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C until the block has finished; then raise it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def _label(unit: Any) -> str:

@@ -207,3 +207,28 @@ def test_quick_runs_the_default_config(workdir):
     assert {r["steps"] for r in raw} == {"5"}
     table = read_csv(workdir / "quick" / "table.csv")
     assert all(row["paper_speedup_cpu"] for row in table)  # the default config is the paper's
+
+
+def test_ctrl_c_keeps_and_summarises_finished_work(workdir):
+    """A real subprocess interrupted mid-run: exit 130, finished repeats summarised."""
+    import signal
+    import time
+
+    (workdir / "slow.yaml").write_text(TINY.replace("steps: 3", "steps: 400").replace("repeats: 2", "repeats: 50"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "relukan_bench", "speed", "-c", "slow.yaml", "--out", "run"],
+        cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    raw = workdir / "run" / "raw.csv"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not raw.exists() or len(raw.read_text().splitlines()) < 3):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    finished = read_csv(raw)
+    summary = read_csv(workdir / "run" / "summary.csv")
+    assert len(finished) >= 2 and len(summary) >= 1
+    assert sum(int(row["n"]) for row in summary) == len(finished)
+    assert json.loads((workdir / "run" / "env.json").read_text())["interrupted"] is True

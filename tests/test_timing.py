@@ -33,3 +33,12 @@ def test_time_steps_excludes_warmup():
     assert 0 <= seconds <= end - start
     # the timed region starts after the last warm-up call
     assert seconds <= end - times[2]
+
+
+def test_clock_synchronises_cuda_before_every_read(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: calls.append(device))
+    time_steps(lambda: None, steps=3, warmup=2, device="cuda")
+    assert calls == ["cuda", "cuda"]  # once before each of the two clock reads
+    clock("cpu")
+    assert calls == ["cuda", "cuda"]  # the CPU has nothing to wait for
