@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from relukan_bench.errors import ConfigError
+from relukan_bench.errors import ConfigError, UsageError
 from relukan_bench.expressions import Expression, parse
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -38,9 +38,10 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 
 
-def _error_at(key: str, message: str) -> PydanticCustomError:
-    """A validation error reported under `key` of the model that raises it."""
-    return PydanticCustomError("at_key", "{message}", {"key": key, "message": message})
+def _error_at(key: str, message: str, cross_field: bool = False) -> PydanticCustomError:
+    """A validation error reported under `key` of the model that raises it. A cross-field
+    error (the expression does not fit the width) may be caused by any key beside `key`."""
+    return PydanticCustomError("cross_field" if cross_field else "at_key", "{message}", {"key": key, "message": message})
 
 
 def _range(value: Any, what: str) -> list[float]:
@@ -105,11 +106,12 @@ class FunctionSpec(Strict):
         if n_inputs > self.width[0]:
             raise _error_at(
                 "width",
-                f"the expression uses x{n_inputs}, so width[0] must be at least {n_inputs} "
+                cross_field=True,
+                message=f"the expression uses x{n_inputs}, so width[0] must be at least {n_inputs} "
                 f"(got {show(self.width)})",
             )
         if self.width[-1] != 1:
-            raise _error_at("width", f"expected the last width to be 1, the target is one number (got {show(self.width)})")
+            raise _error_at("width", cross_field=True, message=f"expected the last width to be 1, the target is one number (got {show(self.width)})")
         return self
 
     def target(self) -> Expression:
@@ -199,7 +201,7 @@ class SpeedConfig(Strict):
         _unique_names(self.functions, "functions")
         names = [m.name for m in self.models]
         if self.baseline is not None and self.baseline not in names:
-            raise _error_at("baseline", f"expected one of the model names {', '.join(names)} (got {self.baseline!r})")
+            raise _error_at("baseline", cross_field=True, message=f"expected one of the model names {', '.join(names)} (got {self.baseline!r})")
         return self
 
 
@@ -207,9 +209,9 @@ Config = TypeVar("Config", bound=Strict)
 
 
 def select(config: Config, *, functions: Sequence[str] | None = None, models: Sequence[str] | None = None) -> Config:
-    """The same config restricted to the named functions and models (in config order)."""
-    from relukan_bench.errors import UsageError
+    """The same config restricted to the named functions and models (in config order).
 
+    Leaving out the baseline is allowed: the speedups are then left empty."""
     update: dict[str, Any] = {}
     for option, key, wanted in (("--functions", "functions", functions), ("--models", "models", models)):
         if not wanted:
@@ -381,7 +383,7 @@ def _describe_error(error: dict[str, Any]) -> tuple[str, str]:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     got = f" (got {show(error.get('input'))})"
-    if kind == "at_key":
+    if kind in ("at_key", "cross_field"):
         return ctx["key"], ctx["message"]
     if kind == "value_error":
         return "", str(ctx.get("error", error["msg"]))
@@ -429,6 +431,9 @@ def _format_validation_error(path: Path, exc: ValidationError, applied: list[tup
     where = loc or "the config"
     culprit = ""
     for canonical, raw in applied:
-        if where == canonical or where.startswith(canonical + ".") or where.startswith(canonical + "["):
+        related = [canonical]
+        if error["type"] == "cross_field" and "." in canonical:  # any key of the same object
+            related.append(canonical.rpartition(".")[0])
+        if any(where == key or where.startswith(key + ".") or where.startswith(key + "[") for key in related):
             culprit = f" (set by override {raw!r})"
     return f"{path}: {where}: {message}{culprit}"

@@ -423,3 +423,14 @@ def test_dump_config_round_trips_names_that_look_like_numbers(tmp_path):
     path = tmp_path / "dumped.yaml"
     path.write_text(dump_config(config), encoding="utf-8")
     assert load_config(path, [], SpeedConfig) == config
+
+
+def test_cross_field_error_names_the_override_that_caused_it(tmp_path):
+    path = _write(tmp_path, _minimal())
+    message = _error(path, ["functions.f2.expression=x1*x3"])
+    assert message == (
+        f"{path}: functions[1].width: the expression uses x3, so width[0] must be at least 3 (got [2, 1]) "
+        "(set by override 'functions.f2.expression=x1*x3')"
+    )
+    # an unrelated override is not blamed
+    assert "set by override" not in _error(path, ["seed=3", "baseline=nope"]).split("(got 'nope')")[1]
