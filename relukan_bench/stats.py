@@ -32,7 +32,8 @@ def describe(samples: Sequence[float]) -> dict[str, float]:
     }
 
 
-def relative_iqr(samples: Sequence[float]) -> float:
-    """(q3 - q1) / median: above 0.1 the measurement is noisy (torch.utils.benchmark's rule)."""
-    summary = describe(samples)
+def relative_iqr(samples: Sequence[float] | dict[str, float]) -> float:
+    """(q3 - q1) / median of the samples, or of their `describe()`: above 0.1 the
+    measurement is noisy (torch.utils.benchmark's rule)."""
+    summary = samples if isinstance(samples, dict) else describe(samples)
     return (summary["q3"] - summary["q1"]) / summary["median"] if summary["median"] else math.nan

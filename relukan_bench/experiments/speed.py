@@ -105,25 +105,24 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         groups[(record["function"], record["model"], record["device"])].append(record)
-    medians = {key: describe([r["seconds"] for r in rows])["median"] for key, rows in groups.items()}
+    stats = {key: describe([r["seconds"] for r in rows]) for key, rows in groups.items()}
     summary = []
     for (function, model, device), rows in groups.items():
-        seconds = [r["seconds"] for r in rows]
-        stats = describe(seconds)
-        base = medians.get((function, baseline, device)) if baseline else None
+        mine = stats[(function, model, device)]
+        base = stats.get((function, baseline, device)) if baseline else None
         summary.append({
             "function": function,
             "model": model,
             "device": device,
-            "n": stats["n"],
-            "median_s": stats["median"],
-            "q1_s": stats["q1"],
-            "q3_s": stats["q3"],
-            "min_s": stats["min"],
-            "max_s": stats["max"],
-            "iqr_rel": relative_iqr(seconds),
-            "ms_per_step": 1000.0 * stats["median"] / rows[0]["steps"],
-            "speedup": base / stats["median"] if base is not None and stats["median"] > 0 else math.nan,
+            "n": mine["n"],
+            "median_s": mine["median"],
+            "q1_s": mine["q1"],
+            "q3_s": mine["q3"],
+            "min_s": mine["min"],
+            "max_s": mine["max"],
+            "iqr_rel": relative_iqr(mine),
+            "ms_per_step": 1000.0 * mine["median"] / rows[0]["steps"],
+            "speedup": base["median"] / mine["median"] if base is not None and mine["median"] > 0 else math.nan,
             "final_loss": describe([r["final_loss"] for r in rows])["median"],
             "params": rows[0]["params"],
         })

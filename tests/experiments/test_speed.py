@@ -1,0 +1,66 @@
+"""Pure parts of the speed experiment: the plan, the summary, the paper's layout."""
+
+import math
+
+import pytest
+
+from relukan_bench.config import SpeedConfig
+from relukan_bench.experiments.speed import paper_speedups, paper_table, plan, summarize, table_columns
+
+
+def record(function, model, seconds, device="cpu", steps=100, loss=0.5):
+    return {"function": function, "model": model, "device": device, "seconds": seconds, "steps": steps, "final_loss": loss, "params": 7}
+
+
+def test_summary_statistics_and_speedup_by_hand():
+    records = [record("f1", "kan", s) for s in (3.0, 1.0, 2.0, 4.0)] + [record("f1", "relukan", s) for s in (0.5, 1.0, 0.5, 0.5)]
+    records.append(record("f1", "relukan", 9.0, device="cuda"))  # no baseline on this device
+    kan, relukan, gpu = summarize(records, baseline="kan")
+    assert (kan["n"], kan["median_s"], kan["q1_s"], kan["q3_s"], kan["min_s"], kan["max_s"]) == (4, 2.5, 1.75, 3.25, 1.0, 4.0)
+    assert kan["iqr_rel"] == pytest.approx(1.5 / 2.5)
+    assert kan["ms_per_step"] == pytest.approx(25.0) and kan["speedup"] == 1.0
+    assert relukan["median_s"] == 0.5 and relukan["speedup"] == pytest.approx(5.0)
+    assert gpu["device"] == "cuda" and math.isnan(gpu["speedup"])
+    assert all(math.isnan(row["speedup"]) for row in summarize(records, baseline=None))
+
+
+CONFIG = SpeedConfig.model_validate({
+    "baseline": "kan",
+    "timing": {"repeats": 2},
+    "models": [{"name": "relukan", "kind": "relukan"}, {"name": "kan", "kind": "kan"}],
+    "functions": [
+        {"name": "f1", "expression": "sin(pi * x1)", "width": [1, 1], "grid": 5, "k": 3},
+        {"name": "f2", "expression": "sin(pi*x1 + pi*x2)", "width": [2, 1], "grid": 10, "k": 3},
+    ],
+})
+
+
+def test_plan_alternates_models_inside_each_repeat():
+    units = plan(CONFIG, ["cpu", "cuda"])
+    assert len(units) == 2 * 2 * 2 * 2
+    assert [(u.function, u.repeat, u.model) for u in units[:4]] == [
+        ("f1", 0, "relukan"), ("f1", 0, "kan"), ("f1", 1, "relukan"), ("f1", 1, "kan"),
+    ]
+    assert {u.device for u in units[:8]} == {"cpu"}
+
+
+def test_paper_speedups_only_for_the_papers_own_functions():
+    paper = [
+        {"function": "f1", "expression": "sin(pi*x1)", "width": "[1, 1]", "grid": "5", "k": "3",
+         "kan_cpu_s": "2.80", "kan_gpu_s": "6.01", "relukan_cpu_s": "0.56", "relukan_gpu_s": "0.72"},
+        {"function": "f2", "expression": "sin(pi*x1 + pi*x2)", "width": "[2, 1]", "grid": "5", "k": "3",
+         "kan_cpu_s": "3.04", "kan_gpu_s": "7.23", "relukan_cpu_s": "0.78", "relukan_gpu_s": "0.75"},
+    ]
+    speedups = paper_speedups(paper, CONFIG)  # f2 here has grid 10: not the paper's
+    assert speedups == {("f1", "cpu"): pytest.approx(5.0), ("f1", "gpu"): pytest.approx(6.01 / 0.72)}
+
+
+def test_paper_table_layout():
+    summary = summarize([record("f1", "kan", 2.0), record("f1", "relukan", 0.5), record("f1", "kan", 3.0, device="cuda")], "kan")
+    columns = table_columns(["relukan", "kan"], "kan")
+    assert columns == ["function", "relukan_cpu_s", "relukan_gpu_s", "kan_cpu_s", "kan_gpu_s",
+                       "relukan_speedup_cpu", "relukan_speedup_gpu", "paper_speedup_cpu", "paper_speedup_gpu"]
+    (f1, f2) = paper_table(summary, ["f1", "f2"], ["relukan", "kan"], {("f1", "cpu"): 5.0})
+    assert f1["relukan_cpu_s"] == 0.5 and f1["kan_gpu_s"] == 3.0 and f1["relukan_gpu_s"] is None
+    assert f1["relukan_speedup_cpu"] == 4.0 and f1["paper_speedup_cpu"] == 5.0 and f1["paper_speedup_gpu"] is None
+    assert all(f2[c] is None for c in columns[1:])
