@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -54,22 +54,19 @@ class SpeedRun:
 
     run_dir: Path
     config: Any
-    devices: list[str]
     summary: list[dict[str, Any]]
-    table: list[dict[str, Any]]
     paper: dict[tuple[str, str], float]
     interrupted: bool = False
-    figures: list[Path] = field(default_factory=list)
 
 
-def resolve_config(request: Request, experiment: str, schema: type) -> tuple[Path, Any]:
+def resolve_config(request: Request, experiment: str, schema: type) -> Any:
     """The validated config of `request`: file, then `--quick`, options, overrides."""
     from relukan_bench.config import load_config, select
 
     path = request.config if request.config is not None else resources.default_config(experiment)
     overrides = [*(QUICK_OVERRIDES[experiment] if request.quick else []), *request.options, *request.overrides]
     config = load_config(path, overrides, schema)
-    return path, select(config, functions=request.functions, models=request.models)
+    return select(config, functions=request.functions, models=request.models)
 
 
 def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
@@ -81,7 +78,7 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
-    _, config = resolve_config(request, "speed", SpeedConfig)
+    config = resolve_config(request, "speed", SpeedConfig)
     devices = resolve_devices(config.device)
     paper = speed.paper_speedups(read_csv(resources.paper_dir() / "speed.csv"), config)
     run_dir = new_run_dir("speed", request.out)  # nothing is created before this line
@@ -112,15 +109,14 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     table = speed.paper_table(summary, [f.name for f in config.functions], model_names, paper)
     write_csv(run_dir / "summary.csv", speed.SUMMARY_COLUMNS, summary)
     write_csv(run_dir / "table.csv", speed.table_columns(model_names, config.baseline), table)
-    figures = []
     if summary:
         from relukan_bench.plots import plot_speed
 
-        figures.append(plot_speed(summary, config.baseline, run_dir / "speed.png"))
+        plot_speed(summary, config.baseline, run_dir / "speed.png")
     env["end_time"] = utc_now()
     env["interrupted"] = interrupted
     write_json(run_dir / "env.json", env)
-    return SpeedRun(run_dir, config, devices, summary, table, paper, interrupted, figures)
+    return SpeedRun(run_dir, config, summary, paper, interrupted)
 
 
 @contextmanager

@@ -167,7 +167,6 @@ def test_override_into_a_value_is_refused():
 def test_override_producing_an_invalid_value_names_the_override():
     message = _error(SPEED_YAML, ["train.steps=0"])
     assert message == f"{SPEED_YAML}: train.steps: expected a number > 0 (got 0) (set by override 'train.steps=0')"
-    assert "train.steps" in message and "override" in message
 
 
 def test_override_of_an_unknown_key_is_refused():
