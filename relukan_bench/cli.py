@@ -111,53 +111,104 @@ class Device(str, enum.Enum):
     auto = "auto"
 
 
-CONFIG_HELP = "YAML config (default: configs/<command>.yaml)."
-OVERRIDES_HELP = "Config overrides as key=value, e.g. train.steps=50 functions.f1.grid=10."
+# Options several commands share: one definition each.
+OVERRIDES = typer.Argument(None, metavar="[KEY=VALUE]...", show_default=False,
+                           help="Config overrides as key=value, e.g. train.steps=50 functions.f1.grid=10.")
+CONFIG = typer.Option(None, "--config", "-c", help="YAML config (default: configs/<command>.yaml).", show_default=False)
+THREADS = typer.Option(None, "--threads", min=1, help="torch threads, pinned and recorded. Default: the config's (1).", show_default=False)
+FUNCTIONS = typer.Option(None, "--functions", help="Only these functions, e.g. f1,f4.", show_default=False)
+MODELS = typer.Option(None, "--models", help="Only these models (config names), e.g. relukan,kan.", show_default=False)
+
+
+def _out(experiment: str) -> Any:
+    return typer.Option(None, "--out", help=f"Run directory, new or empty (default: results/{experiment}/<UTC timestamp>/).", show_default=False)
+
+
+def _request(config: Optional[Path], overrides: Optional[List[str]], options: dict[str, Any],
+             functions: Optional[str], models: Optional[str], out: Optional[Path], quick: bool) -> Any:
+    """The library's request: CLI options given become key=value overrides, applied before
+    the trailing ones."""
+    from relukan_bench.runner import Request
+
+    settings = [f"{key}={value}" for key, value in options.items() if value is not None]
+    return Request(config=config, overrides=overrides or [], options=settings,
+                   functions=_names(functions), models=_names(models), out=out, quick=quick)
+
+
+def _finish(run_dir: Path, interrupted: bool, what: str) -> None:
+    _console().print(f"Results in {run_dir}")
+    if interrupted:
+        typer.echo(f"interrupted: the finished {what} were kept and summarised", err=True)
+        raise typer.Exit(130)
 
 
 @app.command()
 @_reports_errors
 def speed(
-    overrides: Optional[List[str]] = typer.Argument(None, metavar="[KEY=VALUE]...", help=OVERRIDES_HELP, show_default=False),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP, show_default=False),
+    overrides: Optional[List[str]] = OVERRIDES,
+    config: Optional[Path] = CONFIG,
     device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (the CPU plus CUDA when present). Default: the config's (cpu).", show_default=False),
     repeats: Optional[int] = typer.Option(None, "--repeats", min=1, help="Fresh models timed per function, model and device.", show_default=False),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch threads while timing, recorded. Default: the config's (1).", show_default=False),
-    functions: Optional[str] = typer.Option(None, "--functions", help="Only these functions, e.g. f1,f4.", show_default=False),
-    models: Optional[str] = typer.Option(None, "--models", help="Only these models, e.g. relukan,kan.", show_default=False),
+    threads: Optional[int] = THREADS,
+    functions: Optional[str] = FUNCTIONS,
+    models: Optional[str] = MODELS,
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Base seed of data and initialisation.", show_default=False),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default: results/speed/<UTC timestamp>/).", show_default=False),
+    out: Optional[Path] = _out("speed"),
     quick: bool = typer.Option(False, "--quick", help="Smoke run: every function and model, a handful of steps, one repeat."),
 ) -> None:
     """Time ReLU-KAN and the original KAN on the paper's five speed functions.
 
     Writes config.yaml, env.json, raw.csv (every repeat), summary.csv (median, quartiles, speedup over the baseline), table.csv (the paper's layout) and speed.png into results/speed/<UTC timestamp>/.
     """
-    from relukan_bench.runner import Request, run_speed
+    from relukan_bench.runner import run_speed
 
-    options = []
-    if threads is not None:
-        options.append(f"threads={threads}")
-    if device is not None:
-        options.append(f"device={device.value}")
-    if repeats is not None:
-        options.append(f"timing.repeats={repeats}")
-    if seed is not None:
-        options.append(f"seed={seed}")
-    request = Request(
-        config=config, overrides=overrides or [], options=options,
-        functions=_names(functions), models=_names(models), out=out, quick=quick,
-    )
-    result = run_speed(request, _RichReporter())
+    options = {"threads": threads, "device": device.value if device else None, "timing.repeats": repeats, "seed": seed}
+    result = run_speed(_request(config, overrides, options, functions, models, out, quick), _RichReporter())
 
     from relukan_bench.render import speed_table
 
-    console = _console()
-    console.print(speed_table(result.summary, result.config.baseline, result.paper, result.config.train.steps))
-    console.print(f"Results in {result.run_dir}")
-    if result.interrupted:
-        typer.echo("interrupted: the finished repeats were kept and summarised", err=True)
-        raise typer.Exit(130)
+    _console().print(speed_table(result.summary, result.config.baseline, result.paper, result.config.train.steps))
+    _finish(result.run_dir, result.interrupted, "repeats")
+
+
+@app.command()
+@_reports_errors
+def fit(
+    overrides: Optional[List[str]] = OVERRIDES,
+    config: Optional[Path] = CONFIG,
+    device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu).", show_default=False),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds of data and initialisation, e.g. 0,1,2: one training run per seed.", show_default=False),
+    threads: Optional[int] = THREADS,
+    functions: Optional[str] = FUNCTIONS,
+    models: Optional[str] = MODELS,
+    out: Optional[Path] = _out("fit"),
+    quick: bool = typer.Option(False, "--quick", help="Smoke run: every function and model, 20 steps, one seed."),
+) -> None:
+    """Train ReLU-KAN and the original KAN on the paper's six fitting functions and record their errors.
+
+    Writes config.yaml, env.json, runs.csv (one row per training run), curves.csv (train and test MSE per step), predictions.csv, summary.csv (medians over seeds), table.csv (beside the paper's numbers, all in MSE) and PNG figures into results/fit/<UTC timestamp>/.
+    """
+    from relukan_bench.runner import run_fit
+
+    options = {"threads": threads, "device": device.value if device else None, "seeds": _seeds(seeds)}
+    result = run_fit(_request(config, overrides, options, functions, models, out, quick), _RichReporter())
+
+    from relukan_bench.render import fit_table
+
+    _console().print(fit_table(result.summary, result.table, result.config))
+    _finish(result.run_dir, result.interrupted, "training runs")
+
+
+def _seeds(value: Optional[str]) -> Optional[str]:
+    """`--seeds 0,1,2` as the YAML list `[0, 1, 2]`; UsageError unless integers >= 0."""
+    if value is None:
+        return None
+    from relukan_bench.errors import UsageError
+
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise UsageError(f"--seeds: expected comma-separated integers >= 0, e.g. 0,1,2 (got {value!r})")
+    return "[" + ", ".join(parts) + "]"
 
 
 def main() -> None:

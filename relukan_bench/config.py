@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Sequence, TypeVar, Union
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -45,6 +46,7 @@ def _error_at(key: str, message: str, cross_field: bool = False) -> PydanticCust
 
 
 def _range(value: Any, what: str) -> list[float]:
+    """[low, high] as floats, or ValueError saying what was expected."""
     ok = (
         isinstance(value, (list, tuple))
         and len(value) == 2
@@ -54,6 +56,9 @@ def _range(value: Any, what: str) -> list[float]:
     if not ok:
         raise ValueError(f"expected {what} as [low, high] with low < high (got {show(value)})")
     return [float(value[0]), float(value[1])]
+
+
+Domain = Annotated[list[float], BeforeValidator(lambda value: _range(value, "the input domain"))]
 
 
 class Strict(BaseModel):
@@ -122,12 +127,7 @@ class DataSpec(Strict):
     """Inputs drawn uniformly from [low, high)^n, n = width[0]."""
 
     samples: PositiveInt = 1000
-    domain: list[float] = [0.0, 1.0]
-
-    @field_validator("domain", mode="before")
-    @classmethod
-    def _check_domain(cls, value: Any) -> Any:
-        return _range(value, "the input domain")
+    domain: Domain = [0.0, 1.0]
 
 
 class TrainSpec(Strict):
@@ -145,6 +145,31 @@ class ReLUKANSpec(Strict):
     name: Name
     kind: Literal["relukan"]
     train_se: bool = True
+    lr: PositiveFloat | None = None  # None: the experiment's train.lr
+
+
+class PykanFitSpec(Strict):
+    """Train with pykan's own `KAN.fit()` instead of our loop. The defaults are pykan 0.2.8's
+    own (LBFGS, lr 1, 10 grid updates in the first 50 steps); the step count is the
+    experiment's `train.steps`; full batch, no regularisation."""
+
+    opt: Literal["Adam", "LBFGS"] = "LBFGS"
+    lr: PositiveFloat = 1.0
+    update_grid: bool = True
+    grid_update_num: PositiveInt = 10
+    start_grid_update_step: int = -1
+    stop_grid_update_step: NonNegativeInt = 50
+
+    @model_validator(mode="after")
+    def _update_interval(self) -> "PykanFitSpec":
+        # pykan updates the grid every int(stop / num) steps: 0 would divide by zero
+        if self.update_grid and self.stop_grid_update_step < self.grid_update_num:
+            raise _error_at(
+                "stop_grid_update_step", cross_field=True,
+                message=f"expected at least grid_update_num ({self.grid_update_num}) when update_grid is true "
+                f"(got {self.stop_grid_update_step})",
+            )
+        return self
 
 
 class KANSpec(Strict):
@@ -153,11 +178,19 @@ class KANSpec(Strict):
     name: Name
     kind: Literal["kan"]
     grid_range: list[float] | None = None  # None: the data domain
+    lr: PositiveFloat | None = None  # None: the experiment's train.lr (our loop only)
+    pykan_fit: PykanFitSpec | None = None  # None: our training loop, like every other model
 
     @field_validator("grid_range", mode="before")
     @classmethod
     def _check_grid_range(cls, value: Any) -> Any:
         return None if value is None else _range(value, "grid_range")
+
+    @model_validator(mode="after")
+    def _one_learning_rate(self) -> "KANSpec":
+        if self.pykan_fit is not None and self.lr is not None:
+            raise _error_at("lr", cross_field=True, message="pykan's fit() takes its learning rate from pykan_fit.lr; remove lr")
+        return self
 
 
 ModelSpec = Annotated[Union[ReLUKANSpec, KANSpec], Field(discriminator="kind")]
@@ -199,9 +232,63 @@ class SpeedConfig(Strict):
     def _check_names(self) -> "SpeedConfig":
         _unique_names(self.models, "models")
         _unique_names(self.functions, "functions")
-        names = [m.name for m in self.models]
-        if self.baseline is not None and self.baseline not in names:
-            raise _error_at("baseline", cross_field=True, message=f"expected one of the model names {', '.join(names)} (got {self.baseline!r})")
+        _known_baseline(self.baseline, self.models)
+        for index, model in enumerate(self.models):
+            if getattr(model, "pykan_fit", None) is not None:
+                raise _error_at(
+                    f"models[{index}].pykan_fit",
+                    "speed times our training loop only; pykan's fit() also evaluates, logs and updates grids (use it in fit)",
+                )
+        return self
+
+
+def _known_baseline(baseline: str | None, models: Sequence[Any]) -> None:
+    names = [m.name for m in models]
+    if baseline is not None and baseline not in names:
+        raise _error_at("baseline", cross_field=True, message=f"expected one of the model names {', '.join(names)} (got {baseline!r})")
+
+
+class FitDataSpec(Strict):
+    """Training and test inputs, each drawn uniformly from [low, high)^n, n = width[0]."""
+
+    train_samples: PositiveInt = 1000
+    test_samples: PositiveInt = 100
+    domain: Domain = [0.0, 1.0]
+
+
+
+class FitTrainSpec(TrainSpec):
+    """TrainSpec for fitting: 5000 steps, and the errors logged every `log_every` steps."""
+
+    steps: PositiveInt = 5000
+    log_every: PositiveInt = 1
+
+
+class FitConfig(Strict):
+    """`relukan-bench fit`: train every model on every function once per seed, record error curves."""
+
+    experiment: Literal["fit"] = "fit"
+    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)] = [0, 1, 2]
+    threads: PositiveInt = 1
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    baseline: Name | None = None  # gain = baseline's median final test MSE / the model's
+    data: FitDataSpec = FitDataSpec()
+    train: FitTrainSpec = FitTrainSpec()
+    models: Annotated[list[ModelSpec], Field(min_length=1)]
+    functions: Annotated[list[FunctionSpec], Field(min_length=1)]
+
+    @field_validator("seeds", mode="after")
+    @classmethod
+    def _distinct_seeds(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected distinct seeds (got {show(value)})")
+        return value
+
+    @model_validator(mode="after")
+    def _check_names(self) -> "FitConfig":
+        _unique_names(self.models, "models")
+        _unique_names(self.functions, "functions")
+        _known_baseline(self.baseline, self.models)
         return self
 
 

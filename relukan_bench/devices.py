@@ -21,3 +21,10 @@ def resolve_devices(choice: str) -> list[str]:
     if choice == "auto":
         return ["cpu", "cuda"] if has_cuda else ["cpu"]
     raise DeviceError(f"--device: expected cpu, cuda or auto (got {choice!r})")
+
+
+def resolve_device(choice: str) -> str:
+    """One device: `cpu`, `cuda` (DeviceError when there is none), or `auto` (CUDA when
+    present, else the CPU)."""
+    devices = resolve_devices(choice)
+    return devices[-1]

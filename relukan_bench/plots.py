@@ -59,3 +59,114 @@ def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Pa
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+# ----------------------------------------------------------------------------- fit
+PAPER_LABELS = {"kan": "paper KAN (RMSE² = MSE)", "relukan": "paper ReLU-KAN"}
+
+
+def _colors(models: Sequence[str]) -> dict[str, Any]:
+    plt = _pyplot()
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {model: cycle[i % len(cycle)] for i, model in enumerate(models)}
+
+
+def _draw_bands(ax: Any, bands: dict[str, dict[str, list[float]]], which: str, colors: dict[str, Any],
+                paper: dict[str, dict[str, list[float]]], kinds: dict[str, str]) -> None:
+    """Each model's median across seeds with its min-max range shaded; the paper's logged
+    curves as faint dashed lines, in the colour of our first model of the same kind."""
+    for kind, curve in paper.items():
+        color = next((colors[m] for m in bands if kinds.get(m) == kind), "0.5")
+        ax.plot(curve["step"], curve[which], color=color, linestyle="--", linewidth=0.6, alpha=0.45, label=PAPER_LABELS.get(kind, f"paper {kind}"))
+    for model, band in bands.items():
+        ax.fill_between(band["step"], band[f"{which}_min"], band[f"{which}_max"], color=colors[model], alpha=0.18, linewidth=0)
+        ax.plot(band["step"], band[f"{which}_median"], color=colors[model], linewidth=1.2, label=model)
+    ax.set_yscale("log")
+    ax.grid(which="major", alpha=0.3)
+
+
+def plot_fit_curves(function: Any, bands: dict[str, dict[str, list[float]]], paper: dict[str, dict[str, list[float]]],
+                    kinds: dict[str, str], path: Path) -> Path:
+    """Train and test MSE against the step, log y: each model's median across seeds, its
+    range over seeds shaded, the paper's curves faint where the paper ran this function."""
+    plt = _pyplot()
+    colors = _colors(list(bands))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, which in zip(axes, ("train", "test")):
+        _draw_bands(ax, bands, which, colors, paper, kinds)
+        ax.set_title(f"{which} MSE", fontsize=10)
+        ax.set_xlabel("training step")
+    axes[0].set_ylabel("MSE (median over seeds, min-max shaded)")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(f"{function.name}: {function.expression}   width {function.width}, G={function.grid}, k={function.k}", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, Any]]], path: Path) -> Path:
+    """Each model's fit on its median seed. 1-D: target and predictions over x. n-D: predicted
+    against true value on the test set, with the line y = x."""
+    plt = _pyplot()
+    models = list(predictions)
+    colors = _colors(models)
+    if function.width[0] == 1:
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        first = next((rows for rows in predictions.values() if rows), [])
+        ax.plot([r["x1"] for r in first], [r["y_true"] for r in first], color="black", linewidth=2.5, alpha=0.35, label="target")
+        for model, rows in predictions.items():
+            ax.plot([r["x1"] for r in rows], [r["y_pred"] for r in rows], color=colors[model], linewidth=1.2,
+                    label=f"{model} (seed {rows[0]['seed']})" if rows else model)
+        ax.set_xlabel("x1")
+        ax.set_ylabel("y")
+        ax.legend(fontsize=8)
+        axes = [ax]
+    else:
+        fig, axes = plt.subplots(1, max(1, len(models)), figsize=(4.2 * max(1, len(models)), 4.2), squeeze=False)
+        axes = list(axes[0])
+        for ax, (model, rows) in zip(axes, predictions.items()):
+            true, pred = [r["y_true"] for r in rows], [r["y_pred"] for r in rows]
+            ends = [min(true + pred), max(true + pred)] if rows else [0, 1]
+            ax.plot(ends, ends, color="black", linewidth=0.8, alpha=0.5, label="y = x")
+            ax.scatter(true, pred, s=10, color=colors[model], alpha=0.8, label=f"{model} (seed {rows[0]['seed']})" if rows else model)
+            ax.set_xlabel("true value (test set)")
+            ax.set_ylabel("predicted value")
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.legend(fontsize=8)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{function.name}: {function.expression}   (median seed of each model)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dict[str, list[float]]], models: Sequence[str],
+                      paper: dict[tuple[str, str], dict[str, list[float]]], kinds: dict[str, str], path: Path) -> Path:
+    """Test MSE curves of every function in one figure, three panels a row."""
+    plt = _pyplot()
+    colors = _colors(models)
+    cols = min(3, len(functions))
+    rows = -(-len(functions) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False)
+    for ax, function in zip(axes.flat, functions):
+        mine = {m: bands[(function.name, m)] for m in models if (function.name, m) in bands}
+        theirs = {kind: curve for (name, kind), curve in paper.items() if name == function.name}
+        _draw_bands(ax, mine, "test", colors, theirs, kinds)
+        ax.set_title(f"{function.name}: {function.expression}", fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.set_ylabel("test MSE", fontsize=8)
+    for ax in list(axes.flat)[len(functions):]:
+        ax.axis("off")
+    handles, labels = {}, []
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(6, len(handles)), fontsize=8, frameon=False)
+    fig.suptitle("Test MSE over training: median over seeds, min-max shaded; paper's curves dashed", fontsize=11)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

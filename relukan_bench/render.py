@@ -55,3 +55,49 @@ def speed_table(
         cells.append(_times(paper.get((function, "gpu" if device == "cuda" else device))))
         table.add_row(*cells)
     return table
+
+
+def _mse(value: float | None) -> str:
+    if value is None or value != value:
+        return ""
+    return "diverged" if math.isinf(value) else f"{value:.2e}"
+
+
+def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]], config: Any) -> Table:
+    """Per function: each model's median final test MSE over seeds with its range, each
+    model's gain over the baseline, and the paper's KAN/ReLU-KAN ratio in MSE and as plotted."""
+    models = [m.name for m in config.models if any(r["model"] == m.name for r in summary)]
+    baseline = config.baseline if config.baseline in models else None
+    others = [m for m in models if m != baseline] if baseline else []
+    table_out = Table(
+        title=f"Final test MSE after {config.train.steps} steps: median over seeds [min, max]",
+        caption=(f"gain = {baseline} MSE / model MSE (medians). " if baseline else "")
+        + "Paper: KAN/ReLU-KAN in MSE on both sides, and as its figures plot it (KAN RMSE vs ReLU-KAN MSE).",
+    )
+    table_out.add_column("function")
+    for model in models:
+        table_out.add_column(f"{model}\ntest MSE", justify="right", no_wrap=True)
+    for model in others:
+        table_out.add_column(f"{model}\ngain", justify="right", style="bold")
+    table_out.add_column("paper gain\n(MSE)", justify="right", style="dim")
+    table_out.add_column("paper gain\n(as plotted)", justify="right", style="dim")
+    by_key = {(r["function"], r["model"]): r for r in summary}
+    for row in table:
+        cells = [row["function"]]
+        for model in models:
+            found = by_key.get((row["function"], model))
+            if found is None:
+                cells.append("")
+                continue
+            text = f"{_mse(found['final_test_mse'])} [{_mse(found['final_test_mse_min'])}, {_mse(found['final_test_mse_max'])}]"
+            if found["n_seeds"] == 1:
+                text = _mse(found["final_test_mse"])
+            if found["diverged"]:
+                text += f" [red]({found['diverged']}/{found['n_seeds']} diverged)[/red]"
+            cells.append(text)
+        for model in others:
+            cells.append(_times(row.get(f"{model}_gain")))
+        cells.append(_times(row.get("paper_gain")))
+        cells.append(_times(row.get("paper_gain_as_plotted")))
+        table_out.add_row(*cells)
+    return table_out

@@ -99,9 +99,13 @@ class CsvLog:
         write_text(self.path, _csv_text(self.columns, []))
 
     def append(self, row: Mapping[str, Any]) -> None:
-        line = _csv_text(self.columns, [row]).split("\n", 1)[1]  # drop the header
+        self.extend([row])
+
+    def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Append `rows` in one write, flushed to disk before returning."""
+        lines = _csv_text(self.columns, rows).split("\n", 1)[1]  # drop the header
         with open(self.path, "a", encoding="utf-8", newline="") as handle:
-            handle.write(line)
+            handle.write(lines)
             handle.flush()
             os.fsync(handle.fileno())
 

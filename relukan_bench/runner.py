@@ -8,6 +8,7 @@ derived tables and the figure. Progress goes to a `Reporter` the CLI supplies.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from contextlib import contextmanager
@@ -17,9 +18,10 @@ from typing import Any, Iterator, Protocol, Sequence
 
 from relukan_bench import resources
 
-#: `--quick`: every function and model, a handful of steps, one repeat.
+#: `--quick`: every function and model, a handful of steps, one repeat or seed.
 QUICK_OVERRIDES = {
     "speed": ["train.steps=5", "timing.repeats=1", "timing.warmup_steps=1"],
+    "fit": ["train.steps=20", "seeds=[0]"],
 }
 
 
@@ -69,23 +71,41 @@ def resolve_config(request: Request, experiment: str, schema: type) -> Any:
     return select(config, functions=request.functions, models=request.models)
 
 
+def _open_run(experiment: str, request: Request, config: Any, devices: list[str]) -> tuple[Path, dict[str, Any]]:
+    """Create the run directory; write the resolved config and the environment into it."""
+    from relukan_bench.config import dump_config
+    from relukan_bench.env import environment
+    from relukan_bench.results import new_run_dir, write_json, write_text
+
+    run_dir = new_run_dir(experiment, request.out)
+    write_text(run_dir / "config.yaml", dump_config(config))
+    env = environment(config.threads, devices)
+    write_json(run_dir / "env.json", env)
+    return run_dir, env
+
+
+def _close_run(run_dir: Path, env: dict[str, Any], interrupted: bool) -> None:
+    from relukan_bench.env import utc_now
+    from relukan_bench.results import write_json
+
+    env["end_time"] = utc_now()
+    env["interrupted"] = interrupted
+    write_json(run_dir / "env.json", env)
+
+
 def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
-    from relukan_bench.config import SpeedConfig, dump_config
+    from relukan_bench.config import SpeedConfig
     from relukan_bench.devices import resolve_devices
-    from relukan_bench.env import environment, utc_now
     from relukan_bench.experiments import speed
-    from relukan_bench.results import CsvLog, new_run_dir, read_csv, write_csv, write_json, write_text
+    from relukan_bench.results import CsvLog, read_csv, write_csv
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
     config = resolve_config(request, "speed", SpeedConfig)
     devices = resolve_devices(config.device)
     paper = speed.paper_speedups(read_csv(resources.paper_dir() / "speed.csv"), config)
-    run_dir = new_run_dir("speed", request.out)  # nothing is created before this line
+    run_dir, env = _open_run("speed", request, config, devices)  # nothing is created before this line
 
-    write_text(run_dir / "config.yaml", dump_config(config))
-    env = environment(config.threads, devices)
-    write_json(run_dir / "env.json", env)
     raw_log = CsvLog(run_dir / "raw.csv", speed.RAW_COLUMNS)
     units = speed.plan(config, devices)
     records: list[dict[str, Any]] = []
@@ -113,10 +133,104 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
         from relukan_bench.plots import plot_speed
 
         plot_speed(summary, config.baseline, run_dir / "speed.png")
-    env["end_time"] = utc_now()
-    env["interrupted"] = interrupted
-    write_json(run_dir / "env.json", env)
+    _close_run(run_dir, env, interrupted)
     return SpeedRun(run_dir, config, summary, paper, interrupted)
+
+
+@dataclass
+class FitRun:
+    """A finished (or interrupted) fit run, ready to render."""
+
+    run_dir: Path
+    config: Any
+    summary: list[dict[str, Any]]
+    table: list[dict[str, Any]]
+    interrupted: bool = False
+
+
+def run_fit(request: Request, reporter: Reporter | None = None) -> FitRun:
+    from relukan_bench.config import FitConfig
+    from relukan_bench.devices import resolve_device
+    from relukan_bench.experiments import fit
+    from relukan_bench.results import CsvLog, read_csv, write_csv
+    from relukan_bench.timing import threads
+
+    reporter = reporter or SilentReporter()
+    config = resolve_config(request, "fit", FitConfig)
+    device = resolve_device(config.device)
+    paper = fit.paper_fits(read_csv(resources.paper_dir() / "fit.csv"), config)
+    run_dir, env = _open_run("fit", request, config, [device])  # nothing is created before this line
+
+    logs = {
+        "runs": CsvLog(run_dir / "runs.csv", fit.RUN_COLUMNS),
+        "curves": CsvLog(run_dir / "curves.csv", fit.CURVE_COLUMNS),
+        "predictions": CsvLog(run_dir / "predictions.csv", fit.PREDICTION_COLUMNS),
+    }
+    units = fit.plan(config)
+    steps = config.train.steps
+    results: list[Any] = []
+    interrupted = False
+
+    def progress(unit: Any, done: int, loss: float) -> None:
+        index = len(results)
+        label = f"run {index + 1}/{len(units)}: {unit.function} {unit.model} seed {unit.seed}"
+        reporter.update(index * steps + done, f"{label}, step {done}/{steps}, train MSE {loss:.2e}")
+
+    reporter.start(len(units) * steps)
+    try:
+        with threads(config.threads):
+            progress(units[0], 0, math.nan)
+            for result in fit.iter_fit(config, device, progress):
+                with _interrupts_deferred():  # a run is on disk and in the summary, or not at all
+                    logs["curves"].extend(result.curve_rows())
+                    logs["predictions"].extend(result.predictions)
+                    logs["runs"].append(result.run)
+                    results.append(result)
+                reporter.update(len(results) * steps, "done" if len(results) == len(units) else "next run")
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        reporter.stop()
+
+    runs = [r.run for r in results]
+    summary = fit.summarize(runs, config.baseline)
+    model_names = [m.name for m in config.models]
+    function_names = [f.name for f in config.functions]
+    table = fit.paper_table(summary, function_names, model_names, config.baseline, paper)
+    write_csv(run_dir / "summary.csv", fit.SUMMARY_COLUMNS, summary)
+    write_csv(run_dir / "table.csv", fit.table_columns(model_names, config.baseline), table)
+    if results:
+        _fit_figures(run_dir, config, results, paper)
+    _close_run(run_dir, env, interrupted)
+    return FitRun(run_dir, config, summary, table, interrupted)
+
+
+def _fit_figures(run_dir: Path, config: Any, results: Sequence[Any], paper: dict[str, Any]) -> None:
+    """Per function a loss-curve and a fit figure, and one overview of all functions."""
+    from relukan_bench import plots
+    from relukan_bench.experiments import fit
+    from relukan_bench.results import read_csv
+
+    runs = [r.run for r in results]
+    bands = fit.curve_bands(results)
+    reference = fit.paper_curves(read_csv(resources.paper_dir() / "loss_curves.csv"), paper)
+    model_names = [m.name for m in config.models]
+    kinds = {m.name: m.kind for m in config.models}
+    for function in config.functions:
+        mine = {m: bands[(function.name, m)] for m in model_names if (function.name, m) in bands}
+        if not mine:
+            continue
+        theirs = {kind: curve for (name, kind), curve in reference.items() if name == function.name}
+        plots.plot_fit_curves(function, mine, theirs, kinds, run_dir / f"curves_{function.name}.png")
+        shown = {}
+        for model in mine:
+            seed = fit.representative_seed(runs, function.name, model)
+            match = [r for r in results if (r.run["function"], r.run["model"], r.run["seed"]) == (function.name, model, seed)]
+            if match:
+                shown[model] = match[0].predictions
+        plots.plot_fit_predictions(function, shown, run_dir / f"fit_{function.name}.png")
+    plotted = [f for f in config.functions if any((f.name, m) in bands for m in model_names)]
+    plots.plot_fit_overview(plotted, bands, model_names, reference, kinds, run_dir / "overview.png")
 
 
 @contextmanager

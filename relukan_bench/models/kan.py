@@ -5,7 +5,7 @@
 - (B, width[0]) -> (B, width[-1]), float32;
 - speed mode: no symbolic branch (its unused parameters frozen, so parameter counts are
   honest), no saved activations, no checkpoints (`auto_save=False`): it writes no file;
-- it shows no progress bar (that only comes with pykan's own `fit()`, which we do not call);
+- it shows no progress bar, not even in pykan's own `fit()` (see `pykan_fit`);
 - pykan reseeds torch, numpy and `random` in its constructor: here that happens inside a
   scope that gives the caller's global random state back;
 - pykan turns the `width` list it is given into nested lists: it gets a copy;
@@ -21,12 +21,13 @@ pykan is imported on first construction only; importing it costs seconds (sklear
 
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
 
-from relukan_bench.seeding import preserved_rng
+from relukan_bench.seeding import preserved_rng, seeded
 
 
 class PyKAN(nn.Module):
@@ -83,3 +84,61 @@ class PyKAN(nn.Module):
     def spline_parameter_count(self) -> int:
         """Trainable B-spline coefficients only (without base and spline scales)."""
         return sum(layer.coef.numel() for layer in self.kan.act_fun if layer.coef.requires_grad)
+
+    def pykan_fit(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        x_test: torch.Tensor,
+        y_test: torch.Tensor,
+        steps: int,
+        options: Mapping[str, Any],
+        seed: int = 0,
+        monitor: Callable[[int], bool] | None = None,
+        check_every: int = 100,
+    ) -> torch.Tensor:
+        """Train with pykan's own `KAN.fit()`, full batch; return the (steps_done, 2) train
+        and test MSE of every step (float64, CPU).
+
+        pykan logs RMSE (the square root of its MSE loss); the values are squared back here.
+        `options` are `fit()` keywords (opt, lr, update_grid, grid_update_num, ...).
+        `monitor(steps_done)` is called every `check_every` steps; returning False ends
+        training there (pykan itself never stops, even on NaN). pykan's own progress bar is
+        replaced by this counter, and the global numpy generator that `fit()` draws its batch
+        order from is seeded with `seed` and restored afterwards.
+        """
+        dataset = {"train_input": x, "train_label": y, "test_input": x_test, "test_label": y_test}
+        with seeded(seed), _pykan_progress(monitor, check_every):
+            results = self.kan.fit(dataset, steps=steps, log=max(steps, 1), **dict(options))
+        rmse = torch.tensor([[float(a), float(b)] for a, b in zip(results["train_loss"], results["test_loss"])], dtype=torch.float64)
+        return (rmse**2).reshape(-1, 2)
+
+
+class _StepCounter:
+    """Stands in for the tqdm bar pykan's `fit()` wraps its step loop in: silent, and it can
+    end the loop early."""
+
+    def __init__(self, iterable: Any, monitor: Callable[[int], bool] | None, check_every: int) -> None:
+        self.iterable, self.monitor, self.check_every = iterable, monitor, check_every
+
+    def __iter__(self) -> Iterator[Any]:
+        for done, item in enumerate(self.iterable):
+            if self.monitor is not None and done and done % self.check_every == 0 and not self.monitor(done):
+                return
+            yield item
+
+    def set_description(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@contextmanager
+def _pykan_progress(monitor: Callable[[int], bool] | None, check_every: int) -> Iterator[None]:
+    import importlib
+
+    multkan = importlib.import_module("kan.MultKAN")  # the module (`kan.MultKAN` the attribute is the class)
+    original = multkan.tqdm
+    multkan.tqdm = lambda iterable, *args, **kwargs: _StepCounter(iterable, monitor, check_every)
+    try:
+        yield
+    finally:
+        multkan.tqdm = original

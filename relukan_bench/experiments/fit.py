@@ -1,0 +1,402 @@
+"""The fitting experiment (paper section on accuracy, PAPER.md section 3).
+
+For every function, seed and model: fresh training and test sets (uniform in the domain,
+drawn from the seed), a freshly initialised model, `train.steps` full-batch steps, and the
+train and test MSE of every step. Inside a seed every model gets the same data and the same
+initialisation seed. A model is trained by our loop (`relukan_bench.training`, the same for
+every kind) unless its config asks for pykan's own `fit()`.
+
+Every error here is an MSE. pykan's `fit()` logs RMSE; it is squared back on the way in, and
+the only RMSE in the outputs is the column named `final_test_rmse`.
+
+    for result in iter_fit(config, "cpu"): ...      # one RunResult per finished run
+    summary = summarize([r.run for r in results], baseline="kan")
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+from relukan_bench.config import FitConfig
+from relukan_bench.stats import quantile
+
+RUN_COLUMNS = [
+    "function", "model", "kind", "trainer", "seed", "init_seed", "device", "threads",
+    "steps", "steps_done", "diverged", "diverged_step", "final_train_mse", "final_test_mse",
+    "final_test_rmse", "best_test_mse", "best_step", "seconds", "params", "spline_params",
+]
+CURVE_COLUMNS = ["function", "model", "seed", "step", "train_mse", "test_mse"]
+PREDICTION_COLUMNS = ["function", "model", "seed", "index", "x1", "y_true", "y_pred"]
+SUMMARY_COLUMNS = [
+    "function", "model", "kind", "trainer", "n_seeds", "diverged", "final_train_mse",
+    "final_test_mse", "final_test_mse_min", "final_test_mse_max", "best_test_mse",
+    "final_test_rmse", "gain", "seconds", "params", "spline_params",
+]
+#: Points at which a 1-D function's fitted curve is drawn.
+CURVE_POINTS = 201
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One training run: a fresh `model` trained on `function` with data and init from `seed`."""
+
+    function: str
+    seed: int
+    model: str
+
+
+@dataclass
+class RunResult:
+    """What one run produced: its RUN_COLUMNS record, its logged curve and its predictions."""
+
+    run: dict[str, Any]
+    steps: list[int] = field(default_factory=list)
+    train_mse: list[float] = field(default_factory=list)
+    test_mse: list[float] = field(default_factory=list)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+
+    def curve_rows(self) -> Iterator[dict[str, Any]]:
+        run = self.run
+        for step, train, test in zip(self.steps, self.train_mse, self.test_mse):
+            yield {"function": run["function"], "model": run["model"], "seed": run["seed"], "step": step, "train_mse": train, "test_mse": test}
+
+
+def plan(config: FitConfig) -> list[Unit]:
+    """Every run, in the order it runs: per function and seed, the models one after another."""
+    return [
+        Unit(function.name, seed, model.name)
+        for function in config.functions
+        for seed in config.seeds
+        for model in config.models
+    ]
+
+
+def trainer(spec: Any) -> str:
+    """`loop` (ours, shared by every kind) or `pykan-fit` (pykan's own `fit()`)."""
+    return "pykan-fit" if getattr(spec, "pykan_fit", None) is not None else "loop"
+
+
+Progress = Callable[[Unit, int, float], None]
+
+
+def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None) -> Iterator[RunResult]:
+    """Run the plan on `device`; yield a RunResult as each run finishes.
+
+    `on_progress(unit, steps_done, train_mse)` is called every few hundred steps."""
+    from relukan_bench.data import make_dataset
+    from relukan_bench.seeding import derive_seed
+
+    functions = {f.name: f for f in config.functions}
+    models = {m.name: m for m in config.models}
+    domain = tuple(config.data.domain)
+    data: dict[tuple[str, int], tuple[Any, ...]] = {}
+    for unit in plan(config):
+        function = functions[unit.function]
+        if (unit.function, unit.seed) not in data:
+            data.clear()  # one (function, seed)'s data alive at a time
+            x, y = make_dataset(function, config.data.train_samples, domain, derive_seed(unit.seed, "train", function.name))
+            x_test, y_test = make_dataset(function, config.data.test_samples, domain, derive_seed(unit.seed, "test", function.name))
+            data[(unit.function, unit.seed)] = tuple(t.to(device) for t in (x, y, x_test, y_test))
+        progress = (lambda done, loss, unit=unit: on_progress(unit, done, loss)) if on_progress else None
+        yield run_one(config, unit, models[unit.model], function, data[(unit.function, unit.seed)], device, progress)
+
+
+def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple[Any, ...], device: str,
+            on_progress: Callable[[int, float], None] | None = None) -> RunResult:
+    """Train one fresh model; measure its curve, final errors and predictions."""
+    import torch
+
+    from relukan_bench.models import build_model, count_parameters
+    from relukan_bench.seeding import derive_seed
+    from relukan_bench.timing import clock
+    from relukan_bench.training import TrainStep, make_optimizer, mse, train_logged, truncate_at_divergence
+
+    x, y, x_test, y_test = data
+    steps = config.train.steps
+    init_seed = derive_seed(unit.seed, "init", function.name)
+    model = build_model(spec, function, tuple(config.data.domain), init_seed).to(device)
+    params = count_parameters(model)  # before training: pykan's grid updates do not change it
+    start = clock(device)
+    if trainer(spec) == "pykan-fit":
+
+        def monitor(done: int) -> bool:
+            loss = mse(model, x, y)
+            if on_progress is not None:
+                on_progress(done, loss)
+            return math.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+        losses = model.pykan_fit(x, y, x_test, y_test, steps, spec.pykan_fit.model_dump(), seed=init_seed, monitor=monitor)
+        curve = truncate_at_divergence(losses)
+    else:
+        optimizer = make_optimizer(model, config.train, lr=spec.lr)
+        curve = train_logged(TrainStep(model, optimizer, x, y), x_test, y_test, steps, on_progress)
+    seconds = clock(device) - start
+
+    done = curve.steps_done
+    final_train = final_test = math.nan
+    predictions: list[dict[str, Any]] = []
+    if not curve.diverged:
+        final_train, final_test = mse(model, x, y), mse(model, x_test, y_test)
+        predictions = _predictions(model, function, tuple(config.data.domain), x_test, y_test, unit)
+    test = curve.losses[:, 1]
+    finite = torch.isfinite(test)
+    best_index = int(torch.where(finite, test, torch.inf).argmin()) if bool(finite.any()) else None
+    run = {
+        "function": unit.function,
+        "model": unit.model,
+        "kind": spec.kind,
+        "trainer": trainer(spec),
+        "seed": unit.seed,
+        "init_seed": init_seed,
+        "device": device,
+        "threads": torch.get_num_threads(),
+        "steps": steps,
+        "steps_done": done,
+        "diverged": curve.diverged,
+        "diverged_step": done if curve.diverged else None,
+        "final_train_mse": final_train,
+        "final_test_mse": final_test,
+        "final_test_rmse": math.sqrt(final_test) if final_test == final_test else math.nan,
+        "best_test_mse": float(test[best_index]) if best_index is not None else math.nan,
+        "best_step": best_index + 1 if best_index is not None else None,
+        "seconds": seconds,
+        "params": params,
+        "spline_params": model.spline_parameter_count() if spec.kind == "kan" else None,
+    }
+    logged = [i for i in range(done) if (i + 1) % config.train.log_every == 0 or i + 1 in (steps, done)]
+    losses = curve.losses.tolist()
+    return RunResult(
+        run,
+        steps=[i + 1 for i in logged],
+        train_mse=[losses[i][0] for i in logged],
+        test_mse=[losses[i][1] for i in logged],
+        predictions=predictions,
+    )
+
+
+def _predictions(model: Any, function: Any, domain: tuple[float, float], x_test: Any, y_test: Any, unit: Unit) -> list[dict[str, Any]]:
+    """1-D: the fitted curve at CURVE_POINTS points over the domain. n-D: the test set."""
+    import torch
+
+    if function.width[0] == 1:
+        x = torch.linspace(domain[0], domain[1], CURVE_POINTS, device=x_test.device).unsqueeze(1)  # (P, 1)
+        y_true = function.target()(x.double()).float()
+    else:
+        x, y_true = x_test, y_test
+    with torch.no_grad():
+        y_pred = model(x)
+    xs = x[:, 0].tolist() if function.width[0] == 1 else [None] * len(x)
+    return [
+        {"function": unit.function, "model": unit.model, "seed": unit.seed, "index": i, "x1": xi, "y_true": t, "y_pred": p}
+        for i, (xi, t, p) in enumerate(zip(xs, y_true[:, 0].tolist(), y_pred[:, 0].tolist()))
+    ]
+
+
+# ----------------------------------------------------------------------------- statistics
+def _final(run: dict[str, Any], key: str) -> float:
+    """A run's final error; a diverged run's is infinite (its error is unbounded)."""
+    return math.inf if run["diverged"] else run[key]
+
+
+def _median(values: Sequence[float]) -> float:
+    return quantile(values, 0.5) if values else math.nan
+
+
+def summarize(runs: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
+    """One row per (function, model), medians across seeds. Diverged runs count in `diverged`
+    and as an infinite final error. gain = the baseline's median final test MSE / this one's."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        groups[(run["function"], run["model"])].append(run)
+    medians = {key: _median([_final(r, "final_test_mse") for r in rows]) for key, rows in groups.items()}
+    summary = []
+    for (function, model), rows in groups.items():
+        finals = [_final(r, "final_test_mse") for r in rows]
+        base = medians.get((function, baseline)) if baseline else None
+        mine = medians[(function, model)]
+        summary.append({
+            "function": function,
+            "model": model,
+            "kind": rows[0]["kind"],
+            "trainer": rows[0]["trainer"],
+            "n_seeds": len(rows),
+            "diverged": sum(bool(r["diverged"]) for r in rows),
+            "final_train_mse": _median([_final(r, "final_train_mse") for r in rows]),
+            "final_test_mse": mine,
+            "final_test_mse_min": min(finals),
+            "final_test_mse_max": max(finals),
+            "best_test_mse": _median([r["best_test_mse"] for r in rows if r["best_test_mse"] == r["best_test_mse"]]),
+            "final_test_rmse": _median([_final(r, "final_test_rmse") for r in rows]),
+            "gain": _ratio(base, mine) if base is not None else math.nan,
+            "seconds": _median([r["seconds"] for r in rows]),
+            "params": rows[0]["params"],
+            "spline_params": rows[0]["spline_params"],
+        })
+    return summary
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float:
+    """numerator / denominator; NaN when either is missing or not a finite positive ratio."""
+    if numerator is None or denominator is None or numerator != numerator or denominator != denominator:
+        return math.nan
+    if math.isinf(numerator) and math.isinf(denominator):
+        return math.nan
+    if denominator == 0:
+        return math.inf if numerator > 0 else math.nan
+    return numerator / denominator
+
+
+def representative_seed(runs: Sequence[dict[str, Any]], function: str, model: str) -> int | None:
+    """The seed whose final test MSE is the median of its (function, model) (the lower of the
+    two middle ones for an even count); None when every run diverged."""
+    rows = sorted(
+        (r for r in runs if r["function"] == function and r["model"] == model and not r["diverged"]),
+        key=lambda r: r["final_test_mse"],
+    )
+    if not rows:
+        return None
+    everyone = [r for r in runs if r["function"] == function and r["model"] == model]
+    middle = (len(everyone) - 1) // 2  # diverged runs rank last
+    return rows[min(middle, len(rows) - 1)]["seed"]
+
+
+def curve_bands(results: Sequence[RunResult]) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """Per (function, model): at every logged step, the median, minimum and maximum across
+    seeds of the train and test MSE. Runs that diverged early count until they stop."""
+    by_key: dict[tuple[str, str], list[RunResult]] = defaultdict(list)
+    for result in results:
+        by_key[(result.run["function"], result.run["model"])].append(result)
+    bands = {}
+    for key, group in by_key.items():
+        columns: dict[int, dict[str, list[float]]] = defaultdict(lambda: {"train": [], "test": []})
+        for result in group:
+            for step, train, test in zip(result.steps, result.train_mse, result.test_mse):
+                columns[step]["train"].append(train)
+                columns[step]["test"].append(test)
+        steps = sorted(columns)
+        band: dict[str, list[float]] = {"step": steps}
+        for which in ("train", "test"):
+            values = [[v for v in columns[s][which] if math.isfinite(v)] for s in steps]
+            band[f"{which}_median"] = [_median(v) for v in values]
+            band[f"{which}_min"] = [min(v) if v else math.nan for v in values]
+            band[f"{which}_max"] = [max(v) if v else math.nan for v in values]
+        bands[key] = band
+    return bands
+
+
+# ----------------------------------------------------------------------------- the paper
+@dataclass(frozen=True)
+class PaperFit:
+    """The paper's numbers for one function, each side only where it ran our function."""
+
+    kan_test_mse: float | None
+    relukan_test_mse: float | None
+    gain: float  # the paper's KAN / ReLU-KAN, both in MSE, as published (even if they ran different targets)
+    gain_as_plotted: float  # KAN RMSE / ReLU-KAN MSE: the gap the paper's figures show
+    note: str
+
+
+def paper_fits(paper_rows: Sequence[dict[str, str]], config: FitConfig) -> dict[str, PaperFit]:
+    """The paper's final errors (`results/paper/fit.csv`) for the functions of `config` that
+    share a name with the paper's. The KAN side counts when our function is what KAN ran (the
+    paper's stated function); the ReLU-KAN side when it is what ReLU-KAN ran (`as_run`)."""
+    mine = {f.name: f for f in config.functions}
+    fits = {}
+    for row in paper_rows:
+        function = mine.get(row["function"])
+        if function is None:
+            continue
+        kan_ran = (row["expression"], row["width"], row["grid"])
+        relukan_ran = (row["relukan_as_run_expression"], row["relukan_as_run_width"], row["relukan_as_run_grid"])
+        kan_same = _same(function, *kan_ran, row["k"])
+        relukan_same = _same(function, *relukan_ran, row["k"])
+        if not (kan_same or relukan_same):
+            continue
+        notes = []
+        if kan_ran != relukan_ran:
+            notes.append(f"paper's ReLU-KAN ran {_describe(*relukan_ran)}, its KAN {_describe(*kan_ran)}")
+        kan_mse, relukan_mse = float(row["kan_test_final_mse"]), float(row["relukan_test_final_mse"])
+        fits[row["function"]] = PaperFit(
+            kan_test_mse=kan_mse if kan_same else None,
+            relukan_test_mse=relukan_mse if relukan_same else None,
+            gain=kan_mse / relukan_mse,
+            gain_as_plotted=float(row["kan_test_final_rmse"]) / relukan_mse,
+            note="; ".join(notes),
+        )
+    return fits
+
+
+def paper_curves(curve_rows: Sequence[dict[str, str]], fits: dict[str, PaperFit]) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """The paper's logged curves (`results/paper/loss_curves.csv`) as MSE, keyed by
+    (function, kind), for the sides of `fits` that ran our function. KAN's logs are RMSE and
+    are squared here."""
+    curves: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for row in curve_rows:
+        fit = fits.get(row["function"])
+        if fit is None:
+            continue
+        step = int(row["iteration"])
+        sides = []
+        if fit.kan_test_mse is not None:
+            sides.append(("kan", float(row["kan_train_rmse"]) ** 2, float(row["kan_test_rmse"]) ** 2))
+        if fit.relukan_test_mse is not None:
+            sides.append(("relukan", float(row["relukan_train_mse"]), float(row["relukan_test_mse"])))
+        for kind, train, test in sides:
+            curve = curves.setdefault((row["function"], kind), {"step": [], "train": [], "test": []})
+            curve["step"].append(step)
+            curve["train"].append(train)
+            curve["test"].append(test)
+    return curves
+
+
+def _same(function: Any, expression: str, width: str, grid: str, k: str) -> bool:
+    def compact(text: str) -> str:
+        return "".join(text.split())
+
+    return (
+        compact(function.expression) == compact(expression)
+        and function.width == [int(v) for v in width.strip("[]").split(",")]
+        and function.grid == int(grid)
+        and function.k == int(k)
+    )
+
+
+def _describe(expression: str, width: str, grid: str) -> str:
+    return f"{expression} at {width} G{grid}"
+
+
+def table_columns(model_names: Sequence[str], baseline: str | None) -> list[str]:
+    gains = [f"{m}_gain" for m in model_names if m != baseline] if baseline else []
+    return [
+        "function", *[f"{m}_test_mse" for m in model_names], *gains,
+        "paper_kan_test_mse", "paper_relukan_test_mse", "paper_gain", "paper_gain_as_plotted", "paper_note",
+    ]
+
+
+def paper_table(summary: Sequence[dict[str, Any]], function_names: Sequence[str], model_names: Sequence[str],
+                baseline: str | None, paper: dict[str, PaperFit]) -> list[dict[str, Any]]:
+    """One row per function: our median final test MSE per model, each model's gain over the
+    baseline (baseline MSE / model MSE), and the paper's numbers in MSE beside them."""
+    by_key = {(r["function"], r["model"]): r for r in summary}
+    table = []
+    for function in function_names:
+        row: dict[str, Any] = {"function": function}
+        for model in model_names:
+            found = by_key.get((function, model))
+            row[f"{model}_test_mse"] = found["final_test_mse"] if found else None
+            if baseline and model != baseline:
+                row[f"{model}_gain"] = found["gain"] if found else None
+        fit = paper.get(function)
+        if fit is not None:
+            row.update({
+                "paper_kan_test_mse": fit.kan_test_mse,
+                "paper_relukan_test_mse": fit.relukan_test_mse,
+                "paper_gain": fit.gain,
+                "paper_gain_as_plotted": fit.gain_as_plotted,
+                "paper_note": fit.note,
+            })
+        table.append(row)
+    return table
