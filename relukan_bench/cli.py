@@ -72,9 +72,16 @@ def _names(value: Optional[str]) -> Optional[List[str]]:
 
 
 def _console():
+    """stdout for tables. Written to a file or pipe (a log), tables get 160 columns rather
+    than rich's 80, unless COLUMNS says otherwise."""
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=False)
+    console = Console(stderr=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=False, width=160)
+    return console
 
 
 class _RichReporter:

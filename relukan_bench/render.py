@@ -12,7 +12,9 @@ NOISY = 0.10  # torch.utils.benchmark's threshold for a noisy measurement
 
 
 def _times(value: float | None) -> str:
-    return "" if value is None or value != value or math.isinf(value) else f"{value:.2f}x"
+    if value is None or value != value:
+        return ""
+    return "inf" if math.isinf(value) else f"{value:.2f}x"
 
 
 def speed_table(
@@ -57,10 +59,10 @@ def speed_table(
     return table
 
 
-def _mse(value: float | None) -> str:
+def _mse(value: float | None, digits: int = 2) -> str:
     if value is None or value != value:
         return ""
-    return "diverged" if math.isinf(value) else f"{value:.2e}"
+    return "diverged" if math.isinf(value) else f"{value:.{digits}e}"
 
 
 def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]], config: Any) -> Table:
@@ -69,35 +71,39 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
     models = [m.name for m in config.models if any(r["model"] == m.name for r in summary)]
     baseline = config.baseline if config.baseline in models else None
     others = [m for m in models if m != baseline] if baseline else []
-    table_out = Table(
-        title=f"Final test MSE after {config.train.steps} steps: median over seeds [min, max]",
+    out = Table(
+        title=f"Final test MSE after {config.train.steps} steps: median over seeds, range below",
         caption=(f"gain = {baseline} MSE / model MSE (medians). " if baseline else "")
-        + "Paper: KAN/ReLU-KAN in MSE on both sides, and as its figures plot it (KAN RMSE vs ReLU-KAN MSE).",
+        + "Paper: its KAN/ReLU-KAN ratio in MSE on both sides, and as its figures plot it "
+        "(KAN RMSE against ReLU-KAN MSE). *: the paper's two models ran different functions (table.csv says which).",
     )
-    table_out.add_column("function")
+    out.add_column("fn")
     for model in models:
-        table_out.add_column(f"{model}\ntest MSE", justify="right", no_wrap=True)
+        out.add_column(f"{model}\ntest MSE", justify="right", no_wrap=True)
     for model in others:
-        table_out.add_column(f"{model}\ngain", justify="right", style="bold")
-    table_out.add_column("paper gain\n(MSE)", justify="right", style="dim")
-    table_out.add_column("paper gain\n(as plotted)", justify="right", style="dim")
+        out.add_column(f"{model}\ngain", justify="right", style="bold", no_wrap=True)
+    out.add_column("paper\ngain", justify="right", style="dim", no_wrap=True)
+    out.add_column("paper as\nplotted", justify="right", style="dim", no_wrap=True)
     by_key = {(r["function"], r["model"]): r for r in summary}
     for row in table:
         cells = [row["function"]]
         for model in models:
             found = by_key.get((row["function"], model))
-            if found is None:
-                cells.append("")
-                continue
-            text = f"{_mse(found['final_test_mse'])} [{_mse(found['final_test_mse_min'])}, {_mse(found['final_test_mse_max'])}]"
-            if found["n_seeds"] == 1:
-                text = _mse(found["final_test_mse"])
-            if found["diverged"]:
-                text += f" [red]({found['diverged']}/{found['n_seeds']} diverged)[/red]"
-            cells.append(text)
+            cells.append(_mse_cell(found) if found else "")
         for model in others:
             cells.append(_times(row.get(f"{model}_gain")))
-        cells.append(_times(row.get("paper_gain")))
-        cells.append(_times(row.get("paper_gain_as_plotted")))
-        table_out.add_row(*cells)
-    return table_out
+        mark = "*" if row.get("paper_note") else ""
+        cells.append(_times(row.get("paper_gain")) + mark if row.get("paper_gain") is not None else "")
+        cells.append(_times(row.get("paper_gain_as_plotted")) + mark if row.get("paper_gain_as_plotted") is not None else "")
+        out.add_row(*cells)
+    return out
+
+
+def _mse_cell(row: dict[str, Any]) -> str:
+    """Median; below it the range over seeds (2 digits); below that how many diverged."""
+    text = _mse(row["final_test_mse"])
+    if row["n_seeds"] > 1 and not math.isinf(row["final_test_mse_min"]):
+        text += f"\n[dim]{_mse(row['final_test_mse_min'], 1)}-{_mse(row['final_test_mse_max'], 1)}[/dim]"
+    if row["diverged"]:
+        text += f"\n[red]{row['diverged']}/{row['n_seeds']} diverged[/red]"
+    return text

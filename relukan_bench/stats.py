@@ -16,8 +16,10 @@ def quantile(samples: Sequence[float], q: float) -> float:
     ordered = sorted(samples)
     position = q * (len(ordered) - 1)
     below = math.floor(position)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+    fraction = position - below
+    if fraction == 0 or ordered[below] == ordered[below + 1]:
+        return ordered[below]  # exact, also for infinite samples (inf - inf would be NaN)
+    return ordered[below] + (ordered[below + 1] - ordered[below]) * fraction
 
 
 def describe(samples: Sequence[float]) -> dict[str, float]:

@@ -232,3 +232,136 @@ def test_ctrl_c_keeps_and_summarises_finished_work(workdir):
     assert len(finished) >= 2 and len(summary) >= 1
     assert sum(int(row["n"]) for row in summary) == len(finished)
     assert json.loads((workdir / "run" / "env.json").read_text())["interrupted"] is True
+
+
+# ----------------------------------------------------------------------------- fit
+TINY_FIT = """\
+experiment: fit
+seeds: [0, 1]
+baseline: kan
+data: {train_samples: 64, test_samples: 16}
+train: {steps: 12, lr: 0.01, log_every: 5}
+models:
+  - {name: relukan, kind: relukan}
+  - {name: kan, kind: kan}
+  - {name: kan-pykan-fit, kind: kan, pykan_fit: {opt: Adam, lr: 0.1}}
+functions:
+  - {name: f1, expression: sin(pi*x1), width: [1, 1], grid: 5, k: 3}
+  - {name: f4, expression: sin(pi*x1 + pi*x2), width: [2, 5, 1], grid: 5, k: 3}
+"""
+FIT_FILES = [
+    "config.yaml", "curves.csv", "curves_f1.png", "curves_f4.png", "env.json", "fit_f1.png", "fit_f4.png",
+    "overview.png", "predictions.csv", "runs.csv", "summary.csv", "table.csv",
+]
+
+
+@pytest.fixture
+def fitdir(workdir):
+    (workdir / "fit.yaml").write_text(TINY_FIT)
+    return workdir
+
+
+def test_fit_tiny_run_writes_every_file_and_column(fitdir):
+    from relukan_bench.experiments.fit import CURVE_COLUMNS, PREDICTION_COLUMNS, RUN_COLUMNS, SUMMARY_COLUMNS
+
+    result = invoke("fit", "-c", "fit.yaml", "--out", "run", "--threads", "1", "--seeds", "0,1,2")
+    assert result.exit_code == 0, result.output
+    run = fitdir / "run"
+    assert sorted(p.name for p in run.iterdir()) == FIT_FILES
+    for png in run.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["seeds"] == [0, 1, 2] and config["threads"] == 1 and config["train"]["steps"] == 12
+    env = json.loads((run / "env.json").read_text())
+    assert env["threads"] == 1 and env["devices"] == ["cpu"] and env["interrupted"] is False
+
+    runs = read_csv(run / "runs.csv")
+    assert list(runs[0]) == RUN_COLUMNS and len(runs) == 2 * 3 * 3  # functions x models x seeds
+    assert {(r["function"], r["model"], r["seed"]) for r in runs} == {
+        (f, m, s) for f in ("f1", "f4") for m in ("relukan", "kan", "kan-pykan-fit") for s in "012"
+    }
+    assert {r["trainer"] for r in runs if r["model"] == "kan-pykan-fit"} == {"pykan-fit"}
+    assert all(r["diverged"] == "False" and r["steps_done"] == "12" and r["threads"] == "1" for r in runs)
+
+    curves = read_csv(run / "curves.csv")
+    assert list(curves[0]) == CURVE_COLUMNS
+    assert len(curves) == 18 * 3  # steps 5, 10 and the last, 12
+    assert sorted({int(c["step"]) for c in curves}) == [5, 10, 12]
+    last = {(c["function"], c["model"], c["seed"]): float(c["test_mse"]) for c in curves if c["step"] == "12"}
+    for r in runs:
+        assert float(r["final_test_mse"]) == pytest.approx(last[(r["function"], r["model"], r["seed"])], rel=1e-4)
+
+    predictions = read_csv(run / "predictions.csv")
+    assert list(predictions[0]) == PREDICTION_COLUMNS
+    assert len(predictions) == 9 * 201 + 9 * 16  # a curve for f1, the test set for f4
+    assert all(p["x1"] == "" for p in predictions if p["function"] == "f4")
+
+    summary = read_csv(run / "summary.csv")
+    assert list(summary[0]) == SUMMARY_COLUMNS and len(summary) == 6
+    row = next(s for s in summary if (s["function"], s["model"]) == ("f4", "kan"))
+    assert row["n_seeds"] == "3" and row["diverged"] == "0" and row["gain"] == "1.0"
+    assert int(row["spline_params"]) < int(row["params"])  # pykan's splines and its scales
+    finals = sorted(float(r["final_test_mse"]) for r in runs if (r["function"], r["model"]) == ("f4", "kan"))
+    assert float(row["final_test_mse"]) == finals[1]
+    assert (float(row["final_test_mse_min"]), float(row["final_test_mse_max"])) == (finals[0], finals[2])
+    assert next(s for s in summary if s["model"] == "relukan")["spline_params"] == ""
+
+    table = read_csv(run / "table.csv")
+    assert list(table[0]) == [
+        "function", "relukan_test_mse", "kan_test_mse", "kan-pykan-fit_test_mse", "relukan_gain", "kan-pykan-fit_gain",
+        "paper_kan_test_mse", "paper_relukan_test_mse", "paper_gain", "paper_gain_as_plotted", "paper_note",
+    ]
+    f4 = next(t for t in table if t["function"] == "f4")  # the paper's own f4: its numbers beside ours
+    assert float(f4["paper_kan_test_mse"]) == 1.701e-01 and float(f4["paper_relukan_test_mse"]) == 2.454e-05
+    assert float(f4["relukan_gain"]) == pytest.approx(float(f4["kan_test_mse"]) / float(f4["relukan_test_mse"]))
+
+    assert "Final test MSE after 12 steps" in result.stdout and "kan-pykan-fit" in result.stdout
+    assert "RMSE" not in result.stdout.replace("KAN RMSE", "")  # the only RMSE shown says so
+
+
+def test_fit_divergence_is_recorded_and_the_run_goes_on(fitdir):
+    result = invoke("fit", "-c", "fit.yaml", "--out", "run", "--functions", "f1", "--seeds", "0",
+                    "models.kan.lr=1e12", "train.steps=150")
+    assert result.exit_code == 0, result.output
+    runs = {r["model"]: r for r in read_csv(fitdir / "run" / "runs.csv")}
+    assert runs["kan"]["diverged"] == "True" and int(runs["kan"]["diverged_step"]) < 150
+    assert runs["relukan"]["diverged"] == "False" and runs["relukan"]["steps_done"] == "150"
+    summary = {s["model"]: s for s in read_csv(fitdir / "run" / "summary.csv")}
+    assert summary["kan"]["diverged"] == "1" and summary["kan"]["final_test_mse"] == "inf"
+    assert "diverged" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["--seeds", "0,x"], "--seeds: expected comma-separated integers >= 0, e.g. 0,1,2 (got '0,x')"),
+        (["--seeds", "1,1"], "fit.yaml: seeds: expected distinct seeds (got [1, 1])"),
+        (["--models", "kan-lr1"], "--models: unknown name 'kan-lr1'"),
+        (["models.kan.pykan_fit.opt=SGD"], "fit.yaml: models[1].pykan_fit.opt: expected 'Adam' or 'LBFGS' (got 'SGD')"),
+    ],
+)
+def test_fit_bad_input_is_one_line_exit_2(fitdir, args, fragment):
+    result = invoke("fit", "-c", "fit.yaml", *args)
+    assert result.exit_code == 2 and fragment in result.stderr, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert not (fitdir / "results").exists()
+
+
+def test_fit_quick_runs_the_default_config_with_the_papers_numbers(workdir):
+    result = invoke("fit", "--quick", "--out", "quick", "--functions", "f1,f3,f6")
+    assert result.exit_code == 0, result.output
+    runs = read_csv(workdir / "quick" / "runs.csv")
+    assert {(r["function"], r["model"], r["seed"], r["steps"]) for r in runs} == {
+        (f, m, "0", "20") for f in ("f1", "f3", "f6") for m in ("relukan", "kan")
+    }
+    table = {t["function"]: t for t in read_csv(workdir / "quick" / "table.csv")}
+    assert float(table["f1"]["paper_gain"]) == pytest.approx(2.843e-05 / 5.792e-06)
+    assert table["f3"]["paper_relukan_test_mse"] == "" and "x1**2 + x1 + 1" in table["f3"]["paper_note"]
+
+
+def test_fit_help_lists_its_options():
+    result = invoke("fit", "--help")
+    assert result.exit_code == 0
+    for option in ("--config", "--device", "--threads", "--functions", "--models", "--out", "--quick", "--seeds"):
+        assert option in result.stdout

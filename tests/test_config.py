@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from relukan_bench.config import SpeedConfig, dump_config, load_config, select
+from relukan_bench.config import FitConfig, SpeedConfig, dump_config, load_config, select
 from relukan_bench.errors import ConfigError, UsageError
 
 SPEED_YAML = Path(__file__).parents[1] / "configs" / "speed.yaml"
@@ -434,3 +434,90 @@ def test_cross_field_error_names_the_override_that_caused_it(tmp_path):
     # the override that set the key is blamed, an unrelated one is not
     message = _error(path, ["seed=3", "baseline=nope"])
     assert message.endswith("(got 'nope') (set by override 'baseline=nope')") and "seed" not in message
+
+
+# ----------------------------------------------------------------------------- fit configs
+FIT_FUNCTIONS = [
+    ("f1", "sin(pi*x1)", [1, 1], 5, 3),
+    ("f2", "sin(5*pi*x1) + x1", [1, 1], 5, 3),
+    ("f3", "exp(x1)", [1, 1], 5, 3),
+    ("f4", "sin(pi*x1 + pi*x2)", [2, 5, 1], 5, 3),
+    ("f5", "exp(sin(pi*x1) + x2**2)", [2, 5, 1], 5, 3),
+    ("f6", "exp(sin(pi*x1**2 + pi*x2**2) + sin(pi*x3**2 + pi*x4**2))", [4, 4, 2, 1], 10, 3),
+]
+CONFIGS = Path(__file__).parents[1] / "configs"
+
+
+def _fit(name: str) -> FitConfig:
+    return load_config(CONFIGS / name, [], FitConfig)
+
+
+def test_shipped_fit_config_is_the_papers_setting():
+    config = _fit("fit.yaml")
+    assert [(f.name, f.expression, f.width, f.grid, f.k) for f in config.functions] == FIT_FUNCTIONS
+    assert (config.data.train_samples, config.data.test_samples, config.data.domain) == (1000, 100, [0.0, 1.0])
+    assert (config.train.steps, config.train.optimizer, config.train.lr, config.train.loss) == (5000, "adam", 1e-3, "mse")
+    assert config.train.log_every == 1 and config.seeds == [0, 1, 2]
+    assert [(m.name, m.kind) for m in config.models] == [("relukan", "relukan"), ("kan", "kan")]
+    assert config.models[0].train_se and config.models[1].pykan_fit is None  # both trained by our loop
+    assert all(m.lr is None for m in config.models) and config.baseline == "kan"
+
+
+def test_fit_as_run_differs_from_the_default_only_in_f3_and_f6():
+    default, as_run = _fit("fit.yaml"), _fit("fit-as-run.yaml")
+    f3, f6 = as_run.functions[2], as_run.functions[5]
+    assert f3.expression == "x1**2 + x1 + 1"
+    assert (f6.width, f6.grid) == ([4, 2, 2, 1], 5)
+    changed = [a.name for a, b in zip(as_run.functions, default.functions) if a != b]
+    assert changed == ["f3", "f6"]
+    assert as_run.model_copy(update={"functions": default.functions}) == default
+
+
+def test_fit_paper_kan_trains_kan_with_pykans_fit_adam_lr_1():
+    config = _fit("fit-paper-kan.yaml")
+    kan = config.models[1]
+    assert (kan.name, kan.kind, config.baseline) == ("kan-pykan-fit", "kan", "kan-pykan-fit")
+    assert kan.pykan_fit.opt == "Adam" and kan.pykan_fit.lr == 1.0 and kan.pykan_fit.update_grid
+    assert config.models[0] == _fit("fit.yaml").models[0]
+    assert config.functions == _fit("fit.yaml").functions
+
+
+def _fit_error(overrides: list[str]) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(CONFIGS / "fit-paper-kan.yaml", overrides, FitConfig)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    "overrides,expected",
+    [
+        (["seeds=[0, 0]"], "seeds: expected distinct seeds (got [0, 0]) (set by override 'seeds=[0, 0]')"),
+        (["seeds=[]"], "seeds: expected at least 1 item(s) (got [])"),
+        (["train.log_every=0"], "train.log_every: expected a number > 0 (got 0)"),
+        (["models[1].pykan_fit.opt=SGD"], "models[1].pykan_fit.opt: expected 'Adam' or 'LBFGS' (got 'SGD')"),
+        (["models[1].pykan_fit.lr=-1"], "models[1].pykan_fit.lr: expected a number > 0.0 (got -1)"),
+        (["models[1].pykan_fit.stop_grid_update_step=5"],
+         "models[1].pykan_fit.stop_grid_update_step: expected at least grid_update_num (10) when update_grid is true (got 5)"),
+        (["models[1].lr=0.1"], "models[1].lr: pykan's fit() takes its learning rate from pykan_fit.lr; remove lr"),
+        (["models[0].pykan_fit={}"], "models[0].pykan_fit: unknown key"),
+        (["data.samples=10"], "data.samples: unknown key (expected one of: train_samples, test_samples, domain)"),
+    ],
+)
+def test_fit_config_errors(overrides, expected):
+    assert expected in _fit_error(overrides)
+
+
+def test_speed_refuses_pykan_fit(tmp_path):
+    data = _minimal()
+    data["models"][1]["pykan_fit"] = {"opt": "Adam"}
+    path = _write(tmp_path, data)
+    assert _error(path) == f"{path}: models[1].pykan_fit: speed times our training loop only; pykan's fit() also evaluates, logs and updates grids (use it in fit)"
+
+
+def test_a_model_may_set_its_own_learning_rate(tmp_path):
+    data = _minimal()
+    data["models"].append({"name": "kan-fast", "kind": "kan", "lr": 0.5})
+    config = load_config(_write(tmp_path, data), [], SpeedConfig)
+    assert config.models[2].lr == 0.5 and config.models[0].lr is None

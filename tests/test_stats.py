@@ -95,3 +95,13 @@ def test_empty_input_is_refused():
 def test_q_outside_unit_interval_is_refused(q):
     with pytest.raises(ValueError, match="q must be in"):
         quantile([1.0, 2.0], q)
+
+
+def test_quantiles_of_infinite_samples():
+    inf = float("inf")
+    assert quantile([inf], 0.5) == inf
+    assert quantile([1.0, inf, inf], 0.5) == inf
+    assert quantile([1.0, 2.0, inf], 0.5) == 2.0
+    assert quantile([1.0, 3.0, inf], 0.25) == 2.0
+    assert quantile([1.0, inf], 0.5) == inf  # halfway to infinity
+    assert quantile([inf, inf], 0.5) == inf

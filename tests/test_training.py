@@ -1,11 +1,12 @@
-"""The shared training step, on a real model."""
+"""The shared training step and the logged training loop, on real models."""
 
+import pytest
 import torch
 
 from relukan_bench.config import FunctionSpec, TrainSpec
 from relukan_bench.data import make_dataset
 from relukan_bench.models.relukan import ReLUKAN
-from relukan_bench.training import TrainStep, make_optimizer
+from relukan_bench.training import CHUNK, TrainStep, make_optimizer, mse, train_logged, truncate_at_divergence
 
 
 def test_a_real_short_fit_reduces_the_loss():
@@ -30,3 +31,46 @@ def test_dataset_is_seeded_and_in_the_domain():
     assert x.shape == (100, 2) and y.shape == (100, 1) and x.dtype == y.dtype == torch.float32
     assert x.min() >= -2.0 and x.max() < 3.0
     torch.testing.assert_close(y, x.sum(dim=1, keepdim=True))
+
+
+def _step(lr=1e-2, seed=0):
+    torch.manual_seed(seed)
+    model = ReLUKAN([1, 1], grid=5, k=3)
+    x = torch.rand(64, 1)
+    y = torch.sin(torch.pi * x)
+    return TrainStep(model, torch.optim.Adam(model.parameters(), lr=lr), x, y)
+
+
+def test_train_logged_records_every_step_in_mse():
+    step = _step()
+    x_test = torch.rand(16, 1)
+    y_test = torch.sin(torch.pi * x_test)
+    initial = mse(step.model, step.x, step.y)
+    progress = []
+    curve = train_logged(step, x_test, y_test, steps=CHUNK + 30, on_progress=lambda done, loss: progress.append((done, loss)))
+    assert curve.losses.shape == (CHUNK + 30, 2) and not curve.diverged
+    assert curve.losses[0, 0].item() == pytest.approx(initial, rel=1e-6)  # step 1's loss: before its update
+    assert curve.losses[-1, 1].item() == pytest.approx(mse(step.model, x_test, y_test), rel=1e-6)  # test: after it
+    assert [done for done, _ in progress] == [CHUNK, CHUNK + 30]
+    assert progress[-1][1] == pytest.approx(curve.losses[-1, 0].item())
+    assert curve.losses[-1, 0] < curve.losses[0, 0]
+
+
+def test_truncate_at_divergence_keeps_the_first_bad_step():
+    losses = torch.tensor([[1.0, 1.0], [0.5, 0.6], [0.4, float("inf")], [float("nan"), 0.1]], dtype=torch.float64)
+    curve = truncate_at_divergence(losses)
+    assert curve.diverged and curve.steps_done == 3 and torch.isinf(curve.losses[-1, 1])
+    fine = truncate_at_divergence(losses[:2])
+    assert not fine.diverged and fine.steps_done == 2
+
+
+def test_train_logged_stops_a_diverging_run():
+    from relukan_bench.models.kan import PyKAN
+
+    model = PyKAN([1, 1], grid=5, k=3, seed=0)
+    x = torch.rand(64, 1)
+    y = torch.sin(torch.pi * x)
+    step = TrainStep(model, torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e12), x, y)
+    curve = train_logged(step, x[:8], y[:8], steps=3 * CHUNK)
+    assert curve.diverged and curve.steps_done <= CHUNK  # stopped at the first chunk read
+    assert not torch.isfinite(curve.losses[-1]).all() and torch.isfinite(curve.losses[:-1]).all()

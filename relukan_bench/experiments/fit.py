@@ -26,7 +26,7 @@ from relukan_bench.stats import quantile
 RUN_COLUMNS = [
     "function", "model", "kind", "trainer", "seed", "init_seed", "device", "threads",
     "steps", "steps_done", "diverged", "diverged_step", "final_train_mse", "final_test_mse",
-    "final_test_rmse", "best_test_mse", "best_step", "seconds", "params", "spline_params",
+    "final_test_rmse", "best_test_mse", "best_step", "seconds", "params", "spline_params", "error",
 ]
 CURVE_COLUMNS = ["function", "model", "seed", "step", "train_mse", "test_mse"]
 PREDICTION_COLUMNS = ["function", "model", "seed", "index", "x1", "y_true", "y_pred"]
@@ -112,7 +112,7 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
     from relukan_bench.models import build_model, count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
-    from relukan_bench.training import TrainStep, make_optimizer, mse, train_logged, truncate_at_divergence
+    from relukan_bench.training import CHUNK, TrainStep, make_optimizer, mse, train_logged, truncate_at_divergence
 
     x, y, x_test, y_test = data
     steps = config.train.steps
@@ -120,15 +120,20 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
     model = build_model(spec, function, tuple(config.data.domain), init_seed).to(device)
     params = count_parameters(model)  # before training: pykan's grid updates do not change it
     start = clock(device)
+    error = None
     if trainer(spec) == "pykan-fit":
+        parameters = [p for p in model.parameters() if p.requires_grad]
 
-        def monitor(done: int) -> bool:
-            loss = mse(model, x, y)
-            if on_progress is not None:
-                on_progress(done, loss)
-            return math.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in model.parameters())
+        def monitor(done: int) -> bool:  # called before every step after the first
+            if on_progress is not None and done % CHUNK == 0:
+                on_progress(done, mse(model, x, y))
+            return bool(torch.stack([p.isfinite().all() for p in parameters]).all())
 
-        losses = model.pykan_fit(x, y, x_test, y_test, steps, spec.pykan_fit.model_dump(), seed=init_seed, monitor=monitor)
+        try:
+            losses = model.pykan_fit(x, y, x_test, y_test, steps, spec.pykan_fit.model_dump(), seed=init_seed, monitor=monitor)
+        except Exception as exc:  # pykan has no guard: a NaN reaching its grid update fails in lstsq
+            error = f"pykan fit() failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
+            losses = torch.full((model.steps_seen, 2), math.nan, dtype=torch.float64)
         curve = truncate_at_divergence(losses)
     else:
         optimizer = make_optimizer(model, config.train, lr=spec.lr)
@@ -165,6 +170,7 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
         "seconds": seconds,
         "params": params,
         "spline_params": model.spline_parameter_count() if spec.kind == "kan" else None,
+        "error": error,
     }
     logged = [i for i in range(done) if (i + 1) % config.train.log_every == 0 or i + 1 in (steps, done)]
     losses = curve.losses.tolist()

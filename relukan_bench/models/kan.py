@@ -95,36 +95,48 @@ class PyKAN(nn.Module):
         options: Mapping[str, Any],
         seed: int = 0,
         monitor: Callable[[int], bool] | None = None,
-        check_every: int = 100,
     ) -> torch.Tensor:
         """Train with pykan's own `KAN.fit()`, full batch; return the (steps_done, 2) train
         and test MSE of every step (float64, CPU).
 
         pykan logs RMSE (the square root of its MSE loss); the values are squared back here.
         `options` are `fit()` keywords (opt, lr, update_grid, grid_update_num, ...).
-        `monitor(steps_done)` is called every `check_every` steps; returning False ends
-        training there (pykan itself never stops, even on NaN). pykan's own progress bar is
-        replaced by this counter, and the global numpy generator that `fit()` draws its batch
-        order from is seeded with `seed` and restored afterwards.
+        `monitor(steps_done)` is called before every step but the first; returning False
+        ends training there (pykan itself never stops, even on NaN). `steps_seen` counts the
+        steps begun, also when `fit()` raises. pykan's own progress bar is replaced by this
+        counter, and the global numpy generator that `fit()` draws its batch order from is
+        seeded with `seed` and restored afterwards.
         """
         dataset = {"train_input": x, "train_label": y, "test_input": x_test, "test_label": y_test}
-        with seeded(seed), _pykan_progress(monitor, check_every):
-            results = self.kan.fit(dataset, steps=steps, log=max(steps, 1), **dict(options))
+        counter = _StepCounter(monitor)
+        self.steps_seen = 0
+        try:
+            with seeded(seed), _pykan_progress(counter):
+                results = self.kan.fit(dataset, steps=steps, log=max(steps, 1), **dict(options))
+        finally:
+            self.steps_seen = counter.seen
         rmse = torch.tensor([[float(a), float(b)] for a, b in zip(results["train_loss"], results["test_loss"])], dtype=torch.float64)
         return (rmse**2).reshape(-1, 2)
 
 
 class _StepCounter:
-    """Stands in for the tqdm bar pykan's `fit()` wraps its step loop in: silent, and it can
-    end the loop early."""
+    """Stands in for the tqdm bar pykan's `fit()` wraps its step loop in: silent, counting,
+    and able to end the loop early."""
 
-    def __init__(self, iterable: Any, monitor: Callable[[int], bool] | None, check_every: int) -> None:
-        self.iterable, self.monitor, self.check_every = iterable, monitor, check_every
+    def __init__(self, monitor: Callable[[int], bool] | None) -> None:
+        self.iterable: Any = ()
+        self.monitor, self.seen = monitor, 0
+
+    def __call__(self, iterable: Any, *args: Any, **kwargs: Any) -> "_StepCounter":
+        """What `tqdm(iterable, desc=..., ncols=...)` is replaced by."""
+        self.iterable = iterable
+        return self
 
     def __iter__(self) -> Iterator[Any]:
         for done, item in enumerate(self.iterable):
-            if self.monitor is not None and done and done % self.check_every == 0 and not self.monitor(done):
+            if done and self.monitor is not None and not self.monitor(done):
                 return
+            self.seen = done + 1
             yield item
 
     def set_description(self, *args: Any, **kwargs: Any) -> None:
@@ -132,12 +144,13 @@ class _StepCounter:
 
 
 @contextmanager
-def _pykan_progress(monitor: Callable[[int], bool] | None, check_every: int) -> Iterator[None]:
+def _pykan_progress(counter: _StepCounter) -> Iterator[None]:
+    """While active, pykan's `fit()` iterates over `counter` instead of a tqdm bar."""
     import importlib
 
     multkan = importlib.import_module("kan.MultKAN")  # the module (`kan.MultKAN` the attribute is the class)
     original = multkan.tqdm
-    multkan.tqdm = lambda iterable, *args, **kwargs: _StepCounter(iterable, monitor, check_every)
+    multkan.tqdm = counter
     try:
         yield
     finally:

@@ -81,3 +81,48 @@ def test_interface_seed_and_grid_range():
     wide = PyKAN([1, 1], 5, 3, grid_range=(-1.0, 2.0)).kan.act_fun[0].grid[0]
     torch.testing.assert_close(wide[k], torch.tensor(-1.0))
     torch.testing.assert_close(wide[-k - 1], torch.tensor(2.0))
+
+
+ADAM_LR1 = {"opt": "Adam", "lr": 1.0, "update_grid": True, "grid_update_num": 10, "start_grid_update_step": -1, "stop_grid_update_step": 50}
+
+
+def _data(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, generator=g)
+    return x, torch.sin(torch.pi * x)
+
+
+def test_pykan_fit_returns_mse_and_is_silent(in_empty_dir, capfd):
+    """pykan's fit() logs RMSE; pykan_fit gives MSE: its last test value is the model's test MSE."""
+    (x, y), (x_test, y_test) = _data(200, 0), _data(50, 1)
+    model = PyKAN([1, 1], grid=5, k=3, seed=0)
+    state = np.random.get_state()
+    losses = model.pykan_fit(x, y, x_test, y_test, steps=60, options=ADAM_LR1, seed=3)
+    assert losses.shape == (60, 2) and losses.dtype == torch.float64
+    with torch.no_grad():
+        test_mse = torch.nn.functional.mse_loss(model(x_test), y_test).item()
+    assert losses[-1, 1].item() == pytest.approx(test_mse, rel=1e-4)
+    assert losses[-1, 0] < losses[0, 0] / 10  # it trains
+    assert list(in_empty_dir.iterdir()) == []
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""  # pykan's tqdm bar replaced
+    assert np.array_equal(np.random.get_state()[1], state[1])  # fit() drew from numpy: restored
+
+
+def test_pykan_fit_grid_updates_move_the_grid_and_monitor_can_stop_it():
+    (x, y), (x_test, y_test) = _data(200, 0), _data(50, 1)
+    model = PyKAN([1, 1], grid=5, k=3, seed=0, grid_range=(-1.0, 2.0))
+    before = model.kan.act_fun[0].grid.clone()
+    seen = []
+
+    def monitor(done):
+        seen.append(done)
+        return done < 12
+
+    losses = model.pykan_fit(x, y, x_test, y_test, steps=40, options=ADAM_LR1, monitor=monitor)
+    assert losses.shape == (12, 2) and model.steps_seen == 12
+    assert seen == list(range(1, 13))
+    assert not torch.equal(before, model.kan.act_fun[0].grid)  # the grid was fitted to the data in [0, 1)
+    no_update = PyKAN([1, 1], grid=5, k=3, seed=0, grid_range=(-1.0, 2.0))
+    no_update.pykan_fit(x, y, x_test, y_test, steps=10, options={**ADAM_LR1, "update_grid": False})
+    assert torch.equal(before, no_update.kan.act_fun[0].grid)

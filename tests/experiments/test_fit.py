@@ -1,0 +1,211 @@
+"""The fit experiment: small real runs, model variants, divergence, and the statistics by hand."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from relukan_bench.config import FitConfig, load_config
+from relukan_bench.experiments import fit
+from relukan_bench.results import read_csv
+
+REPO = Path(__file__).resolve().parents[2]
+PAPER = REPO / "results" / "paper"
+
+
+def _config(**changes):
+    data = {
+        "seeds": [0, 1],
+        "baseline": "kan",
+        "data": {"train_samples": 64, "test_samples": 16},
+        "train": {"steps": 25, "lr": 1e-2, "log_every": 10},
+        "models": [
+            {"name": "relukan", "kind": "relukan"},
+            {"name": "kan", "kind": "kan"},
+            {"name": "kan-pykan-fit", "kind": "kan", "pykan_fit": {"opt": "Adam", "lr": 0.1}},
+        ],
+        "functions": [
+            {"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3},
+            {"name": "g", "expression": "x1*x2", "width": [2, 2, 1], "grid": 3, "k": 2},
+        ],
+    }
+    data.update(changes)
+    return FitConfig.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    config = _config()
+    return config, list(fit.iter_fit(config, "cpu"))
+
+
+def test_plan_runs_every_model_inside_each_seed():
+    config = _config()
+    assert [(u.function, u.seed, u.model) for u in fit.plan(config)][:4] == [
+        ("f1", 0, "relukan"), ("f1", 0, "kan"), ("f1", 0, "kan-pykan-fit"), ("f1", 1, "relukan"),
+    ]
+    assert len(fit.plan(config)) == 2 * 2 * 3
+
+
+def test_a_tiny_real_fit_records_curves_and_final_errors(tiny):
+    config, results = tiny
+    assert len(results) == 12
+    for result in results:
+        run = result.run
+        assert list(run) == fit.RUN_COLUMNS
+        assert run["steps_done"] == 25 and not run["diverged"] and run["error"] is None
+        assert result.steps == [10, 20, 25]  # every log_every steps, and the last
+        assert run["final_test_mse"] == pytest.approx(result.test_mse[-1], rel=1e-4)
+        assert run["final_test_rmse"] == pytest.approx(math.sqrt(run["final_test_mse"]))
+        assert run["best_test_mse"] <= run["final_test_mse"] and 1 <= run["best_step"] <= 25
+        assert run["seconds"] > 0 and run["params"] > 0
+        assert run["trainer"] == ("pykan-fit" if run["model"] == "kan-pykan-fit" else "loop")
+        assert (run["spline_params"] is None) == (run["kind"] == "relukan")
+    by = {(r.run["function"], r.run["model"], r.run["seed"]): r for r in results}
+    # variants of one kind are distinct runs under their own names, trained differently
+    assert by[("f1", "kan", 0)].test_mse != by[("f1", "kan-pykan-fit", 0)].test_mse
+    assert by[("f1", "kan", 0)].run["params"] == by[("f1", "kan-pykan-fit", 0)].run["params"]
+
+
+def test_predictions_curve_for_1d_and_test_set_for_nd(tiny):
+    _, results = tiny
+    by = {(r.run["function"], r.run["model"], r.run["seed"]): r.predictions for r in results}
+    line = by[("f1", "relukan", 0)]
+    assert len(line) == fit.CURVE_POINTS and line[0]["x1"] == 0.0 and line[-1]["x1"] == 1.0
+    assert line[-1]["y_true"] == pytest.approx(0.0, abs=1e-6)  # sin(pi)
+    scatter = by[("g", "kan", 1)]
+    assert len(scatter) == 16 and all(p["x1"] is None for p in scatter)
+    # inside a seed every model sees the same test set; another seed draws another one
+    assert [p["y_true"] for p in scatter] == [p["y_true"] for p in by[("g", "relukan", 1)]]
+    assert [p["y_true"] for p in scatter] != [p["y_true"] for p in by[("g", "relukan", 0)]]
+
+
+def test_relukan_runs_are_reproducible():
+    config = _config(models=[{"name": "relukan", "kind": "relukan"}], seeds=[4], baseline=None)
+    first, second = (list(fit.iter_fit(config, "cpu")) for _ in range(2))
+    assert [r.test_mse for r in first] == [r.test_mse for r in second]
+
+
+def test_a_diverging_run_is_stopped_and_the_others_go_on():
+    config = _config(
+        seeds=[0],
+        train={"steps": 300, "lr": 1e-2, "log_every": 50},
+        models=[
+            {"name": "relukan", "kind": "relukan"},
+            {"name": "kan-absurd", "kind": "kan", "lr": 1e12},
+            {"name": "pykan-absurd", "kind": "kan", "pykan_fit": {"opt": "Adam", "lr": 1e12}},
+        ],
+        baseline="relukan",
+    )
+    results = {r.run["model"]: r for r in fit.iter_fit(config, "cpu") if r.run["function"] == "f1"}
+    assert not results["relukan"].run["diverged"] and results["relukan"].run["steps_done"] == 300
+    for name in ("kan-absurd", "pykan-absurd"):
+        result = results[name]
+        run = result.run
+        assert run["diverged"] and run["diverged_step"] == run["steps_done"] < 300
+        assert result.steps[-1] == run["diverged_step"]  # the step it diverged at is kept
+        assert not (math.isfinite(result.train_mse[-1]) and math.isfinite(result.test_mse[-1]))
+        assert math.isnan(run["final_test_mse"]) and result.predictions == []
+    summary = {row["model"]: row for row in fit.summarize([r.run for r in results.values()], "relukan")}
+    assert summary["kan-absurd"]["diverged"] == 1 and math.isinf(summary["kan-absurd"]["final_test_mse"])
+    assert summary["kan-absurd"]["gain"] == 0.0  # relukan's finite MSE / infinite
+    assert summary["relukan"]["diverged"] == 0
+
+
+def _run(function, model, seed, final, diverged=False, seconds=1.0, best=None):
+    return {
+        "function": function, "model": model, "kind": "kan" if model.startswith("kan") else "relukan",
+        "trainer": "loop", "seed": seed, "diverged": diverged,
+        "final_train_mse": final / 2, "final_test_mse": math.nan if diverged else final,
+        "final_test_rmse": math.nan if diverged else math.sqrt(final),
+        "best_test_mse": best if best is not None else final, "seconds": seconds, "params": 10, "spline_params": None,
+    }
+
+
+def test_summary_by_hand():
+    runs = [
+        _run("f", "kan", 0, 4e-2, seconds=3.0), _run("f", "kan", 1, 1e-2, seconds=1.0), _run("f", "kan", 2, 9e-2, seconds=2.0),
+        _run("f", "relukan", 0, 1e-4), _run("f", "relukan", 1, 4e-4), _run("f", "relukan", 2, 0.0, diverged=True, best=5e-3),
+    ]
+    rows = {row["model"]: row for row in fit.summarize(runs, "kan")}
+    kan, relukan = rows["kan"], rows["relukan"]
+    assert list(kan) == fit.SUMMARY_COLUMNS
+    assert kan["n_seeds"] == 3 and kan["diverged"] == 0
+    assert kan["final_test_mse"] == 4e-2 and kan["final_test_mse_min"] == 1e-2 and kan["final_test_mse_max"] == 9e-2
+    assert kan["final_train_mse"] == 2e-2 and kan["final_test_rmse"] == pytest.approx(0.2) and kan["seconds"] == 2.0
+    assert kan["gain"] == 1.0  # the baseline against itself
+    assert relukan["diverged"] == 1
+    assert relukan["final_test_mse"] == 4e-4  # median of 1e-4, 4e-4 and a diverged (infinite) run
+    assert math.isinf(relukan["final_test_mse_max"])
+    assert relukan["best_test_mse"] == pytest.approx(4e-4)  # median of 1e-4, 4e-4, 5e-3
+    assert relukan["gain"] == pytest.approx(4e-2 / 4e-4)
+
+
+def test_representative_seed_is_the_median_run():
+    runs = [_run("f", "kan", 0, 4e-2), _run("f", "kan", 1, 1e-2), _run("f", "kan", 2, 9e-2)]
+    assert fit.representative_seed(runs, "f", "kan") == 0
+    runs = [_run("f", "m", 0, 1.0, diverged=True), _run("f", "m", 1, 3.0), _run("f", "m", 2, 2.0)]
+    assert fit.representative_seed(runs, "f", "m") == 1  # the diverged run ranks last
+    assert fit.representative_seed([_run("f", "m", 0, 1.0, diverged=True)], "f", "m") is None
+
+
+def test_curve_bands_by_hand():
+    a = fit.RunResult({"function": "f", "model": "m", "seed": 0}, [1, 2, 3], [4.0, 2.0, 1.0], [5.0, 3.0, 2.0])
+    b = fit.RunResult({"function": "f", "model": "m", "seed": 1}, [1, 2], [2.0, math.nan], [1.0, 7.0])  # diverged at 2
+    c = fit.RunResult({"function": "f", "model": "m", "seed": 2}, [1, 2, 3], [6.0, 4.0, 3.0], [3.0, 1.0, 4.0])
+    band = fit.curve_bands([a, b, c])[("f", "m")]
+    assert band["step"] == [1, 2, 3]
+    assert band["train_median"] == [4.0, 3.0, 2.0] and band["train_min"] == [2.0, 2.0, 1.0] and band["train_max"] == [6.0, 4.0, 3.0]
+    assert band["test_median"] == [3.0, 3.0, 3.0] and band["test_max"] == [5.0, 7.0, 4.0]
+
+
+def _paper(config_name):
+    config = load_config(REPO / "configs" / config_name, [], FitConfig)
+    return config, fit.paper_fits(read_csv(PAPER / "fit.csv"), config)
+
+
+def test_paper_numbers_in_mse_for_the_side_that_ran_our_function():
+    _, paper = _paper("fit.yaml")
+    assert set(paper) == {"f1", "f2", "f3", "f4", "f5", "f6"}
+    f4 = paper["f4"]
+    assert f4.kan_test_mse == 1.701e-01 and f4.relukan_test_mse == 2.454e-05
+    assert f4.gain == pytest.approx(1.701e-01 / 2.454e-05) and round(f4.gain) == 6932
+    assert f4.gain_as_plotted == pytest.approx(4.124e-01 / 2.454e-05)  # KAN RMSE over ReLU-KAN MSE
+    assert f4.note == ""
+    # f3 and f6: the paper's ReLU-KAN ran something else; only KAN's number is comparable
+    for name in ("f3", "f6"):
+        assert paper[name].kan_test_mse is not None and paper[name].relukan_test_mse is None
+        assert "paper's ReLU-KAN ran" in paper[name].note
+    _, as_run = _paper("fit-as-run.yaml")
+    assert as_run["f3"].relukan_test_mse == 3.772e-05 and as_run["f3"].kan_test_mse is None
+    assert as_run["f6"].relukan_test_mse == 1.701e-02 and as_run["f6"].kan_test_mse is None
+    assert as_run["f1"] == paper["f1"]
+
+
+def test_paper_curves_are_mse_for_both_models():
+    _, paper = _paper("fit.yaml")
+    curves = fit.paper_curves(read_csv(PAPER / "loss_curves.csv"), paper)
+    assert ("f3", "kan") in curves and ("f3", "relukan") not in curves
+    kan = curves[("f1", "kan")]
+    assert len(kan["step"]) == 5000 and kan["step"][0] == 1
+    assert kan["train"][0] == pytest.approx(0.489504**2) and kan["test"][0] == pytest.approx(2.13081**2)  # RMSE squared
+    assert curves[("f1", "relukan")]["test"][0] == pytest.approx(0.0312119)  # already MSE
+
+
+def test_paper_table_layout():
+    config, paper = _paper("fit.yaml")
+    summary = [
+        {"function": "f4", "model": "relukan", "final_test_mse": 1e-4, "gain": 50.0},
+        {"function": "f4", "model": "kan", "final_test_mse": 5e-3, "gain": math.nan},
+    ]
+    columns = fit.table_columns(["relukan", "kan"], "kan")
+    assert columns == [
+        "function", "relukan_test_mse", "kan_test_mse", "relukan_gain",
+        "paper_kan_test_mse", "paper_relukan_test_mse", "paper_gain", "paper_gain_as_plotted", "paper_note",
+    ]
+    table = fit.paper_table(summary, ["f4", "f9"], ["relukan", "kan"], "kan", paper)
+    assert table[0]["relukan_test_mse"] == 1e-4 and table[0]["relukan_gain"] == 50.0
+    assert table[0]["paper_gain"] == paper["f4"].gain
+    assert table[1] == {"function": "f9", "relukan_test_mse": None, "kan_test_mse": None, "relukan_gain": None}
