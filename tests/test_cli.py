@@ -365,3 +365,31 @@ def test_fit_help_lists_its_options():
     assert result.exit_code == 0
     for option in ("--config", "--device", "--threads", "--functions", "--models", "--out", "--quick", "--seeds"):
         assert option in result.stdout
+
+
+def test_fit_ctrl_c_keeps_and_summarises_finished_runs(fitdir):
+    """A real subprocess interrupted mid-run: exit 130, finished training runs kept whole."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "relukan_bench", "fit", "-c", "fit.yaml", "--out", "run", "--models", "relukan",
+         "--seeds", ",".join(map(str, range(40))), "train.steps=300"],
+        cwd=fitdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    runs = fitdir / "run" / "runs.csv"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not runs.exists() or len(runs.read_text().splitlines()) < 3):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    finished = read_csv(runs)
+    assert 2 <= len(finished) < 80
+    curves = read_csv(fitdir / "run" / "curves.csv")
+    assert len(curves) == len(finished) * 60  # log_every 5: whole curves of finished runs only
+    summary = read_csv(fitdir / "run" / "summary.csv")
+    assert sum(int(row["n_seeds"]) for row in summary) == len(finished)
+    assert (fitdir / "run" / "overview.png").exists()
+    assert json.loads((fitdir / "run" / "env.json").read_text())["interrupted"] is True
