@@ -174,7 +174,8 @@ def run_fit(request: Request, reporter: Reporter | None = None) -> FitRun:
     def progress(unit: Any, done: int, loss: float) -> None:
         index = len(results)
         label = f"run {index + 1}/{len(units)}: {unit.function} {unit.model} seed {unit.seed}"
-        reporter.update(index * steps + done, f"{label}, step {done}/{steps}, train MSE {loss:.2e}")
+        loss_text = f", train MSE {loss:.2e}" if loss == loss else ""
+        reporter.update(index * steps + done, f"{label}, step {done}/{steps}{loss_text}")
 
     reporter.start(len(units) * steps)
     try:

@@ -112,7 +112,7 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
     from relukan_bench.models import build_model, count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
-    from relukan_bench.training import CHUNK, TrainStep, make_optimizer, mse, train_logged, truncate_at_divergence
+    from relukan_bench.training import CHUNK, Curve, TrainStep, make_optimizer, mse, train_logged, truncate_at_divergence
 
     x, y, x_test, y_test = data
     steps = config.train.steps
@@ -130,11 +130,13 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
             return bool(torch.stack([p.isfinite().all() for p in parameters]).all())
 
         try:
-            losses = model.pykan_fit(x, y, x_test, y_test, steps, spec.pykan_fit.model_dump(), seed=init_seed, monitor=monitor)
+            curve = truncate_at_divergence(
+                model.pykan_fit(x, y, x_test, y_test, steps, spec.pykan_fit.model_dump(), seed=init_seed, monitor=monitor)
+            )
         except Exception as exc:  # pykan has no guard: a NaN reaching its grid update fails in lstsq
             error = f"pykan fit() failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
-            losses = torch.full((model.steps_seen, 2), math.nan, dtype=torch.float64)
-        curve = truncate_at_divergence(losses)
+            unknown = torch.full((max(model.steps_seen, 1), 2), math.nan, dtype=torch.float64)  # its log is lost
+            curve = Curve(unknown, diverged=True)
     else:
         optimizer = make_optimizer(model, config.train, lr=spec.lr)
         curve = train_logged(TrainStep(model, optimizer, x, y), x_test, y_test, steps, on_progress)

@@ -209,3 +209,21 @@ def test_paper_table_layout():
     assert table[0]["relukan_test_mse"] == 1e-4 and table[0]["relukan_gain"] == 50.0
     assert table[0]["paper_gain"] == paper["f4"].gain
     assert table[1] == {"function": "f9", "relukan_test_mse": None, "kan_test_mse": None, "relukan_gain": None}
+
+
+def test_a_run_whose_pykan_fit_raises_is_recorded_as_diverged(monkeypatch):
+    """pykan's fit() has no NaN guard and can fail inside its grid update (lstsq): that run is
+    recorded with the error, the experiment goes on."""
+    from relukan_bench.models.kan import PyKAN
+
+    def failing_fit(self, *args, **kwargs):
+        self.steps_seen = 7
+        raise RuntimeError("linalg.lstsq: the algorithm failed to converge\nsecond line")
+
+    monkeypatch.setattr(PyKAN, "pykan_fit", failing_fit)
+    config = _config(seeds=[0], functions=[_config().functions[0].model_dump()])
+    results = {r.run["model"]: r for r in fit.iter_fit(config, "cpu")}
+    run = results["kan-pykan-fit"].run
+    assert run["diverged"] and run["diverged_step"] == 7 and run["steps_done"] == 7
+    assert run["error"] == "pykan fit() failed: RuntimeError: linalg.lstsq: the algorithm failed to converge"
+    assert not results["kan"].run["diverged"] and results["kan"].run["error"] is None
