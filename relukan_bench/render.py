@@ -59,6 +59,15 @@ def speed_table(
     return table
 
 
+def _factor(value: float | None) -> str:
+    """A ratio that may span orders of magnitude: 6932x, 16.4x, 0.6x, 0.00105x."""
+    if value is None or value != value:
+        return ""
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.0f}x" if value >= 100 else f"{value:.3g}x"
+
+
 def _mse(value: float | None, digits: int = 2) -> str:
     if value is None or value != value:
         return ""
@@ -91,10 +100,10 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
             found = by_key.get((row["function"], model))
             cells.append(_mse_cell(found) if found else "")
         for model in others:
-            cells.append(_times(row.get(f"{model}_gain")))
+            cells.append(_factor(row.get(f"{model}_gain")))
         mark = "*" if row.get("paper_note") else ""
-        cells.append(_times(row.get("paper_gain")) + mark if row.get("paper_gain") is not None else "")
-        cells.append(_times(row.get("paper_gain_as_plotted")) + mark if row.get("paper_gain_as_plotted") is not None else "")
+        cells.append(_factor(row.get("paper_gain")) + mark if row.get("paper_gain") is not None else "")
+        cells.append(_factor(row.get("paper_gain_as_plotted")) + mark if row.get("paper_gain_as_plotted") is not None else "")
         out.add_row(*cells)
     return out
 
@@ -103,7 +112,8 @@ def _mse_cell(row: dict[str, Any]) -> str:
     """Median; below it the range over seeds (2 digits); below that how many diverged."""
     text = _mse(row["final_test_mse"])
     if row["n_seeds"] > 1 and not math.isinf(row["final_test_mse_min"]):
-        text += f"\n[dim]{_mse(row['final_test_mse_min'], 1)}-{_mse(row['final_test_mse_max'], 1)}[/dim]"
+        high = row["final_test_mse_max"]
+        text += f"\n[dim]{_mse(row['final_test_mse_min'], 1)}-{'inf' if math.isinf(high) else _mse(high, 1)}[/dim]"
     if row["diverged"]:
         text += f"\n[red]{row['diverged']}/{row['n_seeds']} diverged[/red]"
     return text

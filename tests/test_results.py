@@ -212,3 +212,14 @@ def test_write_csv_numpy_float64_is_a_plain_number(tmp_path):
     path = tmp_path / "np.csv"
     write_csv(path, ["value"], [{"value": np.float64(0.5)}])
     assert read_csv(path) == [{"value": "0.5"}]
+
+
+def test_csv_log_extend_appends_many_rows_at_once(tmp_path):
+    path = tmp_path / "curves.csv"
+    log = CsvLog(path, ["step", "mse"])
+    log.extend({"step": s, "mse": 1.0 / s} for s in (1, 2, 4))
+    log.extend([])
+    log.append({"step": 5, "mse": math.inf})
+    assert read_csv(path) == [
+        {"step": "1", "mse": "1.0"}, {"step": "2", "mse": "0.5"}, {"step": "4", "mse": "0.25"}, {"step": "5", "mse": "inf"},
+    ]

@@ -1,0 +1,40 @@
+"""Terminal tables: rendered to text at a fixed width and read back."""
+
+import math
+
+from rich.console import Console
+
+from relukan_bench.config import FitConfig
+from relukan_bench.render import _factor, fit_table
+
+
+def _text(table) -> str:
+    console = Console(width=160, record=True, color_system=None)
+    console.print(table)
+    return console.export_text()
+
+
+def test_factor_spans_orders_of_magnitude():
+    assert [_factor(v) for v in (6931.54, 16.43, 0.6, 0.00105, 1.0)] == ["6932x", "16.4x", "0.6x", "0.00105x", "1x"]
+    assert _factor(math.inf) == "inf" and _factor(math.nan) == "" and _factor(None) == ""
+
+
+def test_fit_table_shows_medians_ranges_divergence_and_the_paper():
+    config = FitConfig.model_validate({
+        "baseline": "kan", "train": {"steps": 5000},
+        "models": [{"name": "relukan", "kind": "relukan"}, {"name": "kan", "kind": "kan"}],
+        "functions": [{"name": "f3", "expression": "exp(x1)", "width": [1, 1], "grid": 5, "k": 3}],
+    })
+    summary = [
+        {"function": "f3", "model": "relukan", "final_test_mse": 1.04e-4, "final_test_mse_min": 8.1e-5,
+         "final_test_mse_max": 1.8e-4, "n_seeds": 3, "diverged": 0},
+        {"function": "f3", "model": "kan", "final_test_mse": 1.04e-5, "final_test_mse_min": 2.5e-6,
+         "final_test_mse_max": math.inf, "n_seeds": 3, "diverged": 1},
+    ]
+    table = [{"function": "f3", "relukan_test_mse": 1.04e-4, "kan_test_mse": 1.04e-5, "relukan_gain": 0.1,
+              "paper_gain": 0.5986, "paper_gain_as_plotted": 125.98, "paper_note": "paper's ReLU-KAN ran x1**2 + x1 + 1"}]
+    text = _text(fit_table(summary, table, config))
+    assert "Final test MSE after 5000 steps" in text
+    assert "1.04e-04" in text and "8.1e-05-1.8e-04" in text
+    assert "1.04e-05" in text and "2.5e-06-inf" in text and "1/3 diverged" in text
+    assert "0.1x" in text and "0.599x*" in text and "126x*" in text
