@@ -209,24 +209,29 @@ def test_quick_runs_the_default_config(workdir):
     assert all(row["paper_speedup_cpu"] for row in table)  # the default config is the paper's
 
 
-def test_ctrl_c_keeps_and_summarises_finished_work(workdir):
-    """A real subprocess interrupted mid-run: exit 130, finished repeats summarised."""
+def _ctrl_c_after_two_rows(args, cwd, log):
+    """Run `relukan-bench ARGS` in a real subprocess, press Ctrl-C once `log` has two rows;
+    check the exit: status 130, one message, no traceback."""
     import signal
     import time
 
-    (workdir / "slow.yaml").write_text(TINY.replace("steps: 3", "steps: 400").replace("repeats: 2", "repeats: 50"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "relukan_bench", "speed", "-c", "slow.yaml", "--out", "run"],
-        cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "relukan_bench", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    raw = workdir / "run" / "raw.csv"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (not raw.exists() or len(raw.read_text().splitlines()) < 3):
+    while time.monotonic() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 3):
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
+
+
+def test_ctrl_c_keeps_and_summarises_finished_work(workdir):
+    """A real subprocess interrupted mid-run: exit 130, finished repeats summarised."""
+    (workdir / "slow.yaml").write_text(TINY.replace("steps: 3", "steps: 400").replace("repeats: 2", "repeats: 50"))
+    raw = workdir / "run" / "raw.csv"
+    _ctrl_c_after_two_rows(["speed", "-c", "slow.yaml", "--out", "run"], workdir, raw)
     finished = read_csv(raw)
     summary = read_csv(workdir / "run" / "summary.csv")
     assert len(finished) >= 2 and len(summary) >= 1
@@ -369,22 +374,9 @@ def test_fit_help_lists_its_options():
 
 def test_fit_ctrl_c_keeps_and_summarises_finished_runs(fitdir):
     """A real subprocess interrupted mid-run: exit 130, finished training runs kept whole."""
-    import signal
-    import time
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "relukan_bench", "fit", "-c", "fit.yaml", "--out", "run", "--models", "relukan",
-         "--seeds", ",".join(map(str, range(40))), "train.steps=300"],
-        cwd=fitdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
     runs = fitdir / "run" / "runs.csv"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (not runs.exists() or len(runs.read_text().splitlines()) < 3):
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
+    seeds = ",".join(map(str, range(40)))
+    _ctrl_c_after_two_rows(["fit", "-c", "fit.yaml", "--out", "run", "--models", "relukan", "--seeds", seeds, "train.steps=300"], fitdir, runs)
     finished = read_csv(runs)
     assert 2 <= len(finished) < 80
     curves = read_csv(fitdir / "run" / "curves.csv")
