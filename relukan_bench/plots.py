@@ -160,7 +160,7 @@ def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dic
         ax.set_ylabel("test MSE", fontsize=8)
     for ax in list(axes.flat)[len(functions):]:
         ax.axis("off")
-    handles, labels = {}, []
+    handles: dict[str, Any] = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)

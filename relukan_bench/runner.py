@@ -1,9 +1,10 @@
 """Glue between the CLI and the library: config -> experiment -> records -> files.
 
-Data flows one way. `run_speed` resolves the config (file, `--quick` presets, CLI options,
-`key=value` overrides, validation), checks every option, and only then creates the run
-directory; it streams the experiment's records into `raw.csv` as they come, then writes the
-derived tables and the figure. Progress goes to a `Reporter` the CLI supplies.
+Data flows one way. `run_speed` and `run_fit` resolve the config (file, `--quick` presets,
+CLI options, `key=value` overrides, validation), check every option, and only then create the
+run directory; they stream the experiment's records to disk as they come (`raw.csv`; `runs.csv`,
+`curves.csv`, `predictions.csv`), then write the derived tables and the figures. Ctrl-C keeps
+what finished. Progress goes to a `Reporter` the CLI supplies.
 """
 
 from __future__ import annotations
