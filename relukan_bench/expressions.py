@@ -64,8 +64,6 @@ class Expression:
 
     def __call__(self, x):
         """Evaluate on x of shape (B, n); returns (B, 1) with x's dtype and device."""
-        import torch
-
         if x.ndim != 2 or x.shape[1] < self.n_inputs:
             raise ValueError(f"{self.text!r} needs input of shape (B, >= {self.n_inputs}), got {tuple(x.shape)}")
         y = self._evaluate(x).expand(x.shape[0])  # (B,); a constant expression broadcasts
