@@ -256,7 +256,6 @@ class FitDataSpec(Strict):
     domain: Domain = [0.0, 1.0]
 
 
-
 class FitTrainSpec(TrainSpec):
     """TrainSpec for fitting: 5000 steps, and the errors logged every `log_every` steps."""
 

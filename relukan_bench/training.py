@@ -97,19 +97,16 @@ def train_logged(
     """
     model = step.model
     losses = torch.empty(steps, 2, dtype=torch.float64, device=step.x.device)  # (steps, [train, test])
-    read = []
+    read = []  # the chunks copied to the CPU so far
     for start in range(0, steps, CHUNK):
         end = min(start + CHUNK, steps)
         for i in range(start, end):
             losses[i, 0] = step()
             with torch.no_grad():
                 losses[i, 1] = F.mse_loss(model(x_test), y_test)
-        chunk = losses[start:end].cpu()
-        read.append(chunk)
-        curve = truncate_at_divergence(chunk)
-        if curve.diverged:
-            read[-1] = curve.losses
-            return Curve(torch.cat(read), diverged=True)
+        read.append(losses[start:end].cpu())
+        if not bool(torch.isfinite(read[-1]).all()):
+            break
         if on_progress is not None:
-            on_progress(end, float(chunk[-1, 0]))
-    return Curve(torch.cat(read) if read else losses.cpu(), diverged=False)
+            on_progress(end, float(read[-1][-1, 0]))
+    return truncate_at_divergence(torch.cat(read) if read else losses.cpu())
