@@ -61,6 +61,17 @@ def _range(value: Any, what: str) -> list[float]:
 Domain = Annotated[list[float], BeforeValidator(lambda value: _range(value, "the input domain"))]
 
 
+def _width(value: Any) -> Any:
+    ok = (
+        isinstance(value, list)
+        and len(value) >= 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    )
+    if not ok:
+        raise ValueError(f"expected a list of at least 2 positive integers (got {show(value)})")
+    return value
+
+
 class Strict(BaseModel):
     """Base of every config node: strict types, frozen, unknown keys refused by name."""
 
@@ -93,17 +104,7 @@ class FunctionSpec(Strict):
         parse(value)  # raises ExpressionError (a ValueError) with the reason
         return value
 
-    @field_validator("width", mode="before")
-    @classmethod
-    def _check_width(cls, value: Any) -> Any:
-        ok = (
-            isinstance(value, list)
-            and len(value) >= 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-        )
-        if not ok:
-            raise ValueError(f"expected a list of at least 2 positive integers (got {show(value)})")
-        return value
+    _check_width = field_validator("width", mode="before")(classmethod(lambda cls, value: _width(value)))
 
     @model_validator(mode="after")
     def _expression_fits_width(self) -> "FunctionSpec":
@@ -193,8 +194,18 @@ class KANSpec(Strict):
         return self
 
 
-ModelSpec = Annotated[Union[ReLUKANSpec, KANSpec], Field(discriminator="kind")]
-MODEL_KINDS = ("relukan", "kan")
+class MLPSpec(Strict):
+    """A plain MLP (relukan_bench.models.mlp): the control."""
+
+    name: Name
+    kind: Literal["mlp"]
+    hidden: Annotated[list[PositiveInt], Field(min_length=1)] | None = None  # None: matched to the ReLU-KAN's parameter count
+    activation: Literal["relu", "silu", "tanh"] = "relu"
+    lr: PositiveFloat | None = None  # None: the experiment's train.lr
+
+
+ModelSpec = Annotated[Union[ReLUKANSpec, KANSpec, MLPSpec], Field(discriminator="kind")]
+MODEL_KINDS = ("relukan", "kan", "mlp")
 
 
 def _unique_names(items: Sequence[Any], key: str) -> None:
@@ -233,13 +244,20 @@ class SpeedConfig(Strict):
         _unique_names(self.models, "models")
         _unique_names(self.functions, "functions")
         _known_baseline(self.baseline, self.models)
-        for index, model in enumerate(self.models):
-            if getattr(model, "pykan_fit", None) is not None:
-                raise _error_at(
-                    f"models[{index}].pykan_fit",
-                    "speed times our training loop only; pykan's fit() also evaluates, logs and updates grids (use it in fit)",
-                )
+        _no_pykan_fit(self.models, "speed times our training loop only; pykan's fit() also evaluates, logs and updates grids (use it in fit)")
         return self
+
+
+def _no_pykan_fit(models: Sequence[Any], why: str) -> None:
+    for index, model in enumerate(models):
+        if getattr(model, "pykan_fit", None) is not None:
+            raise _error_at(f"models[{index}].pykan_fit", why)
+
+
+def _distinct_seeds(value: list[int]) -> list[int]:
+    if len(set(value)) != len(value):
+        raise ValueError(f"expected distinct seeds (got {show(value)})")
+    return value
 
 
 def _known_baseline(baseline: str | None, models: Sequence[Any]) -> None:
@@ -276,18 +294,79 @@ class FitConfig(Strict):
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     functions: Annotated[list[FunctionSpec], Field(min_length=1)]
 
-    @field_validator("seeds", mode="after")
-    @classmethod
-    def _distinct_seeds(cls, value: list[int]) -> list[int]:
-        if len(set(value)) != len(value):
-            raise ValueError(f"expected distinct seeds (got {show(value)})")
-        return value
+    _check_seeds = field_validator("seeds", mode="after")(classmethod(lambda cls, value: _distinct_seeds(value)))
 
     @model_validator(mode="after")
     def _check_names(self) -> "FitConfig":
         _unique_names(self.models, "models")
         _unique_names(self.functions, "functions")
         _known_baseline(self.baseline, self.models)
+        return self
+
+
+class NetworkSpec(Strict):
+    """The shape every model of an experiment shares: layer widths, grid G and order k."""
+
+    width: list[int] = [1, 1]
+    grid: PositiveInt = 25
+    k: NonNegativeInt = 1
+
+    _check_width = field_validator("width", mode="before")(classmethod(lambda cls, value: _width(value)))
+
+
+class ForgettingDataSpec(Strict):
+    """`points` evenly spaced inputs over [low, high) cut into `segments` equal segments, one
+    Gaussian bump per segment. As the paper's code: each segment's x rescaled to [-1, 1] as
+    u, y = exp(-(sigma u)^2 / 2) / (sigma sqrt(2 pi)) / scale."""
+
+    points: PositiveInt = 5000
+    segments: Annotated[int, Field(ge=2)] = 5
+    sigma: PositiveFloat = 5.0
+    scale: PositiveFloat = 0.08
+    domain: Domain = [0.0, 1.0]
+
+    @model_validator(mode="after")
+    def _equal_segments(self) -> "ForgettingDataSpec":
+        if self.points % self.segments or self.points // self.segments < 2:
+            raise _error_at(
+                "points", cross_field=True,
+                message=f"expected a multiple of segments ({self.segments}) with at least 2 points per segment (got {self.points})",
+            )
+        return self
+
+
+class ForgettingTrainSpec(Strict):
+    """Phase i trains `steps_per_phase` full-batch steps on segment i only."""
+
+    steps_per_phase: PositiveInt = 250
+    optimizer: Literal["adam"] = "adam"
+    lr: PositiveFloat = 1e-3
+    loss: Literal["mse"] = "mse"
+    reset_optimizer: bool = False  # true: a fresh optimizer every phase; false: one for all (the paper)
+    log_every: PositiveInt = 5  # curves.csv: every segment's MSE every `log_every` steps
+
+
+class ForgettingConfig(Strict):
+    """`relukan-bench forgetting`: learn the segments one after another, measure what is lost."""
+
+    experiment: Literal["forgetting"] = "forgetting"
+    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)] = [0, 1, 2]
+    threads: PositiveInt = 1
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    data: ForgettingDataSpec = ForgettingDataSpec()
+    network: NetworkSpec = NetworkSpec()
+    train: ForgettingTrainSpec = ForgettingTrainSpec()
+    models: Annotated[list[ModelSpec], Field(min_length=1)]
+
+    _check_seeds = field_validator("seeds", mode="after")(classmethod(lambda cls, value: _distinct_seeds(value)))
+
+    @model_validator(mode="after")
+    def _check(self) -> "ForgettingConfig":
+        width = self.network.width
+        if width[0] != 1 or width[-1] != 1:
+            raise _error_at("network.width", cross_field=True, message=f"expected one input and one output, e.g. [1, 1] (got {show(width)})")
+        _unique_names(self.models, "models")
+        _no_pykan_fit(self.models, "forgetting trains every model by our loop, one optimizer across phases; pykan's fit() cannot")
         return self
 
 

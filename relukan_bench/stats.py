@@ -22,6 +22,11 @@ def quantile(samples: Sequence[float], q: float) -> float:
     return ordered[below] + (ordered[below + 1] - ordered[below]) * fraction
 
 
+def median(samples: Sequence[float]) -> float:
+    """The median, or NaN for no samples (a group whose every run failed)."""
+    return quantile(samples, 0.5) if samples else math.nan
+
+
 def describe(samples: Sequence[float]) -> dict[str, float]:
     """n, median, first and third quartile, min and max of the samples."""
     return {

@@ -230,7 +230,7 @@ def test_steps_float_is_not_an_integer(tmp_path):
         (lambda d: d["functions"][1].update(name="f1"), "functions[1].name: duplicate name 'f1'"),
         (lambda d: d["models"][1].update(name="relukan"), "models[1].name: duplicate name 'relukan'"),
         (lambda d: d.update(baseline="nope"), "baseline: "),
-        (lambda d: d["models"][0].update(kind="mlp"), "models[0].kind: "),
+        (lambda d: d["models"][0].update(kind="transformer"), "models[0].kind: "),
         (lambda d: d.update(experiment="fit"), "experiment: "),
         (lambda d: d.update(device="tpu"), "device: "),
         (lambda d: d.update(data={"domain": [1, 0]}), "data.domain: "),
@@ -255,8 +255,8 @@ def test_baseline_names_the_models(tmp_path):
 
 
 def test_unknown_model_kind_lists_the_kinds(tmp_path):
-    path, message = _error_for(tmp_path, lambda d: d["models"][0].update(kind="mlp"))
-    assert message == f"{path}: models[0].kind: expected one of 'relukan', 'kan' (got 'mlp')"
+    path, message = _error_for(tmp_path, lambda d: d["models"][0].update(kind="transformer"))
+    assert message == f"{path}: models[0].kind: expected one of 'relukan', 'kan', 'mlp' (got 'transformer')"
 
 
 def test_experiment_of_another_kind(tmp_path):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from relukan_bench.config import FitConfig
-from relukan_bench.stats import quantile
+from relukan_bench.stats import median
 
 RUN_COLUMNS = [
     "function", "model", "kind", "trainer", "seed", "init_seed", "device", "threads",
@@ -209,17 +209,13 @@ def _final(run: dict[str, Any], key: str) -> float:
     return math.inf if run["diverged"] else run[key]
 
 
-def _median(values: Sequence[float]) -> float:
-    return quantile(values, 0.5) if values else math.nan
-
-
 def summarize(runs: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
     """One row per (function, model), medians across seeds. Diverged runs count in `diverged`
     and as an infinite final error. gain = the baseline's median final test MSE / this one's."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for run in runs:
         groups[(run["function"], run["model"])].append(run)
-    medians = {key: _median([_final(r, "final_test_mse") for r in rows]) for key, rows in groups.items()}
+    medians = {key: median([_final(r, "final_test_mse") for r in rows]) for key, rows in groups.items()}
     summary = []
     for (function, model), rows in groups.items():
         finals = [_final(r, "final_test_mse") for r in rows]
@@ -232,14 +228,14 @@ def summarize(runs: Sequence[dict[str, Any]], baseline: str | None) -> list[dict
             "trainer": rows[0]["trainer"],
             "n_seeds": len(rows),
             "diverged": sum(bool(r["diverged"]) for r in rows),
-            "final_train_mse": _median([_final(r, "final_train_mse") for r in rows]),
+            "final_train_mse": median([_final(r, "final_train_mse") for r in rows]),
             "final_test_mse": mine,
             "final_test_mse_min": min(finals),
             "final_test_mse_max": max(finals),
-            "best_test_mse": _median([r["best_test_mse"] for r in rows if r["best_test_mse"] == r["best_test_mse"]]),
-            "final_test_rmse": _median([_final(r, "final_test_rmse") for r in rows]),
+            "best_test_mse": median([r["best_test_mse"] for r in rows if r["best_test_mse"] == r["best_test_mse"]]),
+            "final_test_rmse": median([_final(r, "final_test_rmse") for r in rows]),
             "gain": _ratio(base, mine) if base is not None else math.nan,
-            "seconds": _median([r["seconds"] for r in rows]),
+            "seconds": median([r["seconds"] for r in rows]),
             "params": rows[0]["params"],
             "spline_params": rows[0]["spline_params"],
         })
@@ -288,7 +284,7 @@ def curve_bands(results: Sequence[RunResult]) -> dict[tuple[str, str], dict[str,
         band: dict[str, list[float]] = {"step": steps}
         for which in ("train", "test"):
             values = [[v for v in columns[s][which] if math.isfinite(v)] for s in steps]
-            band[f"{which}_median"] = [_median(v) for v in values]
+            band[f"{which}_median"] = [median(v) for v in values]
             band[f"{which}_min"] = [min(v) if v else math.nan for v in values]
             band[f"{which}_max"] = [max(v) if v else math.nan for v in values]
         bands[key] = band

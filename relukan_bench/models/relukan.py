@@ -120,3 +120,13 @@ class ReLUKAN(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return x
+
+
+def relukan_parameter_count(width: Sequence[int], grid: int, k: int, train_se: bool = True) -> int:
+    """Trainable parameters of `ReLUKAN(width, grid, k, train_se)`, without building it:
+    per layer a Linear(in*(G+k) -> out) and, when trained, s and e of shape (in, G+k)."""
+    total = 0
+    for n_in, n_out in zip(list(width)[:-1], list(width)[1:]):
+        bases = n_in * (grid + k)
+        total += bases * n_out + n_out + (2 * bases if train_se else 0)
+    return total

@@ -1,0 +1,307 @@
+"""The catastrophic-forgetting experiment (paper section on forgetting, PAPER.md section 4).
+
+The target is `segments` Gaussian bumps side by side, one per segment of evenly spaced
+points. Phase i trains only on segment i; one optimizer is kept across phases unless the
+config resets it. After every phase the model is evaluated on every point, which gives a
+phase x segment matrix of MSEs per model and seed (phase 0 is the model before training):
+
+    M[i, j] = MSE on segment j after phase i          (i = 0..S, j = 1..S)
+
+and from it, per run:
+
+- learned_mse: mean over j of M[j, j], how well each segment was learned when it was trained;
+- final_mse: mean over j of M[S, j], the MSE over the whole target at the end;
+- forgetting: mean over j < S of M[S, j] - M[j, j], how much was lost of what was learned;
+- max_forgetting: the largest of those increases;
+- forgotten_fraction: sum over j < S of M[S, j] - M[j, j], divided by the sum over j < S of
+  M[j-1, j] - M[j, j]: the share of what the phases gained on their own segments that is gone
+  at the end (0: all kept; 1: back to where it was before; above 1: worse than that). A ratio
+  of sums, so a segment that was hardly learned cannot blow it up; NaN when the phases gained
+  nothing in sum.
+
+A model that learns nothing forgets nothing: read forgetting beside learned_mse, or read the
+fraction. Predicting 0 everywhere gives each segment an MSE of `zero_mse(data)` (about 0.18
+for the paper's bumps), so a forgetting of that size means a segment was wiped out.
+
+    for result in iter_forgetting(config, "cpu"): ...   # one RunResult per (seed, model)
+    summary = summarize([r.run for r in results])
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+from relukan_bench.config import ForgettingConfig, ForgettingDataSpec
+from relukan_bench.stats import median
+
+if TYPE_CHECKING:
+    import torch
+
+MATRIX_COLUMNS = ["model", "seed", "phase", "segment", "mse"]
+PREDICTION_COLUMNS = ["model", "seed", "phase", "index", "x", "y_true", "y_pred"]
+CURVE_COLUMNS = ["model", "seed", "step", "phase", "segment", "mse"]
+RUN_COLUMNS = [
+    "model", "kind", "seed", "init_seed", "device", "threads", "phases", "steps_per_phase", "phases_done",
+    "diverged", "diverged_phase", "learned_mse", "final_mse", "forgetting", "max_forgetting", "forgotten_fraction",
+    "seconds", "params",
+]
+SUMMARY_COLUMNS = [
+    "model", "kind", "n_seeds", "diverged", "params", "learned_mse", "final_mse", "final_mse_min", "final_mse_max",
+    "forgetting", "forgetting_min", "forgetting_max", "max_forgetting", "forgotten_fraction", "seconds",
+]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One run: a fresh `model`, initialised from `seed`, taken through every phase."""
+
+    seed: int
+    model: str
+
+
+@dataclass
+class RunResult:
+    """What one run produced: its RUN_COLUMNS record and the rows of the other tables."""
+
+    run: dict[str, Any]
+    matrix: list[dict[str, Any]] = field(default_factory=list)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    curves: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan(config: ForgettingConfig) -> list[Unit]:
+    """Every run in the order it runs: per seed, the models one after another."""
+    return [Unit(seed, model.name) for seed in config.seeds for model in config.models]
+
+
+# ----------------------------------------------------------------------------- the target
+def target(data: ForgettingDataSpec) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """x (points, 1) and y (points, 1), float32: x_j = low + (high - low) j / points; in each
+    segment x is rescaled to u in [-1, 1] (by the segment's own min and max, as the paper's
+    code does) and y = exp(-(sigma u)^2 / 2) / (sigma sqrt(2 pi)) / scale."""
+    import torch
+
+    low, high = data.domain
+    x = low + (high - low) * torch.arange(data.points, dtype=torch.float64) / data.points
+    pieces = x.view(data.segments, -1)  # (S, n)
+    lo, hi = pieces.min(dim=1, keepdim=True).values, pieces.max(dim=1, keepdim=True).values
+    u = 2 * (pieces - lo) / (hi - lo) - 1
+    y = torch.exp(-((data.sigma * u) ** 2) / 2) / (data.sigma * math.sqrt(2 * math.pi)) / data.scale
+    return x.float().unsqueeze(1), y.reshape(-1).float().unsqueeze(1)
+
+
+def zero_mse(data: ForgettingDataSpec) -> float:
+    """The MSE on one segment of a model that predicts 0 there (all segments are alike)."""
+    _, y = target(data)
+    return float((y.view(data.segments, -1)[0].double() ** 2).mean())
+
+
+# ----------------------------------------------------------------------------- the metric
+@dataclass(frozen=True)
+class Scores:
+    learned_mse: float
+    final_mse: float
+    forgetting: float
+    max_forgetting: float
+    forgotten_fraction: float
+
+
+def scores(matrix: Sequence[Sequence[float]]) -> Scores:
+    """The run's numbers from its (S + 1) x S matrix: `matrix[0][j]` the MSE on segment j + 1
+    before training, `matrix[i][j]` after phase i. See the module docstring."""
+    size = len(matrix) - 1
+    if size < 2 or any(len(row) != size for row in matrix):
+        raise ValueError(f"expected S + 1 rows of S values, S >= 2 (got {len(matrix)} rows of {[len(r) for r in matrix]})")
+    last = matrix[-1]
+    learned = [matrix[j + 1][j] for j in range(size)]  # right after its own phase
+    increases = [last[j] - learned[j] for j in range(size - 1)]
+    gains = [matrix[j][j] - learned[j] for j in range(size - 1)]  # what phase j + 1 did for segment j + 1
+    return Scores(
+        learned_mse=sum(learned) / size,
+        final_mse=sum(last) / size,
+        forgetting=sum(increases) / len(increases),
+        max_forgetting=max(increases),
+        forgotten_fraction=sum(increases) / sum(gains) if sum(gains) > 0 else math.nan,
+    )
+
+
+# ----------------------------------------------------------------------------- running
+Progress = Callable[[Unit, int, float], None]
+
+
+def iter_forgetting(config: ForgettingConfig, device: str, on_progress: Progress | None = None) -> Iterator[RunResult]:
+    """Run the plan on `device`; yield a RunResult as each run finishes.
+
+    `on_progress(unit, steps_done, train_mse)` is called after every phase."""
+    x, y = target(config.data)
+    x, y = x.to(device), y.to(device)
+    models = {m.name: m for m in config.models}
+    for unit in plan(config):
+        progress = (lambda done, loss, unit=unit: on_progress(unit, done, loss)) if on_progress else None
+        yield run_one(config, unit, models[unit.model], x, y, device, progress)
+
+
+def run_one(config: ForgettingConfig, unit: Unit, spec: Any, x: "torch.Tensor", y: "torch.Tensor", device: str,
+            on_progress: Callable[[int, float], None] | None = None) -> RunResult:
+    """Train one fresh model through every phase; evaluate it on every segment after each."""
+    import torch
+
+    from relukan_bench.models import build_model, count_parameters
+    from relukan_bench.seeding import derive_seed
+    from relukan_bench.timing import clock
+    from relukan_bench.training import TrainStep, make_optimizer
+
+    segments, steps = config.data.segments, config.train.steps_per_phase
+    size = config.data.points // segments
+    init_seed = derive_seed(unit.seed, "init", "forgetting")
+    model = build_model(spec, config.network, tuple(config.data.domain), init_seed).to(device)
+    params = count_parameters(model)
+    optimizer = make_optimizer(model, config.train, lr=spec.lr)
+    result = RunResult(run={})
+    matrix: list[list[float]] = []
+    result.matrix += _matrix_rows(unit, 0, _segment_mse(model, x, y, segments).tolist(), matrix)
+    diverged_phase = None
+    start = clock(device)
+    for phase in range(1, segments + 1):
+        if phase > 1 and config.train.reset_optimizer:
+            optimizer = make_optimizer(model, config.train, lr=spec.lr)
+        part = slice((phase - 1) * size, phase * size)
+        step = TrainStep(model, optimizer, x[part], y[part])
+        losses = torch.empty(steps, dtype=torch.float64, device=x.device)
+        logged: list[tuple[int, torch.Tensor]] = []  # (global step, per-segment MSE on the device)
+        for i in range(steps):
+            losses[i] = step()
+            if (i + 1) % config.train.log_every == 0 or i + 1 == steps:
+                logged.append(((phase - 1) * steps + i + 1, _segment_mse(model, x, y, segments)))
+        losses = losses.cpu()  # the phase's one read-back from the device
+        if not bool(torch.isfinite(losses).all()):
+            diverged_phase = phase
+            break
+        with torch.no_grad():
+            prediction = model(x)
+        per_segment = ((prediction.double() - y.double()) ** 2).view(segments, -1).mean(dim=1).tolist()
+        result.matrix += _matrix_rows(unit, phase, per_segment, matrix)
+        result.predictions += [
+            {"model": unit.model, "seed": unit.seed, "phase": phase, "index": i, "x": xi, "y_true": t, "y_pred": p}
+            for i, (xi, t, p) in enumerate(zip(x[:, 0].tolist(), y[:, 0].tolist(), prediction[:, 0].tolist()))
+        ]
+        result.curves += [
+            {"model": unit.model, "seed": unit.seed, "step": at, "phase": phase, "segment": j + 1, "mse": mse}
+            for at, values in logged
+            for j, mse in enumerate(values.tolist())
+        ]
+        if on_progress is not None:
+            on_progress(phase * steps, float(losses[-1]))
+    seconds = clock(device) - start
+
+    numbers = scores(matrix) if diverged_phase is None else Scores(*[math.nan] * 5)
+    result.run = {
+        "model": unit.model,
+        "kind": spec.kind,
+        "seed": unit.seed,
+        "init_seed": init_seed,
+        "device": device,
+        "threads": torch.get_num_threads(),
+        "phases": segments,
+        "steps_per_phase": steps,
+        "phases_done": len(matrix) - 1,
+        "diverged": diverged_phase is not None,
+        "diverged_phase": diverged_phase,
+        "learned_mse": numbers.learned_mse,
+        "final_mse": numbers.final_mse,
+        "forgetting": numbers.forgetting,
+        "max_forgetting": numbers.max_forgetting,
+        "forgotten_fraction": numbers.forgotten_fraction,
+        "seconds": seconds,
+        "params": params,
+    }
+    return result
+
+
+def _matrix_rows(unit: Unit, phase: int, per_segment: list[float], matrix: list[list[float]]) -> list[dict[str, Any]]:
+    """Append the phase's row to `matrix`; return it as MATRIX_COLUMNS rows."""
+    matrix.append(per_segment)
+    return [
+        {"model": unit.model, "seed": unit.seed, "phase": phase, "segment": j + 1, "mse": mse}
+        for j, mse in enumerate(per_segment)
+    ]
+
+
+def _segment_mse(model: Any, x: "torch.Tensor", y: "torch.Tensor", segments: int) -> "torch.Tensor":
+    """(S,) MSE on every segment, left on the device."""
+    import torch
+
+    with torch.no_grad():
+        return ((model(x) - y) ** 2).view(segments, -1).mean(dim=1)
+
+
+# ----------------------------------------------------------------------------- statistics
+def _value(run: dict[str, Any], key: str) -> float:
+    """A run's number; a diverged run's is infinite (its error is unbounded)."""
+    return math.inf if run["diverged"] else run[key]
+
+
+def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per model, medians across seeds (a diverged run counts as infinite)."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        groups[run["model"]].append(run)
+    summary = []
+    for model, rows in groups.items():
+        finals = [_value(r, "final_mse") for r in rows]
+        forgetting = [_value(r, "forgetting") for r in rows]
+        summary.append({
+            "model": model,
+            "kind": rows[0]["kind"],
+            "n_seeds": len(rows),
+            "diverged": sum(bool(r["diverged"]) for r in rows),
+            "params": rows[0]["params"],
+            "learned_mse": median([_value(r, "learned_mse") for r in rows]),
+            "final_mse": median(finals),
+            "final_mse_min": min(finals),
+            "final_mse_max": max(finals),
+            "forgetting": median(forgetting),
+            "forgetting_min": min(forgetting),
+            "forgetting_max": max(forgetting),
+            "max_forgetting": median([_value(r, "max_forgetting") for r in rows]),
+            "forgotten_fraction": median([_value(r, "forgotten_fraction") for r in rows if r["diverged"] or r["forgotten_fraction"] == r["forgotten_fraction"]]),
+            "seconds": median([r["seconds"] for r in rows]),
+        })
+    return summary
+
+
+def representative_seed(runs: Sequence[dict[str, Any]], model: str) -> int | None:
+    """The seed whose forgetting is the median of the model's runs (the lower of the two
+    middle ones for an even count); None when every run diverged."""
+    everyone = [r for r in runs if r["model"] == model]
+    rows = sorted((r for r in everyone if not r["diverged"]), key=lambda r: r["forgetting"])
+    if not rows:
+        return None
+    return rows[min((len(everyone) - 1) // 2, len(rows) - 1)]["seed"]
+
+
+def median_matrix(matrix_rows: Sequence[dict[str, Any]], model: str) -> list[list[float]]:
+    """The model's (S + 1) x S matrix (phase 0 first), each cell the median across seeds (NaN
+    where no seed reached that phase)."""
+    cells: dict[tuple[int, int], list[float]] = defaultdict(list)
+    size = 0
+    for row in matrix_rows:
+        if row["model"] == model:
+            cells[(row["phase"], row["segment"])].append(row["mse"])
+            size = max(size, row["segment"])
+    return [[median(cells.get((i, j), [])) for j in range(1, size + 1)] for i in range(0, size + 1)]
+
+
+def curve_medians(curve_rows: Sequence[dict[str, Any]], model: str) -> dict[int, tuple[list[int], list[float]]]:
+    """Per segment: the logged steps and the median across seeds of its MSE at each."""
+    cells: dict[int, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in curve_rows:
+        if row["model"] == model:
+            cells[row["segment"]][row["step"]].append(row["mse"])
+    return {
+        segment: (sorted(by_step), [median(by_step[s]) for s in sorted(by_step)])
+        for segment, by_step in sorted(cells.items())
+    }
