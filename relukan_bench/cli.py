@@ -208,6 +208,33 @@ def fit(
     _finish(result.run_dir, result.interrupted, "training runs")
 
 
+@app.command()
+@_reports_errors
+def forgetting(
+    overrides: Optional[List[str]] = OVERRIDES,
+    config: Optional[Path] = CONFIG,
+    device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu).", show_default=False),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds of initialisation, e.g. 0,1,2: one run of every phase per seed.", show_default=False),
+    threads: Optional[int] = THREADS,
+    models: Optional[str] = MODELS,
+    out: Optional[Path] = _out("forgetting"),
+    quick: bool = typer.Option(False, "--quick", help="Smoke run: every model, 10 steps per phase, one seed."),
+) -> None:
+    """Learn five Gaussian peaks one after another and measure how much each model forgets.
+
+    Writes config.yaml, env.json, runs.csv (one row per model and seed), matrix.csv (MSE on every segment after every phase), predictions.csv, curves.csv, summary.csv (medians over seeds: learned, final MSE, forgetting) and PNG figures (the paper's panels per model, heatmap.png, curves.png) into results/forgetting/<UTC timestamp>/.
+    """
+    from relukan_bench.runner import run_forgetting
+
+    options = {"threads": threads, "device": device.value if device else None, "seeds": _seeds(seeds)}
+    result = run_forgetting(_request(config, overrides, options, None, models, out, quick), _RichReporter())
+
+    from relukan_bench.render import forgetting_table
+
+    _console().print(forgetting_table(result.summary, result.zero_mse, result.config))
+    _finish(result.run_dir, result.interrupted, "training runs")
+
+
 def _seeds(value: Optional[str]) -> Optional[str]:
     """`--seeds 0,1,2` as the YAML list `[0, 1, 2]`; UsageError unless integers >= 0."""
     if value is None:

@@ -170,3 +170,104 @@ def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dic
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+# ----------------------------------------------------------------------------- forgetting
+def plot_forgetting_panels(model: str, x: Sequence[float], y: Sequence[float], segments: int,
+                           predictions: dict[int, dict[int, list[float]]], shown: int | None, path: Path) -> Path:
+    """The paper's figure for one model: a column per phase; top row the data of that phase
+    (solid) over the whole target (dashed); bottom row the prediction after that phase over
+    the whole target, the median seed in black and the other seeds in grey."""
+    plt = _pyplot()
+    size = len(x) // segments
+    fig, axes = plt.subplots(2, segments, figsize=(2.9 * segments, 5.0), sharex=True, squeeze=False)
+    shown_phases = predictions.get(shown, {}) if shown is not None else {}
+    values = [v for v in y] + [v for phase in shown_phases.values() for v in phase]
+    low, high = max(-1.0, min(values) - 0.1), min(2.0, max(values) + 0.1)
+    for phase in range(1, segments + 1):
+        top, bottom = axes[0][phase - 1], axes[1][phase - 1]
+        part = slice((phase - 1) * size, phase * size)
+        top.plot(x, y, "--", color="black", linewidth=0.8)
+        top.plot(x[part], y[part], "-", color="black", linewidth=1.4)
+        top.set_title(f"Phase {phase}", fontsize=11)
+        bottom.plot(x, y, "--", color="black", linewidth=0.8)
+        for seed, by_phase in sorted(predictions.items()):
+            if seed != shown and phase in by_phase:
+                bottom.plot(x, by_phase[phase], "-", color="0.6", linewidth=0.7, alpha=0.8)
+        if phase in shown_phases:
+            bottom.plot(x, shown_phases[phase], "-", color="black", linewidth=1.2)
+        else:
+            bottom.text(0.5, 0.5, "not reached", transform=bottom.transAxes, ha="center", fontsize=9, color="red")
+        for ax in (top, bottom):
+            ax.set_ylim(low, high)
+            ax.tick_params(labelsize=7)
+    axes[0][0].set_ylabel("input", fontsize=11)
+    axes[1][0].set_ylabel("output", fontsize=11)
+    seeds = f"seed {shown} (median forgetting) in black, other seeds grey" if shown is not None else "every seed diverged"
+    fig.suptitle(f"{model}: data of each phase (top), prediction after each phase (bottom); {seeds}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_forgetting_heatmaps(matrices: dict[str, list[list[float]]], path: Path) -> Path:
+    """One heatmap per model of its (phase 0..S) x segment MSE matrix (median over seeds), on
+    one log colour scale; each cell annotated, the segment trained in that phase outlined."""
+    import math
+
+    from matplotlib.colors import LogNorm
+    from matplotlib.patches import Rectangle
+
+    plt = _pyplot()
+    finite = [v for m in matrices.values() for row in m for v in row if v == v and 0 < v < math.inf]
+    norm = LogNorm(vmin=min(finite, default=1e-6), vmax=max(finite, default=1.0))
+    fig, axes = plt.subplots(1, len(matrices), figsize=(3.9 * len(matrices) + 1.0, 4.2), squeeze=False)
+    image = None
+    for ax, (model, matrix) in zip(axes[0], matrices.items()):
+        segments = len(matrix[0]) if matrix else 0
+        masked = [[v if v == v and v > 0 else float("nan") for v in row] for row in matrix]
+        image = ax.imshow(masked, norm=norm, cmap="viridis", aspect="auto")
+        for i, row in enumerate(matrix):
+            for j, value in enumerate(row):
+                text = "" if value != value else f"{value:.1e}".replace("e-0", "e-")
+                shade = norm(value) if value == value and value > 0 else 0.0
+                ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color="black" if shade > 0.6 else "white")
+            if 1 <= i <= segments:
+                ax.add_patch(Rectangle((i - 1.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.4))
+        ax.set_xticks(range(segments), [str(j + 1) for j in range(segments)])
+        ax.set_yticks(range(len(matrix)), ["before"] + [str(i) for i in range(1, len(matrix))])
+        ax.set_xlabel("segment (evaluated)")
+        ax.set_title(model, fontsize=11)
+    axes[0][0].set_ylabel("after phase (trained)")
+    if image is not None:
+        fig.colorbar(image, ax=list(axes[0]), label="MSE (median over seeds)", shrink=0.9)
+    fig.suptitle("MSE on every segment after every phase; red: the segment trained in that phase", fontsize=10)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_forgetting_curves(curves: dict[str, dict[int, tuple[list[int], list[float]]]], steps_per_phase: int, path: Path) -> Path:
+    """Per model: the MSE on every segment over all training steps (median over seeds, log y),
+    with the phase boundaries marked."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.6 * len(curves), 3.8), squeeze=False, sharey=True)
+    for ax, (model, by_segment) in zip(axes[0], curves.items()):
+        colors = _colors([str(s) for s in by_segment])
+        last = 0
+        for segment, (steps, values) in by_segment.items():
+            ax.plot(steps, values, color=colors[str(segment)], linewidth=1.0, label=f"segment {segment}")
+            last = max(last, steps[-1] if steps else 0)
+        for boundary in range(steps_per_phase, last, steps_per_phase):
+            ax.axvline(boundary, color="0.5", linewidth=0.6, linestyle=":")
+        ax.set_yscale("log")
+        ax.set_title(model, fontsize=11)
+        ax.set_xlabel("training step (phase i trains segment i)")
+        ax.grid(which="major", alpha=0.3)
+    axes[0][0].set_ylabel("MSE on the segment (median over seeds)")
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

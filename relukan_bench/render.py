@@ -117,3 +117,36 @@ def _mse_cell(row: dict[str, Any]) -> str:
     if row["diverged"]:
         text += f"\n[red]{row['diverged']}/{row['n_seeds']} diverged[/red]"
     return text
+
+
+def forgetting_table(summary: Sequence[dict[str, Any]], zero_mse: float, config: Any) -> Table:
+    """Per model: how well it learned each segment, its final error, and how much it forgot
+    (medians over seeds, the range of forgetting below)."""
+    out = Table(
+        title=f"Sequential learning of {config.data.segments} segments, {config.train.steps_per_phase} steps each: medians over seeds",
+        caption=(
+            "learned: mean MSE on each segment right after its own phase. forgetting: mean increase of that MSE by the end "
+            f"(segments 1-{config.data.segments - 1}); forgotten: the share of what the phases gained that is lost. "
+            f"Predicting 0 on a segment gives MSE {zero_mse:.3f}."
+        ),
+    )
+    out.add_column("model")
+    out.add_column("params", justify="right")
+    out.add_column("learned\nMSE", justify="right", no_wrap=True)
+    out.add_column("final\nMSE", justify="right", no_wrap=True)
+    out.add_column("forgetting\n(range)", justify="right", style="bold", no_wrap=True)
+    out.add_column("max\nforgetting", justify="right", no_wrap=True)
+    out.add_column("forgotten", justify="right", style="bold", no_wrap=True)
+    for row in summary:
+        forgetting = _mse(row["forgetting"])
+        if row["n_seeds"] > 1 and not math.isinf(row["forgetting_min"]):
+            high = row["forgetting_max"]
+            forgetting += f"\n[dim]{_mse(row['forgetting_min'], 1)} to {'inf' if math.isinf(high) else _mse(high, 1)}[/dim]"
+        if row["diverged"]:
+            forgetting += f"\n[red]{row['diverged']}/{row['n_seeds']} diverged[/red]"
+        fraction = row["forgotten_fraction"]
+        out.add_row(
+            row["model"], str(row["params"]), _mse(row["learned_mse"]), _mse(row["final_mse"]), forgetting,
+            _mse(row["max_forgetting"]), "" if fraction != fraction else ("inf" if math.isinf(fraction) else f"{fraction:.0%}"),
+        )
+    return out

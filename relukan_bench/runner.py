@@ -1,9 +1,9 @@
 """Glue between the CLI and the library: config -> experiment -> records -> files.
 
-Data flows one way. `run_speed` and `run_fit` resolve the config (file, `--quick` presets,
+Data flows one way. `run_speed`, `run_fit` and `run_forgetting` resolve the config (file, `--quick` presets,
 CLI options, `key=value` overrides, validation), check every option, and only then create the
 run directory; they stream the experiment's records to disk as they come (`raw.csv`; `runs.csv`,
-`curves.csv`, `predictions.csv`), then write the derived tables and the figures. Ctrl-C keeps
+`curves.csv`, `predictions.csv`; `matrix.csv`), then write the derived tables and the figures. Ctrl-C keeps
 what finished. Progress goes to a `Reporter` the CLI supplies.
 """
 
@@ -23,6 +23,7 @@ from relukan_bench import resources
 QUICK_OVERRIDES = {
     "speed": ["train.steps=5", "timing.repeats=1", "timing.warmup_steps=1"],
     "fit": ["train.steps=20", "seeds=[0]"],
+    "forgetting": ["train.steps_per_phase=10", "seeds=[0]"],
 }
 
 
@@ -233,6 +234,95 @@ def _fit_figures(run_dir: Path, config: Any, results: Sequence[Any], paper: dict
         plots.plot_fit_predictions(function, shown, run_dir / f"fit_{function.name}.png")
     plotted = [f for f in config.functions if any((f.name, m) in bands for m in model_names)]
     plots.plot_fit_overview(plotted, bands, model_names, reference, kinds, run_dir / "overview.png")
+
+
+@dataclass
+class ForgettingRun:
+    """A finished (or interrupted) forgetting run, ready to render."""
+
+    run_dir: Path
+    config: Any
+    summary: list[dict[str, Any]]
+    zero_mse: float
+    interrupted: bool = False
+
+
+def run_forgetting(request: Request, reporter: Reporter | None = None) -> ForgettingRun:
+    from relukan_bench.config import ForgettingConfig
+    from relukan_bench.devices import resolve_device
+    from relukan_bench.experiments import forgetting
+    from relukan_bench.results import CsvLog, write_csv
+    from relukan_bench.timing import threads
+
+    reporter = reporter or SilentReporter()
+    config = resolve_config(request, "forgetting", ForgettingConfig)
+    device = resolve_device(config.device)
+    run_dir, env = _open_run("forgetting", request, config, [device])  # nothing is created before this line
+
+    logs = {
+        "runs": CsvLog(run_dir / "runs.csv", forgetting.RUN_COLUMNS),
+        "matrix": CsvLog(run_dir / "matrix.csv", forgetting.MATRIX_COLUMNS),
+        "predictions": CsvLog(run_dir / "predictions.csv", forgetting.PREDICTION_COLUMNS),
+        "curves": CsvLog(run_dir / "curves.csv", forgetting.CURVE_COLUMNS),
+    }
+    units = forgetting.plan(config)
+    steps = config.data.segments * config.train.steps_per_phase
+    results: list[Any] = []
+    interrupted = False
+
+    def progress(unit: Any, done: int, loss: float) -> None:
+        label = f"run {len(results) + 1}/{len(units)}: {unit.model} seed {unit.seed}, step {done}/{steps}"
+        reporter.update(len(results) * steps + done, label + (f", train MSE {loss:.2e}" if loss == loss else ""))
+
+    reporter.start(len(units) * steps)
+    try:
+        with threads(config.threads):
+            progress(units[0], 0, math.nan)
+            for result in forgetting.iter_forgetting(config, device, progress):
+                with _interrupts_deferred():  # a run is on disk and in the summary, or not at all
+                    logs["matrix"].extend(result.matrix)
+                    logs["predictions"].extend(result.predictions)
+                    logs["curves"].extend(result.curves)
+                    logs["runs"].append(result.run)
+                    results.append(result)
+                reporter.update(len(results) * steps, "done" if len(results) == len(units) else "next run")
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        reporter.stop()
+
+    summary = forgetting.summarize([r.run for r in results])
+    write_csv(run_dir / "summary.csv", forgetting.SUMMARY_COLUMNS, summary)
+    if results:
+        _forgetting_figures(run_dir, config, results)
+    _close_run(run_dir, env, interrupted)
+    return ForgettingRun(run_dir, config, summary, forgetting.zero_mse(config.data), interrupted)
+
+
+def _forgetting_figures(run_dir: Path, config: Any, results: Sequence[Any]) -> None:
+    """Per model the paper's panel figure; for all models the matrix heatmaps and the curves."""
+    from relukan_bench import plots
+    from relukan_bench.experiments import forgetting
+
+    x, y = forgetting.target(config.data)
+    runs = [r.run for r in results]
+    matrix_rows = [row for r in results for row in r.matrix]
+    curve_rows = [row for r in results for row in r.curves]
+    models = [m.name for m in config.models if any(r["model"] == m.name for r in runs)]
+    for model in models:
+        shown = forgetting.representative_seed(runs, model)
+        predictions: dict[int, dict[int, list[float]]] = {}  # seed -> phase -> y_pred
+        for result in results:
+            if result.run["model"] == model:
+                by_phase = predictions.setdefault(result.run["seed"], {})
+                for row in result.predictions:
+                    by_phase.setdefault(row["phase"], []).append(row["y_pred"])
+        plots.plot_forgetting_panels(model, x[:, 0].tolist(), y[:, 0].tolist(), config.data.segments, predictions, shown,
+                                     run_dir / f"panels_{model}.png")
+    matrices = {m: forgetting.median_matrix(matrix_rows, m) for m in models}
+    plots.plot_forgetting_heatmaps(matrices, run_dir / "heatmap.png")
+    curves = {m: forgetting.curve_medians(curve_rows, m) for m in models}
+    plots.plot_forgetting_curves(curves, config.train.steps_per_phase, run_dir / "curves.png")
 
 
 @contextmanager
