@@ -385,3 +385,124 @@ def test_fit_ctrl_c_keeps_and_summarises_finished_runs(fitdir):
     assert sum(int(row["n_seeds"]) for row in summary) == len(finished)
     assert (fitdir / "run" / "overview.png").exists()
     assert json.loads((fitdir / "run" / "env.json").read_text())["interrupted"] is True
+
+
+# ----------------------------------------------------------------------------- forgetting
+TINY_FORGETTING = """\
+experiment: forgetting
+seeds: [0, 1]
+data: {points: 300, segments: 3}
+network: {width: [1, 1], grid: 12, k: 1}
+train: {steps_per_phase: 8, lr: 0.01, log_every: 4}
+models:
+  - {name: relukan, kind: relukan}
+  - {name: kan, kind: kan}
+  - {name: mlp, kind: mlp}
+"""
+FORGETTING_FILES = [
+    "config.yaml", "curves.csv", "curves.png", "env.json", "heatmap.png", "matrix.csv", "panels_kan.png",
+    "panels_mlp.png", "panels_relukan.png", "predictions.csv", "runs.csv", "summary.csv",
+]
+
+
+@pytest.fixture
+def forgetdir(workdir):
+    (workdir / "forgetting.yaml").write_text(TINY_FORGETTING)
+    return workdir
+
+
+def test_forgetting_tiny_run_writes_every_file_and_column(forgetdir):
+    from relukan_bench.experiments.forgetting import CURVE_COLUMNS, MATRIX_COLUMNS, PREDICTION_COLUMNS, RUN_COLUMNS, SUMMARY_COLUMNS, scores
+
+    result = invoke("forgetting", "-c", "forgetting.yaml", "--out", "run", "--threads", "1", "--seeds", "0,1,2")
+    assert result.exit_code == 0, result.output
+    run = forgetdir / "run"
+    assert sorted(p.name for p in run.iterdir()) == FORGETTING_FILES
+    for png in run.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["seeds"] == [0, 1, 2] and config["train"]["steps_per_phase"] == 8 and config["experiment"] == "forgetting"
+    env = json.loads((run / "env.json").read_text())
+    assert env["threads"] == 1 and env["devices"] == ["cpu"] and env["interrupted"] is False
+
+    runs = read_csv(run / "runs.csv")
+    assert list(runs[0]) == RUN_COLUMNS and len(runs) == 3 * 3
+    assert {(r["model"], r["seed"]) for r in runs} == {(m, s) for m in ("relukan", "kan", "mlp") for s in "012"}
+    assert all(r["diverged"] == "False" and r["phases_done"] == "3" and r["threads"] == "1" for r in runs)
+
+    matrix = read_csv(run / "matrix.csv")
+    assert list(matrix[0]) == MATRIX_COLUMNS and len(matrix) == 9 * 4 * 3  # runs x (before + 3 phases) x segments
+    for r in runs:  # every run's numbers are its matrix's
+        cells = [[0.0] * 3 for _ in range(4)]
+        for m in matrix:
+            if (m["model"], m["seed"]) == (r["model"], r["seed"]):
+                cells[int(m["phase"])][int(m["segment"]) - 1] = float(m["mse"])
+        assert float(r["forgetting"]) == pytest.approx(scores(cells).forgetting, rel=1e-6, abs=1e-12)
+        assert float(r["final_mse"]) == pytest.approx(scores(cells).final_mse, rel=1e-6)
+
+    predictions = read_csv(run / "predictions.csv")
+    assert list(predictions[0]) == PREDICTION_COLUMNS and len(predictions) == 9 * 3 * 300
+    curves = read_csv(run / "curves.csv")
+    assert list(curves[0]) == CURVE_COLUMNS and len(curves) == 9 * 6 * 3  # 24 steps logged every 4, 3 segments
+
+    summary = read_csv(run / "summary.csv")
+    assert list(summary[0]) == SUMMARY_COLUMNS and [s["model"] for s in summary] == ["relukan", "kan", "mlp"]
+    for row in summary:
+        values = sorted(float(r["forgetting"]) for r in runs if r["model"] == row["model"])
+        assert float(row["forgetting"]) == values[1] and row["n_seeds"] == "3"
+        assert (float(row["forgetting_min"]), float(row["forgetting_max"])) == (values[0], values[2])
+    params = {s["model"]: int(s["params"]) for s in summary}
+    assert params["relukan"] == params["mlp"] == 3 * 13 + 1  # (G + k) weights, a bias, s and e; the MLP matched
+
+    assert "forgetting" in result.stdout and "Predicting 0 on a segment gives MSE" in result.stdout
+
+
+def test_forgetting_quick_runs_the_default_config(workdir):
+    result = invoke("forgetting", "--quick", "--out", "quick", "--models", "relukan,mlp")
+    assert result.exit_code == 0, result.output
+    runs = read_csv(workdir / "quick" / "runs.csv")
+    assert [(r["model"], r["seed"], r["steps_per_phase"], r["phases"], r["params"]) for r in runs] == [
+        ("relukan", "0", "10", "5", "79"), ("mlp", "0", "10", "5", "79"),
+    ]
+    assert len(read_csv(workdir / "quick" / "predictions.csv")) == 2 * 5 * 5000
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["--seeds", "a"], "--seeds: expected comma-separated integers >= 0"),
+        (["--models", "transformer"], "--models: unknown name 'transformer' (expected some of: relukan, kan, mlp)"),
+        (["network.width=[2,1]"], "forgetting.yaml: network.width: expected one input and one output, e.g. [1, 1] (got [2, 1])"),
+        (["data.points=301"], "forgetting.yaml: data.points: expected a multiple of segments (3)"),
+        (["--device", "tpu"], "'tpu' is not one of"),
+    ],
+)
+def test_forgetting_bad_input_is_one_line_exit_2(forgetdir, args, fragment):
+    result = invoke("forgetting", "-c", "forgetting.yaml", *args)
+    assert result.exit_code == 2 and fragment in result.stderr, result.output
+    assert "Traceback" not in result.output
+    assert not (forgetdir / "results").exists()
+
+
+def test_forgetting_help_lists_its_options():
+    result = invoke("forgetting", "--help")
+    assert result.exit_code == 0
+    for option in ("--config", "--device", "--threads", "--models", "--out", "--quick", "--seeds"):
+        assert option in result.stdout
+
+
+def test_forgetting_ctrl_c_keeps_and_summarises_finished_runs(forgetdir):
+    """A real subprocess interrupted mid-run: exit 130, finished runs kept whole."""
+    runs = forgetdir / "run" / "runs.csv"
+    seeds = ",".join(map(str, range(40)))
+    _ctrl_c_after_two_rows(["forgetting", "-c", "forgetting.yaml", "--out", "run", "--models", "relukan", "--seeds", seeds,
+                            "train.steps_per_phase=200"], forgetdir, runs)
+    finished = read_csv(runs)
+    assert 2 <= len(finished) < 40
+    assert len(read_csv(forgetdir / "run" / "matrix.csv")) == len(finished) * 4 * 3
+    assert len(read_csv(forgetdir / "run" / "predictions.csv")) == len(finished) * 3 * 300
+    summary = read_csv(forgetdir / "run" / "summary.csv")
+    assert int(summary[0]["n_seeds"]) == len(finished)
+    assert (forgetdir / "run" / "heatmap.png").exists()
+    assert json.loads((forgetdir / "run" / "env.json").read_text())["interrupted"] is True

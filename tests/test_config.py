@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from relukan_bench.config import FitConfig, SpeedConfig, dump_config, load_config, select
+from relukan_bench.config import FitConfig, ForgettingConfig, SpeedConfig, dump_config, load_config, select
 from relukan_bench.errors import ConfigError, UsageError
 
 SPEED_YAML = Path(__file__).parents[1] / "configs" / "speed.yaml"
@@ -514,3 +514,56 @@ def test_a_model_may_set_its_own_learning_rate(tmp_path):
     data["models"].append({"name": "kan-fast", "kind": "kan", "lr": 0.5})
     config = load_config(_write(tmp_path, data), [], SpeedConfig)
     assert config.models[2].lr == 0.5 and config.models[0].lr is None
+
+
+# ----------------------------------------------------------------------------- forgetting configs
+def test_shipped_forgetting_config_is_the_papers_setting():
+    config = load_config(CONFIGS / "forgetting.yaml", [], ForgettingConfig)
+    data, train, network = config.data, config.train, config.network
+    assert (data.points, data.segments, data.sigma, data.scale, data.domain) == (5000, 5, 5.0, 0.08, [0.0, 1.0])
+    assert (network.width, network.grid, network.k) == ([1, 1], 25, 1)
+    assert (train.steps_per_phase, train.optimizer, train.lr, train.reset_optimizer) == (250, "adam", 1e-3, False)
+    assert config.seeds == [0, 1, 2] and config.threads == 1
+    assert [(m.name, m.kind) for m in config.models] == [("relukan", "relukan"), ("kan", "kan"), ("mlp", "mlp"), ("mlp-lr1e-2", "mlp")]
+    assert config.models[0].train_se and config.models[2].hidden is None and config.models[2].lr is None
+    assert config.models[3].lr == 1e-2
+
+
+def _forgetting_error(overrides: list[str]) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(CONFIGS / "forgetting.yaml", overrides, ForgettingConfig)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{CONFIGS / 'forgetting.yaml'}: ")
+    return message
+
+
+@pytest.mark.parametrize(
+    "overrides,expected",
+    [
+        (["network.width=[2, 1]"], "network.width: expected one input and one output, e.g. [1, 1] (got [2, 1])"),
+        (["network.width=[1]"], "network.width: expected a list of at least 2 positive integers (got [1])"),
+        (["network.grid=0"], "network.grid: expected a number > 0 (got 0)"),
+        (["network.k=-1"], "network.k: expected a number >= 0 (got -1)"),
+        (["data.points=4999"], "data.points: expected a multiple of segments (5) with at least 2 points per segment (got 4999)"),
+        (["data.segments=1"], "data.segments: expected a number >= 2 (got 1)"),
+        (["data.sigma=0"], "data.sigma: expected a number > 0.0 (got 0)"),
+        (["train.steps_per_phase=0"], "train.steps_per_phase: expected a number > 0 (got 0)"),
+        (["train.steps=10"], "train.steps: unknown key (expected one of: steps_per_phase,"),
+        (["train.reset_optimizer=maybe"], "train.reset_optimizer: expected true or false (got 'maybe')"),
+        (["models.mlp.hidden=[]"], "models[2].hidden: expected at least 1 item(s) (got [])"),
+        (["models.mlp.hidden=[0]"], "models[2].hidden[0]: expected a number > 0 (got 0)"),
+        (["models.mlp.activation=gelu"], "models[2].activation: expected 'relu', 'silu' or 'tanh' (got 'gelu')"),
+        (["models[1].pykan_fit={}"], "models[1].pykan_fit: forgetting trains every model by our loop"),
+        (["models[1].name=relukan"], "models[1].name: duplicate name 'relukan'"),
+        (["functions=[]"], "functions: unknown key"),
+    ],
+)
+def test_forgetting_config_errors(overrides, expected):
+    assert expected in _forgetting_error(overrides)
+
+
+def test_forgetting_config_round_trips(tmp_path):
+    config = load_config(CONFIGS / "forgetting.yaml", ["models.mlp.hidden=[8, 8]", "train.reset_optimizer=true"], ForgettingConfig)
+    path = tmp_path / "dumped.yaml"
+    path.write_text(dump_config(config))
+    assert load_config(path, [], ForgettingConfig) == config
