@@ -236,7 +236,8 @@ def plot_forgetting_heatmaps(matrices: dict[str, list[list[float]]], path: Path)
             if 1 <= i <= segments:
                 ax.add_patch(Rectangle((i - 1.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.4))
         ax.set_xticks(range(segments), [str(j + 1) for j in range(segments)])
-        ax.set_yticks(range(len(matrix)), ["before"] + [str(i) for i in range(1, len(matrix))])
+        first = ax is axes[0][0]
+        ax.set_yticks(range(len(matrix)), (["before"] + [str(i) for i in range(1, len(matrix))]) if first else [])
         ax.set_xlabel("segment (evaluated)")
         ax.set_title(model, fontsize=11)
     axes[0][0].set_ylabel("after phase (trained)")

@@ -136,7 +136,7 @@ def forgetting_table(summary: Sequence[dict[str, Any]], zero_mse: float, config:
     out.add_column("final\nMSE", justify="right", no_wrap=True)
     out.add_column("forgetting\n(range)", justify="right", style="bold", no_wrap=True)
     out.add_column("max\nforgetting", justify="right", no_wrap=True)
-    out.add_column("forgotten", justify="right", style="bold", no_wrap=True)
+    out.add_column("forgotten\n(range)", justify="right", style="bold", no_wrap=True)
     for row in summary:
         forgetting = _mse(row["forgetting"])
         if row["n_seeds"] > 1 and not math.isinf(row["forgetting_min"]):
@@ -144,9 +144,17 @@ def forgetting_table(summary: Sequence[dict[str, Any]], zero_mse: float, config:
             forgetting += f"\n[dim]{_mse(row['forgetting_min'], 1)} to {'inf' if math.isinf(high) else _mse(high, 1)}[/dim]"
         if row["diverged"]:
             forgetting += f"\n[red]{row['diverged']}/{row['n_seeds']} diverged[/red]"
-        fraction = row["forgotten_fraction"]
+        fraction = _percent(row["forgotten_fraction"])
+        if row["n_seeds"] > 1 and row["forgotten_fraction_min"] == row["forgotten_fraction_min"]:
+            fraction += f"\n[dim]{_percent(row['forgotten_fraction_min'])} to {_percent(row['forgotten_fraction_max'])}[/dim]"
         out.add_row(
             row["model"], str(row["params"]), _mse(row["learned_mse"]), _mse(row["final_mse"]), forgetting,
-            _mse(row["max_forgetting"]), "" if fraction != fraction else ("inf" if math.isinf(fraction) else f"{fraction:.0%}"),
+            _mse(row["max_forgetting"]), fraction,
         )
     return out
+
+
+def _percent(value: float | None) -> str:
+    if value is None or value != value:
+        return ""
+    return "inf" if math.isinf(value) else f"{value:.0%}"

@@ -524,9 +524,11 @@ def test_shipped_forgetting_config_is_the_papers_setting():
     assert (network.width, network.grid, network.k) == ([1, 1], 25, 1)
     assert (train.steps_per_phase, train.optimizer, train.lr, train.reset_optimizer) == (250, "adam", 1e-3, False)
     assert config.seeds == [0, 1, 2] and config.threads == 1
-    assert [(m.name, m.kind) for m in config.models] == [("relukan", "relukan"), ("kan", "kan"), ("mlp", "mlp"), ("mlp-lr1e-2", "mlp")]
-    assert config.models[0].train_se and config.models[2].hidden is None and config.models[2].lr is None
-    assert config.models[3].lr == 1e-2
+    assert [(m.name, m.kind) for m in config.models] == [
+        ("relukan", "relukan"), ("relukan-fixed-se", "relukan"), ("kan", "kan"), ("mlp", "mlp"), ("mlp-lr1e-2", "mlp"),
+    ]
+    assert config.models[0].train_se and not config.models[1].train_se
+    assert config.models[3].hidden is None and config.models[3].lr is None and config.models[4].lr == 1e-2
 
 
 def _forgetting_error(overrides: list[str]) -> str:
@@ -550,10 +552,10 @@ def _forgetting_error(overrides: list[str]) -> str:
         (["train.steps_per_phase=0"], "train.steps_per_phase: expected a number > 0 (got 0)"),
         (["train.steps=10"], "train.steps: unknown key (expected one of: steps_per_phase,"),
         (["train.reset_optimizer=maybe"], "train.reset_optimizer: expected true or false (got 'maybe')"),
-        (["models.mlp.hidden=[]"], "models[2].hidden: expected at least 1 item(s) (got [])"),
-        (["models.mlp.hidden=[0]"], "models[2].hidden[0]: expected a number > 0 (got 0)"),
-        (["models.mlp.activation=gelu"], "models[2].activation: expected 'relu', 'silu' or 'tanh' (got 'gelu')"),
-        (["models[1].pykan_fit={}"], "models[1].pykan_fit: forgetting trains every model by our loop"),
+        (["models.mlp.hidden=[]"], "models[3].hidden: expected at least 1 item(s) (got [])"),
+        (["models.mlp.hidden=[0]"], "models[3].hidden[0]: expected a number > 0 (got 0)"),
+        (["models.mlp.activation=gelu"], "models[3].activation: expected 'relu', 'silu' or 'tanh' (got 'gelu')"),
+        (["models.kan.pykan_fit={}"], "models[2].pykan_fit: forgetting trains every model by our loop"),
         (["models[1].name=relukan"], "models[1].name: duplicate name 'relukan'"),
         (["functions=[]"], "functions: unknown key"),
     ],

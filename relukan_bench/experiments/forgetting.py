@@ -50,7 +50,8 @@ RUN_COLUMNS = [
 ]
 SUMMARY_COLUMNS = [
     "model", "kind", "n_seeds", "diverged", "params", "learned_mse", "final_mse", "final_mse_min", "final_mse_max",
-    "forgetting", "forgetting_min", "forgetting_max", "max_forgetting", "forgotten_fraction", "seconds",
+    "forgetting", "forgetting_min", "forgetting_max", "max_forgetting", "forgotten_fraction", "forgotten_fraction_min",
+    "forgotten_fraction_max", "seconds",
 ]
 
 
@@ -253,6 +254,7 @@ def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for model, rows in groups.items():
         finals = [_value(r, "final_mse") for r in rows]
         forgetting = [_value(r, "forgetting") for r in rows]
+        fractions = [_value(r, "forgotten_fraction") for r in rows if r["diverged"] or r["forgotten_fraction"] == r["forgotten_fraction"]]
         summary.append({
             "model": model,
             "kind": rows[0]["kind"],
@@ -267,7 +269,9 @@ def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "forgetting_min": min(forgetting),
             "forgetting_max": max(forgetting),
             "max_forgetting": median([_value(r, "max_forgetting") for r in rows]),
-            "forgotten_fraction": median([_value(r, "forgotten_fraction") for r in rows if r["diverged"] or r["forgotten_fraction"] == r["forgotten_fraction"]]),
+            "forgotten_fraction": median(fractions),
+            "forgotten_fraction_min": min(fractions, default=math.nan),
+            "forgotten_fraction_max": max(fractions, default=math.nan),
             "seconds": median([r["seconds"] for r in rows]),
         })
     return summary
