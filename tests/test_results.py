@@ -223,3 +223,17 @@ def test_csv_log_extend_appends_many_rows_at_once(tmp_path):
     assert read_csv(path) == [
         {"step": "1", "mse": "1.0"}, {"step": "2", "mse": "0.5"}, {"step": "4", "mse": "0.25"}, {"step": "5", "mse": "inf"},
     ]
+
+
+def test_written_files_are_readable_like_any_new_file(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.txt", "x")
+        CsvLog(tmp_path / "log.csv", ["a"])
+    finally:
+        os.umask(previous)
+    for name in ("a.txt", "log.csv"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644  # not mkstemp's private 0600
