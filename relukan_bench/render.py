@@ -108,12 +108,13 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
     return out
 
 
-def _mse_cell(row: dict[str, Any]) -> str:
-    """Median; below it the range over seeds (2 digits); below that how many diverged."""
-    text = _mse(row["final_test_mse"])
-    if row["n_seeds"] > 1 and not math.isinf(row["final_test_mse_min"]):
-        high = row["final_test_mse_max"]
-        text += f"\n[dim]{_mse(row['final_test_mse_min'], 1)}-{'inf' if math.isinf(high) else _mse(high, 1)}[/dim]"
+def _mse_cell(row: dict[str, Any], key: str = "final_test_mse", between: str = "-") -> str:
+    """The median `row[key]`; below it the range over seeds (`key_min`, `key_max`, 2 digits);
+    below that how many diverged."""
+    text = _mse(row[key])
+    if row["n_seeds"] > 1 and not math.isinf(row[f"{key}_min"]):
+        high = row[f"{key}_max"]
+        text += f"\n[dim]{_mse(row[f'{key}_min'], 1)}{between}{'inf' if math.isinf(high) else _mse(high, 1)}[/dim]"
     if row["diverged"]:
         text += f"\n[red]{row['diverged']}/{row['n_seeds']} diverged[/red]"
     return text
@@ -138,12 +139,7 @@ def forgetting_table(summary: Sequence[dict[str, Any]], zero_mse: float, config:
     out.add_column("max\nforgetting", justify="right", no_wrap=True)
     out.add_column("forgotten\n(range)", justify="right", style="bold", no_wrap=True)
     for row in summary:
-        forgetting = _mse(row["forgetting"])
-        if row["n_seeds"] > 1 and not math.isinf(row["forgetting_min"]):
-            high = row["forgetting_max"]
-            forgetting += f"\n[dim]{_mse(row['forgetting_min'], 1)} to {'inf' if math.isinf(high) else _mse(high, 1)}[/dim]"
-        if row["diverged"]:
-            forgetting += f"\n[red]{row['diverged']}/{row['n_seeds']} diverged[/red]"
+        forgetting = _mse_cell(row, "forgetting", between=" to ")  # forgetting can be negative
         fraction = _percent(row["forgotten_fraction"])
         if row["n_seeds"] > 1 and row["forgotten_fraction_min"] == row["forgotten_fraction_min"]:
             fraction += f"\n[dim]{_percent(row['forgotten_fraction_min'])} to {_percent(row['forgotten_fraction_max'])}[/dim]"

@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from relukan_bench import resources
 
@@ -171,7 +171,6 @@ def run_fit(request: Request, reporter: Reporter | None = None) -> FitRun:
     units = fit.plan(config)
     steps = config.train.steps
     results: list[Any] = []
-    interrupted = False
 
     def progress(unit: Any, done: int, loss: float) -> None:
         index = len(results)
@@ -179,21 +178,15 @@ def run_fit(request: Request, reporter: Reporter | None = None) -> FitRun:
         loss_text = f", train MSE {loss:.2e}" if loss == loss else ""
         reporter.update(index * steps + done, f"{label}, step {done}/{steps}{loss_text}")
 
+    def write(result: Any) -> None:
+        logs["curves"].extend(result.curve_rows())
+        logs["predictions"].extend(result.predictions)
+        logs["runs"].append(result.run)
+
     reporter.start(len(units) * steps)
-    try:
-        with threads(config.threads):
-            progress(units[0], 0, math.nan)
-            for result in fit.iter_fit(config, device, progress):
-                with _interrupts_deferred():  # a run is on disk and in the summary, or not at all
-                    logs["curves"].extend(result.curve_rows())
-                    logs["predictions"].extend(result.predictions)
-                    logs["runs"].append(result.run)
-                    results.append(result)
-                reporter.update(len(results) * steps, "done" if len(results) == len(units) else "next run")
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        reporter.stop()
+    with threads(config.threads):
+        interrupted = _collect(fit.iter_fit(config, device, progress), write, results, reporter, steps, len(units),
+                               first=lambda: progress(units[0], 0, math.nan))
 
     runs = [r.run for r in results]
     summary = fit.summarize(runs, config.baseline)
@@ -268,28 +261,21 @@ def run_forgetting(request: Request, reporter: Reporter | None = None) -> Forget
     units = forgetting.plan(config)
     steps = config.data.segments * config.train.steps_per_phase
     results: list[Any] = []
-    interrupted = False
 
     def progress(unit: Any, done: int, loss: float) -> None:
         label = f"run {len(results) + 1}/{len(units)}: {unit.model} seed {unit.seed}, step {done}/{steps}"
         reporter.update(len(results) * steps + done, label + (f", train MSE {loss:.2e}" if loss == loss else ""))
 
+    def write(result: Any) -> None:
+        logs["matrix"].extend(result.matrix)
+        logs["predictions"].extend(result.predictions)
+        logs["curves"].extend(result.curves)
+        logs["runs"].append(result.run)
+
     reporter.start(len(units) * steps)
-    try:
-        with threads(config.threads):
-            progress(units[0], 0, math.nan)
-            for result in forgetting.iter_forgetting(config, device, progress):
-                with _interrupts_deferred():  # a run is on disk and in the summary, or not at all
-                    logs["matrix"].extend(result.matrix)
-                    logs["predictions"].extend(result.predictions)
-                    logs["curves"].extend(result.curves)
-                    logs["runs"].append(result.run)
-                    results.append(result)
-                reporter.update(len(results) * steps, "done" if len(results) == len(units) else "next run")
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        reporter.stop()
+    with threads(config.threads):
+        interrupted = _collect(forgetting.iter_forgetting(config, device, progress), write, results, reporter, steps, len(units),
+                               first=lambda: progress(units[0], 0, math.nan))
 
     summary = forgetting.summarize([r.run for r in results])
     write_csv(run_dir / "summary.csv", forgetting.SUMMARY_COLUMNS, summary)
@@ -323,6 +309,25 @@ def _forgetting_figures(run_dir: Path, config: Any, results: Sequence[Any]) -> N
     plots.plot_forgetting_heatmaps(matrices, run_dir / "heatmap.png")
     curves = {m: forgetting.curve_medians(curve_rows, m) for m in models}
     plots.plot_forgetting_curves(curves, config.train.steps_per_phase, run_dir / "curves.png")
+
+
+def _collect(runs: Iterator[Any], write: Callable[[Any], None], results: list[Any], reporter: Reporter, steps: int,
+             total: int, first: Callable[[], None]) -> bool:
+    """Take each finished run from `runs`, `write` it to disk and add it to `results`, both or
+    neither (Ctrl-C waits for them); report progress in steps. Return True when Ctrl-C
+    stopped the runs."""
+    try:
+        first()
+        for result in runs:
+            with _interrupts_deferred():  # a run is on disk and in the summary, or not at all
+                write(result)
+                results.append(result)
+            reporter.update(len(results) * steps, "done" if len(results) == total else "next run")
+    except KeyboardInterrupt:
+        return True
+    finally:
+        reporter.stop()
+    return False
 
 
 @contextmanager

@@ -38,3 +38,19 @@ def test_fit_table_shows_medians_ranges_divergence_and_the_paper():
     assert "1.04e-04" in text and "8.1e-05-1.8e-04" in text
     assert "1.04e-05" in text and "2.5e-06-inf" in text and "1/3 diverged" in text
     assert "0.1x" in text and "0.599x*" in text and "126x*" in text
+
+
+def test_forgetting_table_shows_medians_ranges_fractions_and_divergence():
+    from relukan_bench.config import ForgettingConfig
+    from relukan_bench.render import forgetting_table
+
+    config = ForgettingConfig.model_validate({"models": [{"name": "relukan", "kind": "relukan"}, {"name": "mlp", "kind": "mlp"}]})
+    row = {"model": "relukan", "params": 79, "n_seeds": 3, "diverged": 0, "learned_mse": 4.12e-3, "final_mse": 4.75e-3,
+           "forgetting": 2.59e-3, "forgetting_min": -5.1e-3, "forgetting_max": 4.6e-2, "max_forgetting": 7.53e-3,
+           "forgotten_fraction": 0.021, "forgotten_fraction_min": 0.0033, "forgotten_fraction_max": 0.35}
+    diverged = {**row, "model": "mlp", "diverged": 1, "forgetting": math.inf, "forgetting_max": math.inf,
+                "forgotten_fraction": math.inf, "forgotten_fraction_max": math.inf}
+    text = _text(forgetting_table([row, diverged], 0.176, config))
+    assert "Sequential learning of 5 segments, 250 steps each" in text and "Predicting 0 on a segment gives MSE 0.176" in text
+    assert "2.59e-03" in text and "-5.1e-03 to 4.6e-02" in text and "2% " in text and "0% to 35%" in text
+    assert "-5.1e-03 to inf" in text and "1/3 diverged" in text and "79" in text
