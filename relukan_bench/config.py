@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Sequence, TypeVar, Union
 import yaml
 from pydantic import (
     BaseModel,
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -72,6 +73,16 @@ def _width(value: Any) -> Any:
     return value
 
 
+def _distinct_seeds(value: list[int]) -> list[int]:
+    if len(set(value)) != len(value):
+        raise ValueError(f"expected distinct seeds (got {show(value)})")
+    return value
+
+
+Width = Annotated[list[int], BeforeValidator(_width)]
+Seeds = Annotated[list[NonNegativeInt], Field(min_length=1), AfterValidator(_distinct_seeds)]
+
+
 class Strict(BaseModel):
     """Base of every config node: strict types, frozen, unknown keys refused by name."""
 
@@ -94,7 +105,7 @@ class FunctionSpec(Strict):
 
     name: Name
     expression: str
-    width: list[int]
+    width: Width
     grid: PositiveInt
     k: NonNegativeInt
 
@@ -104,7 +115,6 @@ class FunctionSpec(Strict):
         parse(value)  # raises ExpressionError (a ValueError) with the reason
         return value
 
-    _check_width = field_validator("width", mode="before")(classmethod(lambda cls, value: _width(value)))
 
     @model_validator(mode="after")
     def _expression_fits_width(self) -> "FunctionSpec":
@@ -254,12 +264,6 @@ def _no_pykan_fit(models: Sequence[Any], why: str) -> None:
             raise _error_at(f"models[{index}].pykan_fit", why)
 
 
-def _distinct_seeds(value: list[int]) -> list[int]:
-    if len(set(value)) != len(value):
-        raise ValueError(f"expected distinct seeds (got {show(value)})")
-    return value
-
-
 def _known_baseline(baseline: str | None, models: Sequence[Any]) -> None:
     names = [m.name for m in models]
     if baseline is not None and baseline not in names:
@@ -285,7 +289,7 @@ class FitConfig(Strict):
     """`relukan-bench fit`: train every model on every function once per seed, record error curves."""
 
     experiment: Literal["fit"] = "fit"
-    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)] = [0, 1, 2]
+    seeds: Seeds = [0, 1, 2]
     threads: PositiveInt = 1
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     baseline: Name | None = None  # gain = baseline's median final test MSE / the model's
@@ -294,7 +298,6 @@ class FitConfig(Strict):
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     functions: Annotated[list[FunctionSpec], Field(min_length=1)]
 
-    _check_seeds = field_validator("seeds", mode="after")(classmethod(lambda cls, value: _distinct_seeds(value)))
 
     @model_validator(mode="after")
     def _check_names(self) -> "FitConfig":
@@ -307,11 +310,10 @@ class FitConfig(Strict):
 class NetworkSpec(Strict):
     """The shape every model of an experiment shares: layer widths, grid G and order k."""
 
-    width: list[int] = [1, 1]
+    width: Width = [1, 1]
     grid: PositiveInt = 25
     k: NonNegativeInt = 1
 
-    _check_width = field_validator("width", mode="before")(classmethod(lambda cls, value: _width(value)))
 
 
 class ForgettingDataSpec(Strict):
@@ -350,7 +352,7 @@ class ForgettingConfig(Strict):
     """`relukan-bench forgetting`: learn the segments one after another, measure what is lost."""
 
     experiment: Literal["forgetting"] = "forgetting"
-    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)] = [0, 1, 2]
+    seeds: Seeds = [0, 1, 2]
     threads: PositiveInt = 1
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     data: ForgettingDataSpec = ForgettingDataSpec()
@@ -358,7 +360,6 @@ class ForgettingConfig(Strict):
     train: ForgettingTrainSpec = ForgettingTrainSpec()
     models: Annotated[list[ModelSpec], Field(min_length=1)]
 
-    _check_seeds = field_validator("seeds", mode="after")(classmethod(lambda cls, value: _distinct_seeds(value)))
 
     @model_validator(mode="after")
     def _check(self) -> "ForgettingConfig":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -182,7 +183,7 @@ def plot_forgetting_panels(model: str, x: Sequence[float], y: Sequence[float], s
     size = len(x) // segments
     fig, axes = plt.subplots(2, segments, figsize=(2.9 * segments, 5.0), sharex=True, squeeze=False)
     shown_phases = predictions.get(shown, {}) if shown is not None else {}
-    values = [v for v in y] + [v for phase in shown_phases.values() for v in phase]
+    values = [*y, *(v for phase in shown_phases.values() for v in phase)]
     low, high = max(-1.0, min(values) - 0.1), min(2.0, max(values) + 0.1)
     for phase in range(1, segments + 1):
         top, bottom = axes[0][phase - 1], axes[1][phase - 1]
@@ -214,7 +215,6 @@ def plot_forgetting_panels(model: str, x: Sequence[float], y: Sequence[float], s
 def plot_forgetting_heatmaps(matrices: dict[str, list[list[float]]], path: Path) -> Path:
     """One heatmap per model of its (phase 0..S) x segment MSE matrix (median over seeds), on
     one log colour scale; each cell annotated, the segment trained in that phase outlined."""
-    import math
 
     from matplotlib.colors import LogNorm
     from matplotlib.patches import Rectangle

@@ -163,7 +163,8 @@ def run_one(config: ForgettingConfig, unit: Unit, spec: Any, x: "torch.Tensor", 
     optimizer = make_optimizer(model, config.train, lr=spec.lr)
     result = RunResult(run={})
     matrix: list[list[float]] = []
-    result.matrix += _matrix_rows(unit, 0, _segment_mse(model, x, y, segments).tolist(), matrix)
+    with torch.no_grad():
+        result.matrix += _matrix_rows(unit, 0, _segment_mse(model(x), y, segments).tolist(), matrix)
     diverged_phase = None
     start = clock(device)
     for phase in range(1, segments + 1):
@@ -176,14 +177,15 @@ def run_one(config: ForgettingConfig, unit: Unit, spec: Any, x: "torch.Tensor", 
         for i in range(steps):
             losses[i] = step()
             if (i + 1) % config.train.log_every == 0 or i + 1 == steps:
-                logged.append(((phase - 1) * steps + i + 1, _segment_mse(model, x, y, segments)))
+                with torch.no_grad():
+                    logged.append(((phase - 1) * steps + i + 1, _segment_mse(model(x), y, segments)))
         losses = losses.cpu()  # the phase's one read-back from the device
         if not bool(torch.isfinite(losses).all()):
             diverged_phase = phase
             break
         with torch.no_grad():
             prediction = model(x)
-        per_segment = ((prediction.double() - y.double()) ** 2).view(segments, -1).mean(dim=1).tolist()
+        per_segment = _segment_mse(prediction, y, segments).tolist()
         result.matrix += _matrix_rows(unit, phase, per_segment, matrix)
         result.predictions += [
             {"model": unit.model, "seed": unit.seed, "phase": phase, "index": i, "x": xi, "y_true": t, "y_pred": p}
@@ -231,12 +233,9 @@ def _matrix_rows(unit: Unit, phase: int, per_segment: list[float], matrix: list[
     ]
 
 
-def _segment_mse(model: Any, x: "torch.Tensor", y: "torch.Tensor", segments: int) -> "torch.Tensor":
-    """(S,) MSE on every segment, left on the device."""
-    import torch
-
-    with torch.no_grad():
-        return ((model(x) - y) ** 2).view(segments, -1).mean(dim=1)
+def _segment_mse(prediction: "torch.Tensor", y: "torch.Tensor", segments: int) -> "torch.Tensor":
+    """(S,) float64 MSE of `prediction` on every segment, left on the device."""
+    return ((prediction.double() - y.double()) ** 2).view(segments, -1).mean(dim=1)
 
 
 # ----------------------------------------------------------------------------- statistics
