@@ -235,6 +235,46 @@ def forgetting(
     _finish(result.run_dir, result.interrupted, "training runs")
 
 
+@app.command()
+@_reports_errors
+def reproduce(
+    device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (speed: the CPU plus CUDA when present; fit and forgetting: CUDA when present, else the CPU). Default: the configs' (cpu).", show_default=False),
+    threads: Optional[int] = THREADS,
+    out: Optional[Path] = _out("reproduce"),
+    quick: bool = typer.Option(False, "--quick", help="Smoke run of all three experiments (about a minute), marked so in the report."),
+) -> None:
+    """Run speed, fit and forgetting with their default configs and write REPORT.md.
+
+    Writes speed/, fit/ and forgetting/ (each a run directory as its own command writes it), env.json and REPORT.md (environment, our tables beside the paper's, the figures, and a verdict on each of the paper's claims) into results/reproduce/<UTC timestamp>/.
+    """
+    from relukan_bench.runner import Request, run_reproduce
+
+    options = [f"{key}={value}" for key, value in {"threads": threads, "device": device.value if device else None}.items()
+               if value is not None]
+    result = run_reproduce(Request(options=options, out=out, quick=quick), lambda name: _RichReporter(), _show_experiment)
+    console = _console()
+    console.rule("Verdicts")
+    for verdict in result.verdicts:
+        console.print(f"[bold]{verdict.claim}: {verdict.outcome}.[/bold] {verdict.sentence}", highlight=False)
+    console.print(f"Report: {result.report}")
+    if result.interrupted:
+        typer.echo("interrupted: the finished work was kept and reported", err=True)
+        raise typer.Exit(130)
+
+
+def _show_experiment(name: str, result: Any) -> None:
+    """One experiment of `reproduce` has finished: its table, as its own command prints it."""
+    from relukan_bench import render
+
+    console = _console()
+    if name == "speed":
+        console.print(render.speed_table(result.summary, result.config.baseline, result.paper, result.config.train.steps))
+    elif name == "fit":
+        console.print(render.fit_table(result.summary, result.table, result.config))
+    else:
+        console.print(render.forgetting_table(result.summary, result.zero_mse, result.config))
+
+
 def _seeds(value: Optional[str]) -> Optional[str]:
     """`--seeds 0,1,2` as the YAML list `[0, 1, 2]`; UsageError unless integers >= 0."""
     if value is None:

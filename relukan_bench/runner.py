@@ -311,6 +311,67 @@ def _forgetting_figures(run_dir: Path, config: Any, results: Sequence[Any]) -> N
     plots.plot_forgetting_curves(curves, config.train.steps_per_phase, run_dir / "curves.png")
 
 
+@dataclass
+class ReproduceRun:
+    """A finished (or interrupted) reproduce run: one run directory per experiment inside it."""
+
+    run_dir: Path
+    report: Path
+    runs: dict[str, Any]  # experiment -> SpeedRun, FitRun or ForgettingRun (those that started)
+    verdicts: list[Any]
+    interrupted: bool = False
+
+
+REPRODUCED = ("speed", "fit", "forgetting")
+
+
+def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None = None,
+                  announce: Callable[[str, Any], None] | None = None) -> ReproduceRun:
+    """`speed`, `fit` and `forgetting` with their default configs (and the request's `--quick`,
+    options and overrides) into `<run_dir>/<experiment>/`, then `<run_dir>/REPORT.md`.
+
+    Every config is validated and every device checked before anything is created. After each
+    experiment `announce(name, result)` lets the caller show it. Ctrl-C stops the experiment in
+    progress (its finished work is kept), skips the rest and still writes the report."""
+    from relukan_bench.config import ForgettingConfig, FitConfig, SpeedConfig
+    from relukan_bench.devices import resolve_device, resolve_devices
+    from relukan_bench.report import build_report, verdicts
+    from relukan_bench.results import new_run_dir, write_text
+
+    schemas = {"speed": SpeedConfig, "fit": FitConfig, "forgetting": ForgettingConfig}
+    configs = {name: resolve_config(request, name, schemas[name]) for name in REPRODUCED}
+    devices = list(dict.fromkeys(
+        [*resolve_devices(configs["speed"].device), resolve_device(configs["fit"].device),
+         resolve_device(configs["forgetting"].device)]))
+    run_dir = new_run_dir("reproduce", request.out)  # nothing is created before this line
+    from relukan_bench.env import environment
+
+    env = environment(configs["speed"].threads, devices)
+    env["quick"] = request.quick
+    from relukan_bench.results import write_json
+
+    write_json(run_dir / "env.json", env)
+    runners = {"speed": run_speed, "fit": run_fit, "forgetting": run_forgetting}
+    runs: dict[str, Any] = {}
+    interrupted = False
+    try:
+        for name in REPRODUCED:
+            part = Request(overrides=request.overrides, options=request.options, out=run_dir / name, quick=request.quick)
+            runs[name] = runners[name](part, reporter(name) if reporter else None)
+            if announce:
+                announce(name, runs[name])
+            if runs[name].interrupted:
+                interrupted = True
+                break
+    except KeyboardInterrupt:  # between two experiments
+        interrupted = True
+    finally:
+        with _interrupts_deferred():
+            _close_run(run_dir, env, interrupted)
+            write_text(run_dir / "REPORT.md", build_report(run_dir))
+    return ReproduceRun(run_dir, run_dir / "REPORT.md", runs, verdicts(run_dir), interrupted)
+
+
 def _collect(runs: Iterator[Any], write: Callable[[Any], None], results: list[Any], reporter: Reporter, steps: int,
              total: int, first: Callable[[], None]) -> bool:
     """Take each finished run from `runs`, `write` it to disk and add it to `results`, both or

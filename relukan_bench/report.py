@@ -1,0 +1,517 @@
+"""REPORT.md of a `reproduce` run: built from the files of its three run directories alone.
+
+The report reads what the experiments wrote (`summary.csv`, `table.csv`, `config.yaml`,
+`env.json`), so it can be rebuilt from a finished or interrupted run at any time, and it
+computes nothing that is not in those files except the verdicts. Each verdict follows a rule
+stated in the report itself:
+
+- speed, "about 20x faster": *holds* when ReLU-KAN's median speedup over KAN reaches 15x on
+  some function and device; *partly holds* when it is faster on every function but never
+  reaches 15x; *does not hold* when KAN is as fast or faster on some function.
+- fit, "two orders of magnitude more accurate": the geometric mean over functions of
+  KAN MSE / ReLU-KAN MSE (medians over seeds); *holds* at 100x or more, *partly holds* above
+  1x, *does not hold* at 1x or less.
+- forgetting, "avoids catastrophic forgetting": ReLU-KAN's forgotten fraction (the share of what
+  its phases gained that is lost by the end); *holds* when every seed stays at or below 10%,
+  *partly holds* when the median does, *does not hold* otherwise.
+
+    text = build_report(run_dir)     # markdown
+    verdicts(run_dir)                # [Verdict(claim, outcome, sentence), ...]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from relukan_bench.results import read_csv
+
+EXPERIMENTS = ("speed", "fit", "forgetting")
+SPEED_HOLDS = 15.0  # "about 20x": at least 15x somewhere
+FIT_HOLDS = 100.0  # "two orders of magnitude"
+FORGETTING_HOLDS = 0.10  # at most 10% of what was gained is lost
+
+HOLDS, PARTLY, FAILS, UNTESTED = "holds", "partly holds", "does not hold", "untested"
+
+CLAIMS = {
+    "speed": "ReLU-KAN trains about 20x faster than KAN",
+    "fit": "ReLU-KAN is two orders of magnitude more accurate than KAN",
+    "forgetting": "ReLU-KAN avoids catastrophic forgetting",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    experiment: str
+    claim: str
+    outcome: str  # HOLDS, PARTLY, FAILS or UNTESTED
+    sentence: str
+
+
+@dataclass
+class Experiment:
+    """One experiment's run directory as the report reads it."""
+
+    name: str
+    directory: Path
+    config: dict[str, Any]
+    env: dict[str, Any]
+    summary: list[dict[str, Any]]
+    table: list[dict[str, Any]]
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.env.get("interrupted")) or self.env.get("end_time") is None
+
+    def model_names(self) -> list[str]:
+        """The config's models that have a summary row, in config order."""
+        present = {row["model"] for row in self.summary}
+        return [m["name"] for m in self.config.get("models", []) if m["name"] in present]
+
+    def kinds(self) -> dict[str, str]:
+        return {m["name"]: m["kind"] for m in self.config.get("models", [])}
+
+    def relukan(self) -> str | None:
+        """The paper's ReLU-KAN: the model named `relukan`, else the first of kind relukan."""
+        names = self.model_names()
+        if "relukan" in names:
+            return "relukan"
+        return next((n for n in names if self.kinds().get(n) == "relukan"), None)
+
+    def kan(self) -> str | None:
+        baseline = self.config.get("baseline")
+        if baseline in self.model_names():
+            return baseline
+        return next((n for n in self.model_names() if self.kinds().get(n) == "kan"), None)
+
+
+# ----------------------------------------------------------------------------- reading
+def _number(text: Any) -> Any:
+    """A CSV cell as a float where it is one ('' -> None), else the text."""
+    if text is None or text == "":
+        return None
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [{key: _number(value) if key not in ("function", "model", "device", "kind", "trainer") else value
+             for key, value in row.items()} for row in read_csv(path)]
+
+
+def load_experiment(directory: Path, name: str) -> Experiment | None:
+    """The experiment's run directory, or None when it was never started."""
+    directory = Path(directory)
+    if not (directory / "config.yaml").is_file():
+        return None
+    config = yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8")) or {}
+    env_path = directory / "env.json"
+    env = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
+    return Experiment(name, directory, config, env, _rows(directory / "summary.csv"), _rows(directory / "table.csv"))
+
+
+def load_all(run_dir: Path) -> dict[str, Experiment | None]:
+    return {name: load_experiment(Path(run_dir) / name, name) for name in EXPERIMENTS}
+
+
+# ----------------------------------------------------------------------------- formatting
+def _finite(value: Any) -> bool:
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def times(value: Any) -> str:
+    """A ratio: 2.91x, 16.4x, 6932x, 0.00105x."""
+    if not isinstance(value, float) or value != value:
+        return ""
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.0f}x" if value >= 100 else f"{value:.3g}x"
+
+
+def sci(value: Any) -> str:
+    if not isinstance(value, float) or value != value:
+        return ""
+    return "diverged" if math.isinf(value) else f"{value:.2e}"
+
+
+def percent(value: Any) -> str:
+    if not isinstance(value, float) or value != value:
+        return ""
+    return "inf" if math.isinf(value) else f"{value:.0%}"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
+    """A GitHub-flavoured markdown table; `|` inside cells is escaped."""
+    right = right or [i > 0 for i in range(len(header))]
+    clean = [[str(cell).replace("|", "\\|").replace("\n", " ") for cell in row] for row in [header, *rows]]
+    lines = ["| " + " | ".join(clean[0]) + " |", "|" + "|".join("---:" if r else "---" for r in right) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in clean[1:]]
+    return "\n".join(lines)
+
+
+def _span(values: Sequence[float], fmt=times) -> str:
+    """`a to b` for the finite values, or the one value."""
+    finite = [v for v in values if _finite(v)]
+    if not finite:
+        return "n/a"
+    low, high = min(finite), max(finite)
+    return fmt(low) if low == high else f"{fmt(low)} to {fmt(high)}"
+
+
+def _geomean(values: Sequence[float]) -> float:
+    finite = [v for v in values if _finite(v) and v > 0]
+    return math.exp(sum(math.log(v) for v in finite) / len(finite)) if finite else math.nan
+
+
+def _link(path: Path, run_dir: Path) -> str:
+    return path.relative_to(run_dir).as_posix()
+
+
+# ----------------------------------------------------------------------------- speed
+def _speed_rows(exp: Experiment) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(r["function"], r["model"], r["device"]): r for r in exp.summary}
+
+
+def speed_spread(exp: Experiment, function: str, model: str, device: str) -> tuple[float, float]:
+    """The speedup's quartile range: baseline q1 / model q3 to baseline q3 / model q1."""
+    rows = _speed_rows(exp)
+    mine, base = rows.get((function, model, device)), rows.get((function, exp.kan(), device))
+    if not mine or not base or not mine.get("q1_s") or not mine.get("q3_s"):
+        return math.nan, math.nan
+    return base["q1_s"] / mine["q3_s"], base["q3_s"] / mine["q1_s"]
+
+
+def speed_section(exp: Experiment, run_dir: Path) -> str:
+    models = exp.model_names()
+    kan = exp.kan()
+    others = [m for m in models if m != kan]
+    rows = _speed_rows(exp)
+    paper = {r["function"]: r for r in exp.table}
+    steps = exp.config.get("train", {}).get("steps")
+    repeats = exp.config.get("timing", {}).get("repeats")
+    header = ["function", "device", *[f"{m} ms/step (IQR)" for m in models],
+              *[f"{m} speedup [quartile range]" for m in others], "paper speedup CPU", "paper speedup GPU"]
+    body = []
+    for function, device in dict.fromkeys((r["function"], r["device"]) for r in exp.summary):
+        cells = [function, device]
+        for model in models:
+            row = rows.get((function, model, device))
+            spread = row.get("iqr_rel") if row else None
+            cells.append("" if row is None else f"{row['ms_per_step']:.3g}" + (f" ({spread:.0%})" if _finite(spread) else ""))
+        for model in others:
+            row = rows.get((function, model, device))
+            low, high = speed_spread(exp, function, model, device)
+            cells.append("" if row is None else f"**{times(row.get('speedup'))}** [{times(low)} to {times(high)}]")
+        found = paper.get(function, {})
+        cells += [times(found.get("paper_speedup_cpu")), times(found.get("paper_speedup_gpu"))]
+        body.append(cells)
+    text = [
+        f"{steps} full-batch Adam steps per timing, repeated on {repeats} fresh model(s) per function, model and device; "
+        f"median ms per step with the interquartile range as a share of the median. Speedup = {kan} / model, "
+        "medians on the same device; the range pairs the quartiles the unfavourable and the favourable way. "
+        "The paper's speedups are its KAN seconds over its ReLU-KAN seconds (absolute seconds from different "
+        "machines are not comparable).",
+        "",
+        markdown_table(header, body, right=[False, False, *[True] * (len(header) - 2)]),
+        "",
+        f"![speed]({_link(exp.directory / 'speed.png', run_dir)})" if (exp.directory / "speed.png").is_file() else "",
+    ]
+    return "\n".join(text)
+
+
+def speed_verdict(exp: Experiment | None) -> Verdict:
+    claim = CLAIMS["speed"]
+    if exp is None or not exp.summary or exp.relukan() is None or exp.kan() is None:
+        return Verdict("speed", claim, UNTESTED, "Untested: the speed experiment did not produce ReLU-KAN and KAN rows.")
+    relukan = exp.relukan()
+    parts, best, all_faster = [], 0.0, True
+    for device in dict.fromkeys(r["device"] for r in exp.summary):
+        found = [r for r in exp.summary if r["model"] == relukan and r["device"] == device and _finite(r.get("speedup"))]
+        if not found:
+            continue
+        speedups = [r["speedup"] for r in found]
+        spreads = [speed_spread(exp, r["function"], relukan, device) for r in found]
+        best = max(best, *speedups)
+        all_faster = all_faster and min(speedups) > 1.0
+        low, high = min(s[0] for s in spreads), max(s[1] for s in spreads)
+        parts.append(
+            f"on {'the CPU' if device == 'cpu' else 'the GPU (' + device + ')'} ReLU-KAN trained "
+            f"{_span(speedups)} faster than KAN across {len(found)} functions "
+            f"(medians; {times(low)} to {times(high)} between the repeats' quartiles)"
+        )
+    if not parts:
+        return Verdict("speed", claim, UNTESTED, "Untested: no speedup could be computed.")
+    paper_cpu = [r.get("paper_speedup_cpu") for r in exp.table]
+    paper_gpu = [r.get("paper_speedup_gpu") for r in exp.table]
+    outcome = HOLDS if best >= SPEED_HOLDS else PARTLY if all_faster else FAILS
+    devices = {r["device"] for r in exp.summary}
+    gpu_note = "" if "cuda" in devices else "; its ~20x is a GPU-against-GPU result on f4 and f5, and no GPU was measured here"
+    sentence = (
+        f"{'; '.join(parts)}, against the paper's {_span(paper_cpu)} on CPU and {_span(paper_gpu)} on GPU{gpu_note}."
+    )
+    return Verdict("speed", claim, outcome, sentence[0].upper() + sentence[1:])
+
+
+# ----------------------------------------------------------------------------- fit
+def fit_section(exp: Experiment, run_dir: Path) -> str:
+    models = exp.model_names()
+    kan = exp.kan()
+    others = [m for m in models if m != kan]
+    rows = {(r["function"], r["model"]): r for r in exp.summary}
+    steps = exp.config.get("train", {}).get("steps")
+    seeds = exp.config.get("seeds", [])
+    header = ["function", *[f"{m} test MSE [seed range]" for m in models], *[f"{kan} / {m}" for m in others],
+              "paper KAN", "paper ReLU-KAN", "paper KAN / ReLU-KAN (MSE)", "as plotted"]
+    body, notes = [], []
+    for table_row in exp.table:
+        function = table_row["function"]
+        cells = [function]
+        for model in models:
+            row = rows.get((function, model))
+            if row is None:
+                cells.append("")
+                continue
+            cell = sci(row["final_test_mse"])
+            if (row.get("n_seeds") or 0) > 1:
+                cell += f" [{sci(row.get('final_test_mse_min'))} to {sci(row.get('final_test_mse_max'))}]"
+            if row.get("diverged"):
+                cell += f" ({row['diverged']:.0f} diverged)"
+            cells.append(cell)
+        for model in others:
+            cells.append(f"**{times(table_row.get(f'{model}_gain'))}**")
+        mark = "*" if table_row.get("paper_note") else ""
+        cells += [sci(table_row.get("paper_kan_test_mse")), sci(table_row.get("paper_relukan_test_mse")),
+                  times(table_row.get("paper_gain")) + mark, times(table_row.get("paper_gain_as_plotted")) + mark]
+        if mark:
+            notes.append(f"{function}: {table_row['paper_note']}.")
+        body.append(cells)
+    figures = [f"![{p.stem}]({_link(p, run_dir)})" for p in [exp.directory / "overview.png"] if p.is_file()]
+    curves = sorted(exp.directory.glob("curves_*.png"))
+    fits = sorted(exp.directory.glob("fit_*.png"))
+    text = [
+        f"Final test MSE after {steps} full-batch Adam steps, median over {len(seeds)} seed(s) with the range over seeds; "
+        f"`{kan} / model` > 1 means the model's error is lower than {kan}'s. The paper's columns are its final "
+        "test errors in MSE, and its ratio as its figures plot it (KAN RMSE against ReLU-KAN MSE).",
+        "",
+        markdown_table(header, body),
+        "",
+        *[f"- \\* {note}" for note in notes],
+        "",
+        *figures,
+        "",
+        "Per function: " + ", ".join(f"[{p.stem}]({_link(p, run_dir)})" for p in [*curves, *fits]) if curves or fits else "",
+    ]
+    return "\n".join(text)
+
+
+def fit_verdict(exp: Experiment | None) -> Verdict:
+    claim = CLAIMS["fit"]
+    if exp is None or not exp.summary or exp.relukan() is None or exp.kan() is None:
+        return Verdict("fit", claim, UNTESTED, "Untested: the fit experiment did not produce ReLU-KAN and KAN rows.")
+    relukan, kan = exp.relukan(), exp.kan()
+    rows = {(r["function"], r["model"]): r for r in exp.summary}
+    gains, worst, best, functions = [], [], [], []
+    for function in dict.fromkeys(r["function"] for r in exp.summary):
+        mine, base = rows.get((function, relukan)), rows.get((function, kan))
+        if not mine or not base or not mine["final_test_mse"] or not base["final_test_mse"]:
+            continue
+        functions.append(function)
+        gains.append(base["final_test_mse"] / mine["final_test_mse"])
+        worst.append((base.get("final_test_mse_min") or math.nan) / (mine.get("final_test_mse_max") or math.nan))
+        best.append((base.get("final_test_mse_max") or math.nan) / (mine.get("final_test_mse_min") or math.nan))
+    if not gains:
+        return Verdict("fit", claim, UNTESTED, "Untested: no function has both models' errors.")
+    mean = _geomean(gains)
+    better = sum(1 for g in gains if g > 1)
+    paper = [r.get("paper_gain") for r in exp.table]
+    plotted = [r.get("paper_gain_as_plotted") for r in exp.table]
+    outcome = HOLDS if mean >= FIT_HOLDS else PARTLY if mean > 1 else FAILS
+    steps = exp.config.get("train", {}).get("steps")
+    lowest, highest = functions[gains.index(min(gains))], functions[gains.index(max(gains))]
+    sentence = (
+        f"After {steps} Adam steps in the same training loop, ReLU-KAN's median test MSE was lower than KAN's on "
+        f"{better} of {len(gains)} functions: KAN/ReLU-KAN MSE from {times(min(gains))} ({lowest}) to "
+        f"{times(max(gains))} ({highest}), geometric mean {times(mean)} ({_span(worst + best)} between "
+        f"the seeds' extremes); the paper's own numbers give {_span(paper)} in MSE, {_span(plotted)} as plotted."
+    )
+    return Verdict("fit", claim, outcome, sentence)
+
+
+# ----------------------------------------------------------------------------- forgetting
+def forgetting_section(exp: Experiment, run_dir: Path) -> str:
+    header = ["model", "kind", "params", "learned MSE", "final MSE", "forgetting [seed range]", "max forgetting",
+              "forgotten [seed range]"]
+    kinds = exp.kinds()
+    body = []
+    for row in exp.summary:
+        forgetting = sci(row["forgetting"])
+        fraction = percent(row["forgotten_fraction"])
+        if (row.get("n_seeds") or 0) > 1:
+            forgetting += f" [{sci(row.get('forgetting_min'))} to {sci(row.get('forgetting_max'))}]"
+            fraction += f" [{percent(row.get('forgotten_fraction_min'))} to {percent(row.get('forgotten_fraction_max'))}]"
+        if row.get("diverged"):
+            fraction += f" ({row['diverged']:.0f} diverged)"
+        body.append([row["model"], kinds.get(row["model"], ""), f"{row['params']:.0f}" if _finite(row.get("params")) else "",
+                     sci(row["learned_mse"]), sci(row["final_mse"]), forgetting, sci(row["max_forgetting"]), fraction])
+    data, train = exp.config.get("data", {}), exp.config.get("train", {})
+    panels = [exp.directory / f"panels_{m}.png" for m in (exp.relukan(), exp.kan()) if m]
+    shown = [p for p in [*panels, exp.directory / "heatmap.png"] if p.is_file()]
+    others = [p for p in sorted(exp.directory.glob("*.png")) if p not in shown]
+    text = [
+        f"{data.get('segments')} segments learned one after another, {train.get('steps_per_phase')} Adam steps each "
+        f"at lr {train.get('lr')}. Learned: mean MSE on each segment right after its own phase; forgetting: the mean "
+        "increase of that MSE by the end (segments before the last); forgotten: the share of what the phases gained "
+        f"that is lost by the end. Predicting 0 on a segment gives MSE {zero_mse(exp):.3f}. The paper reports no "
+        "number for this experiment, only figures.",
+        "",
+        markdown_table(header, body, right=[False, False, *[True] * 6]),
+        "",
+        *[f"![{p.stem}]({_link(p, run_dir)})" for p in shown],
+        "",
+        "Also: " + ", ".join(f"[{p.stem}]({_link(p, run_dir)})" for p in others) if others else "",
+    ]
+    return "\n".join(text)
+
+
+def zero_mse(exp: Experiment) -> float:
+    """The MSE of predicting 0 on a segment, from the run's own data settings."""
+    from relukan_bench.config import ForgettingDataSpec
+    from relukan_bench.experiments.forgetting import zero_mse as compute
+
+    return compute(ForgettingDataSpec.model_validate(exp.config["data"]))
+
+
+def forgetting_verdict(exp: Experiment | None) -> Verdict:
+    claim = CLAIMS["forgetting"]
+    if exp is None or not exp.summary or exp.relukan() is None:
+        return Verdict("forgetting", claim, UNTESTED, "Untested: the forgetting experiment did not produce a ReLU-KAN row.")
+    rows = {r["model"]: r for r in exp.summary}
+    mine = rows[exp.relukan()]
+    median = mine["forgotten_fraction"]
+    highest = mine.get("forgotten_fraction_max") if _finite(mine.get("forgotten_fraction_max")) else median
+    if not _finite(median):
+        outcome = FAILS
+    else:
+        outcome = HOLDS if highest <= FORGETTING_HOLDS else PARTLY if median <= FORGETTING_HOLDS else FAILS
+    seeds = int(mine.get("n_seeds") or 1)
+    spread = (f" [{percent(mine.get('forgotten_fraction_min'))} to {percent(highest)} over {seeds} seeds]"
+              if seeds > 1 else "")
+    sentence = (
+        f"ReLU-KAN lost {percent(median)}{spread} of what its phases gained, a mean forgetting of "
+        f"{sci(mine['forgetting'])} against {zero_mse(exp):.3f} for a segment wiped out"
+    )
+    kinds = exp.kinds()
+    controls = [f"`{name}` {percent(row['forgotten_fraction'])}" for name, row in rows.items()
+                if name != exp.relukan() and kinds.get(name) in ("kan", "mlp")]
+    sentence += ("; under the same protocol " + ", ".join(controls) if controls else "") + "."
+    return Verdict("forgetting", claim, outcome, sentence)
+
+
+# ----------------------------------------------------------------------------- the report
+def verdicts(run_dir: Path) -> list[Verdict]:
+    return _verdicts(load_all(run_dir))
+
+
+def _verdicts(experiments: dict[str, Experiment | None]) -> list[Verdict]:
+    return [speed_verdict(experiments["speed"]), fit_verdict(experiments["fit"]),
+            forgetting_verdict(experiments["forgetting"])]
+
+
+def _environment(env: dict[str, Any]) -> str:
+    git = env.get("git") or {}
+    commit = (git.get("commit") or "")[:12] + (" (with local changes)" if git.get("dirty") else "") if git else "unknown"
+    rows = [
+        ("CPU", f"{env.get('cpu')} ({env.get('cpu_count')} logical cores)"),
+        ("GPU", ", ".join(env.get("gpus") or []) or "none"),
+        ("devices measured", ", ".join(env.get("devices") or [])),
+        ("torch threads", str(env.get("threads"))),
+        ("python / torch / pykan / numpy",
+         f"{env.get('python')} / {env.get('torch')} / {env.get('pykan')} / {env.get('numpy')}"),
+        ("platform", str(env.get("platform"))),
+        ("relukan-bench", f"{env.get('relukan_bench')}, commit {commit}"),
+        ("command", " ".join(env.get("command") or [])),
+        ("started / ended (UTC)", f"{env.get('start_time')} / {env.get('end_time') or 'not finished'}"),
+    ]
+    return markdown_table(["", ""], [list(r) for r in rows], right=[False, False])
+
+
+def _duration(env: dict[str, Any]) -> str:
+    import datetime as dt
+
+    try:
+        start = dt.datetime.fromisoformat(env["start_time"])
+        end = dt.datetime.fromisoformat(env["end_time"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    minutes, seconds = divmod(int((end - start).total_seconds()), 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
+def build_report(run_dir: Path) -> str:
+    """The whole REPORT.md of a reproduce run directory (its env.json says whether `--quick`)."""
+    run_dir = Path(run_dir)
+    env_path = run_dir / "env.json"
+    env = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
+    quick = bool(env.get("quick"))
+    experiments = load_all(run_dir)
+    lines = ["# ReLU-KAN against KAN: a reproduction", ""]
+    if quick:
+        lines += ["> **Smoke run (`--quick`)**: a handful of steps, one repeat and one seed per experiment. "
+                  "It shows that everything runs; its numbers are not evidence for or against the paper.", ""]
+    missing = [name for name, exp in experiments.items() if exp is None or exp.interrupted]
+    if missing or env.get("interrupted"):
+        lines += [f"> **Incomplete**: interrupted or not run: {', '.join(missing) or 'see env.json'}. "
+                  "The tables show what finished.", ""]
+    duration = _duration(env)
+    lines += [
+        "Paper: Qiu et al., *ReLU-KAN: New Kolmogorov-Arnold Networks that Only Need Matrix Addition, "
+        "Dot Multiplication, and ReLU*, arXiv 2406.02075. KAN is pykan's. Every experiment ran its default "
+        "config (`configs/`); each one's directory holds its config, environment, raw records and tables."
+        + (f" Wall time of the whole run: {duration}." if duration else ""),
+        "",
+        "## Verdicts",
+        "",
+    ]
+    for verdict in _verdicts(experiments):
+        prefix = "(smoke run) " if quick else ""
+        lines.append(f"- **{verdict.claim}: {prefix}{verdict.outcome}.** {verdict.sentence}")
+    lines += [
+        "",
+        f"How the verdicts are decided: speed holds when ReLU-KAN's median speedup reaches {SPEED_HOLDS:.0f}x on some "
+        "function and device, and partly holds when it is faster on every function; accuracy holds when the geometric "
+        f"mean over functions of KAN MSE / ReLU-KAN MSE is at least {FIT_HOLDS:.0f}x, and partly holds above 1x; "
+        f"forgetting holds when ReLU-KAN loses at most {FORGETTING_HOLDS:.0%} of its gains on every seed, and partly "
+        "holds when the median seed does.",
+        "",
+        "## Environment",
+        "",
+        _environment(env),
+        "",
+    ]
+    sections = {"speed": ("Speed", speed_section), "fit": ("Fitting accuracy", fit_section),
+                "forgetting": ("Catastrophic forgetting", forgetting_section)}
+    for name, (title, section) in sections.items():
+        exp = experiments[name]
+        lines += [f"## {title}", ""]
+        if exp is None:
+            lines += ["Not run.", ""]
+            continue
+        where = exp.directory.relative_to(run_dir).as_posix()
+        lines += [
+            f"Run directory: [`{where}/`]({where}/) (tables: [summary.csv]({where}/summary.csv)"
+            + (f", [table.csv]({where}/table.csv)" if (exp.directory / "table.csv").is_file() else "")
+            + (f"; [env.json]({where}/env.json)" if (exp.directory / "env.json").is_file() else "") + ")."
+            + (" **Interrupted**: only finished work is shown." if exp.interrupted else ""),
+            "",
+        ]
+        lines += [section(exp, run_dir) if exp.summary else "No finished work.", ""]
+    return "\n".join(lines).rstrip() + "\n"
