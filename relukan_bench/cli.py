@@ -275,6 +275,45 @@ def _show_experiment(name: str, result: Any) -> None:
         console.print(render.forgetting_table(result.summary, result.zero_mse, result.config))
 
 
+@app.command()
+@_reports_errors
+def compare(
+    base: Path = typer.Argument(..., metavar="BASE", help="A results directory (a run, a reproduce run, results/paper) or a summary/table CSV.", show_default=False),
+    new: Path = typer.Argument(..., metavar="NEW", help="The same kinds as BASE.", show_default=False),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the table as CSV: the key columns, then base, new, ratio, mark, metric, p, note.", show_default=False),
+    threshold: float = typer.Option(1.10, "--threshold", help="A ratio NEW/BASE beyond this (or below its inverse) counts as a change."),
+    fail_on_regression: bool = typer.Option(False, "--fail-on-regression", help="Exit 1 when some row is worse beyond the threshold (+)."),
+) -> None:
+    """Put two result tables side by side: what changed between BASE and NEW, and whether it matters.
+
+    Rows are matched on function, model and device. Speed compares ms per step (with a Mann-Whitney U test where both sides have 7+ raw repeats), or speedups when one side is the paper; fit and forgetting compare errors as ratios with a geometric mean per model.
+    """
+    from relukan_bench import compare as comparing
+    from relukan_bench.render import compare_table
+
+    comparisons = comparing.compare(comparing.load(base), comparing.load(new), threshold)
+    if out is not None:
+        from relukan_bench.results import write_csv
+
+        try:
+            write_csv(out, comparing.csv_columns(comparisons), comparing.csv_rows(comparisons))
+        except OSError as exc:
+            from relukan_bench.errors import UsageError
+
+            raise UsageError(f"--out {out}: cannot write the file ({exc.strerror})") from None
+    console = _console()
+    for comparison in comparisons:
+        console.print(compare_table(comparison, str(base), str(new)))
+        for warning in comparison.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        if comparison.experiment == "speed" and not comparison.tested and comparison.rows:
+            console.print("[dim]no significance test: the ratio alone decides (raw repeats on both sides needed)[/dim]")
+    regressions = sum(len(c.regressions) for c in comparisons)
+    if fail_on_regression and regressions:
+        typer.echo(f"{regressions} row(s) worse beyond the threshold {threshold:g}", err=True)
+        raise typer.Exit(1)
+
+
 def _seeds(value: Optional[str]) -> Optional[str]:
     """`--seeds 0,1,2` as the YAML list `[0, 1, 2]`; UsageError unless integers >= 0."""
     if value is None:

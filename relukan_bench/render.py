@@ -154,3 +154,47 @@ def _percent(value: float | None) -> str:
     if value is None or value != value:
         return ""
     return "inf" if math.isinf(value) else f"{value:.0%}"
+
+
+MARK_STYLES = {"+": "bold red", "-": "bold green", "~": "dim", "!": "bold magenta", "x": "yellow"}
+
+
+def compare_table(comparison: Any, base: str, new: str) -> Table:
+    """One experiment's comparison: the keys, BASE, NEW, NEW/BASE and the mark per row, then
+    the geometric means."""
+    out = Table(
+        title=f"{comparison.experiment}: {comparison.metric_note}",
+        caption=(f"BASE {base}, NEW {new}. +: worse beyond the threshold, -: better, ~: within it or not significant, "
+                 "!: failed or diverged on one side only, x: on one side only."
+                 + (" Speed differences need a Mann-Whitney U test p < 0.01 where both sides have 7+ repeats."
+                    if comparison.experiment == "speed" else "")),
+    )
+    for key in comparison.keys:
+        out.add_column(key)
+    metrics = {row.metric for row in comparison.rows}
+    if len(metrics) > 1:
+        out.add_column("metric")
+    for name in ("BASE", "NEW", "NEW/BASE"):
+        out.add_column(name, justify="right", no_wrap=True)
+    out.add_column("", justify="center")
+    out.add_column("p", justify="right")
+    out.add_column("note", style="dim")
+    for index, row in enumerate([*comparison.rows, *comparison.summary]):
+        cells = list(row.keys)
+        if len(metrics) > 1:
+            cells.append(row.metric)
+        style = MARK_STYLES.get(row.mark, "")
+        cells += [_value(row.metric, row.base), _value(row.metric, row.new), _factor(row.ratio),
+                  f"[{style}]{row.mark}[/{style}]", f"{row.p:.3g}" if row.p is not None else "", row.note]
+        out.add_row(*cells, end_section=index == len(comparison.rows) - 1 and bool(comparison.summary))
+    return out
+
+
+def _value(metric: str, value: float | None) -> str:
+    if value is None or value != value:
+        return ""
+    if metric == "speedup":
+        return _times(value)
+    if metric == "ms_per_step":
+        return f"{value:.3g} ms"
+    return _mse(value)

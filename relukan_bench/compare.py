@@ -1,0 +1,575 @@
+"""Two result tables side by side: what changed, and whether it matters.
+
+A side is a results directory (one experiment's run, a `reproduce` run, or the paper's numbers
+in `results/paper/`) or one CSV of any experiment (`summary.csv`, `raw.csv`, `table.csv`, the
+paper's `speed.csv` / `fit.csv`). Rows are matched on their keys and get a mark:
+
+    +  worse beyond the threshold (and significant, where that can be tested)
+    -  better beyond the threshold (and significant)
+    ~  within the threshold, or not significant
+    !  failed or diverged on one side only
+    x  present on one side only
+
+What is compared, per experiment:
+
+- speed: ms per training step (lower is better). Where both sides have at least `MIN_REPEATS`
+  raw repeats, a difference also needs a two-sided Mann-Whitney U test at p < `ALPHA`;
+  otherwise the ratio alone decides, and the row says so. Against the paper: speedups over the
+  baseline (higher is better), never seconds, since the paper's machine is unknown.
+- fit: the median final test MSE over seeds; forgetting: learned MSE, final MSE and forgetting.
+  Errors are compared as ratios (on a log scale) with a geometric-mean line per model; where a
+  side has a range over seeds, a difference counts only if the two ranges do not overlap.
+
+    base, new = load(Path("results/paper")), load(Path("results/reproduce/..."))
+    for comparison in compare(base, new, threshold=1.10): ...
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from relukan_bench.errors import UsageError
+
+MIN_REPEATS = 7
+ALPHA = 0.01
+#: forgetting can be zero or negative (a later phase helped an earlier segment); ratios are
+#: taken of max(forgetting, FORGETTING_FLOOR), about 0.06% of a wiped-out segment's MSE.
+FORGETTING_FLOOR = 1e-4
+GEOMEAN = "geomean"
+
+KEYS = {"speed": ("function", "model", "device"), "fit": ("function", "model"), "forgetting": ("model",)}
+#: metric -> True when higher is better
+HIGHER_IS_BETTER = {"ms_per_step": False, "speedup": True, "test_mse": False,
+                    "learned_mse": False, "final_mse": False, "forgetting": False}
+#: the metrics of each experiment, in order of preference for a pair of sides
+METRICS = {"speed": ("ms_per_step", "speedup"), "fit": ("test_mse",),
+           "forgetting": ("learned_mse", "final_mse", "forgetting")}
+ENV_FIELDS = ("cpu", "gpu", "torch", "pykan", "threads")
+COLUMNS_TAIL = ("base", "new", "ratio", "mark", "metric", "p", "note")
+
+
+@dataclass
+class Entry:
+    """One side's number for one row."""
+
+    value: float
+    low: float | None = None  # range over seeds, where there are several
+    high: float | None = None
+    samples: list[float] | None = None  # raw repeats (speed)
+    failed: bool = False  # diverged or failed, on some seed or repeat
+
+
+@dataclass
+class Side:
+    """One experiment's numbers from one path."""
+
+    path: Path
+    experiment: str
+    source: str  # "run" or "paper"
+    metrics: dict[str, dict[tuple[str, ...], Entry]]
+    env: dict[str, Any] | None = None
+    config_path: Path | None = None
+    paper_rows: list[dict[str, str]] | None = None
+
+    @property
+    def label(self) -> str:
+        return "the paper" if self.source == "paper" else str(self.path)
+
+
+@dataclass
+class Row:
+    keys: tuple[str, ...]
+    metric: str
+    base: float | None
+    new: float | None
+    ratio: float | None
+    mark: str
+    p: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Comparison:
+    experiment: str
+    metric_note: str
+    keys: tuple[str, ...]
+    rows: list[Row]
+    summary: list[Row] = field(default_factory=list)  # geometric means
+    warnings: list[str] = field(default_factory=list)
+    tested: bool = False  # some row was decided by a significance test
+
+    @property
+    def regressions(self) -> list[Row]:
+        return [row for row in self.rows if row.mark == "+"]
+
+
+# ----------------------------------------------------------------------------- reading
+def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            columns = list(reader.fieldnames or [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{path}: cannot read it as CSV ({exc})") from None
+    if not columns:
+        raise UsageError(f"{path}: empty file, expected a CSV table with a header row")
+    for number, row in enumerate(rows, start=2):
+        if None in row or any(value is None for value in row.values()):
+            raise UsageError(f"{path}: line {number}: expected {len(columns)} cells as in the header")
+    return columns, rows
+
+
+def _float(path: Path, line: int, row: dict[str, str], column: str, required: bool = True) -> float | None:
+    text = (row.get(column) or "").strip()
+    if text == "":
+        if required:
+            raise UsageError(f"{path}: line {line}, column {column}: expected a number (got an empty cell)")
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"{path}: line {line}, column {column}: expected a number (got {text!r})") from None
+
+
+def _text(path: Path, line: int, row: dict[str, str], column: str) -> str:
+    text = (row.get(column) or "").strip()
+    if not text:
+        raise UsageError(f"{path}: line {line}, column {column}: expected a name (got an empty cell)")
+    return text
+
+
+def _kind(columns: Sequence[str]) -> str | None:
+    """Which table a header belongs to."""
+    have = set(columns)
+    if {"function", "model", "device", "repeat", "ms_per_step"} <= have:
+        return "speed-raw"
+    if {"function", "model", "device", "median_s", "ms_per_step"} <= have:
+        return "speed-summary"
+    if {"function", "expression", "kan_cpu_s", "relukan_cpu_s"} <= have:
+        return "paper-speed"
+    if "function" in have and "paper_speedup_cpu" in have:
+        return "speed-table"
+    if {"function", "model", "final_test_mse", "n_seeds"} <= have:
+        return "fit-summary"
+    if {"function", "kan_test_final_mse", "relukan_test_final_mse"} <= have:
+        return "paper-fit"
+    if "function" in have and "paper_gain" in have:
+        return "fit-table"
+    if {"model", "learned_mse", "final_mse", "forgetting", "n_seeds"} <= have:
+        return "forgetting-summary"
+    return None
+
+
+KNOWN = ("a results directory, or a speed raw.csv/summary.csv/table.csv, a fit summary.csv/table.csv, "
+         "a forgetting summary.csv, or the paper's speed.csv/fit.csv")
+
+
+def load(path: Path) -> dict[str, Side]:
+    """Every experiment `path` holds, by name (a reproduce run or the paper's directory holds
+    several). UsageError when `path` is none of the known inputs."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    if path.is_file():
+        side = _load_csv(path, path.parent)
+        return {side.experiment: side}
+    found: dict[str, Side] = {}
+    for name in ("speed", "fit", "forgetting"):
+        if (path / name / "summary.csv").is_file():  # a reproduce run
+            found[name] = _load_run_dir(path / name)
+    if found:
+        return found
+    if (path / "summary.csv").is_file():
+        side = _load_run_dir(path)
+        return {side.experiment: side}
+    if (path / "speed.csv").is_file() or (path / "fit.csv").is_file():  # the paper's numbers
+        for name in ("speed", "fit"):
+            if (path / f"{name}.csv").is_file():
+                side = _load_csv(path / f"{name}.csv", path)
+                found[side.experiment] = side
+        return found
+    raise UsageError(f"{path}: not a results directory: expected summary.csv, a reproduce run's speed/, fit/ or "
+                     "forgetting/, or the paper's speed.csv and fit.csv in it")
+
+
+def _load_run_dir(directory: Path) -> Side:
+    """A run directory: its summary, and for speed the raw repeats too (for the test)."""
+    summary = _load_csv(directory / "summary.csv", directory)
+    if summary.experiment == "speed" and (directory / "raw.csv").is_file():
+        raw = _load_csv(directory / "raw.csv", directory)
+        summary.metrics["ms_per_step"] = raw.metrics["ms_per_step"]
+    return summary
+
+
+def _load_csv(path: Path, directory: Path) -> Side:
+    columns, rows = _read(path)
+    kind = _kind(columns)
+    if kind is None:
+        shown = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
+        raise UsageError(f"{path}: not a relukan-bench table: expected {KNOWN} (got columns {shown})")
+    experiment, _, table = kind.partition("-")
+    if experiment == "paper":
+        side = Side(path, table, "paper", {}, paper_rows=rows)
+        (_paper_speed if table == "speed" else _paper_fit)(side, path, rows)
+        return side
+    env_path, config_path = directory / "env.json", directory / "config.yaml"
+    env = None
+    if env_path.is_file():
+        try:
+            env = json.loads(env_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            env = None
+    side = Side(path, experiment, "run", {}, env=env, config_path=config_path if config_path.is_file() else None)
+    readers = {"speed-raw": _speed_raw, "speed-summary": _speed_summary, "speed-table": _speed_table,
+               "fit-summary": _fit_summary, "fit-table": _fit_table, "forgetting-summary": _forgetting_summary}
+    readers[kind](side, path, rows)
+    if not any(side.metrics.values()):
+        raise UsageError(f"{path}: no rows to compare")
+    return side
+
+
+def _lines(rows: Sequence[dict[str, str]]) -> Iterable[tuple[int, dict[str, str]]]:
+    return enumerate(rows, start=2)  # line 1 is the header
+
+
+def _speed_raw(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    samples: dict[tuple[str, ...], list[float]] = {}
+    for line, row in _lines(rows):
+        key = tuple(_text(path, line, row, k) for k in KEYS["speed"])
+        value = _float(path, line, row, "ms_per_step", required=False)
+        samples.setdefault(key, []).append(math.nan if value is None else value)
+    from relukan_bench.stats import median
+
+    side.metrics["ms_per_step"] = {
+        key: Entry(median([v for v in values if v == v]), samples=[v for v in values if v == v],
+                   failed=any(v != v for v in values))
+        for key, values in samples.items()
+    }
+
+
+def _speed_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    side.metrics["ms_per_step"] = {}
+    for line, row in _lines(rows):
+        key = tuple(_text(path, line, row, k) for k in KEYS["speed"])
+        value = _float(path, line, row, "ms_per_step", required=False)
+        side.metrics["ms_per_step"][key] = Entry(math.nan if value is None else value, failed=value is None)
+    _speedups(side, path, rows)
+
+
+def _speedups(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    """Speedups over the baseline from a speed summary (the baseline's own row, 1.0, is left out)."""
+    found = {}
+    for line, row in _lines(rows):
+        key = tuple(_text(path, line, row, k) for k in KEYS["speed"])
+        value = _float(path, line, row, "speedup", required=False)
+        if value is not None and not (value == 1.0 and _is_baseline(side, key[1])):
+            found[key] = Entry(value)
+    side.metrics["speedup"] = found
+
+
+def _is_baseline(side: Side, model: str) -> bool:
+    if side.config_path is None:
+        return model == "kan"
+    import yaml
+
+    try:
+        return (yaml.safe_load(side.config_path.read_text(encoding="utf-8")) or {}).get("baseline") == model
+    except (OSError, yaml.YAMLError):
+        return model == "kan"
+
+
+def _speed_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    """The paper's layout (`table.csv`): `<model>_speedup_<cpu|gpu>` columns."""
+    found = {}
+    columns = list(rows[0]) if rows else []
+    models = [c[: -len("_speedup_cpu")] for c in columns if c.endswith("_speedup_cpu")]
+    for line, row in _lines(rows):
+        function = _text(path, line, row, "function")
+        for model in models:
+            for label, device in (("cpu", "cpu"), ("gpu", "cuda")):
+                value = _float(path, line, row, f"{model}_speedup_{label}", required=False)
+                if value is not None:
+                    found[(function, model, device)] = Entry(value)
+    side.metrics["speedup"] = found
+
+
+def _paper_speed(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    found = {}
+    for line, row in _lines(rows):
+        function = _text(path, line, row, "function")
+        for label, device in (("cpu", "cpu"), ("gpu", "cuda")):
+            kan = _float(path, line, row, f"kan_{label}_s")
+            relukan = _float(path, line, row, f"relukan_{label}_s")
+            found[(function, "relukan", device)] = Entry(kan / relukan if relukan else math.nan)
+    side.metrics["speedup"] = found
+
+
+def _fit_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    found = {}
+    for line, row in _lines(rows):
+        key = tuple(_text(path, line, row, k) for k in KEYS["fit"])
+        value = _float(path, line, row, "final_test_mse", required=False)
+        diverged = _float(path, line, row, "diverged", required=False) if "diverged" in row else None
+        n = _float(path, line, row, "n_seeds", required=False) or 1
+        found[key] = Entry(
+            math.nan if value is None else value,
+            low=_float(path, line, row, "final_test_mse_min", required=False) if n > 1 else None,
+            high=_float(path, line, row, "final_test_mse_max", required=False) if n > 1 else None,
+            failed=bool(diverged) or value is None or math.isinf(value),
+        )
+    side.metrics["test_mse"] = found
+
+
+def _fit_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    found = {}
+    columns = list(rows[0]) if rows else []
+    models = [c[: -len("_test_mse")] for c in columns if c.endswith("_test_mse") and not c.startswith("paper_")]
+    for line, row in _lines(rows):
+        function = _text(path, line, row, "function")
+        for model in models:
+            value = _float(path, line, row, f"{model}_test_mse", required=False)
+            if value is not None:
+                found[(function, model)] = Entry(value, failed=math.isinf(value))
+    side.metrics["test_mse"] = found
+
+
+def _paper_fit(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    found = {}
+    for line, row in _lines(rows):
+        function = _text(path, line, row, "function")
+        found[(function, "kan")] = Entry(_float(path, line, row, "kan_test_final_mse"))
+        found[(function, "relukan")] = Entry(_float(path, line, row, "relukan_test_final_mse"))
+    side.metrics["test_mse"] = found
+
+
+def _forgetting_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    for metric in METRICS["forgetting"]:
+        side.metrics[metric] = {}
+    for line, row in _lines(rows):
+        key = (_text(path, line, row, "model"),)
+        n = _float(path, line, row, "n_seeds", required=False) or 1
+        diverged = bool(_float(path, line, row, "diverged", required=False))
+        for metric in METRICS["forgetting"]:
+            value = _float(path, line, row, metric, required=False)
+            ranged = n > 1 and f"{metric}_min" in row
+            side.metrics[metric][key] = Entry(
+                math.nan if value is None else value,
+                low=_float(path, line, row, f"{metric}_min", required=False) if ranged else None,
+                high=_float(path, line, row, f"{metric}_max", required=False) if ranged else None,
+                failed=diverged or value is None or math.isinf(value),
+            )
+
+
+# ----------------------------------------------------------------------------- the paper
+def _paper_keys(paper: Side, run: Side) -> tuple[set[tuple[str, ...]] | None, str]:
+    """The paper's rows that ran the same function as the run (None: all, unchecked), and a
+    warning when the run's function definitions could not be checked."""
+    if run.config_path is None or paper.paper_rows is None:
+        return None, f"{run.label}: no config.yaml beside it, so its functions were matched to the paper's by name only"
+    from relukan_bench.config import FitConfig, SpeedConfig, load_config
+    from relukan_bench.errors import BenchError
+
+    try:
+        if paper.experiment == "speed":
+            from relukan_bench.experiments.speed import paper_speedups
+
+            config = load_config(run.config_path, [], SpeedConfig)
+            return {(f, "relukan", "cuda" if d == "gpu" else d) for f, d in paper_speedups(paper.paper_rows, config)}, ""
+        from relukan_bench.experiments.fit import paper_fits
+
+        config = load_config(run.config_path, [], FitConfig)
+        keys = set()
+        for function, fit in paper_fits(paper.paper_rows, config).items():
+            if fit.kan_test_mse is not None:
+                keys.add((function, "kan"))
+            if fit.relukan_test_mse is not None:
+                keys.add((function, "relukan"))
+        return keys, ""
+    except BenchError:
+        return None, f"{run.config_path}: unreadable, so the run's functions were matched to the paper's by name only"
+
+
+# ----------------------------------------------------------------------------- comparing
+def compare(base: dict[str, Side], new: dict[str, Side], threshold: float = 1.10) -> list[Comparison]:
+    """One comparison per experiment both inputs hold. UsageError when they share none."""
+    if threshold <= 1.0:
+        raise UsageError(f"--threshold: expected a ratio above 1, e.g. 1.10 (got {threshold})")
+    shared = [name for name in ("speed", "fit", "forgetting") if name in base and name in new]
+    if not shared:
+        def what(sides: dict[str, Side]) -> str:
+            return " and ".join(f"{s.experiment} {'numbers of the paper' if s.source == 'paper' else 'results'}"
+                                for s in sides.values())
+
+        reason = "the paper reports no numbers for forgetting" if "forgetting" in {*base, *new} and any(
+            s.source == "paper" for s in [*base.values(), *new.values()]) else "no experiment in common"
+        raise UsageError(f"BASE holds {what(base)}, NEW {what(new)}: {reason}")
+    return [_compare_one(base[name], new[name], threshold) for name in shared]
+
+
+def _compare_one(base: Side, new: Side, threshold: float) -> Comparison:
+    experiment = base.experiment
+    paper = base.source == "paper" or new.source == "paper"
+    candidates = ("speedup",) if experiment == "speed" and paper else METRICS[experiment]
+    metrics = [m for m in candidates if m in base.metrics and m in new.metrics]
+    if not metrics:
+        raise UsageError(f"{base.label} and {new.label}: no {experiment} measure in common "
+                         f"(BASE has {', '.join(base.metrics) or 'none'}, NEW {', '.join(new.metrics) or 'none'})")
+    if experiment == "speed":
+        metrics = metrics[:1]  # ms per step where both have it, else speedups
+    comparison = Comparison(experiment, _metric_note(experiment, metrics, paper), KEYS[experiment], [])
+    comparison.warnings += _environment_warnings(base, new)
+    allowed: set[tuple[str, ...]] | None = None
+    if paper and base.source != new.source:
+        paper_side, run_side = (base, new) if base.source == "paper" else (new, base)
+        allowed, warning = _paper_keys(paper_side, run_side)
+        if warning:
+            comparison.warnings.append(warning)
+    for metric in metrics:
+        left, right = base.metrics[metric], new.metrics[metric]
+        for key in dict.fromkeys([*left, *right]):
+            note = ""
+            a, b = left.get(key), right.get(key)
+            if allowed is not None and key not in allowed:
+                if (a is not None and base.source == "paper") or (b is not None and new.source == "paper"):
+                    note = "the paper ran a different function"
+                a = None if base.source == "paper" else a
+                b = None if new.source == "paper" else b
+            if a is None and b is None:
+                continue
+            row = _row(key, metric, a, b, threshold)
+            if note:
+                row.note = note
+            comparison.tested = comparison.tested or row.p is not None
+            comparison.rows.append(row)
+    comparison.summary = _geomeans(comparison, threshold)
+    return comparison
+
+
+def _metric_note(experiment: str, metrics: Sequence[str], paper: bool) -> str:
+    if experiment == "speed":
+        if metrics == ["speedup"]:
+            return ("speedup over the baseline (higher is better)"
+                    + ("; against the paper speedups are compared, never seconds" if paper else ""))
+        return "ms per training step, median over repeats (lower is better)"
+    if experiment == "fit":
+        return "final test MSE, median over seeds (lower is better), compared as ratios on a log scale"
+    return (f"learned MSE, final MSE and forgetting, medians over seeds (lower is better), compared as ratios on a "
+            f"log scale; forgetting below {FORGETTING_FLOOR:g} counts as {FORGETTING_FLOOR:g}")
+
+
+def _row(key: tuple[str, ...], metric: str, a: Entry | None, b: Entry | None, threshold: float) -> Row:
+    base_value = a.value if a else None
+    new_value = b.value if b else None
+    if a is None or b is None:
+        return Row(key, metric, base_value, new_value, None, "x", note="only in " + ("NEW" if a is None else "BASE"))
+    a_bad, b_bad = a.failed or not math.isfinite(a.value), b.failed or not math.isfinite(b.value)
+    if a_bad != b_bad:
+        return Row(key, metric, base_value, new_value, _ratio(metric, a.value, b.value), "!",
+                   note=("failed or diverged in " + ("BASE" if a_bad else "NEW")))
+    if not (math.isfinite(a.value) and math.isfinite(b.value)):
+        return Row(key, metric, base_value, new_value, None, "~", note="failed on both sides")
+    ratio = _ratio(metric, a.value, b.value)
+    if ratio is None:
+        return Row(key, metric, base_value, new_value, None, "~", note="ratio undefined (zero or negative)")
+    worse = ratio < 1 / threshold if HIGHER_IS_BETTER[metric] else ratio > threshold
+    better = ratio > threshold if HIGHER_IS_BETTER[metric] else ratio < 1 / threshold
+    p, note = None, ""
+    if a.samples is not None and b.samples is not None and min(len(a.samples), len(b.samples)) >= MIN_REPEATS:
+        from scipy.stats import mannwhitneyu
+
+        p = float(mannwhitneyu(a.samples, b.samples, alternative="two-sided").pvalue)
+        if (worse or better) and p >= ALPHA:
+            return Row(key, metric, base_value, new_value, ratio, "~", p, f"not significant (p >= {ALPHA:g})")
+    elif metric == "ms_per_step":
+        note = f"ratio alone (fewer than {MIN_REPEATS} repeats on a side)"
+    elif _overlap(metric, a, b):
+        if worse or better:
+            return Row(key, metric, base_value, new_value, ratio, "~", note="within the seeds' range")
+    return Row(key, metric, base_value, new_value, ratio, "+" if worse else "-" if better else "~", p, note)
+
+
+def _floor(metric: str, value: float) -> float:
+    return max(value, FORGETTING_FLOOR) if metric == "forgetting" else value
+
+
+def _ratio(metric: str, base: float, new: float) -> float | None:
+    base, new = _floor(metric, base), _floor(metric, new)
+    if not (math.isfinite(base) and math.isfinite(new)) or base <= 0 or new <= 0:
+        return None
+    return new / base
+
+
+def _overlap(metric: str, a: Entry, b: Entry) -> bool:
+    """Whether the two sides' ranges over seeds (a single value counts as a point) overlap;
+    False when neither side has a range (then the ratio alone decides)."""
+    if a.low is None and b.low is None:
+        return False
+
+    def interval(entry: Entry) -> tuple[float, float]:
+        low = entry.low if entry.low is not None else entry.value
+        high = entry.high if entry.high is not None else entry.value
+        return _floor(metric, low), _floor(metric, high)
+
+    (a_low, a_high), (b_low, b_high) = interval(a), interval(b)
+    return a_low <= b_high and b_low <= a_high
+
+
+def _geomeans(comparison: Comparison, threshold: float) -> list[Row]:
+    """Per model and metric (forgetting: per metric, over models), the geometric mean of the
+    ratios of the rows both sides have and could divide."""
+    groups: dict[tuple[tuple[str, ...], str], list[Row]] = {}
+    for row in comparison.rows:
+        if row.ratio is None or row.mark in ("x", "!"):
+            continue
+        group = row.keys[1:2] if comparison.experiment != "forgetting" else ()
+        groups.setdefault((group, row.metric), []).append(row)
+    summary = []
+    for (group, metric), rows in groups.items():
+        if len(rows) < 2:
+            continue
+        ratio = math.exp(sum(math.log(r.ratio) for r in rows) / len(rows))
+        base = math.exp(sum(math.log(_floor(metric, r.base)) for r in rows) / len(rows))
+        new = math.exp(sum(math.log(_floor(metric, r.new)) for r in rows) / len(rows))
+        worse = ratio < 1 / threshold if HIGHER_IS_BETTER[metric] else ratio > threshold
+        better = ratio > threshold if HIGHER_IS_BETTER[metric] else ratio < 1 / threshold
+        keys = (GEOMEAN, *group, *[""] * (len(comparison.keys) - 1 - len(group)))
+        summary.append(Row(keys, metric, base, new, ratio, "+" if worse else "-" if better else "~",
+                           note=f"over {len(rows)} rows"))
+    return summary
+
+
+def _environment_warnings(base: Side, new: Side) -> list[str]:
+    if base.source == "paper" or new.source == "paper":
+        return ["the paper does not state its hardware or versions: only ratios between its own numbers carry over"]
+    missing = [side.label for side in (base, new) if side.env is None]
+    if missing:
+        return [f"no env.json beside {' or '.join(missing)}: the environments were not compared"]
+    differ = [f"{key} {base.env.get(key)!s} vs {new.env.get(key)!s}" for key in ENV_FIELDS
+              if base.env.get(key) != new.env.get(key)]
+    return ["the environments differ: " + "; ".join(differ)] if differ else []
+
+
+# ----------------------------------------------------------------------------- output
+def csv_columns(comparisons: Sequence[Comparison]) -> list[str]:
+    """The key columns the experiments have (in the order function, model, device), then the
+    values; `experiment` first when several experiments are compared."""
+    keys = [k for k in ("function", "model", "device") if any(k in c.keys for c in comparisons)]
+    return (["experiment"] if len(comparisons) > 1 else []) + keys + list(COLUMNS_TAIL)
+
+
+def csv_rows(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:
+    rows = []
+    for comparison in comparisons:
+        for row in [*comparison.rows, *comparison.summary]:
+            record = {"experiment": comparison.experiment, **dict(zip(comparison.keys, row.keys))}
+            record.update(base=row.base, new=row.new, ratio=row.ratio, mark=row.mark, metric=row.metric, p=row.p,
+                          note=row.note)
+            rows.append(record)
+    return rows
