@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## The main job: the paper's speed table reproduced on this machine's CPU.
+## The main job: every experiment of the paper reproduced on this machine's CPU, and REPORT.md.
 run: setup
-	$(BIN)/relukan-bench speed
+	$(BIN)/relukan-bench reproduce --device cpu
 
 ## The tests (a few minutes on 2 CPU cores).
 test: setup

@@ -506,3 +506,43 @@ def test_forgetting_ctrl_c_keeps_and_summarises_finished_runs(forgetdir):
     assert int(summary[0]["n_seeds"]) == len(finished)
     assert (forgetdir / "run" / "heatmap.png").exists()
     assert json.loads((forgetdir / "run" / "env.json").read_text())["interrupted"] is True
+
+
+# ----------------------------------------------------------------------------- reproduce
+def test_reproduce_quick_writes_a_report_with_every_section_and_working_links(workdir):
+    import re
+
+    result = invoke("reproduce", "--quick", "--out", "rep")
+    assert result.exit_code == 0, result.output
+    run = workdir / "rep"
+    for name in ("speed", "fit", "forgetting"):
+        assert (run / name / "summary.csv").is_file() and (run / name / "config.yaml").is_file()
+    assert json.loads((run / "env.json").read_text())["quick"] is True
+    text = (run / "REPORT.md").read_text()
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == ["## Verdicts", "## Environment", "## Speed", "## Fitting accuracy", "## Catastrophic forgetting"]
+    assert "**Smoke run (`--quick`)**" in text and "Incomplete" not in text
+    assert text.count("(smoke run)") == 3 and "untested" not in text
+    links = re.findall(r"\]\(([^)]+)\)", text)
+    images = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
+    assert {"speed/speed.png", "fit/overview.png", "forgetting/panels_relukan.png", "forgetting/heatmap.png"} <= set(images)
+    assert len(links) > 20 and all((run / link).exists() for link in links), [l for l in links if not (run / l).exists()]
+    assert "| f5 | cpu |" in text and "| relukan | relukan | 79 |" in text
+    assert "Verdicts" in result.stdout and "Report: rep/REPORT.md" in result.stdout
+
+
+def test_reproduce_cuda_without_a_gpu_creates_nothing(workdir):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = invoke("reproduce", "--quick", "--device", "cuda", "--out", "rep")
+    assert result.exit_code == 2 and "--device cuda" in result.stderr and result.stderr.count("\n") == 1
+    assert not (workdir / "rep").exists() and not (workdir / "results").exists()
+
+
+def test_reproduce_ctrl_c_still_writes_the_report(workdir):
+    _ctrl_c_after_two_rows(["reproduce", "--quick", "--out", "rep"], workdir, workdir / "rep" / "speed" / "raw.csv")
+    text = (workdir / "rep" / "REPORT.md").read_text()
+    assert "**Incomplete**: interrupted or not run: speed, fit, forgetting" in text
+    assert text.count("Not run.") == 2 and "## Speed" in text
+    assert not (workdir / "rep" / "fit").exists()
