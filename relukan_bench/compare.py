@@ -265,24 +265,26 @@ def _speed_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> No
 
 def _speedups(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
     """Speedups over the baseline from a speed summary (the baseline's own row, 1.0, is left out)."""
+    baseline = _baseline(side)
     found = {}
     for line, row in _lines(rows):
         key = tuple(_text(path, line, row, k) for k in KEYS["speed"])
         value = _float(path, line, row, "speedup", required=False)
-        if value is not None and not (value == 1.0 and _is_baseline(side, key[1])):
+        if value is not None and key[1] != baseline:
             found[key] = Entry(value)
     side.metrics["speedup"] = found
 
 
-def _is_baseline(side: Side, model: str) -> bool:
+def _baseline(side: Side) -> str:
+    """The run's baseline model: its config.yaml says, else the default `kan`."""
     if side.config_path is None:
-        return model == "kan"
+        return "kan"
     import yaml
 
     try:
-        return (yaml.safe_load(side.config_path.read_text(encoding="utf-8")) or {}).get("baseline") == model
+        return (yaml.safe_load(side.config_path.read_text(encoding="utf-8")) or {}).get("baseline") or "kan"
     except (OSError, yaml.YAMLError):
-        return model == "kan"
+        return "kan"
 
 
 def _speed_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
