@@ -289,7 +289,8 @@ def fit_section(exp: Experiment, run_dir: Path) -> str:
         for model in others:
             cells.append(f"**{times(table_row.get(f'{model}_gain'))}**")
         mark = "*" if table_row.get("paper_note") else ""
-        cells += [sci(table_row.get("paper_kan_test_mse")), sci(table_row.get("paper_relukan_test_mse")),
+        ran_other = "other function*" if mark else ""  # the paper ran something else under this name
+        cells += [sci(table_row.get("paper_kan_test_mse")) or ran_other, sci(table_row.get("paper_relukan_test_mse")) or ran_other,
                   times(table_row.get("paper_gain")) + mark, times(table_row.get("paper_gain_as_plotted")) + mark]
         if mark:
             notes.append(f"{function}: {table_row['paper_note']}.")

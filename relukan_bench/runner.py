@@ -4,7 +4,8 @@ Data flows one way. `run_speed`, `run_fit` and `run_forgetting` resolve the conf
 CLI options, `key=value` overrides, validation), check every option, and only then create the
 run directory; they stream the experiment's records to disk as they come (`raw.csv`; `runs.csv`,
 `curves.csv`, `predictions.csv`; `matrix.csv`), then write the derived tables and the figures. Ctrl-C keeps
-what finished. Progress goes to a `Reporter` the CLI supplies.
+what finished. Progress goes to a `Reporter` the CLI supplies. `run_reproduce` runs the three
+in one directory and writes `REPORT.md` (`relukan_bench.report`).
 """
 
 from __future__ import annotations
@@ -335,8 +336,9 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     progress (its finished work is kept), skips the rest and still writes the report."""
     from relukan_bench.config import ForgettingConfig, FitConfig, SpeedConfig
     from relukan_bench.devices import resolve_device, resolve_devices
+    from relukan_bench.env import environment
     from relukan_bench.report import build_report, verdicts
-    from relukan_bench.results import new_run_dir, write_text
+    from relukan_bench.results import new_run_dir, write_json, write_text
 
     schemas = {"speed": SpeedConfig, "fit": FitConfig, "forgetting": ForgettingConfig}
     configs = {name: resolve_config(request, name, schemas[name]) for name in REPRODUCED}
@@ -344,12 +346,8 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
         [*resolve_devices(configs["speed"].device), resolve_device(configs["fit"].device),
          resolve_device(configs["forgetting"].device)]))
     run_dir = new_run_dir("reproduce", request.out)  # nothing is created before this line
-    from relukan_bench.env import environment
-
     env = environment(configs["speed"].threads, devices)
     env["quick"] = request.quick
-    from relukan_bench.results import write_json
-
     write_json(run_dir / "env.json", env)
     runners = {"speed": run_speed, "fit": run_fit, "forgetting": run_forgetting}
     runs: dict[str, Any] = {}
