@@ -173,10 +173,7 @@ def speed(
 
     options = {"threads": threads, "device": device.value if device else None, "timing.repeats": repeats, "seed": seed}
     result = run_speed(_request(config, overrides, options, functions, models, out, quick), _RichReporter())
-
-    from relukan_bench.render import speed_table
-
-    _console().print(speed_table(result.summary, result.config.baseline, result.paper, result.config.train.steps))
+    _show_experiment("speed", result)
     _finish(result.run_dir, result.interrupted, "repeats")
 
 
@@ -201,10 +198,7 @@ def fit(
 
     options = {"threads": threads, "device": device.value if device else None, "seeds": _seeds(seeds)}
     result = run_fit(_request(config, overrides, options, functions, models, out, quick), _RichReporter())
-
-    from relukan_bench.render import fit_table
-
-    _console().print(fit_table(result.summary, result.table, result.config))
+    _show_experiment("fit", result)
     _finish(result.run_dir, result.interrupted, "training runs")
 
 
@@ -228,10 +222,7 @@ def forgetting(
 
     options = {"threads": threads, "device": device.value if device else None, "seeds": _seeds(seeds)}
     result = run_forgetting(_request(config, overrides, options, None, models, out, quick), _RichReporter())
-
-    from relukan_bench.render import forgetting_table
-
-    _console().print(forgetting_table(result.summary, result.zero_mse, result.config))
+    _show_experiment("forgetting", result)
     _finish(result.run_dir, result.interrupted, "training runs")
 
 
@@ -263,7 +254,7 @@ def reproduce(
 
 
 def _show_experiment(name: str, result: Any) -> None:
-    """One experiment of `reproduce` has finished: its table, as its own command prints it."""
+    """The table of a finished `speed`, `fit` or `forgetting` run (also after each of `reproduce`'s)."""
     from relukan_bench import render
 
     console = _console()

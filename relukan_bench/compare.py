@@ -42,6 +42,7 @@ FORGETTING_FLOOR = 1e-4
 GEOMEAN = "geomean"
 
 KEYS = {"speed": ("function", "model", "device"), "fit": ("function", "model"), "forgetting": ("model",)}
+EXPERIMENTS = tuple(KEYS)
 #: metric -> True when higher is better
 HIGHER_IS_BETTER = {"ms_per_step": False, "speedup": True, "test_mse": False,
                     "learned_mse": False, "final_mse": False, "forgetting": False}
@@ -100,7 +101,11 @@ class Comparison:
     rows: list[Row]
     summary: list[Row] = field(default_factory=list)  # geometric means
     warnings: list[str] = field(default_factory=list)
-    tested: bool = False  # some row was decided by a significance test
+
+    @property
+    def tested(self) -> bool:
+        """Whether some row was decided with a significance test."""
+        return any(row.p is not None for row in self.rows)
 
     @property
     def regressions(self) -> list[Row]:
@@ -181,7 +186,7 @@ def load(path: Path) -> dict[str, Side]:
         side = _load_csv(path, path.parent)
         return {side.experiment: side}
     found: dict[str, Side] = {}
-    for name in ("speed", "fit", "forgetting"):
+    for name in EXPERIMENTS:
         if (path / name / "summary.csv").is_file():  # a reproduce run
             found[name] = _load_run_dir(path / name)
     if found:
@@ -403,7 +408,7 @@ def compare(base: dict[str, Side], new: dict[str, Side], threshold: float = 1.10
     """One comparison per experiment both inputs hold. UsageError when they share none."""
     if threshold <= 1.0:
         raise UsageError(f"--threshold: expected a ratio above 1, e.g. 1.10 (got {threshold})")
-    shared = [name for name in ("speed", "fit", "forgetting") if name in base and name in new]
+    shared = [name for name in EXPERIMENTS if name in base and name in new]
     if not shared:
         def what(sides: dict[str, Side]) -> str:
             return " and ".join(f"{s.experiment} {'numbers of the paper' if s.source == 'paper' else 'results'}"
@@ -448,7 +453,6 @@ def _compare_one(base: Side, new: Side, threshold: float) -> Comparison:
             row = _row(key, metric, a, b, threshold)
             if note:
                 row.note = note
-            comparison.tested = comparison.tested or row.p is not None
             comparison.rows.append(row)
     comparison.summary = _geomeans(comparison, threshold)
     return comparison
@@ -532,13 +536,15 @@ def _geomeans(comparison: Comparison, threshold: float) -> list[Row]:
             continue
         group = row.keys[1:2] if comparison.experiment != "forgetting" else ()
         groups.setdefault((group, row.metric), []).append(row)
+    from statistics import geometric_mean
+
     summary = []
     for (group, metric), rows in groups.items():
         if len(rows) < 2:
             continue
-        ratio = math.exp(sum(math.log(r.ratio) for r in rows) / len(rows))
-        base = math.exp(sum(math.log(_floor(metric, r.base)) for r in rows) / len(rows))
-        new = math.exp(sum(math.log(_floor(metric, r.new)) for r in rows) / len(rows))
+        ratio = geometric_mean([r.ratio for r in rows])
+        base = geometric_mean([_floor(metric, r.base) for r in rows])
+        new = geometric_mean([_floor(metric, r.new) for r in rows])
         worse = ratio < 1 / threshold if HIGHER_IS_BETTER[metric] else ratio > threshold
         better = ratio > threshold if HIGHER_IS_BETTER[metric] else ratio < 1 / threshold
         keys = (GEOMEAN, *group, *[""] * (len(comparison.keys) - 1 - len(group)))

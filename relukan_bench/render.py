@@ -7,6 +7,8 @@ from typing import Any, Sequence
 
 from rich.table import Table
 
+from relukan_bench import fmt
+
 
 NOISY = 0.10  # torch.utils.benchmark's threshold for a noisy measurement
 
@@ -59,19 +61,8 @@ def speed_table(
     return table
 
 
-def _factor(value: float | None) -> str:
-    """A ratio that may span orders of magnitude: 6932x, 16.4x, 0.6x, 0.00105x."""
-    if value is None or value != value:
-        return ""
-    if math.isinf(value):
-        return "inf"
-    return f"{value:.0f}x" if value >= 100 else f"{value:.3g}x"
 
 
-def _mse(value: float | None, digits: int = 2) -> str:
-    if value is None or value != value:
-        return ""
-    return "diverged" if math.isinf(value) else f"{value:.{digits}e}"
 
 
 def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]], config: Any) -> Table:
@@ -100,10 +91,10 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
             found = by_key.get((row["function"], model))
             cells.append(_mse_cell(found) if found else "")
         for model in others:
-            cells.append(_factor(row.get(f"{model}_gain")))
+            cells.append(fmt.ratio(row.get(f"{model}_gain")))
         mark = "*" if row.get("paper_note") else ""
-        cells.append(_factor(row.get("paper_gain")) + mark if row.get("paper_gain") is not None else "")
-        cells.append(_factor(row.get("paper_gain_as_plotted")) + mark if row.get("paper_gain_as_plotted") is not None else "")
+        cells.append(fmt.ratio(row.get("paper_gain")) + mark if row.get("paper_gain") is not None else "")
+        cells.append(fmt.ratio(row.get("paper_gain_as_plotted")) + mark if row.get("paper_gain_as_plotted") is not None else "")
         out.add_row(*cells)
     return out
 
@@ -111,10 +102,10 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
 def _mse_cell(row: dict[str, Any], key: str = "final_test_mse", between: str = "-") -> str:
     """The median `row[key]`; below it the range over seeds (`key_min`, `key_max`, 2 digits);
     below that how many diverged."""
-    text = _mse(row[key])
+    text = fmt.mse(row[key])
     if row["n_seeds"] > 1 and not math.isinf(row[f"{key}_min"]):
         high = row[f"{key}_max"]
-        text += f"\n[dim]{_mse(row[f'{key}_min'], 1)}{between}{'inf' if math.isinf(high) else _mse(high, 1)}[/dim]"
+        text += f"\n[dim]{fmt.mse(row[f'{key}_min'], 1)}{between}{'inf' if math.isinf(high) else fmt.mse(high, 1)}[/dim]"
     if row["diverged"]:
         text += f"\n[red]{row['diverged']}/{row['n_seeds']} diverged[/red]"
     return text
@@ -140,20 +131,16 @@ def forgetting_table(summary: Sequence[dict[str, Any]], zero_mse: float, config:
     out.add_column("forgotten\n(range)", justify="right", style="bold", no_wrap=True)
     for row in summary:
         forgetting = _mse_cell(row, "forgetting", between=" to ")  # forgetting can be negative
-        fraction = _percent(row["forgotten_fraction"])
+        fraction = fmt.percent(row["forgotten_fraction"])
         if row["n_seeds"] > 1 and row["forgotten_fraction_min"] == row["forgotten_fraction_min"]:
-            fraction += f"\n[dim]{_percent(row['forgotten_fraction_min'])} to {_percent(row['forgotten_fraction_max'])}[/dim]"
+            fraction += f"\n[dim]{fmt.percent(row['forgotten_fraction_min'])} to {fmt.percent(row['forgotten_fraction_max'])}[/dim]"
         out.add_row(
-            row["model"], str(row["params"]), _mse(row["learned_mse"]), _mse(row["final_mse"]), forgetting,
-            _mse(row["max_forgetting"]), fraction,
+            row["model"], str(row["params"]), fmt.mse(row["learned_mse"]), fmt.mse(row["final_mse"]), forgetting,
+            fmt.mse(row["max_forgetting"]), fraction,
         )
     return out
 
 
-def _percent(value: float | None) -> str:
-    if value is None or value != value:
-        return ""
-    return "inf" if math.isinf(value) else f"{value:.0%}"
 
 
 MARK_STYLES = {"+": "bold red", "-": "bold green", "~": "dim", "!": "bold magenta", "x": "yellow"}
@@ -184,7 +171,7 @@ def compare_table(comparison: Any, base: str, new: str) -> Table:
         if len(metrics) > 1:
             cells.append(row.metric)
         style = MARK_STYLES.get(row.mark, "")
-        cells += [_value(row.metric, row.base), _value(row.metric, row.new), _factor(row.ratio),
+        cells += [_value(row.metric, row.base), _value(row.metric, row.new), fmt.ratio(row.ratio),
                   f"[{style}]{row.mark}[/{style}]", f"{row.p:.3g}" if row.p is not None else "", row.note]
         out.add_row(*cells, end_section=index == len(comparison.rows) - 1 and bool(comparison.summary))
     return out
@@ -197,4 +184,4 @@ def _value(metric: str, value: float | None) -> str:
         return _times(value)
     if metric == "ms_per_step":
         return f"{value:.3g} ms"
-    return _mse(value)
+    return fmt.mse(value)

@@ -16,7 +16,7 @@ stated in the report itself:
   *partly holds* when the median does, *does not hold* otherwise.
 
     text = build_report(run_dir)     # markdown
-    verdicts(run_dir)                # [Verdict(claim, outcome, sentence), ...]
+    found = write_report(run_dir)    # writes REPORT.md; [Verdict(claim, outcome, sentence), ...]
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import yaml
 
+from relukan_bench import fmt
 from relukan_bench.results import read_csv
 
 EXPERIMENTS = ("speed", "fit", "forgetting")
@@ -128,27 +129,6 @@ def _finite(value: Any) -> bool:
     return isinstance(value, float) and math.isfinite(value)
 
 
-def times(value: Any) -> str:
-    """A ratio: 2.91x, 16.4x, 6932x, 0.00105x."""
-    if not isinstance(value, float) or value != value:
-        return ""
-    if math.isinf(value):
-        return "inf"
-    return f"{value:.0f}x" if value >= 100 else f"{value:.3g}x"
-
-
-def sci(value: Any) -> str:
-    if not isinstance(value, float) or value != value:
-        return ""
-    return "diverged" if math.isinf(value) else f"{value:.2e}"
-
-
-def percent(value: Any) -> str:
-    if not isinstance(value, float) or value != value:
-        return ""
-    return "inf" if math.isinf(value) else f"{value:.0%}"
-
-
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
     """A GitHub-flavoured markdown table; `|` inside cells is escaped."""
     right = right or [i > 0 for i in range(len(header))]
@@ -158,18 +138,20 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: 
     return "\n".join(lines)
 
 
-def _span(values: Sequence[float], fmt=times) -> str:
+def _span(values: Sequence[float], style: Callable[[float], str] = fmt.ratio) -> str:
     """`a to b` for the finite values, or the one value."""
     finite = [v for v in values if _finite(v)]
     if not finite:
         return "n/a"
     low, high = min(finite), max(finite)
-    return fmt(low) if low == high else f"{fmt(low)} to {fmt(high)}"
+    return style(low) if low == high else f"{style(low)} to {style(high)}"
 
 
 def _geomean(values: Sequence[float]) -> float:
+    from statistics import geometric_mean
+
     finite = [v for v in values if _finite(v) and v > 0]
-    return math.exp(sum(math.log(v) for v in finite) / len(finite)) if finite else math.nan
+    return geometric_mean(finite) if finite else math.nan
 
 
 def _link(path: Path, run_dir: Path) -> str:
@@ -210,9 +192,9 @@ def speed_section(exp: Experiment, run_dir: Path) -> str:
         for model in others:
             row = rows.get((function, model, device))
             low, high = speed_spread(exp, function, model, device)
-            cells.append("" if row is None else f"**{times(row.get('speedup'))}** [{times(low)} to {times(high)}]")
+            cells.append("" if row is None else f"**{fmt.ratio(row.get('speedup'))}** [{fmt.ratio(low)} to {fmt.ratio(high)}]")
         found = paper.get(function, {})
-        cells += [times(found.get("paper_speedup_cpu")), times(found.get("paper_speedup_gpu"))]
+        cells += [fmt.ratio(found.get("paper_speedup_cpu")), fmt.ratio(found.get("paper_speedup_gpu"))]
         body.append(cells)
     text = [
         f"{steps} full-batch Adam steps per timing, repeated on {repeats} fresh model(s) per function, model and device; "
@@ -246,7 +228,7 @@ def speed_verdict(exp: Experiment | None) -> Verdict:
         parts.append(
             f"on {'the CPU' if device == 'cpu' else 'the GPU (' + device + ')'} ReLU-KAN trained "
             f"{_span(speedups)} faster than KAN across {len(found)} functions "
-            f"(medians; {times(low)} to {times(high)} between the repeats' quartiles)"
+            f"(medians; {fmt.ratio(low)} to {fmt.ratio(high)} between the repeats' quartiles)"
         )
     if not parts:
         return Verdict("speed", claim, UNTESTED, "Untested: no speedup could be computed.")
@@ -280,18 +262,18 @@ def fit_section(exp: Experiment, run_dir: Path) -> str:
             if row is None:
                 cells.append("")
                 continue
-            cell = sci(row["final_test_mse"])
+            cell = fmt.mse(row["final_test_mse"])
             if (row.get("n_seeds") or 0) > 1:
-                cell += f" [{sci(row.get('final_test_mse_min'))} to {sci(row.get('final_test_mse_max'))}]"
+                cell += f" [{fmt.mse(row.get('final_test_mse_min'))} to {fmt.mse(row.get('final_test_mse_max'))}]"
             if row.get("diverged"):
                 cell += f" ({row['diverged']:.0f} diverged)"
             cells.append(cell)
         for model in others:
-            cells.append(f"**{times(table_row.get(f'{model}_gain'))}**")
+            cells.append(f"**{fmt.ratio(table_row.get(f'{model}_gain'))}**")
         mark = "*" if table_row.get("paper_note") else ""
         ran_other = "other function*" if mark else ""  # the paper ran something else under this name
-        cells += [sci(table_row.get("paper_kan_test_mse")) or ran_other, sci(table_row.get("paper_relukan_test_mse")) or ran_other,
-                  times(table_row.get("paper_gain")) + mark, times(table_row.get("paper_gain_as_plotted")) + mark]
+        cells += [fmt.mse(table_row.get("paper_kan_test_mse")) or ran_other, fmt.mse(table_row.get("paper_relukan_test_mse")) or ran_other,
+                  fmt.ratio(table_row.get("paper_gain")) + mark, fmt.ratio(table_row.get("paper_gain_as_plotted")) + mark]
         if mark:
             notes.append(f"{function}: {table_row['paper_note']}.")
         body.append(cells)
@@ -340,8 +322,8 @@ def fit_verdict(exp: Experiment | None) -> Verdict:
     lowest, highest = functions[gains.index(min(gains))], functions[gains.index(max(gains))]
     sentence = (
         f"After {steps} Adam steps in the same training loop, ReLU-KAN's median test MSE was lower than KAN's on "
-        f"{better} of {len(gains)} functions: KAN/ReLU-KAN MSE from {times(min(gains))} ({lowest}) to "
-        f"{times(max(gains))} ({highest}), geometric mean {times(mean)} ({_span(worst + best)} between "
+        f"{better} of {len(gains)} functions: KAN/ReLU-KAN MSE from {fmt.ratio(min(gains))} ({lowest}) to "
+        f"{fmt.ratio(max(gains))} ({highest}), geometric mean {fmt.ratio(mean)} ({_span(worst + best)} between "
         f"the seeds' extremes); the paper's own numbers give {_span(paper)} in MSE, {_span(plotted)} as plotted."
     )
     return Verdict("fit", claim, outcome, sentence)
@@ -354,15 +336,15 @@ def forgetting_section(exp: Experiment, run_dir: Path) -> str:
     kinds = exp.kinds()
     body = []
     for row in exp.summary:
-        forgetting = sci(row["forgetting"])
-        fraction = percent(row["forgotten_fraction"])
+        forgetting = fmt.mse(row["forgetting"])
+        fraction = fmt.percent(row["forgotten_fraction"])
         if (row.get("n_seeds") or 0) > 1:
-            forgetting += f" [{sci(row.get('forgetting_min'))} to {sci(row.get('forgetting_max'))}]"
-            fraction += f" [{percent(row.get('forgotten_fraction_min'))} to {percent(row.get('forgotten_fraction_max'))}]"
+            forgetting += f" [{fmt.mse(row.get('forgetting_min'))} to {fmt.mse(row.get('forgetting_max'))}]"
+            fraction += f" [{fmt.percent(row.get('forgotten_fraction_min'))} to {fmt.percent(row.get('forgotten_fraction_max'))}]"
         if row.get("diverged"):
             fraction += f" ({row['diverged']:.0f} diverged)"
         body.append([row["model"], kinds.get(row["model"], ""), f"{row['params']:.0f}" if _finite(row.get("params")) else "",
-                     sci(row["learned_mse"]), sci(row["final_mse"]), forgetting, sci(row["max_forgetting"]), fraction])
+                     fmt.mse(row["learned_mse"]), fmt.mse(row["final_mse"]), forgetting, fmt.mse(row["max_forgetting"]), fraction])
     data, train = exp.config.get("data", {}), exp.config.get("train", {})
     panels = [exp.directory / f"panels_{m}.png" for m in (exp.relukan(), exp.kan()) if m]
     shown = [p for p in [*panels, exp.directory / "heatmap.png"] if p.is_file()]
@@ -404,24 +386,20 @@ def forgetting_verdict(exp: Experiment | None) -> Verdict:
     else:
         outcome = HOLDS if highest <= FORGETTING_HOLDS else PARTLY if median <= FORGETTING_HOLDS else FAILS
     seeds = int(mine.get("n_seeds") or 1)
-    spread = (f" [{percent(mine.get('forgotten_fraction_min'))} to {percent(highest)} over {seeds} seeds]"
+    spread = (f" [{fmt.percent(mine.get('forgotten_fraction_min'))} to {fmt.percent(highest)} over {seeds} seeds]"
               if seeds > 1 else "")
     sentence = (
-        f"ReLU-KAN lost {percent(median)}{spread} of what its phases gained, a mean forgetting of "
-        f"{sci(mine['forgetting'])} against {zero_mse(exp):.3f} for a segment wiped out"
+        f"ReLU-KAN lost {fmt.percent(median)}{spread} of what its phases gained, a mean forgetting of "
+        f"{fmt.mse(mine['forgetting'])} against {zero_mse(exp):.3f} for a segment wiped out"
     )
     kinds = exp.kinds()
-    controls = [f"`{name}` {percent(row['forgotten_fraction'])}" for name, row in rows.items()
+    controls = [f"`{name}` {fmt.percent(row['forgotten_fraction'])}" for name, row in rows.items()
                 if name != exp.relukan() and kinds.get(name) in ("kan", "mlp")]
     sentence += ("; under the same protocol " + ", ".join(controls) if controls else "") + "."
     return Verdict("forgetting", claim, outcome, sentence)
 
 
 # ----------------------------------------------------------------------------- the report
-def verdicts(run_dir: Path) -> list[Verdict]:
-    return _verdicts(load_all(run_dir))
-
-
 def _verdicts(experiments: dict[str, Experiment | None]) -> list[Verdict]:
     return [speed_verdict(experiments["speed"]), fit_verdict(experiments["fit"]),
             forgetting_verdict(experiments["forgetting"])]
@@ -457,13 +435,26 @@ def _duration(env: dict[str, Any]) -> str:
     return f"{minutes} min {seconds:02d} s"
 
 
+def write_report(run_dir: Path) -> list[Verdict]:
+    """Write `run_dir/REPORT.md` (atomically); return its verdicts."""
+    from relukan_bench.results import write_text
+
+    text, found = _report(Path(run_dir))
+    write_text(Path(run_dir) / "REPORT.md", text)
+    return found
+
+
 def build_report(run_dir: Path) -> str:
     """The whole REPORT.md of a reproduce run directory (its env.json says whether `--quick`)."""
-    run_dir = Path(run_dir)
+    return _report(Path(run_dir))[0]
+
+
+def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
     env_path = run_dir / "env.json"
     env = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
     quick = bool(env.get("quick"))
     experiments = load_all(run_dir)
+    found = _verdicts(experiments)
     lines = ["# ReLU-KAN against KAN: a reproduction", ""]
     if quick:
         lines += ["> **Smoke run (`--quick`)**: a handful of steps, one repeat and one seed per experiment. "
@@ -482,7 +473,7 @@ def build_report(run_dir: Path) -> str:
         "## Verdicts",
         "",
     ]
-    for verdict in _verdicts(experiments):
+    for verdict in found:
         prefix = "(smoke run) " if quick else ""
         lines.append(f"- **{verdict.claim}: {prefix}{verdict.outcome}.** {verdict.sentence}")
     lines += [
@@ -515,4 +506,4 @@ def build_report(run_dir: Path) -> str:
             "",
         ]
         lines += [section(exp, run_dir) if exp.summary else "No finished work.", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines).rstrip() + "\n", found

@@ -323,8 +323,6 @@ class ReproduceRun:
     interrupted: bool = False
 
 
-REPRODUCED = ("speed", "fit", "forgetting")
-
 
 def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None = None,
                   announce: Callable[[str, Any], None] | None = None) -> ReproduceRun:
@@ -337,11 +335,11 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     from relukan_bench.config import ForgettingConfig, FitConfig, SpeedConfig
     from relukan_bench.devices import resolve_device, resolve_devices
     from relukan_bench.env import environment
-    from relukan_bench.report import build_report, verdicts
-    from relukan_bench.results import new_run_dir, write_json, write_text
+    from relukan_bench.report import EXPERIMENTS, write_report
+    from relukan_bench.results import new_run_dir, write_json
 
     schemas = {"speed": SpeedConfig, "fit": FitConfig, "forgetting": ForgettingConfig}
-    configs = {name: resolve_config(request, name, schemas[name]) for name in REPRODUCED}
+    configs = {name: resolve_config(request, name, schemas[name]) for name in EXPERIMENTS}
     devices = list(dict.fromkeys(
         [*resolve_devices(configs["speed"].device), resolve_device(configs["fit"].device),
          resolve_device(configs["forgetting"].device)]))
@@ -353,7 +351,7 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     runs: dict[str, Any] = {}
     interrupted = False
     try:
-        for name in REPRODUCED:
+        for name in EXPERIMENTS:
             part = Request(overrides=request.overrides, options=request.options, out=run_dir / name, quick=request.quick)
             runs[name] = runners[name](part, reporter(name) if reporter else None)
             if announce:
@@ -366,8 +364,8 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     finally:
         with _interrupts_deferred():
             _close_run(run_dir, env, interrupted)
-            write_text(run_dir / "REPORT.md", build_report(run_dir))
-    return ReproduceRun(run_dir, run_dir / "REPORT.md", runs, verdicts(run_dir), interrupted)
+            found = write_report(run_dir)
+    return ReproduceRun(run_dir, run_dir / "REPORT.md", runs, found, interrupted)
 
 
 def _collect(runs: Iterator[Any], write: Callable[[Any], None], results: list[Any], reporter: Reporter, steps: int,

@@ -5,18 +5,13 @@ import math
 from rich.console import Console
 
 from relukan_bench.config import FitConfig
-from relukan_bench.render import _factor, fit_table
+from relukan_bench.render import fit_table
 
 
 def _text(table) -> str:
     console = Console(width=160, record=True, color_system=None)
     console.print(table)
     return console.export_text()
-
-
-def test_factor_spans_orders_of_magnitude():
-    assert [_factor(v) for v in (6931.54, 16.43, 0.6, 0.00105, 1.0)] == ["6932x", "16.4x", "0.6x", "0.00105x", "1x"]
-    assert _factor(math.inf) == "inf" and _factor(math.nan) == "" and _factor(None) == ""
 
 
 def test_fit_table_shows_medians_ranges_divergence_and_the_paper():

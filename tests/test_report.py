@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from relukan_bench import report
+from relukan_bench import fmt, report
 from relukan_bench.experiments import fit, forgetting, speed
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment
 from relukan_bench.results import write_csv
@@ -73,7 +73,7 @@ def test_speed_verdict(speedups, outcome):
 def test_fit_verdict(errors, outcome, mean):
     verdict = report.fit_verdict(fit_experiment(errors))
     assert verdict.outcome == outcome
-    assert f"geometric mean {report.times(mean)}" in verdict.sentence
+    assert f"geometric mean {fmt.ratio(mean)}" in verdict.sentence
     better = sum(1 for relukan, kan in errors.values() if kan > relukan)
     assert f"on {better} of {len(errors)} functions" in verdict.sentence
     assert "50x in MSE, 500x as plotted" in verdict.sentence
