@@ -16,10 +16,39 @@ from typing import Any, Callable, List, Optional
 import enum
 
 import typer
+from typer.core import TyperGroup
 
 from relukan_bench import __version__
 
+try:  # recent typer vendors click; older typer used click itself
+    from typer._click.exceptions import UsageError as _ClickUsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import UsageError as _ClickUsageError
+
+
+class _Commands(TyperGroup):
+    """The command group, with usage errors (an option's value out of range, an unknown
+    option or choice) reported like every other error: one line, exit status 2."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _ClickUsageError as exc:
+            if exc.__class__.__name__ == "NoArgsIsHelpError":  # no arguments at all: the help, as usual
+                return super().main(*args, standalone_mode=True, **kwargs)
+            command = exc.ctx.command_path if exc.ctx is not None else "relukan-bench"
+            typer.echo(f"error: {command}: {' '.join(exc.format_message().split())}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="relukan-bench",
     help="Reproduce the ReLU-KAN paper's experiments against the original KAN (pykan), honestly.",
     no_args_is_help=True,

@@ -248,7 +248,7 @@ def _speed_raw(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
     samples: dict[tuple[str, ...], list[float]] = {}
     for line, row in _lines(rows):
         key = tuple(_text(path, line, row, k) for k in KEYS["speed"])
-        value = _float(path, line, row, "ms_per_step", required=False)
+        value = None if row.get("error") else _float(path, line, row, "ms_per_step", required=False)  # a failed unit
         samples.setdefault(key, []).append(math.nan if value is None else value)
     from relukan_bench.stats import median
 

@@ -27,3 +27,10 @@ class ExpressionError(ValueError):
 
     A ValueError, so that config validation reports it under the key that holds the expression.
     """
+
+
+def failure(exc: BaseException) -> str:
+    """One line saying why a unit of work failed: the exception's class and the first line of
+    its message (what results record in their `error` column)."""
+    lines = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {lines[0]}" if lines else exc.__class__.__name__

@@ -1,8 +1,13 @@
 """Run directories and the files in them. Writers compute nothing.
 
-Every table is written to a temporary file in the same directory and renamed into place, so a
-reader (or a crash) never sees half a file. Per-unit logs are appended one flushed row at a
-time, so what finished is on disk when something later fails.
+Every file is written to a temporary file in the same directory and renamed into place, so a
+reader, a crash or a SIGKILL never leaves half a file. Per-unit logs (`CsvLog`) grow by whole
+units: each addition writes the old rows and the new ones to a temporary file and renames it,
+so what finished is on disk, and only what finished.
+
+Tables declare their columns with a type (`{"seed": int, "mse": float, ...}`), so that a log
+read back (`read_records`) gives the same values that were written: floats are written with
+`repr` and round-trip bit for bit; an empty cell is None, or NaN in a float column.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from relukan_bench.errors import UsageError
 
@@ -100,22 +107,100 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, An
 
 
 class CsvLog:
-    """A CSV file that grows one complete, flushed row at a time."""
+    """A CSV file that grows by whole groups of rows, atomically.
 
-    def __init__(self, path: Path, columns: Sequence[str]):
+    A new log is created with its header. With `resume=True` an existing log is kept as it is
+    (its header must be `columns`); a missing one is created.
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str], resume: bool = False):
         self.path, self.columns = Path(path), list(columns)
-        write_text(self.path, _csv_text(self.columns, []))
+        if resume and self.path.exists():
+            found = _header(self.path)
+            if found != self.columns:
+                raise UsageError(f"{self.path}: expected the columns {','.join(self.columns)} (got {','.join(found)})")
+        else:
+            write_text(self.path, _csv_text(self.columns, []))
 
     def append(self, row: Mapping[str, Any]) -> None:
         self.extend([row])
 
     def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Append `rows` in one write, flushed to disk before returning."""
-        lines = _csv_text(self.columns, rows).split("\n", 1)[1]  # drop the header
-        with open(self.path, "a", encoding="utf-8", newline="") as handle:
-            handle.write(lines)
-            handle.flush()
-            os.fsync(handle.fileno())
+        """Add `rows`: the file is either as before or has all of them, never part."""
+        text = _csv_text(self.columns, rows).split("\n", 1)[1]  # without the header
+        self._rewrite(lambda source, target: (shutil.copyfileobj(source, target), target.write(text.encode("utf-8"))))
+
+    def keep(self, wanted: Callable[[dict[str, str]], bool]) -> int:
+        """Drop the rows for which `wanted(row)` is false (rows as read, all text); return how
+        many were dropped. The file is only rewritten when some were."""
+        with open(self.path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        kept = [row for row in rows if wanted(row)]
+        if len(kept) < len(rows):
+            write_text(self.path, _csv_text(self.columns, kept))
+        return len(rows) - len(kept)
+
+    def _rewrite(self, fill: Callable[[Any, Any], Any]) -> None:
+        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        try:
+            os.chmod(temporary, _file_mode())
+            with os.fdopen(fd, "wb") as target, open(self.path, "rb") as source:
+                fill(source, target)
+                target.flush()
+                os.fsync(target.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return next(csv.reader(handle), [])
+
+
+def remove_temporaries(directory: Path) -> list[Path]:
+    """Delete the temporary files a killed process left in `directory`; return them."""
+    found = sorted(Path(directory).glob(".*.tmp"))
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
+
+
+def read_records(path: Path, types: Mapping[str, type]) -> list[dict[str, Any]]:
+    """The rows of a CSV written from records with these column `types` (str, int, float,
+    bool), converted back. Raises ValueError naming the file, row and column of a bad cell."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if list(reader.fieldnames or []) != list(types):
+            raise ValueError(f"{path}: expected the columns {','.join(types)} (got {','.join(reader.fieldnames or [])})")
+        records = []
+        for number, row in enumerate(reader, start=2):
+            if None in row:
+                raise ValueError(f"{path}: line {number}: more cells than columns")
+            record = {}
+            for column, kind in types.items():
+                text = row[column]
+                try:
+                    record[column] = _parse(text, kind)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{path}: line {number}, column {column}: expected {kind.__name__} (got {text!r})") from None
+            records.append(record)
+        return records
+
+
+def _parse(text: str | None, kind: type) -> Any:
+    if text is None:  # a short row
+        raise ValueError("missing cell")
+    if kind is float:
+        return math.nan if text == "" else float(text)
+    if text == "":
+        return None
+    if kind is bool:
+        if text not in ("True", "False"):
+            raise ValueError(text)
+        return text == "True"
+    return kind(text)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -28,7 +28,9 @@ def median(samples: Sequence[float]) -> float:
 
 
 def describe(samples: Sequence[float]) -> dict[str, float]:
-    """n, median, first and third quartile, min and max of the samples."""
+    """n, median, first and third quartile, min and max of the samples (NaN for none)."""
+    if not samples:
+        return {"n": 0, **{key: math.nan for key in ("median", "q1", "q3", "min", "max")}}
     return {
         "n": len(samples),
         "median": quantile(samples, 0.5),

@@ -21,17 +21,21 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from relukan_bench.config import FitConfig
+from relukan_bench.errors import failure
 from relukan_bench.stats import median
 
-RUN_COLUMNS = [
-    "function", "model", "kind", "trainer", "seed", "init_seed", "device", "threads",
-    "steps", "steps_done", "diverged", "diverged_step", "final_train_mse", "final_test_mse",
-    "final_test_rmse", "best_test_mse", "best_step", "seconds", "params", "spline_params", "error",
-]
-CURVE_COLUMNS = ["function", "model", "seed", "step", "train_mse", "test_mse"]
-PREDICTION_COLUMNS = ["function", "model", "seed", "index", "x1", "y_true", "y_pred"]
+#: The per-run logs, typed so that they can be read back (`results.read_records`).
+RUN_TYPES = {
+    "function": str, "model": str, "kind": str, "trainer": str, "seed": int, "init_seed": int, "device": str,
+    "threads": int, "steps": int, "steps_done": int, "diverged": bool, "diverged_step": int, "final_train_mse": float,
+    "final_test_mse": float, "final_test_rmse": float, "best_test_mse": float, "best_step": int, "seconds": float,
+    "params": int, "spline_params": int, "error": str,
+}
+CURVE_TYPES = {"function": str, "model": str, "seed": int, "step": int, "train_mse": float, "test_mse": float}
+PREDICTION_TYPES = {"function": str, "model": str, "seed": int, "index": int, "x1": float, "y_true": float, "y_pred": float}
+RUN_COLUMNS, CURVE_COLUMNS, PREDICTION_COLUMNS = list(RUN_TYPES), list(CURVE_TYPES), list(PREDICTION_TYPES)
 SUMMARY_COLUMNS = [
-    "function", "model", "kind", "trainer", "n_seeds", "diverged", "final_train_mse",
+    "function", "model", "kind", "trainer", "n_seeds", "failed", "diverged", "final_train_mse",
     "final_test_mse", "final_test_mse_min", "final_test_mse_max", "best_test_mse",
     "final_test_rmse", "gain", "seconds", "params", "spline_params",
 ]
@@ -64,6 +68,11 @@ class RunResult:
             yield {"function": run["function"], "model": run["model"], "seed": run["seed"], "step": step, "train_mse": train, "test_mse": test}
 
 
+def key(row: dict[str, Any]) -> Unit:
+    """The unit a row of runs.csv, curves.csv or predictions.csv belongs to."""
+    return Unit(row["function"], int(row["seed"]), row["model"])
+
+
 def plan(config: FitConfig) -> list[Unit]:
     """Every run, in the order it runs: per function and seed, the models one after another."""
     return [
@@ -82,10 +91,13 @@ def trainer(spec: Any) -> str:
 Progress = Callable[[Unit, int, float], None]
 
 
-def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None) -> Iterator[RunResult]:
-    """Run the plan on `device`; yield a RunResult as each run finishes.
+def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None,
+             units: Sequence[Unit] | None = None) -> Iterator[RunResult]:
+    """Run `units` (default: the whole plan) on `device`; yield a RunResult as each finishes.
 
-    `on_progress(unit, steps_done, train_mse)` is called every few hundred steps."""
+    `on_progress(unit, steps_done, train_mse)` is called every few hundred steps. A run that
+    raises is a failed run: its record says why in `error` and the others go on (a run whose
+    loss stops being finite is recorded as diverged, see `run_one`)."""
     from relukan_bench.data import make_dataset
     from relukan_bench.seeding import derive_seed
 
@@ -93,7 +105,7 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
     models = {m.name: m for m in config.models}
     domain = tuple(config.data.domain)
     data: dict[tuple[str, int], tuple[Any, ...]] = {}
-    for unit in plan(config):
+    for unit in plan(config) if units is None else units:
         function = functions[unit.function]
         if (unit.function, unit.seed) not in data:
             data.clear()  # one (function, seed)'s data alive at a time
@@ -101,7 +113,26 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
             x_test, y_test = make_dataset(function, config.data.test_samples, domain, derive_seed(unit.seed, "test", function.name))
             data[(unit.function, unit.seed)] = tuple(t.to(device) for t in (x, y, x_test, y_test))
         progress = (lambda done, loss, unit=unit: on_progress(unit, done, loss)) if on_progress else None
-        yield run_one(config, unit, models[unit.model], function, data[(unit.function, unit.seed)], device, progress)
+        try:
+            yield run_one(config, unit, models[unit.model], function, data[(unit.function, unit.seed)], device, progress)
+        except Exception as exc:  # noqa: BLE001 - one failed run is recorded, the others go on
+            yield failed_run(config, unit, models[unit.model], device, failure(exc))
+
+
+def failed_run(config: FitConfig, unit: Unit, spec: Any, device: str, error: str) -> RunResult:
+    """The record of a run that raised: who it was and why, no numbers."""
+    import torch
+
+    from relukan_bench.seeding import derive_seed
+
+    run: dict[str, Any] = {column: None for column in RUN_COLUMNS}
+    run.update({
+        "function": unit.function, "model": unit.model, "kind": spec.kind, "trainer": trainer(spec), "seed": unit.seed,
+        "init_seed": derive_seed(unit.seed, "init", unit.function), "device": device, "threads": torch.get_num_threads(),
+        "steps": config.train.steps, "diverged": False, "error": error,
+    })
+    run.update({column: math.nan for column, kind in RUN_TYPES.items() if kind is float})
+    return RunResult(run)
 
 
 def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple[Any, ...], device: str,
@@ -143,6 +174,8 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
     seconds = clock(device) - start
 
     done = curve.steps_done
+    if curve.diverged and error is None:
+        error = f"the loss is not finite at step {done}"
     final_train = final_test = math.nan
     predictions: list[dict[str, Any]] = []
     if not curve.diverged:
@@ -209,35 +242,53 @@ def _final(run: dict[str, Any], key: str) -> float:
     return math.inf if run["diverged"] else run[key]
 
 
+def crashed(run: dict[str, Any]) -> bool:
+    """A run that raised rather than diverged: it has no numbers, not even an unbounded one."""
+    return bool(run.get("error")) and not run["diverged"]
+
+
 def summarize(runs: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
     """One row per (function, model), medians across seeds. Diverged runs count in `diverged`
-    and as an infinite final error. gain = the baseline's median final test MSE / this one's."""
+    and as an infinite final error; runs that raised count in `failed` (with the diverged
+    ones) and are left out of the numbers. gain = the baseline's median final test MSE / this
+    one's."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    failed: dict[tuple[str, str], int] = defaultdict(int)
     for run in runs:
-        groups[(run["function"], run["model"])].append(run)
+        key = (run["function"], run["model"])
+        failed[key] += bool(run.get("error"))
+        if not crashed(run):
+            groups[key].append(run)
+        else:
+            groups.setdefault(key, [])
     medians = {key: median([_final(r, "final_test_mse") for r in rows]) for key, rows in groups.items()}
+    first = {}
+    for run in runs:
+        first.setdefault((run["function"], run["model"]), run)
     summary = []
     for (function, model), rows in groups.items():
         finals = [_final(r, "final_test_mse") for r in rows]
         base = medians.get((function, baseline)) if baseline else None
         mine = medians[(function, model)]
+        some = first[(function, model)]
         summary.append({
             "function": function,
             "model": model,
-            "kind": rows[0]["kind"],
-            "trainer": rows[0]["trainer"],
+            "kind": some["kind"],
+            "trainer": some["trainer"],
             "n_seeds": len(rows),
+            "failed": failed[(function, model)],
             "diverged": sum(bool(r["diverged"]) for r in rows),
             "final_train_mse": median([_final(r, "final_train_mse") for r in rows]),
             "final_test_mse": mine,
-            "final_test_mse_min": min(finals),
-            "final_test_mse_max": max(finals),
+            "final_test_mse_min": min(finals, default=math.nan),
+            "final_test_mse_max": max(finals, default=math.nan),
             "best_test_mse": median([r["best_test_mse"] for r in rows if r["best_test_mse"] == r["best_test_mse"]]),
             "final_test_rmse": median([_final(r, "final_test_rmse") for r in rows]),
             "gain": _ratio(base, mine) if base is not None else math.nan,
             "seconds": median([r["seconds"] for r in rows]),
-            "params": rows[0]["params"],
-            "spline_params": rows[0]["spline_params"],
+            "params": rows[0]["params"] if rows else None,
+            "spline_params": rows[0]["spline_params"] if rows else None,
         })
     return summary
 
@@ -257,7 +308,7 @@ def representative_seed(runs: Sequence[dict[str, Any]], function: str, model: st
     """The seed whose final test MSE is the median of its (function, model) (the lower of the
     two middle ones for an even count); None when every run diverged."""
     rows = sorted(
-        (r for r in runs if r["function"] == function and r["model"] == model and not r["diverged"]),
+        (r for r in runs if r["function"] == function and r["model"] == model and not (r["diverged"] or r.get("error"))),
         key=lambda r: r["final_test_mse"],
     )
     if not rows:

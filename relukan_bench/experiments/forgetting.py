@@ -35,21 +35,26 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from relukan_bench.config import ForgettingConfig, ForgettingDataSpec
+from relukan_bench.errors import failure
 from relukan_bench.stats import median
 
 if TYPE_CHECKING:
     import torch
 
-MATRIX_COLUMNS = ["model", "seed", "phase", "segment", "mse"]
-PREDICTION_COLUMNS = ["model", "seed", "phase", "index", "x", "y_true", "y_pred"]
-CURVE_COLUMNS = ["model", "seed", "step", "phase", "segment", "mse"]
-RUN_COLUMNS = [
-    "model", "kind", "seed", "init_seed", "device", "threads", "phases", "steps_per_phase", "phases_done",
-    "diverged", "diverged_phase", "learned_mse", "final_mse", "forgetting", "max_forgetting", "forgotten_fraction",
-    "seconds", "params",
-]
+#: The per-run logs, typed so that they can be read back (`results.read_records`).
+MATRIX_TYPES = {"model": str, "seed": int, "phase": int, "segment": int, "mse": float}
+PREDICTION_TYPES = {"model": str, "seed": int, "phase": int, "index": int, "x": float, "y_true": float, "y_pred": float}
+CURVE_TYPES = {"model": str, "seed": int, "step": int, "phase": int, "segment": int, "mse": float}
+RUN_TYPES = {
+    "model": str, "kind": str, "seed": int, "init_seed": int, "device": str, "threads": int, "phases": int,
+    "steps_per_phase": int, "phases_done": int, "diverged": bool, "diverged_phase": int, "learned_mse": float,
+    "final_mse": float, "forgetting": float, "max_forgetting": float, "forgotten_fraction": float, "seconds": float,
+    "params": int, "error": str,
+}
+MATRIX_COLUMNS, PREDICTION_COLUMNS, CURVE_COLUMNS = list(MATRIX_TYPES), list(PREDICTION_TYPES), list(CURVE_TYPES)
+RUN_COLUMNS = list(RUN_TYPES)
 SUMMARY_COLUMNS = [
-    "model", "kind", "n_seeds", "diverged", "params", "learned_mse", "final_mse", "final_mse_min", "final_mse_max",
+    "model", "kind", "n_seeds", "failed", "diverged", "params", "learned_mse", "final_mse", "final_mse_min", "final_mse_max",
     "forgetting", "forgetting_min", "forgetting_max", "max_forgetting", "forgotten_fraction", "forgotten_fraction_min",
     "forgotten_fraction_max", "seconds",
 ]
@@ -71,6 +76,11 @@ class RunResult:
     matrix: list[dict[str, Any]] = field(default_factory=list)
     predictions: list[dict[str, Any]] = field(default_factory=list)
     curves: list[dict[str, Any]] = field(default_factory=list)
+
+
+def key(row: dict[str, Any]) -> Unit:
+    """The unit a row of any of the per-run logs belongs to."""
+    return Unit(int(row["seed"]), row["model"])
 
 
 def plan(config: ForgettingConfig) -> list[Unit]:
@@ -133,16 +143,38 @@ def scores(matrix: Sequence[Sequence[float]]) -> Scores:
 Progress = Callable[[Unit, int, float], None]
 
 
-def iter_forgetting(config: ForgettingConfig, device: str, on_progress: Progress | None = None) -> Iterator[RunResult]:
-    """Run the plan on `device`; yield a RunResult as each run finishes.
+def iter_forgetting(config: ForgettingConfig, device: str, on_progress: Progress | None = None,
+                    units: Sequence[Unit] | None = None) -> Iterator[RunResult]:
+    """Run `units` (default: the whole plan) on `device`; yield a RunResult as each finishes.
 
-    `on_progress(unit, steps_done, train_mse)` is called after every phase."""
+    `on_progress(unit, steps_done, train_mse)` is called after every phase. A run that raises
+    is a failed run: its record says why in `error` and the others go on (a run whose loss
+    stops being finite is recorded as diverged)."""
     x, y = target(config.data)
     x, y = x.to(device), y.to(device)
     models = {m.name: m for m in config.models}
-    for unit in plan(config):
+    for unit in plan(config) if units is None else units:
         progress = (lambda done, loss, unit=unit: on_progress(unit, done, loss)) if on_progress else None
-        yield run_one(config, unit, models[unit.model], x, y, device, progress)
+        try:
+            yield run_one(config, unit, models[unit.model], x, y, device, progress)
+        except Exception as exc:  # noqa: BLE001 - one failed run is recorded, the others go on
+            yield failed_run(config, unit, models[unit.model], device, failure(exc))
+
+
+def failed_run(config: ForgettingConfig, unit: Unit, spec: Any, device: str, error: str) -> RunResult:
+    """The record of a run that raised: who it was and why, no numbers."""
+    import torch
+
+    from relukan_bench.seeding import derive_seed
+
+    run: dict[str, Any] = {column: None for column in RUN_COLUMNS}
+    run.update({column: math.nan for column, kind in RUN_TYPES.items() if kind is float})
+    run.update({
+        "model": unit.model, "kind": spec.kind, "seed": unit.seed, "init_seed": derive_seed(unit.seed, "init", "forgetting"),
+        "device": device, "threads": torch.get_num_threads(), "phases": config.data.segments,
+        "steps_per_phase": config.train.steps_per_phase, "diverged": False, "error": error,
+    })
+    return RunResult(run)
 
 
 def run_one(config: ForgettingConfig, unit: Unit, spec: Any, x: "torch.Tensor", y: "torch.Tensor", device: str,
@@ -220,6 +252,7 @@ def run_one(config: ForgettingConfig, unit: Unit, spec: Any, x: "torch.Tensor", 
         "forgotten_fraction": numbers.forgotten_fraction,
         "seconds": seconds,
         "params": params,
+        "error": f"the loss is not finite in phase {diverged_phase}" if diverged_phase is not None else None,
     }
     return result
 
@@ -245,10 +278,18 @@ def _value(run: dict[str, Any], key: str) -> float:
 
 
 def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per model, medians across seeds (a diverged run counts as infinite)."""
+    """One row per model, medians across seeds. A diverged run counts as infinite; runs that
+    raised count in `failed` (with the diverged ones) and are left out of the numbers."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    failed: dict[str, int] = defaultdict(int)
+    kinds: dict[str, str] = {}
     for run in runs:
-        groups[run["model"]].append(run)
+        failed[run["model"]] += bool(run.get("error"))
+        kinds.setdefault(run["model"], run["kind"])
+        if run.get("error") and not run["diverged"]:
+            groups.setdefault(run["model"], [])
+        else:
+            groups[run["model"]].append(run)
     summary = []
     for model, rows in groups.items():
         finals = [_value(r, "final_mse") for r in rows]
@@ -256,17 +297,18 @@ def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         fractions = [_value(r, "forgotten_fraction") for r in rows if r["diverged"] or r["forgotten_fraction"] == r["forgotten_fraction"]]
         summary.append({
             "model": model,
-            "kind": rows[0]["kind"],
+            "kind": kinds[model],
             "n_seeds": len(rows),
+            "failed": failed[model],
             "diverged": sum(bool(r["diverged"]) for r in rows),
-            "params": rows[0]["params"],
+            "params": rows[0]["params"] if rows else None,
             "learned_mse": median([_value(r, "learned_mse") for r in rows]),
             "final_mse": median(finals),
-            "final_mse_min": min(finals),
-            "final_mse_max": max(finals),
+            "final_mse_min": min(finals, default=math.nan),
+            "final_mse_max": max(finals, default=math.nan),
             "forgetting": median(forgetting),
-            "forgetting_min": min(forgetting),
-            "forgetting_max": max(forgetting),
+            "forgetting_min": min(forgetting, default=math.nan),
+            "forgetting_max": max(forgetting, default=math.nan),
             "max_forgetting": median([_value(r, "max_forgetting") for r in rows]),
             "forgotten_fraction": median(fractions),
             "forgotten_fraction_min": min(fractions, default=math.nan),
@@ -280,7 +322,7 @@ def representative_seed(runs: Sequence[dict[str, Any]], model: str) -> int | Non
     """The seed whose forgetting is the median of the model's runs (the lower of the two
     middle ones for an even count); None when every run diverged."""
     everyone = [r for r in runs if r["model"] == model]
-    rows = sorted((r for r in everyone if not r["diverged"]), key=lambda r: r["forgetting"])
+    rows = sorted((r for r in everyone if not (r["diverged"] or r.get("error"))), key=lambda r: r["forgetting"])
     if not rows:
         return None
     return rows[min((len(everyone) - 1) // 2, len(rows) - 1)]["seed"]

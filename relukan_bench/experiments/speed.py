@@ -22,14 +22,18 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 from relukan_bench.config import SpeedConfig
+from relukan_bench.errors import failure
 from relukan_bench.stats import describe, relative_iqr
 
-RAW_COLUMNS = [
-    "function", "model", "kind", "device", "repeat", "seed", "steps", "warmup_steps",
-    "seconds", "ms_per_step", "final_loss", "params", "threads",
-]
+#: raw.csv, one row per unit, typed so that it can be read back (`results.read_records`).
+RAW_TYPES = {
+    "function": str, "model": str, "kind": str, "device": str, "repeat": int, "seed": int, "steps": int,
+    "warmup_steps": int, "seconds": float, "ms_per_step": float, "final_loss": float, "params": int, "threads": int,
+    "error": str,
+}
+RAW_COLUMNS = list(RAW_TYPES)
 SUMMARY_COLUMNS = [
-    "function", "model", "device", "n", "median_s", "q1_s", "q3_s", "min_s", "max_s",
+    "function", "model", "device", "n", "failed", "median_s", "q1_s", "q3_s", "min_s", "max_s",
     "iqr_rel", "ms_per_step", "speedup", "final_loss", "params",
 ]
 
@@ -44,6 +48,11 @@ class Unit:
     model: str
 
 
+def key(record: dict[str, Any]) -> Unit:
+    """The unit a raw record belongs to."""
+    return Unit(record["device"], record["function"], int(record["repeat"]), record["model"])
+
+
 def plan(config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
     """Every unit of work, in the order it runs."""
     return [
@@ -55,8 +64,10 @@ def plan(config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
     ]
 
 
-def iter_speed(config: SpeedConfig, devices: Sequence[str]) -> Iterator[dict[str, Any]]:
-    """Run the plan; yield one raw record (RAW_COLUMNS) as each unit finishes."""
+def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit] | None = None) -> Iterator[dict[str, Any]]:
+    """Run `units` (default: the whole plan); yield one raw record (RAW_COLUMNS) as each
+    finishes. A unit that raises, or whose loss is not finite after its timed steps, is a
+    failed unit: its record says why in `error`, and the others go on."""
     import torch
 
     from relukan_bench.data import make_dataset
@@ -69,7 +80,7 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str]) -> Iterator[dict[str
     models = {m.name: m for m in config.models}
     domain = tuple(config.data.domain)
     datasets: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor]] = {}
-    for unit in plan(config, devices):
+    for unit in plan(config, devices) if units is None else units:
         function, spec = functions[unit.function], models[unit.model]
         if (unit.device, unit.function) not in datasets:
             datasets.clear()  # one function's data alive at a time
@@ -77,10 +88,18 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str]) -> Iterator[dict[str
             datasets[(unit.device, unit.function)] = (x.to(unit.device), y.to(unit.device))
         x, y = datasets[(unit.device, unit.function)]
         seed = derive_seed(config.seed, "init", function.name, unit.repeat)
-        model = build_model(spec, function, domain, seed).to(unit.device)
-        optimizer = make_optimizer(model, config.train)
-        step = TrainStep(model, optimizer, x, y)
-        seconds = time_steps(step, config.train.steps, config.timing.warmup_steps, unit.device)
+        seconds = final_loss = math.nan
+        params, error = None, None
+        try:
+            model = build_model(spec, function, domain, seed).to(unit.device)
+            params = count_parameters(model)
+            step = TrainStep(model, make_optimizer(model, config.train), x, y)
+            seconds = time_steps(step, config.train.steps, config.timing.warmup_steps, unit.device)
+            final_loss = float(step.last_loss) if step.last_loss is not None else math.nan
+            if not math.isfinite(final_loss):
+                error = f"the loss is not finite after the timed steps ({final_loss})"
+        except Exception as exc:  # noqa: BLE001 - any failure of one unit is recorded, the run goes on
+            error = failure(exc)
         yield {
             "function": unit.function,
             "model": unit.model,
@@ -92,20 +111,22 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str]) -> Iterator[dict[str
             "warmup_steps": config.timing.warmup_steps,
             "seconds": seconds,
             "ms_per_step": 1000.0 * seconds / config.train.steps,
-            "final_loss": float(step.last_loss) if step.last_loss is not None else math.nan,
-            "params": count_parameters(model),
+            "final_loss": final_loss,
+            "params": params,
             "threads": torch.get_num_threads(),
+            "error": error,
         }
 
 
 def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
     """One row per (function, model, device): statistics of the repeats' seconds, and the
     speedup = baseline median / this median on the same function and device (NaN when the
-    baseline did not run there). Rows keep the order in which units first appear."""
+    baseline did not run there). Failed units are counted in `failed` and left out of the
+    statistics. Rows keep the order in which units first appear."""
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         groups[(record["function"], record["model"], record["device"])].append(record)
-    stats = {key: describe([r["seconds"] for r in rows]) for key, rows in groups.items()}
+    stats = {key: describe([r["seconds"] for r in rows if not r.get("error")]) for key, rows in groups.items()}
     summary = []
     for (function, model, device), rows in groups.items():
         mine = stats[(function, model, device)]
@@ -115,6 +136,7 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
             "model": model,
             "device": device,
             "n": mine["n"],
+            "failed": sum(bool(r.get("error")) for r in rows),
             "median_s": mine["median"],
             "q1_s": mine["q1"],
             "q3_s": mine["q3"],
@@ -123,8 +145,8 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
             "iqr_rel": relative_iqr(mine),
             "ms_per_step": 1000.0 * mine["median"] / rows[0]["steps"],
             "speedup": base["median"] / mine["median"] if base is not None and mine["median"] > 0 else math.nan,
-            "final_loss": describe([r["final_loss"] for r in rows])["median"],
-            "params": rows[0]["params"],
+            "final_loss": describe([r["final_loss"] for r in rows if not r.get("error")])["median"],
+            "params": next((r["params"] for r in rows if r["params"] is not None), None),
         })
     return summary
 

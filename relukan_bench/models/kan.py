@@ -11,10 +11,13 @@
 - pykan turns the `width` list it is given into nested lists: it gets a copy;
 - `grid_range` defaults to the data domain, [0, 1] (pykan's own default is [-1, 1]).
 
-Known pykan behaviour, left as it is: the initial spline coefficients are fitted with
-`torch.linalg.lstsq` on an underdetermined system (G + 1 points, G + k coefficients), which is
-not deterministic on the CPU: two models built with the same seed can differ in `coef` by a
-few 1e-2 (their outputs by ~1e-4). Everything the seed draws is reproduced exactly.
+- pykan fits spline coefficients with `torch.linalg.lstsq` (its initial noise in the
+  constructor; the grid updates of its own `fit()`). The systems are rank-deficient
+  (G + 1 points, G + k coefficients), and the default CPU driver, `gelsy` (MKL), is not
+  reproducible for them: its result depends on memory alignment, so two models built with the
+  same seed differed in `coef` by up to 3e-2, and a 5000-step run of f6 ended with a test MSE
+  of 1.2e-1 once and 3.1e-2 the next time. Here pykan's calls run with the `gelsd` driver
+  (SVD, the minimum-norm solution), which is deterministic; everything else is pykan's own.
 
 pykan is imported on first construction only; importing it costs seconds (sklearn, sympy).
 """
@@ -55,7 +58,7 @@ class PyKAN(nn.Module):
         self.width = list(width)
         self.grid, self.k = grid, k
         self.grid_range = (float(grid_range[0]), float(grid_range[1]))
-        with preserved_rng():
+        with preserved_rng(), deterministic_lstsq():
             model = KAN(
                 width=list(width),
                 grid=grid,
@@ -111,7 +114,7 @@ class PyKAN(nn.Module):
         counter = _StepCounter(monitor)
         self.steps_seen = 0
         try:
-            with seeded(seed), _pykan_progress(counter):
+            with seeded(seed), _pykan_progress(counter), deterministic_lstsq():
                 results = self.kan.fit(dataset, steps=steps, log=max(steps, 1), **dict(options))
         finally:
             self.steps_seen = counter.seen
@@ -155,3 +158,22 @@ def _pykan_progress(counter: _StepCounter) -> Iterator[None]:
         yield
     finally:
         multkan.tqdm = original
+
+
+@contextmanager
+def deterministic_lstsq() -> Iterator[None]:
+    """While active, `torch.linalg.lstsq` on the CPU uses the `gelsd` driver unless the caller
+    names one. pykan calls it without a driver, which on the CPU means `gelsy`: not
+    reproducible on rank-deficient systems (see the module docstring)."""
+    original = torch.linalg.lstsq
+
+    def lstsq(a: torch.Tensor, b: torch.Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
+        if driver is None and a.device.type == "cpu":
+            driver = "gelsd"
+        return original(a, b, rcond=rcond, driver=driver)
+
+    torch.linalg.lstsq = lstsq
+    try:
+        yield
+    finally:
+        torch.linalg.lstsq = original
