@@ -158,26 +158,41 @@ FUNCTIONS = typer.Option(None, "--functions", help="Only these functions, e.g. f
 MODELS = typer.Option(None, "--models", help="Only these models (config names), e.g. relukan,kan.", show_default=False)
 
 
+RESUME = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
+                      help="Finish an interrupted run in RUN_DIR: its finished units are kept, the rest run. "
+                           "Its recorded config is used; options that change it are refused.")
+
+
 def _out(experiment: str) -> Any:
     return typer.Option(None, "--out", help=f"Run directory, new or empty (default: results/{experiment}/<UTC timestamp>/).", show_default=False)
 
 
 def _request(config: Optional[Path], overrides: Optional[List[str]], options: dict[str, Any],
-             functions: Optional[str], models: Optional[str], out: Optional[Path], quick: bool) -> Any:
+             functions: Optional[str], models: Optional[str], out: Optional[Path], quick: bool,
+             resume: Optional[Path] = None) -> Any:
     """The library's request: CLI options given become key=value overrides, applied before
     the trailing ones."""
     from relukan_bench.runner import Request
 
     settings = [f"{key}={value}" for key, value in options.items() if value is not None]
     return Request(config=config, overrides=overrides or [], options=settings,
-                   functions=_names(functions), models=_names(models), out=out, quick=quick)
+                   functions=_names(functions), models=_names(models), out=out, quick=quick, resume=resume)
 
 
-def _finish(run_dir: Path, interrupted: bool, what: str) -> None:
-    _console().print(f"Results in {run_dir}")
-    if interrupted:
-        typer.echo(f"interrupted: the finished {what} were kept and summarised", err=True)
+def _finish(command: str, result: Any, what: str) -> None:
+    """Where the results are; then, on stderr, the units that failed and how the run ended:
+    exit 130 after Ctrl-C (with the command that finishes the run), 1 when a unit failed."""
+    _console().print(f"Results in {result.run_dir}")
+    for line in result.failed:
+        typer.echo(f"failed: {line}", err=True)
+    if result.interrupted:
+        finished, planned = result.units
+        typer.echo(f"interrupted: {finished} of {planned} {what} finished and were kept and summarised; "
+                   f"to finish the run: relukan-bench {command} --resume {result.run_dir}", err=True)
         raise typer.Exit(130)
+    if result.failed:
+        typer.echo(f"{len(result.failed)} of {result.units[1]} {what} failed (recorded in the results with their error)", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -193,6 +208,7 @@ def speed(
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Base seed of data and initialisation.", show_default=False),
     out: Optional[Path] = _out("speed"),
     quick: bool = typer.Option(False, "--quick", help="Smoke run: every function and model, a handful of steps, one repeat."),
+    resume: Optional[Path] = RESUME,
 ) -> None:
     """Time ReLU-KAN and the original KAN on the paper's five speed functions.
 
@@ -201,9 +217,9 @@ def speed(
     from relukan_bench.runner import run_speed
 
     options = {"threads": threads, "device": device.value if device else None, "timing.repeats": repeats, "seed": seed}
-    result = run_speed(_request(config, overrides, options, functions, models, out, quick), _RichReporter())
+    result = run_speed(_request(config, overrides, options, functions, models, out, quick, resume), _RichReporter())
     _show_experiment("speed", result)
-    _finish(result.run_dir, result.interrupted, "repeats")
+    _finish("speed", result, "timed runs")
 
 
 @app.command()
@@ -218,6 +234,7 @@ def fit(
     models: Optional[str] = MODELS,
     out: Optional[Path] = _out("fit"),
     quick: bool = typer.Option(False, "--quick", help="Smoke run: every function and model, 20 steps, one seed."),
+    resume: Optional[Path] = RESUME,
 ) -> None:
     """Train ReLU-KAN and the original KAN on the paper's six fitting functions and record their errors.
 
@@ -226,9 +243,9 @@ def fit(
     from relukan_bench.runner import run_fit
 
     options = {"threads": threads, "device": device.value if device else None, "seeds": _seeds(seeds)}
-    result = run_fit(_request(config, overrides, options, functions, models, out, quick), _RichReporter())
+    result = run_fit(_request(config, overrides, options, functions, models, out, quick, resume), _RichReporter())
     _show_experiment("fit", result)
-    _finish(result.run_dir, result.interrupted, "training runs")
+    _finish("fit", result, "training runs")
 
 
 @app.command()
@@ -242,6 +259,7 @@ def forgetting(
     models: Optional[str] = MODELS,
     out: Optional[Path] = _out("forgetting"),
     quick: bool = typer.Option(False, "--quick", help="Smoke run: every model, 10 steps per phase, one seed."),
+    resume: Optional[Path] = RESUME,
 ) -> None:
     """Learn five Gaussian peaks one after another and measure how much each model forgets.
 
@@ -250,9 +268,9 @@ def forgetting(
     from relukan_bench.runner import run_forgetting
 
     options = {"threads": threads, "device": device.value if device else None, "seeds": _seeds(seeds)}
-    result = run_forgetting(_request(config, overrides, options, None, models, out, quick), _RichReporter())
+    result = run_forgetting(_request(config, overrides, options, None, models, out, quick, resume), _RichReporter())
     _show_experiment("forgetting", result)
-    _finish(result.run_dir, result.interrupted, "training runs")
+    _finish("forgetting", result, "training runs")
 
 
 @app.command()
@@ -262,6 +280,8 @@ def reproduce(
     threads: Optional[int] = THREADS,
     out: Optional[Path] = _out("reproduce"),
     quick: bool = typer.Option(False, "--quick", help="Smoke run of all three experiments (about a minute), marked so in the report."),
+    resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
+                                          help="Finish an interrupted reproduce run in RUN_DIR: finished experiments and units are kept."),
 ) -> None:
     """Run speed, fit and forgetting with their default configs and write REPORT.md.
 
@@ -271,15 +291,23 @@ def reproduce(
 
     options = [f"{key}={value}" for key, value in {"threads": threads, "device": device.value if device else None}.items()
                if value is not None]
-    result = run_reproduce(Request(options=options, out=out, quick=quick), lambda name: _RichReporter(), _show_experiment)
+    result = run_reproduce(Request(options=options, out=out, quick=quick, resume=resume), lambda name: _RichReporter(),
+                           _show_experiment)
     console = _console()
     console.rule("Verdicts")
     for verdict in result.verdicts:
         console.print(f"[bold]{verdict.claim}: {verdict.outcome}.[/bold] {verdict.sentence}", highlight=False)
     console.print(f"Report: {result.report}")
+    failed = [f"{name}: {line}" for name, run in result.runs.items() for line in run.failed]
+    for line in failed:
+        typer.echo(f"failed: {line}", err=True)
     if result.interrupted:
-        typer.echo("interrupted: the finished work was kept and reported", err=True)
+        typer.echo(f"interrupted: the finished work was kept and reported; "
+                   f"to finish the run: relukan-bench reproduce --resume {result.run_dir}", err=True)
         raise typer.Exit(130)
+    if failed:
+        typer.echo(f"{len(failed)} unit(s) failed (recorded in the results with their error)", err=True)
+        raise typer.Exit(1)
 
 
 def _show_experiment(name: str, result: Any) -> None:

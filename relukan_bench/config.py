@@ -391,6 +391,24 @@ def select(config: Config, *, functions: Sequence[str] | None = None, models: Se
     return config.model_copy(update=update)
 
 
+def differences(before: Strict, after: Strict) -> list[str]:
+    """Where two configs differ, as `key: old -> new` (keys as overrides spell them)."""
+    found: list[str] = []
+
+    def walk(key: str, old: Any, new: Any) -> None:
+        if isinstance(old, dict) and isinstance(new, dict):
+            for name in dict.fromkeys([*old, *new]):
+                walk(f"{key}.{name}" if key else name, old.get(name), new.get(name))
+        elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+            for index, (a, b) in enumerate(zip(old, new)):
+                walk(f"{key}[{index}]", a, b)
+        elif old != new:
+            found.append(f"{key}: {show(old)} -> {show(new)}")
+
+    walk("", before.model_dump(mode="json"), after.model_dump(mode="json"))
+    return found
+
+
 # --------------------------------------------------------------------------- loading
 def load_config(path: Path, overrides: Sequence[str], schema: type[Config]) -> Config:
     """Read `path`, apply `key=value` overrides, validate against `schema`."""

@@ -10,11 +10,12 @@ in one directory and writes `REPORT.md` (`relukan_bench.report`).
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
@@ -51,6 +52,7 @@ class Request:
     models: Sequence[str] | None = None
     out: Path | None = None
     quick: bool = False
+    resume: Path | None = None  # an interrupted run directory to finish
 
 
 @dataclass
@@ -62,6 +64,8 @@ class SpeedRun:
     summary: list[dict[str, Any]]
     paper: dict[tuple[str, str], float]
     interrupted: bool = False
+    failed: list[str] = field(default_factory=list)  # "what: why", one per failed unit
+    units: tuple[int, int] = (0, 0)  # (finished, planned)
 
 
 def resolve_config(request: Request, experiment: str, schema: type) -> Any:
@@ -74,6 +78,116 @@ def resolve_config(request: Request, experiment: str, schema: type) -> Any:
     return select(config, functions=request.functions, models=request.models)
 
 
+#: What must not change between the sessions of one run (`--resume`).
+SAME_ENVIRONMENT = ("cpu", "gpu", "python", "torch", "pykan", "numpy", "threads")
+
+
+@dataclass
+class _Session:
+    """A run directory being written by this process: its config and devices, its environment
+    record, its per-unit logs, and the records of the units earlier sessions finished."""
+
+    run_dir: Path
+    config: Any
+    devices: list[str]
+    env: dict[str, Any]
+    logs: dict[str, Any]  # table -> CsvLog
+    loaded: dict[str, list[dict[str, Any]]]  # table -> records of finished units, as written
+    done: set[Any]  # the units finished before this session
+
+
+def _start(experiment: str, request: Request, schema: type, tables: dict[str, dict[str, type]],
+           key: Callable[[dict[str, Any]], Any], devices_of: Callable[[str], list[str]],
+           check: Callable[[Any], Any] = lambda config: None) -> _Session:
+    """Validate everything, then open the run: a new directory, or with `request.resume` the
+    directory of an interrupted run with the same config, environment and columns.
+
+    `tables` are the per-unit logs, `<name>.csv` each, in the order a unit is written; the last
+    one commits it (a unit is finished when its row there is on disk). `check(config)` runs
+    before anything is written. Nothing is written before every check has passed."""
+    from relukan_bench.env import environment
+    from relukan_bench.errors import UsageError
+    from relukan_bench.results import CsvLog, read_records, remove_temporaries, write_json
+
+    if request.resume is None:
+        config = resolve_config(request, experiment, schema)
+        devices = devices_of(config.device)
+        check(config)
+        run_dir, env = _open_run(experiment, request, config, devices)  # nothing is created before this line
+        logs = {name: CsvLog(run_dir / f"{name}.csv", list(types)) for name, types in tables.items()}
+        return _Session(run_dir, config, devices, env, logs, {name: [] for name in tables}, set())
+
+    run_dir = Path(request.resume)
+    commit = list(tables)[-1]
+    config = resumed_config(request, experiment, schema, f"{commit}.csv")
+    devices = devices_of(config.device)
+    check(config)
+    try:
+        env = json.loads((run_dir / "env.json").read_text(encoding="utf-8"))
+        loaded = {name: read_records(run_dir / f"{name}.csv", types) for name, types in tables.items() if (run_dir / f"{name}.csv").exists()}
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--resume {run_dir}: cannot read the run ({exc})") from None
+    now = environment(config.threads, devices)
+    _same_environment(run_dir, env, now)
+    done = {key(row) for row in loaded.get(commit, [])}
+    # Every check has passed: from here on the directory is written to.
+    remove_temporaries(run_dir)
+    logs = {name: CsvLog(run_dir / f"{name}.csv", list(types), resume=True) for name, types in tables.items()}
+    for name in tables:
+        if name != commit:  # rows of a unit a kill cut short before its commit are dropped
+            logs[name].keep(lambda row: key(row) in done)
+            loaded[name] = [row for row in loaded.get(name, []) if key(row) in done]
+    _record_session(run_dir, env, now, units_done=len(done))
+    return _Session(run_dir, config, devices, env, logs, {name: loaded.get(name, []) for name in tables}, done)
+
+
+def resumed_config(request: Request, experiment: str, schema: type, log: str) -> Any:
+    """The config of `request` for finishing the run in `request.resume`: the recorded
+    `config.yaml` (or `request.config`) with the request's options and overrides, which must
+    come out the same as the recorded one. UsageError otherwise, or when the directory is not
+    a run of `experiment` (`log` is a file every such run has)."""
+    from relukan_bench.config import differences, load_config
+    from relukan_bench.errors import UsageError
+
+    run_dir = Path(request.resume)
+    if request.out is not None:
+        raise UsageError(f"--out {request.out}: a resumed run goes on in its own directory; give --resume or --out")
+    try:
+        env = json.loads((run_dir / "env.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        env = None
+    # Runs record their experiment in env.json; older ones are known by their log.
+    kind = env.get("experiment", experiment if (run_dir / log).is_file() else None) if isinstance(env, dict) else None
+    if kind != experiment or not (run_dir / "config.yaml").is_file():
+        raise UsageError(f"--resume {run_dir}: expected a {experiment} run directory (with config.yaml and env.json)")
+    recorded = load_config(run_dir / "config.yaml", [], schema)
+    config = resolve_config(replace(request, config=request.config or run_dir / "config.yaml"), experiment, schema)
+    changed = differences(recorded, config)
+    if changed:
+        shown = "; ".join(changed[:3]) + (f"; and {len(changed) - 3} more" if len(changed) > 3 else "")
+        raise UsageError(f"--resume {run_dir}: the config differs from the one the run recorded ({shown}); "
+                         "resume with the same config, or start a new run")
+    return config
+
+
+def _same_environment(run_dir: Path, recorded: dict[str, Any], now: dict[str, Any]) -> None:
+    from relukan_bench.errors import UsageError
+
+    moved = [f"{name}: {recorded.get(name)} -> {now.get(name)}" for name in SAME_ENVIRONMENT if recorded.get(name) != now.get(name)]
+    if moved:
+        raise UsageError(f"--resume {run_dir}: the run was recorded in another environment ({'; '.join(moved)}); "
+                         "results of two environments are not one run, start a new run")
+
+
+def _record_session(run_dir: Path, env: dict[str, Any], now: dict[str, Any], **details: Any) -> None:
+    """Note in env.json that another session goes on with the run."""
+    from relukan_bench.results import write_json
+
+    env.setdefault("resumed", []).append({"start_time": now["start_time"], **details, "git": now["git"], "command": now["command"]})
+    env["end_time"] = None
+    write_json(run_dir / "env.json", env)
+
+
 def _open_run(experiment: str, request: Request, config: Any, devices: list[str]) -> tuple[Path, dict[str, Any]]:
     """Create the run directory; write the resolved config and the environment into it."""
     from relukan_bench.config import dump_config
@@ -82,7 +196,7 @@ def _open_run(experiment: str, request: Request, config: Any, devices: list[str]
 
     run_dir = new_run_dir(experiment, request.out)
     write_text(run_dir / "config.yaml", dump_config(config))
-    env = environment(config.threads, devices)
+    env = {"experiment": experiment, **environment(config.threads, devices)}
     write_json(run_dir / "env.json", env)
     return run_dir, env
 
@@ -100,44 +214,48 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     from relukan_bench.config import SpeedConfig
     from relukan_bench.devices import resolve_devices
     from relukan_bench.experiments import speed
-    from relukan_bench.results import CsvLog, read_csv, write_csv
+    from relukan_bench.results import read_csv, write_csv
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
-    config = resolve_config(request, "speed", SpeedConfig)
-    devices = resolve_devices(config.device)
-    paper = speed.paper_speedups(read_csv(resources.paper_dir() / "speed.csv"), config)
-    run_dir, env = _open_run("speed", request, config, devices)  # nothing is created before this line
+    paper: dict[tuple[str, str], float] = {}
 
-    raw_log = CsvLog(run_dir / "raw.csv", speed.RAW_COLUMNS)
-    units = speed.plan(config, devices)
-    records: list[dict[str, Any]] = []
-    interrupted = False
-    reporter.start(len(units))
-    try:
-        with threads(config.threads):
-            reporter.update(0, _label(units[0]))
-            for done, record in enumerate(speed.iter_speed(config, devices), start=1):
-                with _interrupts_deferred():  # a row is on disk and in the summary, or neither
-                    raw_log.append(record)
-                    records.append(record)
-                reporter.update(done, _label(units[done]) if done < len(units) else "done")
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        reporter.stop()
+    def check(config: Any) -> None:
+        paper.update(speed.paper_speedups(read_csv(resources.paper_dir() / "speed.csv"), config))
 
-    summary = speed.summarize(records, config.baseline)
-    model_names = [m.name for m in config.models]
-    table = speed.paper_table(summary, [f.name for f in config.functions], model_names, paper)
-    write_csv(run_dir / "summary.csv", speed.SUMMARY_COLUMNS, summary)
-    write_csv(run_dir / "table.csv", speed.table_columns(model_names, config.baseline), table)
-    if summary:
+    session = _start("speed", request, SpeedConfig, {"raw": speed.RAW_TYPES}, speed.key, resolve_devices, check)
+    config, run_dir = session.config, session.run_dir
+    units = speed.plan(config, session.devices)
+    todo = [unit for unit in units if unit not in session.done]
+    records = [r for r in session.loaded["raw"] if speed.key(r) in set(units)]
+    model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
+
+    def tables() -> list[dict[str, Any]]:
+        summary = speed.summarize(records, config.baseline)
+        write_csv(run_dir / "summary.csv", speed.SUMMARY_COLUMNS, summary)
+        write_csv(run_dir / "table.csv", speed.table_columns(model_names, config.baseline),
+                  speed.paper_table(summary, function_names, model_names, paper))
+        return summary
+
+    def write(record: dict[str, Any]) -> None:
+        session.logs["raw"].append(record)
+        records.append(record)
+        tables()
+
+    def label(done: int) -> str:
+        return _label(todo[done]) if done < len(todo) else "done"
+
+    with threads(config.threads):
+        interrupted = _collect(speed.iter_speed(config, session.devices, todo), write, reporter, 1, len(units),
+                               len(units) - len(todo), label)
+    summary = tables()
+    if any(not r.get("error") for r in records):
         from relukan_bench.plots import plot_speed
 
         plot_speed(summary, config.baseline, run_dir / "speed.png")
-    _close_run(run_dir, env, interrupted)
-    return SpeedRun(run_dir, config, summary, paper, interrupted)
+    _close_run(run_dir, session.env, interrupted)
+    failed = [f"{r['function']} {r['model']} on {r['device']}, repeat {r['repeat'] + 1}: {r['error']}" for r in records if r.get("error")]
+    return SpeedRun(run_dir, config, summary, paper, interrupted, failed, (len(records), len(units)))
 
 
 @dataclass
@@ -149,29 +267,40 @@ class FitRun:
     summary: list[dict[str, Any]]
     table: list[dict[str, Any]]
     interrupted: bool = False
+    failed: list[str] = field(default_factory=list)
+    units: tuple[int, int] = (0, 0)
 
 
 def run_fit(request: Request, reporter: Reporter | None = None) -> FitRun:
     from relukan_bench.config import FitConfig
     from relukan_bench.devices import resolve_device
     from relukan_bench.experiments import fit
-    from relukan_bench.results import CsvLog, read_csv, write_csv
+    from relukan_bench.results import read_csv, write_csv
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
-    config = resolve_config(request, "fit", FitConfig)
-    device = resolve_device(config.device)
-    paper = fit.paper_fits(read_csv(resources.paper_dir() / "fit.csv"), config)
-    run_dir, env = _open_run("fit", request, config, [device])  # nothing is created before this line
+    paper: dict[str, Any] = {}
 
-    logs = {
-        "runs": CsvLog(run_dir / "runs.csv", fit.RUN_COLUMNS),
-        "curves": CsvLog(run_dir / "curves.csv", fit.CURVE_COLUMNS),
-        "predictions": CsvLog(run_dir / "predictions.csv", fit.PREDICTION_COLUMNS),
-    }
+    def check(config: Any) -> None:
+        paper.update(fit.paper_fits(read_csv(resources.paper_dir() / "fit.csv"), config))
+
+    tables = {"curves": fit.CURVE_TYPES, "predictions": fit.PREDICTION_TYPES, "runs": fit.RUN_TYPES}
+    session = _start("fit", request, FitConfig, tables, fit.key, lambda choice: [resolve_device(choice)], check)
+    config, run_dir, device = session.config, session.run_dir, session.devices[0]
     units = fit.plan(config)
+    todo = [unit for unit in units if unit not in session.done]
+    results = _rebuild(session.loaded, "runs", fit.key, lambda run, rows: fit.RunResult(
+        run, steps=[r["step"] for r in rows["curves"]], train_mse=[r["train_mse"] for r in rows["curves"]],
+        test_mse=[r["test_mse"] for r in rows["curves"]], predictions=rows["predictions"]))
     steps = config.train.steps
-    results: list[Any] = []
+    model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
+
+    def summarise() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        summary = fit.summarize([r.run for r in results], config.baseline)
+        table = fit.paper_table(summary, function_names, model_names, config.baseline, paper)
+        write_csv(run_dir / "summary.csv", fit.SUMMARY_COLUMNS, summary)
+        write_csv(run_dir / "table.csv", fit.table_columns(model_names, config.baseline), table)
+        return summary, table
 
     def progress(unit: Any, done: int, loss: float) -> None:
         index = len(results)
@@ -180,26 +309,37 @@ def run_fit(request: Request, reporter: Reporter | None = None) -> FitRun:
         reporter.update(index * steps + done, f"{label}, step {done}/{steps}{loss_text}")
 
     def write(result: Any) -> None:
-        logs["curves"].extend(result.curve_rows())
-        logs["predictions"].extend(result.predictions)
-        logs["runs"].append(result.run)
+        session.logs["curves"].extend(result.curve_rows())
+        session.logs["predictions"].extend(result.predictions)
+        session.logs["runs"].append(result.run)  # last: the run counts as finished from here
+        results.append(result)
+        summarise()
 
-    reporter.start(len(units) * steps)
+    def label(done: int) -> str:
+        return "done" if done == len(todo) else "next run"
+
     with threads(config.threads):
-        interrupted = _collect(fit.iter_fit(config, device, progress), write, results, reporter, steps, len(units),
-                               first=lambda: progress(units[0], 0, math.nan))
+        interrupted = _collect(fit.iter_fit(config, device, progress, todo), write, reporter, steps, len(units),
+                               len(units) - len(todo), label, first=lambda: todo and progress(todo[0], 0, math.nan))
 
-    runs = [r.run for r in results]
-    summary = fit.summarize(runs, config.baseline)
-    model_names = [m.name for m in config.models]
-    function_names = [f.name for f in config.functions]
-    table = fit.paper_table(summary, function_names, model_names, config.baseline, paper)
-    write_csv(run_dir / "summary.csv", fit.SUMMARY_COLUMNS, summary)
-    write_csv(run_dir / "table.csv", fit.table_columns(model_names, config.baseline), table)
-    if results:
-        _fit_figures(run_dir, config, results, paper)
-    _close_run(run_dir, env, interrupted)
-    return FitRun(run_dir, config, summary, table, interrupted)
+    summary, table = summarise()
+    if any(r.steps for r in results):
+        _fit_figures(run_dir, config, [r for r in results if r.steps], paper)
+    _close_run(run_dir, session.env, interrupted)
+    failed = [f"{r.run['function']} {r.run['model']} seed {r.run['seed']}: {r.run['error']}" for r in results if r.run.get("error")]
+    return FitRun(run_dir, config, summary, table, interrupted, failed, (len(results), len(units)))
+
+
+def _rebuild(loaded: dict[str, list[dict[str, Any]]], commit: str, key: Callable[[dict[str, Any]], Any],
+             make: Callable[[dict[str, Any], dict[str, list[dict[str, Any]]]], Any]) -> list[Any]:
+    """The results of the units earlier sessions finished, from their logs: `make(run, rows)`
+    with `rows` the unit's rows of every other log."""
+    by_unit: dict[Any, dict[str, list[dict[str, Any]]]] = {}
+    for name, records in loaded.items():
+        if name != commit:
+            for row in records:
+                by_unit.setdefault(key(row), {n: [] for n in loaded if n != commit})[name].append(row)
+    return [make(run, by_unit.get(key(run), {n: [] for n in loaded if n != commit})) for run in loaded[commit]]
 
 
 def _fit_figures(run_dir: Path, config: Any, results: Sequence[Any], paper: dict[str, Any]) -> None:
@@ -239,51 +379,60 @@ class ForgettingRun:
     summary: list[dict[str, Any]]
     zero_mse: float
     interrupted: bool = False
+    failed: list[str] = field(default_factory=list)
+    units: tuple[int, int] = (0, 0)
 
 
 def run_forgetting(request: Request, reporter: Reporter | None = None) -> ForgettingRun:
     from relukan_bench.config import ForgettingConfig
     from relukan_bench.devices import resolve_device
     from relukan_bench.experiments import forgetting
-    from relukan_bench.results import CsvLog, write_csv
+    from relukan_bench.results import write_csv
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
-    config = resolve_config(request, "forgetting", ForgettingConfig)
-    device = resolve_device(config.device)
-    run_dir, env = _open_run("forgetting", request, config, [device])  # nothing is created before this line
-
-    logs = {
-        "runs": CsvLog(run_dir / "runs.csv", forgetting.RUN_COLUMNS),
-        "matrix": CsvLog(run_dir / "matrix.csv", forgetting.MATRIX_COLUMNS),
-        "predictions": CsvLog(run_dir / "predictions.csv", forgetting.PREDICTION_COLUMNS),
-        "curves": CsvLog(run_dir / "curves.csv", forgetting.CURVE_COLUMNS),
-    }
+    tables = {"matrix": forgetting.MATRIX_TYPES, "predictions": forgetting.PREDICTION_TYPES,
+              "curves": forgetting.CURVE_TYPES, "runs": forgetting.RUN_TYPES}
+    session = _start("forgetting", request, ForgettingConfig, tables, forgetting.key, lambda choice: [resolve_device(choice)])
+    config, run_dir, device = session.config, session.run_dir, session.devices[0]
     units = forgetting.plan(config)
+    todo = [unit for unit in units if unit not in session.done]
+    results = _rebuild(session.loaded, "runs", forgetting.key, lambda run, rows: forgetting.RunResult(
+        run, matrix=rows["matrix"], predictions=rows["predictions"], curves=rows["curves"]))
     steps = config.data.segments * config.train.steps_per_phase
-    results: list[Any] = []
+
+    def summarise() -> list[dict[str, Any]]:
+        summary = forgetting.summarize([r.run for r in results])
+        write_csv(run_dir / "summary.csv", forgetting.SUMMARY_COLUMNS, summary)
+        return summary
 
     def progress(unit: Any, done: int, loss: float) -> None:
         label = f"run {len(results) + 1}/{len(units)}: {unit.model} seed {unit.seed}, step {done}/{steps}"
         reporter.update(len(results) * steps + done, label + (f", train MSE {loss:.2e}" if loss == loss else ""))
 
     def write(result: Any) -> None:
-        logs["matrix"].extend(result.matrix)
-        logs["predictions"].extend(result.predictions)
-        logs["curves"].extend(result.curves)
-        logs["runs"].append(result.run)
+        session.logs["matrix"].extend(result.matrix)
+        session.logs["predictions"].extend(result.predictions)
+        session.logs["curves"].extend(result.curves)
+        session.logs["runs"].append(result.run)  # last: the run counts as finished from here
+        results.append(result)
+        summarise()
 
-    reporter.start(len(units) * steps)
+    def label(done: int) -> str:
+        return "done" if done == len(todo) else "next run"
+
     with threads(config.threads):
-        interrupted = _collect(forgetting.iter_forgetting(config, device, progress), write, results, reporter, steps, len(units),
-                               first=lambda: progress(units[0], 0, math.nan))
+        interrupted = _collect(forgetting.iter_forgetting(config, device, progress, todo), write, reporter, steps,
+                               len(units), len(units) - len(todo), label,
+                               first=lambda: todo and progress(todo[0], 0, math.nan))
 
-    summary = forgetting.summarize([r.run for r in results])
-    write_csv(run_dir / "summary.csv", forgetting.SUMMARY_COLUMNS, summary)
-    if results:
-        _forgetting_figures(run_dir, config, results)
-    _close_run(run_dir, env, interrupted)
-    return ForgettingRun(run_dir, config, summary, forgetting.zero_mse(config.data), interrupted)
+    summary = summarise()
+    if any(r.matrix for r in results):
+        _forgetting_figures(run_dir, config, [r for r in results if r.matrix])
+    _close_run(run_dir, session.env, interrupted)
+    failed = [f"{r.run['model']} seed {r.run['seed']}: {r.run['error']}" for r in results if r.run.get("error")]
+    return ForgettingRun(run_dir, config, summary, forgetting.zero_mse(config.data), interrupted, failed,
+                         (len(results), len(units)))
 
 
 def _forgetting_figures(run_dir: Path, config: Any, results: Sequence[Any]) -> None:
@@ -335,25 +484,59 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     from relukan_bench.config import ForgettingConfig, FitConfig, SpeedConfig
     from relukan_bench.devices import resolve_device, resolve_devices
     from relukan_bench.env import environment
+    from relukan_bench.errors import UsageError
     from relukan_bench.report import EXPERIMENTS, write_report
-    from relukan_bench.results import new_run_dir, write_json
+    from relukan_bench.results import new_run_dir, remove_temporaries, write_json
 
     schemas = {"speed": SpeedConfig, "fit": FitConfig, "forgetting": ForgettingConfig}
-    configs = {name: resolve_config(request, name, schemas[name]) for name in EXPERIMENTS}
+    logs = {"speed": "raw.csv", "fit": "runs.csv", "forgetting": "runs.csv"}
+    recorded: dict[str, Any] | None = None
+    quick = request.quick
+    if request.resume is not None:
+        run_dir = Path(request.resume)
+        if request.out is not None:
+            raise UsageError(f"--out {request.out}: a resumed run goes on in its own directory; give --resume or --out")
+        try:
+            recorded = json.loads((run_dir / "env.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            recorded = None
+        if not isinstance(recorded, dict) or "quick" not in recorded:
+            raise UsageError(f"--resume {run_dir}: expected a reproduce run directory (with env.json)")
+        if request.quick and not recorded["quick"]:
+            raise UsageError(f"--resume {run_dir}: --quick, but the run was a full one; resume without --quick")
+        quick = bool(recorded["quick"])
+    parts = {}
+    for name in EXPERIMENTS:
+        part = Request(overrides=request.overrides, options=request.options, quick=quick)
+        if request.resume is not None:
+            begun = (Path(request.resume) / name / "config.yaml").is_file()
+            part = replace(part, resume=Path(request.resume) / name) if begun else replace(part, out=Path(request.resume) / name)
+        parts[name] = part
+    configs = {name: resumed_config(part, name, schemas[name], logs[name]) if part.resume else resolve_config(part, name, schemas[name])
+               for name, part in parts.items()}
     devices = list(dict.fromkeys(
         [*resolve_devices(configs["speed"].device), resolve_device(configs["fit"].device),
          resolve_device(configs["forgetting"].device)]))
-    run_dir = new_run_dir("reproduce", request.out)  # nothing is created before this line
-    env = environment(configs["speed"].threads, devices)
-    env["quick"] = request.quick
-    write_json(run_dir / "env.json", env)
+    env = {"experiment": "reproduce", **environment(configs["speed"].threads, devices)}
+    if recorded is None:
+        run_dir = new_run_dir("reproduce", request.out)  # nothing is created before this line
+        env["quick"] = quick
+        write_json(run_dir / "env.json", env)
+        for name in EXPERIMENTS:
+            parts[name] = replace(parts[name], out=run_dir / name)
+    else:
+        _same_environment(run_dir, recorded, env)
+        for name, part in parts.items():  # an experiment killed before it wrote its config starts afresh
+            if part.out is not None and part.out.is_dir():
+                remove_temporaries(part.out)
+        _record_session(run_dir, recorded, env)
+        env = recorded
     runners = {"speed": run_speed, "fit": run_fit, "forgetting": run_forgetting}
     runs: dict[str, Any] = {}
     interrupted = False
     try:
         for name in EXPERIMENTS:
-            part = Request(overrides=request.overrides, options=request.options, out=run_dir / name, quick=request.quick)
-            runs[name] = runners[name](part, reporter(name) if reporter else None)
+            runs[name] = runners[name](parts[name], reporter(name) if reporter else None)
             if announce:
                 announce(name, runs[name])
             if runs[name].interrupted:
@@ -368,18 +551,22 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     return ReproduceRun(run_dir, run_dir / "REPORT.md", runs, found, interrupted)
 
 
-def _collect(runs: Iterator[Any], write: Callable[[Any], None], results: list[Any], reporter: Reporter, steps: int,
-             total: int, first: Callable[[], None]) -> bool:
-    """Take each finished run from `runs`, `write` it to disk and add it to `results`, both or
-    neither (Ctrl-C waits for them); report progress in steps. Return True when Ctrl-C
-    stopped the runs."""
+def _collect(runs: Iterator[Any], write: Callable[[Any], None], reporter: Reporter, steps: int, total: int,
+             already: int, label: Callable[[int], str], first: Callable[[], Any] | None = None) -> bool:
+    """Take each finished unit from `runs` and `write` it (to disk and to the results: both or
+    neither, Ctrl-C waits); report progress in steps, `already` units done before. Return True
+    when Ctrl-C stopped the runs."""
+    done = 0
+    reporter.start(total * steps)
     try:
-        first()
+        reporter.update(already * steps, label(0))
+        if first is not None:
+            first()
         for result in runs:
-            with _interrupts_deferred():  # a run is on disk and in the summary, or not at all
+            with _interrupts_deferred():  # a unit is on disk and in the summary, or not at all
                 write(result)
-                results.append(result)
-            reporter.update(len(results) * steps, "done" if len(results) == total else "next run")
+            done += 1
+            reporter.update((already + done) * steps, label(done))
     except KeyboardInterrupt:
         return True
     finally:

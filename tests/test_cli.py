@@ -328,10 +328,15 @@ def test_fit_tiny_run_writes_every_file_and_column(fitdir):
 def test_fit_divergence_is_recorded_and_the_run_goes_on(fitdir):
     result = invoke("fit", "-c", "fit.yaml", "--out", "run", "--functions", "f1", "--seeds", "0",
                     "models.kan.lr=1e12", "train.steps=150")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a unit failed
     runs = {r["model"]: r for r in read_csv(fitdir / "run" / "runs.csv")}
     assert runs["kan"]["diverged"] == "True" and int(runs["kan"]["diverged_step"]) < 150
-    assert runs["relukan"]["diverged"] == "False" and runs["relukan"]["steps_done"] == "150"
+    assert runs["kan"]["error"] == f"the loss is not finite at step {runs['kan']['diverged_step']}"
+    assert runs["relukan"]["diverged"] == "False" and runs["relukan"]["steps_done"] == "150" and runs["relukan"]["error"] == ""
+    assert result.stderr.splitlines()[-2:] == [
+        f"failed: f1 kan seed 0: {runs['kan']['error']}",
+        "1 of 3 training runs failed (recorded in the results with their error)",
+    ]
     summary = {s["model"]: s for s in read_csv(fitdir / "run" / "summary.csv")}
     assert summary["kan"]["diverged"] == "1" and summary["kan"]["final_test_mse"] == "inf"
     assert "diverged" in result.stdout
