@@ -402,6 +402,8 @@ def differences(before: Strict, after: Strict) -> list[str]:
         elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
             for index, (a, b) in enumerate(zip(old, new)):
                 walk(f"{key}[{index}]", a, b)
+        elif isinstance(old, list) and isinstance(new, list) and all(isinstance(v, dict) and "name" in v for v in old + new):
+            found.append(f"{key}: {show([v['name'] for v in old])} -> {show([v['name'] for v in new])}")  # named items
         elif old != new:
             found.append(f"{key}: {show(old)} -> {show(new)}")
 

@@ -237,3 +237,78 @@ def test_written_files_are_readable_like_any_new_file(tmp_path):
         os.umask(previous)
     for name in ("a.txt", "log.csv"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644  # not mkstemp's private 0600
+
+
+def test_csv_log_additions_replace_the_file_whole(tmp_path):
+    """Each addition is a new file renamed over the old one: a reader holding the old file
+    sees it unchanged, never half an addition; no temporary file stays behind."""
+    path = tmp_path / "runs.csv"
+    log = CsvLog(path, ["unit", "value"])
+    log.append({"unit": "a", "value": 1})
+    before = path.stat().st_ino
+    with open(path, encoding="utf-8") as old:
+        log.extend({"unit": "b", "value": v} for v in range(1000))
+        assert old.read() == "unit,value\na,1\n"  # the old file, whole
+    assert path.stat().st_ino != before
+    assert len(read_csv(path)) == 1001
+    assert [p.name for p in tmp_path.iterdir()] == ["runs.csv"]
+
+
+def test_csv_log_resume_keeps_the_rows_and_checks_the_header(tmp_path):
+    path = tmp_path / "runs.csv"
+    CsvLog(path, ["unit", "value"]).extend([{"unit": "a", "value": 1}, {"unit": "b", "value": 2}])
+    log = CsvLog(path, ["unit", "value"], resume=True)
+    log.append({"unit": "c", "value": 3})
+    assert [r["unit"] for r in read_csv(path)] == ["a", "b", "c"]
+    assert log.keep(lambda row: row["unit"] != "b") == 1
+    assert [r["unit"] for r in read_csv(path)] == ["a", "c"]
+    assert log.keep(lambda row: True) == 0
+    with pytest.raises(UsageError, match=r"runs.csv: expected the columns unit,value,extra \(got unit,value\)"):
+        CsvLog(path, ["unit", "value", "extra"], resume=True)
+    CsvLog(tmp_path / "new.csv", ["unit"], resume=True)  # a log that is not there yet is created
+    assert (tmp_path / "new.csv").read_text() == "unit\n"
+
+
+TYPES = {"name": str, "seed": int, "mse": float, "diverged": bool, "step": int, "error": str}
+
+
+def test_records_read_back_are_the_records_written(tmp_path):
+    """Floats round-trip bit for bit; None stays None, NaN stays NaN (both written empty)."""
+    path = tmp_path / "runs.csv"
+    records = [
+        {"name": "f1", "seed": 0, "mse": 0.1 + 0.2, "diverged": False, "step": None, "error": None},
+        {"name": "3", "seed": 2, "mse": math.nan, "diverged": True, "step": 17, "error": "ValueError: x, y"},
+        {"name": "f 2", "seed": 1, "mse": 1e-300, "diverged": False, "step": 5, "error": "line\nbreak"},
+        {"name": "g", "seed": 1, "mse": math.inf, "diverged": False, "step": 0, "error": ""},
+    ]
+    CsvLog(path, list(TYPES)).extend(records)
+    back = results.read_records(path, TYPES)
+    assert back[0] == records[0] and back[2] == records[2]
+    assert math.isnan(back[1]["mse"]) and {k: v for k, v in back[1].items() if k != "mse"} == {k: v for k, v in records[1].items() if k != "mse"}
+    assert back[3]["error"] is None and back[3]["mse"] == math.inf  # an empty text cell is None
+    assert type(back[0]["seed"]) is int and type(back[0]["diverged"]) is bool
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("name,seed\nf1,0\n", "expected the columns name,seed,mse,diverged,step,error (got name,seed)"),
+        ("name,seed,mse,diverged,step,error\nf1,zero,0.1,False,,\n", "line 2, column seed: expected int (got 'zero')"),
+        ("name,seed,mse,diverged,step,error\nf1,0,0.1,maybe,,\n", "line 2, column diverged: expected bool (got 'maybe')"),
+        ("name,seed,mse,diverged,step,error\nf1,0,0.1,False,,,extra\n", "line 2: more cells than columns"),
+        ("name,seed,mse,diverged,step,error\nf1,0,0.1\n", "line 2, column diverged: expected bool (got None)"),
+    ],
+)
+def test_records_that_do_not_parse_name_the_line_and_column(tmp_path, text, message):
+    path = tmp_path / "runs.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        results.read_records(path, TYPES)
+
+
+def test_remove_temporaries_deletes_only_what_a_killed_write_left(tmp_path):
+    (tmp_path / ".runs.csv.abc123.tmp").write_text("half")
+    (tmp_path / "runs.csv").write_text("a\n")
+    (tmp_path / "notes.tmp").write_text("mine")
+    assert [p.name for p in results.remove_temporaries(tmp_path)] == [".runs.csv.abc123.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.tmp", "runs.csv"]
