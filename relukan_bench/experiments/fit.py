@@ -165,6 +165,8 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
                 model.pykan_fit(x, y, x_test, y_test, steps, spec.pykan_fit.model_dump(), seed=init_seed, monitor=monitor)
             )
         except Exception as exc:  # pykan has no guard: a NaN reaching its grid update fails in lstsq
+            if all(bool(p.isfinite().all()) for p in parameters):
+                raise  # not a divergence: a failed run (see iter_fit)
             error = f"pykan fit() failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
             unknown = torch.full((max(model.steps_seen, 1), 2), math.nan, dtype=torch.float64)  # its log is lost
             curve = Curve(unknown, diverged=True)
