@@ -26,3 +26,15 @@ def percent(value: float | None) -> str:
     if value is None or value != value:
         return ""
     return "inf" if math.isinf(value) else f"{value:.0%}"
+
+
+def failures(row: dict) -> str:
+    """How many units of a summary row did not give a number: "1 diverged", "2 failed" (raised
+    or, in speed, ended with a non-finite loss), "1 diverged, 1 failed", or ""."""
+    def count(key: str) -> int:
+        value = row.get(key)
+        return 0 if value is None or value != value or value == "" else int(float(value))
+
+    diverged = count("diverged")
+    failed = count("failed") - diverged if "diverged" in row else count("failed")
+    return ", ".join(text for n, text in ((diverged, f"{diverged} diverged"), (failed, f"{failed} failed")) if n > 0)

@@ -51,8 +51,16 @@ def speed_table(
                 continue
             spread = row["iqr_rel"]
             noisy = spread == spread and spread > NOISY  # IQR above 10% of the median: say so
-            text = f"{row['ms_per_step']:.3g} ({100 * spread:.0f}%)" if spread == spread else f"{row['ms_per_step']:.3g}"
-            cells.append(f"[yellow]{text}[/yellow]" if noisy else text)
+            if not row["n"]:
+                text = ""
+            elif spread == spread:
+                text = f"{row['ms_per_step']:.3g} ({100 * spread:.0f}%)"
+            else:
+                text = f"{row['ms_per_step']:.3g}"
+            text = f"[yellow]{text}[/yellow]" if noisy else text
+            if fmt.failures(row):
+                text += ("\n" if text else "") + f"[red]{fmt.failures(row)}[/red]"
+            cells.append(text)
         for model in others:
             row = by_key.get((function, device, model))
             cells.append(_times(row["speedup"]) if row else "")
@@ -101,13 +109,13 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
 
 def _mse_cell(row: dict[str, Any], key: str = "final_test_mse", between: str = "-") -> str:
     """The median `row[key]`; below it the range over seeds (`key_min`, `key_max`, 2 digits);
-    below that how many diverged."""
+    below that how many diverged or failed."""
     text = fmt.mse(row[key])
-    if row["n_seeds"] > 1 and not math.isinf(row[f"{key}_min"]):
+    if row["n_seeds"] > 1 and math.isfinite(row[f"{key}_min"]):
         high = row[f"{key}_max"]
         text += f"\n[dim]{fmt.mse(row[f'{key}_min'], 1)}{between}{'inf' if math.isinf(high) else fmt.mse(high, 1)}[/dim]"
-    if row["diverged"]:
-        text += f"\n[red]{row['diverged']}/{row['n_seeds']} diverged[/red]"
+    if fmt.failures(row):
+        text += ("\n" if text else "") + f"[red]{fmt.failures(row)}[/red]"
     return text
 
 
@@ -135,7 +143,7 @@ def forgetting_table(summary: Sequence[dict[str, Any]], zero_mse: float, config:
         if row["n_seeds"] > 1 and row["forgotten_fraction_min"] == row["forgotten_fraction_min"]:
             fraction += f"\n[dim]{fmt.percent(row['forgotten_fraction_min'])} to {fmt.percent(row['forgotten_fraction_max'])}[/dim]"
         out.add_row(
-            row["model"], str(row["params"]), fmt.mse(row["learned_mse"]), fmt.mse(row["final_mse"]), forgetting,
+            row["model"], "" if row["params"] is None else str(row["params"]), fmt.mse(row["learned_mse"]), fmt.mse(row["final_mse"]), forgetting,
             fmt.mse(row["max_forgetting"]), fraction,
         )
     return out

@@ -188,7 +188,8 @@ def speed_section(exp: Experiment, run_dir: Path) -> str:
         for model in models:
             row = rows.get((function, model, device))
             spread = row.get("iqr_rel") if row else None
-            cells.append("" if row is None else f"{row['ms_per_step']:.3g}" + (f" ({spread:.0%})" if _finite(spread) else ""))
+            text = "" if row is None or not _finite(row.get("ms_per_step")) else f"{row['ms_per_step']:.3g}" + (f" ({spread:.0%})" if _finite(spread) else "")
+            cells.append(text + (f" ({fmt.failures(row)})" if row and fmt.failures(row) else ""))
         for model in others:
             row = rows.get((function, model, device))
             low, high = speed_spread(exp, function, model, device)
@@ -265,8 +266,8 @@ def fit_section(exp: Experiment, run_dir: Path) -> str:
             cell = fmt.mse(row["final_test_mse"])
             if (row.get("n_seeds") or 0) > 1:
                 cell += f" [{fmt.mse(row.get('final_test_mse_min'))} to {fmt.mse(row.get('final_test_mse_max'))}]"
-            if row.get("diverged"):
-                cell += f" ({row['diverged']:.0f} diverged)"
+            if fmt.failures(row):
+                cell += f" ({fmt.failures(row)})"
             cells.append(cell)
         for model in others:
             cells.append(f"**{fmt.ratio(table_row.get(f'{model}_gain'))}**")
@@ -341,8 +342,8 @@ def forgetting_section(exp: Experiment, run_dir: Path) -> str:
         if (row.get("n_seeds") or 0) > 1:
             forgetting += f" [{fmt.mse(row.get('forgetting_min'))} to {fmt.mse(row.get('forgetting_max'))}]"
             fraction += f" [{fmt.percent(row.get('forgotten_fraction_min'))} to {fmt.percent(row.get('forgotten_fraction_max'))}]"
-        if row.get("diverged"):
-            fraction += f" ({row['diverged']:.0f} diverged)"
+        if fmt.failures(row):
+            fraction += f" ({fmt.failures(row)})"
         body.append([row["model"], kinds.get(row["model"], ""), f"{row['params']:.0f}" if _finite(row.get("params")) else "",
                      fmt.mse(row["learned_mse"]), fmt.mse(row["final_mse"]), forgetting, fmt.mse(row["max_forgetting"]), fraction])
     data, train = exp.config.get("data", {}), exp.config.get("train", {})

@@ -64,3 +64,25 @@ def test_paper_table_layout():
     assert f1["relukan_cpu_s"] == 0.5 and f1["kan_gpu_s"] == 3.0 and f1["relukan_gpu_s"] is None
     assert f1["relukan_speedup_cpu"] == 4.0 and f1["paper_speedup_cpu"] == 5.0 and f1["paper_speedup_gpu"] is None
     assert all(f2[c] is None for c in columns[1:])
+
+
+def test_failed_units_are_counted_and_left_out_of_the_statistics():
+    failed = {**record("f1", "kan", 9.0), "error": "the loss is not finite after the timed steps (nan)"}
+    records = [record("f1", "kan", 2.0), failed, record("f1", "relukan", 0.5)]
+    records += [{**record("f2", "relukan", math.nan, loss=math.nan), "error": "RuntimeError: boom", "params": None}]
+    kan, relukan, broken = summarize(records, baseline="kan")
+    assert (kan["n"], kan["failed"], kan["median_s"], kan["max_s"]) == (1, 1, 2.0, 2.0)
+    assert relukan["speedup"] == 4.0 and relukan["failed"] == 0
+    assert (broken["n"], broken["failed"], broken["params"]) == (0, 1, None)
+    assert math.isnan(broken["median_s"]) and math.isnan(broken["speedup"]) and math.isnan(broken["ms_per_step"])
+
+
+def test_a_unit_whose_loss_is_not_finite_is_recorded_as_failed():
+    from relukan_bench.experiments.speed import iter_speed
+
+    config = CONFIG.model_copy(update={"functions": CONFIG.functions[:1], "timing": CONFIG.timing.model_copy(update={"repeats": 1}),
+                                       "train": CONFIG.train.model_copy(update={"steps": 5, "lr": 1e30})})
+    records = list(iter_speed(config, ["cpu"]))
+    assert [r["model"] for r in records] == ["relukan", "kan"]  # the run went on
+    for r in records:
+        assert r["error"].startswith("the loss is not finite after the timed steps") and r["seconds"] > 0
