@@ -2,10 +2,13 @@
 
 Data flows one way. `run_speed`, `run_fit` and `run_forgetting` resolve the config (file, `--quick` presets,
 CLI options, `key=value` overrides, validation), check every option, and only then create the
-run directory; they stream the experiment's records to disk as they come (`raw.csv`; `runs.csv`,
-`curves.csv`, `predictions.csv`; `matrix.csv`), then write the derived tables and the figures. Ctrl-C keeps
-what finished. Progress goes to a `Reporter` the CLI supplies. `run_reproduce` runs the three
-in one directory and writes `REPORT.md` (`relukan_bench.report`).
+run directory; they write each unit's records to disk as it finishes (`raw.csv`; `curves.csv`,
+`predictions.csv`, `runs.csv`; `matrix.csv`), with the derived tables after every unit and the
+figures at the end. Ctrl-C keeps what finished. With `Request.resume` they go on with an
+interrupted run instead: the units its logs hold are kept, the others run (`_start`). A unit
+that fails is a record with an `error`, and the run goes on. Progress goes to a `Reporter` the
+CLI supplies. `run_reproduce` runs the three in one directory and writes `REPORT.md`
+(`relukan_bench.report`).
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ def _start(experiment: str, request: Request, schema: type, tables: dict[str, di
     before anything is written. Nothing is written before every check has passed."""
     from relukan_bench.env import environment
     from relukan_bench.errors import UsageError
-    from relukan_bench.results import CsvLog, read_records, remove_temporaries, write_json
+    from relukan_bench.results import CsvLog, read_records, remove_temporaries
 
     if request.resume is None:
         config = resolve_config(request, experiment, schema)
