@@ -9,12 +9,14 @@ whole catalogue runs in seconds.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from relukan_bench.cli import app
+from relukan_bench.experiments import fit
 
 TINY = """\
 experiment: speed
@@ -72,6 +74,10 @@ FIT_NOT_A_NUMBER = "function,model,n_seeds,final_test_mse\nf1,kan,1,lots\n"
 UNKNOWN_HEADER = "colour,size\nred,3\n"
 
 NO_GPU = "needs a machine without CUDA"
+
+# A fit run as an interruption leaves it (no unit finished yet), for the --resume rows.
+FIT_RUN = {"run/config.yaml": TINY_FIT, "run/env.json": '{"experiment": "fit"}',
+           "run/runs.csv": ",".join(fit.RUN_COLUMNS) + "\n"}
 
 
 def case(id, argv, fragment, files=None, no_gpu=False):
@@ -236,6 +242,24 @@ CASES = [
     case("reproduce-threads-zero", ["reproduce", "--threads", "0"], "--threads"),
     case("device-unknown", ["fit", "-c", "fit.yaml", "--device", "gpu"], "relukan-bench fit: Invalid value for '--device'"),
     case("option-unknown", ["forgetting", "--stepz", "3"], "relukan-bench forgetting: No such option: --stepz"),
+    # ------------------------------------------------------------------ --resume
+    case("resume-missing", ["fit", "--resume", "nowhere"],
+         "--resume nowhere: expected a fit run directory (with config.yaml and env.json)"),
+    case("resume-another-experiment", ["speed", "--resume", "run"], "--resume run: expected a speed run directory",
+         files=FIT_RUN),
+    case("resume-config-differs", ["fit", "--resume", "run", "--seeds", "0"],
+         "--resume run: the config differs from the one the run recorded (seeds: [0, 1] -> [0])", files=FIT_RUN),
+    case("resume-and-out", ["fit", "--resume", "run", "--out", "other"],
+         "--out other: a resumed run goes on in its own directory; give --resume or --out", files=FIT_RUN),
+    case("resume-another-environment", ["fit", "--resume", "run"],
+         "--resume run: the run was recorded in another environment (cpu: None -> ", files=FIT_RUN),
+    case("resume-log-with-other-columns", ["fit", "--resume", "run"], "--resume run: cannot read the run (",
+         files={**FIT_RUN, "run/env.json": "ENV", "run/runs.csv": "function,model,kind,trainer,seed\n"}),
+    case("reproduce-resume-missing", ["reproduce", "--resume", "nowhere"],
+         "--resume nowhere: expected a reproduce run directory (with env.json)"),
+    case("reproduce-resume-quick-on-a-full-run", ["reproduce", "--resume", "rep", "--quick"],
+         "--resume rep: --quick, but the run was a full one; resume without --quick",
+         files={"rep/env.json": '{"experiment": "reproduce", "quick": false}'}),
 ]
 
 
@@ -252,6 +276,10 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, 
             pytest.skip(NO_GPU)
     monkeypatch.chdir(tmp_path)
     for name, text in {**BASE_FILES, **files}.items():
+        if text == "ENV":  # this machine's own environment, so that only the columns are wrong
+            from relukan_bench.env import environment
+
+            text = json.dumps({"experiment": "fit", **environment(1, ["cpu"])})
         path = tmp_path / name
         if text is None:
             path.mkdir(parents=True)

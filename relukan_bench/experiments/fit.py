@@ -257,12 +257,12 @@ def summarize(runs: Sequence[dict[str, Any]], baseline: str | None) -> list[dict
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     failed: dict[tuple[str, str], int] = defaultdict(int)
     for run in runs:
-        key = (run["function"], run["model"])
-        failed[key] += bool(run.get("error"))
+        group = (run["function"], run["model"])
+        failed[group] += bool(run.get("error"))
         if not crashed(run):
-            groups[key].append(run)
+            groups[group].append(run)
         else:
-            groups.setdefault(key, [])
+            groups.setdefault(group, [])
     medians = {key: median([_final(r, "final_test_mse") for r in rows]) for key, rows in groups.items()}
     first = {}
     for run in runs:
