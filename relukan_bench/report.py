@@ -421,6 +421,8 @@ def _environment(env: dict[str, Any]) -> str:
         ("command", " ".join(env.get("command") or [])),
         ("started / ended (UTC)", f"{env.get('start_time')} / {env.get('end_time') or 'not finished'}"),
     ]
+    for session in env.get("resumed") or []:  # `--resume` went on with the run
+        rows.append(("resumed (UTC)", f"{session.get('start_time')}: {' '.join(session.get('command') or [])}"))
     return markdown_table(["", ""], [list(r) for r in rows], right=[False, False])
 
 
@@ -469,7 +471,9 @@ def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
         "Paper: Qiu et al., *ReLU-KAN: New Kolmogorov-Arnold Networks that Only Need Matrix Addition, "
         "Dot Multiplication, and ReLU*, arXiv 2406.02075. KAN is pykan's. Every experiment ran its default "
         "config (`configs/`); each one's directory holds its config, environment, raw records and tables."
-        + (f" Wall time of the whole run: {duration}." if duration else ""),
+        + (f" Wall time of the whole run: {duration}." if duration and not env.get("resumed") else "")
+        + (f" From its start to its end: {duration}, in {1 + len(env['resumed'])} sessions (it was resumed; "
+           "see the environment)." if duration and env.get("resumed") else ""),
         "",
         "## Verdicts",
         "",

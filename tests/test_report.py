@@ -131,3 +131,15 @@ def test_the_columns_the_report_reads_exist():
     assert {"final_test_mse", "final_test_mse_min", "final_test_mse_max", "n_seeds", "diverged"} <= set(fit.SUMMARY_COLUMNS)
     assert {"forgotten_fraction", "forgotten_fraction_min", "forgotten_fraction_max", "forgetting", "learned_mse",
             "final_mse", "max_forgetting", "params"} <= set(forgetting.SUMMARY_COLUMNS)
+
+
+def test_report_of_a_resumed_run_lists_its_sessions(tmp_path):
+    (tmp_path / "env.json").write_text(json.dumps({
+        "interrupted": False, "start_time": "2026-11-28T10:00:00+00:00", "end_time": "2026-11-28T10:20:00+00:00",
+        "command": ["relukan-bench", "reproduce"],
+        "resumed": [{"start_time": "2026-11-28T10:15:00+00:00", "command": ["relukan-bench", "reproduce", "--resume", "r"]}],
+    }))
+    text = report.build_report(tmp_path)
+    assert "From its start to its end: 20 min 00 s, in 2 sessions (it was resumed; see the environment)." in text
+    assert "Wall time" not in text
+    assert "| resumed (UTC) | 2026-11-28T10:15:00+00:00: relukan-bench reproduce --resume r |" in text
