@@ -20,7 +20,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 from relukan_bench import resources
 
@@ -97,6 +97,12 @@ class _Session:
     logs: dict[str, Any]  # table -> CsvLog
     loaded: dict[str, list[dict[str, Any]]]  # table -> records of finished units, as written
     done: set[Any]  # the units finished before this session
+
+    def record(self, rows: dict[str, Iterable[dict[str, Any]]]) -> None:
+        """Write one finished unit's rows, table by table in the declared order, so that the
+        commit log comes last: until its row is on disk the unit counts as unfinished."""
+        for name, log in self.logs.items():
+            log.extend(rows.get(name, ()))
 
 
 def _start(experiment: str, request: Request, schema: type, tables: dict[str, dict[str, type]],
@@ -241,7 +247,7 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
         return summary
 
     def write(record: dict[str, Any]) -> None:
-        session.logs["raw"].append(record)
+        session.record({"raw": [record]})
         records.append(record)
         tables()
 
@@ -312,18 +318,13 @@ def run_fit(request: Request, reporter: Reporter | None = None) -> FitRun:
         reporter.update(index * steps + done, f"{label}, step {done}/{steps}{loss_text}")
 
     def write(result: Any) -> None:
-        session.logs["curves"].extend(result.curve_rows())
-        session.logs["predictions"].extend(result.predictions)
-        session.logs["runs"].append(result.run)  # last: the run counts as finished from here
+        session.record({"curves": result.curve_rows(), "predictions": result.predictions, "runs": [result.run]})
         results.append(result)
         summarise()
 
-    def label(done: int) -> str:
-        return "done" if done == len(todo) else "next run"
-
     with threads(config.threads):
         interrupted = _collect(fit.iter_fit(config, device, progress, todo), write, reporter, steps, len(units),
-                               len(units) - len(todo), label, first=lambda: todo and progress(todo[0], 0, math.nan))
+                               len(units) - len(todo), first=lambda: todo and progress(todo[0], 0, math.nan))
 
     summary, table = summarise()
     if any(r.steps for r in results):
@@ -414,20 +415,14 @@ def run_forgetting(request: Request, reporter: Reporter | None = None) -> Forget
         reporter.update(len(results) * steps + done, label + (f", train MSE {loss:.2e}" if loss == loss else ""))
 
     def write(result: Any) -> None:
-        session.logs["matrix"].extend(result.matrix)
-        session.logs["predictions"].extend(result.predictions)
-        session.logs["curves"].extend(result.curves)
-        session.logs["runs"].append(result.run)  # last: the run counts as finished from here
+        session.record({"matrix": result.matrix, "predictions": result.predictions, "curves": result.curves,
+                        "runs": [result.run]})
         results.append(result)
         summarise()
 
-    def label(done: int) -> str:
-        return "done" if done == len(todo) else "next run"
-
     with threads(config.threads):
         interrupted = _collect(forgetting.iter_forgetting(config, device, progress, todo), write, reporter, steps,
-                               len(units), len(units) - len(todo), label,
-                               first=lambda: todo and progress(todo[0], 0, math.nan))
+                               len(units), len(units) - len(todo), first=lambda: todo and progress(todo[0], 0, math.nan))
 
     summary = summarise()
     if any(r.matrix for r in results):
@@ -555,10 +550,12 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
 
 
 def _collect(runs: Iterator[Any], write: Callable[[Any], None], reporter: Reporter, steps: int, total: int,
-             already: int, label: Callable[[int], str], first: Callable[[], Any] | None = None) -> bool:
+             already: int, label: Callable[[int], str] | None = None, first: Callable[[], Any] | None = None) -> bool:
     """Take each finished unit from `runs` and `write` it (to disk and to the results: both or
-    neither, Ctrl-C waits); report progress in steps, `already` units done before. Return True
-    when Ctrl-C stopped the runs."""
+    neither, Ctrl-C waits); report progress in steps, `already` of `total` units done before,
+    with `label(units done now)` as the description ("next run", then "done", by default).
+    Return True when Ctrl-C stopped the runs."""
+    label = label or (lambda done: "done" if already + done == total else "next run")
     done = 0
     reporter.start(total * steps)
     try:

@@ -17,48 +17,10 @@ from typer.testing import CliRunner
 
 from relukan_bench.cli import app
 from relukan_bench.experiments import fit
+from tests.tiny import FIT as TINY_FIT, FORGETTING as TINY_FORGETTING, SPEED as TINY
 
-TINY = """\
-experiment: speed
-seed: 0
-baseline: kan
-data: {samples: 64}
-train: {steps: 3}
-timing: {repeats: 2, warmup_steps: 1}
-models:
-  - {name: relukan, kind: relukan}
-  - {name: kan, kind: kan}
-functions:
-  - {name: f1, expression: sin(pi*x1), width: [1, 1], grid: 5, k: 3}
-  - {name: f2, expression: sin(pi*x1 + pi*x2), width: [2, 1], grid: 5, k: 3}
-  - {name: g, expression: x1*x2, width: [2, 1], grid: 3, k: 2}
-"""
 
-TINY_FIT = """\
-experiment: fit
-seeds: [0, 1]
-baseline: kan
-data: {train_samples: 64, test_samples: 16}
-train: {steps: 12, lr: 0.01, log_every: 5}
-models:
-  - {name: relukan, kind: relukan}
-  - {name: kan, kind: kan}
-functions:
-  - {name: f1, expression: sin(pi*x1), width: [1, 1], grid: 5, k: 3}
-  - {name: f4, expression: sin(pi*x1 + pi*x2), width: [2, 5, 1], grid: 5, k: 3}
-"""
 
-TINY_FORGETTING = """\
-experiment: forgetting
-seeds: [0, 1]
-data: {points: 300, segments: 3}
-network: {width: [1, 1], grid: 12, k: 1}
-train: {steps_per_phase: 8, lr: 0.01, log_every: 4}
-models:
-  - {name: relukan, kind: relukan}
-  - {name: kan, kind: kan}
-  - {name: mlp, kind: mlp}
-"""
 
 #: written into every case's working directory
 BASE_FILES = {"tiny.yaml": TINY, "fit.yaml": TINY_FIT, "forgetting.yaml": TINY_FORGETTING}

@@ -14,24 +14,10 @@ from relukan_bench import __version__
 from relukan_bench.cli import app
 from relukan_bench.experiments.speed import RAW_COLUMNS, SUMMARY_COLUMNS
 from relukan_bench.results import read_csv
+from tests.tiny import FIT as TINY_FIT, FORGETTING as TINY_FORGETTING, SPEED as TINY
 
 REPO = Path(__file__).resolve().parents[1]
 
-TINY = """\
-experiment: speed
-seed: 0
-baseline: kan
-data: {samples: 64}
-train: {steps: 3}
-timing: {repeats: 2, warmup_steps: 1}
-models:
-  - {name: relukan, kind: relukan}
-  - {name: kan, kind: kan}
-functions:
-  - {name: f1, expression: sin(pi*x1), width: [1, 1], grid: 5, k: 3}
-  - {name: f2, expression: sin(pi*x1 + pi*x2), width: [2, 1], grid: 5, k: 3}
-  - {name: g, expression: x1*x2, width: [2, 1], grid: 3, k: 2}
-"""
 
 
 def invoke(*args):
@@ -312,20 +298,6 @@ def test_ctrl_c_keeps_and_summarises_finished_work(workdir):
 
 
 # ----------------------------------------------------------------------------- fit
-TINY_FIT = """\
-experiment: fit
-seeds: [0, 1]
-baseline: kan
-data: {train_samples: 64, test_samples: 16}
-train: {steps: 12, lr: 0.01, log_every: 5}
-models:
-  - {name: relukan, kind: relukan}
-  - {name: kan, kind: kan}
-  - {name: kan-pykan-fit, kind: kan, pykan_fit: {opt: Adam, lr: 0.1}}
-functions:
-  - {name: f1, expression: sin(pi*x1), width: [1, 1], grid: 5, k: 3}
-  - {name: f4, expression: sin(pi*x1 + pi*x2), width: [2, 5, 1], grid: 5, k: 3}
-"""
 FIT_FILES = [
     "config.yaml", "curves.csv", "curves_f1.png", "curves_f4.png", "env.json", "fit_f1.png", "fit_f4.png",
     "overview.png", "predictions.csv", "runs.csv", "summary.csv", "table.csv",
@@ -465,17 +437,6 @@ def test_fit_ctrl_c_keeps_and_summarises_finished_runs(fitdir):
 
 
 # ----------------------------------------------------------------------------- forgetting
-TINY_FORGETTING = """\
-experiment: forgetting
-seeds: [0, 1]
-data: {points: 300, segments: 3}
-network: {width: [1, 1], grid: 12, k: 1}
-train: {steps_per_phase: 8, lr: 0.01, log_every: 4}
-models:
-  - {name: relukan, kind: relukan}
-  - {name: kan, kind: kan}
-  - {name: mlp, kind: mlp}
-"""
 FORGETTING_FILES = [
     "config.yaml", "curves.csv", "curves.png", "env.json", "heatmap.png", "matrix.csv", "panels_kan.png",
     "panels_mlp.png", "panels_relukan.png", "predictions.csv", "runs.csv", "summary.csv",

@@ -20,45 +20,14 @@ import pytest
 from relukan_bench.errors import ConfigError, UsageError
 from relukan_bench.results import read_csv
 from relukan_bench.runner import Request, run_fit, run_forgetting, run_speed
+from tests.tiny import FORGETTING, SPEED
+from tests.tiny import FIT as TINY_FIT
 
-SPEED = """\
-experiment: speed
-seed: 0
-baseline: kan
-data: {samples: 64}
-train: {steps: 3}
-timing: {repeats: 2, warmup_steps: 1}
-models:
-  - {name: relukan, kind: relukan}
-  - {name: kan, kind: kan}
-functions:
-  - {name: f1, expression: sin(pi*x1), width: [1, 1], grid: 5, k: 3}
-  - {name: g, expression: x1*x2, width: [2, 1], grid: 3, k: 2}
-"""
-FIT = """\
-experiment: fit
-seeds: [0, 1]
-baseline: kan
-data: {train_samples: 64, test_samples: 16}
-train: {steps: 12, lr: 0.01, log_every: 5}
-models:
-  - {name: relukan, kind: relukan}
-  - {name: kan, kind: kan}
-  - {name: kan-pykan-fit, kind: kan, pykan_fit: {opt: Adam, lr: 0.1}}
-functions:
-  - {name: f1, expression: sin(pi*x1), width: [1, 1], grid: 5, k: 3}
-  - {name: f6, expression: exp(sin(pi*x1**2 + pi*x2**2) + sin(pi*x3**2 + pi*x4**2)), width: [4, 4, 2, 1], grid: 10, k: 3}
-"""
-FORGETTING = """\
-experiment: forgetting
-seeds: [0, 1]
-data: {points: 300, segments: 3}
-network: {width: [1, 1], grid: 12, k: 1}
-train: {steps_per_phase: 8, lr: 0.01, log_every: 4}
-models:
-  - {name: relukan, kind: relukan}
-  - {name: kan, kind: kan}
-"""
+#: with the widest paper network, where pykan's results used to vary from run to run
+FIT = TINY_FIT.replace("{name: f4, expression: sin(pi*x1 + pi*x2), width: [2, 5, 1], grid: 5, k: 3}",
+                       "{name: f6, expression: exp(sin(pi*x1**2 + pi*x2**2) + sin(pi*x3**2 + pi*x4**2)), "
+                       "width: [4, 4, 2, 1], grid: 10, k: 3}")
+
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -193,13 +162,13 @@ def test_speed_resume_times_only_the_missing_units(tmp_path):
     run_speed(Request(config=tmp_path / "speed.yaml", out=tmp_path / "full"))
     kept = _interrupt(tmp_path / "full", tmp_path / "part", "raw.csv", keep=3)
     result = run_speed(Request(resume=tmp_path / "part"))
-    assert result.units == (8, 8) and not result.interrupted
+    assert result.units == (12, 12) and not result.interrupted
     raw = _rows(tmp_path / "part" / "raw.csv")
     assert raw[:4] == kept
     whole = _rows(tmp_path / "full" / "raw.csv")
     assert _without(raw, "seconds", "ms_per_step") == _without(whole, "seconds", "ms_per_step")
     assert raw[4:] != whole[4:]  # timed again: a second measurement never gives the same nanoseconds
-    assert [int(r["n"]) for r in read_csv(tmp_path / "part" / "summary.csv")] == [2, 2, 2, 2]
+    assert [int(r["n"]) for r in read_csv(tmp_path / "part" / "summary.csv")] == [2] * 6
     assert (tmp_path / "part" / "speed.png").exists()
 
 
@@ -208,7 +177,7 @@ def test_forgetting_resume_runs_only_the_missing_units(tmp_path):
     run_forgetting(Request(config=tmp_path / "forgetting.yaml", out=tmp_path / "full"))
     kept = _interrupt(tmp_path / "full", tmp_path / "part", "runs.csv", keep=1)
     result = run_forgetting(Request(resume=tmp_path / "part"))
-    assert result.units == (4, 4)
+    assert result.units == (6, 6)
     part, whole = tmp_path / "part", tmp_path / "full"
     assert _rows(part / "runs.csv")[:2] == kept
     assert _without(_rows(part / "runs.csv"), "seconds") == _without(_rows(whole / "runs.csv"), "seconds")
