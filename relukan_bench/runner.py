@@ -159,14 +159,9 @@ def resumed_config(request: Request, experiment: str, schema: type, log: str) ->
     from relukan_bench.errors import UsageError
 
     run_dir = Path(request.resume)
-    if request.out is not None:
-        raise UsageError(f"--out {request.out}: a resumed run goes on in its own directory; give --resume or --out")
-    try:
-        env = json.loads((run_dir / "env.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        env = None
+    env = _recorded_env(request)
     # Runs record their experiment in env.json; older ones are known by their log.
-    kind = env.get("experiment", experiment if (run_dir / log).is_file() else None) if isinstance(env, dict) else None
+    kind = env.get("experiment", experiment if (run_dir / log).is_file() else None) if env is not None else None
     if kind != experiment or not (run_dir / "config.yaml").is_file():
         raise UsageError(f"--resume {run_dir}: expected a {experiment} run directory (with config.yaml and env.json)")
     recorded = load_config(run_dir / "config.yaml", [], schema)
@@ -177,6 +172,20 @@ def resumed_config(request: Request, experiment: str, schema: type, log: str) ->
         raise UsageError(f"--resume {run_dir}: the config differs from the one the run recorded ({shown}); "
                          "resume with the same config, or start a new run")
     return config
+
+
+def _recorded_env(request: Request) -> dict[str, Any] | None:
+    """The env.json of the run `request.resume` names, or None where there is none to read.
+    UsageError when `--out` is given too."""
+    from relukan_bench.errors import UsageError
+
+    if request.out is not None:
+        raise UsageError(f"--out {request.out}: a resumed run goes on in its own directory; give --resume or --out")
+    try:
+        env = json.loads((Path(request.resume) / "env.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return env if isinstance(env, dict) else None
 
 
 def _same_environment(run_dir: Path, recorded: dict[str, Any], now: dict[str, Any]) -> None:
@@ -492,13 +501,8 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     quick = request.quick
     if request.resume is not None:
         run_dir = Path(request.resume)
-        if request.out is not None:
-            raise UsageError(f"--out {request.out}: a resumed run goes on in its own directory; give --resume or --out")
-        try:
-            recorded = json.loads((run_dir / "env.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            recorded = None
-        if not isinstance(recorded, dict) or "quick" not in recorded:
+        recorded = _recorded_env(request)
+        if recorded is None or "quick" not in recorded:
             raise UsageError(f"--resume {run_dir}: expected a reproduce run directory (with env.json)")
         if request.quick and not recorded["quick"]:
             raise UsageError(f"--resume {run_dir}: --quick, but the run was a full one; resume without --quick")
