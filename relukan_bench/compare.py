@@ -415,8 +415,10 @@ def compare(base: dict[str, Side], new: dict[str, Side], threshold: float = 1.10
                                 for s in sides.values())
 
         reason = "the paper reports no numbers for forgetting" if "forgetting" in {*base, *new} and any(
-            s.source == "paper" for s in [*base.values(), *new.values()]) else "no experiment in common"
-        raise UsageError(f"BASE holds {what(base)}, NEW {what(new)}: {reason}")
+            s.source == "paper" for s in [*base.values(), *new.values()]) else \
+            "no experiment in common; expected results of the same experiment on both sides"
+        where = [next(iter(sides.values())).path for sides in (base, new)]
+        raise UsageError(f"BASE {where[0]} holds {what(base)}, NEW {where[1]} {what(new)}: {reason}")
     return [_compare_one(base[name], new[name], threshold) for name in shared]
 
 

@@ -222,7 +222,7 @@ def _unique_names(items: Sequence[Any], key: str) -> None:
     seen: set[str] = set()
     for index, item in enumerate(items):
         if item.name in seen:
-            raise _error_at(f"{key}[{index}].name", f"duplicate name {item.name!r}")
+            raise _error_at(f"{key}[{index}].name", f"expected a name not used before in {key} (got {item.name!r} again)")
         seen.add(item.name)
 
 
