@@ -180,18 +180,24 @@ def _request(config: Optional[Path], overrides: Optional[List[str]], options: di
 
 
 def _finish(command: str, result: Any, what: str) -> None:
-    """Where the results are; then, on stderr, the units that failed and how the run ended:
-    exit 130 after Ctrl-C (with the command that finishes the run), 1 when a unit failed."""
+    """Where the results are, then how the run ended (`_ending`)."""
     _console().print(f"Results in {result.run_dir}")
-    for line in result.failed:
+    finished, planned = result.units
+    _ending(command, result.run_dir, result.failed, result.interrupted,
+            kept=f"{finished} of {planned} {what} finished and were kept and summarised",
+            failed=f"{len(result.failed)} of {planned} {what}")
+
+
+def _ending(command: str, run_dir: Path, failures: List[str], interrupted: bool, kept: str, failed: str) -> None:
+    """On stderr, the units that failed and how the run ended: exit 130 after Ctrl-C (with the
+    command that finishes the run), 1 when a unit failed."""
+    for line in failures:
         typer.echo(f"failed: {line}", err=True)
-    if result.interrupted:
-        finished, planned = result.units
-        typer.echo(f"interrupted: {finished} of {planned} {what} finished and were kept and summarised; "
-                   f"to finish the run: relukan-bench {command} --resume {result.run_dir}", err=True)
+    if interrupted:
+        typer.echo(f"interrupted: {kept}; to finish the run: relukan-bench {command} --resume {run_dir}", err=True)
         raise typer.Exit(130)
-    if result.failed:
-        typer.echo(f"{len(result.failed)} of {result.units[1]} {what} failed (recorded in the results with their error)", err=True)
+    if failures:
+        typer.echo(f"{failed} failed (recorded in the results with their error)", err=True)
         raise typer.Exit(1)
 
 
@@ -298,16 +304,9 @@ def reproduce(
     for verdict in result.verdicts:
         console.print(f"[bold]{verdict.claim}: {verdict.outcome}.[/bold] {verdict.sentence}", highlight=False)
     console.print(f"Report: {result.report}")
-    failed = [f"{name}: {line}" for name, run in result.runs.items() for line in run.failed]
-    for line in failed:
-        typer.echo(f"failed: {line}", err=True)
-    if result.interrupted:
-        typer.echo(f"interrupted: the finished work was kept and reported; "
-                   f"to finish the run: relukan-bench reproduce --resume {result.run_dir}", err=True)
-        raise typer.Exit(130)
-    if failed:
-        typer.echo(f"{len(failed)} unit(s) failed (recorded in the results with their error)", err=True)
-        raise typer.Exit(1)
+    failures = [f"{name}: {line}" for name, run in result.runs.items() for line in run.failed]
+    _ending("reproduce", result.run_dir, failures, result.interrupted, kept="the finished work was kept and reported",
+            failed=f"{len(failures)} unit(s)")
 
 
 def _show_experiment(name: str, result: Any) -> None:

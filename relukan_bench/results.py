@@ -20,8 +20,9 @@ import math
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
 
 from relukan_bench.errors import UsageError
 
@@ -59,12 +60,20 @@ def new_run_dir(experiment: str, out: Path | None, root: Path = Path("results"))
 
 def write_text(path: Path, text: str) -> None:
     """Write `text` to `path` atomically (temporary file, fsync, rename)."""
-    path = Path(path)
+    with _replacing(Path(path)) as handle:
+        handle.write(text.encode("utf-8"))
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[BinaryIO]:
+    """A new binary file that replaces `path` when the block ends: written in the same
+    directory, flushed to disk, renamed over `path`. On any error `path` stays as it was and
+    the temporary file is removed."""
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(temporary, _file_mode())  # mkstemp makes it private (0600); results are for reading
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -128,30 +137,9 @@ class CsvLog:
     def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Add `rows`: the file is either as before or has all of them, never part."""
         text = _csv_text(self.columns, rows).split("\n", 1)[1]  # without the header
-        self._rewrite(lambda source, target: (shutil.copyfileobj(source, target), target.write(text.encode("utf-8"))))
-
-    def keep(self, wanted: Callable[[dict[str, str]], bool]) -> int:
-        """Drop the rows for which `wanted(row)` is false (rows as read, all text); return how
-        many were dropped. The file is only rewritten when some were."""
-        with open(self.path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        kept = [row for row in rows if wanted(row)]
-        if len(kept) < len(rows):
-            write_text(self.path, _csv_text(self.columns, kept))
-        return len(rows) - len(kept)
-
-    def _rewrite(self, fill: Callable[[Any, Any], Any]) -> None:
-        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        try:
-            os.chmod(temporary, _file_mode())
-            with os.fdopen(fd, "wb") as target, open(self.path, "rb") as source:
-                fill(source, target)
-                target.flush()
-                os.fsync(target.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with _replacing(self.path) as target, open(self.path, "rb") as source:
+            shutil.copyfileobj(source, target)
+            target.write(text.encode("utf-8"))
 
 
 def _header(path: Path) -> list[str]:

@@ -17,6 +17,7 @@ import json
 import math
 import signal
 import threading
+from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -116,7 +117,7 @@ def _start(experiment: str, request: Request, schema: type, tables: dict[str, di
     before anything is written. Nothing is written before every check has passed."""
     from relukan_bench.env import environment
     from relukan_bench.errors import UsageError
-    from relukan_bench.results import CsvLog, read_records, remove_temporaries
+    from relukan_bench.results import CsvLog, read_records, remove_temporaries, write_csv
 
     if request.resume is None:
         config = resolve_config(request, experiment, schema)
@@ -128,33 +129,35 @@ def _start(experiment: str, request: Request, schema: type, tables: dict[str, di
 
     run_dir = Path(request.resume)
     commit = list(tables)[-1]
-    config = resumed_config(request, experiment, schema, f"{commit}.csv")
+    config, env = resumed_config(request, experiment, schema, f"{commit}.csv")
     devices = devices_of(config.device)
     check(config)
     try:
-        env = json.loads((run_dir / "env.json").read_text(encoding="utf-8"))
-        loaded = {name: read_records(run_dir / f"{name}.csv", types) for name, types in tables.items() if (run_dir / f"{name}.csv").exists()}
+        found = {name: read_records(run_dir / f"{name}.csv", types) if (run_dir / f"{name}.csv").exists() else []
+                 for name, types in tables.items()}
     except (OSError, ValueError) as exc:
         raise UsageError(f"--resume {run_dir}: cannot read the run ({exc})") from None
     now = environment(config.threads, devices)
     _same_environment(run_dir, env, now)
-    done = {key(row) for row in loaded.get(commit, [])}
+    done = {key(row) for row in found[commit]}
+    # Rows of a unit that a kill cut short before its commit are dropped.
+    loaded = {name: [row for row in rows if key(row) in done] for name, rows in found.items()}
     # Every check has passed: from here on the directory is written to.
     remove_temporaries(run_dir)
+    for name, rows in loaded.items():
+        if len(rows) < len(found[name]):  # records read back write the same bytes
+            write_csv(run_dir / f"{name}.csv", list(tables[name]), rows)
     logs = {name: CsvLog(run_dir / f"{name}.csv", list(types), resume=True) for name, types in tables.items()}
-    for name in tables:
-        if name != commit:  # rows of a unit a kill cut short before its commit are dropped
-            logs[name].keep(lambda row: key(row) in done)
-            loaded[name] = [row for row in loaded.get(name, []) if key(row) in done]
     _record_session(run_dir, env, now, units_done=len(done))
-    return _Session(run_dir, config, devices, env, logs, {name: loaded.get(name, []) for name in tables}, done)
+    return _Session(run_dir, config, devices, env, logs, loaded, done)
 
 
-def resumed_config(request: Request, experiment: str, schema: type, log: str) -> Any:
-    """The config of `request` for finishing the run in `request.resume`: the recorded
-    `config.yaml` (or `request.config`) with the request's options and overrides, which must
-    come out the same as the recorded one. UsageError otherwise, or when the directory is not
-    a run of `experiment` (`log` is a file every such run has)."""
+def resumed_config(request: Request, experiment: str, schema: type, log: str) -> tuple[Any, dict[str, Any]]:
+    """The config of `request` for finishing the run in `request.resume`, and the run's
+    recorded environment: the recorded `config.yaml` (or `request.config`) with the request's
+    options and overrides, which must come out the same as the recorded one. UsageError
+    otherwise, or when the directory is not a run of `experiment` (`log` is a file every such
+    run has)."""
     from relukan_bench.config import differences, load_config
     from relukan_bench.errors import UsageError
 
@@ -171,7 +174,7 @@ def resumed_config(request: Request, experiment: str, schema: type, log: str) ->
         shown = "; ".join(changed[:3]) + (f"; and {len(changed) - 3} more" if len(changed) > 3 else "")
         raise UsageError(f"--resume {run_dir}: the config differs from the one the run recorded ({shown}); "
                          "resume with the same config, or start a new run")
-    return config
+    return config, env
 
 
 def _recorded_env(request: Request) -> dict[str, Any] | None:
@@ -245,7 +248,7 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     config, run_dir = session.config, session.run_dir
     units = speed.plan(config, session.devices)
     todo = [unit for unit in units if unit not in session.done]
-    records = [r for r in session.loaded["raw"] if speed.key(r) in set(units)]
+    records = list(session.loaded["raw"])
     model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
 
     def tables() -> list[dict[str, Any]]:
@@ -347,12 +350,12 @@ def _rebuild(loaded: dict[str, list[dict[str, Any]]], commit: str, key: Callable
              make: Callable[[dict[str, Any], dict[str, list[dict[str, Any]]]], Any]) -> list[Any]:
     """The results of the units earlier sessions finished, from their logs: `make(run, rows)`
     with `rows` the unit's rows of every other log."""
-    by_unit: dict[Any, dict[str, list[dict[str, Any]]]] = {}
-    for name, records in loaded.items():
-        if name != commit:
-            for row in records:
-                by_unit.setdefault(key(row), {n: [] for n in loaded if n != commit})[name].append(row)
-    return [make(run, by_unit.get(key(run), {n: [] for n in loaded if n != commit})) for run in loaded[commit]]
+    others = [name for name in loaded if name != commit]
+    by_unit: dict[Any, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {name: [] for name in others})
+    for name in others:
+        for row in loaded[name]:
+            by_unit[key(row)][name].append(row)
+    return [make(run, by_unit[key(run)]) for run in loaded[commit]]
 
 
 def _fit_figures(run_dir: Path, config: Any, results: Sequence[Any], paper: dict[str, Any]) -> None:
@@ -514,7 +517,7 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
             begun = (Path(request.resume) / name / "config.yaml").is_file()
             part = replace(part, resume=Path(request.resume) / name) if begun else replace(part, out=Path(request.resume) / name)
         parts[name] = part
-    configs = {name: resumed_config(part, name, schemas[name], logs[name]) if part.resume else resolve_config(part, name, schemas[name])
+    configs = {name: resumed_config(part, name, schemas[name], logs[name])[0] if part.resume else resolve_config(part, name, schemas[name])
                for name, part in parts.items()}
     devices = list(dict.fromkeys(
         [*resolve_devices(configs["speed"].device), resolve_device(configs["fit"].device),
