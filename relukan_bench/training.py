@@ -1,8 +1,19 @@
-"""The training both experiments share: full batch, MSE, one optimizer step at a time.
+"""The training every experiment shares: full batch, MSE, one optimizer step at a time.
 
-`TrainStep` is one step (what `speed` times). `train_logged` runs many of them and records the
-train and test MSE of every step (what `fit` plots), stopping early when the loss stops being
-a finite number.
+`make_step` builds one step (what `speed` times) for a model:
+
+- `TrainStep`, for every model: zero_grad, forward, MSE loss, autograd backward, optimizer step;
+- `FusedStep`, for the fast ReLU-KAN (`impl="fast"`, one model or a `BatchedReLUKAN`): the MSE
+  and its gradients in one pure function with a hand-written backward
+  (`models.relukan_fast.mse_grads`, no autograd graph), then torch's fused Adam kernel
+  (`FusedAdam`). Optionally that function is `torch.compile`d, and on a GPU the whole step is
+  captured once in a CUDA graph and replayed. Compiling and capturing happen in
+  `FusedStep.prepare()`, which the experiments call, and time, before their clocks start.
+
+`train_logged` runs many steps and records the train and test MSE of every step (what `fit`
+plots), stopping early when the loss stops being a finite number. A batched model's loss is
+one MSE per seed, each seed's own mean; the training minimises their sum, whose gradient is,
+seed by seed, the gradient each seed would get alone.
 """
 
 from __future__ import annotations
@@ -29,6 +40,149 @@ def make_optimizer(model: torch.nn.Module, train: "TrainSpec", lr: float | None 
     raise ValueError(f"unknown optimizer {train.optimizer!r}")
 
 
+def make_step(model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: torch.Tensor, lr: float | None = None,
+              compile: bool = False, cuda_graph: bool = False) -> "TrainStep | FusedStep":
+    """The training step for `model` on (x, y): a `FusedStep` for a fast ReLU-KAN (one model,
+    or a batched one), a `TrainStep` with the config's optimizer for everything else.
+    `compile` and `cuda_graph` apply to the fused step only (the config allows them there only)."""
+    if getattr(model, "impl", None) == "fast" and hasattr(model, "fast_state"):
+        return FusedStep(model, x, y, lr=train.lr if lr is None else lr, compile=compile, cuda_graph=cuda_graph)
+    return TrainStep(model, make_optimizer(model, train, lr=lr), x, y)
+
+
+def mse_each(prediction: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The MSE: a scalar for (B, out), one per seed for a batched model's (S, B, out)."""
+    if prediction.dim() == 3:
+        return F.mse_loss(prediction, y, reduction="none").mean(dim=(1, 2))
+    return F.mse_loss(prediction, y)
+
+
+class FusedAdam:
+    """Adam with torch's fused kernel (`torch._fused_adam_`, the kernel behind
+    `torch.optim.Adam(fused=True)`), its state allocated up front and its per-step Python
+    bookkeeping cut to two calls. The same arithmetic as `torch.optim.Adam(fused=True)`, bit
+    for bit (tests/test_training.py). State on the parameters' device, so a CUDA graph can
+    capture `step`."""
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.betas, self.eps = lr, betas, eps
+        with torch.no_grad():
+            self.exp_avg = [torch.zeros_like(p) for p in self.params]
+            self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+            self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+
+    def step(self, grads: list[torch.Tensor] | None = None) -> None:
+        """One Adam step with `grads` (default: the parameters' .grad), in place."""
+        grads = [p.grad for p in self.params] if grads is None else grads
+        with torch.no_grad():
+            torch._foreach_add_(self.steps, 1)
+            torch._fused_adam_(
+                self.params, grads, self.exp_avg, self.exp_avg_sq, [], self.steps,
+                lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=0.0, eps=self.eps,
+                amsgrad=False, maximize=False,
+            )
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def state(self) -> list[torch.Tensor]:
+        """Every tensor of the optimizer's state (moments and step counts)."""
+        return [*self.exp_avg, *self.exp_avg_sq, *self.steps]
+
+
+class FusedStep:
+    """One training step of a fast ReLU-KAN without autograd: `mse_grads` then `FusedAdam`.
+
+    x (B, in) and y (B, out), or (S, B, ..) for a `BatchedReLUKAN`; both are copied once into
+    the feature-major layout the kernels use. Calling it never reads a value back from the
+    device; `last_loss` holds the latest loss (a scalar, or one per seed).
+
+    `compile=True` runs `mse_grads` through `torch.compile` (inductor fuses its elementwise
+    work into a few loops); `cuda_graph=True` (CUDA only) captures the whole step, gradients
+    and Adam, in a CUDA graph and replays it. Both happen in `prepare()`, which returns the
+    seconds it took; the first call prepares if nobody did.
+    """
+
+    def __init__(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float,
+                 compile: bool = False, cuda_graph: bool = False):
+        from relukan_bench.models.relukan_fast import mse_grads
+
+        self.model = model
+        self.r2s, self.params = model.fast_state()
+        self.needs = tuple(p.requires_grad for p in self.params)
+        self.x_t = x.transpose(-1, -2).contiguous()  # (.., in, B)
+        self.y_t = y.transpose(-1, -2).contiguous()  # (.., out, B)
+        self.optimizer = FusedAdam(self.params, lr)
+        self.compile = compile
+        self.cuda_graph = cuda_graph and self.x_t.is_cuda
+        r2s, needs = self.r2s, self.needs
+
+        def loss_and_grads(x_t: torch.Tensor, y_t: torch.Tensor, params: list[torch.Tensor]):
+            return mse_grads(x_t, y_t, r2s, params, needs)
+
+        self._grads = torch.compile(loss_and_grads, dynamic=False) if compile else loss_and_grads
+        self._graph = None
+        self._graph_loss: torch.Tensor | None = None
+        self.prepared = not (compile or self.cuda_graph)
+        self.last_loss: torch.Tensor | None = None
+
+    def _step(self) -> torch.Tensor:
+        with torch.no_grad():
+            loss, grads = self._grads(self.x_t, self.y_t, self.params)
+            self.optimizer.step([g for g, need in zip(grads, self.needs) if need])
+        return loss
+
+    def prepare(self) -> float:
+        """Compile and/or capture now, changing nothing the training sees; return the seconds.
+
+        Compiling calls the pure gradient function once. Capturing first runs two whole steps
+        on a side stream (CUDA needs its lazily created handles to exist before capture), then
+        puts the parameters and the optimizer's state back as they were, then records one step
+        into the graph (recording executes nothing)."""
+        from relukan_bench.timing import clock
+
+        device = str(self.x_t.device)
+        start = clock(device)
+        if not self.prepared:
+            with torch.no_grad():
+                self._grads(self.x_t, self.y_t, self.params)
+            if self.cuda_graph:
+                self._capture()
+            self.prepared = True
+        return clock(device) - start
+
+    def _capture(self) -> None:
+        state = [*self.params, *self.optimizer.state()]
+        with torch.no_grad():
+            saved = [t.detach().clone() for t in state]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(2):
+                self._step()
+        torch.cuda.current_stream().wait_stream(side)
+        with torch.no_grad():
+            for tensor, value in zip(state, saved):
+                tensor.copy_(value)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self._graph_loss = self._step()
+        self._graph = graph
+
+    def __call__(self) -> torch.Tensor:
+        if not self.prepared:
+            self.prepare()
+        if self._graph is not None:
+            self._graph.replay()
+            loss = self._graph_loss
+        else:
+            loss = self._step()
+        self.last_loss = loss
+        return loss
+
+
 class TrainStep:
     """One full training step on (x, y): zero_grad, forward, MSE loss, backward, step.
 
@@ -43,11 +197,15 @@ class TrainStep:
 
     def __call__(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
-        loss = F.mse_loss(self.model(self.x), self.y)  # (B, out) vs (B, out)
-        loss.backward()
+        loss = mse_each(self.model(self.x), self.y)  # (B, out) vs (B, out): a scalar; batched: (S,)
+        (loss.sum() if loss.dim() else loss).backward()
         self.optimizer.step()
         self.last_loss = loss.detach()
         return self.last_loss
+
+    def prepare(self) -> float:
+        """Nothing to prepare (the same interface as `FusedStep`)."""
+        return 0.0
 
 
 @torch.no_grad()
@@ -83,7 +241,7 @@ def truncate_at_divergence(losses: torch.Tensor) -> Curve:
 
 
 def train_logged(
-    step: TrainStep,
+    step: "TrainStep | FusedStep",
     x_test: torch.Tensor,
     y_test: torch.Tensor,
     steps: int,
@@ -95,18 +253,41 @@ def train_logged(
     NaN or infinite loss ends the run there (`Curve.diverged`). `on_progress(steps_done,
     train_mse)` is called after every chunk.
     """
+    return _logged(step, x_test, y_test, steps, on_progress, seeds=None)[0]
+
+
+def train_logged_batched(
+    step: "TrainStep | FusedStep",
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    steps: int,
+    on_progress: Callable[[int, float], None] | None = None,
+) -> list[Curve]:
+    """`train_logged` for a batched model, x_test (S, B, in): one Curve per seed, each cut at
+    that seed's first non-finite step. Training goes on while any seed is finite (the seeds
+    never meet, so one seed's NaN changes nothing for the others); `on_progress` gets the
+    median train MSE of the seeds."""
+    return _logged(step, x_test, y_test, steps, on_progress, seeds=x_test.shape[0])
+
+
+def _logged(step, x_test, y_test, steps, on_progress, seeds: int | None) -> list[Curve]:
     model = step.model
-    losses = torch.empty(steps, 2, dtype=torch.float64, device=step.x.device)  # (steps, [train, test])
+    shape = (steps, 2) if seeds is None else (steps, seeds, 2)
+    losses = torch.empty(shape, dtype=torch.float64, device=x_test.device)  # (steps, [S,] [train, test])
     read = []  # the chunks copied to the CPU so far
     for start in range(0, steps, CHUNK):
         end = min(start + CHUNK, steps)
         for i in range(start, end):
-            losses[i, 0] = step()
+            losses[i, ..., 0] = step()
             with torch.no_grad():
-                losses[i, 1] = F.mse_loss(model(x_test), y_test)
+                losses[i, ..., 1] = mse_each(model(x_test), y_test)
         read.append(losses[start:end].cpu())
-        if not bool(torch.isfinite(read[-1]).all()):
+        finite = torch.isfinite(torch.cat(read)).all(dim=0).all(dim=-1)  # per seed: finite so far
+        if not bool(finite.any()):
             break
         if on_progress is not None:
-            on_progress(end, float(read[-1][-1, 0]))
-    return truncate_at_divergence(torch.cat(read) if read else losses.cpu())
+            on_progress(end, float(read[-1][-1, ..., 0].median()))
+    logged = torch.cat(read) if read else losses.cpu()
+    if seeds is None:
+        return [truncate_at_divergence(logged)]
+    return [truncate_at_divergence(logged[:, seed]) for seed in range(seeds)]

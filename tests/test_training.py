@@ -6,7 +6,7 @@ import torch
 from relukan_bench.config import FunctionSpec, TrainSpec
 from relukan_bench.data import make_dataset
 from relukan_bench.models.relukan import ReLUKAN
-from relukan_bench.training import CHUNK, TrainStep, make_optimizer, mse, train_logged, truncate_at_divergence
+from relukan_bench.training import CHUNK, TrainStep, make_optimizer, make_step, mse, train_logged, truncate_at_divergence
 
 
 def test_a_real_short_fit_reduces_the_loss():
@@ -74,3 +74,46 @@ def test_train_logged_stops_a_diverging_run():
     curve = train_logged(step, x[:8], y[:8], steps=3 * CHUNK)
     assert curve.diverged and curve.steps_done <= CHUNK  # stopped at the first chunk read
     assert not torch.isfinite(curve.losses[-1]).all() and torch.isfinite(curve.losses[:-1]).all()
+
+
+def test_fused_adam_is_torchs_fused_adam_bit_for_bit():
+    from relukan_bench.training import FusedAdam
+
+    torch.manual_seed(0)
+    mine = [torch.randn(4, 13, requires_grad=True), torch.randn(7, requires_grad=True)]
+    theirs = [p.detach().clone().requires_grad_(True) for p in mine]
+    frozen = torch.randn(3, requires_grad=False)
+    optimizer = FusedAdam([mine[0], frozen, mine[1]], lr=1e-2)
+    assert len(optimizer.params) == 2  # parameters without requires_grad are left alone
+    reference = torch.optim.Adam(theirs, lr=1e-2, fused=True)
+    for _ in range(30):
+        grads = [torch.randn_like(p) for p in mine]
+        for p, g in zip(theirs, grads):
+            p.grad = g.clone()
+        reference.step()
+        optimizer.step(grads)
+    for a, b in zip(mine, theirs):
+        assert torch.equal(a.detach(), b.detach())
+
+
+def test_fused_step_prepare_changes_nothing_and_compiles_apart():
+    """prepare() on a compiled step: the compile happens there, and training afterwards is
+    the eager step's to compiler rounding."""
+    from relukan_bench.training import FusedStep
+
+    torch.manual_seed(0)
+    eager_model = ReLUKAN([2, 1], 5, 3, impl="fast")
+    compiled_model = ReLUKAN([2, 1], 5, 3, impl="fast")
+    compiled_model.load_state_dict(eager_model.state_dict())
+    x, y = torch.rand(300, 2), torch.rand(300, 1)
+    eager = make_step(eager_model, TrainSpec(), x, y)
+    compiled = make_step(compiled_model, TrainSpec(), x, y, compile=True)
+    assert isinstance(compiled, FusedStep) and not compiled.prepared
+    before = [p.detach().clone() for p in compiled_model.parameters()]
+    seconds = compiled.prepare()
+    assert seconds > 0 and compiled.prepared and compiled.prepare() == pytest.approx(0.0, abs=1e-3)
+    for a, b in zip(before, compiled_model.parameters()):
+        assert torch.equal(a, b.detach())  # preparing trains nothing
+    la = torch.stack([eager() for _ in range(20)])
+    lb = torch.stack([compiled() for _ in range(20)])
+    torch.testing.assert_close(la, lb, rtol=1e-5, atol=0)

@@ -23,14 +23,31 @@ the same in distribution from the first step.
 
 No SiLU base branch, no per-edge scale, no grid update, no squashing between layers: hidden
 activations that leave [lo - k/G (hi-lo), hi + k/G (hi-lo)] meet all-zero bases, as in the paper.
+
+`impl="reference"` (the default) computes all this with plain PyTorch ops, as written above;
+it is the paper-faithful implementation every other one is tested against. `impl="fast"`
+computes the same function with the same parameters in a feature-major layout with a
+hand-written backward (`models.relukan_fast`); tests/models/test_relukan_fast.py proves the
+two agree in outputs, gradients and training curves.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence
 
 import torch
 from torch import nn
+
+from relukan_bench.models.relukan_fast import relukan_t
+
+Impl = Literal["reference", "fast"]
+IMPLS = ("reference", "fast")
+
+
+def _check_impl(impl: str) -> str:
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {', '.join(map(repr, IMPLS))} (got {impl!r})")
+    return impl
 
 
 class ReLUKANLayer(nn.Module):
@@ -43,6 +60,7 @@ class ReLUKANLayer(nn.Module):
         k: the order; each input gets G + k bases, each spanning k + 1 intervals.
         train_se: make the starts `s` and ends `e` trainable (the paper's figures did).
         input_range: (lo, hi), the range the initial grid covers.
+        impl: "reference" (plain ops, paper-faithful) or "fast" (same math, `relukan_fast`).
     """
 
     def __init__(
@@ -53,8 +71,10 @@ class ReLUKANLayer(nn.Module):
         k: int,
         train_se: bool = True,
         input_range: tuple[float, float] = (0.0, 1.0),
+        impl: Impl = "reference",
     ) -> None:
         super().__init__()
+        self.impl = _check_impl(impl)
         if in_features < 1 or out_features < 1 or grid < 1 or k < 0:
             raise ValueError(f"need in_features, out_features, grid >= 1 and k >= 0 (got {in_features}, {out_features}, {grid}, {k})")
         lo, hi = float(input_range[0]), float(input_range[1])
@@ -81,13 +101,23 @@ class ReLUKANLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in) -> (B, out)."""
+        if self.impl == "fast":
+            return self.forward_t(x.t().contiguous()).t()
         phi = self.basis(x)  # (B, in, G+k)
         return self.linear(phi.flatten(1))  # (B, in*(G+k)) -> (B, out)
+
+    def forward_t(self, x_t: torch.Tensor) -> torch.Tensor:
+        """The fast path on feature-major activations: (in, B) -> (out, B)."""
+        return relukan_t(x_t, (self.r * self.r,), self.fast_parameters())
+
+    def fast_parameters(self) -> list[torch.Tensor]:
+        """s, e, weight, bias: the order `relukan_fast` takes them in."""
+        return [self.s, self.e, self.linear.weight, self.linear.bias]
 
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, grid={self.grid}, "
-            f"k={self.k}, train_se={self.train_se}, input_range={self.input_range}"
+            f"k={self.k}, train_se={self.train_se}, input_range={self.input_range}, impl={self.impl!r}"
         )
 
 
@@ -95,6 +125,8 @@ class ReLUKAN(nn.Module):
     """A stack of ReLU-KAN layers: (B, width[0]) -> (B, width[-1]).
 
     Every layer's initial grid covers `input_range`, as the reference code does with [0, 1].
+    With `impl="fast"` the activations stay feature-major from the first layer to the last:
+    one transpose in, one out.
     """
 
     def __init__(
@@ -104,22 +136,34 @@ class ReLUKAN(nn.Module):
         k: int,
         train_se: bool = True,
         input_range: tuple[float, float] = (0.0, 1.0),
+        impl: Impl = "reference",
     ) -> None:
         super().__init__()
+        self.impl = _check_impl(impl)
+        self.grid, self.k, self.train_se, self.input_range = grid, k, train_se, tuple(input_range)
         width = list(width)
         if len(width) < 2:
             raise ValueError(f"width needs at least 2 entries (got {width})")
         self.width = width
         self.layers = nn.ModuleList(
-            ReLUKANLayer(n_in, n_out, grid, k, train_se=train_se, input_range=input_range)
+            ReLUKANLayer(n_in, n_out, grid, k, train_se=train_se, input_range=input_range, impl=impl)
             for n_in, n_out in zip(width[:-1], width[1:])
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, width[0]) -> (B, width[-1])."""
+        if self.impl == "fast":
+            r2s, params = self.fast_state()
+            return relukan_t(x.t().contiguous(), r2s, params).t()  # (in, B) -> (out, B) -> (B, out)
         for layer in self.layers:
             x = layer(x)
         return x
+
+    def fast_state(self) -> tuple[tuple[float, ...], list[torch.Tensor]]:
+        """What `relukan_fast` computes with: every layer's r^2, and s, e, weight, bias of
+        every layer in order (the parameters themselves, not copies)."""
+        r2s = tuple(layer.r * layer.r for layer in self.layers)
+        return r2s, [p for layer in self.layers for p in layer.fast_parameters()]
 
 
 def relukan_parameter_count(width: Sequence[int], grid: int, k: int, train_se: bool = True) -> int:

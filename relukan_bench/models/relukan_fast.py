@@ -1,0 +1,146 @@
+"""The fast ReLU-KAN layer: the reference's math in fewer, cheaper passes over memory.
+
+Same function and same parameters as `ReLUKANLayer` (s, e, the Linear's weight and bias); two
+things change, both measured in `benchmarks/` and explained in docs/performance.md:
+
+1. **Feature-major layout.** Activations travel as (features, B) instead of (B, features), so
+   the basis is (in, G+k, B) with the batch innermost. The reference's (B, in, G+k) basis puts
+   the short G+k axis innermost and broadcasts x along it, which PyTorch's elementwise loops do
+   several times slower than a long contiguous axis. The flattened basis (in*(G+k), B) has the
+   reference's feature order (input-major, basis-minor), so the weight is used as it is:
+   y^T = W @ phi + b.
+
+2. **One autograd node per layer with a hand-written backward.** The reference graph keeps
+   about ten intermediate tensors per layer and its backward walks them op by op. Here the
+   forward keeps the two clamped distances d1 = ReLU(x - s), d2 = ReLU(e - x), their product
+   p and the basis phi = p^2, and the backward is, with t = 2 r^2 (W^T g) * p:
+
+       dW = r^2 g phi^T      db = sum_B g
+       ds = -sum_B t d2      de = sum_B t d1      dx = sum_i t (d2 - d1)
+
+   (ReLU's derivative needs no mask: where either distance is clamped to zero, p = 0 and so
+   t = 0.) The normalisation r^2 is applied to the small matrices (as the matmul's alpha and
+   to dW), never to a basis-sized tensor. Gradients nobody asked for are not computed: the
+   first layer's dx, and ds/de when s and e are fixed.
+
+Every function here also takes a leading seed axis: activations (S, features, B), parameters
+(S, ...), so that `models.batched` trains several seeds as one model with the same code.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _matmul_bias(bias: torch.Tensor, weight: torch.Tensor, phi: torch.Tensor, alpha: float) -> torch.Tensor:
+    """alpha * weight @ phi + bias[..., None]: (.., out, m) @ (.., m, B) -> (.., out, B)."""
+    if weight.dim() == 2:
+        return torch.addmm(bias.unsqueeze(-1), weight, phi, alpha=alpha)
+    return torch.baddbmm(bias.unsqueeze(-1), weight, phi, alpha=alpha)
+
+
+def _layer_forward(x, s, e, weight, bias, r2):
+    """One layer forward, feature-major; returns y and what its backward needs."""
+    xb = x.unsqueeze(-2)  # (.., in, 1, B)
+    d1 = (xb - s.unsqueeze(-1)).clamp_min_(0)  # (.., in, n, B)
+    d2 = (e.unsqueeze(-1) - xb).clamp_min_(0)  # (.., in, n, B)
+    p = d1 * d2
+    phi = (p * p).flatten(-3, -2)  # (.., in*n, B)
+    return _matmul_bias(bias, weight, phi, r2), (d1, d2, p, phi)  # (.., out, B)
+
+
+def _layer_backward(grad, saved, weight, r2, need_x, need_s, need_e, need_w, need_b):
+    """One layer backward: (gx, gs, ge, gw, gb), None where not needed."""
+    d1, d2, p, phi = saved
+    gx = gs = ge = gw = gb = None
+    if need_w:
+        gw = torch.matmul(grad, phi.transpose(-1, -2)).mul_(r2)  # (.., out, in*n)
+    if need_b:
+        gb = grad.sum(-1)  # (.., out)
+    if need_x or need_s or need_e:
+        scaled = grad * (2.0 * r2)  # (.., out, B): small
+        t = torch.matmul(weight.transpose(-1, -2), scaled).view_as(p).mul_(p)  # (.., in, n, B)
+        u = t * d2 if (need_s or need_x) else None
+        v = t.mul_(d1) if (need_e or need_x) else None
+        if need_s:
+            gs = u.sum(-1).neg_()
+        if need_e:
+            ge = v.sum(-1)
+        if need_x:
+            gx = u.sub_(v).sum(-2)  # (.., in, B)
+    return gx, gs, ge, gw, gb
+
+
+class ReLUKANFunction(torch.autograd.Function):
+    """A whole stack of ReLU-KAN layers as one autograd node, feature-major.
+
+    `apply(x, r2s, *params)`: x (.., in, B); r2s the layers' r^2; params four per layer,
+    s and e (.., in, n), weight (.., out, in*n), bias (.., out); returns (.., out, B).
+    n = G + k. One node instead of one per layer: the autograd bookkeeping of a custom
+    function costs tens of microseconds, as much as a small layer's arithmetic.
+    """
+
+    @staticmethod
+    def forward(ctx, x, r2s, *params):  # type: ignore[override]
+        saved = []
+        for layer, r2 in enumerate(r2s):
+            s, e, weight, bias = params[4 * layer: 4 * layer + 4]
+            x, tensors = _layer_forward(x, s, e, weight, bias, r2)
+            saved.extend(tensors)
+        ctx.save_for_backward(*saved, *params[2::4])  # the basis tensors, then the weights
+        ctx.r2s = r2s
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        r2s = ctx.r2s
+        n = len(r2s)
+        tensors = ctx.saved_tensors
+        weights = tensors[4 * n:]
+        needs = ctx.needs_input_grad  # (x, r2s, s0, e0, w0, b0, s1, ...)
+        grads: list = [None] * (4 * n)
+        for layer in reversed(range(n)):
+            need_s, need_e, need_w, need_b = needs[2 + 4 * layer: 6 + 4 * layer]
+            need_x = layer > 0 or needs[0]
+            gx, *mine = _layer_backward(grad, tensors[4 * layer: 4 * layer + 4], weights[layer], r2s[layer],
+                                        need_x, need_s, need_e, need_w, need_b)
+            grads[4 * layer: 4 * layer + 4] = mine
+            grad = gx
+        return (grad, None, *grads)
+
+
+def relukan_t(x: torch.Tensor, r2s: tuple[float, ...], params: list[torch.Tensor]) -> torch.Tensor:
+    """ReLU-KAN layers on feature-major activations: (.., in, B) -> (.., out, B).
+    `params` holds s, e, weight, bias of every layer in order; `r2s` their r^2."""
+    return ReLUKANFunction.apply(x, tuple(r2s), *params)
+
+
+def mse_grads(
+    x: torch.Tensor, y: torch.Tensor, r2s: tuple[float, ...], params: list[torch.Tensor], needs: tuple[bool, ...]
+) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+    """The MSE of the layers' output against `y` and its gradients, without autograd.
+
+    x (.., in, B) and y (.., out, B) feature-major; `params` four per layer as in
+    `relukan_t`, `needs[i]` whether params[i] wants a gradient. Returns the loss (a scalar,
+    or one per seed when there is a leading seed axis: each seed's own mean) and the gradients
+    of (the sum of) it, None where not needed. A pure function: nothing is modified, which is
+    what lets `torch.compile` and CUDA graphs take it whole.
+    """
+    n = len(r2s)
+    saved = []
+    h = x
+    for layer in range(n):
+        s, e, weight, bias = params[4 * layer: 4 * layer + 4]
+        h, tensors = _layer_forward(h, s, e, weight, bias, r2s[layer])
+        saved.append(tensors)
+    diff = h - y  # (.., out, B)
+    count = diff.shape[-1] * diff.shape[-2]
+    loss = (diff * diff).sum((-2, -1)) / count  # (..,)
+    grad = diff.mul_(2.0 / count)
+    grads: list[torch.Tensor | None] = [None] * (4 * n)
+    for layer in reversed(range(n)):
+        gx, *mine = _layer_backward(grad, saved[layer], params[4 * layer + 2], r2s[layer], layer > 0,
+                                    *needs[4 * layer: 4 * layer + 4])
+        grads[4 * layer: 4 * layer + 4] = mine
+        grad = gx
+    return loss, grads

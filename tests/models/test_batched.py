@@ -1,0 +1,84 @@
+"""Several seeds as one batched model give what separate runs give."""
+
+import pytest
+import torch
+
+from relukan_bench.config import TrainSpec
+from relukan_bench.models.batched import BatchedReLUKAN
+from relukan_bench.models.relukan import ReLUKAN
+from relukan_bench.training import make_step, train_logged, train_logged_batched
+
+from tests.models.test_relukan_fast import paper_shapes
+
+SEEDS = 3
+
+
+def members(width, grid, k, domain, impl, train_se=True, dtype=torch.float64):
+    models = []
+    for seed in range(SEEDS):
+        torch.manual_seed(seed)
+        models.append(ReLUKAN(width, grid, k, train_se=train_se, input_range=domain, impl=impl).to(dtype))
+    return models
+
+
+def data(width, seed, n=400, dtype=torch.float64):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, width[0], generator=generator, dtype=dtype)
+    return x, torch.sin(3 * x.sum(1, keepdim=True)) + 0.1 * seed
+
+
+@pytest.mark.parametrize("impl", ["reference", "fast"])
+@pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
+def test_batched_training_equals_separate_runs_after_100_steps(width, grid, k, domain, impl):
+    models = members(width, grid, k, domain, impl)
+    batched = BatchedReLUKAN(models)  # copies: the members stay untouched
+    datasets = [data(width, seed) for seed in range(SEEDS)]
+    separate = []
+    for model, (x, y) in zip(models, datasets):
+        step = make_step(model, TrainSpec(), x, y)
+        separate.append(torch.stack([step() for _ in range(100)]))
+    x = torch.stack([d[0] for d in datasets])
+    y = torch.stack([d[1] for d in datasets])
+    step = make_step(batched, TrainSpec(), x, y)
+    together = torch.stack([step() for _ in range(100)])  # (100, S)
+    assert together.shape == (100, SEEDS)
+    for seed in range(SEEDS):
+        assert float(((together[:, seed] - separate[seed]).abs() / separate[seed]).max()) < 1e-5
+    for model, back in zip(models, batched.unbatch()):  # the trained members, as plain models
+        for a, b in zip(model.parameters(), back.parameters()):
+            assert float((a - b).detach().abs().max() / a.detach().abs().max()) < 1e-5
+
+
+def test_float32_batched_fast_training_matches_separate_runs():
+    """The precision fit runs in, on f4's shape."""
+    models = members([2, 5, 1], 5, 3, (0.0, 1.0), "fast", dtype=torch.float32)
+    datasets = [data([2, 5, 1], seed, dtype=torch.float32) for seed in range(SEEDS)]
+    batched = BatchedReLUKAN(models)
+    x_test = torch.stack([d[0] for d in datasets])
+    y_test = torch.stack([d[1] for d in datasets])
+    curves = train_logged_batched(make_step(batched, TrainSpec(), x_test, y_test), x_test, y_test, 100)
+    for model, (x, y), curve in zip(models, datasets, curves):
+        alone = train_logged(make_step(model, TrainSpec(), x, y), x, y, 100)
+        assert curve.losses.shape == alone.losses.shape == (100, 2)
+        assert float(((curve.losses - alone.losses).abs() / alone.losses).max()) < 1e-5
+
+
+def test_one_diverging_seed_leaves_the_others_alone():
+    models = members([2, 1], 5, 3, (0.0, 1.0), "fast", dtype=torch.float32)
+    x = torch.rand(SEEDS, 200, 2)
+    y = torch.rand(SEEDS, 200, 1)
+    y[1, 0, 0] = float("nan")  # seed 1's data poisons seed 1 only
+    clean = BatchedReLUKAN([models[0], models[2]])
+    curves = train_logged_batched(make_step(BatchedReLUKAN(models), TrainSpec(), x, y), x, y, 150)
+    reference = train_logged_batched(make_step(clean, TrainSpec(), x[[0, 2]], y[[0, 2]]), x[[0, 2]], y[[0, 2]], 150)
+    assert curves[1].diverged and curves[1].steps_done == 1
+    assert not curves[0].diverged and curves[0].steps_done == 150
+    torch.testing.assert_close(curves[0].losses, reference[0].losses, rtol=0, atol=0)
+    torch.testing.assert_close(curves[2].losses, reference[1].losses, rtol=0, atol=0)
+
+
+def test_members_must_share_a_shape():
+    with pytest.raises(ValueError, match="differ in shape"):
+        BatchedReLUKAN([ReLUKAN([2, 1], 5, 3), ReLUKAN([2, 1], 6, 3)])
+    with pytest.raises(ValueError, match="differ in shape"):
+        BatchedReLUKAN([ReLUKAN([2, 1], 5, 3), ReLUKAN([2, 1], 5, 3, impl="fast")])
