@@ -151,12 +151,22 @@ class TrainSpec(Strict):
 
 
 class ReLUKANSpec(Strict):
-    """The paper-faithful ReLU-KAN (relukan_bench.models.relukan)."""
+    """ReLU-KAN (relukan_bench.models.relukan): the paper-faithful implementation, or the fast
+    one that computes the same function (impl: fast; docs/performance.md)."""
 
     name: Name
     kind: Literal["relukan"]
     train_se: bool = True
     lr: PositiveFloat | None = None  # None: the experiment's train.lr
+    impl: Literal["reference", "fast"] = "reference"
+    compile: bool = False  # impl fast only: torch.compile the fused step (compile time recorded apart)
+    cuda_graph: bool = True  # impl fast only, on CUDA: capture the step in a CUDA graph and replay it
+
+    @model_validator(mode="after")
+    def _fast_only(self) -> "ReLUKANSpec":
+        if self.compile and self.impl != "fast":
+            raise _error_at("compile", cross_field=True, message=f"expected impl: fast to compile (got impl: {self.impl})")
+        return self
 
 
 class PykanFitSpec(Strict):
@@ -283,6 +293,7 @@ class FitTrainSpec(TrainSpec):
 
     steps: PositiveInt = 5000
     log_every: PositiveInt = 1
+    batch_seeds: bool = True  # train a ReLU-KAN's seeds at once, as one batched model (models/batched.py)
 
 
 class FitConfig(Strict):
@@ -346,6 +357,7 @@ class ForgettingTrainSpec(Strict):
     loss: Literal["mse"] = "mse"
     reset_optimizer: bool = False  # true: a fresh optimizer every phase; false: one for all (the paper)
     log_every: PositiveInt = 5  # curves.csv: every segment's MSE every `log_every` steps
+    batch_seeds: bool = True  # train a ReLU-KAN's seeds at once, as one batched model (models/batched.py)
 
 
 class ForgettingConfig(Strict):

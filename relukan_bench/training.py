@@ -19,7 +19,7 @@ seed by seed, the gradient each seed would get alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -48,6 +48,14 @@ def make_step(model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: to
     if getattr(model, "impl", None) == "fast" and hasattr(model, "fast_state"):
         return FusedStep(model, x, y, lr=train.lr if lr is None else lr, compile=compile, cuda_graph=cuda_graph)
     return TrainStep(model, make_optimizer(model, train, lr=lr), x, y)
+
+
+def step_for(spec: Any, model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: torch.Tensor,
+             lr: float | None = None) -> "TrainStep | FusedStep":
+    """`make_step` with what a model entry of a config asks for: its own learning rate, and for
+    a fast ReLU-KAN its `compile` and `cuda_graph` choices."""
+    return make_step(model, train, x, y, lr=spec.lr if lr is None else lr, compile=getattr(spec, "compile", False),
+                     cuda_graph=getattr(spec, "cuda_graph", False))
 
 
 def mse_each(prediction: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

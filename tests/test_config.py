@@ -73,8 +73,9 @@ def test_shipped_speed_config_is_the_papers_setting():
     assert isinstance(config.train.lr, float)
     assert config.train.optimizer == "adam"
     assert config.train.loss == "mse"
-    assert [m.name for m in config.models] == ["relukan", "kan"]
-    assert [m.kind for m in config.models] == ["relukan", "kan"]
+    assert [m.name for m in config.models] == ["relukan", "kan", "relukan-fast"]
+    assert [m.impl for m in config.models if m.kind == "relukan"] == ["reference", "fast"]
+    assert [m.kind for m in config.models] == ["relukan", "kan", "relukan"]
     assert config.baseline == "kan"
 
 
@@ -347,7 +348,7 @@ def test_select_functions_keeps_config_order():
     selected = select(config, functions=["f4", "f1"])
     assert [f.name for f in selected.functions] == ["f1", "f4"]
     assert [f.expression for f in selected.functions] == ["sin(pi*x1)", "exp(sin(pi*x1) + x2**2)"]
-    assert [m.name for m in selected.models] == ["relukan", "kan"]
+    assert [m.name for m in selected.models] == ["relukan", "kan", "relukan-fast"]
     assert [f.name for f in config.functions] == ["f1", "f2", "f3", "f4", "f5"]  # the original is unchanged
 
 
@@ -451,7 +452,9 @@ def test_shipped_fit_config_is_the_papers_setting():
     assert (config.data.train_samples, config.data.test_samples, config.data.domain) == (1000, 100, [0.0, 1.0])
     assert (config.train.steps, config.train.optimizer, config.train.lr, config.train.loss) == (5000, "adam", 1e-3, "mse")
     assert config.train.log_every == 1 and config.seeds == [0, 1, 2]
-    assert [(m.name, m.kind) for m in config.models] == [("relukan", "relukan"), ("kan", "kan")]
+    assert [(m.name, m.kind) for m in config.models] == [("relukan", "relukan"), ("kan", "kan"), ("relukan-fast", "relukan")]
+    reference, fast = config.models[0], config.models[2]
+    assert fast.model_dump() == {**reference.model_dump(), "name": "relukan-fast", "impl": "fast"}
     assert config.models[0].train_se and config.models[1].pykan_fit is None  # both trained by our loop
     assert all(m.lr is None for m in config.models) and config.baseline == "kan"
 
@@ -525,10 +528,12 @@ def test_shipped_forgetting_config_is_the_papers_setting():
     assert (train.steps_per_phase, train.optimizer, train.lr, train.reset_optimizer) == (250, "adam", 1e-3, False)
     assert config.seeds == [0, 1, 2] and config.threads == 1
     assert [(m.name, m.kind) for m in config.models] == [
-        ("relukan", "relukan"), ("relukan-fixed-se", "relukan"), ("kan", "kan"), ("mlp", "mlp"), ("mlp-lr1e-2", "mlp"),
+        ("relukan", "relukan"), ("relukan-fixed-se", "relukan"), ("relukan-fast", "relukan"), ("kan", "kan"),
+        ("mlp", "mlp"), ("mlp-lr1e-2", "mlp"),
     ]
     assert config.models[0].train_se and not config.models[1].train_se
-    assert config.models[3].hidden is None and config.models[3].lr is None and config.models[4].lr == 1e-2
+    assert config.models[2].model_dump() == {**config.models[0].model_dump(), "name": "relukan-fast", "impl": "fast"}
+    assert config.models[4].hidden is None and config.models[4].lr is None and config.models[5].lr == 1e-2
 
 
 def _forgetting_error(overrides: list[str]) -> str:
@@ -552,10 +557,10 @@ def _forgetting_error(overrides: list[str]) -> str:
         (["train.steps_per_phase=0"], "train.steps_per_phase: expected a number > 0 (got 0)"),
         (["train.steps=10"], "train.steps: unknown key (expected one of: steps_per_phase,"),
         (["train.reset_optimizer=maybe"], "train.reset_optimizer: expected true or false (got 'maybe')"),
-        (["models.mlp.hidden=[]"], "models[3].hidden: expected at least 1 item(s) (got [])"),
-        (["models.mlp.hidden=[0]"], "models[3].hidden[0]: expected a number > 0 (got 0)"),
-        (["models.mlp.activation=gelu"], "models[3].activation: expected 'relu', 'silu' or 'tanh' (got 'gelu')"),
-        (["models.kan.pykan_fit={}"], "models[2].pykan_fit: forgetting trains every model by our loop"),
+        (["models.mlp.hidden=[]"], "models[4].hidden: expected at least 1 item(s) (got [])"),
+        (["models.mlp.hidden=[0]"], "models[4].hidden[0]: expected a number > 0 (got 0)"),
+        (["models.mlp.activation=gelu"], "models[4].activation: expected 'relu', 'silu' or 'tanh' (got 'gelu')"),
+        (["models.kan.pykan_fit={}"], "models[3].pykan_fit: forgetting trains every model by our loop"),
         (["models[1].name=relukan"], "models[1].name: expected a name not used before in models (got 'relukan' again)"),
         (["functions=[]"], "functions: unknown key"),
     ],

@@ -29,12 +29,12 @@ from relukan_bench.stats import describe, relative_iqr
 RAW_TYPES = {
     "function": str, "model": str, "kind": str, "device": str, "repeat": int, "seed": int, "steps": int,
     "warmup_steps": int, "seconds": float, "ms_per_step": float, "final_loss": float, "params": int, "threads": int,
-    "error": str,
+    "compile_seconds": float, "error": str,
 }
 RAW_COLUMNS = list(RAW_TYPES)
 SUMMARY_COLUMNS = [
     "function", "model", "device", "n", "failed", "median_s", "q1_s", "q3_s", "min_s", "max_s",
-    "iqr_rel", "ms_per_step", "speedup", "final_loss", "params",
+    "iqr_rel", "ms_per_step", "speedup", "final_loss", "params", "compile_s",
 ]
 
 
@@ -74,7 +74,7 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
     from relukan_bench.models import build_model, count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import time_steps
-    from relukan_bench.training import TrainStep, make_optimizer
+    from relukan_bench.training import step_for
 
     functions = {f.name: f for f in config.functions}
     models = {m.name: m for m in config.models}
@@ -88,12 +88,14 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
             datasets[(unit.device, unit.function)] = (x.to(unit.device), y.to(unit.device))
         x, y = datasets[(unit.device, unit.function)]
         seed = derive_seed(config.seed, "init", function.name, unit.repeat)
-        seconds = final_loss = math.nan
+        seconds = final_loss = compile_seconds = math.nan
         params, error = None, None
         try:
             model = build_model(spec, function, domain, seed).to(unit.device)
             params = count_parameters(model)
-            step = TrainStep(model, make_optimizer(model, config.train), x, y)
+            step = step_for(spec, model, config.train, x, y, lr=config.train.lr)
+            prepared = step.prepare()  # torch.compile and CUDA-graph capture, outside the clock
+            compile_seconds = prepared if getattr(spec, "compile", False) else math.nan
             seconds = time_steps(step, config.train.steps, config.timing.warmup_steps, unit.device)
             final_loss = float(step.last_loss) if step.last_loss is not None else math.nan
             if not math.isfinite(final_loss):
@@ -114,6 +116,7 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
             "final_loss": final_loss,
             "params": params,
             "threads": torch.get_num_threads(),
+            "compile_seconds": compile_seconds,
             "error": error,
         }
 
@@ -147,8 +150,15 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
             "speedup": base["median"] / mine["median"] if base is not None and mine["median"] > 0 else math.nan,
             "final_loss": describe([r["final_loss"] for r in rows if not r.get("error")])["median"],
             "params": next((r["params"] for r in rows if r["params"] is not None), None),
+            "compile_s": _median_of_known([r.get("compile_seconds") for r in rows if not r.get("error")]),
         })
     return summary
+
+
+def _median_of_known(values: Sequence[float | None]) -> float:
+    """The median of the values that are numbers; NaN when none is."""
+    known = [v for v in values if v is not None and v == v]
+    return describe(known)["median"]
 
 
 # ----------------------------------------------------------------------------- paper layout

@@ -25,7 +25,8 @@ def build_model(spec: "ModelSpec", function: "FunctionSpec | NetworkSpec", domai
         from relukan_bench.models.relukan import ReLUKAN
 
         with seeded(seed):
-            return ReLUKAN(function.width, function.grid, function.k, train_se=spec.train_se, input_range=tuple(domain))
+            return ReLUKAN(function.width, function.grid, function.k, train_se=spec.train_se, input_range=tuple(domain),
+                           impl=spec.impl)
     if spec.kind == "kan":
         from relukan_bench.models.kan import PyKAN
 
