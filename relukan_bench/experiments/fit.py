@@ -6,6 +6,11 @@ train and test MSE of every step. Inside a seed every model gets the same data a
 initialisation seed. A model is trained by our loop (`relukan_bench.training`, the same for
 every kind) unless its config asks for pykan's own `fit()`.
 
+A ReLU-KAN's seeds train at once, as one batched model (`models.batched`), when there are
+several and `train.batch_seeds` is on: the same numbers as separate runs (to float rounding,
+tests/models/test_batched.py) for a fraction of the time. Such runs record `batched` = the
+number of seeds trained together and, as `seconds`, their equal share of the group's time.
+
 Every error here is an MSE. pykan's `fit()` logs RMSE; it is squared back on the way in, and
 the only RMSE in the outputs is the column named `final_test_rmse`.
 
@@ -29,7 +34,7 @@ RUN_TYPES = {
     "function": str, "model": str, "kind": str, "trainer": str, "seed": int, "init_seed": int, "device": str,
     "threads": int, "steps": int, "steps_done": int, "diverged": bool, "diverged_step": int, "final_train_mse": float,
     "final_test_mse": float, "final_test_rmse": float, "best_test_mse": float, "best_step": int, "seconds": float,
-    "params": int, "spline_params": int, "error": str,
+    "params": int, "spline_params": int, "batched": int, "compile_seconds": float, "error": str,
 }
 CURVE_TYPES = {"function": str, "model": str, "seed": int, "step": int, "train_mse": float, "test_mse": float}
 PREDICTION_TYPES = {"function": str, "model": str, "seed": int, "index": int, "x1": float, "y_true": float, "y_pred": float}
@@ -74,13 +79,32 @@ def key(row: dict[str, Any]) -> Unit:
 
 
 def plan(config: FitConfig) -> list[Unit]:
-    """Every run, in the order it runs: per function and seed, the models one after another."""
+    """Every run, in the order it runs: per function and model, the seeds one after another
+    (so that a model's seeds can train together)."""
     return [
         Unit(function.name, seed, model.name)
         for function in config.functions
-        for seed in config.seeds
         for model in config.models
+        for seed in config.seeds
     ]
+
+
+def batchable(config: Any, spec: Any) -> bool:
+    """Whether a model entry's seeds train as one batched model: ReLU-KANs, when the config's
+    `train.batch_seeds` is on."""
+    return spec.kind == "relukan" and config.train.batch_seeds
+
+
+def groups(units: Sequence[Unit], config: Any, models: dict[str, Any], same: Callable[[Unit], Any]) -> list[list[Unit]]:
+    """`units` cut into what trains at once: runs next to each other that `same` puts together
+    and whose model is `batchable`, and every other run alone."""
+    out: list[list[Unit]] = []
+    for unit in units:
+        if out and batchable(config, models[unit.model]) and same(out[-1][-1]) == same(unit):
+            out[-1].append(unit)
+        else:
+            out.append([unit])
+    return out
 
 
 def trainer(spec: Any) -> str:
@@ -105,18 +129,29 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
     models = {m.name: m for m in config.models}
     domain = tuple(config.data.domain)
     data: dict[tuple[str, int], tuple[Any, ...]] = {}
-    for unit in plan(config) if units is None else units:
-        function = functions[unit.function]
+
+    def dataset(unit: Unit) -> tuple[Any, ...]:
         if (unit.function, unit.seed) not in data:
-            data.clear()  # one (function, seed)'s data alive at a time
+            if any(f != unit.function for f, _ in data):
+                data.clear()  # one function's data alive at a time
+            function = functions[unit.function]
             x, y = make_dataset(function, config.data.train_samples, domain, derive_seed(unit.seed, "train", function.name))
             x_test, y_test = make_dataset(function, config.data.test_samples, domain, derive_seed(unit.seed, "test", function.name))
             data[(unit.function, unit.seed)] = tuple(t.to(device) for t in (x, y, x_test, y_test))
+        return data[(unit.function, unit.seed)]
+
+    pending = plan(config) if units is None else units
+    for group in groups(pending, config, models, lambda u: (u.function, u.model)):
+        unit, spec, function = group[0], models[group[0].model], functions[group[0].function]
         progress = (lambda done, loss, unit=unit: on_progress(unit, done, loss)) if on_progress else None
         try:
-            yield run_one(config, unit, models[unit.model], function, data[(unit.function, unit.seed)], device, progress)
+            if len(group) > 1:
+                yield from run_batched(config, group, spec, function, [dataset(u) for u in group], device, progress)
+            else:
+                yield run_one(config, unit, spec, function, dataset(unit), device, progress)
         except Exception as exc:  # noqa: BLE001 - one failed run is recorded, the others go on
-            yield failed_run(config, unit, models[unit.model], device, failure(exc))
+            for member in group:
+                yield failed_run(config, member, spec, device, failure(exc))
 
 
 def failed_run(config: FitConfig, unit: Unit, spec: Any, device: str, error: str) -> RunResult:
@@ -143,13 +178,15 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
     from relukan_bench.models import build_model, count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
-    from relukan_bench.training import CHUNK, Curve, TrainStep, make_optimizer, mse, train_logged, truncate_at_divergence
+    from relukan_bench.training import CHUNK, Curve, mse, step_for, train_logged, truncate_at_divergence
 
     x, y, x_test, y_test = data
     steps = config.train.steps
     init_seed = derive_seed(unit.seed, "init", function.name)
     model = build_model(spec, function, tuple(config.data.domain), init_seed).to(device)
     params = count_parameters(model)  # before training: pykan's grid updates do not change it
+    step = None if trainer(spec) == "pykan-fit" else step_for(spec, model, config.train, x, y)
+    compile_seconds = step.prepare() if getattr(spec, "compile", False) else math.nan
     start = clock(device)
     error = None
     if trainer(spec) == "pykan-fit":
@@ -171,17 +208,64 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
             unknown = torch.full((max(model.steps_seen, 1), 2), math.nan, dtype=torch.float64)  # its log is lost
             curve = Curve(unknown, diverged=True)
     else:
-        optimizer = make_optimizer(model, config.train, lr=spec.lr)
-        curve = train_logged(TrainStep(model, optimizer, x, y), x_test, y_test, steps, on_progress)
+        curve = train_logged(step, x_test, y_test, steps, on_progress)
     seconds = clock(device) - start
+    return _result(config, unit, spec, function, model, data, curve, error, device=device, init_seed=init_seed, seconds=seconds,
+                   params=params, batched=1, compile_seconds=compile_seconds)
 
+
+def run_batched(config: FitConfig, units: Sequence[Unit], spec: Any, function: Any, data: Sequence[tuple[Any, ...]],
+                device: str, on_progress: Callable[[int, float], None] | None = None) -> list[RunResult]:
+    """Train the seeds of `units` (one function, one ReLU-KAN entry) as one batched model;
+    each seed gets the data and initialisation it would get alone (`run_one`)."""
+    import torch
+
+    from relukan_bench.models import build_model, count_parameters
+    from relukan_bench.models.batched import BatchedReLUKAN
+    from relukan_bench.seeding import derive_seed
+    from relukan_bench.timing import clock
+    from relukan_bench.training import mse_each, step_for, train_logged_batched
+
+    domain = tuple(config.data.domain)
+    init_seeds = [derive_seed(unit.seed, "init", function.name) for unit in units]
+    members = [build_model(spec, function, domain, seed) for seed in init_seeds]
+    params = count_parameters(members[0])
+    model = BatchedReLUKAN(members).to(device)
+    x, y, x_test, y_test = (torch.stack([d[i] for d in data]) for i in range(4))  # (S, B, ..)
+    step = step_for(spec, model, config.train, x, y)
+    compile_seconds = step.prepare() if getattr(spec, "compile", False) else math.nan
+    start = clock(device)
+    curves = train_logged_batched(step, x_test, y_test, config.train.steps, on_progress)
+    share = (clock(device) - start) / len(units)
+    with torch.no_grad():
+        finals = torch.stack([mse_each(model(x), y), mse_each(model(x_test), y_test)], dim=1).tolist()  # (S, 2)
+    trained = model.unbatch()
+    return [
+        _result(config, unit, spec, function, alone, alone_data, curve, None, device=device, init_seed=seed, seconds=share,
+                params=params, batched=len(units), compile_seconds=compile_seconds, finals=tuple(final))
+        for unit, alone, alone_data, curve, seed, final in zip(units, trained, data, curves, init_seeds, finals)
+    ]
+
+
+def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any, data: tuple[Any, ...], curve: Any,
+            error: str | None, *, device: str, init_seed: int, seconds: float, params: int, batched: int,
+            compile_seconds: float, finals: tuple[float, float] | None = None) -> RunResult:
+    """A trained run's record, logged curve and predictions. `finals`: the final train and
+    test MSE when the caller measured them (a batched model measures its seeds at once, with
+    the arithmetic that logged the curve)."""
+    import torch
+
+    from relukan_bench.training import mse
+
+    x, y, x_test, y_test = data
+    steps = config.train.steps
     done = curve.steps_done
     if curve.diverged and error is None:
         error = f"the loss is not finite at step {done}"
     final_train = final_test = math.nan
     predictions: list[dict[str, Any]] = []
     if not curve.diverged:
-        final_train, final_test = mse(model, x, y), mse(model, x_test, y_test)
+        final_train, final_test = finals if finals is not None else (mse(model, x, y), mse(model, x_test, y_test))
         predictions = _predictions(model, function, tuple(config.data.domain), x_test, y_test, unit)
     test = curve.losses[:, 1]
     finite = torch.isfinite(test)
@@ -207,6 +291,8 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
         "seconds": seconds,
         "params": params,
         "spline_params": model.spline_parameter_count() if spec.kind == "kan" else None,
+        "batched": batched,
+        "compile_seconds": compile_seconds,
         "error": error,
     }
     logged = [i for i in range(done) if (i + 1) % config.train.log_every == 0 or i + 1 in (steps, done)]

@@ -41,10 +41,10 @@ def tiny():
     return config, list(fit.iter_fit(config, "cpu"))
 
 
-def test_plan_runs_every_model_inside_each_seed():
+def test_plan_runs_every_seed_of_a_model_together():
     config = _config()
     assert [(u.function, u.seed, u.model) for u in fit.plan(config)][:4] == [
-        ("f1", 0, "relukan"), ("f1", 0, "kan"), ("f1", 0, "kan-pykan-fit"), ("f1", 1, "relukan"),
+        ("f1", 0, "relukan"), ("f1", 1, "relukan"), ("f1", 0, "kan"), ("f1", 1, "kan"),
     ]
     assert len(fit.plan(config)) == 2 * 2 * 3
 
@@ -244,7 +244,7 @@ def test_a_run_that_raises_is_recorded_as_failed_and_left_out_of_the_numbers(mon
     monkeypatch.setattr(MultKAN, "forward", broken_forward)
     config = _config(seeds=[0, 1], functions=[_config().functions[0].model_dump()])
     results = list(fit.iter_fit(config, "cpu"))
-    assert [r.run["model"] for r in results] == ["relukan", "kan", "kan-pykan-fit"] * 2  # nothing skipped
+    assert [r.run["model"] for r in results] == [m for m in ("relukan", "kan", "kan-pykan-fit") for _ in (0, 1)]  # nothing skipped
     for result in results:
         run = result.run
         if run["kind"] == "kan":
@@ -273,3 +273,25 @@ def test_the_same_config_and_seed_give_the_same_results():
         else:
             assert a.test_mse == pytest.approx(b.test_mse, rel=1e-5, abs=0)
             assert [p["y_pred"] for p in a.predictions] == pytest.approx([p["y_pred"] for p in b.predictions], rel=1e-5, abs=0)
+
+
+def test_a_relukans_seeds_train_batched_and_match_separate_runs():
+    models = [{"name": "relukan", "kind": "relukan"}, {"name": "fast", "kind": "relukan", "impl": "fast"}]
+    batched = list(fit.iter_fit(_config(models=models, seeds=[0, 1, 2], baseline=None), "cpu"))
+    alone = list(fit.iter_fit(_config(models=models, seeds=[0, 1, 2], baseline=None, train={"steps": 25, "lr": 1e-2, "log_every": 10,
+                                                                            "batch_seeds": False}), "cpu"))
+    assert [r.run["batched"] for r in batched] == [3] * 12 and [r.run["batched"] for r in alone] == [1] * 12
+    for a, b in zip(batched, alone):
+        assert (a.run["function"], a.run["model"], a.run["seed"], a.run["init_seed"]) == (
+            b.run["function"], b.run["model"], b.run["seed"], b.run["init_seed"])
+        for key in ("final_train_mse", "final_test_mse", "best_test_mse"):
+            assert a.run[key] == pytest.approx(b.run[key], rel=1e-5)
+        assert a.train_mse == pytest.approx(b.train_mse, rel=1e-5) and a.test_mse == pytest.approx(b.test_mse, rel=1e-5)
+        assert [p["y_pred"] for p in a.predictions] == pytest.approx([p["y_pred"] for p in b.predictions], rel=1e-5, abs=1e-7)
+        assert a.run["seconds"] > 0 and math.isnan(a.run["compile_seconds"])
+
+
+def test_a_kans_seeds_still_train_one_by_one():
+    results = list(fit.iter_fit(_config(models=[{"name": "kan", "kind": "kan"}], baseline=None, functions=[
+        {"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3}]), "cpu"))
+    assert [r.run["batched"] for r in results] == [1, 1]
