@@ -95,6 +95,12 @@ class FusedAdam:
         for p in self.params:
             p.grad = None
 
+    def reset(self) -> None:
+        """Back to a fresh optimizer's state, in place (a captured CUDA graph keeps working)."""
+        with torch.no_grad():
+            for tensor in self.state():
+                tensor.zero_()
+
     def state(self) -> list[torch.Tensor]:
         """Every tensor of the optimizer's state (moments and step counts)."""
         return [*self.exp_avg, *self.exp_avg_sq, *self.steps]
@@ -120,8 +126,9 @@ class FusedStep:
         self.model = model
         self.r2s, self.params = model.fast_state()
         self.needs = tuple(p.requires_grad for p in self.params)
-        self.x_t = x.transpose(-1, -2).contiguous()  # (.., in, B)
-        self.y_t = y.transpose(-1, -2).contiguous()  # (.., out, B)
+        # the step's own copies (a transposed (B, 1) is already contiguous: no aliasing the caller's data)
+        self.x_t = x.transpose(-1, -2).clone(memory_format=torch.contiguous_format)  # (.., in, B)
+        self.y_t = y.transpose(-1, -2).clone(memory_format=torch.contiguous_format)  # (.., out, B)
         self.optimizer = FusedAdam(self.params, lr)
         self.compile = compile
         self.cuda_graph = cuda_graph and self.x_t.is_cuda
@@ -135,6 +142,23 @@ class FusedStep:
         self._graph_loss: torch.Tensor | None = None
         self.prepared = not (compile or self.cuda_graph)
         self.last_loss: torch.Tensor | None = None
+
+    def set_data(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Train on (x, y) from now on: copied into the step's own buffers when the shapes are
+        the same (so that a captured graph sees them), replacing them otherwise."""
+        x_t, y_t = x.transpose(-1, -2), y.transpose(-1, -2)
+        if x_t.shape == self.x_t.shape and y_t.shape == self.y_t.shape:
+            self.x_t.copy_(x_t)
+            self.y_t.copy_(y_t)
+        elif self._graph is not None:
+            raise ValueError("a captured step keeps its data's shape")
+        else:
+            self.x_t = x_t.clone(memory_format=torch.contiguous_format)
+            self.y_t = y_t.clone(memory_format=torch.contiguous_format)
+
+    def reset_optimizer(self) -> None:
+        """Start Adam afresh (moments and step counts zero)."""
+        self.optimizer.reset()
 
     def _step(self) -> torch.Tensor:
         with torch.no_grad():
@@ -214,6 +238,14 @@ class TrainStep:
     def prepare(self) -> float:
         """Nothing to prepare (the same interface as `FusedStep`)."""
         return 0.0
+
+    def set_data(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Train on (x, y) from now on."""
+        self.x, self.y = x, y
+
+    def reset_optimizer(self) -> None:
+        """Start the optimizer afresh: torch's optimizers build their state at the next step."""
+        self.optimizer.state.clear()
 
 
 @torch.no_grad()

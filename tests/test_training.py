@@ -117,3 +117,19 @@ def test_fused_step_prepare_changes_nothing_and_compiles_apart():
     la = torch.stack([eager() for _ in range(20)])
     lb = torch.stack([compiled() for _ in range(20)])
     torch.testing.assert_close(la, lb, rtol=1e-5, atol=0)
+
+
+def test_a_fused_step_owns_its_data():
+    """(B, 1) transposed is already contiguous; the step must still copy it, or set_data would
+    overwrite the caller's tensor."""
+    torch.manual_seed(0)
+    x = torch.rand(100, 1)
+    y = torch.sin(x)
+    kept = x.clone()
+    step = make_step(ReLUKAN([1, 1], 5, 3, impl="fast"), TrainSpec(), x[:50], y[:50])
+    step()
+    step.set_data(x[50:], y[50:])
+    step()
+    assert torch.equal(x, kept)
+    step.reset_optimizer()
+    assert all(float(t.abs().sum()) == 0 for t in step.optimizer.state())

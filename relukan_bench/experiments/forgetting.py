@@ -23,6 +23,10 @@ A model that learns nothing forgets nothing: read forgetting beside learned_mse,
 fraction. Predicting 0 everywhere gives each segment an MSE of `zero_mse(data)` (about 0.18
 for the paper's bumps), so a forgetting of that size means a segment was wiped out.
 
+A ReLU-KAN's seeds train at once, as one batched model (`models.batched`), when there are
+several and `train.batch_seeds` is on; such runs record `batched` = the number of seeds trained
+together and, as `seconds`, their equal share of the group's time.
+
     for result in iter_forgetting(config, "cpu"): ...   # one RunResult per (seed, model)
     summary = summarize([r.run for r in results])
 """
@@ -49,7 +53,7 @@ RUN_TYPES = {
     "model": str, "kind": str, "seed": int, "init_seed": int, "device": str, "threads": int, "phases": int,
     "steps_per_phase": int, "phases_done": int, "diverged": bool, "diverged_phase": int, "learned_mse": float,
     "final_mse": float, "forgetting": float, "max_forgetting": float, "forgotten_fraction": float, "seconds": float,
-    "params": int, "error": str,
+    "params": int, "batched": int, "compile_seconds": float, "error": str,
 }
 MATRIX_COLUMNS, PREDICTION_COLUMNS, CURVE_COLUMNS = list(MATRIX_TYPES), list(PREDICTION_TYPES), list(CURVE_TYPES)
 RUN_COLUMNS = list(RUN_TYPES)
@@ -84,8 +88,9 @@ def key(row: dict[str, Any]) -> Unit:
 
 
 def plan(config: ForgettingConfig) -> list[Unit]:
-    """Every run in the order it runs: per seed, the models one after another."""
-    return [Unit(seed, model.name) for seed in config.seeds for model in config.models]
+    """Every run in the order it runs: per model, the seeds one after another (so that a
+    model's seeds can train together)."""
+    return [Unit(seed, model.name) for model in config.models for seed in config.seeds]
 
 
 # ----------------------------------------------------------------------------- the target
@@ -150,15 +155,20 @@ def iter_forgetting(config: ForgettingConfig, device: str, on_progress: Progress
     `on_progress(unit, steps_done, train_mse)` is called after every phase. A run that raises
     is a failed run: its record says why in `error` and the others go on (a run whose loss
     stops being finite is recorded as diverged)."""
+    from relukan_bench.experiments.fit import groups
+
     x, y = target(config.data)
     x, y = x.to(device), y.to(device)
     models = {m.name: m for m in config.models}
-    for unit in plan(config) if units is None else units:
+    pending = plan(config) if units is None else units
+    for group in groups(pending, config, models, lambda u: u.model):
+        unit, spec = group[0], models[group[0].model]
         progress = (lambda done, loss, unit=unit: on_progress(unit, done, loss)) if on_progress else None
         try:
-            yield run_one(config, unit, models[unit.model], x, y, device, progress)
+            yield from run_group(config, group, spec, x, y, device, progress)
         except Exception as exc:  # noqa: BLE001 - one failed run is recorded, the others go on
-            yield failed_run(config, unit, models[unit.model], device, failure(exc))
+            for member in group:
+                yield failed_run(config, member, spec, device, failure(exc))
 
 
 def failed_run(config: ForgettingConfig, unit: Unit, spec: Any, device: str, error: str) -> RunResult:
@@ -180,81 +190,121 @@ def failed_run(config: ForgettingConfig, unit: Unit, spec: Any, device: str, err
 def run_one(config: ForgettingConfig, unit: Unit, spec: Any, x: "torch.Tensor", y: "torch.Tensor", device: str,
             on_progress: Callable[[int, float], None] | None = None) -> RunResult:
     """Train one fresh model through every phase; evaluate it on every segment after each."""
+    return run_group(config, [unit], spec, x, y, device, on_progress)[0]
+
+
+def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: Any, x: "torch.Tensor", y: "torch.Tensor",
+              device: str, on_progress: Callable[[int, float], None] | None = None) -> list[RunResult]:
+    """Train the seeds of `units` (one model entry) through every phase, as one batched
+    ReLU-KAN when there are several, and evaluate each seed on every segment after each phase.
+    A seed whose loss stops being finite stops there; the others go on."""
     import torch
 
     from relukan_bench.models import build_model, count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
-    from relukan_bench.training import TrainStep, make_optimizer
+    from relukan_bench.training import step_for
 
     segments, steps = config.data.segments, config.train.steps_per_phase
     size = config.data.points // segments
-    init_seed = derive_seed(unit.seed, "init", "forgetting")
-    model = build_model(spec, config.network, tuple(config.data.domain), init_seed).to(device)
-    params = count_parameters(model)
-    optimizer = make_optimizer(model, config.train, lr=spec.lr)
-    result = RunResult(run={})
-    matrix: list[list[float]] = []
+    count = len(units)
+    init_seeds = [derive_seed(unit.seed, "init", "forgetting") for unit in units]
+    members = [build_model(spec, config.network, tuple(config.data.domain), seed) for seed in init_seeds]
+    params = count_parameters(members[0])
+    if count > 1:
+        from relukan_bench.models.batched import BatchedReLUKAN
+
+        model = BatchedReLUKAN(members).to(device)
+        xs, ys = x.expand(count, -1, -1), y.expand(count, -1, -1)  # (S, N, 1): every seed sees the same data
+
+        def predict() -> "torch.Tensor":  # (S, N, 1)
+            return model(xs)
+    else:
+        model = members[0].to(device)
+        xs, ys = x, y
+
+        def predict() -> "torch.Tensor":
+            return model(x).unsqueeze(0)
+
+    def segment(phase: int) -> tuple["torch.Tensor", "torch.Tensor"]:
+        part = slice((phase - 1) * size, phase * size)
+        return xs[..., part, :], ys[..., part, :]
+
+    results = [RunResult(run={}) for _ in units]
+    matrices: list[list[list[float]]] = [[] for _ in units]
+    alive = list(range(count))  # the seeds that have not diverged
+    diverged_phase: list[int | None] = [None] * count
     with torch.no_grad():
-        result.matrix += _matrix_rows(unit, 0, _segment_mse(model(x), y, segments).tolist(), matrix)
-    diverged_phase = None
+        before = predict()
+    for s, unit in enumerate(units):
+        results[s].matrix += _matrix_rows(unit, 0, _segment_mse(before[s], y, segments).tolist(), matrices[s])
+    step = step_for(spec, model, config.train, *segment(1))
+    compile_seconds = step.prepare() if getattr(spec, "compile", False) else math.nan
     start = clock(device)
     for phase in range(1, segments + 1):
-        if phase > 1 and config.train.reset_optimizer:
-            optimizer = make_optimizer(model, config.train, lr=spec.lr)
-        part = slice((phase - 1) * size, phase * size)
-        step = TrainStep(model, optimizer, x[part], y[part])
-        losses = torch.empty(steps, dtype=torch.float64, device=x.device)
-        logged: list[tuple[int, torch.Tensor]] = []  # (global step, per-segment MSE on the device)
+        if phase > 1:
+            step.set_data(*segment(phase))
+            if config.train.reset_optimizer:
+                step.reset_optimizer()  # else one optimizer across phases (the paper)
+        losses = torch.empty(steps, count, dtype=torch.float64, device=x.device)
+        logged: list[tuple[int, torch.Tensor]] = []  # (global step, (S, segments) MSE on the device)
         for i in range(steps):
-            losses[i] = step()
+            losses[i] = step().reshape(-1)
             if (i + 1) % config.train.log_every == 0 or i + 1 == steps:
                 with torch.no_grad():
-                    logged.append(((phase - 1) * steps + i + 1, _segment_mse(model(x), y, segments)))
+                    logged.append(((phase - 1) * steps + i + 1, _segment_mse(predict(), ys, segments)))
         losses = losses.cpu()  # the phase's one read-back from the device
-        if not bool(torch.isfinite(losses).all()):
-            diverged_phase = phase
-            break
         with torch.no_grad():
-            prediction = model(x)
-        per_segment = _segment_mse(prediction, y, segments).tolist()
-        result.matrix += _matrix_rows(unit, phase, per_segment, matrix)
-        result.predictions += [
-            {"model": unit.model, "seed": unit.seed, "phase": phase, "index": i, "x": xi, "y_true": t, "y_pred": p}
-            for i, (xi, t, p) in enumerate(zip(x[:, 0].tolist(), y[:, 0].tolist(), prediction[:, 0].tolist()))
-        ]
-        result.curves += [
-            {"model": unit.model, "seed": unit.seed, "step": at, "phase": phase, "segment": j + 1, "mse": mse}
-            for at, values in logged
-            for j, mse in enumerate(values.tolist())
-        ]
+            prediction = predict()
+        per_segment = _segment_mse(prediction, ys, segments).tolist()  # (S, segments)
+        for s in list(alive):
+            unit, result = units[s], results[s]
+            if not bool(torch.isfinite(losses[:, s]).all()):
+                diverged_phase[s] = phase
+                alive.remove(s)
+                continue
+            result.matrix += _matrix_rows(unit, phase, per_segment[s], matrices[s])
+            result.predictions += [
+                {"model": unit.model, "seed": unit.seed, "phase": phase, "index": i, "x": xi, "y_true": t, "y_pred": p}
+                for i, (xi, t, p) in enumerate(zip(x[:, 0].tolist(), y[:, 0].tolist(), prediction[s, :, 0].tolist()))
+            ]
+            result.curves += [
+                {"model": unit.model, "seed": unit.seed, "step": at, "phase": phase, "segment": j + 1, "mse": mse}
+                for at, values in logged
+                for j, mse in enumerate(values[s].tolist())
+            ]
+        if not alive:
+            break
         if on_progress is not None:
-            on_progress(phase * steps, float(losses[-1]))
-    seconds = clock(device) - start
+            on_progress(phase * steps, float(losses[-1, alive].median()))
+    seconds = (clock(device) - start) / count
 
-    numbers = scores(matrix) if diverged_phase is None else Scores(*[math.nan] * 5)
-    result.run = {
-        "model": unit.model,
-        "kind": spec.kind,
-        "seed": unit.seed,
-        "init_seed": init_seed,
-        "device": device,
-        "threads": torch.get_num_threads(),
-        "phases": segments,
-        "steps_per_phase": steps,
-        "phases_done": len(matrix) - 1,
-        "diverged": diverged_phase is not None,
-        "diverged_phase": diverged_phase,
-        "learned_mse": numbers.learned_mse,
-        "final_mse": numbers.final_mse,
-        "forgetting": numbers.forgetting,
-        "max_forgetting": numbers.max_forgetting,
-        "forgotten_fraction": numbers.forgotten_fraction,
-        "seconds": seconds,
-        "params": params,
-        "error": f"the loss is not finite in phase {diverged_phase}" if diverged_phase is not None else None,
-    }
-    return result
+    for s, unit in enumerate(units):
+        numbers = scores(matrices[s]) if diverged_phase[s] is None else Scores(*[math.nan] * 5)
+        results[s].run = {
+            "model": unit.model,
+            "kind": spec.kind,
+            "seed": unit.seed,
+            "init_seed": init_seeds[s],
+            "device": device,
+            "threads": torch.get_num_threads(),
+            "phases": segments,
+            "steps_per_phase": steps,
+            "phases_done": len(matrices[s]) - 1,
+            "diverged": diverged_phase[s] is not None,
+            "diverged_phase": diverged_phase[s],
+            "learned_mse": numbers.learned_mse,
+            "final_mse": numbers.final_mse,
+            "forgetting": numbers.forgetting,
+            "max_forgetting": numbers.max_forgetting,
+            "forgotten_fraction": numbers.forgotten_fraction,
+            "seconds": seconds,
+            "params": params,
+            "batched": count,
+            "compile_seconds": compile_seconds,
+            "error": f"the loss is not finite in phase {diverged_phase[s]}" if diverged_phase[s] is not None else None,
+        }
+    return results
 
 
 def _matrix_rows(unit: Unit, phase: int, per_segment: list[float], matrix: list[list[float]]) -> list[dict[str, Any]]:
@@ -267,8 +317,10 @@ def _matrix_rows(unit: Unit, phase: int, per_segment: list[float], matrix: list[
 
 
 def _segment_mse(prediction: "torch.Tensor", y: "torch.Tensor", segments: int) -> "torch.Tensor":
-    """(S,) float64 MSE of `prediction` on every segment, left on the device."""
-    return ((prediction.double() - y.double()) ** 2).view(segments, -1).mean(dim=1)
+    """float64 MSE of `prediction` (N, 1) on every segment, (segments,); for a batch of
+    predictions (S, N, 1), (S, segments). Left on the device."""
+    squared = (prediction.double() - y.double()) ** 2
+    return squared.reshape(*squared.shape[:-2], segments, -1).mean(dim=-1)
 
 
 # ----------------------------------------------------------------------------- statistics

@@ -187,5 +187,21 @@ def test_iter_forgetting_runs_the_plan_in_order():
     config = _config(seeds=[0, 1], models=SMALL["models"][:1] + SMALL["models"][2:], train={**SMALL["train"], "steps_per_phase": 3})
     seen = []
     results = list(forgetting.iter_forgetting(config, "cpu", lambda unit, done, loss: seen.append((unit.seed, unit.model, done))))
-    assert [(r.run["seed"], r.run["model"]) for r in results] == [(0, "relukan"), (0, "mlp"), (1, "relukan"), (1, "mlp")]
+    assert [(r.run["seed"], r.run["model"]) for r in results] == [(0, "relukan"), (1, "relukan"), (0, "mlp"), (1, "mlp")]
+    assert [r.run["batched"] for r in results] == [2, 2, 1, 1]  # the ReLU-KAN's two seeds train at once
     assert seen[:4] == [(0, "relukan", 3), (0, "relukan", 6), (0, "relukan", 9), (0, "relukan", 12)]
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_batched_seeds_match_separate_runs(reset):
+    models = [{"name": "relukan", "kind": "relukan"}, {"name": "fast", "kind": "relukan", "impl": "fast"}]
+    train = {**SMALL["train"], "steps_per_phase": 20, "reset_optimizer": reset}
+    together = list(forgetting.iter_forgetting(_config(seeds=[0, 1, 2], models=models, train=train), "cpu"))
+    alone = list(forgetting.iter_forgetting(_config(seeds=[0, 1, 2], models=models, train={**train, "batch_seeds": False}), "cpu"))
+    assert [r.run["batched"] for r in together] == [3] * 6 and [r.run["batched"] for r in alone] == [1] * 6
+    for a, b in zip(together, alone):
+        assert (a.run["seed"], a.run["model"], a.run["init_seed"]) == (b.run["seed"], b.run["model"], b.run["init_seed"])
+        assert [m["mse"] for m in a.matrix] == pytest.approx([m["mse"] for m in b.matrix], rel=1e-5)
+        assert [c["mse"] for c in a.curves] == pytest.approx([c["mse"] for c in b.curves], rel=1e-5)
+        for key in ("learned_mse", "final_mse", "forgetting", "forgotten_fraction"):
+            assert a.run[key] == pytest.approx(b.run[key], rel=1e-4)
