@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test clean
+.PHONY: setup run test bench clean
 
 # torch is a loose requirement so that machines with a GPU get their CUDA build. Where no
 # GPU is present, install the CPU build pinned here first (on our machines it lies on disk;
@@ -27,3 +27,8 @@ test: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Benchmarks (not tests): fast vs reference vs pykan, the scaling sweep, batched seeds; 1 thread.
+# Results in results/benchmarks/, method and numbers in docs/performance.md.
+bench: setup
+	cd benchmarks && ../.venv/bin/python impls.py && ../.venv/bin/python scaling.py && ../.venv/bin/python seeds.py

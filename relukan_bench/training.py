@@ -31,6 +31,28 @@ if TYPE_CHECKING:
 CHUNK = 100
 
 
+def keep_large_allocations() -> bool:
+    """Ask glibc's malloc to keep large blocks instead of returning them to the system.
+
+    By default glibc serves every block above 128 KiB (a threshold that adapts, but is reset by
+    mixed sizes) with a fresh mmap, and the kernel zero-fills each of its pages on first touch.
+    A batched model's temporaries are a few hundred KiB to a few MiB, allocated and freed dozens
+    of times per step; measured on f5 with 8 seeds, 1 thread: 15.5 ms per batched step with
+    the default, 5.3 ms with this. Process-wide; `fit` and `forgetting` call it (they batch
+    seeds), `speed` does not (its timings stay comparable with earlier runs). Returns whether
+    it took effect (False where the C library is not glibc)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(mallopt(M_MMAP_THRESHOLD, 1 << 30)) and bool(mallopt(M_TRIM_THRESHOLD, 1 << 30))
+
+
 def make_optimizer(model: torch.nn.Module, train: "TrainSpec", lr: float | None = None) -> torch.optim.Optimizer:
     """The optimizer the config names, over the model's trainable parameters, at `lr`
     (default: the config's)."""

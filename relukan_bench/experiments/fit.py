@@ -140,6 +140,9 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
             data[(unit.function, unit.seed)] = tuple(t.to(device) for t in (x, y, x_test, y_test))
         return data[(unit.function, unit.seed)]
 
+    from relukan_bench.training import keep_large_allocations
+
+    keep_large_allocations()  # batched seeds allocate large temporaries every step
     pending = plan(config) if units is None else units
     for group in groups(pending, config, models, lambda u: (u.function, u.model)):
         unit, spec, function = group[0], models[group[0].model], functions[group[0].function]

@@ -160,6 +160,9 @@ def iter_forgetting(config: ForgettingConfig, device: str, on_progress: Progress
     x, y = target(config.data)
     x, y = x.to(device), y.to(device)
     models = {m.name: m for m in config.models}
+    from relukan_bench.training import keep_large_allocations
+
+    keep_large_allocations()  # batched seeds allocate large temporaries every step
     pending = plan(config) if units is None else units
     for group in groups(pending, config, models, lambda u: u.model):
         unit, spec = group[0], models[group[0].model]
