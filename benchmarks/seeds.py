@@ -66,9 +66,10 @@ def main() -> None:
             print(f"{impl:9} {function.name}: {args.seeds} sequential {row['sequential_ms']:.3f} ms, batched "
                   f"{row['batched_ms']:.3f} ms per step of all seeds: {gain:.2f}x the throughput", flush=True)
     folder = out_dir("seeds")
-    write_csv(folder / "seeds.csv", rows)
-    write_env(folder / "seeds-env.json", args.threads, args.device)
-    print(f"wrote {folder / 'seeds.csv'}")
+    name = "seeds-default-malloc" if args.default_malloc else "seeds"
+    write_csv(folder / f"{name}.csv", rows)
+    write_env(folder / f"{name}-env.json", args.threads, args.device)
+    print(f"wrote {folder / (name + '.csv')}")
 
 
 if __name__ == "__main__":
