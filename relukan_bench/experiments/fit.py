@@ -95,6 +95,21 @@ def batchable(config: Any, spec: Any) -> bool:
     return spec.kind == "relukan" and config.train.batch_seeds
 
 
+def groups_to_run(planned: Sequence[Any], units: Sequence[Any] | None, config: Any, models: dict[str, Any],
+                  same: Callable[[Any], Any]) -> list[tuple[list[Any], list[Any]]]:
+    """(group, wanted) pairs: the plan's `groups` that hold any of `units` (default: all of
+    the plan), each with the units of it that are wanted. A group trains whole even when some
+    of its seeds finished in an earlier session, so that a resumed run computes exactly what an
+    uninterrupted one would (a batch of two seeds rounds differently from a batch of three);
+    only the wanted seeds are kept."""
+    wanted = set(planned) if units is None else set(units)
+    return [
+        (group, [u for u in group if u in wanted])
+        for group in groups(planned, config, models, same)
+        if any(u in wanted for u in group)
+    ]
+
+
 def groups(units: Sequence[Unit], config: Any, models: dict[str, Any], same: Callable[[Unit], Any]) -> list[list[Unit]]:
     """`units` cut into what trains at once: runs next to each other that `same` puts together
     and whose model is `batchable`, and every other run alone."""
@@ -143,17 +158,17 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
     from relukan_bench.training import keep_large_allocations
 
     keep_large_allocations()  # batched seeds allocate large temporaries every step
-    pending = plan(config) if units is None else units
-    for group in groups(pending, config, models, lambda u: (u.function, u.model)):
+    for group, wanted in groups_to_run(plan(config), units, config, models, lambda u: (u.function, u.model)):
         unit, spec, function = group[0], models[group[0].model], functions[group[0].function]
-        progress = (lambda done, loss, unit=unit: on_progress(unit, done, loss)) if on_progress else None
+        progress = (lambda done, loss, unit=wanted[0]: on_progress(unit, done, loss)) if on_progress else None
         try:
             if len(group) > 1:
-                yield from run_batched(config, group, spec, function, [dataset(u) for u in group], device, progress)
+                results = run_batched(config, group, spec, function, [dataset(u) for u in group], device, progress)
             else:
-                yield run_one(config, unit, spec, function, dataset(unit), device, progress)
+                results = [run_one(config, unit, spec, function, dataset(unit), device, progress)]
+            yield from (result for member, result in zip(group, results) if member in wanted)
         except Exception as exc:  # noqa: BLE001 - one failed run is recorded, the others go on
-            for member in group:
+            for member in wanted:
                 yield failed_run(config, member, spec, device, failure(exc))
 
 

@@ -155,7 +155,7 @@ def iter_forgetting(config: ForgettingConfig, device: str, on_progress: Progress
     `on_progress(unit, steps_done, train_mse)` is called after every phase. A run that raises
     is a failed run: its record says why in `error` and the others go on (a run whose loss
     stops being finite is recorded as diverged)."""
-    from relukan_bench.experiments.fit import groups
+    from relukan_bench.experiments.fit import groups_to_run
 
     x, y = target(config.data)
     x, y = x.to(device), y.to(device)
@@ -163,14 +163,14 @@ def iter_forgetting(config: ForgettingConfig, device: str, on_progress: Progress
     from relukan_bench.training import keep_large_allocations
 
     keep_large_allocations()  # batched seeds allocate large temporaries every step
-    pending = plan(config) if units is None else units
-    for group in groups(pending, config, models, lambda u: u.model):
-        unit, spec = group[0], models[group[0].model]
-        progress = (lambda done, loss, unit=unit: on_progress(unit, done, loss)) if on_progress else None
+    for group, wanted in groups_to_run(plan(config), units, config, models, lambda u: u.model):
+        spec = models[group[0].model]
+        progress = (lambda done, loss, unit=wanted[0]: on_progress(unit, done, loss)) if on_progress else None
         try:
-            yield from run_group(config, group, spec, x, y, device, progress)
+            results = run_group(config, group, spec, x, y, device, progress)
+            yield from (result for member, result in zip(group, results) if member in wanted)
         except Exception as exc:  # noqa: BLE001 - one failed run is recorded, the others go on
-            for member in group:
+            for member in wanted:
                 yield failed_run(config, member, spec, device, failure(exc))
 
 

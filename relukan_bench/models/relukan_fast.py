@@ -39,18 +39,46 @@ def _matmul_bias(bias: torch.Tensor, weight: torch.Tensor, phi: torch.Tensor, al
     return torch.baddbmm(bias.unsqueeze(-1), weight, phi, alpha=alpha)
 
 
-def _layer_forward(x, s, e, weight, bias, r2):
-    """One layer forward, feature-major; returns y and what its backward needs."""
+#: A layer whose basis has more elements than this (in * (G+k) * B, per seed) runs in blocks of
+#: batch columns (`_blocked_forward`, `_blocked_backward`): the basis is never stored whole and is
+#: recomputed in the backward, so it lives in the CPU's caches instead of crossing memory a dozen
+#: times. Below it (every paper shape) the whole basis is kept, which costs fewer operations.
+BLOCK_ABOVE = 1 << 20
+#: Basis elements per block (about 1 MB of float32): a few blocks' temporaries fit in L2.
+BLOCK_ELEMENTS = 1 << 18
+
+
+def _bumps(x, s, e):
+    """d1 = ReLU(x - s), d2 = ReLU(e - x) and p = d1 d2: (.., in, B) -> (.., in, n, B) each."""
     xb = x.unsqueeze(-2)  # (.., in, 1, B)
-    d1 = (xb - s.unsqueeze(-1)).clamp_min_(0)  # (.., in, n, B)
-    d2 = (e.unsqueeze(-1) - xb).clamp_min_(0)  # (.., in, n, B)
-    p = d1 * d2
+    d1 = (xb - s.unsqueeze(-1)).clamp_min_(0)
+    d2 = (e.unsqueeze(-1) - xb).clamp_min_(0)
+    return d1, d2, d1 * d2
+
+
+def _block_width(x, s) -> int:
+    """Batch columns per block, or 0 to keep the whole basis."""
+    features = x.shape[-2] * s.shape[-1]
+    if features * x.shape[-1] <= BLOCK_ABOVE:
+        return 0
+    return max(32, BLOCK_ELEMENTS // features)
+
+
+def _layer_forward(x, s, e, weight, bias, r2):
+    """One layer forward, feature-major; returns y and what its backward needs: (d1, d2, p,
+    phi), or (x, s, e, None) for a blocked layer, whose backward recomputes its basis."""
+    width = _block_width(x, s)
+    if width:
+        return _blocked_forward(x, s, e, weight, bias, r2, width), (x, s, e, None)
+    d1, d2, p = _bumps(x, s, e)  # (.., in, n, B)
     phi = (p * p).flatten(-3, -2)  # (.., in*n, B)
     return _matmul_bias(bias, weight, phi, r2), (d1, d2, p, phi)  # (.., out, B)
 
 
 def _layer_backward(grad, saved, weight, r2, need_x, need_s, need_e, need_w, need_b):
     """One layer backward: (gx, gs, ge, gw, gb), None where not needed."""
+    if saved[3] is None:
+        return _blocked_backward(grad, *saved[:3], weight, r2, need_x, need_s, need_e, need_w, need_b)
     d1, d2, p, phi = saved
     gx = gs = ge = gw = gb = None
     if need_w:
@@ -68,6 +96,48 @@ def _layer_backward(grad, saved, weight, r2, need_x, need_s, need_e, need_w, nee
             ge = v.sum(-1)
         if need_x:
             gx = u.sub_(v).sum(-2)  # (.., in, B)
+    return gx, gs, ge, gw, gb
+
+
+def _blocked_forward(x, s, e, weight, bias, r2, width):
+    """`_layer_forward` block by block of `width` batch columns."""
+    blocks = []
+    for start in range(0, x.shape[-1], width):
+        _, _, p = _bumps(x[..., start:start + width], s, e)
+        blocks.append(_matmul_bias(bias, weight, p.mul_(p).flatten(-3, -2), r2))
+    return torch.cat(blocks, dim=-1)
+
+
+def _blocked_backward(grad, x, s, e, weight, r2, need_x, need_s, need_e, need_w, need_b):
+    """`_layer_backward` block by block, the basis recomputed from x; the weight's, s's and
+    e's gradients summed over the blocks."""
+    width = _block_width(x, s)
+    gx = torch.empty_like(x) if need_x else None
+    gs = torch.zeros_like(s) if need_s else None
+    ge = torch.zeros_like(e) if need_e else None
+    gw = torch.zeros_like(weight) if need_w else None
+    gb = grad.sum(-1) if need_b else None
+    basis_grad = need_x or need_s or need_e
+    scaled = grad * (2.0 * r2) if basis_grad else None
+    weight_t = weight.transpose(-1, -2)
+    for start in range(0, x.shape[-1], width):
+        block = slice(start, start + width)
+        d1, d2, p = _bumps(x[..., block], s, e)
+        if need_w:
+            phi_t = (p * p).flatten(-3, -2).transpose(-1, -2)  # (.., Bc, in*n)
+            gw.add_(torch.matmul(grad[..., block], phi_t))
+        if basis_grad:
+            t = torch.matmul(weight_t, scaled[..., block]).view_as(p).mul_(p)
+            u = t * d2 if (need_s or need_x) else None
+            v = t.mul_(d1) if (need_e or need_x) else None
+            if need_s:
+                gs.sub_(u.sum(-1))
+            if need_e:
+                ge.add_(v.sum(-1))
+            if need_x:
+                gx[..., block] = u.sub_(v).sum(-2)
+    if need_w:
+        gw.mul_(r2)
     return gx, gs, ge, gw, gb
 
 

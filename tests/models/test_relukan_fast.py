@@ -14,6 +14,7 @@ import torch
 
 from relukan_bench.config import FitConfig, ForgettingConfig, SpeedConfig, TrainSpec, load_config
 from relukan_bench.models.relukan import ReLUKAN, ReLUKANLayer
+from relukan_bench.models import relukan_fast
 from relukan_bench.models.relukan_fast import mse_grads
 from relukan_bench.training import FusedStep, TrainStep, make_step
 
@@ -31,6 +32,16 @@ def paper_shapes():
     net = forgetting.network
     shapes[(tuple(net.width), net.grid, net.k, tuple(forgetting.data.domain))] = "forgetting"
     return [pytest.param(list(w), g, k, d, id=label) for (w, g, k, d), label in shapes.items()]
+
+
+@pytest.fixture(params=["whole", "blocked"])
+def layout(request, monkeypatch):
+    """Run a test with the whole basis kept (every paper shape does), and again with every
+    layer forced into the blocked path that large layers take (blocks of 32 columns)."""
+    if request.param == "blocked":
+        monkeypatch.setattr(relukan_fast, "BLOCK_ABOVE", 0)
+        monkeypatch.setattr(relukan_fast, "BLOCK_ELEMENTS", 1)
+    return request.param
 
 
 def pair(width, grid, k, domain, train_se, dtype=torch.float32, seed=0):
@@ -55,7 +66,7 @@ def inputs(width, domain, n=777, dtype=torch.float32):
 
 @pytest.mark.parametrize("train_se", [True, False], ids=["train_se", "fixed_se"])
 @pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
-def test_outputs_and_gradients_agree(width, grid, k, domain, train_se):
+def test_outputs_and_gradients_agree(width, grid, k, domain, train_se, layout):
     ref, fast = pair(width, grid, k, domain, train_se)
     x = inputs(width, domain)
     target = torch.randn(x.shape[0], width[-1])
@@ -75,7 +86,7 @@ def test_outputs_and_gradients_agree(width, grid, k, domain, train_se):
 
 @pytest.mark.parametrize("train_se", [True, False], ids=["train_se", "fixed_se"])
 @pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
-def test_the_autograd_free_gradients_agree_with_autograd(width, grid, k, domain, train_se):
+def test_the_autograd_free_gradients_agree_with_autograd(width, grid, k, domain, train_se, layout):
     ref, fast = pair(width, grid, k, domain, train_se)
     x = inputs(width, domain).detach()
     y = torch.randn(x.shape[0], width[-1])
@@ -96,7 +107,7 @@ def test_the_autograd_free_gradients_agree_with_autograd(width, grid, k, domain,
 
 @pytest.mark.parametrize("train_se", [True, False], ids=["train_se", "fixed_se"])
 @pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
-def test_training_curves_agree_for_100_steps(width, grid, k, domain, train_se):
+def test_training_curves_agree_for_100_steps(width, grid, k, domain, train_se, layout):
     ref, fast = pair(width, grid, k, domain, train_se, dtype=torch.float64)
     x = inputs(width, domain, n=500, dtype=torch.float64).detach()
     y = torch.sin(3 * x.sum(1, keepdim=True))
@@ -118,6 +129,19 @@ def test_fast_float32_training_tracks_the_reference():
     a, b = make_step(ref, TrainSpec(), x, y), make_step(fast, TrainSpec(), x, y)
     la, lb = torch.stack([a() for _ in range(100)]), torch.stack([b() for _ in range(100)])
     assert float(((la - lb).abs() / la).max()) < 1e-5
+
+
+def test_a_large_layer_runs_blocked_and_matches():
+    """256 inputs x 8 bases x 600 samples is above BLOCK_ABOVE: the default blocked path."""
+    ref, fast = pair([256, 3], 5, 3, (0.0, 1.0), True)
+    x = torch.rand(600, 256, requires_grad=True)
+    assert relukan_fast._block_width(x.t(), fast.layers[0].s) > 0
+    grads = []
+    for model in (ref, fast):
+        out = model(x)
+        grads.append(torch.autograd.grad((out ** 2).mean(), [x, *model.parameters()]))
+    for a, b in zip(*grads):
+        assert relative(a, b) < 1e-5
 
 
 def test_a_fast_layer_alone_matches_and_keeps_the_reference_parameters():
