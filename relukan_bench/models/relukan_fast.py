@@ -44,8 +44,9 @@ def _matmul_bias(bias: torch.Tensor, weight: torch.Tensor, phi: torch.Tensor, al
 #: recomputed in the backward, so it lives in the CPU's caches instead of crossing memory a dozen
 #: times. Below it (every paper shape) the whole basis is kept, which costs fewer operations.
 BLOCK_ABOVE = 1 << 20
-#: Basis elements per block (about 1 MB of float32): a few blocks' temporaries fit in L2.
-BLOCK_ELEMENTS = 1 << 18
+#: Basis elements per block (2 MB of float32). Measured at 256x256, G5, batch 4096, 1 thread:
+#: blocks of 2^16 to 2^21 elements gave 2.0, 1.4, 1.3, 1.1-1.25, 1.4 and 1.45x nn.Linear's step.
+BLOCK_ELEMENTS = 1 << 19
 
 
 def _bumps(x, s, e):
@@ -57,11 +58,11 @@ def _bumps(x, s, e):
 
 
 def _block_width(x, s) -> int:
-    """Batch columns per block, or 0 to keep the whole basis."""
-    features = x.shape[-2] * s.shape[-1]
-    if features * x.shape[-1] <= BLOCK_ABOVE:
+    """Batch columns per block, or 0 to keep the whole basis. Counts every seed of a batch."""
+    per_column = x[..., :1].numel() * s.shape[-1]  # basis elements of one batch column
+    if per_column * x.shape[-1] <= BLOCK_ABOVE:
         return 0
-    return max(32, BLOCK_ELEMENTS // features)
+    return max(32, BLOCK_ELEMENTS // per_column)
 
 
 def _layer_forward(x, s, e, weight, bias, r2):
