@@ -111,6 +111,12 @@ CASES = [
          "fit.yaml: models[1].name: expected a name not used before in models (got 'relukan' again)"),
     case("duplicate-model-names-forgetting", ["forgetting", "-c", "forgetting.yaml", "models.mlp.name=kan"],
          "forgetting.yaml: models[2].name: expected a name not used before in models (got 'kan' again)"),
+    case("unknown-relukan-impl", ["speed", "-c", "tiny.yaml", "models.relukan.impl=turbo"],
+         "tiny.yaml: models[0].impl: expected 'reference' or 'fast' (got 'turbo')"),
+    case("compile-without-fast", ["fit", "-c", "fit.yaml", "models.relukan.compile=true"],
+         "fit.yaml: models[0].compile: expected impl: fast to compile (got impl: reference)"),
+    case("batch-seeds-not-a-bool", ["forgetting", "-c", "forgetting.yaml", "train.batch_seeds=sometimes"],
+         "forgetting.yaml: train.batch_seeds: expected true or false"),
     case("unknown-model-kind", ["speed", "-c", "tiny.yaml", "models.kan.kind=transformer"],
          "tiny.yaml: models[1].kind: expected one of 'relukan', 'kan', 'mlp' (got 'transformer')"),
     # ------------------------------------------------------------------ expressions
