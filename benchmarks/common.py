@@ -54,7 +54,8 @@ def ratio(samples: dict[str, list[float]], slow: str, fast: str) -> float:
     return statistics.median(a / b for a, b in zip(samples[slow], samples[fast]))
 
 
-def out_dir(name: str) -> Path:
+def out_dir() -> Path:
+    """results/benchmarks/, created if missing."""
     path = ROOT / "results" / "benchmarks"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -66,6 +67,26 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path) -> None:
+    """Save `fig` to `path` atomically and close it."""
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
     os.replace(tmp, path)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from common import out_dir, quartiles, ratio, setup, timed_rounds, write_csv, write_env
+from common import ROOT, out_dir, pyplot, quartiles, ratio, save_figure, setup, timed_rounds, write_csv, write_env
 
 VARIANTS = ("reference", "fast", "fast+compile", "pykan")
 
@@ -49,7 +49,7 @@ def main() -> None:
     from relukan_bench.data import make_dataset
     from relukan_bench.timing import clock
 
-    config = load_config(out_dir("").parents[1] / "configs" / "speed.yaml", [], SpeedConfig)
+    config = load_config(ROOT / "configs" / "speed.yaml", [], SpeedConfig)
     wanted = args.functions.split(",")
     variants = args.variants.split(",")
     rows = []
@@ -82,7 +82,7 @@ def main() -> None:
             rows.append({**rows[-1], "variant": "fast-500-steps", "ms_per_step": 1000 * seconds / 500, "q1_ms": math.nan,
                          "q3_ms": math.nan, "reference_over_this": math.nan, "this_over_fast": math.nan,
                          "compile_s": math.nan, "rounds": 1, "steps": 500})
-    folder = out_dir("impls")
+    folder = out_dir()
     write_csv(folder / "impls.csv", rows)
     write_env(folder / "impls-env.json", args.threads, args.device)
     _plot(rows, folder / "impls.png")
@@ -105,11 +105,7 @@ def _line(function: str, by_variant: dict) -> str:
 
 
 def _plot(rows: list[dict], path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     functions = list(dict.fromkeys(r["function"] for r in rows))
     variants = [v for v in VARIANTS if any(r["variant"] == v for r in rows)]
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -123,12 +119,7 @@ def _plot(rows: list[dict], path) -> None:
     ax.set_title(f"Training step, 1000 samples, {rows[0]['threads']} thread(s), {rows[0]['device']}")
     ax.legend()
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    import os
-
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import out_dir, quartiles, ratio, setup, timed_rounds, write_csv, write_env
+from common import out_dir, pyplot, quartiles, ratio, save_figure, setup, timed_rounds, write_csv, write_env
 
 #: (sweep, width, batch, grid): the target point, then one axis at a time.
 POINTS = (
@@ -113,7 +113,7 @@ def main() -> None:
         if "reference" in by:
             text += f"; reference {by['reference']['ms_per_step'] / by['fast']['ms_per_step']:.2f}x fast"
         print(text, flush=True)
-    folder = out_dir("scaling")
+    folder = out_dir()
     write_csv(folder / "scaling.csv", rows)
     write_env(folder / "scaling-env.json", args.threads, args.device)
     _plot(rows, folder / "scaling.png")
@@ -121,13 +121,7 @@ def main() -> None:
 
 
 def _plot(rows: list[dict], path) -> None:
-    import os
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     sweeps = [s for s in ("width", "batch", "grid") if any(r["sweep"] == s for r in rows)]
     if not sweeps:
         return
@@ -147,10 +141,7 @@ def _plot(rows: list[dict], path) -> None:
     axes[0][0].legend(fontsize=7)
     fig.suptitle(f"ReLU-KAN layer vs nn.Linear with as many weights ({rows[0]['threads']} thread, {rows[0]['device']})")
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import out_dir, quartiles, ratio, setup, timed_rounds, write_csv, write_env
+from common import ROOT, out_dir, quartiles, ratio, setup, timed_rounds, write_csv, write_env
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
     allocator = keep_large_allocations() if not args.default_malloc else False
     print(f"glibc keeps large allocations: {allocator} (what fit and forgetting do; --default-malloc to measure without)")
 
-    config = load_config(out_dir("").parents[1] / "configs" / "speed.yaml", [], SpeedConfig)
+    config = load_config(ROOT / "configs" / "speed.yaml", [], SpeedConfig)
     rows = []
     for impl in args.impls.split(","):
         for function in config.functions:
@@ -65,7 +65,7 @@ def main() -> None:
             rows.append(row)
             print(f"{impl:9} {function.name}: {args.seeds} sequential {row['sequential_ms']:.3f} ms, batched "
                   f"{row['batched_ms']:.3f} ms per step of all seeds: {gain:.2f}x the throughput", flush=True)
-    folder = out_dir("seeds")
+    folder = out_dir()
     name = "seeds-default-malloc" if args.default_malloc else "seeds"
     write_csv(folder / f"{name}.csv", rows)
     write_env(folder / f"{name}-env.json", args.threads, args.device)

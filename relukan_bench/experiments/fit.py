@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from relukan_bench.config import FitConfig
-from relukan_bench.errors import failure
 from relukan_bench.stats import median
 
 #: The per-run logs, typed so that they can be read back (`results.read_records`).
@@ -89,39 +88,6 @@ def plan(config: FitConfig) -> list[Unit]:
     ]
 
 
-def batchable(config: Any, spec: Any) -> bool:
-    """Whether a model entry's seeds train as one batched model: ReLU-KANs, when the config's
-    `train.batch_seeds` is on."""
-    return spec.kind == "relukan" and config.train.batch_seeds
-
-
-def groups_to_run(planned: Sequence[Any], units: Sequence[Any] | None, config: Any, models: dict[str, Any],
-                  same: Callable[[Any], Any]) -> list[tuple[list[Any], list[Any]]]:
-    """(group, wanted) pairs: the plan's `groups` that hold any of `units` (default: all of
-    the plan), each with the units of it that are wanted. A group trains whole even when some
-    of its seeds finished in an earlier session, so that a resumed run computes exactly what an
-    uninterrupted one would (a batch of two seeds rounds differently from a batch of three);
-    only the wanted seeds are kept."""
-    wanted = set(planned) if units is None else set(units)
-    return [
-        (group, [u for u in group if u in wanted])
-        for group in groups(planned, config, models, same)
-        if any(u in wanted for u in group)
-    ]
-
-
-def groups(units: Sequence[Unit], config: Any, models: dict[str, Any], same: Callable[[Unit], Any]) -> list[list[Unit]]:
-    """`units` cut into what trains at once: runs next to each other that `same` puts together
-    and whose model is `batchable`, and every other run alone."""
-    out: list[list[Unit]] = []
-    for unit in units:
-        if out and batchable(config, models[unit.model]) and same(out[-1][-1]) == same(unit):
-            out[-1].append(unit)
-        else:
-            out.append([unit])
-    return out
-
-
 def trainer(spec: Any) -> str:
     """`loop` (ours, shared by every kind) or `pykan-fit` (pykan's own `fit()`)."""
     return "pykan-fit" if getattr(spec, "pykan_fit", None) is not None else "loop"
@@ -138,10 +104,10 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
     raises is a failed run: its record says why in `error` and the others go on (a run whose
     loss stops being finite is recorded as diverged, see `run_one`)."""
     from relukan_bench.data import make_dataset
+    from relukan_bench.experiments.seed_groups import run_groups
     from relukan_bench.seeding import derive_seed
 
     functions = {f.name: f for f in config.functions}
-    models = {m.name: m for m in config.models}
     domain = tuple(config.data.domain)
     data: dict[tuple[str, int], tuple[Any, ...]] = {}
 
@@ -155,21 +121,14 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
             data[(unit.function, unit.seed)] = tuple(t.to(device) for t in (x, y, x_test, y_test))
         return data[(unit.function, unit.seed)]
 
-    from relukan_bench.training import keep_large_allocations
+    def train(group: list[Unit], spec: Any, progress: Callable[[int, float], None] | None) -> list[RunResult]:
+        function = functions[group[0].function]
+        if len(group) > 1:
+            return run_batched(config, group, spec, function, [dataset(u) for u in group], device, progress)
+        return [run_one(config, group[0], spec, function, dataset(group[0]), device, progress)]
 
-    keep_large_allocations()  # batched seeds allocate large temporaries every step
-    for group, wanted in groups_to_run(plan(config), units, config, models, lambda u: (u.function, u.model)):
-        unit, spec, function = group[0], models[group[0].model], functions[group[0].function]
-        progress = (lambda done, loss, unit=wanted[0]: on_progress(unit, done, loss)) if on_progress else None
-        try:
-            if len(group) > 1:
-                results = run_batched(config, group, spec, function, [dataset(u) for u in group], device, progress)
-            else:
-                results = [run_one(config, unit, spec, function, dataset(unit), device, progress)]
-            yield from (result for member, result in zip(group, results) if member in wanted)
-        except Exception as exc:  # noqa: BLE001 - one failed run is recorded, the others go on
-            for member in wanted:
-                yield failed_run(config, member, spec, device, failure(exc))
+    yield from run_groups(plan(config), units, config, lambda u: (u.function, u.model), train,
+                          lambda unit, spec, error: failed_run(config, unit, spec, device, error), on_progress)
 
 
 def failed_run(config: FitConfig, unit: Unit, spec: Any, device: str, error: str) -> RunResult:

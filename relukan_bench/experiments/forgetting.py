@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from relukan_bench.config import ForgettingConfig, ForgettingDataSpec
-from relukan_bench.errors import failure
 from relukan_bench.stats import median
 
 if TYPE_CHECKING:
@@ -155,23 +154,15 @@ def iter_forgetting(config: ForgettingConfig, device: str, on_progress: Progress
     `on_progress(unit, steps_done, train_mse)` is called after every phase. A run that raises
     is a failed run: its record says why in `error` and the others go on (a run whose loss
     stops being finite is recorded as diverged)."""
-    from relukan_bench.experiments.fit import groups_to_run
+    from relukan_bench.experiments.seed_groups import run_groups
 
     x, y = target(config.data)
     x, y = x.to(device), y.to(device)
-    models = {m.name: m for m in config.models}
-    from relukan_bench.training import keep_large_allocations
-
-    keep_large_allocations()  # batched seeds allocate large temporaries every step
-    for group, wanted in groups_to_run(plan(config), units, config, models, lambda u: u.model):
-        spec = models[group[0].model]
-        progress = (lambda done, loss, unit=wanted[0]: on_progress(unit, done, loss)) if on_progress else None
-        try:
-            results = run_group(config, group, spec, x, y, device, progress)
-            yield from (result for member, result in zip(group, results) if member in wanted)
-        except Exception as exc:  # noqa: BLE001 - one failed run is recorded, the others go on
-            for member in wanted:
-                yield failed_run(config, member, spec, device, failure(exc))
+    yield from run_groups(
+        plan(config), units, config, lambda u: u.model,
+        lambda group, spec, progress: run_group(config, group, spec, x, y, device, progress),
+        lambda unit, spec, error: failed_run(config, unit, spec, device, error), on_progress,
+    )
 
 
 def failed_run(config: ForgettingConfig, unit: Unit, spec: Any, device: str, error: str) -> RunResult:
