@@ -9,6 +9,7 @@ per-round ratios. Clocks are read after a CUDA synchronise. One thread unless to
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -19,6 +20,15 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+
+def arguments(doc: str, rounds: int) -> argparse.ArgumentParser:
+    """A script's command line with the options every benchmark takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    return parser
 
 
 def setup(threads: int = 1) -> None:

@@ -11,10 +11,9 @@ a timed round. Writes results/benchmarks/impls.csv, impls.png and impls-env.json
 
 from __future__ import annotations
 
-import argparse
 import math
 
-from common import ROOT, out_dir, pyplot, quartiles, ratio, save_figure, setup, timed_rounds, write_csv, write_env
+from common import ROOT, arguments, out_dir, pyplot, quartiles, ratio, save_figure, setup, timed_rounds, write_csv, write_env
 
 VARIANTS = ("reference", "fast", "fast+compile", "pykan")
 
@@ -35,10 +34,7 @@ def build(variant: str, function, x, y, seed: int, device: str):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser = arguments(__doc__, rounds=7)
     parser.add_argument("--steps", type=int, default=40, help="timed steps per variant per round")
     parser.add_argument("--functions", default="f1,f2,f3,f4,f5")
     parser.add_argument("--variants", default=",".join(VARIANTS))

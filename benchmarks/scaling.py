@@ -15,9 +15,8 @@ Linear; that row also measures fast + torch.compile (compiled before any timing)
 
 from __future__ import annotations
 
-import argparse
 
-from common import out_dir, pyplot, quartiles, ratio, save_figure, setup, timed_rounds, write_csv, write_env
+from common import arguments, out_dir, pyplot, quartiles, ratio, save_figure, setup, timed_rounds, write_csv, write_env
 
 #: (sweep, width, batch, grid): the target point, then one axis at a time.
 POINTS = (
@@ -73,10 +72,7 @@ def _linear_step(linear, inputs, y, optimizer):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = arguments(__doc__, rounds=3)
     parser.add_argument("--budget", type=float, default=0.4, help="seconds per variant per round (sets the step count)")
     parser.add_argument("--only", default="", help="comma-separated sweeps to run (target,width,batch,grid)")
     args = parser.parse_args()

@@ -11,17 +11,13 @@ Writes results/benchmarks/seeds.csv and seeds-env.json.
 
 from __future__ import annotations
 
-import argparse
 
-from common import ROOT, out_dir, quartiles, ratio, setup, timed_rounds, write_csv, write_env
+from common import ROOT, arguments, out_dir, quartiles, ratio, setup, timed_rounds, write_csv, write_env
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1)
+    parser = arguments(__doc__, rounds=7)
     parser.add_argument("--seeds", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--impls", default="fast,reference")
     parser.add_argument("--default-malloc", action="store_true", help="leave glibc's mmap threshold alone")

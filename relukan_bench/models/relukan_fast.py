@@ -142,6 +142,29 @@ def _blocked_backward(grad, x, s, e, weight, r2, need_x, need_s, need_e, need_w,
     return gx, gs, ge, gw, gb
 
 
+def _forward(x, r2s, params):
+    """Every layer forward: the output and each layer's saved tensors, four per layer."""
+    saved = []
+    for layer, r2 in enumerate(r2s):
+        s, e, weight, bias = params[4 * layer: 4 * layer + 4]
+        x, tensors = _layer_forward(x, s, e, weight, bias, r2)
+        saved.extend(tensors)
+    return x, saved
+
+
+def _backward(grad, saved, weights, r2s, needs, need_input):
+    """Every layer backward from the output's gradient: the input's gradient (None unless
+    `need_input`) and the parameters' (None where `needs` says no)."""
+    n = len(r2s)
+    grads: list = [None] * (4 * n)
+    for layer in reversed(range(n)):
+        gx, *mine = _layer_backward(grad, saved[4 * layer: 4 * layer + 4], weights[layer], r2s[layer],
+                                    layer > 0 or need_input, *needs[4 * layer: 4 * layer + 4])
+        grads[4 * layer: 4 * layer + 4] = mine
+        grad = gx
+    return grad, grads
+
+
 class ReLUKANFunction(torch.autograd.Function):
     """A whole stack of ReLU-KAN layers as one autograd node, feature-major.
 
@@ -153,31 +176,18 @@ class ReLUKANFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, r2s, *params):  # type: ignore[override]
-        saved = []
-        for layer, r2 in enumerate(r2s):
-            s, e, weight, bias = params[4 * layer: 4 * layer + 4]
-            x, tensors = _layer_forward(x, s, e, weight, bias, r2)
-            saved.extend(tensors)
-        ctx.save_for_backward(*saved, *params[2::4])  # the basis tensors, then the weights
+        y, saved = _forward(x, r2s, params)
+        ctx.save_for_backward(*saved, *params[2::4])  # the layers' saved tensors, then the weights
         ctx.r2s = r2s
-        return x
+        return y
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
-        r2s = ctx.r2s
-        n = len(r2s)
+        n = len(ctx.r2s)
         tensors = ctx.saved_tensors
-        weights = tensors[4 * n:]
         needs = ctx.needs_input_grad  # (x, r2s, s0, e0, w0, b0, s1, ...)
-        grads: list = [None] * (4 * n)
-        for layer in reversed(range(n)):
-            need_s, need_e, need_w, need_b = needs[2 + 4 * layer: 6 + 4 * layer]
-            need_x = layer > 0 or needs[0]
-            gx, *mine = _layer_backward(grad, tensors[4 * layer: 4 * layer + 4], weights[layer], r2s[layer],
-                                        need_x, need_s, need_e, need_w, need_b)
-            grads[4 * layer: 4 * layer + 4] = mine
-            grad = gx
-        return (grad, None, *grads)
+        gx, grads = _backward(grad, tensors[:4 * n], tensors[4 * n:], ctx.r2s, needs[2:], needs[0])
+        return (gx, None, *grads)
 
 
 def relukan_t(x: torch.Tensor, r2s: tuple[float, ...], params: list[torch.Tensor]) -> torch.Tensor:
@@ -197,21 +207,9 @@ def mse_grads(
     of (the sum of) it, None where not needed. A pure function: nothing is modified, which is
     what lets `torch.compile` and CUDA graphs take it whole.
     """
-    n = len(r2s)
-    saved = []
-    h = x
-    for layer in range(n):
-        s, e, weight, bias = params[4 * layer: 4 * layer + 4]
-        h, tensors = _layer_forward(h, s, e, weight, bias, r2s[layer])
-        saved.append(tensors)
-    diff = h - y  # (.., out, B)
+    out, saved = _forward(x, r2s, params)
+    diff = out - y  # (.., out, B)
     count = diff.shape[-1] * diff.shape[-2]
     loss = (diff * diff).sum((-2, -1)) / count  # (..,)
-    grad = diff.mul_(2.0 / count)
-    grads: list[torch.Tensor | None] = [None] * (4 * n)
-    for layer in reversed(range(n)):
-        gx, *mine = _layer_backward(grad, saved[layer], params[4 * layer + 2], r2s[layer], layer > 0,
-                                    *needs[4 * layer: 4 * layer + 4])
-        grads[4 * layer: 4 * layer + 4] = mine
-        grad = gx
+    _, grads = _backward(diff.mul_(2.0 / count), saved, params[2::4], r2s, needs, need_input=False)
     return loss, grads
