@@ -316,6 +316,8 @@ def _show_experiment(name: str, result: Any) -> None:
     console = _console()
     if name == "speed":
         console.print(render.speed_table(result.summary, result.config.baseline, result.paper, result.config.train.steps))
+        if result.split:
+            console.print(render.decomposition_table(result.split))
     elif name == "fit":
         console.print(render.fit_table(result.summary, result.table, result.config))
     else:

@@ -60,6 +60,7 @@ def _range(value: Any, what: str) -> list[float]:
 
 
 Domain = Annotated[list[float], BeforeValidator(lambda value: _range(value, "the input domain"))]
+GridRange = Annotated[list[float], BeforeValidator(lambda value: _range(value, "grid_range"))]
 
 
 def _width(value: Any) -> Any:
@@ -198,14 +199,9 @@ class KANSpec(Strict):
 
     name: Name
     kind: Literal["kan"]
-    grid_range: list[float] | None = None  # None: the data domain
+    grid_range: GridRange | None = None  # None: the data domain
     lr: PositiveFloat | None = None  # None: the experiment's train.lr (our loop only)
     pykan_fit: PykanFitSpec | None = None  # None: our training loop, like every other model
-
-    @field_validator("grid_range", mode="before")
-    @classmethod
-    def _check_grid_range(cls, value: Any) -> Any:
-        return None if value is None else _range(value, "grid_range")
 
     @model_validator(mode="after")
     def _one_learning_rate(self) -> "KANSpec":
@@ -224,8 +220,19 @@ class MLPSpec(Strict):
     lr: PositiveFloat | None = None  # None: the experiment's train.lr
 
 
-ModelSpec = Annotated[Union[ReLUKANSpec, KANSpec, MLPSpec], Field(discriminator="kind")]
-MODEL_KINDS = ("relukan", "kan", "mlp")
+class BSplineSpec(Strict):
+    """Our vectorised B-spline KAN (relukan_bench.models.bspline): pykan's function and
+    initialisation in a few tensor operations per layer, to separate the basis from the
+    implementation."""
+
+    name: Name
+    kind: Literal["bspline"]
+    grid_range: GridRange | None = None  # None: the data domain
+    lr: PositiveFloat | None = None  # None: the experiment's train.lr
+
+
+ModelSpec = Annotated[Union[ReLUKANSpec, KANSpec, MLPSpec, BSplineSpec], Field(discriminator="kind")]
+MODEL_KINDS = ("relukan", "kan", "mlp", "bspline")
 
 
 def _unique_names(items: Sequence[Any], key: str) -> None:

@@ -73,6 +73,32 @@ def speed_table(
 
 
 
+def decomposition_table(split: Sequence[dict[str, Any]]) -> Table:
+    """Per function, device and ReLU-KAN: its speedup over pykan split into the
+    implementation's part (pykan / our B-spline KAN) and the basis's (our B-spline KAN /
+    ReLU-KAN), with quartile ranges (experiments/speed.py, `decompose`)."""
+    first = split[0]
+    table = Table(
+        title="where the speedup comes from: total = implementation x basis",
+        caption=f"implementation = {first['kan']} / {first['bspline']} (the same B-spline KAN, pykan's code vs a few "
+                f"tensor operations); basis = {first['bspline']} / ReLU-KAN; share = the implementation's part of the "
+                "total on a log scale; brackets: quartile range",
+    )
+    for name in ("function", "device", "ReLU-KAN"):
+        table.add_column(name)
+    for name in ("total", "implementation", "basis"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("implementation\nshare", justify="right", style="bold")
+    for row in split:
+        cells = [row["function"], row["device"], row["relukan"]]
+        for name in ("total", "implementation", "basis"):
+            cells.append(f"{_times(row[name])} [{_times(row[name + '_low'])}-{_times(row[name + '_high'])}]")
+        share = row["implementation_share"]
+        cells.append(f"{share:.0%}" if share == share else "")
+        table.add_row(*cells)
+    return table
+
+
 def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]], config: Any) -> Table:
     """Per function: each model's median final test MSE over seeds with its range, each
     model's gain over the baseline, and the paper's KAN/ReLU-KAN ratio in MSE and as plotted."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -64,6 +64,7 @@ class Experiment:
     env: dict[str, Any]
     summary: list[dict[str, Any]]
     table: list[dict[str, Any]]
+    decomposition: list[dict[str, Any]] = field(default_factory=list)  # speed only
 
     @property
     def interrupted(self) -> bool:
@@ -105,7 +106,7 @@ def _number(text: Any) -> Any:
 def _rows(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
-    return [{key: _number(value) if key not in ("function", "model", "device", "kind", "trainer") else value
+    return [{key: _number(value) if key not in ("function", "model", "device", "kind", "trainer", "relukan", "kan", "bspline") else value
              for key, value in row.items()} for row in read_csv(path)]
 
 
@@ -117,7 +118,8 @@ def load_experiment(directory: Path, name: str) -> Experiment | None:
     config = yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8")) or {}
     env_path = directory / "env.json"
     env = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
-    return Experiment(name, directory, config, env, _rows(directory / "summary.csv"), _rows(directory / "table.csv"))
+    return Experiment(name, directory, config, env, _rows(directory / "summary.csv"), _rows(directory / "table.csv"),
+                      _rows(directory / "decomposition.csv"))
 
 
 def load_all(run_dir: Path) -> dict[str, Experiment | None]:
@@ -208,7 +210,55 @@ def speed_section(exp: Experiment, run_dir: Path) -> str:
         "",
         f"![speed]({_link(exp.directory / 'speed.png', run_dir)})" if (exp.directory / "speed.png").is_file() else "",
     ]
+    if exp.decomposition:
+        text += ["", decomposition_section(exp)]
     return "\n".join(text)
+
+
+def decomposition_section(exp: Experiment) -> str:
+    """Where the speedup comes from: pykan / our B-spline KAN (the implementation) times our
+    B-spline KAN / ReLU-KAN (the basis), from `decomposition.csv`."""
+    first = exp.decomposition[0]
+    kan, bspline = first["kan"], first["bspline"]
+    header = ["function", "device", "ReLU-KAN", f"total {kan} / ReLU-KAN", f"implementation {kan} / {bspline}",
+              f"basis {bspline} / ReLU-KAN", "implementation's share"]
+    body = []
+    for row in exp.decomposition:
+        cells = [row["function"], row["device"], row["relukan"]]
+        for name in ("total", "implementation", "basis"):
+            cells.append(f"{fmt.ratio(row.get(name))} [{fmt.ratio(row.get(name + '_low'))} to {fmt.ratio(row.get(name + '_high'))}]")
+        share = row.get("implementation_share")
+        cells.append(f"{share:.0%}" if _finite(share) else "")
+        body.append(cells)
+    lines = []
+    for relukan in dict.fromkeys(r["relukan"] for r in exp.decomposition):
+        mine = [r for r in exp.decomposition if r["relukan"] == relukan]
+        for device in dict.fromkeys(r["device"] for r in mine):
+            here = [r for r in mine if r["device"] == device]
+            shares = [r["implementation_share"] for r in here if _finite(r.get("implementation_share"))]
+            lines.append(
+                f"- `{relukan}` on {device}: of its {_span([r['total'] for r in here])} over `{kan}`, "
+                f"the implementation accounts for {_span([r['implementation'] for r in here])} and the basis for "
+                f"{_span([r['basis'] for r in here])}"
+                + (f"; the implementation's share of the gap is {min(shares):.0%} to {max(shares):.0%}." if shares else ".")
+            )
+    return "\n".join([
+        "### Where the speedup comes from",
+        "",
+        f"`{bspline}` is pykan's B-spline KAN (the same function, the same initial parameters) written as a few tensor "
+        f"operations per layer (relukan_bench/models/bspline.py). So `{kan}` / `{bspline}` is what pykan's implementation "
+        f"costs, `{bspline}` / ReLU-KAN what the B-spline basis costs against ReLU-KAN's, and their product is the "
+        "whole speedup. The share is the implementation's part of it on a log scale; brackets: quartile ranges."
+        + (" Against the paper's reference ReLU-KAN both sides are plain autograd modules trained by the same loop, so "
+           "`basis` is the basis alone; against a fast ReLU-KAN it also holds that implementation's own work (a "
+           "hand-written backward, fused Adam: docs/performance.md), which the B-spline KAN is not given."
+           if any(m.get("impl") == "fast" for m in exp.config.get("models", []) if m["name"] in {r["relukan"] for r in exp.decomposition})
+           else ""),
+        "",
+        markdown_table(header, body, right=[False, False, False, True, True, True, True]),
+        "",
+        *lines,
+    ])
 
 
 def speed_verdict(exp: Experiment | None) -> Verdict:
@@ -241,6 +291,13 @@ def speed_verdict(exp: Experiment | None) -> Verdict:
     sentence = (
         f"{'; '.join(parts)}, against the paper's {_span(paper_cpu)} on CPU and {_span(paper_gpu)} on GPU{gpu_note}."
     )
+    split = [r for r in exp.decomposition if r["relukan"] == relukan]
+    if split:
+        sentence += (
+            f" Of that, pykan's implementation accounts for {_span([r['implementation'] for r in split])} (the same "
+            f"B-spline KAN in a few tensor operations, `{split[0]['bspline']}`, is that much faster than pykan) and the "
+            f"basis for {_span([r['basis'] for r in split])}."
+        )
     return Verdict("speed", claim, outcome, sentence[0].upper() + sentence[1:])
 
 

@@ -70,6 +70,7 @@ class SpeedRun:
     interrupted: bool = False
     failed: list[str] = field(default_factory=list)  # "what: why", one per failed unit
     units: tuple[int, int] = (0, 0)  # (finished, planned)
+    split: list[dict[str, Any]] = field(default_factory=list)  # speed.decompose's rows
 
 
 def resolve_config(request: Request, experiment: str, schema: type) -> Any:
@@ -250,12 +251,16 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     todo = [unit for unit in units if unit not in session.done]
     records = list(session.loaded["raw"])
     model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
+    kinds = {m.name: m.kind for m in config.models}
 
     def tables() -> list[dict[str, Any]]:
         summary = speed.summarize(records, config.baseline)
         write_csv(run_dir / "summary.csv", speed.SUMMARY_COLUMNS, summary)
         write_csv(run_dir / "table.csv", speed.table_columns(model_names, config.baseline),
                   speed.paper_table(summary, function_names, model_names, paper))
+        split = speed.decompose(summary, kinds, config.baseline)
+        if split:
+            write_csv(run_dir / "decomposition.csv", speed.DECOMPOSITION_COLUMNS, split)
         return summary
 
     def write(record: dict[str, Any]) -> None:
@@ -276,7 +281,8 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
         plot_speed(summary, config.baseline, run_dir / "speed.png")
     _close_run(run_dir, session.env, interrupted)
     failed = [f"{r['function']} {r['model']} on {r['device']}, repeat {r['repeat'] + 1}: {r['error']}" for r in records if r.get("error")]
-    return SpeedRun(run_dir, config, summary, paper, interrupted, failed, (len(records), len(units)))
+    return SpeedRun(run_dir, config, summary, paper, interrupted, failed, (len(records), len(units)),
+                    speed.decompose(summary, kinds, config.baseline))
 
 
 @dataclass

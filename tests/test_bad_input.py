@@ -118,7 +118,7 @@ CASES = [
     case("batch-seeds-not-a-bool", ["forgetting", "-c", "forgetting.yaml", "train.batch_seeds=sometimes"],
          "forgetting.yaml: train.batch_seeds: expected true or false"),
     case("unknown-model-kind", ["speed", "-c", "tiny.yaml", "models.kan.kind=transformer"],
-         "tiny.yaml: models[1].kind: expected one of 'relukan', 'kan', 'mlp' (got 'transformer')"),
+         "tiny.yaml: models[1].kind: expected one of 'relukan', 'kan', 'mlp', 'bspline' (got 'transformer')"),
     # ------------------------------------------------------------------ expressions
     case("expression-syntax-error", ["speed", "-c", "tiny.yaml", "functions.f1.expression=sin(pi*x1"],
          "tiny.yaml: functions[0].expression: invalid expression 'sin(pi*x1': syntax error"),

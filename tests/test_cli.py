@@ -190,10 +190,20 @@ def test_quick_runs_the_default_config(workdir):
     assert result.exit_code == 0, result.output
     raw = read_csv(workdir / "quick" / "raw.csv")
     assert {r["function"] for r in raw} == {"f1", "f2", "f3", "f4", "f5"}
-    assert {r["model"] for r in raw} == {"relukan", "kan", "relukan-fast"} and len(raw) == 15
+    assert {r["model"] for r in raw} == {"relukan", "kan", "relukan-fast", "bspline", "mlp"} and len(raw) == 25
     assert {r["steps"] for r in raw} == {"5"}
     table = read_csv(workdir / "quick" / "table.csv")
     assert all(row["paper_speedup_cpu"] for row in table)  # the default config is the paper's
+    split = read_csv(workdir / "quick" / "decomposition.csv")  # pykan / bspline / ReLU-KAN, per function
+    assert [(r["function"], r["relukan"]) for r in split] == [(f, m) for f in ("f1", "f2", "f3", "f4", "f5")
+                                                              for m in ("relukan", "relukan-fast")]
+    summary = {(r["function"], r["model"]): float(r["median_s"]) for r in read_csv(workdir / "quick" / "summary.csv")}
+    for row in split:
+        kan, bspline, relukan = (summary[(row["function"], m)] for m in ("kan", "bspline", row["relukan"]))
+        assert float(row["implementation"]) == pytest.approx(kan / bspline)
+        assert float(row["basis"]) == pytest.approx(bspline / relukan)
+        assert float(row["total"]) == pytest.approx(float(row["implementation"]) * float(row["basis"]))
+    assert "where the speedup comes from" in result.output
 
 
 def _ctrl_c_after_two_rows(args, cwd, log):
@@ -407,7 +417,7 @@ def test_fit_quick_runs_the_default_config_with_the_papers_numbers(workdir):
     assert result.exit_code == 0, result.output
     runs = read_csv(workdir / "quick" / "runs.csv")
     assert {(r["function"], r["model"], r["seed"], r["steps"]) for r in runs} == {
-        (f, m, "0", "20") for f in ("f1", "f3", "f6") for m in ("relukan", "kan", "relukan-fast")
+        (f, m, "0", "20") for f in ("f1", "f3", "f6") for m in ("relukan", "kan", "relukan-fast", "bspline", "mlp")
     }
     table = {t["function"]: t for t in read_csv(workdir / "quick" / "table.csv")}
     assert float(table["f1"]["paper_gain"]) == pytest.approx(2.843e-05 / 5.792e-06)
@@ -590,8 +600,8 @@ def test_reproduce_ctrl_c_still_writes_the_report_and_resume_completes_it(workdi
     text = (workdir / "rep" / "REPORT.md").read_text()
     assert "Incomplete" not in text and "Not run." not in text and "**Smoke run (`--quick`)**" in text
     raw = (workdir / "rep" / "speed" / "raw.csv").read_text().splitlines()
-    assert raw[: len(kept)] == kept and len(raw) == 1 + 15
-    assert len(read_csv(workdir / "rep" / "fit" / "runs.csv")) == 18  # 6 functions x 3 models, 1 seed
+    assert raw[: len(kept)] == kept and len(raw) == 1 + 25  # 5 functions x 5 models
+    assert len(read_csv(workdir / "rep" / "fit" / "runs.csv")) == 30  # 6 functions x 5 models, 1 seed
     assert len(json.loads((workdir / "rep" / "env.json").read_text())["resumed"]) == 1
 
 

@@ -73,9 +73,9 @@ def test_shipped_speed_config_is_the_papers_setting():
     assert isinstance(config.train.lr, float)
     assert config.train.optimizer == "adam"
     assert config.train.loss == "mse"
-    assert [m.name for m in config.models] == ["relukan", "kan", "relukan-fast"]
+    assert [m.name for m in config.models] == ["relukan", "kan", "relukan-fast", "bspline", "mlp"]
     assert [m.impl for m in config.models if m.kind == "relukan"] == ["reference", "fast"]
-    assert [m.kind for m in config.models] == ["relukan", "kan", "relukan"]
+    assert [m.kind for m in config.models] == ["relukan", "kan", "relukan", "bspline", "mlp"]
     assert config.baseline == "kan"
 
 
@@ -257,7 +257,7 @@ def test_baseline_names_the_models(tmp_path):
 
 def test_unknown_model_kind_lists_the_kinds(tmp_path):
     path, message = _error_for(tmp_path, lambda d: d["models"][0].update(kind="transformer"))
-    assert message == f"{path}: models[0].kind: expected one of 'relukan', 'kan', 'mlp' (got 'transformer')"
+    assert message == f"{path}: models[0].kind: expected one of 'relukan', 'kan', 'mlp', 'bspline' (got 'transformer')"
 
 
 def test_experiment_of_another_kind(tmp_path):
@@ -348,7 +348,7 @@ def test_select_functions_keeps_config_order():
     selected = select(config, functions=["f4", "f1"])
     assert [f.name for f in selected.functions] == ["f1", "f4"]
     assert [f.expression for f in selected.functions] == ["sin(pi*x1)", "exp(sin(pi*x1) + x2**2)"]
-    assert [m.name for m in selected.models] == ["relukan", "kan", "relukan-fast"]
+    assert [m.name for m in selected.models] == ["relukan", "kan", "relukan-fast", "bspline", "mlp"]
     assert [f.name for f in config.functions] == ["f1", "f2", "f3", "f4", "f5"]  # the original is unchanged
 
 
@@ -452,7 +452,8 @@ def test_shipped_fit_config_is_the_papers_setting():
     assert (config.data.train_samples, config.data.test_samples, config.data.domain) == (1000, 100, [0.0, 1.0])
     assert (config.train.steps, config.train.optimizer, config.train.lr, config.train.loss) == (5000, "adam", 1e-3, "mse")
     assert config.train.log_every == 1 and config.seeds == [0, 1, 2]
-    assert [(m.name, m.kind) for m in config.models] == [("relukan", "relukan"), ("kan", "kan"), ("relukan-fast", "relukan")]
+    assert [(m.name, m.kind) for m in config.models] == [("relukan", "relukan"), ("kan", "kan"), ("relukan-fast", "relukan"),
+                                                           ("bspline", "bspline"), ("mlp", "mlp")]
     reference, fast = config.models[0], config.models[2]
     assert fast.model_dump() == {**reference.model_dump(), "name": "relukan-fast", "impl": "fast"}
     assert config.models[0].train_se and config.models[1].pykan_fit is None  # both trained by our loop

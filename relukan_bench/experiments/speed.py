@@ -12,6 +12,7 @@ runs are seeded, repeated and summarised by median and quartiles, the thread cou
 
     for record in iter_speed(config, ["cpu"]): ...     # one dict per finished unit
     summary = summarize(records, baseline="kan")
+    split = decompose(summary, {"kan": "kan", "bspline": "bspline", "relukan": "relukan"}, baseline="kan")
 """
 
 from __future__ import annotations
@@ -159,6 +160,60 @@ def _median_of_known(values: Sequence[float | None]) -> float:
     """The median of the values that are numbers; NaN when none is."""
     known = [v for v in values if v is not None and v == v]
     return describe(known)["median"]
+
+
+# ----------------------------------------------------------------------------- where the speedup comes from
+DECOMPOSITION_COLUMNS = [
+    "function", "device", "relukan", "kan", "bspline", "total", "total_low", "total_high", "implementation",
+    "implementation_low", "implementation_high", "basis", "basis_low", "basis_high", "implementation_share",
+]
+
+
+def decompose(summary: Sequence[dict[str, Any]], kinds: dict[str, str], baseline: str | None) -> list[dict[str, Any]]:
+    """Split every ReLU-KAN's speedup over pykan into the implementation's part and the
+    basis's, with our B-spline KAN (the same function as pykan's, in a few tensor operations)
+    between them:
+
+        total = kan / relukan = (kan / bspline) * (bspline / relukan) = implementation * basis
+
+    (medians of seconds on the same function and device). `implementation_share` is
+    ln(implementation) / ln(total): the implementation's share of the gap on a log scale
+    (NaN unless ReLU-KAN is faster, total > 1). Each ratio has a quartile range, pairing the
+    quartiles the unfavourable and the favourable way. One row per (function, device, model
+    of kind relukan); none without a pykan model (the baseline when it is one, else the first
+    of kind kan) and a bspline model (the first of that kind)."""
+    kan = baseline if baseline is not None and kinds.get(baseline) == "kan" else next((m for m, k in kinds.items() if k == "kan"), None)
+    bspline = next((m for m, k in kinds.items() if k == "bspline"), None)
+    relukans = [m for m, k in kinds.items() if k == "relukan"]
+    if kan is None or bspline is None or not relukans:
+        return []
+    rows = {(r["function"], r["model"], r["device"]): r for r in summary}
+    split = []
+    for function, device in dict.fromkeys((r["function"], r["device"]) for r in summary):
+        slow, middle = rows.get((function, kan, device)), rows.get((function, bspline, device))
+        for relukan in relukans:
+            fast = rows.get((function, relukan, device))
+            if slow is None or middle is None or fast is None:
+                continue
+            total, implementation, basis = _ratio(slow, fast), _ratio(slow, middle), _ratio(middle, fast)
+            share = math.log(implementation[0]) / math.log(total[0]) if total[0] > 1 and implementation[0] > 0 else math.nan
+            split.append({
+                "function": function, "device": device, "relukan": relukan, "kan": kan, "bspline": bspline,
+                "total": total[0], "total_low": total[1], "total_high": total[2],
+                "implementation": implementation[0], "implementation_low": implementation[1],
+                "implementation_high": implementation[2],
+                "basis": basis[0], "basis_low": basis[1], "basis_high": basis[2],
+                "implementation_share": share,
+            })
+    return split
+
+
+def _ratio(slow: dict[str, Any], fast: dict[str, Any]) -> tuple[float, float, float]:
+    """slow / fast seconds: the medians', and the quartile range (q1 / q3 to q3 / q1)."""
+    def divide(a: float, b: float) -> float:
+        return a / b if b and b == b and a == a else math.nan
+
+    return divide(slow["median_s"], fast["median_s"]), divide(slow["q1_s"], fast["q3_s"]), divide(slow["q3_s"], fast["q1_s"])
 
 
 # ----------------------------------------------------------------------------- paper layout

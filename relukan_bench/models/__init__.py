@@ -32,6 +32,12 @@ def build_model(spec: "ModelSpec", function: "FunctionSpec | NetworkSpec", domai
 
         grid_range = tuple(spec.grid_range) if spec.grid_range is not None else tuple(domain)
         return PyKAN(function.width, function.grid, function.k, grid_range=grid_range, seed=seed)
+    if spec.kind == "bspline":
+        from relukan_bench.models.bspline import BSplineKAN
+
+        grid_range = tuple(spec.grid_range) if spec.grid_range is not None else tuple(domain)
+        with seeded(seed):  # pykan's seeding: the same seed gives pykan's initial parameters
+            return BSplineKAN(function.width, function.grid, function.k, grid_range=grid_range)
     if spec.kind == "mlp":
         from relukan_bench.models.mlp import MLP
 

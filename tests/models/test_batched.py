@@ -8,7 +8,8 @@ from relukan_bench.models.batched import BatchedReLUKAN
 from relukan_bench.models.relukan import ReLUKAN
 from relukan_bench.training import make_step, train_logged, train_logged_batched
 
-from tests.models.test_relukan_fast import layout, paper_shapes  # noqa: F401 - layout is a fixture
+from tests.models.shapes import paper_shapes
+from tests.models.test_relukan_fast import layout  # noqa: F401 - a fixture
 
 SEEDS = 3
 

@@ -7,32 +7,15 @@ float32 both drift from the exact result by rounding that Adam amplifies where a
 near zero (up to ~2e-5 in 100 steps on f5), whichever implementation runs.
 """
 
-from pathlib import Path
-
 import pytest
 import torch
 
-from relukan_bench.config import FitConfig, ForgettingConfig, SpeedConfig, TrainSpec, load_config
+from relukan_bench.config import TrainSpec
 from relukan_bench.models.relukan import ReLUKAN, ReLUKANLayer
 from relukan_bench.models import relukan_fast
 from relukan_bench.models.relukan_fast import mse_grads
 from relukan_bench.training import FusedStep, TrainStep, make_step
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-
-
-def paper_shapes():
-    """(label, width, grid, k, domain) of every function the shipped configs train."""
-    shapes = {}
-    for name, schema in (("speed.yaml", SpeedConfig), ("fit.yaml", FitConfig), ("fit-as-run.yaml", FitConfig)):
-        config = load_config(CONFIGS / name, [], schema)
-        for f in config.functions:
-            shapes[(tuple(f.width), f.grid, f.k, tuple(config.data.domain))] = f"{name[:-5]}:{f.name}"
-    forgetting = load_config(CONFIGS / "forgetting.yaml", [], ForgettingConfig)
-    net = forgetting.network
-    shapes[(tuple(net.width), net.grid, net.k, tuple(forgetting.data.domain))] = "forgetting"
-    return [pytest.param(list(w), g, k, d, id=label) for (w, g, k, d), label in shapes.items()]
-
+from tests.models.shapes import paper_shapes
 
 @pytest.fixture(params=["whole", "blocked"])
 def layout(request, monkeypatch):

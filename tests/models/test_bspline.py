@@ -1,0 +1,151 @@
+"""Our vectorised B-spline KAN computes what pykan's KAN computes, and starts where it starts.
+
+Every shape the shipped configs train. Tolerances are relative to the largest magnitude of the
+compared tensor.
+"""
+
+import pytest
+import torch
+
+from relukan_bench.config import BSplineSpec, KANSpec
+from relukan_bench.models import build_model, count_parameters
+from relukan_bench.models.bspline import BSplineKAN, bspline_basis, copy_from_pykan, uniform_knots
+from relukan_bench.models.kan import PyKAN
+from relukan_bench.seeding import seeded
+from tests.models.shapes import paper_shapes
+
+
+def relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    a, b = a.detach(), b.detach()
+    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
+
+
+def perturbed_pykan(width, grid, k, domain, seed=0):
+    """A pykan KAN whose trainable parameters are no longer the initial ones."""
+    kan = PyKAN(width, grid, k, grid_range=domain, seed=seed)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in kan.parameters():
+            if parameter.requires_grad:
+                parameter.add_(0.3 * torch.randn(parameter.shape, generator=generator))
+    return kan
+
+
+def inputs(width, domain, samples=500, seed=1):
+    """Random inputs over the grid range and 20% beyond it on either side."""
+    lo, hi = domain
+    generator = torch.Generator().manual_seed(seed)
+    return lo - 0.2 * (hi - lo) + 1.4 * (hi - lo) * torch.rand(samples, width[0], generator=generator)
+
+
+@pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
+def test_basis_is_pykans(width, grid, k, domain):
+    from kan.spline import B_batch
+
+    x = inputs(width, domain)
+    ours = bspline_basis(x, grid, k, tuple(domain))
+    theirs = B_batch(x, uniform_knots(grid, k, tuple(domain)).expand(width[0], -1), k=k)
+    assert ours.shape == theirs.shape == (len(x), width[0], grid + k)
+    assert relative(ours, theirs) < 1e-5
+    inside = (x >= domain[0]) & (x < domain[1])
+    assert torch.allclose(ours.sum(-1)[inside], torch.ones(int(inside.sum())), atol=1e-5)  # a partition of unity
+
+
+@pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
+def test_outputs_and_gradients_equal_pykans_with_its_parameters(width, grid, k, domain):
+    kan = perturbed_pykan(width, grid, k, domain)
+    ours = copy_from_pykan(BSplineKAN(width, grid, k, grid_range=domain), kan)
+    x = inputs(width, domain)
+    y_ours, y_kan = ours(x), kan(x)
+    assert relative(y_ours, y_kan) < 1e-5
+    y_ours.square().sum().backward()
+    y_kan.square().sum().backward()
+    for index, (mine, theirs) in enumerate(zip(ours.layers, kan.kan.act_fun)):
+        for name in ("coef", "scale_base", "scale_sp"):
+            assert relative(getattr(mine, name).grad, getattr(theirs, name).grad) < 1e-5, (index, name)
+
+
+@pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
+def test_same_seed_same_initial_parameters_as_pykan(width, grid, k, domain):
+    ours = build_model(BSplineSpec(name="b", kind="bspline"), _function(width, grid, k), tuple(domain), 11)
+    kan = build_model(KANSpec(name="k", kind="kan"), _function(width, grid, k), tuple(domain), 11)
+    assert count_parameters(ours) == count_parameters(kan)
+    assert ours.spline_parameter_count() == kan.spline_parameter_count()
+    for mine, theirs in zip(ours.layers, kan.kan.act_fun):
+        assert torch.equal(mine.scale_base, theirs.scale_base) and torch.equal(mine.scale_sp, theirs.scale_sp)
+        assert relative(mine.coef, theirs.coef) < 1e-5  # least squares on knots rounded differently
+    x = inputs(width, domain)
+    assert relative(ours(x), kan(x)) < 1e-5
+    other = build_model(BSplineSpec(name="b", kind="bspline"), _function(width, grid, k), tuple(domain), 12)
+    assert not torch.equal(other.layers[0].coef, ours.layers[0].coef)
+
+
+def test_trains_like_pykan_from_the_same_start():
+    """Same seed, same data, same Adam: the two implementations follow one training curve
+    (float64, so that float32 rounding does not hide a difference in what they compute; what
+    is left, ~2e-8, is pykan's knots, rounded to float32 when its grid was made)."""
+    width, grid, k = [2, 5, 1], 5, 3
+    kan = PyKAN(width, grid, k, seed=3).double()
+    with seeded(3):
+        ours = BSplineKAN(width, grid, k).double()
+    copy_from_pykan(ours, kan)  # the float64 model rounds its own init differently: start exactly equal
+    x = torch.rand(300, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    y = torch.exp(torch.sin(torch.pi * x[:, :1]) + x[:, 1:] ** 2)
+    curves = []
+    for model in (ours, kan):
+        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+        losses = []
+        for _ in range(100):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        curves.append(torch.tensor(losses))
+    assert curves[0][-1] < curves[0][0] / 10  # it really trains
+    assert relative(curves[0], curves[1]) < 1e-6
+
+
+def test_grid_range_other_than_the_unit_interval():
+    kan = perturbed_pykan([2, 3, 1], 7, 2, (-1.0, 2.0))
+    ours = copy_from_pykan(BSplineKAN([2, 3, 1], 7, 2, grid_range=(-1.0, 2.0)), kan)
+    x = inputs([2], (-1.0, 2.0))
+    assert relative(ours(x), kan(x)) < 1e-5
+
+
+def test_copy_refuses_what_it_cannot_represent():
+    kan = PyKAN([2, 5, 1], 5, 3)
+    with pytest.raises(ValueError, match="layers"):
+        copy_from_pykan(BSplineKAN([2, 1], 5, 3), kan)
+    with pytest.raises(ValueError, match="grid, k"):
+        copy_from_pykan(BSplineKAN([2, 5, 1], 6, 3), kan)
+    with pytest.raises(ValueError, match="uniform grid"):
+        copy_from_pykan(BSplineKAN([2, 5, 1], 5, 3, grid_range=(0.0, 2.0)), kan)
+    with torch.no_grad():
+        kan.kan.node_bias[0].add_(1.0)
+    with pytest.raises(ValueError, match="node_bias"):
+        copy_from_pykan(BSplineKAN([2, 5, 1], 5, 3), kan)
+
+
+def test_masks_are_folded_into_the_scales():
+    kan = perturbed_pykan([2, 5, 1], 5, 3, (0.0, 1.0))
+    with torch.no_grad():
+        kan.kan.act_fun[0].mask[1, 2] = 0.0  # pykan's pruning: the edge computes zero
+    ours = copy_from_pykan(BSplineKAN([2, 5, 1], 5, 3), kan)
+    x = inputs([2], (0.0, 1.0))
+    assert relative(ours(x), kan(x)) < 1e-5
+
+
+def test_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="width"):
+        BSplineKAN([3], 5, 3)
+    with pytest.raises(ValueError, match="grid_range"):
+        BSplineKAN([1, 1], 5, 3, grid_range=(1.0, 0.0))
+    with pytest.raises(ValueError, match="grid"):
+        BSplineKAN([1, 1], 0, 3)
+
+
+def _function(width, grid, k):
+    from relukan_bench.config import NetworkSpec
+
+    return NetworkSpec(width=width, grid=grid, k=k)
