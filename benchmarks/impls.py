@@ -1,5 +1,6 @@
 """ms per training step of the paper's five speed functions: ReLU-KAN reference, fast, fast +
-torch.compile, and pykan, side by side in one run, 1 thread (docs/performance.md).
+torch.compile, pykan, our B-spline KAN (`bspline`) and the matched MLP, side by side in one
+run, 1 thread (docs/performance.md).
 
     python benchmarks/impls.py                 # CPU, 1 thread
     python benchmarks/impls.py --device cuda   # also: 500 steps of f5, fast + CUDA graph
@@ -15,16 +16,20 @@ import math
 
 from common import ROOT, arguments, out_dir, pyplot, quartiles, ratio, save_figure, setup, timed_rounds, write_csv, write_env
 
-VARIANTS = ("reference", "fast", "fast+compile", "pykan")
+VARIANTS = ("reference", "fast", "fast+compile", "pykan", "bspline", "mlp")
 
 
 def build(variant: str, function, x, y, seed: int, device: str):
-    from relukan_bench.config import KANSpec, ReLUKANSpec, TrainSpec
+    from relukan_bench.config import BSplineSpec, KANSpec, MLPSpec, ReLUKANSpec, TrainSpec
     from relukan_bench.models import build_model
     from relukan_bench.training import step_for
 
     if variant == "pykan":
         spec = KANSpec(name="kan", kind="kan")
+    elif variant == "bspline":
+        spec = BSplineSpec(name="bspline", kind="bspline")
+    elif variant == "mlp":
+        spec = MLPSpec(name="mlp", kind="mlp")
     else:
         spec = ReLUKANSpec(name="relukan", kind="relukan", impl="reference" if variant == "reference" else "fast",
                            compile=variant == "fast+compile")
@@ -64,6 +69,8 @@ def main() -> None:
                 "ms_per_step": med, "q1_ms": q1, "q3_ms": q3,
                 "reference_over_this": ratio(samples, "reference", variant) if "reference" in samples else math.nan,
                 "this_over_fast": ratio(samples, variant, "fast") if "fast" in samples else math.nan,
+                "pykan_over_this": ratio(samples, "pykan", variant) if "pykan" in samples else math.nan,
+                "bspline_over_this": ratio(samples, "bspline", variant) if "bspline" in samples else math.nan,
                 "compile_s": compile_s[variant] if variant == "fast+compile" else math.nan,
             })
         print(_line(function.name, {r["variant"]: r for r in rows if r["function"] == function.name}), flush=True)
@@ -77,6 +84,7 @@ def main() -> None:
                   f"{seconds:.4f} s (synchronised; the paper: 1.15 s)")
             rows.append({**rows[-1], "variant": "fast-500-steps", "ms_per_step": 1000 * seconds / 500, "q1_ms": math.nan,
                          "q3_ms": math.nan, "reference_over_this": math.nan, "this_over_fast": math.nan,
+                         "pykan_over_this": math.nan, "bspline_over_this": math.nan,
                          "compile_s": math.nan, "rounds": 1, "steps": 500})
     folder = out_dir()
     write_csv(folder / "impls.csv", rows)
@@ -95,6 +103,10 @@ def _line(function: str, by_variant: dict) -> str:
             f"{v} {r['reference_over_this']:.2f}x" for v, r in by_variant.items() if v != "reference"))
     if "pykan" in by_variant and "fast" in by_variant:
         parts.append(f"| pykan/fast {by_variant['pykan']['this_over_fast']:.2f}x")
+    if "pykan" in by_variant and "bspline" in by_variant:
+        parts.append(f"| pykan/bspline {by_variant['bspline']['pykan_over_this']:.2f}x (implementation)")
+        parts.append(", bspline/" + ", bspline/".join(
+            f"{v} {by_variant[v]['bspline_over_this']:.2f}x" for v in ("reference", "fast") if v in by_variant) + " (basis)")
     if "fast+compile" in by_variant:
         parts.append(f"| compile {by_variant['fast+compile']['compile_s']:.1f} s")
     return " ".join(parts)

@@ -65,6 +65,28 @@ def test_speed_verdict(speedups, outcome):
     assert "no GPU" not in report.speed_verdict(speed_experiment(speedups, device="cuda")).sentence
 
 
+def test_speed_decomposition_section_and_verdict_sentence():
+    exp = speed_experiment({"f1": 4.0, "f4": 8.0})
+    exp.config["models"] = [*MODELS, {"name": "fast", "kind": "relukan", "impl": "fast"}, {"name": "ours", "kind": "bspline"}]
+    exp.decomposition = [
+        {"function": f, "device": "cpu", "relukan": relukan, "kan": "kan", "bspline": "ours", "total": total,
+         "total_low": total / 2, "total_high": total * 2, "implementation": 2.0, "implementation_low": 1.5,
+         "implementation_high": 2.5, "basis": total / 2, "basis_low": 1.0, "basis_high": total,
+         "implementation_share": math.log(2.0) / math.log(total)}
+        for f, relukan, total in (("f1", "relukan", 4.0), ("f1", "fast", 16.0), ("f4", "relukan", 8.0), ("f4", "fast", 32.0))
+    ]
+    text = report.speed_section(exp, Path("."))
+    assert "### Where the speedup comes from" in text
+    assert "| f4 | cpu | relukan | 8x [4x to 16x] | 2x [1.5x to 2.5x] | 4x [1x to 8x] | 33% |" in text
+    assert ("- `relukan` on cpu: of its 4x to 8x over `kan`, the implementation accounts for 2x and the basis for "
+            "2x to 4x; the implementation's share of the gap is 33% to 50%.") in text
+    assert "against a fast ReLU-KAN it also holds that implementation's own work" in text  # `fast` is impl: fast
+    sentence = report.speed_verdict(exp).sentence
+    assert "Of that, pykan's implementation accounts for 2x" in sentence and "the basis for 2x to 4x." in sentence
+    exp.decomposition = []
+    assert "Where the speedup" not in report.speed_section(exp, Path(".")) and "Of that" not in report.speed_verdict(exp).sentence
+
+
 @pytest.mark.parametrize("errors, outcome, mean", [
     ({"f1": (1e-5, 1e-2), "f2": (1e-4, 1e-2)}, HOLDS, math.sqrt(1000 * 100)),
     ({"f1": (1e-5, 1e-4), "f2": (1e-3, 1e-3)}, PARTLY, math.sqrt(10)),

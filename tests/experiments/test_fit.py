@@ -25,6 +25,7 @@ def _config(**changes):
             {"name": "relukan", "kind": "relukan"},
             {"name": "kan", "kind": "kan"},
             {"name": "kan-pykan-fit", "kind": "kan", "pykan_fit": {"opt": "Adam", "lr": 0.1}},
+            {"name": "bspline", "kind": "bspline"},
         ],
         "functions": [
             {"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3},
@@ -46,12 +47,12 @@ def test_plan_runs_every_seed_of_a_model_together():
     assert [(u.function, u.seed, u.model) for u in fit.plan(config)][:4] == [
         ("f1", 0, "relukan"), ("f1", 1, "relukan"), ("f1", 0, "kan"), ("f1", 1, "kan"),
     ]
-    assert len(fit.plan(config)) == 2 * 2 * 3
+    assert len(fit.plan(config)) == 2 * 2 * 4
 
 
 def test_a_tiny_real_fit_records_curves_and_final_errors(tiny):
     config, results = tiny
-    assert len(results) == 12
+    assert len(results) == 16
     for result in results:
         run = result.run
         assert list(run) == fit.RUN_COLUMNS
@@ -67,6 +68,11 @@ def test_a_tiny_real_fit_records_curves_and_final_errors(tiny):
     # variants of one kind are distinct runs under their own names, trained differently
     assert by[("f1", "kan", 0)].test_mse != by[("f1", "kan-pykan-fit", 0)].test_mse
     assert by[("f1", "kan", 0)].run["params"] == by[("f1", "kan-pykan-fit", 0)].run["params"]
+    # our B-spline KAN starts from pykan's parameters and trains the same way: the same curve
+    for key in [("f1", 0), ("g", 1)]:
+        ours, pykan = by[(key[0], "bspline", key[1])], by[(key[0], "kan", key[1])]
+        assert ours.run["params"] == pykan.run["params"] and ours.run["spline_params"] == pykan.run["spline_params"]
+        assert ours.test_mse == pytest.approx(pykan.test_mse, rel=1e-3)
 
 
 def test_predictions_curve_for_1d_and_test_set_for_nd(tiny):
@@ -244,7 +250,7 @@ def test_a_run_that_raises_is_recorded_as_failed_and_left_out_of_the_numbers(mon
     monkeypatch.setattr(MultKAN, "forward", broken_forward)
     config = _config(seeds=[0, 1], functions=[_config().functions[0].model_dump()])
     results = list(fit.iter_fit(config, "cpu"))
-    assert [r.run["model"] for r in results] == [m for m in ("relukan", "kan", "kan-pykan-fit") for _ in (0, 1)]  # nothing skipped
+    assert [r.run["model"] for r in results] == [m for m in ("relukan", "kan", "kan-pykan-fit", "bspline") for _ in (0, 1)]  # nothing skipped
     for result in results:
         run = result.run
         if run["kind"] == "kan":

@@ -121,7 +121,8 @@ SMALL = {
     "data": {"points": 200, "segments": 4},
     "network": {"width": [1, 1], "grid": 10, "k": 1},
     "train": {"steps_per_phase": 30, "lr": 0.01, "log_every": 10},
-    "models": [{"name": "relukan", "kind": "relukan"}, {"name": "kan", "kind": "kan"}, {"name": "mlp", "kind": "mlp"}],
+    "models": [{"name": "relukan", "kind": "relukan"}, {"name": "kan", "kind": "kan"}, {"name": "mlp", "kind": "mlp"},
+               {"name": "bspline", "kind": "bspline"}],
 }
 
 
@@ -136,7 +137,7 @@ def _one(config, model="relukan", seed=0):
     return run_one(config, Unit(seed, model), spec, x, y, "cpu")
 
 
-@pytest.mark.parametrize("model", ["relukan", "kan", "mlp"])
+@pytest.mark.parametrize("model", ["relukan", "kan", "mlp", "bspline"])
 def test_a_real_run_fills_the_matrix_predictions_and_curves(model):
     config = _config()
     result = _one(config, model)
@@ -184,7 +185,7 @@ def test_divergence_stops_the_run_and_is_recorded():
 
 
 def test_iter_forgetting_runs_the_plan_in_order():
-    config = _config(seeds=[0, 1], models=SMALL["models"][:1] + SMALL["models"][2:], train={**SMALL["train"], "steps_per_phase": 3})
+    config = _config(seeds=[0, 1], models=SMALL["models"][:1] + SMALL["models"][2:3], train={**SMALL["train"], "steps_per_phase": 3})
     seen = []
     results = list(forgetting.iter_forgetting(config, "cpu", lambda unit, done, loss: seen.append((unit.seed, unit.model, done))))
     assert [(r.run["seed"], r.run["model"]) for r in results] == [(0, "relukan"), (1, "relukan"), (0, "mlp"), (1, "mlp")]

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from relukan_bench.config import SpeedConfig
-from relukan_bench.experiments.speed import paper_speedups, paper_table, plan, summarize, table_columns
+from relukan_bench.experiments.speed import DECOMPOSITION_COLUMNS, decompose, paper_speedups, paper_table, plan, summarize, table_columns
 
 
 def record(function, model, seconds, device="cpu", steps=100, loss=0.5):
@@ -22,6 +22,39 @@ def test_summary_statistics_and_speedup_by_hand():
     assert relukan["median_s"] == 0.5 and relukan["speedup"] == pytest.approx(5.0)
     assert gpu["device"] == "cuda" and math.isnan(gpu["speedup"])
     assert all(math.isnan(row["speedup"]) for row in summarize(records, baseline=None))
+
+
+KINDS = {"relukan": "relukan", "kan": "kan", "fast": "relukan", "ours": "bspline", "mlp": "mlp"}
+
+
+def test_decomposition_by_hand():
+    """total = kan / relukan = (kan / bspline) * (bspline / relukan), per ReLU-KAN."""
+    records = [record("f1", "kan", s) for s in (7.0, 8.0, 9.0, 8.0, 8.0)]
+    records += [record("f1", "ours", s) for s in (2.0, 2.0, 2.0, 1.0, 3.0)]  # median 2, q1 2, q3 2
+    records += [record("f1", "relukan", s) for s in (1.0, 1.0, 1.0, 1.0, 1.0)]
+    records += [record("f1", "fast", s) for s in (0.25, 0.25, 0.25)]
+    records += [record("f1", "mlp", 0.1)]
+    records += [record("f1", "relukan", 1.0, device="cuda")]  # no kan or bspline there: no row
+    split = decompose(summarize(records, baseline="kan"), KINDS, baseline="kan")
+    assert [(r["function"], r["device"], r["relukan"]) for r in split] == [("f1", "cpu", "relukan"), ("f1", "cpu", "fast")]
+    relukan, fast = split
+    assert list(relukan) == DECOMPOSITION_COLUMNS
+    assert (relukan["kan"], relukan["bspline"]) == ("kan", "ours")
+    assert (relukan["total"], relukan["implementation"], relukan["basis"]) == (8.0, 4.0, 2.0)
+    assert relukan["implementation_share"] == pytest.approx(2 / 3)  # ln 4 / ln 8
+    assert (relukan["implementation_low"], relukan["implementation_high"]) == (4.0, 4.0)  # kan q1 = q3 = 8
+    assert (fast["total"], fast["basis"], fast["implementation_share"]) == (32.0, 8.0, pytest.approx(0.4))  # ln 4 / ln 32
+
+
+def test_decomposition_needs_all_three_kinds_and_a_faster_relukan_for_a_share():
+    records = [record("f1", "kan", 1.0), record("f1", "ours", 2.0), record("f1", "relukan", 4.0)]
+    summary = summarize(records, baseline="kan")
+    (row,) = decompose(summary, {"relukan": "relukan", "kan": "kan", "ours": "bspline"}, baseline="kan")
+    assert (row["total"], row["implementation"], row["basis"]) == (0.25, 0.5, 0.5) and math.isnan(row["implementation_share"])
+    assert decompose(summary, {"relukan": "relukan", "kan": "kan"}, baseline="kan") == []  # no bspline
+    assert decompose(summary, {"kan": "kan", "ours": "bspline"}, baseline="kan") == []  # no ReLU-KAN
+    # the baseline is the pykan model when it is one, else the first model of kind kan
+    assert decompose(summary, {"relukan": "relukan", "kan": "kan", "ours": "bspline"}, baseline="relukan")[0]["kan"] == "kan"
 
 
 CONFIG = SpeedConfig.model_validate({
