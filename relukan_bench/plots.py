@@ -81,7 +81,9 @@ def _draw_bands(ax: Any, bands: dict[str, dict[str, list[float]]], which: str, c
         ax.plot(curve["step"], curve[which], color=color, linestyle="--", linewidth=0.6, alpha=0.45, label=PAPER_LABELS.get(kind, f"paper {kind}"))
     for model, band in bands.items():
         ax.fill_between(band["step"], band[f"{which}_min"], band[f"{which}_max"], color=colors[model], alpha=0.18, linewidth=0)
-        ax.plot(band["step"], band[f"{which}_median"], color=colors[model], linewidth=1.2, label=model)
+        # our B-spline KAN follows pykan's curve (the same model): dotted, so that the one beneath shows
+        style = {"linestyle": ":", "linewidth": 1.8} if kinds.get(model) == "bspline" else {"linewidth": 1.2}
+        ax.plot(band["step"], band[f"{which}_median"], color=colors[model], label=model, **style)
     ax.set_yscale("log")
     ax.grid(which="major", alpha=0.3)
 
