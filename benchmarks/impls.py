@@ -104,8 +104,8 @@ def _line(function: str, by_variant: dict) -> str:
     if "pykan" in by_variant and "fast" in by_variant:
         parts.append(f"| pykan/fast {by_variant['pykan']['this_over_fast']:.2f}x")
     if "pykan" in by_variant and "bspline" in by_variant:
-        parts.append(f"| pykan/bspline {by_variant['bspline']['pykan_over_this']:.2f}x (implementation)")
-        parts.append(", bspline/" + ", bspline/".join(
+        parts.append(f"| pykan/bspline {by_variant['bspline']['pykan_over_this']:.2f}x (implementation),")
+        parts.append("bspline/" + ", bspline/".join(
             f"{v} {by_variant[v]['bspline_over_this']:.2f}x" for v in ("reference", "fast") if v in by_variant) + " (basis)")
     if "fast+compile" in by_variant:
         parts.append(f"| compile {by_variant['fast+compile']['compile_s']:.1f} s")
