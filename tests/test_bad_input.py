@@ -117,6 +117,10 @@ CASES = [
          "fit.yaml: models[0].compile: expected impl: fast to compile (got impl: reference)"),
     case("batch-seeds-not-a-bool", ["forgetting", "-c", "forgetting.yaml", "train.batch_seeds=sometimes"],
          "forgetting.yaml: train.batch_seeds: expected true or false"),
+    case("bspline-grid-range-reversed", ["speed", "-c", "tiny.yaml", "models.kan.kind=bspline", "models.kan.grid_range=[1, 0]"],
+         "tiny.yaml: models[1].grid_range: expected grid_range as [low, high] with low < high (got [1, 0])"),
+    case("bspline-has-no-pykan-fit", ["fit", "-c", "fit.yaml", "models.kan.kind=bspline", "models.kan.pykan_fit={opt: Adam}"],
+         "fit.yaml: models[1].pykan_fit: unknown key (expected one of: name, kind, grid_range, lr)"),
     case("unknown-model-kind", ["speed", "-c", "tiny.yaml", "models.kan.kind=transformer"],
          "tiny.yaml: models[1].kind: expected one of 'relukan', 'kan', 'mlp', 'bspline' (got 'transformer')"),
     # ------------------------------------------------------------------ expressions
