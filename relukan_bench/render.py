@@ -69,10 +69,6 @@ def speed_table(
     return table
 
 
-
-
-
-
 def decomposition_table(split: Sequence[dict[str, Any]]) -> Table:
     """Per function, device and ReLU-KAN: its speedup over pykan split into the
     implementation's part (pykan / our B-spline KAN) and the basis's (our B-spline KAN /
