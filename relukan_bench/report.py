@@ -31,6 +31,7 @@ import yaml
 
 from relukan_bench import fmt
 from relukan_bench.results import read_csv
+from relukan_bench.stats import ratio_range
 
 EXPERIMENTS = ("speed", "fit", "forgetting")
 SPEED_HOLDS = 15.0  # "about 20x": at least 15x somewhere
@@ -169,9 +170,9 @@ def speed_spread(exp: Experiment, function: str, model: str, device: str) -> tup
     """The speedup's quartile range: baseline q1 / model q3 to baseline q3 / model q1."""
     rows = _speed_rows(exp)
     mine, base = rows.get((function, model, device)), rows.get((function, exp.kan(), device))
-    if not mine or not base or not mine.get("q1_s") or not mine.get("q3_s"):
+    if not mine or not base:
         return math.nan, math.nan
-    return base["q1_s"] / mine["q3_s"], base["q3_s"] / mine["q1_s"]
+    return ratio_range(base, mine)[1:]
 
 
 def speed_section(exp: Experiment, run_dir: Path) -> str:

@@ -253,7 +253,7 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
     kinds = {m.name: m.kind for m in config.models}
 
-    def tables() -> list[dict[str, Any]]:
+    def tables() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         summary = speed.summarize(records, config.baseline)
         write_csv(run_dir / "summary.csv", speed.SUMMARY_COLUMNS, summary)
         write_csv(run_dir / "table.csv", speed.table_columns(model_names, config.baseline),
@@ -261,7 +261,7 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
         split = speed.decompose(summary, kinds, config.baseline)
         if split:
             write_csv(run_dir / "decomposition.csv", speed.DECOMPOSITION_COLUMNS, split)
-        return summary
+        return summary, split
 
     def write(record: dict[str, Any]) -> None:
         session.record({"raw": [record]})
@@ -274,15 +274,14 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     with threads(config.threads):
         interrupted = _collect(speed.iter_speed(config, session.devices, todo), write, reporter, 1, len(units),
                                len(units) - len(todo), label)
-    summary = tables()
+    summary, split = tables()
     if any(not r.get("error") for r in records):
         from relukan_bench.plots import plot_speed
 
         plot_speed(summary, config.baseline, run_dir / "speed.png")
     _close_run(run_dir, session.env, interrupted)
     failed = [f"{r['function']} {r['model']} on {r['device']}, repeat {r['repeat'] + 1}: {r['error']}" for r in records if r.get("error")]
-    return SpeedRun(run_dir, config, summary, paper, interrupted, failed, (len(records), len(units)),
-                    speed.decompose(summary, kinds, config.baseline))
+    return SpeedRun(run_dir, config, summary, paper, interrupted, failed, (len(records), len(units)), split)
 
 
 @dataclass

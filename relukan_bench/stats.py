@@ -46,3 +46,16 @@ def relative_iqr(samples: Sequence[float] | dict[str, float]) -> float:
     measurement is noisy (torch.utils.benchmark's rule)."""
     summary = samples if isinstance(samples, dict) else describe(samples)
     return (summary["q3"] - summary["q1"]) / summary["median"] if summary["median"] else math.nan
+
+
+def ratio_range(slow: dict[str, float | None], fast: dict[str, float | None]) -> tuple[float, float, float]:
+    """slow / fast for two summary rows of seconds (keys median_s, q1_s, q3_s): the medians'
+    ratio, then its quartile range, pairing the quartiles the unfavourable way (q1 / q3) and
+    the favourable way (q3 / q1). NaN where a value is missing or a divisor is zero."""
+    def divide(a: float | None, b: float | None) -> float:
+        if a is None or b is None or a != a or b != b or b == 0:
+            return math.nan
+        return a / b
+
+    return (divide(slow.get("median_s"), fast.get("median_s")), divide(slow.get("q1_s"), fast.get("q3_s")),
+            divide(slow.get("q3_s"), fast.get("q1_s")))

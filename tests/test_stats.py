@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from relukan_bench.stats import describe, quantile, relative_iqr
+from relukan_bench.stats import describe, quantile, ratio_range, relative_iqr
 
 
 def test_quantile_interpolates_linearly():
@@ -105,3 +105,11 @@ def test_quantiles_of_infinite_samples():
     assert quantile([1.0, 3.0, inf], 0.25) == 2.0
     assert quantile([1.0, inf], 0.5) == inf  # halfway to infinity
     assert quantile([inf, inf], 0.5) == inf
+
+
+def test_ratio_range_pairs_quartiles_both_ways():
+    slow = {"median_s": 8.0, "q1_s": 6.0, "q3_s": 10.0}
+    fast = {"median_s": 2.0, "q1_s": 1.0, "q3_s": 4.0}
+    assert ratio_range(slow, fast) == (4.0, 1.5, 10.0)
+    missing = ratio_range({"median_s": 8.0, "q1_s": None, "q3_s": 10.0}, {"median_s": 0.0, "q1_s": 1.0, "q3_s": 2.0})
+    assert all(math.isnan(v) for v in missing[:2]) and missing[2] == 10.0

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 
 from relukan_bench.config import SpeedConfig
 from relukan_bench.errors import failure
-from relukan_bench.stats import describe, relative_iqr
+from relukan_bench.stats import describe, ratio_range, relative_iqr
 
 #: raw.csv, one row per unit, typed so that it can be read back (`results.read_records`).
 RAW_TYPES = {
@@ -195,7 +195,7 @@ def decompose(summary: Sequence[dict[str, Any]], kinds: dict[str, str], baseline
             fast = rows.get((function, relukan, device))
             if slow is None or middle is None or fast is None:
                 continue
-            total, implementation, basis = _ratio(slow, fast), _ratio(slow, middle), _ratio(middle, fast)
+            total, implementation, basis = ratio_range(slow, fast), ratio_range(slow, middle), ratio_range(middle, fast)
             share = math.log(implementation[0]) / math.log(total[0]) if total[0] > 1 and implementation[0] > 0 else math.nan
             split.append({
                 "function": function, "device": device, "relukan": relukan, "kan": kan, "bspline": bspline,
@@ -206,14 +206,6 @@ def decompose(summary: Sequence[dict[str, Any]], kinds: dict[str, str], baseline
                 "implementation_share": share,
             })
     return split
-
-
-def _ratio(slow: dict[str, Any], fast: dict[str, Any]) -> tuple[float, float, float]:
-    """slow / fast seconds: the medians', and the quartile range (q1 / q3 to q3 / q1)."""
-    def divide(a: float, b: float) -> float:
-        return a / b if b and b == b and a == a else math.nan
-
-    return divide(slow["median_s"], fast["median_s"]), divide(slow["q1_s"], fast["q3_s"]), divide(slow["q3_s"], fast["q1_s"])
 
 
 # ----------------------------------------------------------------------------- paper layout
