@@ -1,8 +1,8 @@
 """The original B-spline KAN (Liu et al. 2024) written as a few tensor operations per layer.
 
 pykan is slow for reasons that have nothing to do with B-splines: per step it builds and
-clones (batch, out, in) tensors for every layer, runs a symbolic branch's bookkeeping, and
-issues hundreds of small operations. `BSplineKAN` computes the same function as pykan's `KAN`
+clones (batch, out, in) tensors for every layer, keeps a symbolic branch's bookkeeping, and
+issues dozens of small operations per layer. `BSplineKAN` computes the same function as pykan's `KAN`
 in speed mode, with the same parameters, and nothing else, so that timing it beside pykan shows
 how much of pykan's cost is its implementation, and timing it beside ReLU-KAN how much is the
 basis.
@@ -20,8 +20,9 @@ input's edges at once, and the sum over inputs and basis functions is one matmul
 
 Parameters, initialisation and the order in which it draws random numbers are pykan 0.2.8's
 (noise at the G + 1 grid points fitted by least squares, SVD driver; scale_base uniform in
-+-1/sqrt(n_in); scale_sp 1/sqrt(n_in)), so `BSplineKAN(width, G, k, seed=s)` starts from the
-parameters of `PyKAN(width, G, k, seed=s)`. What pykan has and this does not: grid updates
++-1/sqrt(n_in); scale_sp 1/sqrt(n_in)), so a `BSplineKAN(width, G, k)` built after
+`torch.manual_seed(s)` (as `build_model` does) starts from the parameters of
+`PyKAN(width, G, k, seed=s)`, to float32 rounding of the least-squares fit. What pykan has and this does not: grid updates
 (the grid is fixed and uniform), the symbolic branch, masks and node affines (in speed mode
 pykan's are all identities; `copy_from_pykan` folds masks into the scales and refuses
 anything else), pruning and plotting.
