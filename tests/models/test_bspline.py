@@ -7,11 +7,12 @@ compared tensor.
 import pytest
 import torch
 
-from relukan_bench.config import BSplineSpec, KANSpec
+from relukan_bench.config import BSplineSpec, KANSpec, TrainSpec
 from relukan_bench.models import build_model, count_parameters
 from relukan_bench.models.bspline import BSplineKAN, bspline_basis, copy_from_pykan, uniform_knots
 from relukan_bench.models.kan import PyKAN
 from relukan_bench.seeding import seeded
+from relukan_bench.training import make_step
 from tests.models.shapes import paper_shapes
 
 
@@ -93,15 +94,8 @@ def test_trains_like_pykan_from_the_same_start():
     y = torch.exp(torch.sin(torch.pi * x[:, :1]) + x[:, 1:] ** 2)
     curves = []
     for model in (ours, kan):
-        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
-        losses = []
-        for _ in range(100):
-            optimizer.zero_grad()
-            loss = torch.nn.functional.mse_loss(model(x), y)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-        curves.append(torch.tensor(losses))
+        step = make_step(model, TrainSpec(lr=1e-2), x, y)  # the experiments' own training step
+        curves.append(torch.stack([step() for _ in range(100)]))
     assert curves[0][-1] < curves[0][0] / 10  # it really trains
     assert relative(curves[0], curves[1]) < 1e-6
 
