@@ -45,8 +45,9 @@ def main() -> None:
             for seed in range(args.seeds):
                 torch.manual_seed(seed)
                 models.append(ReLUKAN(function.width, function.grid, function.k, impl=impl).to(args.device))
-            batched = make_step(BatchedReLUKAN(models), TrainSpec(), x, y)
-            singles = [make_step(m, TrainSpec(), x[i], y[i]) for i, m in enumerate(models)]
+            # as the experiments train them: a fast step on a GPU is captured in a CUDA graph
+            batched = make_step(BatchedReLUKAN(models), TrainSpec(), x, y, cuda_graph=True)
+            singles = [make_step(m, TrainSpec(), x[i], y[i], cuda_graph=True) for i, m in enumerate(models)]
 
             def sequential(singles=singles):
                 for step in singles:

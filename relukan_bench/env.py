@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from relukan_bench import __version__
+from relukan_bench.devices import FLOAT32
 
 
 def utc_now() -> str:
@@ -74,6 +75,7 @@ def environment(threads: int, devices: list[str]) -> dict[str, Any]:
         "gpu": gpus[0] if gpus else None,
         "gpus": gpus,
         "devices": devices,
+        "float32": FLOAT32,
         "git": git_commit(),
         "command": sys.argv,
         "start_time": utc_now(),

@@ -237,6 +237,7 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     from relukan_bench.devices import resolve_devices
     from relukan_bench.experiments import speed
     from relukan_bench.results import read_csv, write_csv
+    from relukan_bench.devices import ieee_float32
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
@@ -271,7 +272,7 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     def label(done: int) -> str:
         return _label(todo[done]) if done < len(todo) else "done"
 
-    with threads(config.threads):
+    with threads(config.threads), ieee_float32():
         interrupted = _collect(speed.iter_speed(config, session.devices, todo), write, reporter, 1, len(units),
                                len(units) - len(todo), label)
     summary, split = tables()
@@ -302,6 +303,7 @@ def run_fit(request: Request, reporter: Reporter | None = None) -> FitRun:
     from relukan_bench.devices import resolve_device
     from relukan_bench.experiments import fit
     from relukan_bench.results import read_csv, write_csv
+    from relukan_bench.devices import ieee_float32
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
@@ -339,7 +341,7 @@ def run_fit(request: Request, reporter: Reporter | None = None) -> FitRun:
         results.append(result)
         summarise()
 
-    with threads(config.threads):
+    with threads(config.threads), ieee_float32():
         interrupted = _collect(fit.iter_fit(config, device, progress, todo), write, reporter, steps, len(units),
                                len(units) - len(todo), first=lambda: todo and progress(todo[0], 0, math.nan))
 
@@ -409,6 +411,7 @@ def run_forgetting(request: Request, reporter: Reporter | None = None) -> Forget
     from relukan_bench.devices import resolve_device
     from relukan_bench.experiments import forgetting
     from relukan_bench.results import write_csv
+    from relukan_bench.devices import ieee_float32
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
@@ -437,7 +440,7 @@ def run_forgetting(request: Request, reporter: Reporter | None = None) -> Forget
         results.append(result)
         summarise()
 
-    with threads(config.threads):
+    with threads(config.threads), ieee_float32():
         interrupted = _collect(forgetting.iter_forgetting(config, device, progress, todo), write, reporter, steps,
                                len(units), len(units) - len(todo), first=lambda: todo and progress(todo[0], 0, math.nan))
 

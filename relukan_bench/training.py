@@ -80,6 +80,16 @@ def step_for(spec: Any, model: torch.nn.Module, train: "TrainSpec", x: torch.Ten
                      cuda_graph=getattr(spec, "cuda_graph", False))
 
 
+def prepare(spec: Any, step: "TrainStep | FusedStep | None") -> float:
+    """Compile and capture `step` now, before any clock starts (`FusedStep.prepare`); return the
+    seconds it took when the model entry `spec` asks for torch.compile, else NaN (what the
+    experiments record as compile_seconds: a capture alone takes milliseconds)."""
+    import math
+
+    seconds = step.prepare() if step is not None else math.nan
+    return seconds if getattr(spec, "compile", False) else math.nan
+
+
 def mse_each(prediction: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The MSE: a scalar for (B, out), one per seed for a batched model's (S, B, out)."""
     if prediction.dim() == 3:
@@ -133,7 +143,8 @@ class FusedStep:
 
     x (B, in) and y (B, out), or (S, B, ..) for a `BatchedReLUKAN`; both are copied once into
     the feature-major layout the kernels use. Calling it never reads a value back from the
-    device; `last_loss` holds the latest loss (a scalar, or one per seed).
+    device; `last_loss` holds the latest loss (a scalar, or one per seed). A captured step
+    returns the same tensor every time, overwritten by the next replay: copy what you keep.
 
     `compile=True` runs `mse_grads` through `torch.compile` (inductor fuses its elementwise
     work into a few loops); `cuda_graph=True` (CUDA only) captures the whole step, gradients

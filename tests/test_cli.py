@@ -14,6 +14,7 @@ from relukan_bench import __version__
 from relukan_bench.cli import app
 from relukan_bench.experiments.speed import RAW_COLUMNS, SUMMARY_COLUMNS
 from relukan_bench.results import read_csv
+from tests.on_devices import needs_cuda
 from tests.tiny import FIT as TINY_FIT, FORGETTING as TINY_FORGETTING, SPEED as TINY
 
 REPO = Path(__file__).resolve().parents[1]
@@ -586,6 +587,27 @@ def test_reproduce_cuda_without_a_gpu_creates_nothing(workdir):
     result = invoke("reproduce", "--quick", "--device", "cuda", "--out", "rep")
     assert result.exit_code == 2 and "--device cuda" in result.stderr and result.stderr.count("\n") == 1
     assert not (workdir / "rep").exists() and not (workdir / "results").exists()
+
+
+@needs_cuda
+def test_every_command_runs_on_cuda(workdir):
+    """`--device auto` on a GPU machine: speed on the CPU and the GPU, fit and forgetting on
+    the GPU, with several seeds batched (the fast step captured in a CUDA graph)."""
+    result = invoke("reproduce", "--quick", "--device", "auto", "--out", "rep")
+    assert result.exit_code == 0, result.output
+    raw = read_csv(workdir / "rep" / "speed" / "raw.csv")
+    assert {r["device"] for r in raw} == {"cpu", "cuda"} and not any(r["error"] for r in raw)
+    assert {r["device"] for r in read_csv(workdir / "rep" / "speed" / "decomposition.csv")} == {"cpu", "cuda"}
+    for name in ("fit", "forgetting"):
+        runs = read_csv(workdir / "rep" / name / "runs.csv")
+        assert {r["device"] for r in runs} == {"cuda"} and not any(r["error"] for r in runs), name
+    env = json.loads((workdir / "rep" / "speed" / "env.json").read_text())
+    assert env["gpu"] and env["float32"].startswith("ieee")
+    result = invoke("fit", "--quick", "--device", "cuda", "--functions", "f4", "--seeds", "0,1,2", "--out", "seeds")
+    assert result.exit_code == 0, result.output
+    runs = read_csv(workdir / "seeds" / "runs.csv")
+    fast = [r for r in runs if r["model"] == "relukan-fast"]
+    assert [r["batched"] for r in fast] == ["3"] * 3 and all(float(r["final_test_mse"]) < 10 for r in fast)
 
 
 def test_reproduce_ctrl_c_still_writes_the_report_and_resume_completes_it(workdir):

@@ -7,6 +7,7 @@ from relukan_bench.config import FunctionSpec, TrainSpec
 from relukan_bench.data import make_dataset
 from relukan_bench.models.relukan import ReLUKAN
 from relukan_bench.training import CHUNK, TrainStep, make_optimizer, make_step, mse, train_logged, truncate_at_divergence
+from tests.on_devices import needs_cuda
 
 
 def test_a_real_short_fit_reduces_the_loss():
@@ -119,6 +120,21 @@ def test_fused_step_prepare_changes_nothing_and_compiles_apart():
     torch.testing.assert_close(la, lb, rtol=1e-5, atol=0)
 
 
+def test_prepare_records_compile_seconds_only_for_a_compiled_entry():
+    import math
+
+    from relukan_bench.config import ReLUKANSpec
+    from relukan_bench.training import prepare
+
+    x, y = torch.rand(100, 2), torch.rand(100, 1)
+    for compile in (False, True):
+        spec = ReLUKANSpec(name="r", kind="relukan", impl="fast", compile=compile)
+        step = make_step(ReLUKAN([2, 1], 5, 3, impl="fast"), TrainSpec(), x, y, compile=compile)
+        seconds = prepare(spec, step)
+        assert step.prepared and (seconds > 0 if compile else math.isnan(seconds))
+    assert math.isnan(prepare(ReLUKANSpec(name="r", kind="relukan"), None))  # pykan's own fit() has no step
+
+
 def test_a_fused_step_owns_its_data():
     """(B, 1) transposed is already contiguous; the step must still copy it, or set_data would
     overwrite the caller's tensor."""
@@ -133,3 +149,33 @@ def test_a_fused_step_owns_its_data():
     assert torch.equal(x, kept)
     step.reset_optimizer()
     assert all(float(t.abs().sum()) == 0 for t in step.optimizer.state())
+
+
+@needs_cuda
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
+def test_a_captured_cuda_step_replays_the_eager_step(compile):
+    """The CUDA graph is the eager step recorded once: the same losses and parameters, through
+    new data and an optimizer reset (what forgetting does between phases)."""
+    from relukan_bench.training import FusedStep
+
+    torch.manual_seed(0)
+    eager_model = ReLUKAN([4, 4, 2, 1], 10, 3, impl="fast").cuda()
+    graph_model = ReLUKAN([4, 4, 2, 1], 10, 3, impl="fast").cuda()
+    graph_model.load_state_dict(eager_model.state_dict())
+    x, y = torch.rand(2, 1000, 4, device="cuda"), torch.rand(2, 1000, 1, device="cuda")
+    eager = make_step(eager_model, TrainSpec(), x[0], y[0])
+    captured = make_step(graph_model, TrainSpec(), x[0], y[0], compile=compile, cuda_graph=True)
+    assert isinstance(captured, FusedStep) and captured.prepare() > 0 and captured._graph is not None
+    losses = []
+    for step in (eager, captured):
+        curve = [step().clone() for _ in range(30)]
+        step.set_data(x[1], y[1])
+        step.reset_optimizer()
+        curve += [step().clone() for _ in range(30)]
+        losses.append(torch.stack(curve))
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-5 if compile else 1e-6, atol=0)
+    assert losses[0][-1] < losses[0][30]  # it trained on the new data
+    for a, b in zip(eager_model.parameters(), graph_model.parameters()):  # relative to the largest magnitude
+        assert float((a - b).abs().max() / a.abs().max()) < (1e-5 if compile else 1e-6)
+    with pytest.raises(ValueError, match="keeps its data's shape"):
+        captured.set_data(x[1, :10], y[1, :10])

@@ -155,7 +155,7 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
     from relukan_bench.models import build_model, count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
-    from relukan_bench.training import CHUNK, Curve, mse, step_for, train_logged, truncate_at_divergence
+    from relukan_bench.training import CHUNK, Curve, mse, prepare, step_for, train_logged, truncate_at_divergence
 
     x, y, x_test, y_test = data
     steps = config.train.steps
@@ -163,7 +163,7 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
     model = build_model(spec, function, tuple(config.data.domain), init_seed).to(device)
     params = count_parameters(model)  # before training: pykan's grid updates do not change it
     step = None if trainer(spec) == "pykan-fit" else step_for(spec, model, config.train, x, y)
-    compile_seconds = step.prepare() if getattr(spec, "compile", False) else math.nan
+    compile_seconds = prepare(spec, step)  # compile and CUDA-graph capture, outside the clock
     start = clock(device)
     error = None
     if trainer(spec) == "pykan-fit":
@@ -201,7 +201,7 @@ def run_batched(config: FitConfig, units: Sequence[Unit], spec: Any, function: A
     from relukan_bench.models.batched import BatchedReLUKAN
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
-    from relukan_bench.training import mse_each, step_for, train_logged_batched
+    from relukan_bench.training import mse_each, prepare, step_for, train_logged_batched
 
     domain = tuple(config.data.domain)
     init_seeds = [derive_seed(unit.seed, "init", function.name) for unit in units]
@@ -210,7 +210,7 @@ def run_batched(config: FitConfig, units: Sequence[Unit], spec: Any, function: A
     model = BatchedReLUKAN(members).to(device)
     x, y, x_test, y_test = (torch.stack([d[i] for d in data]) for i in range(4))  # (S, B, ..)
     step = step_for(spec, model, config.train, x, y)
-    compile_seconds = step.prepare() if getattr(spec, "compile", False) else math.nan
+    compile_seconds = prepare(spec, step)  # compile and CUDA-graph capture, outside the clock
     start = clock(device)
     curves = train_logged_batched(step, x_test, y_test, config.train.steps, on_progress)
     share = (clock(device) - start) / len(units)

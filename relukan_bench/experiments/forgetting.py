@@ -197,7 +197,7 @@ def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: Any, x: "to
     from relukan_bench.models import build_model, count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
-    from relukan_bench.training import step_for
+    from relukan_bench.training import prepare, step_for
 
     segments, steps = config.data.segments, config.train.steps_per_phase
     size = config.data.points // segments
@@ -233,7 +233,7 @@ def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: Any, x: "to
     for s, unit in enumerate(units):
         results[s].matrix += _matrix_rows(unit, 0, _segment_mse(before[s], y, segments).tolist(), matrices[s])
     step = step_for(spec, model, config.train, *segment(1))
-    compile_seconds = step.prepare() if getattr(spec, "compile", False) else math.nan
+    compile_seconds = prepare(spec, step)  # compile and CUDA-graph capture, outside the clock
     start = clock(device)
     for phase in range(1, segments + 1):
         if phase > 1:

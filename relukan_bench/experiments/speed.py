@@ -75,7 +75,7 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
     from relukan_bench.models import build_model, count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import time_steps
-    from relukan_bench.training import step_for
+    from relukan_bench.training import prepare, step_for
 
     functions = {f.name: f for f in config.functions}
     models = {m.name: m for m in config.models}
@@ -95,8 +95,7 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
             model = build_model(spec, function, domain, seed).to(unit.device)
             params = count_parameters(model)
             step = step_for(spec, model, config.train, x, y, lr=config.train.lr)
-            prepared = step.prepare()  # torch.compile and CUDA-graph capture, outside the clock
-            compile_seconds = prepared if getattr(spec, "compile", False) else math.nan
+            compile_seconds = prepare(spec, step)  # torch.compile and CUDA-graph capture, outside the clock
             seconds = time_steps(step, config.train.steps, config.timing.warmup_steps, unit.device)
             final_loss = float(step.last_loss) if step.last_loss is not None else math.nan
             if not math.isfinite(final_loss):

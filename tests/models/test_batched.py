@@ -10,40 +10,43 @@ from relukan_bench.training import make_step, train_logged, train_logged_batched
 
 from tests.models.shapes import paper_shapes
 from tests.models.test_relukan_fast import layout  # noqa: F401 - a fixture
+from tests.on_devices import DEVICES
 
 SEEDS = 3
 
 
-def members(width, grid, k, domain, impl, train_se=True, dtype=torch.float64):
+def members(width, grid, k, domain, impl, train_se=True, dtype=torch.float64, device="cpu"):
     models = []
     for seed in range(SEEDS):
         torch.manual_seed(seed)
-        models.append(ReLUKAN(width, grid, k, train_se=train_se, input_range=domain, impl=impl).to(dtype))
+        models.append(ReLUKAN(width, grid, k, train_se=train_se, input_range=domain, impl=impl).to(device, dtype))
     return models
 
 
-def data(width, seed, n=400, dtype=torch.float64):
+def data(width, seed, n=400, dtype=torch.float64, device="cpu"):
     generator = torch.Generator().manual_seed(seed)
-    x = torch.rand(n, width[0], generator=generator, dtype=dtype)
+    x = torch.rand(n, width[0], generator=generator, dtype=dtype).to(device)
     return x, torch.sin(3 * x.sum(1, keepdim=True)) + 0.1 * seed
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("impl", ["reference", "fast"])
 @pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
-def test_batched_training_equals_separate_runs_after_100_steps(width, grid, k, domain, impl, layout):
+def test_batched_training_equals_separate_runs_after_100_steps(width, grid, k, domain, impl, layout, device):
+    """On a GPU the batched fast step is captured in a CUDA graph, as the experiments take it."""
     if impl == "reference" and layout == "blocked":
         pytest.skip("blocking is the fast implementation's")
-    models = members(width, grid, k, domain, impl)
+    models = members(width, grid, k, domain, impl, device=device)
     batched = BatchedReLUKAN(models)  # copies: the members stay untouched
-    datasets = [data(width, seed) for seed in range(SEEDS)]
+    datasets = [data(width, seed, device=device) for seed in range(SEEDS)]
     separate = []
     for model, (x, y) in zip(models, datasets):
         step = make_step(model, TrainSpec(), x, y)
         separate.append(torch.stack([step() for _ in range(100)]))
     x = torch.stack([d[0] for d in datasets])
     y = torch.stack([d[1] for d in datasets])
-    step = make_step(batched, TrainSpec(), x, y)
-    together = torch.stack([step() for _ in range(100)])  # (100, S)
+    step = make_step(batched, TrainSpec(), x, y, cuda_graph=True)
+    together = torch.stack([step().clone() for _ in range(100)])  # (100, S); a replayed graph reuses its output
     assert together.shape == (100, SEEDS)
     for seed in range(SEEDS):
         assert float(((together[:, seed] - separate[seed]).abs() / separate[seed]).max()) < 1e-5

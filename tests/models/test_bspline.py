@@ -14,6 +14,7 @@ from relukan_bench.models.kan import PyKAN
 from relukan_bench.seeding import seeded
 from relukan_bench.training import make_step
 from tests.models.shapes import paper_shapes
+from tests.on_devices import DEVICES
 
 
 def relative(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -52,11 +53,13 @@ def test_basis_is_pykans(width, grid, k, domain):
     assert torch.allclose(ours.sum(-1)[inside], torch.ones(int(inside.sum())), atol=1e-5)  # a partition of unity
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
-def test_outputs_and_gradients_equal_pykans_with_its_parameters(width, grid, k, domain):
+def test_outputs_and_gradients_equal_pykans_with_its_parameters(width, grid, k, domain, device):
     kan = perturbed_pykan(width, grid, k, domain)
-    ours = copy_from_pykan(BSplineKAN(width, grid, k, grid_range=domain), kan)
-    x = inputs(width, domain)
+    ours = copy_from_pykan(BSplineKAN(width, grid, k, grid_range=domain), kan).to(device)
+    kan = kan.to(device)
+    x = inputs(width, domain).to(device)
     y_ours, y_kan = ours(x), kan(x)
     assert relative(y_ours, y_kan) < 1e-5
     y_ours.square().sum().backward()

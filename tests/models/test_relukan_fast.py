@@ -16,6 +16,7 @@ from relukan_bench.models import relukan_fast
 from relukan_bench.models.relukan_fast import mse_grads
 from relukan_bench.training import FusedStep, TrainStep, make_step
 from tests.models.shapes import paper_shapes
+from tests.on_devices import DEVICES
 
 @pytest.fixture(params=["whole", "blocked"])
 def layout(request, monkeypatch):
@@ -27,11 +28,11 @@ def layout(request, monkeypatch):
     return request.param
 
 
-def pair(width, grid, k, domain, train_se, dtype=torch.float32, seed=0):
+def pair(width, grid, k, domain, train_se, dtype=torch.float32, seed=0, device="cpu"):
     """A reference model and a fast one holding the same parameters."""
     torch.manual_seed(seed)
-    ref = ReLUKAN(width, grid, k, train_se=train_se, input_range=domain).to(dtype)
-    fast = ReLUKAN(width, grid, k, train_se=train_se, input_range=domain, impl="fast").to(dtype)
+    ref = ReLUKAN(width, grid, k, train_se=train_se, input_range=domain).to(device, dtype)
+    fast = ReLUKAN(width, grid, k, train_se=train_se, input_range=domain, impl="fast").to(device, dtype)
     fast.load_state_dict(ref.state_dict())
     return ref, fast
 
@@ -40,19 +41,20 @@ def relative(a, b):
     return float((a - b).abs().max() / a.abs().max().clamp_min(1e-30))
 
 
-def inputs(width, domain, n=777, dtype=torch.float32):
+def inputs(width, domain, n=777, dtype=torch.float32, device="cpu"):
     """Random inputs over the domain and a little beyond it (hidden layers see both)."""
     lo, hi = domain
     span = hi - lo
-    return (lo - 0.2 * span + 1.4 * span * torch.rand(n, width[0], dtype=dtype)).requires_grad_(True)
+    return (lo - 0.2 * span + 1.4 * span * torch.rand(n, width[0], dtype=dtype)).to(device).requires_grad_(True)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("train_se", [True, False], ids=["train_se", "fixed_se"])
 @pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
-def test_outputs_and_gradients_agree(width, grid, k, domain, train_se, layout):
-    ref, fast = pair(width, grid, k, domain, train_se)
-    x = inputs(width, domain)
-    target = torch.randn(x.shape[0], width[-1])
+def test_outputs_and_gradients_agree(width, grid, k, domain, train_se, layout, device):
+    ref, fast = pair(width, grid, k, domain, train_se, device=device)
+    x = inputs(width, domain, device=device)
+    target = torch.randn(x.shape[0], width[-1]).to(device)
     grads = []
     for model in (ref, fast):
         out = model(x)
@@ -88,16 +90,21 @@ def test_the_autograd_free_gradients_agree_with_autograd(width, grid, k, domain,
             assert g is None and p.grad is None
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("train_se", [True, False], ids=["train_se", "fixed_se"])
 @pytest.mark.parametrize("width,grid,k,domain", paper_shapes())
-def test_training_curves_agree_for_100_steps(width, grid, k, domain, train_se, layout):
-    ref, fast = pair(width, grid, k, domain, train_se, dtype=torch.float64)
-    x = inputs(width, domain, n=500, dtype=torch.float64).detach()
+def test_training_curves_agree_for_100_steps(width, grid, k, domain, train_se, layout, device):
+    """On a GPU the fast step is the one the experiments take there: captured in a CUDA graph."""
+    ref, fast = pair(width, grid, k, domain, train_se, dtype=torch.float64, device=device)
+    x = inputs(width, domain, n=500, dtype=torch.float64, device=device).detach()
     y = torch.sin(3 * x.sum(1, keepdim=True))
-    ref_step, fast_step = make_step(ref, TrainSpec(), x, y), make_step(fast, TrainSpec(), x, y)
+    ref_step = make_step(ref, TrainSpec(), x, y)
+    fast_step = make_step(fast, TrainSpec(), x, y, cuda_graph=True)
     assert isinstance(ref_step, TrainStep) and isinstance(fast_step, FusedStep)
+    fast_step.prepare()
+    assert (fast_step._graph is not None) == (device == "cuda")
     ref_curve = torch.stack([ref_step() for _ in range(100)])
-    fast_curve = torch.stack([fast_step() for _ in range(100)])
+    fast_curve = torch.stack([fast_step().clone() for _ in range(100)])  # a replayed graph reuses its output
     assert float(((ref_curve - fast_curve).abs() / ref_curve.abs()).max()) < 1e-5
     assert ref_curve[-1] < ref_curve[0]  # it trained
     for a, b in zip(ref.parameters(), fast.parameters()):
