@@ -23,8 +23,9 @@ def layout(request, monkeypatch):
     """Run a test with the whole basis kept (every paper shape does), and again with every
     layer forced into the blocked path that large layers take (blocks of 32 columns)."""
     if request.param == "blocked":
-        monkeypatch.setattr(relukan_fast, "BLOCK_ABOVE", 0)
-        monkeypatch.setattr(relukan_fast, "BLOCK_ELEMENTS", 1)
+        for prefix in ("", "CUDA_"):
+            monkeypatch.setattr(relukan_fast, prefix + "BLOCK_ABOVE", 0)
+            monkeypatch.setattr(relukan_fast, prefix + "BLOCK_ELEMENTS", 1)
     return request.param
 
 
