@@ -1,12 +1,18 @@
 """Throughput of several seeds trained as one batched model against the same seeds trained one
 after another, on the paper's five speed functions, 1 thread (docs/performance.md).
 
-    python benchmarks/seeds.py            # 8 seeds, fast and reference implementations
+    python benchmarks/seeds.py            # 8 seeds: fast, fast + torch.compile, reference
 
 A "sequential" round runs one training step of each of the S separate models (what `fit` did
 before batching); a "batched" round runs one step of the BatchedReLUKAN holding them. The same
 parameters, the same data (1000 samples per seed). ratio = sequential time / batched time.
-Writes results/benchmarks/seeds.csv and seeds-env.json.
+
+What batching can gain at most, measured in the same rounds: a "tiny" round runs one seed's
+step on 8 samples, whose arithmetic is negligible, so its time is the step's fixed cost O (the
+operations' dispatch, Adam's call). One seed's step is O + A, A its arithmetic on 1000
+samples; perfect batching pays O once and S times A, so ideal = S (O + A) / (O + S A), and
+efficiency = ratio / ideal. An ideal below the target says the arithmetic, not batching, is
+what is left to speed up. Writes results/benchmarks/seeds.csv and seeds-env.json.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ def main() -> None:
     parser = arguments(__doc__, rounds=7)
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--impls", default="fast,reference")
+    parser.add_argument("--impls", default="fast,fast+compile,reference")
     parser.add_argument("--default-malloc", action="store_true", help="leave glibc's mmap threshold alone")
     args = parser.parse_args()
     setup(args.threads)
@@ -37,6 +43,8 @@ def main() -> None:
     config = load_config(ROOT / "configs" / "speed.yaml", [], SpeedConfig)
     rows = []
     for impl in args.impls.split(","):
+        model_impl = "fast" if impl == "fast+compile" else impl
+        options = {"cuda_graph": True, "compile": impl == "fast+compile"}
         for function in config.functions:
             data = [make_dataset(function, 1000, (0.0, 1.0), seed=s) for s in range(args.seeds)]
             x = torch.stack([d[0] for d in data]).to(args.device)
@@ -44,24 +52,35 @@ def main() -> None:
             models = []
             for seed in range(args.seeds):
                 torch.manual_seed(seed)
-                models.append(ReLUKAN(function.width, function.grid, function.k, impl=impl).to(args.device))
+                models.append(ReLUKAN(function.width, function.grid, function.k, impl=model_impl).to(args.device))
             # as the experiments train them: a fast step on a GPU is captured in a CUDA graph
-            batched = make_step(BatchedReLUKAN(models), TrainSpec(), x, y, cuda_graph=True)
-            singles = [make_step(m, TrainSpec(), x[i], y[i], cuda_graph=True) for i, m in enumerate(models)]
+            batched = make_step(BatchedReLUKAN(models), TrainSpec(), x, y, **options)
+            singles = [make_step(m, TrainSpec(), x[i], y[i], **options) for i, m in enumerate(models)]
+            torch.manual_seed(0)
+            alone = ReLUKAN(function.width, function.grid, function.k, impl=model_impl).to(args.device)
+            tiny = make_step(alone, TrainSpec(), x[0, :8], y[0, :8], **options)
+            for step in (batched, *singles, tiny):
+                step.prepare()  # compile (each step its own) and capture, before any timing
 
             def sequential(singles=singles):
                 for step in singles:
                     step()
 
-            samples = timed_rounds({"sequential": sequential, "batched": batched}, args.device, args.rounds, args.steps)
+            samples = timed_rounds({"sequential": sequential, "batched": batched, "tiny": tiny}, args.device,
+                                   args.rounds, args.steps)
             gain = ratio(samples, "sequential", "batched")
+            sequential_ms, batched_ms, fixed_ms = (quartiles(samples[name])[1] for name in ("sequential", "batched", "tiny"))
+            arithmetic_ms = max(sequential_ms / args.seeds - fixed_ms, 0.0)
+            ideal = sequential_ms / (fixed_ms + args.seeds * arithmetic_ms)
             row = {"impl": impl, "function": function.name, "width": str(function.width), "grid": function.grid,
                    "seeds": args.seeds, "device": args.device, "threads": args.threads,
-                   "sequential_ms": quartiles(samples["sequential"])[1], "batched_ms": quartiles(samples["batched"])[1],
-                   "throughput_ratio": gain, "keep_large_allocations": allocator}
+                   "sequential_ms": sequential_ms, "batched_ms": batched_ms, "throughput_ratio": gain,
+                   "fixed_ms": fixed_ms, "arithmetic_ms": arithmetic_ms, "ideal_ratio": ideal, "efficiency": gain / ideal,
+                   "keep_large_allocations": allocator}
             rows.append(row)
-            print(f"{impl:9} {function.name}: {args.seeds} sequential {row['sequential_ms']:.3f} ms, batched "
-                  f"{row['batched_ms']:.3f} ms per step of all seeds: {gain:.2f}x the throughput", flush=True)
+            print(f"{impl:9} {function.name}: {args.seeds} sequential {sequential_ms:.3f} ms, batched {batched_ms:.3f} ms "
+                  f"per step of all seeds: {gain:.2f}x the throughput | one seed: fixed {fixed_ms:.3f} ms + arithmetic "
+                  f"{arithmetic_ms:.3f} ms, ideal {ideal:.2f}x, efficiency {gain / ideal:.0%}", flush=True)
     folder = out_dir()
     name = "seeds-default-malloc" if args.default_malloc else "seeds"
     write_csv(folder / f"{name}.csv", rows)

@@ -170,7 +170,7 @@ class FusedStep:
         def loss_and_grads(x_t: torch.Tensor, y_t: torch.Tensor, params: list[torch.Tensor]):
             return mse_grads(x_t, y_t, r2s, params, needs)
 
-        self._grads = torch.compile(loss_and_grads, dynamic=False) if compile else loss_and_grads
+        self._grads = _compile(loss_and_grads) if compile else loss_and_grads
         self._graph = None
         self._graph_loss: torch.Tensor | None = None
         self.prepared = not (compile or self.cuda_graph)
@@ -246,6 +246,27 @@ class FusedStep:
             loss = self._step()
         self.last_loss = loss
         return loss
+
+
+#: Shapes compiled per function before torch.compile gives up (its defaults: 8 and 256).
+RECOMPILE_LIMIT = 4096
+
+
+def _compile(function: Callable) -> Callable:
+    """`torch.compile(function)` for one step's fixed shapes.
+
+    Every FusedStep's gradient function shares one code object, and dynamo counts the shapes it
+    compiled per code object: after 8 (a run with several functions, seeds and repeats reaches
+    that), it silently runs the function eagerly, and a "compiled" timing would be an eager one.
+    The limits are raised, and hitting one is made an error instead of a fallback."""
+    import torch._dynamo.config as dynamo
+
+    for name in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit", "accumulated_cache_size_limit"):
+        if hasattr(dynamo, name):
+            setattr(dynamo, name, max(getattr(dynamo, name), RECOMPILE_LIMIT))
+    if hasattr(dynamo, "fail_on_recompile_limit_hit"):
+        dynamo.fail_on_recompile_limit_hit = True
+    return torch.compile(function, dynamic=False)
 
 
 class TrainStep:

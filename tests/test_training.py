@@ -179,3 +179,25 @@ def test_a_captured_cuda_step_replays_the_eager_step(compile):
         assert float((a - b).abs().max() / a.abs().max()) < (1e-5 if compile else 1e-6)
     with pytest.raises(ValueError, match="keeps its data's shape"):
         captured.set_data(x[1, :10], y[1, :10])
+
+
+def test_many_compiled_steps_of_many_shapes_all_run_compiled():
+    """dynamo stops compiling a function after 8 shapes by default and silently runs it eagerly;
+    every FusedStep shares one gradient function, so a long run must raise that limit."""
+    import torch._dynamo.utils as dynamo_utils
+
+    from relukan_bench.training import FusedStep
+
+    torch.manual_seed(0)
+    steps = [make_step(ReLUKAN([2, 1], 5, 3, impl="fast"), TrainSpec(), torch.rand(n, 2), torch.rand(n, 1), compile=True)
+             for n in range(10, 21)]  # 11 shapes
+    dynamo_utils.counters.clear()
+    for step in steps:
+        assert isinstance(step, FusedStep)
+        step.prepare()
+    assert dynamo_utils.counters["stats"]["unique_graphs"] == 11  # with dynamo's defaults: 8
+    assert dynamo_utils.counters["frames"]["ok"] == 11
+    dynamo_utils.counters.clear()
+    for step in steps:
+        step()
+    assert not dynamo_utils.counters["frames"]  # every call ran its own compiled graph
