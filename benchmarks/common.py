@@ -35,10 +35,10 @@ def setup(threads: int = 1) -> None:
     """Pin the thread count; float32 in IEEE precision on a GPU too, as the experiments run."""
     import torch
 
-    from relukan_bench.devices import ieee_float32
+    from relukan_bench.devices import set_ieee_float32
 
     torch.set_num_threads(threads)
-    ieee_float32().__enter__()  # for the whole process
+    set_ieee_float32()  # for the whole process
 
 
 def timed_rounds(variants: dict[str, Callable[[], object]], device: str, rounds: int, steps: int,

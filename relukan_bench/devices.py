@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from relukan_bench.errors import DeviceError
 
@@ -37,10 +37,9 @@ def resolve_device(choice: str) -> str:
 FLOAT32 = "ieee (TF32 off for CUDA matmuls and cuDNN convolutions)"
 
 
-@contextmanager
-def ieee_float32() -> Iterator[None]:
-    """Run the block with TF32 off for CUDA matmuls and cuDNN convolutions; restore the
-    previous settings afterwards.
+def set_ieee_float32() -> Callable[[], None]:
+    """Turn TF32 off for CUDA matmuls and cuDNN convolutions; return a function that puts the
+    previous settings back.
 
     PyTorch allows TF32 (a 10-bit mantissa) for cuDNN convolutions by default, so the reference
     ReLU-KAN's Conv2d may compute in TF32 on a recent GPU, depending on the algorithm cuDNN
@@ -50,19 +49,27 @@ def ieee_float32() -> Iterator[None]:
     certain rather than a matter of luck. Without CUDA it changes nothing."""
     import torch
 
-    new_api = hasattr(torch.backends.cudnn, "conv") and hasattr(torch.backends.cudnn.conv, "fp32_precision")
-    if new_api:
-        previous = (torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision)
-        torch.backends.cudnn.conv.fp32_precision = "ieee"
-        torch.backends.cuda.matmul.fp32_precision = "ieee"
+    conv, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    if hasattr(conv, "conv") and hasattr(conv.conv, "fp32_precision"):
+        previous = (conv.conv.fp32_precision, matmul.fp32_precision)
+        conv.conv.fp32_precision = matmul.fp32_precision = "ieee"
+
+        def restore() -> None:
+            conv.conv.fp32_precision, matmul.fp32_precision = previous
     else:  # torch before 2.9
-        previous = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
+        previous = (conv.allow_tf32, matmul.allow_tf32)
+        conv.allow_tf32 = matmul.allow_tf32 = False
+
+        def restore() -> None:
+            conv.allow_tf32, matmul.allow_tf32 = previous
+    return restore
+
+
+@contextmanager
+def ieee_float32() -> Iterator[None]:
+    """Run the block with `set_ieee_float32()`'s settings; restore the previous ones afterwards."""
+    restore = set_ieee_float32()
     try:
         yield
     finally:
-        if new_api:
-            torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision = previous
-        else:
-            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = previous
+        restore()

@@ -234,10 +234,9 @@ def _close_run(run_dir: Path, env: dict[str, Any], interrupted: bool) -> None:
 
 def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     from relukan_bench.config import SpeedConfig
-    from relukan_bench.devices import resolve_devices
+    from relukan_bench.devices import ieee_float32, resolve_devices
     from relukan_bench.experiments import speed
     from relukan_bench.results import read_csv, write_csv
-    from relukan_bench.devices import ieee_float32
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
@@ -300,10 +299,9 @@ class FitRun:
 
 def run_fit(request: Request, reporter: Reporter | None = None) -> FitRun:
     from relukan_bench.config import FitConfig
-    from relukan_bench.devices import resolve_device
+    from relukan_bench.devices import ieee_float32, resolve_device
     from relukan_bench.experiments import fit
     from relukan_bench.results import read_csv, write_csv
-    from relukan_bench.devices import ieee_float32
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
@@ -408,10 +406,9 @@ class ForgettingRun:
 
 def run_forgetting(request: Request, reporter: Reporter | None = None) -> ForgettingRun:
     from relukan_bench.config import ForgettingConfig
-    from relukan_bench.devices import resolve_device
+    from relukan_bench.devices import ieee_float32, resolve_device
     from relukan_bench.experiments import forgetting
     from relukan_bench.results import write_csv
-    from relukan_bench.devices import ieee_float32
     from relukan_bench.timing import threads
 
     reporter = reporter or SilentReporter()
