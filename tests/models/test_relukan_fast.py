@@ -135,6 +135,21 @@ def test_a_large_layer_runs_blocked_and_matches():
         assert relative(a, b) < 1e-5
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_blocks_are_sized_for_the_device(device):
+    """The CPU blocks a 256x256 layer on 4096 samples to stay in its caches; a GPU keeps it
+    whole (blocks there only bound memory, and each costs a dozen kernel launches)."""
+    x = torch.rand(256, 4096, device=device)
+    s = torch.rand(256, 8, device=device)
+    width = relukan_fast._block_width(x, s)
+    if device == "cpu":
+        assert width == relukan_fast.BLOCK_ELEMENTS // (256 * 8)
+    else:
+        assert width == 0
+        huge = torch.empty(256, 1 << 17, device=device)  # 2^28 basis elements: above CUDA_BLOCK_ABOVE
+        assert relukan_fast._block_width(huge, s) == relukan_fast.CUDA_BLOCK_ELEMENTS // (256 * 8)
+
+
 def test_a_fast_layer_alone_matches_and_keeps_the_reference_parameters():
     torch.manual_seed(1)
     ref = ReLUKANLayer(3, 2, 5, 3)
