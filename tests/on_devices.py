@@ -1,7 +1,7 @@
 """The devices a test runs on: the CPU always, CUDA where there is one (skipped elsewhere).
 
 CI has no GPU; these tests run on one when the project is checked on a machine that has it
-(docs/performance.md, "Checked on a GPU")."""
+(docs/performance.md, section "GPU")."""
 
 import pytest
 import torch
