@@ -20,8 +20,12 @@ VARIANTS = ("reference", "fast", "fast+compile", "pykan", "bspline", "mlp")
 
 
 def build(variant: str, function, x, y, seed: int, device: str):
-    from relukan_bench.config import BSplineSpec, KANSpec, MLPSpec, ReLUKANSpec, TrainSpec
-    from relukan_bench.models import build_model
+    from relukan_bench.config import TrainSpec
+    from relukan_bench.kinds.bspline import BSplineSpec
+    from relukan_bench.kinds.kan import KANSpec
+    from relukan_bench.kinds.mlp import MLPSpec
+    from relukan_bench.kinds.relukan import ReLUKANSpec
+    from relukan_bench.kinds import build_model
     from relukan_bench.training import step_for
 
     if variant == "pykan":

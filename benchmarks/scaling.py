@@ -9,8 +9,8 @@ of its flattened basis, which is the Linear's input gradient, so the floor it is
 the Linear with `requires_grad` on its input ("linear"); with fixed s/e, as a first layer, it
 is the Linear without it ("linear-no-input-grad"). Every variant uses torch's fused Adam kernel.
 
-The target of issue 7 is the first row: 256x256, grid 5, batch 4096, fast within 1.5x of the
-Linear; that row also measures fast + torch.compile (compiled before any timing). Writes results/benchmarks/scaling.csv, scaling.png and scaling-env.json.
+The performance target is the first row: 256x256, grid 5, batch 4096, fast within 1.5x of the
+Linear (docs/performance.md); that row also measures fast + torch.compile (compiled before any timing). Writes results/benchmarks/scaling.csv, scaling.png and scaling-env.json.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ def variants(width: int, batch: int, grid: int, k: int, device: str, reference: 
             (("reference", True, "reference"),) if reference else ()):
         torch.manual_seed(0)
         model = ReLUKAN([width, width], grid, k, train_se=train_se, impl=impl).to(device)
-        steps[name] = make_step(model, TrainSpec(), x, y)
+        steps[name] = make_step(model, TrainSpec(), x, y, fused=impl == "fast")
     if compiled:  # compile time is spent here, before any timing
         torch.manual_seed(0)
         model = ReLUKAN([width, width], grid, k, impl="fast").to(device)
-        steps["fast+compile"] = make_step(model, TrainSpec(), x, y, compile=True)
+        steps["fast+compile"] = make_step(model, TrainSpec(), x, y, fused=True, compile=True)
         steps["fast+compile"].prepare()
     features = width * (grid + k)
     for name, input_grad in (("linear", True), ("linear-no-input-grad", False)):

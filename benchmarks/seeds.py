@@ -44,7 +44,7 @@ def main() -> None:
     rows = []
     for impl in args.impls.split(","):
         model_impl = "fast" if impl == "fast+compile" else impl
-        options = {"cuda_graph": True, "compile": impl == "fast+compile"}
+        options = {"fused": model_impl == "fast", "cuda_graph": True, "compile": impl == "fast+compile"}
         for function in config.functions:
             data = [make_dataset(function, 1000, (0.0, 1.0), seed=s) for s in range(args.seeds)]
             x = torch.stack([d[0] for d in data]).to(args.device)

@@ -14,91 +14,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Sequence, TypeVar, Union
+from typing import Annotated, Any, Literal, Sequence, TypeVar
 
 import yaml
-from pydantic import (
-    BaseModel,
-    AfterValidator,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from relukan_bench.errors import ConfigError, UsageError
 from relukan_bench.expressions import Expression, parse
-
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-
-PositiveInt = Annotated[int, Field(gt=0)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
-
-
-def _error_at(key: str, message: str, cross_field: bool = False) -> PydanticCustomError:
-    """A validation error reported under `key` of the model that raises it. A cross-field
-    error (the expression does not fit the width) may be caused by any key beside `key`."""
-    return PydanticCustomError("cross_field" if cross_field else "at_key", "{message}", {"key": key, "message": message})
-
-
-def _range(value: Any, what: str) -> list[float]:
-    """[low, high] as floats, or ValueError saying what was expected."""
-    ok = (
-        isinstance(value, (list, tuple))
-        and len(value) == 2
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-        and value[0] < value[1]
-    )
-    if not ok:
-        raise ValueError(f"expected {what} as [low, high] with low < high (got {show(value)})")
-    return [float(value[0]), float(value[1])]
-
-
-Domain = Annotated[list[float], BeforeValidator(lambda value: _range(value, "the input domain"))]
-GridRange = Annotated[list[float], BeforeValidator(lambda value: _range(value, "grid_range"))]
-
-
-def _width(value: Any) -> Any:
-    ok = (
-        isinstance(value, list)
-        and len(value) >= 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-    )
-    if not ok:
-        raise ValueError(f"expected a list of at least 2 positive integers (got {show(value)})")
-    return value
-
-
-def _distinct_seeds(value: list[int]) -> list[int]:
-    if len(set(value)) != len(value):
-        raise ValueError(f"expected distinct seeds (got {show(value)})")
-    return value
-
-
-Width = Annotated[list[int], BeforeValidator(_width)]
-Seeds = Annotated[list[NonNegativeInt], Field(min_length=1), AfterValidator(_distinct_seeds)]
-
-
-class Strict(BaseModel):
-    """Base of every config node: strict types, frozen, unknown keys refused by name."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_unknown_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            allowed = list(cls.model_fields)
-            for key in data:
-                if key not in allowed:
-                    raise _error_at(str(key), f"unknown key (expected one of: {', '.join(allowed)})")
-        return data
-
+from relukan_bench.kinds import kind_names, model_union
+from relukan_bench.schema import (
+    Domain, Name, NonNegativeInt, PositiveFloat, PositiveInt, Seeds, Strict, Width, error_at, show,
+)
 
 # --------------------------------------------------------------------------- building blocks
 class FunctionSpec(Strict):
@@ -121,14 +47,14 @@ class FunctionSpec(Strict):
     def _expression_fits_width(self) -> "FunctionSpec":
         n_inputs = self.target().n_inputs
         if n_inputs > self.width[0]:
-            raise _error_at(
+            raise error_at(
                 "width",
                 cross_field=True,
                 message=f"the expression uses x{n_inputs}, so width[0] must be at least {n_inputs} "
                 f"(got {show(self.width)})",
             )
         if self.width[-1] != 1:
-            raise _error_at("width", cross_field=True, message=f"expected the last width to be 1, the target is one number (got {show(self.width)})")
+            raise error_at("width", cross_field=True, message=f"expected the last width to be 1, the target is one number (got {show(self.width)})")
         return self
 
     def target(self) -> Expression:
@@ -151,95 +77,14 @@ class TrainSpec(Strict):
     loss: Literal["mse"] = "mse"
 
 
-class ReLUKANSpec(Strict):
-    """ReLU-KAN (relukan_bench.models.relukan): the paper-faithful implementation, or the fast
-    one that computes the same function (impl: fast; docs/performance.md)."""
-
-    name: Name
-    kind: Literal["relukan"]
-    train_se: bool = True
-    lr: PositiveFloat | None = None  # None: the experiment's train.lr
-    impl: Literal["reference", "fast"] = "reference"
-    compile: bool = False  # impl fast only: torch.compile the fused step (compile time recorded apart)
-    cuda_graph: bool = True  # impl fast only, on CUDA: capture the step in a CUDA graph and replay it
-
-    @model_validator(mode="after")
-    def _fast_only(self) -> "ReLUKANSpec":
-        if self.compile and self.impl != "fast":
-            raise _error_at("compile", cross_field=True, message=f"expected impl: fast to compile (got impl: {self.impl})")
-        return self
-
-
-class PykanFitSpec(Strict):
-    """Train with pykan's own `KAN.fit()` instead of our loop. The defaults are pykan 0.2.8's
-    own (LBFGS, lr 1, 10 grid updates in the first 50 steps); the step count is the
-    experiment's `train.steps`; full batch, no regularisation."""
-
-    opt: Literal["Adam", "LBFGS"] = "LBFGS"
-    lr: PositiveFloat = 1.0
-    update_grid: bool = True
-    grid_update_num: PositiveInt = 10
-    start_grid_update_step: int = -1
-    stop_grid_update_step: NonNegativeInt = 50
-
-    @model_validator(mode="after")
-    def _update_interval(self) -> "PykanFitSpec":
-        # pykan updates the grid every int(stop / num) steps: 0 would divide by zero
-        if self.update_grid and self.stop_grid_update_step < self.grid_update_num:
-            raise _error_at(
-                "stop_grid_update_step", cross_field=True,
-                message=f"expected at least grid_update_num ({self.grid_update_num}) when update_grid is true "
-                f"(got {self.stop_grid_update_step})",
-            )
-        return self
-
-
-class KANSpec(Strict):
-    """The original B-spline KAN from pykan, in speed mode (relukan_bench.models.kan)."""
-
-    name: Name
-    kind: Literal["kan"]
-    grid_range: GridRange | None = None  # None: the data domain
-    lr: PositiveFloat | None = None  # None: the experiment's train.lr (our loop only)
-    pykan_fit: PykanFitSpec | None = None  # None: our training loop, like every other model
-
-    @model_validator(mode="after")
-    def _one_learning_rate(self) -> "KANSpec":
-        if self.pykan_fit is not None and self.lr is not None:
-            raise _error_at("lr", cross_field=True, message="pykan's fit() takes its learning rate from pykan_fit.lr; remove lr")
-        return self
-
-
-class MLPSpec(Strict):
-    """A plain MLP (relukan_bench.models.mlp): the control."""
-
-    name: Name
-    kind: Literal["mlp"]
-    hidden: Annotated[list[PositiveInt], Field(min_length=1)] | None = None  # None: matched to the ReLU-KAN's parameter count
-    activation: Literal["relu", "silu", "tanh"] = "relu"
-    lr: PositiveFloat | None = None  # None: the experiment's train.lr
-
-
-class BSplineSpec(Strict):
-    """Our vectorised B-spline KAN (relukan_bench.models.bspline): pykan's function and
-    initialisation in a few tensor operations per layer, to separate the basis from the
-    implementation."""
-
-    name: Name
-    kind: Literal["bspline"]
-    grid_range: GridRange | None = None  # None: the data domain
-    lr: PositiveFloat | None = None  # None: the experiment's train.lr
-
-
-ModelSpec = Annotated[Union[ReLUKANSpec, KANSpec, MLPSpec, BSplineSpec], Field(discriminator="kind")]
-MODEL_KINDS = ("relukan", "kan", "mlp", "bspline")
+ModelSpec = model_union()
 
 
 def _unique_names(items: Sequence[Any], key: str) -> None:
     seen: set[str] = set()
     for index, item in enumerate(items):
         if item.name in seen:
-            raise _error_at(f"{key}[{index}].name", f"expected a name not used before in {key} (got {item.name!r} again)")
+            raise error_at(f"{key}[{index}].name", f"expected a name not used before in {key} (got {item.name!r} again)")
         seen.add(item.name)
 
 
@@ -278,13 +123,13 @@ class SpeedConfig(Strict):
 def _no_pykan_fit(models: Sequence[Any], why: str) -> None:
     for index, model in enumerate(models):
         if getattr(model, "pykan_fit", None) is not None:
-            raise _error_at(f"models[{index}].pykan_fit", why)
+            raise error_at(f"models[{index}].pykan_fit", why)
 
 
 def _known_baseline(baseline: str | None, models: Sequence[Any]) -> None:
     names = [m.name for m in models]
     if baseline is not None and baseline not in names:
-        raise _error_at("baseline", cross_field=True, message=f"expected one of the model names {', '.join(names)} (got {baseline!r})")
+        raise error_at("baseline", cross_field=True, message=f"expected one of the model names {', '.join(names)} (got {baseline!r})")
 
 
 class FitDataSpec(Strict):
@@ -348,7 +193,7 @@ class ForgettingDataSpec(Strict):
     @model_validator(mode="after")
     def _equal_segments(self) -> "ForgettingDataSpec":
         if self.points % self.segments or self.points // self.segments < 2:
-            raise _error_at(
+            raise error_at(
                 "points", cross_field=True,
                 message=f"expected a multiple of segments ({self.segments}) with at least 2 points per segment (got {self.points})",
             )
@@ -384,7 +229,7 @@ class ForgettingConfig(Strict):
     def _check(self) -> "ForgettingConfig":
         width = self.network.width
         if width[0] != 1 or width[-1] != 1:
-            raise _error_at("network.width", cross_field=True, message=f"expected one input and one output, e.g. [1, 1] (got {show(width)})")
+            raise error_at("network.width", cross_field=True, message=f"expected one input and one output, e.g. [1, 1] (got {show(width)})")
         _unique_names(self.models, "models")
         _no_pykan_fit(self.models, "forgetting trains every model by our loop, one optimizer across phases; pykan's fit() cannot")
         return self
@@ -554,28 +399,13 @@ def _list_index(items: list[Any], token: str | int) -> int | None:
 
 
 # --------------------------------------------------------------------------- error messages
-def show(value: Any) -> str:
-    """A value as a user wrote it in YAML: [2, 1], 'abc', true, null."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(show(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
 def _format_loc(loc: Sequence[Any]) -> str:
     text = ""
     previous: Any = None
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif isinstance(previous, int) and part in MODEL_KINDS:
+        elif isinstance(previous, int) and part in kind_names():
             pass  # the tag pydantic adds for a discriminated union member
         else:
             text += f".{part}" if text else str(part)
@@ -595,9 +425,9 @@ def _describe_error(error: dict[str, Any]) -> tuple[str, str]:
     if kind == "missing":
         return "", "missing required key"
     if kind == "union_tag_invalid":
-        return "kind", f"expected one of {', '.join(repr(k) for k in MODEL_KINDS)} (got {show(ctx.get('tag'))})"
+        return "kind", f"expected one of {', '.join(repr(k) for k in kind_names())} (got {show(ctx.get('tag'))})"
     if kind == "union_tag_not_found":
-        return "kind", f"missing required key (one of {', '.join(repr(k) for k in MODEL_KINDS)})"
+        return "kind", f"missing required key (one of {', '.join(repr(k) for k in kind_names())})"
     messages = {
         "int_type": "expected an integer",
         "int_parsing": "expected an integer",

@@ -73,30 +73,30 @@ def _colors(models: Sequence[str]) -> dict[str, Any]:
 
 
 def _draw_bands(ax: Any, bands: dict[str, dict[str, list[float]]], which: str, colors: dict[str, Any],
-                paper: dict[str, dict[str, list[float]]], kinds: dict[str, str]) -> None:
-    """Each model's median across seeds with its min-max range shaded; the paper's logged
-    curves as faint dashed lines, in the colour of our first model of the same kind."""
-    for kind, curve in paper.items():
-        color = next((colors[m] for m in bands if kinds.get(m) == kind), "0.5")
-        ax.plot(curve["step"], curve[which], color=color, linestyle="--", linewidth=0.6, alpha=0.45, label=PAPER_LABELS.get(kind, f"paper {kind}"))
+                paper: dict[str, dict[str, list[float]]], looks: dict[str, Any]) -> None:
+    """Each model's median across seeds with its min-max range shaded, drawn in its kind's line
+    style (`looks[model]`: role and line); the paper's logged curves as faint dashed lines, in
+    the colour of our first model in the same role."""
+    for role, curve in paper.items():
+        color = next((colors[m] for m in bands if m in looks and looks[m].role == role), "0.5")
+        ax.plot(curve["step"], curve[which], color=color, linestyle="--", linewidth=0.6, alpha=0.45, label=PAPER_LABELS.get(role, f"paper {role}"))
     for model, band in bands.items():
         ax.fill_between(band["step"], band[f"{which}_min"], band[f"{which}_max"], color=colors[model], alpha=0.18, linewidth=0)
-        # our B-spline KAN follows pykan's curve (the same model): dotted, so that the one beneath shows
-        style = {"linestyle": ":", "linewidth": 1.8} if kinds.get(model) == "bspline" else {"linewidth": 1.2}
+        style = looks[model].line if model in looks else {"linewidth": 1.2}
         ax.plot(band["step"], band[f"{which}_median"], color=colors[model], label=model, **style)
     ax.set_yscale("log")
     ax.grid(which="major", alpha=0.3)
 
 
 def plot_fit_curves(function: Any, bands: dict[str, dict[str, list[float]]], paper: dict[str, dict[str, list[float]]],
-                    kinds: dict[str, str], path: Path) -> Path:
+                    looks: dict[str, Any], path: Path) -> Path:
     """Train and test MSE against the step, log y: each model's median across seeds, its
     range over seeds shaded, the paper's curves faint where the paper ran this function."""
     plt = _pyplot()
     colors = _colors(list(bands))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for ax, which in zip(axes, ("train", "test")):
-        _draw_bands(ax, bands, which, colors, paper, kinds)
+        _draw_bands(ax, bands, which, colors, paper, looks)
         ax.set_title(f"{which} MSE", fontsize=10)
         ax.set_xlabel("training step")
     axes[0].set_ylabel("MSE (median over seeds, min-max shaded)")
@@ -147,7 +147,7 @@ def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, An
 
 
 def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dict[str, list[float]]], models: Sequence[str],
-                      paper: dict[tuple[str, str], dict[str, list[float]]], kinds: dict[str, str], path: Path) -> Path:
+                      paper: dict[tuple[str, str], dict[str, list[float]]], looks: dict[str, Any], path: Path) -> Path:
     """Test MSE curves of every function in one figure, three panels a row."""
     plt = _pyplot()
     colors = _colors(models)
@@ -157,7 +157,7 @@ def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dic
     for ax, function in zip(axes.flat, functions):
         mine = {m: bands[(function.name, m)] for m in models if (function.name, m) in bands}
         theirs = {kind: curve for (name, kind), curve in paper.items() if name == function.name}
-        _draw_bands(ax, mine, "test", colors, theirs, kinds)
+        _draw_bands(ax, mine, "test", colors, theirs, looks)
         ax.set_title(f"{function.name}: {function.expression}", fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.set_ylabel("test MSE", fontsize=8)

@@ -79,18 +79,24 @@ class Experiment:
     def kinds(self) -> dict[str, str]:
         return {m["name"]: m["kind"] for m in self.config.get("models", [])}
 
+    def roles(self) -> dict[str, str | None]:
+        """Each model's role in the paper's comparison (relukan_bench.kinds)."""
+        from relukan_bench.kinds import roles
+
+        return roles(self.config.get("models", []))
+
     def relukan(self) -> str | None:
-        """The paper's ReLU-KAN: the model named `relukan`, else the first of kind relukan."""
+        """The paper's ReLU-KAN: the model named `relukan`, else the first in the role relukan."""
         names = self.model_names()
         if "relukan" in names:
             return "relukan"
-        return next((n for n in names if self.kinds().get(n) == "relukan"), None)
+        return next((n for n in names if self.roles().get(n) == "relukan"), None)
 
     def kan(self) -> str | None:
         baseline = self.config.get("baseline")
         if baseline in self.model_names():
             return baseline
-        return next((n for n in self.model_names() if self.kinds().get(n) == "kan"), None)
+        return next((n for n in self.model_names() if self.roles().get(n) == "kan"), None)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -451,9 +457,9 @@ def forgetting_verdict(exp: Experiment | None) -> Verdict:
         f"ReLU-KAN lost {fmt.percent(median)}{spread} of what its phases gained, a mean forgetting of "
         f"{fmt.mse(mine['forgetting'])} against {zero_mse(exp):.3f} for a segment wiped out"
     )
-    kinds = exp.kinds()
+    model_roles = exp.roles()
     controls = [f"`{name}` {fmt.percent(row['forgotten_fraction'])}" for name, row in rows.items()
-                if name != exp.relukan() and kinds.get(name) in ("kan", "mlp")]
+                if name != exp.relukan() and model_roles.get(name) in ("kan", "control")]
     sentence += ("; under the same protocol " + ", ".join(controls) if controls else "") + "."
     return Verdict("forgetting", claim, outcome, sentence)
 

@@ -251,14 +251,16 @@ def run_speed(request: Request, reporter: Reporter | None = None) -> SpeedRun:
     todo = [unit for unit in units if unit not in session.done]
     records = list(session.loaded["raw"])
     model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
-    kinds = {m.name: m.kind for m in config.models}
+    from relukan_bench.kinds import roles
+
+    model_roles = roles(config.models)
 
     def tables() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         summary = speed.summarize(records, config.baseline)
         write_csv(run_dir / "summary.csv", speed.SUMMARY_COLUMNS, summary)
         write_csv(run_dir / "table.csv", speed.table_columns(model_names, config.baseline),
                   speed.paper_table(summary, function_names, model_names, paper))
-        split = speed.decompose(summary, kinds, config.baseline)
+        split = speed.decompose(summary, model_roles, config.baseline)
         if split:
             write_csv(run_dir / "decomposition.csv", speed.DECOMPOSITION_COLUMNS, split)
         return summary, split
@@ -367,19 +369,20 @@ def _fit_figures(run_dir: Path, config: Any, results: Sequence[Any], paper: dict
     """Per function a loss-curve and a fit figure, and one overview of all functions."""
     from relukan_bench import plots
     from relukan_bench.experiments import fit
+    from relukan_bench.kinds import kind_of
     from relukan_bench.results import read_csv
 
     runs = [r.run for r in results]
     bands = fit.curve_bands(results)
     reference = fit.paper_curves(read_csv(resources.paper_dir() / "loss_curves.csv"), paper)
     model_names = [m.name for m in config.models]
-    kinds = {m.name: m.kind for m in config.models}
+    looks = {m.name: kind_of(m) for m in config.models}
     for function in config.functions:
         mine = {m: bands[(function.name, m)] for m in model_names if (function.name, m) in bands}
         if not mine:
             continue
         theirs = {kind: curve for (name, kind), curve in reference.items() if name == function.name}
-        plots.plot_fit_curves(function, mine, theirs, kinds, run_dir / f"curves_{function.name}.png")
+        plots.plot_fit_curves(function, mine, theirs, looks, run_dir / f"curves_{function.name}.png")
         shown = {}
         for model in mine:
             seed = fit.representative_seed(runs, function.name, model)
@@ -388,7 +391,7 @@ def _fit_figures(run_dir: Path, config: Any, results: Sequence[Any], paper: dict
                 shown[model] = match[0].predictions
         plots.plot_fit_predictions(function, shown, run_dir / f"fit_{function.name}.png")
     plotted = [f for f in config.functions if any((f.name, m) in bands for m in model_names)]
-    plots.plot_fit_overview(plotted, bands, model_names, reference, kinds, run_dir / "overview.png")
+    plots.plot_fit_overview(plotted, bands, model_names, reference, looks, run_dir / "overview.png")
 
 
 @dataclass

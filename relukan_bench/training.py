@@ -3,7 +3,7 @@
 `make_step` builds one step (what `speed` times) for a model:
 
 - `TrainStep`, for every model: zero_grad, forward, MSE loss, autograd backward, optimizer step;
-- `FusedStep`, for the fast ReLU-KAN (`impl="fast"`, one model or a `BatchedReLUKAN`): the MSE
+- `FusedStep`, for the fast ReLU-KAN (`fused=True`, one model or a `BatchedReLUKAN`): the MSE
   and its gradients in one pure function with a hand-written backward
   (`models.relukan_fast.mse_grads`, no autograd graph), then torch's fused Adam kernel
   (`FusedAdam`). Optionally that function is `torch.compile`d, and on a GPU the whole step is
@@ -63,21 +63,24 @@ def make_optimizer(model: torch.nn.Module, train: "TrainSpec", lr: float | None 
 
 
 def make_step(model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: torch.Tensor, lr: float | None = None,
-              compile: bool = False, cuda_graph: bool = False) -> "TrainStep | FusedStep":
-    """The training step for `model` on (x, y): a `FusedStep` for a fast ReLU-KAN (one model,
-    or a batched one), a `TrainStep` with the config's optimizer for everything else.
-    `compile` and `cuda_graph` apply to the fused step only (the config allows them there only)."""
-    if getattr(model, "impl", None) == "fast" and hasattr(model, "fast_state"):
+              fused: bool = False, compile: bool = False, cuda_graph: bool = False) -> "TrainStep | FusedStep":
+    """The training step for `model` on (x, y): with `fused`, a `FusedStep` (a fast ReLU-KAN,
+    one model or a batched one; `compile` and `cuda_graph` apply to it only); else a
+    `TrainStep` with the config's optimizer."""
+    if fused:
         return FusedStep(model, x, y, lr=train.lr if lr is None else lr, compile=compile, cuda_graph=cuda_graph)
     return TrainStep(model, make_optimizer(model, train, lr=lr), x, y)
 
 
 def step_for(spec: Any, model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: torch.Tensor,
              lr: float | None = None) -> "TrainStep | FusedStep":
-    """`make_step` with what a model entry of a config asks for: its own learning rate, and for
-    a fast ReLU-KAN its `compile` and `cuda_graph` choices."""
-    return make_step(model, train, x, y, lr=spec.lr if lr is None else lr, compile=getattr(spec, "compile", False),
-                     cuda_graph=getattr(spec, "cuda_graph", False))
+    """`make_step` with what a model entry of a config asks for: its own learning rate, and the
+    step options its kind gives it (relukan_bench.kinds: fused, compiled, captured)."""
+    from relukan_bench.kinds import kind_of
+
+    options = kind_of(spec).step(spec)
+    return make_step(model, train, x, y, lr=spec.lr if lr is None else lr, fused=options.fused,
+                     compile=options.compile, cuda_graph=options.cuda_graph)
 
 
 def prepare(spec: Any, step: "TrainStep | FusedStep | None") -> float:
@@ -86,8 +89,10 @@ def prepare(spec: Any, step: "TrainStep | FusedStep | None") -> float:
     experiments record as compile_seconds: a capture alone takes milliseconds)."""
     import math
 
+    from relukan_bench.kinds import kind_of
+
     seconds = step.prepare() if step is not None else math.nan
-    return seconds if getattr(spec, "compile", False) else math.nan
+    return seconds if kind_of(spec).step(spec).compile else math.nan
 
 
 def mse_each(prediction: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -122,7 +122,7 @@ CASES = [
     case("bspline-has-no-pykan-fit", ["fit", "-c", "fit.yaml", "models.kan.kind=bspline", "models.kan.pykan_fit={opt: Adam}"],
          "fit.yaml: models[1].pykan_fit: unknown key (expected one of: name, kind, grid_range, lr)"),
     case("unknown-model-kind", ["speed", "-c", "tiny.yaml", "models.kan.kind=transformer"],
-         "tiny.yaml: models[1].kind: expected one of 'relukan', 'kan', 'mlp', 'bspline' (got 'transformer')"),
+         "tiny.yaml: models[1].kind: expected one of 'relukan', 'kan', 'mlp', 'bspline', 'plugin' (got 'transformer')"),
     # ------------------------------------------------------------------ expressions
     case("expression-syntax-error", ["speed", "-c", "tiny.yaml", "functions.f1.expression=sin(pi*x1"],
          "tiny.yaml: functions[0].expression: invalid expression 'sin(pi*x1': syntax error"),

@@ -107,8 +107,8 @@ def test_fused_step_prepare_changes_nothing_and_compiles_apart():
     compiled_model = ReLUKAN([2, 1], 5, 3, impl="fast")
     compiled_model.load_state_dict(eager_model.state_dict())
     x, y = torch.rand(300, 2), torch.rand(300, 1)
-    eager = make_step(eager_model, TrainSpec(), x, y)
-    compiled = make_step(compiled_model, TrainSpec(), x, y, compile=True)
+    eager = make_step(eager_model, TrainSpec(), x, y, fused=True)
+    compiled = make_step(compiled_model, TrainSpec(), x, y, fused=True, compile=True)
     assert isinstance(compiled, FusedStep) and not compiled.prepared
     before = [p.detach().clone() for p in compiled_model.parameters()]
     seconds = compiled.prepare()
@@ -123,13 +123,13 @@ def test_fused_step_prepare_changes_nothing_and_compiles_apart():
 def test_prepare_records_compile_seconds_only_for_a_compiled_entry():
     import math
 
-    from relukan_bench.config import ReLUKANSpec
+    from relukan_bench.kinds.relukan import ReLUKANSpec
     from relukan_bench.training import prepare
 
     x, y = torch.rand(100, 2), torch.rand(100, 1)
     for compile in (False, True):
         spec = ReLUKANSpec(name="r", kind="relukan", impl="fast", compile=compile)
-        step = make_step(ReLUKAN([2, 1], 5, 3, impl="fast"), TrainSpec(), x, y, compile=compile)
+        step = make_step(ReLUKAN([2, 1], 5, 3, impl="fast"), TrainSpec(), x, y, fused=True, compile=compile)
         seconds = prepare(spec, step)
         assert step.prepared and (seconds > 0 if compile else math.isnan(seconds))
     assert math.isnan(prepare(ReLUKANSpec(name="r", kind="relukan"), None))  # pykan's own fit() has no step
@@ -142,7 +142,7 @@ def test_a_fused_step_owns_its_data():
     x = torch.rand(100, 1)
     y = torch.sin(x)
     kept = x.clone()
-    step = make_step(ReLUKAN([1, 1], 5, 3, impl="fast"), TrainSpec(), x[:50], y[:50])
+    step = make_step(ReLUKAN([1, 1], 5, 3, impl="fast"), TrainSpec(), x[:50], y[:50], fused=True)
     step()
     step.set_data(x[50:], y[50:])
     step()
@@ -163,8 +163,8 @@ def test_a_captured_cuda_step_replays_the_eager_step(compile):
     graph_model = ReLUKAN([4, 4, 2, 1], 10, 3, impl="fast").cuda()
     graph_model.load_state_dict(eager_model.state_dict())
     x, y = torch.rand(2, 1000, 4, device="cuda"), torch.rand(2, 1000, 1, device="cuda")
-    eager = make_step(eager_model, TrainSpec(), x[0], y[0])
-    captured = make_step(graph_model, TrainSpec(), x[0], y[0], compile=compile, cuda_graph=True)
+    eager = make_step(eager_model, TrainSpec(), x[0], y[0], fused=True)
+    captured = make_step(graph_model, TrainSpec(), x[0], y[0], fused=True, compile=compile, cuda_graph=True)
     assert isinstance(captured, FusedStep) and captured.prepare() > 0 and captured._graph is not None
     losses = []
     for step in (eager, captured):
@@ -189,7 +189,7 @@ def test_many_compiled_steps_of_many_shapes_all_run_compiled():
     from relukan_bench.training import FusedStep
 
     torch.manual_seed(0)
-    steps = [make_step(ReLUKAN([2, 1], 5, 3, impl="fast"), TrainSpec(), torch.rand(n, 2), torch.rand(n, 1), compile=True)
+    steps = [make_step(ReLUKAN([2, 1], 5, 3, impl="fast"), TrainSpec(), torch.rand(n, 2), torch.rand(n, 1), fused=True, compile=True)
              for n in range(10, 21)]  # 11 shapes
     dynamo_utils.counters.clear()
     for step in steps:

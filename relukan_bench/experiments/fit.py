@@ -1,4 +1,4 @@
-"""The fitting experiment (paper section on accuracy, PAPER.md section 3).
+"""The fitting experiment (docs/paper.md, "Fitting accuracy").
 
 For every function, seed and model: fresh training and test sets (uniform in the domain,
 drawn from the seed), a freshly initialised model, `train.steps` full-batch steps, and the
@@ -152,7 +152,8 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
     """Train one fresh model; measure its curve, final errors and predictions."""
     import torch
 
-    from relukan_bench.models import build_model, count_parameters
+    from relukan_bench.kinds import build_model
+    from relukan_bench.models import count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
     from relukan_bench.training import CHUNK, Curve, mse, prepare, step_for, train_logged, truncate_at_divergence
@@ -197,8 +198,8 @@ def run_batched(config: FitConfig, units: Sequence[Unit], spec: Any, function: A
     each seed gets the data and initialisation it would get alone (`run_one`)."""
     import torch
 
-    from relukan_bench.models import build_model, count_parameters
-    from relukan_bench.models.batched import BatchedReLUKAN
+    from relukan_bench.kinds import build_model, kind_of
+    from relukan_bench.models import count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
     from relukan_bench.training import mse_each, prepare, step_for, train_logged_batched
@@ -207,7 +208,7 @@ def run_batched(config: FitConfig, units: Sequence[Unit], spec: Any, function: A
     init_seeds = [derive_seed(unit.seed, "init", function.name) for unit in units]
     members = [build_model(spec, function, domain, seed) for seed in init_seeds]
     params = count_parameters(members[0])
-    model = BatchedReLUKAN(members).to(device)
+    model = kind_of(spec).batch(members).to(device)
     x, y, x_test, y_test = (torch.stack([d[i] for d in data]) for i in range(4))  # (S, B, ..)
     step = step_for(spec, model, config.train, x, y)
     compile_seconds = prepare(spec, step)  # compile and CUDA-graph capture, outside the clock
@@ -232,6 +233,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any,
     the arithmetic that logged the curve)."""
     import torch
 
+    from relukan_bench.kinds import kind_of
     from relukan_bench.training import mse
 
     x, y, x_test, y_test = data
@@ -267,7 +269,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any,
         "best_step": best_index + 1 if best_index is not None else None,
         "seconds": seconds,
         "params": params,
-        "spline_params": model.spline_parameter_count() if spec.kind in ("kan", "bspline") else None,
+        "spline_params": kind_of(spec).spline_params(model),
         "batched": batched,
         "compile_seconds": compile_seconds,
         "error": error,

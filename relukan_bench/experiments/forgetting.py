@@ -1,4 +1,4 @@
-"""The catastrophic-forgetting experiment (paper section on forgetting, PAPER.md section 4).
+"""The catastrophic-forgetting experiment (docs/paper.md, "Catastrophic forgetting").
 
 The target is `segments` Gaussian bumps side by side, one per segment of evenly spaced
 points. Phase i trains only on segment i; one optimizer is kept across phases unless the
@@ -194,7 +194,8 @@ def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: Any, x: "to
     A seed whose loss stops being finite stops there; the others go on."""
     import torch
 
-    from relukan_bench.models import build_model, count_parameters
+    from relukan_bench.kinds import build_model
+    from relukan_bench.models import count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
     from relukan_bench.training import prepare, step_for
@@ -206,9 +207,9 @@ def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: Any, x: "to
     members = [build_model(spec, config.network, tuple(config.data.domain), seed) for seed in init_seeds]
     params = count_parameters(members[0])
     if count > 1:
-        from relukan_bench.models.batched import BatchedReLUKAN
+        from relukan_bench.kinds import kind_of
 
-        model = BatchedReLUKAN(members).to(device)
+        model = kind_of(spec).batch(members).to(device)
         xs, ys = x.expand(count, -1, -1), y.expand(count, -1, -1)  # (S, N, 1): every seed sees the same data
 
         def predict() -> "torch.Tensor":  # (S, N, 1)

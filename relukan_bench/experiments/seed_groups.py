@@ -1,7 +1,7 @@
 """Which runs of `fit` and `forgetting` train together, and the loop that trains them.
 
-A ReLU-KAN entry's seeds train at once, as one batched model (`models.batched`), when the
-plan puts them next to each other and the config's `train.batch_seeds` is on; every other run
+A model entry's seeds train at once, as one batched model (a ReLU-KAN's: `models.batched`),
+when its kind can batch them, the plan puts them next to each other and the config's `train.batch_seeds` is on; every other run
 trains alone. `run_groups` drives both experiments: per group it calls the experiment's
 `train(group, spec, progress) -> results` and yields the results of the wanted runs, or one
 failed record per wanted run when training raised.
@@ -15,9 +15,11 @@ from relukan_bench.errors import failure
 
 
 def batchable(config: Any, spec: Any) -> bool:
-    """Whether a model entry's seeds train as one batched model: ReLU-KANs, when the config's
-    `train.batch_seeds` is on."""
-    return spec.kind == "relukan" and config.train.batch_seeds
+    """Whether a model entry's seeds train as one batched model: when its kind can batch them
+    (relukan_bench.kinds) and the config's `train.batch_seeds` is on."""
+    from relukan_bench.kinds import kind_of
+
+    return kind_of(spec).batch is not None and config.train.batch_seeds
 
 
 def groups(units: Sequence[Any], config: Any, models: dict[str, Any], same: Callable[[Any], Any]) -> list[list[Any]]:

@@ -1,4 +1,4 @@
-"""The speed experiment (paper section on training time, PAPER.md section 2).
+"""The speed experiment (docs/paper.md, "Speed").
 
 For every device, function, repeat and model: a freshly initialised model and optimizer,
 `timing.warmup_steps` untimed training steps, then `train.steps` timed ones. The whole step is
@@ -72,7 +72,8 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
     import torch
 
     from relukan_bench.data import make_dataset
-    from relukan_bench.models import build_model, count_parameters
+    from relukan_bench.kinds import build_model
+    from relukan_bench.models import count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import time_steps
     from relukan_bench.training import prepare, step_for
@@ -168,7 +169,7 @@ DECOMPOSITION_COLUMNS = [
 ]
 
 
-def decompose(summary: Sequence[dict[str, Any]], kinds: dict[str, str], baseline: str | None) -> list[dict[str, Any]]:
+def decompose(summary: Sequence[dict[str, Any]], roles: dict[str, str | None], baseline: str | None) -> list[dict[str, Any]]:
     """Split every ReLU-KAN's speedup over pykan into the implementation's part and the
     basis's, with our B-spline KAN (the same function as pykan's, in a few tensor operations)
     between them:
@@ -179,11 +180,12 @@ def decompose(summary: Sequence[dict[str, Any]], kinds: dict[str, str], baseline
     ln(implementation) / ln(total): the implementation's share of the gap on a log scale
     (NaN unless ReLU-KAN is faster, total > 1). Each ratio has a quartile range, pairing the
     quartiles the unfavourable and the favourable way. One row per (function, device, model
-    of kind relukan); none without a pykan model (the baseline when it is one, else the first
-    of kind kan) and a bspline model (the first of that kind)."""
-    kan = baseline if baseline is not None and kinds.get(baseline) == "kan" else next((m for m, k in kinds.items() if k == "kan"), None)
-    bspline = next((m for m, k in kinds.items() if k == "bspline"), None)
-    relukans = [m for m, k in kinds.items() if k == "relukan"]
+    in the role relukan); none without a pykan model (the baseline when it is one, else the
+    first in the role kan) and a bspline model (the first in that role). `roles`: each model's
+    role in the paper's comparison (relukan_bench.kinds)."""
+    kan = baseline if baseline is not None and roles.get(baseline) == "kan" else next((m for m, r in roles.items() if r == "kan"), None)
+    bspline = next((m for m, r in roles.items() if r == "bspline"), None)
+    relukans = [m for m, r in roles.items() if r == "relukan"]
     if kan is None or bspline is None or not relukans:
         return []
     rows = {(r["function"], r["model"], r["device"]): r for r in summary}

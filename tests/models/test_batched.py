@@ -41,11 +41,11 @@ def test_batched_training_equals_separate_runs_after_100_steps(width, grid, k, d
     datasets = [data(width, seed, device=device) for seed in range(SEEDS)]
     separate = []
     for model, (x, y) in zip(models, datasets):
-        step = make_step(model, TrainSpec(), x, y)
+        step = make_step(model, TrainSpec(), x, y, fused=impl == "fast")
         separate.append(torch.stack([step() for _ in range(100)]))
     x = torch.stack([d[0] for d in datasets])
     y = torch.stack([d[1] for d in datasets])
-    step = make_step(batched, TrainSpec(), x, y, cuda_graph=True)
+    step = make_step(batched, TrainSpec(), x, y, fused=impl == "fast", cuda_graph=True)
     together = torch.stack([step().clone() for _ in range(100)])  # (100, S); a replayed graph reuses its output
     assert together.shape == (100, SEEDS)
     for seed in range(SEEDS):
@@ -62,9 +62,9 @@ def test_float32_batched_fast_training_matches_separate_runs():
     batched = BatchedReLUKAN(models)
     x_test = torch.stack([d[0] for d in datasets])
     y_test = torch.stack([d[1] for d in datasets])
-    curves = train_logged_batched(make_step(batched, TrainSpec(), x_test, y_test), x_test, y_test, 100)
+    curves = train_logged_batched(make_step(batched, TrainSpec(), x_test, y_test, fused=True), x_test, y_test, 100)
     for model, (x, y), curve in zip(models, datasets, curves):
-        alone = train_logged(make_step(model, TrainSpec(), x, y), x, y, 100)
+        alone = train_logged(make_step(model, TrainSpec(), x, y, fused=True), x, y, 100)
         assert curve.losses.shape == alone.losses.shape == (100, 2)
         assert float(((curve.losses - alone.losses).abs() / alone.losses).max()) < 1e-5
 
@@ -75,8 +75,8 @@ def test_one_diverging_seed_leaves_the_others_alone():
     y = torch.rand(SEEDS, 200, 1)
     y[1, 0, 0] = float("nan")  # seed 1's data poisons seed 1 only
     clean = BatchedReLUKAN([models[0], models[2]])
-    curves = train_logged_batched(make_step(BatchedReLUKAN(models), TrainSpec(), x, y), x, y, 150)
-    reference = train_logged_batched(make_step(clean, TrainSpec(), x[[0, 2]], y[[0, 2]]), x[[0, 2]], y[[0, 2]], 150)
+    curves = train_logged_batched(make_step(BatchedReLUKAN(models), TrainSpec(), x, y, fused=True), x, y, 150)
+    reference = train_logged_batched(make_step(clean, TrainSpec(), x[[0, 2]], y[[0, 2]], fused=True), x[[0, 2]], y[[0, 2]], 150)
     assert curves[1].diverged and curves[1].steps_done == 1
     assert not curves[0].diverged and curves[0].steps_done == 150
     torch.testing.assert_close(curves[0].losses, reference[0].losses, rtol=0, atol=0)

@@ -7,8 +7,11 @@ compared tensor.
 import pytest
 import torch
 
-from relukan_bench.config import BSplineSpec, KANSpec, TrainSpec
-from relukan_bench.models import build_model, count_parameters
+from relukan_bench.config import TrainSpec
+from relukan_bench.kinds.bspline import BSplineSpec
+from relukan_bench.kinds.kan import KANSpec
+from relukan_bench.kinds import build_model
+from relukan_bench.models import count_parameters
 from relukan_bench.models.bspline import BSplineKAN, bspline_basis, copy_from_pykan, uniform_knots
 from relukan_bench.models.kan import PyKAN
 from relukan_bench.seeding import seeded

@@ -2,8 +2,11 @@
 
 import torch
 
-from relukan_bench.config import FunctionSpec, KANSpec, ReLUKANSpec
-from relukan_bench.models import build_model, count_parameters
+from relukan_bench.config import FunctionSpec
+from relukan_bench.kinds.kan import KANSpec
+from relukan_bench.kinds.relukan import ReLUKANSpec
+from relukan_bench.kinds import build_model
+from relukan_bench.models import count_parameters
 
 F4 = FunctionSpec(name="f4", expression="exp(sin(pi*x1) + x2**2)", width=[2, 5, 1], grid=5, k=3)
 

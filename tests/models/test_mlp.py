@@ -3,8 +3,11 @@
 import pytest
 import torch
 
-from relukan_bench.config import FunctionSpec, MLPSpec, NetworkSpec
-from relukan_bench.models import build_model, count_parameters, mlp_sizes
+from relukan_bench.config import FunctionSpec, NetworkSpec
+from relukan_bench.kinds.mlp import MLPSpec
+from relukan_bench.kinds import build_model
+from relukan_bench.kinds.mlp import mlp_sizes
+from relukan_bench.models import count_parameters
 from relukan_bench.models.mlp import MLP, matched_hidden, mlp_parameter_count
 from relukan_bench.models.relukan import ReLUKAN, relukan_parameter_count
 

@@ -100,7 +100,7 @@ def test_training_curves_agree_for_100_steps(width, grid, k, domain, train_se, l
     x = inputs(width, domain, n=500, dtype=torch.float64, device=device).detach()
     y = torch.sin(3 * x.sum(1, keepdim=True))
     ref_step = make_step(ref, TrainSpec(), x, y)
-    fast_step = make_step(fast, TrainSpec(), x, y, cuda_graph=True)
+    fast_step = make_step(fast, TrainSpec(), x, y, fused=True, cuda_graph=True)
     assert isinstance(ref_step, TrainStep) and isinstance(fast_step, FusedStep)
     fast_step.prepare()
     assert (fast_step._graph is not None) == (device == "cuda")
@@ -117,7 +117,7 @@ def test_fast_float32_training_tracks_the_reference():
     ref, fast = pair([2, 5, 1], 5, 3, (0.0, 1.0), True)
     x = torch.rand(1000, 2)
     y = torch.exp(torch.sin(torch.pi * x[:, :1]) + x[:, 1:] ** 2)
-    a, b = make_step(ref, TrainSpec(), x, y), make_step(fast, TrainSpec(), x, y)
+    a, b = make_step(ref, TrainSpec(), x, y), make_step(fast, TrainSpec(), x, y, fused=True)
     la, lb = torch.stack([a() for _ in range(100)]), torch.stack([b() for _ in range(100)])
     assert float(((la - lb).abs() / la).max()) < 1e-5
 

@@ -1,0 +1,143 @@
+"""Model kinds: what a config's `kind:` may name, each declared once, in its own module.
+
+A kind is a `ModelKind`: its config entry schema, its builder `(entry, shape, domain, seed) ->
+nn.Module`, and its capabilities (can its seeds train as one batched model, does it have a
+fused training step, how it counts spline parameters, its label, its role in the paper's
+comparison and its line style in figures). Every module of this package that defines `KIND`
+is one; installed packages add more through the `relukan_bench.models` entry-point group,
+whose objects are `ModelKind`s. The config's model union, its error messages, the training
+step, seed batching, the report and the plots all read this registry: adding a kind is one
+new module here (or one entry point), nothing else.
+
+Nothing here imports torch: builders import their model when called.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+if TYPE_CHECKING:
+    from torch import nn
+
+ENTRY_POINT_GROUP = "relukan_bench.models"
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """How a model entry trains: `fused` picks the autograd-free fused step (the fast ReLU-KAN),
+    `compile` torch.compiles it, `cuda_graph` captures it on a GPU."""
+
+    fused: bool = False
+    compile: bool = False
+    cuda_graph: bool = False
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """One model kind. `build(entry, shape, domain, seed)` returns a fresh model of `shape`'s
+    width, grid and k (a function or network spec) for inputs in `domain`, seeded with `seed`,
+    leaving the caller's random state as it was.
+
+    Capabilities:
+    - `batch(models)`: several seeds of one entry as one model with a leading seed axis (None:
+      the kind's seeds train one by one);
+    - `step(entry)`: the `StepOptions` of an entry (default: autograd and the config's optimizer);
+    - `spline_params(model)`: its B-spline coefficients, for the kinds that have them;
+    - `check(entry, shapes, domain)`: a check before anything is written, raising
+      `EntryError` (a plugin's factory builds and has the right output shape);
+    - `role`: what the paper's comparison uses it as: "relukan" (the paper's model), "kan" (the
+      original KAN), "bspline" (the same B-spline KAN in plain tensor operations, to split the
+      speedup), "control" (a plain network), or None;
+    - `label` and `line`: how figures and tables name and draw it.
+    """
+
+    name: str
+    entry: type
+    build: Callable[[Any, Any, tuple[float, float], int], "nn.Module"]
+    label: str
+    role: str | None = None
+    rank: int = 100  # where it is listed: built-in kinds first, in the order the docs give
+    batch: Callable[[list["nn.Module"]], "nn.Module"] | None = None
+    step: Callable[[Any], StepOptions] = lambda entry: StepOptions()
+    spline_params: Callable[["nn.Module"], int | None] = lambda model: None
+    check: Callable[[Any, Sequence[Any], tuple[float, float]], None] | None = None
+    line: dict[str, Any] = field(default_factory=lambda: {"linewidth": 1.2})
+
+
+class EntryError(ValueError):
+    """A model entry that cannot be used, under one of its keys (`factory`, ...)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key, self.message = key, message
+
+
+@functools.lru_cache(maxsize=None)
+def kinds() -> dict[str, ModelKind]:
+    """Every kind by name: this package's modules, then the entry points'."""
+    found: list[ModelKind] = []
+    for module in pkgutil.iter_modules(__path__):
+        declared = getattr(importlib.import_module(f"{__name__}.{module.name}"), "KIND", None)
+        if isinstance(declared, ModelKind):
+            found.append(declared)
+    found += _entry_point_kinds({kind.name for kind in found})
+    return {kind.name: kind for kind in sorted(found, key=lambda kind: kind.rank)}
+
+
+def _entry_point_kinds(taken: set[str]) -> list[ModelKind]:
+    from importlib.metadata import entry_points
+
+    from relukan_bench.errors import ConfigError
+
+    found = []
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        where = f"entry point {point.name} = {point.value} ({ENTRY_POINT_GROUP})"
+        try:
+            kind = point.load()
+        except Exception as exc:  # noqa: BLE001 - an installed package's bug, reported as one line
+            raise ConfigError(f"{where}: cannot load it ({exc.__class__.__name__}: {exc})") from None
+        if not isinstance(kind, ModelKind) or kind.name != point.name or kind.name in taken:
+            raise ConfigError(f"{where}: expected a relukan_bench.kinds.ModelKind named {point.name!r} "
+                              f"that no other kind uses (got {type(kind).__name__})")
+        taken.add(kind.name)
+        found.append(kind)
+    return found
+
+
+def kind_names() -> list[str]:
+    return list(kinds())
+
+
+def kind_of(entry: Any) -> ModelKind:
+    """The kind of a model entry (a validated config entry, or its `kind` name)."""
+    return kinds()[entry if isinstance(entry, str) else entry.kind]
+
+
+def model_union() -> Any:
+    """The config's model entry type: any kind's entry, told apart by `kind`."""
+    from typing import Annotated, Union
+
+    from pydantic import Field
+
+    entries = tuple(kind.entry for kind in kinds().values())
+    return Annotated[Union[entries], Field(discriminator="kind")]  # type: ignore[valid-type]
+
+
+def build_model(entry: Any, shape: Any, domain: tuple[float, float], seed: int) -> "nn.Module":
+    """A freshly initialised model of `shape`'s width, grid and k for the config entry
+    `entry`, seeded with `seed`. The caller's global random state is left as it was."""
+    return kind_of(entry).build(entry, shape, tuple(domain), seed)
+
+
+def roles(entries: Sequence[Any]) -> dict[str, str | None]:
+    """Each entry's role by name, from validated entries or their dumped dicts (a run's
+    config.yaml); an unknown kind has none."""
+    out = {}
+    for entry in entries:
+        name, kind = (entry["name"], entry.get("kind")) if isinstance(entry, dict) else (entry.name, entry.kind)
+        out[name] = kinds()[kind].role if kind in kinds() else None
+    return out

@@ -1,0 +1,33 @@
+"""`kind: bspline`: our vectorised B-spline KAN (relukan_bench.models.bspline): pykan's
+function and initialisation in a few tensor operations per layer, to separate the basis from
+the implementation. Drawn dotted: its curves lie on pykan's."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from relukan_bench.kinds import ModelKind
+from relukan_bench.schema import GridRange, ModelEntry, Name, PositiveFloat
+
+
+class BSplineSpec(ModelEntry):
+    """A B-spline KAN entry."""
+
+    name: Name
+    kind: Literal["bspline"]
+    grid_range: GridRange | None = None  # None: the data domain
+    lr: PositiveFloat | None = None  # None: the experiment's train.lr
+
+
+def build(entry: BSplineSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+    from relukan_bench.models.bspline import BSplineKAN
+    from relukan_bench.seeding import seeded
+
+    grid_range = tuple(entry.grid_range) if entry.grid_range is not None else tuple(domain)
+    with seeded(seed):  # pykan's seeding: the same seed gives pykan's initial parameters
+        return BSplineKAN(shape.width, shape.grid, shape.k, grid_range=grid_range)
+
+
+KIND = ModelKind("bspline", BSplineSpec, build, label="B-spline KAN (ours)", role="bspline", rank=3,
+                 spline_params=lambda model: model.spline_parameter_count(),
+                 line={"linestyle": ":", "linewidth": 1.8})

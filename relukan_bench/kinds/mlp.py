@@ -1,0 +1,43 @@
+"""`kind: mlp`: a plain MLP (relukan_bench.models.mlp), the control. Without `hidden` its
+widths are matched to the parameter count of the paper's ReLU-KAN of the same shape."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from relukan_bench.kinds import ModelKind
+from relukan_bench.schema import ModelEntry, Name, PositiveFloat, PositiveInt
+
+
+class MLPSpec(ModelEntry):
+    """An MLP entry."""
+
+    name: Name
+    kind: Literal["mlp"]
+    hidden: Annotated[list[PositiveInt], Field(min_length=1)] | None = None  # None: matched to the ReLU-KAN's parameter count
+    activation: Literal["relu", "silu", "tanh"] = "relu"
+    lr: PositiveFloat | None = None  # None: the experiment's train.lr
+
+
+def mlp_sizes(entry: MLPSpec, shape: Any) -> list[int]:
+    """The layer sizes of an `mlp` entry: its `hidden` widths, or when it gives none, widths
+    matched to the parameter count of the paper's ReLU-KAN on `shape` (models/mlp.py)."""
+    from relukan_bench.models.mlp import matched_hidden
+    from relukan_bench.models.relukan import relukan_parameter_count
+
+    width = list(shape.width)
+    hidden = list(entry.hidden) if entry.hidden is not None else matched_hidden(width, relukan_parameter_count(width, shape.grid, shape.k))
+    return [width[0], *hidden, width[-1]]
+
+
+def build(entry: MLPSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+    from relukan_bench.models.mlp import MLP
+    from relukan_bench.seeding import seeded
+
+    with seeded(seed):
+        return MLP(mlp_sizes(entry, shape), activation=entry.activation)
+
+
+KIND = ModelKind("mlp", MLPSpec, build, label="MLP", role="control", rank=2)

@@ -1,0 +1,1 @@
+"""Plugin modules that live outside the package, as a user's would."""
