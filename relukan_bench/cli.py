@@ -201,82 +201,52 @@ def _ending(command: str, run_dir: Path, failures: List[str], interrupted: bool,
         raise typer.Exit(1)
 
 
-@app.command()
-@_reports_errors
-def speed(
-    overrides: Optional[List[str]] = OVERRIDES,
-    config: Optional[Path] = CONFIG,
-    device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (the CPU plus CUDA when present). Default: the config's (cpu).", show_default=False),
-    repeats: Optional[int] = typer.Option(None, "--repeats", min=1, help="Fresh models timed per function, model and device.", show_default=False),
-    threads: Optional[int] = THREADS,
-    functions: Optional[str] = FUNCTIONS,
-    models: Optional[str] = MODELS,
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Base seed of data and initialisation.", show_default=False),
-    out: Optional[Path] = _out("speed"),
-    quick: bool = typer.Option(False, "--quick", help="Smoke run: every function and model, a handful of steps, one repeat."),
-    resume: Optional[Path] = RESUME,
-) -> None:
-    """Time ReLU-KAN and the original KAN on the paper's five speed functions.
+def _experiment_command(exp: Any) -> None:
+    """The command of one registered experiment: the common options, then its own (each sets a
+    config key), the trailing overrides; runs it, shows its tables, says how it ended."""
+    import inspect
 
-    Writes config.yaml, env.json, raw.csv (every repeat), summary.csv (median, quartiles, speedup over the baseline), table.csv (the paper's layout) and speed.png into results/speed/<UTC timestamp>/.
-    """
-    from relukan_bench.runner import run_speed
+    def command(**given: Any) -> None:
+        from relukan_bench.runner import run
 
-    options = {"threads": threads, "device": device.value if device else None, "timing.repeats": repeats, "seed": seed}
-    result = run_speed(_request(config, overrides, options, functions, models, out, quick, resume), _RichReporter())
-    _show_experiment("speed", result)
-    _finish("speed", result, "timed runs")
+        options = {"threads": given["threads"], "device": given["device"].value if given["device"] else None}
+        for option in exp.options:
+            value = given[option.flag.lstrip("-").replace("-", "_")]
+            if value is not None:
+                options[option.key] = option.convert(value) if option.convert else value
+        request = _request(given["config"], given["overrides"], options, given.get("functions"), given.get("models"),
+                           given["out"], given["quick"], given["resume"])
+        result = run(exp.name, request, _RichReporter())
+        _show_experiment(exp.name, result)
+        _finish(exp.name, result, exp.units_name)
 
+    def parameter(name: str, default: Any, annotation: Any) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
-@app.command()
-@_reports_errors
-def fit(
-    overrides: Optional[List[str]] = OVERRIDES,
-    config: Optional[Path] = CONFIG,
-    device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu).", show_default=False),
-    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds of data and initialisation, e.g. 0,1,2: one training run per seed.", show_default=False),
-    threads: Optional[int] = THREADS,
-    functions: Optional[str] = FUNCTIONS,
-    models: Optional[str] = MODELS,
-    out: Optional[Path] = _out("fit"),
-    quick: bool = typer.Option(False, "--quick", help="Smoke run: every function and model, 20 steps, one seed."),
-    resume: Optional[Path] = RESUME,
-) -> None:
-    """Train ReLU-KAN and the original KAN on the paper's six fitting functions and record their errors.
-
-    Writes config.yaml, env.json, runs.csv (one row per training run), curves.csv (train and test MSE per step), predictions.csv, summary.csv (medians over seeds), table.csv (beside the paper's numbers, all in MSE) and PNG figures into results/fit/<UTC timestamp>/.
-    """
-    from relukan_bench.runner import run_fit
-
-    options = {"threads": threads, "device": device.value if device else None, "seeds": _seeds(seeds)}
-    result = run_fit(_request(config, overrides, options, functions, models, out, quick, resume), _RichReporter())
-    _show_experiment("fit", result)
-    _finish("fit", result, "training runs")
+    params = [parameter("overrides", OVERRIDES, Optional[List[str]]), parameter("config", CONFIG, Optional[Path]),
+              parameter("device", typer.Option(None, "--device", case_sensitive=False, help=exp.device_help,
+                                               show_default=False), Optional[Device])]
+    params += [parameter(o.flag.lstrip("-").replace("-", "_"), typer.Option(None, o.flag, help=o.help, min=o.min, show_default=False),
+                         Optional[o.type]) for o in exp.options]
+    params.append(parameter("threads", THREADS, Optional[int]))
+    params += [parameter(name, {"functions": FUNCTIONS, "models": MODELS}[name], Optional[str]) for name in exp.selects]
+    params += [parameter("out", _out(exp.name), Optional[Path]),
+               parameter("quick", typer.Option(False, "--quick", help=exp.quick_help), bool),
+               parameter("resume", RESUME, Optional[Path])]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__name__, command.__doc__ = exp.name, exp.help
+    app.command(name=exp.name, help=exp.help)(_reports_errors(command))
 
 
-@app.command()
-@_reports_errors
-def forgetting(
-    overrides: Optional[List[str]] = OVERRIDES,
-    config: Optional[Path] = CONFIG,
-    device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu).", show_default=False),
-    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds of initialisation, e.g. 0,1,2: one run of every phase per seed.", show_default=False),
-    threads: Optional[int] = THREADS,
-    models: Optional[str] = MODELS,
-    out: Optional[Path] = _out("forgetting"),
-    quick: bool = typer.Option(False, "--quick", help="Smoke run: every model, 10 steps per phase, one seed."),
-    resume: Optional[Path] = RESUME,
-) -> None:
-    """Learn five Gaussian peaks one after another and measure how much each model forgets.
+def _register_experiments() -> None:
+    """One command per registered experiment (relukan_bench.experiments.protocol)."""
+    from relukan_bench.experiments.protocol import experiments
 
-    Writes config.yaml, env.json, runs.csv (one row per model and seed), matrix.csv (MSE on every segment after every phase), predictions.csv, curves.csv, summary.csv (medians over seeds: learned, final MSE, forgetting) and PNG figures (the paper's panels per model, heatmap.png, curves.png) into results/forgetting/<UTC timestamp>/.
-    """
-    from relukan_bench.runner import run_forgetting
+    for exp in experiments().values():
+        _experiment_command(exp)
 
-    options = {"threads": threads, "device": device.value if device else None, "seeds": _seeds(seeds)}
-    result = run_forgetting(_request(config, overrides, options, None, models, out, quick, resume), _RichReporter())
-    _show_experiment("forgetting", result)
-    _finish("forgetting", result, "training runs")
+
+_register_experiments()
 
 
 @app.command()
@@ -310,18 +280,12 @@ def reproduce(
 
 
 def _show_experiment(name: str, result: Any) -> None:
-    """The table of a finished `speed`, `fit` or `forgetting` run (also after each of `reproduce`'s)."""
-    from relukan_bench import render
+    """The tables of a finished experiment run (also after each of `reproduce`'s)."""
+    from relukan_bench.experiments.protocol import experiment
 
     console = _console()
-    if name == "speed":
-        console.print(render.speed_table(result.summary, result.config.baseline, result.paper, result.config.train.steps))
-        if result.split:
-            console.print(render.decomposition_table(result.split))
-    elif name == "fit":
-        console.print(render.fit_table(result.summary, result.table, result.config))
-    else:
-        console.print(render.forgetting_table(result.summary, result.zero_mse, result.config))
+    for table in experiment(name).show(result):
+        console.print(table)
 
 
 @app.command()
@@ -361,18 +325,6 @@ def compare(
     if fail_on_regression and regressions:
         typer.echo(f"{regressions} row(s) worse beyond the threshold {threshold:g}", err=True)
         raise typer.Exit(1)
-
-
-def _seeds(value: Optional[str]) -> Optional[str]:
-    """`--seeds 0,1,2` as the YAML list `[0, 1, 2]`; UsageError unless integers >= 0."""
-    if value is None:
-        return None
-    from relukan_bench.errors import UsageError
-
-    parts = [part.strip() for part in value.split(",") if part.strip()]
-    if not parts or not all(part.isdigit() for part in parts):
-        raise UsageError(f"--seeds: expected comma-separated integers >= 0, e.g. 0,1,2 (got {value!r})")
-    return "[" + ", ".join(parts) + "]"
 
 
 def main() -> None:

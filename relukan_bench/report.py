@@ -33,18 +33,18 @@ from relukan_bench import fmt
 from relukan_bench.results import read_csv
 from relukan_bench.stats import ratio_range
 
-EXPERIMENTS = ("speed", "fit", "forgetting")
 SPEED_HOLDS = 15.0  # "about 20x": at least 15x somewhere
 FIT_HOLDS = 100.0  # "two orders of magnitude"
 FORGETTING_HOLDS = 0.10  # at most 10% of what was gained is lost
 
 HOLDS, PARTLY, FAILS, UNTESTED = "holds", "partly holds", "does not hold", "untested"
 
-CLAIMS = {
-    "speed": "ReLU-KAN trains about 20x faster than KAN",
-    "fit": "ReLU-KAN is two orders of magnitude more accurate than KAN",
-    "forgetting": "ReLU-KAN avoids catastrophic forgetting",
-}
+
+
+def _claim(name: str) -> str:
+    from relukan_bench.experiments.protocol import experiment
+
+    return experiment(name).claim
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,10 @@ def load_experiment(directory: Path, name: str) -> Experiment | None:
 
 
 def load_all(run_dir: Path) -> dict[str, Experiment | None]:
-    return {name: load_experiment(Path(run_dir) / name, name) for name in EXPERIMENTS}
+    """Every registered experiment's directory in a reproduce run (None where never started)."""
+    from relukan_bench.experiments.protocol import experiments
+
+    return {name: load_experiment(Path(run_dir) / name, name) for name in experiments()}
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -269,7 +272,7 @@ def decomposition_section(exp: Experiment) -> str:
 
 
 def speed_verdict(exp: Experiment | None) -> Verdict:
-    claim = CLAIMS["speed"]
+    claim = _claim("speed")
     if exp is None or not exp.summary or exp.relukan() is None or exp.kan() is None:
         return Verdict("speed", claim, UNTESTED, "Untested: the speed experiment did not produce ReLU-KAN and KAN rows.")
     relukan = exp.relukan()
@@ -362,7 +365,7 @@ def fit_section(exp: Experiment, run_dir: Path) -> str:
 
 
 def fit_verdict(exp: Experiment | None) -> Verdict:
-    claim = CLAIMS["fit"]
+    claim = _claim("fit")
     if exp is None or not exp.summary or exp.relukan() is None or exp.kan() is None:
         return Verdict("fit", claim, UNTESTED, "Untested: the fit experiment did not produce ReLU-KAN and KAN rows.")
     relukan, kan = exp.relukan(), exp.kan()
@@ -439,7 +442,7 @@ def zero_mse(exp: Experiment) -> float:
 
 
 def forgetting_verdict(exp: Experiment | None) -> Verdict:
-    claim = CLAIMS["forgetting"]
+    claim = _claim("forgetting")
     if exp is None or not exp.summary or exp.relukan() is None:
         return Verdict("forgetting", claim, UNTESTED, "Untested: the forgetting experiment did not produce a ReLU-KAN row.")
     rows = {r["model"]: r for r in exp.summary}
@@ -465,9 +468,10 @@ def forgetting_verdict(exp: Experiment | None) -> Verdict:
 
 
 # ----------------------------------------------------------------------------- the report
-def _verdicts(experiments: dict[str, Experiment | None]) -> list[Verdict]:
-    return [speed_verdict(experiments["speed"]), fit_verdict(experiments["fit"]),
-            forgetting_verdict(experiments["forgetting"])]
+def _verdicts(found: dict[str, Experiment | None]) -> list[Verdict]:
+    from relukan_bench.experiments.protocol import experiment
+
+    return [experiment(name).verdict(exp) for name, exp in found.items()]
 
 
 def _environment(env: dict[str, Any]) -> str:
@@ -519,11 +523,19 @@ def build_report(run_dir: Path) -> str:
 def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
     env_path = run_dir / "env.json"
     env = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
-    quick = bool(env.get("quick"))
     experiments = load_all(run_dir)
     found = _verdicts(experiments)
+    lines = [*_head(env, experiments), *_verdict_lines(found, bool(env.get("quick"))), "## Environment", "",
+             _environment(env), ""]
+    for name, exp in experiments.items():
+        lines += _section(name, exp, run_dir)
+    return "\n".join(lines).rstrip() + "\n", found
+
+
+def _head(env: dict[str, Any], experiments: dict[str, Experiment | None]) -> list[str]:
+    """The title, the smoke-run and incomplete banners, and what was run."""
     lines = ["# ReLU-KAN against KAN: a reproduction", ""]
-    if quick:
+    if env.get("quick"):
         lines += ["> **Smoke run (`--quick`)**: a handful of steps, one repeat and one seed per experiment. "
                   "It shows that everything runs; its numbers are not evidence for or against the paper.", ""]
     missing = [name for name, exp in experiments.items() if exp is None or exp.interrupted]
@@ -531,7 +543,7 @@ def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
         lines += [f"> **Incomplete**: interrupted or not run: {', '.join(missing) or 'see env.json'}. "
                   "The tables show what finished.", ""]
     duration = _duration(env)
-    lines += [
+    return lines + [
         "Paper: Qiu et al., *ReLU-KAN: New Kolmogorov-Arnold Networks that Only Need Matrix Addition, "
         "Dot Multiplication, and ReLU*, arXiv 2406.02075. KAN is pykan's. Every experiment ran its default "
         "config (`configs/`); each one's directory holds its config, environment, raw records and tables."
@@ -539,13 +551,15 @@ def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
         + (f" From its start to its end: {duration}, in {1 + len(env['resumed'])} sessions (it was resumed; "
            "see the environment)." if duration and env.get("resumed") else ""),
         "",
-        "## Verdicts",
-        "",
     ]
+
+
+def _verdict_lines(found: list[Verdict], quick: bool) -> list[str]:
+    lines = ["## Verdicts", ""]
     for verdict in found:
         prefix = "(smoke run) " if quick else ""
         lines.append(f"- **{verdict.claim}: {prefix}{verdict.outcome}.** {verdict.sentence}")
-    lines += [
+    return lines + [
         "",
         f"How the verdicts are decided: speed holds when ReLU-KAN's median speedup reaches {SPEED_HOLDS:.0f}x on some "
         "function and device, and partly holds when it is faster on every function; accuracy holds when the geometric "
@@ -553,26 +567,23 @@ def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
         f"forgetting holds when ReLU-KAN loses at most {FORGETTING_HOLDS:.0%} of its gains on every seed, and partly "
         "holds when the median seed does.",
         "",
-        "## Environment",
-        "",
-        _environment(env),
+    ]
+
+
+def _section(name: str, exp: Experiment | None, run_dir: Path) -> list[str]:
+    """One experiment's section: where its files are, then what its declaration writes."""
+    from relukan_bench.experiments.protocol import experiment
+
+    declared = experiment(name)
+    lines = [f"## {declared.title}", ""]
+    if exp is None:
+        return lines + ["Not run.", ""]
+    where = exp.directory.relative_to(run_dir).as_posix()
+    lines += [
+        f"Run directory: [`{where}/`]({where}/) (tables: [summary.csv]({where}/summary.csv)"
+        + (f", [table.csv]({where}/table.csv)" if (exp.directory / "table.csv").is_file() else "")
+        + (f"; [env.json]({where}/env.json)" if (exp.directory / "env.json").is_file() else "") + ")."
+        + (" **Interrupted**: only finished work is shown." if exp.interrupted else ""),
         "",
     ]
-    sections = {"speed": ("Speed", speed_section), "fit": ("Fitting accuracy", fit_section),
-                "forgetting": ("Catastrophic forgetting", forgetting_section)}
-    for name, (title, section) in sections.items():
-        exp = experiments[name]
-        lines += [f"## {title}", ""]
-        if exp is None:
-            lines += ["Not run.", ""]
-            continue
-        where = exp.directory.relative_to(run_dir).as_posix()
-        lines += [
-            f"Run directory: [`{where}/`]({where}/) (tables: [summary.csv]({where}/summary.csv)"
-            + (f", [table.csv]({where}/table.csv)" if (exp.directory / "table.csv").is_file() else "")
-            + (f"; [env.json]({where}/env.json)" if (exp.directory / "env.json").is_file() else "") + ")."
-            + (" **Interrupted**: only finished work is shown." if exp.interrupted else ""),
-            "",
-        ]
-        lines += [section(exp, run_dir) if exp.summary else "No finished work.", ""]
-    return "\n".join(lines).rstrip() + "\n", found
+    return lines + [declared.section(exp, run_dir) if exp.summary else "No finished work.", ""]

@@ -19,7 +19,7 @@ import pytest
 
 from relukan_bench.errors import ConfigError, UsageError
 from relukan_bench.results import read_csv
-from relukan_bench.runner import Request, run_fit, run_forgetting, run_speed
+from relukan_bench.runner import Request, run
 from tests.tiny import FORGETTING, SPEED
 from tests.tiny import FIT as TINY_FIT
 
@@ -68,7 +68,7 @@ def fit_full(tmp_path_factory):
     """One finished fit run, made once; tests work on copies."""
     home = tmp_path_factory.mktemp("fit")
     (home / "fit.yaml").write_text(FIT)
-    run_fit(Request(config=home / "fit.yaml", out=home / "full"))
+    run("fit", Request(config=home / "fit.yaml", out=home / "full"))
     return home / "full"
 
 
@@ -82,7 +82,7 @@ def fit_runs(fit_full, tmp_path):
 def test_fit_resume_runs_only_the_missing_units_and_ends_as_an_uninterrupted_run(fit_runs):
     tmp_path, _ = fit_runs
     kept = _interrupt(tmp_path / "full", tmp_path / "part", "runs.csv", keep=5)
-    result = run_fit(Request(resume=tmp_path / "part"))
+    result = run("fit", Request(resume=tmp_path / "part"))
     assert not result.interrupted and result.units == (12, 12) and result.failed == []
     part, whole = tmp_path / "part", tmp_path / "full"
     runs = _rows(part / "runs.csv")
@@ -100,7 +100,7 @@ def test_fit_resume_runs_only_the_missing_units_and_ends_as_an_uninterrupted_run
 def test_resuming_a_finished_run_runs_nothing(fit_runs):
     tmp_path, _ = fit_runs
     before = _rows(tmp_path / "full" / "runs.csv")
-    result = run_fit(Request(resume=tmp_path / "full"))
+    result = run("fit", Request(resume=tmp_path / "full"))
     assert result.units == (12, 12) and _rows(tmp_path / "full" / "runs.csv") == before
 
 
@@ -119,7 +119,7 @@ def test_fit_resume_refuses_a_different_config_and_touches_nothing(fit_runs, req
     _interrupt(tmp_path / "full", tmp_path / "part", "runs.csv", keep=5)
     before = _snapshot(tmp_path)
     with pytest.raises(UsageError) as caught:
-        run_fit(Request(resume=tmp_path / "part", **request_))
+        run("fit", Request(resume=tmp_path / "part", **request_))
     assert message in str(caught.value)
     assert _snapshot(tmp_path) == before
 
@@ -133,17 +133,17 @@ def test_resume_refuses_another_environment_and_what_is_not_a_run(fit_runs):
     (part / "env.json").write_text(json.dumps({**env, "torch": "1.0.0"}))
     before = _snapshot(tmp_path)
     with pytest.raises(UsageError, match=re.escape(f"recorded in another environment (torch: 1.0.0 -> {torch_version})")):
-        run_fit(Request(resume=part))
+        run("fit", Request(resume=part))
     assert _snapshot(tmp_path) == before
     (tmp_path / "empty").mkdir()
     for where in ("empty", "missing", "fit.yaml"):
         with pytest.raises(UsageError, match=rf"--resume .*{where}: expected a fit run directory \(with config.yaml and env.json\)"):
-            run_fit(Request(resume=tmp_path / where))
+            run("fit", Request(resume=tmp_path / where))
     with pytest.raises(UsageError, match="expected a speed run directory"):
-        run_speed(Request(resume=tmp_path / "full"))
+        run("speed", Request(resume=tmp_path / "full"))
     (tmp_path / "full" / "config.yaml").write_text("experiment: fit\nseeds: [0, 0]\n")
     with pytest.raises(ConfigError, match="config.yaml: seeds"):  # a recorded config that no longer validates
-        run_fit(Request(resume=tmp_path / "full"))
+        run("fit", Request(resume=tmp_path / "full"))
 
 
 def test_resume_refuses_a_log_with_other_columns(fit_runs):
@@ -154,14 +154,14 @@ def test_resume_refuses_a_log_with_other_columns(fit_runs):
     with open(part / "curves.csv", "w", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows([row[:-1] for row in rows])
     with pytest.raises(UsageError, match="cannot read the run .*curves.csv: expected the columns"):
-        run_fit(Request(resume=part))
+        run("fit", Request(resume=part))
 
 
 def test_speed_resume_times_only_the_missing_units(tmp_path):
     (tmp_path / "speed.yaml").write_text(SPEED)
-    run_speed(Request(config=tmp_path / "speed.yaml", out=tmp_path / "full"))
+    run("speed", Request(config=tmp_path / "speed.yaml", out=tmp_path / "full"))
     kept = _interrupt(tmp_path / "full", tmp_path / "part", "raw.csv", keep=3)
-    result = run_speed(Request(resume=tmp_path / "part"))
+    result = run("speed", Request(resume=tmp_path / "part"))
     assert result.units == (12, 12) and not result.interrupted
     raw = _rows(tmp_path / "part" / "raw.csv")
     assert raw[:4] == kept
@@ -174,9 +174,9 @@ def test_speed_resume_times_only_the_missing_units(tmp_path):
 
 def test_forgetting_resume_runs_only_the_missing_units(tmp_path):
     (tmp_path / "forgetting.yaml").write_text(FORGETTING)
-    run_forgetting(Request(config=tmp_path / "forgetting.yaml", out=tmp_path / "full"))
+    run("forgetting", Request(config=tmp_path / "forgetting.yaml", out=tmp_path / "full"))
     kept = _interrupt(tmp_path / "full", tmp_path / "part", "runs.csv", keep=1)
-    result = run_forgetting(Request(resume=tmp_path / "part"))
+    result = run("forgetting", Request(resume=tmp_path / "part"))
     assert result.units == (6, 6)
     part, whole = tmp_path / "part", tmp_path / "full"
     assert _rows(part / "runs.csv")[:2] == kept

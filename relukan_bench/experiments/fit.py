@@ -23,10 +23,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from relukan_bench.config import FitConfig
+from relukan_bench.experiments.protocol import Experiment, Option, rows_by_unit, seed_list
 from relukan_bench.stats import median
+
+if TYPE_CHECKING:
+    from relukan_bench.config import FitConfig
 
 #: The per-run logs, typed so that they can be read back (`results.read_records`).
 RUN_TYPES = {
@@ -522,3 +525,126 @@ def paper_table(summary: Sequence[dict[str, Any]], function_names: Sequence[str]
             })
         table.append(row)
     return table
+
+
+# ----------------------------------------------------------------------------- figures
+def figures(run_dir: Any, config: FitConfig, results: Sequence[RunResult], paper: dict[str, PaperFit]) -> None:
+    """Per function a loss-curve and a fit figure, and one overview of all functions."""
+    from relukan_bench import plots, resources
+    from relukan_bench.kinds import kind_of
+    from relukan_bench.results import read_csv
+
+    bands = curve_bands(results)
+    reference = paper_curves(read_csv(resources.paper_dir() / "loss_curves.csv"), paper)
+    model_names = [m.name for m in config.models]
+    looks = {m.name: kind_of(m) for m in config.models}
+    for function in config.functions:
+        mine = {m: bands[(function.name, m)] for m in model_names if (function.name, m) in bands}
+        if not mine:
+            continue
+        theirs = {role: curve for (name, role), curve in reference.items() if name == function.name}
+        plots.plot_fit_curves(function, mine, theirs, looks, run_dir / f"curves_{function.name}.png")
+        plots.plot_fit_predictions(function, _median_fits(results, function.name, mine), run_dir / f"fit_{function.name}.png")
+    plotted = [f for f in config.functions if any((f.name, m) in bands for m in model_names)]
+    plots.plot_fit_overview(plotted, bands, model_names, reference, looks, run_dir / "overview.png")
+
+
+def _median_fits(results: Sequence[RunResult], function: str, models: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each model's predictions on its representative seed."""
+    runs = [r.run for r in results]
+    shown = {}
+    for model in models:
+        seed = representative_seed(runs, function, model)
+        match = [r for r in results if (r.run["function"], r.run["model"], r.run["seed"]) == (function, model, seed)]
+        if match:
+            shown[model] = match[0].predictions
+    return shown
+
+
+# ----------------------------------------------------------------------------- the declaration
+class Fit(Experiment):
+    name, rank, title = "fit", 1, "Fitting accuracy"
+    claim = "ReLU-KAN is two orders of magnitude more accurate than KAN"
+    help = ("Train ReLU-KAN and the original KAN on the paper's six fitting functions and record their errors.\n\n"
+            "Writes config.yaml, env.json, runs.csv (one row per training run), curves.csv (train and test MSE per step), "
+            "predictions.csv, summary.csv (medians over seeds), table.csv (beside the paper's numbers, all in MSE) and "
+            "PNG figures into results/fit/<UTC timestamp>/.")
+    quick_help = "Smoke run: every function and model, 20 steps, one seed."
+    quick = ("train.steps=20", "seeds=[0]")
+
+    @property
+    def schema(self) -> type:
+        from relukan_bench.config import FitConfig
+
+        return FitConfig
+
+    tables = {"curves": CURVE_TYPES, "predictions": PREDICTION_TYPES, "runs": RUN_TYPES}
+    units_name = "training runs"
+    selects = ("functions", "models")
+    options = (Option("--seeds", "seeds", "Seeds of data and initialisation, e.g. 0,1,2: one training run per seed.",
+                      convert=seed_list),)
+
+    def context(self, config: FitConfig) -> dict[str, PaperFit]:
+        from relukan_bench import resources
+        from relukan_bench.results import read_csv
+
+        return paper_fits(read_csv(resources.paper_dir() / "fit.csv"), config)
+
+    def plan(self, config: FitConfig, devices: Sequence[str]) -> list[Unit]:
+        return plan(config)
+
+    def key(self, row: dict[str, Any]) -> Unit:
+        return key(row)
+
+    def steps(self, config: FitConfig) -> int:
+        return config.train.steps
+
+    def execute(self, config: FitConfig, devices: Sequence[str], units: Sequence[Unit], progress: Any) -> Iterator[RunResult]:
+        return iter_fit(config, devices[0], progress, units)
+
+    def rows(self, result: RunResult) -> dict[str, list[dict[str, Any]]]:
+        return {"curves": list(result.curve_rows()), "predictions": result.predictions, "runs": [result.run]}
+
+    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[RunResult]:
+        return [RunResult(run, steps=[r["step"] for r in rows["curves"]], train_mse=[r["train_mse"] for r in rows["curves"]],
+                          test_mse=[r["test_mse"] for r in rows["curves"]], predictions=rows["predictions"])
+                for run, rows in rows_by_unit(loaded, "runs", key)]
+
+    def failure(self, result: RunResult) -> str | None:
+        run = result.run
+        return f"{run['function']} {run['model']} seed {run['seed']}: {run['error']}" if run.get("error") else None
+
+    def label(self, unit: Unit) -> str:
+        return f"{unit.function} {unit.model} seed {unit.seed}"
+
+    def summarize(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], context: Any) -> dict[str, Any]:
+        from relukan_bench.results import write_csv
+
+        model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
+        summary = summarize([r.run for r in results], config.baseline)
+        table = paper_table(summary, function_names, model_names, config.baseline, context)
+        write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
+        write_csv(run_dir / "table.csv", table_columns(model_names, config.baseline), table)
+        return {"summary": summary, "table": table}
+
+    def figures(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], context: Any) -> None:
+        if any(r.steps for r in results):
+            figures(run_dir, config, [r for r in results if r.steps], context)
+
+    def show(self, outcome: Any) -> list[Any]:
+        from relukan_bench import render
+
+        return [render.fit_table(outcome.summary, outcome.table, outcome.config)]
+
+    def section(self, exp: Any, run_dir: Any) -> str:
+        from relukan_bench.report import fit_section
+
+        return fit_section(exp, run_dir)
+
+    def verdict(self, exp: Any) -> Any:
+        from relukan_bench.report import fit_verdict
+
+        return fit_verdict(exp)
+
+
+EXPERIMENT = Fit()

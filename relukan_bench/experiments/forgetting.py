@@ -38,10 +38,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from relukan_bench.config import ForgettingConfig, ForgettingDataSpec
+from relukan_bench.experiments.protocol import Experiment, Option, rows_by_unit, seed_list
 from relukan_bench.stats import median
 
 if TYPE_CHECKING:
+    from relukan_bench.config import ForgettingConfig, ForgettingDataSpec
     import torch
 
 #: The per-run logs, typed so that they can be read back (`results.read_records`).
@@ -397,3 +398,111 @@ def curve_medians(curve_rows: Sequence[dict[str, Any]], model: str) -> dict[int,
         segment: (sorted(by_step), [median(by_step[s]) for s in sorted(by_step)])
         for segment, by_step in sorted(cells.items())
     }
+
+
+# ----------------------------------------------------------------------------- figures
+def figures(run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult]) -> None:
+    """Per model the paper's panel figure; for all models the matrix heatmaps and the curves."""
+    from relukan_bench import plots
+
+    x, y = target(config.data)
+    runs = [r.run for r in results]
+    models = [m.name for m in config.models if any(r["model"] == m.name for r in runs)]
+    for model in models:
+        predictions: dict[int, dict[int, list[float]]] = {}  # seed -> phase -> y_pred
+        for result in results:
+            if result.run["model"] == model:
+                by_phase = predictions.setdefault(result.run["seed"], {})
+                for row in result.predictions:
+                    by_phase.setdefault(row["phase"], []).append(row["y_pred"])
+        plots.plot_forgetting_panels(model, x[:, 0].tolist(), y[:, 0].tolist(), config.data.segments, predictions,
+                                     representative_seed(runs, model), run_dir / f"panels_{model}.png")
+    matrix_rows = [row for r in results for row in r.matrix]
+    plots.plot_forgetting_heatmaps({m: median_matrix(matrix_rows, m) for m in models}, run_dir / "heatmap.png")
+    curve_rows = [row for r in results for row in r.curves]
+    plots.plot_forgetting_curves({m: curve_medians(curve_rows, m) for m in models}, config.train.steps_per_phase,
+                                 run_dir / "curves.png")
+
+
+# ----------------------------------------------------------------------------- the declaration
+class Forgetting(Experiment):
+    name, rank, title = "forgetting", 2, "Catastrophic forgetting"
+    claim = "ReLU-KAN avoids catastrophic forgetting"
+    help = ("Learn five Gaussian peaks one after another and measure how much each model forgets.\n\n"
+            "Writes config.yaml, env.json, runs.csv (one row per model and seed), matrix.csv (MSE on every segment after "
+            "every phase), predictions.csv, curves.csv, summary.csv (medians over seeds: learned, final MSE, forgetting) "
+            "and PNG figures (the paper's panels per model, heatmap.png, curves.png) into "
+            "results/forgetting/<UTC timestamp>/.")
+    quick_help = "Smoke run: every model, 10 steps per phase, one seed."
+    quick = ("train.steps_per_phase=10", "seeds=[0]")
+
+    @property
+    def schema(self) -> type:
+        from relukan_bench.config import ForgettingConfig
+
+        return ForgettingConfig
+
+    tables = {"matrix": MATRIX_TYPES, "predictions": PREDICTION_TYPES, "curves": CURVE_TYPES, "runs": RUN_TYPES}
+    units_name = "training runs"
+    selects = ("models",)
+
+    options = (Option("--seeds", "seeds", "Seeds of initialisation, e.g. 0,1,2: one run of every phase per seed.",
+                      convert=seed_list),)
+
+    def shapes(self, config: ForgettingConfig) -> list[Any]:
+        return [config.network]
+
+    def plan(self, config: ForgettingConfig, devices: Sequence[str]) -> list[Unit]:
+        return plan(config)
+
+    def key(self, row: dict[str, Any]) -> Unit:
+        return key(row)
+
+    def steps(self, config: ForgettingConfig) -> int:
+        return config.data.segments * config.train.steps_per_phase
+
+    def execute(self, config: ForgettingConfig, devices: Sequence[str], units: Sequence[Unit], progress: Any) -> Iterator[RunResult]:
+        return iter_forgetting(config, devices[0], progress, units)
+
+    def rows(self, result: RunResult) -> dict[str, list[dict[str, Any]]]:
+        return {"matrix": result.matrix, "predictions": result.predictions, "curves": result.curves, "runs": [result.run]}
+
+    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[RunResult]:
+        return [RunResult(run, matrix=rows["matrix"], predictions=rows["predictions"], curves=rows["curves"])
+                for run, rows in rows_by_unit(loaded, "runs", key)]
+
+    def failure(self, result: RunResult) -> str | None:
+        run = result.run
+        return f"{run['model']} seed {run['seed']}: {run['error']}" if run.get("error") else None
+
+    def label(self, unit: Unit) -> str:
+        return f"{unit.model} seed {unit.seed}"
+
+    def summarize(self, run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult], context: Any) -> dict[str, Any]:
+        from relukan_bench.results import write_csv
+
+        summary = summarize([r.run for r in results])
+        write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
+        return {"summary": summary, "zero_mse": zero_mse(config.data)}
+
+    def figures(self, run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult], context: Any) -> None:
+        if any(r.matrix for r in results):
+            figures(run_dir, config, [r for r in results if r.matrix])
+
+    def show(self, outcome: Any) -> list[Any]:
+        from relukan_bench import render
+
+        return [render.forgetting_table(outcome.summary, outcome.zero_mse, outcome.config)]
+
+    def section(self, exp: Any, run_dir: Any) -> str:
+        from relukan_bench.report import forgetting_section
+
+        return forgetting_section(exp, run_dir)
+
+    def verdict(self, exp: Any) -> Any:
+        from relukan_bench.report import forgetting_verdict
+
+        return forgetting_verdict(exp)
+
+
+EXPERIMENT = Forgetting()

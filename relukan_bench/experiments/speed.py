@@ -20,11 +20,14 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from relukan_bench.config import SpeedConfig
 from relukan_bench.errors import failure
+from relukan_bench.experiments.protocol import Experiment, Option
 from relukan_bench.stats import describe, ratio_range, relative_iqr
+
+if TYPE_CHECKING:
+    from relukan_bench.config import SpeedConfig
 
 #: raw.csv, one row per unit, typed so that it can be read back (`results.read_records`).
 RAW_TYPES = {
@@ -270,3 +273,108 @@ def _same_function(function: Any, row: dict[str, str]) -> bool:
         and function.grid == int(row["grid"])
         and function.k == int(row["k"])
     )
+
+
+# ----------------------------------------------------------------------------- the declaration
+def _seconds_label(unit: Unit) -> str:
+    return f"{unit.function} {unit.model} on {unit.device}, repeat {unit.repeat + 1}"
+
+
+class Speed(Experiment):
+    name, rank, title = "speed", 0, "Speed"
+    claim = "ReLU-KAN trains about 20x faster than KAN"
+    help = ("Time ReLU-KAN and the original KAN on the paper's five speed functions.\n\n"
+            "Writes config.yaml, env.json, raw.csv (every repeat), summary.csv (median, quartiles, speedup over the "
+            "baseline), table.csv (the paper's layout) and speed.png into results/speed/<UTC timestamp>/.")
+    quick_help = "Smoke run: every function and model, a handful of steps, one repeat."
+    quick = ("train.steps=5", "timing.repeats=1", "timing.warmup_steps=1")
+
+    @property
+    def schema(self) -> type:
+        from relukan_bench.config import SpeedConfig
+
+        return SpeedConfig
+
+    tables = {"raw": RAW_TYPES}
+    units_name = "timed runs"
+    device_help = "cpu, cuda, or auto (the CPU plus CUDA when present). Default: the config's (cpu)."
+    selects = ("functions", "models")
+    options = (
+        Option("--repeats", "timing.repeats", "Fresh models timed per function, model and device.", int, 1),
+        Option("--seed", "seed", "Base seed of data and initialisation.", int, 0),
+    )
+
+    def devices(self, choice: str) -> list[str]:
+        from relukan_bench.devices import resolve_devices
+
+        return resolve_devices(choice)
+
+    def context(self, config: SpeedConfig) -> dict[tuple[str, str], float]:
+        from relukan_bench import resources
+        from relukan_bench.results import read_csv
+
+        return paper_speedups(read_csv(resources.paper_dir() / "speed.csv"), config)
+
+    def plan(self, config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
+        return plan(config, devices)
+
+    def key(self, row: dict[str, Any]) -> Unit:
+        return key(row)
+
+    def execute(self, config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit], progress: Any) -> Iterator[dict[str, Any]]:
+        for unit in units:  # one at a time, so that progress names the unit being timed
+            progress(unit, 0, math.nan)
+            yield from iter_speed(config, devices, [unit])
+
+    def rows(self, result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        return {"raw": [result]}
+
+    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        return list(loaded["raw"])
+
+    def failure(self, result: dict[str, Any]) -> str | None:
+        if not result.get("error"):
+            return None
+        return f"{result['function']} {result['model']} on {result['device']}, repeat {result['repeat'] + 1}: {result['error']}"
+
+    def label(self, unit: Unit) -> str:
+        return _seconds_label(unit)
+
+    def summarize(self, run_dir: Any, config: SpeedConfig, results: Sequence[dict[str, Any]], context: Any) -> dict[str, Any]:
+        from relukan_bench.kinds import roles
+        from relukan_bench.results import write_csv
+
+        model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
+        summary = summarize(results, config.baseline)
+        write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
+        write_csv(run_dir / "table.csv", table_columns(model_names, config.baseline),
+                  paper_table(summary, function_names, model_names, context))
+        split = decompose(summary, roles(config.models), config.baseline)
+        if split:
+            write_csv(run_dir / "decomposition.csv", DECOMPOSITION_COLUMNS, split)
+        return {"summary": summary, "paper": context, "split": split}
+
+    def figures(self, run_dir: Any, config: SpeedConfig, results: Sequence[dict[str, Any]], context: Any) -> None:
+        if any(not r.get("error") for r in results):
+            from relukan_bench.plots import plot_speed
+
+            plot_speed(summarize(results, config.baseline), config.baseline, run_dir / "speed.png")
+
+    def show(self, outcome: Any) -> list[Any]:
+        from relukan_bench import render
+
+        shown = [render.speed_table(outcome.summary, outcome.config.baseline, outcome.paper, outcome.config.train.steps)]
+        return shown + ([render.decomposition_table(outcome.split)] if outcome.split else [])
+
+    def section(self, exp: Any, run_dir: Any) -> str:
+        from relukan_bench.report import speed_section
+
+        return speed_section(exp, run_dir)
+
+    def verdict(self, exp: Any) -> Any:
+        from relukan_bench.report import speed_verdict
+
+        return speed_verdict(exp)
+
+
+EXPERIMENT = Speed()

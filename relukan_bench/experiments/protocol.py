@@ -1,0 +1,219 @@
+"""What an experiment declares, and the registry every consumer loops over.
+
+An experiment is one module of this package that defines `EXPERIMENT`, an `Experiment`
+subclass instance. The runner (plan, execute, write, resume), the CLI (one command per
+experiment, with its options), `reproduce`, the report (a section and a verdict per
+experiment), `compare` (which tables it reads and how) and the terminal tables all read these
+declarations; none of them names an experiment. Tests may `register` more.
+
+The flow of one run (relukan_bench.runner drives it):
+
+    config = validated `schema`            units = plan(config, devices)
+    for result in execute(config, devices, todo, progress):   # a pure function of the units
+        session.record(rows(result))       # the driver alone writes the run directory
+    shown = summarize(run_dir, config, results, context); figures(...)
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+Progress = Callable[[Any, int, float], None]  # (unit, steps done in it, train loss or NaN)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A command-line option of an experiment's command that sets a config key.
+
+    `convert` turns the text into the override's value (UsageError when it cannot)."""
+
+    flag: str
+    key: str
+    help: str
+    type: type = str
+    min: int | None = None
+    convert: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class CompareTable:
+    """A table `compare` can read: it is this experiment's when its header holds `columns`;
+    `read(side, path, rows)` fills the side's metrics (relukan_bench.compare)."""
+
+    name: str
+    columns: frozenset[str]
+    read: Callable[[Any, Path, Sequence[dict[str, str]]], None]
+    paper: bool = False  # the paper's own numbers
+
+
+@dataclass
+class Outcome:
+    """A finished (or interrupted) run of an experiment, ready to render: its directory, config,
+    what `summarize` returned to show, and how it ended."""
+
+    experiment: str
+    run_dir: Path
+    config: Any
+    shown: dict[str, Any]
+    interrupted: bool = False
+    failed: list[str] = field(default_factory=list)  # "what: why", one per failed unit
+    units: tuple[int, int] = (0, 0)  # (finished, planned)
+
+    def __getattr__(self, name: str) -> Any:  # result.summary, result.table: what summarize returned
+        shown = self.__dict__.get("shown", {})
+        if name in shown:
+            return shown[name]
+        raise AttributeError(name)
+
+
+class Experiment:
+    """The declaration every experiment fills in. Attributes first, then the hooks."""
+
+    name: str = ""
+    rank: int = 100  # the order of commands, of reproduce and of the report
+    title: str = ""  # the report's section title
+    claim: str = ""  # the paper's claim it tests
+    help: str = ""  # the command's help: first line, blank line, what it writes
+    schema: type = object  # the config class
+    quick: tuple[str, ...] = ()  # `--quick`: overrides for a smoke run
+    quick_help: str = "Smoke run: a handful of steps."
+    tables: dict[str, type] = {}  # per-unit logs in the order a unit is written; the last commits it
+    units_name: str = "runs"  # "timed runs", "training runs": how the CLI counts units
+    device_help: str = "cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu)."
+    options: tuple[Option, ...] = ()
+    selects: tuple[str, ...] = ("models",)  # which of --functions / --models its command takes
+    compare_keys: tuple[str, ...] = ()
+    compare_metrics: tuple[str, ...] = ()
+    higher_is_better: dict[str, bool] = {}
+    compare_tables: tuple[CompareTable, ...] = ()
+
+    # ------------------------------------------------------------------ running
+    def devices(self, choice: str) -> list[str]:
+        from relukan_bench.devices import resolve_device
+
+        return [resolve_device(choice)]
+
+    def shapes(self, config: Any) -> list[Any]:
+        """The network shapes its models are built for (what a plugin is checked on)."""
+        return list(config.functions)
+
+    def domain(self, config: Any) -> tuple[float, float]:
+        return tuple(config.data.domain)
+
+    def context(self, config: Any) -> Any:
+        """What the run needs beside its config, read before anything is written (the paper's numbers)."""
+        return None
+
+    def plan(self, config: Any, devices: Sequence[str]) -> list[Any]:
+        raise NotImplementedError
+
+    def key(self, row: dict[str, Any]) -> Any:
+        """The unit a row of any of its per-unit logs belongs to."""
+        raise NotImplementedError
+
+    def steps(self, config: Any) -> int:
+        """Progress steps per unit (1: progress counts units)."""
+        return 1
+
+    def execute(self, config: Any, devices: Sequence[str], units: Sequence[Any], progress: Progress) -> Iterator[Any]:
+        """Run `units`; yield one result per unit as it finishes. Writes nothing."""
+        raise NotImplementedError
+
+    def rows(self, result: Any) -> dict[str, list[dict[str, Any]]]:
+        """A finished unit's rows, per table of `tables`."""
+        raise NotImplementedError
+
+    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[Any]:
+        """The results of units an earlier session finished, from their logs."""
+        raise NotImplementedError
+
+    def failure(self, result: Any) -> str | None:
+        """`what: why` when the unit failed, else None."""
+        raise NotImplementedError
+
+    def label(self, unit: Any) -> str:
+        return str(unit)
+
+    def summarize(self, run_dir: Path, config: Any, results: Sequence[Any], context: Any) -> dict[str, Any]:
+        """Write the derived tables (after every unit); return what `show` needs."""
+        return {}
+
+    def figures(self, run_dir: Path, config: Any, results: Sequence[Any], context: Any) -> None:
+        """Draw the run's figures (at the end)."""
+
+    # ------------------------------------------------------------------ showing
+    def show(self, outcome: Outcome) -> list[Any]:
+        """Rich renderables for the terminal."""
+        return []
+
+    def section(self, exp: Any, run_dir: Path) -> str:
+        """The report's section (markdown) from a run directory read back (report.Experiment)."""
+        return ""
+
+    def verdict(self, exp: Any) -> Any:
+        """The report's verdict on `claim` (report.Verdict)."""
+        raise NotImplementedError
+
+
+_extra: dict[str, Experiment] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def _declared() -> tuple[Experiment, ...]:
+    import relukan_bench.experiments as package
+
+    found = []
+    for module in pkgutil.iter_modules(package.__path__):
+        declared = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "EXPERIMENT", None)
+        if isinstance(declared, Experiment):
+            found.append(declared)
+    return tuple(found)
+
+
+def experiments() -> dict[str, Experiment]:
+    """Every experiment by name, in rank order."""
+    found = [*_declared(), *_extra.values()]
+    return {exp.name: exp for exp in sorted(found, key=lambda exp: exp.rank)}
+
+
+def experiment(name: str) -> Experiment:
+    return experiments()[name]
+
+
+def register(declared: Experiment) -> Experiment:
+    """Add an experiment that lives outside this package (tests do)."""
+    _extra[declared.name] = declared
+    return declared
+
+
+def unregister(name: str) -> None:
+    _extra.pop(name, None)
+
+
+def rows_by_unit(loaded: dict[str, list[dict[str, Any]]], commit: str, key: Callable[[dict[str, Any]], Any]
+                 ) -> list[tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]]:
+    """The units earlier sessions finished, from their logs: per row of the commit log, that
+    row and the unit's rows of every other log, in the logs' order."""
+    from collections import defaultdict
+
+    others = [name for name in loaded if name != commit]
+    by_unit: dict[Any, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {name: [] for name in others})
+    for name in others:
+        for row in loaded[name]:
+            by_unit[key(row)][name].append(row)
+    return [(run, by_unit[key(run)]) for run in loaded[commit]]
+
+
+def seed_list(value: str) -> str:
+    """`--seeds 0,1,2` as the YAML list `[0, 1, 2]`; UsageError unless integers >= 0."""
+    from relukan_bench.errors import UsageError
+
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise UsageError(f"--seeds: expected comma-separated integers >= 0, e.g. 0,1,2 (got {value!r})")
+    return "[" + ", ".join(parts) + "]"

@@ -1,0 +1,233 @@
+"""Run directories being written: opening a new run, or resuming an interrupted one, and
+closing it. The driver (relukan_bench.runner) owns the directory through a `Session`.
+
+Nothing is written before every check has passed: the config (file, `--quick`, options,
+overrides) validates, the devices exist, the experiment's context (the paper's numbers) reads
+and every model entry passes its kind's check (a plugin builds and has the right shape). With
+`Request.resume` the directory of an interrupted run is reopened instead: its config and
+environment must be the recorded ones, the rows of units a kill cut short are dropped, and the
+finished units are kept byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from relukan_bench import resources
+
+
+@dataclass
+class Request:
+    """What the user asked for, before any validation."""
+
+    config: Path | None = None
+    overrides: Sequence[str] = ()
+    options: Sequence[str] = ()  # CLI options already turned into key=value overrides
+    functions: Sequence[str] | None = None
+    models: Sequence[str] | None = None
+    out: Path | None = None
+    quick: bool = False
+    resume: Path | None = None  # an interrupted run directory to finish
+
+
+def resolve_config(request: Request, exp: Any) -> Any:
+    """The validated config of `request` for the experiment `exp`: file, then `--quick`,
+    options, overrides."""
+    from relukan_bench.config import load_config, select
+
+    path = request.config if request.config is not None else resources.default_config(exp.name)
+    overrides = [*(exp.quick if request.quick else []), *request.options, *request.overrides]
+    config = load_config(path, overrides, exp.schema)
+    return select(config, functions=request.functions, models=request.models)
+
+
+#: What must not change between the sessions of one run (`--resume`).
+SAME_ENVIRONMENT = ("cpu", "gpu", "python", "torch", "pykan", "numpy", "threads")
+
+
+@dataclass
+class Session:
+    """A run directory being written by this process: its config and devices, its environment
+    record, its per-unit logs, the records of the units earlier sessions finished, and the
+    experiment's context."""
+
+    run_dir: Path
+    config: Any
+    devices: list[str]
+    env: dict[str, Any]
+    logs: dict[str, Any]  # table -> CsvLog
+    loaded: dict[str, list[dict[str, Any]]]  # table -> records of finished units, as written
+    done: set[Any]  # the units finished before this session
+    context: Any = None
+
+    def record(self, rows: dict[str, Iterable[dict[str, Any]]]) -> None:
+        """Write one finished unit's rows, table by table in the declared order, so that the
+        commit log comes last: until its row is on disk the unit counts as unfinished."""
+        for name, log in self.logs.items():
+            log.extend(rows.get(name, ()))
+
+    def close(self, interrupted: bool) -> None:
+        close_run(self.run_dir, self.env, interrupted)
+
+
+def check(exp: Any, config: Any, path: Path | None) -> Any:
+    """Every check that needs more than the config's schema, before anything is written: each
+    model entry's kind check (ConfigError naming the key), then the experiment's context."""
+    from relukan_bench.errors import ConfigError
+    from relukan_bench.kinds import EntryError, kind_of
+
+    for index, entry in enumerate(config.models):
+        kind = kind_of(entry)
+        if kind.check is not None:
+            try:
+                kind.check(entry, exp.shapes(config), exp.domain(config))
+            except EntryError as exc:
+                where = path or resources.default_config(exp.name)
+                raise ConfigError(f"{where}: models[{index}].{exc.key}: {exc.message}") from None
+    return exp.context(config)
+
+
+def start(exp: Any, request: Request) -> Session:
+    """Validate everything, then open the run: a new directory, or with `request.resume` the
+    directory of an interrupted run with the same config, environment and columns."""
+    if request.resume is None:
+        config = resolve_config(request, exp)
+        devices = exp.devices(config.device)
+        context = check(exp, config, request.config or resources.default_config(exp.name))
+        run_dir, env = open_run(exp.name, request, config, devices)  # nothing is created before this line
+        from relukan_bench.results import CsvLog
+
+        logs = {name: CsvLog(run_dir / f"{name}.csv", list(types)) for name, types in exp.tables.items()}
+        return Session(run_dir, config, devices, env, logs, {name: [] for name in exp.tables}, set(), context)
+    return _reopen(exp, request)
+
+
+def _reopen(exp: Any, request: Request) -> Session:
+    from relukan_bench.env import environment
+    from relukan_bench.errors import UsageError
+    from relukan_bench.results import CsvLog, read_records, remove_temporaries, write_csv
+
+    run_dir = Path(request.resume)
+    commit = list(exp.tables)[-1]
+    config, env = resumed_config(request, exp, f"{commit}.csv")
+    devices = exp.devices(config.device)
+    context = check(exp, config, run_dir / "config.yaml")
+    try:
+        found = {name: read_records(run_dir / f"{name}.csv", types) if (run_dir / f"{name}.csv").exists() else []
+                 for name, types in exp.tables.items()}
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--resume {run_dir}: cannot read the run ({exc})") from None
+    now = environment(config.threads, devices)
+    same_environment(run_dir, env, now)
+    done = {exp.key(row) for row in found[commit]}
+    # Rows of a unit that a kill cut short before its commit are dropped.
+    loaded = {name: [row for row in rows if exp.key(row) in done] for name, rows in found.items()}
+    # Every check has passed: from here on the directory is written to.
+    remove_temporaries(run_dir)
+    for name, rows in loaded.items():
+        if len(rows) < len(found[name]):  # records read back write the same bytes
+            write_csv(run_dir / f"{name}.csv", list(exp.tables[name]), rows)
+    logs = {name: CsvLog(run_dir / f"{name}.csv", list(types), resume=True) for name, types in exp.tables.items()}
+    record_session(run_dir, env, now, units_done=len(done))
+    return Session(run_dir, config, devices, env, logs, loaded, done, context)
+
+
+def resumed_config(request: Request, exp: Any, log: str) -> tuple[Any, dict[str, Any]]:
+    """The config of `request` for finishing the run in `request.resume`, and the run's
+    recorded environment: the recorded `config.yaml` (or `request.config`) with the request's
+    options and overrides, which must come out the same as the recorded one. UsageError
+    otherwise, or when the directory is not a run of `experiment` (`log` is a file every such
+    run has)."""
+    from relukan_bench.config import differences, load_config
+    from relukan_bench.errors import UsageError
+
+    run_dir = Path(request.resume)
+    env = recorded_env(request)
+    # Runs record their experiment in env.json; older ones are known by their log.
+    kind = env.get("experiment", exp.name if (run_dir / log).is_file() else None) if env is not None else None
+    if kind != exp.name or not (run_dir / "config.yaml").is_file():
+        raise UsageError(f"--resume {run_dir}: expected a {exp.name} run directory (with config.yaml and env.json)")
+    recorded = load_config(run_dir / "config.yaml", [], exp.schema)
+    config = resolve_config(replace(request, config=request.config or run_dir / "config.yaml"), exp)
+    changed = differences(recorded, config)
+    if changed:
+        shown = "; ".join(changed[:3]) + (f"; and {len(changed) - 3} more" if len(changed) > 3 else "")
+        raise UsageError(f"--resume {run_dir}: the config differs from the one the run recorded ({shown}); "
+                         "resume with the same config, or start a new run")
+    return config, env
+
+
+def recorded_env(request: Request) -> dict[str, Any] | None:
+    """The env.json of the run `request.resume` names, or None where there is none to read.
+    UsageError when `--out` is given too."""
+    from relukan_bench.errors import UsageError
+
+    if request.out is not None:
+        raise UsageError(f"--out {request.out}: a resumed run goes on in its own directory; give --resume or --out")
+    try:
+        env = json.loads((Path(request.resume) / "env.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return env if isinstance(env, dict) else None
+
+
+def same_environment(run_dir: Path, recorded: dict[str, Any], now: dict[str, Any]) -> None:
+    from relukan_bench.errors import UsageError
+
+    moved = [f"{name}: {recorded.get(name)} -> {now.get(name)}" for name in SAME_ENVIRONMENT if recorded.get(name) != now.get(name)]
+    if moved:
+        raise UsageError(f"--resume {run_dir}: the run was recorded in another environment ({'; '.join(moved)}); "
+                         "results of two environments are not one run, start a new run")
+
+
+def record_session(run_dir: Path, env: dict[str, Any], now: dict[str, Any], **details: Any) -> None:
+    """Note in env.json that another session goes on with the run."""
+    from relukan_bench.results import write_json
+
+    env.setdefault("resumed", []).append({"start_time": now["start_time"], **details, "git": now["git"], "command": now["command"]})
+    env["end_time"] = None
+    write_json(run_dir / "env.json", env)
+
+
+def open_run(experiment: str, request: Request, config: Any, devices: list[str]) -> tuple[Path, dict[str, Any]]:
+    """Create the run directory; write the resolved config and the environment into it."""
+    from relukan_bench.config import dump_config
+    from relukan_bench.env import environment
+    from relukan_bench.results import new_run_dir, write_json, write_text
+
+    run_dir = new_run_dir(experiment, request.out)
+    write_text(run_dir / "config.yaml", dump_config(config))
+    env = {"experiment": experiment, **environment(config.threads, devices)}
+    write_json(run_dir / "env.json", env)
+    return run_dir, env
+
+
+def close_run(run_dir: Path, env: dict[str, Any], interrupted: bool) -> None:
+    from relukan_bench.env import utc_now
+    from relukan_bench.results import write_json
+
+    env["end_time"] = utc_now()
+    env["interrupted"] = interrupted
+    write_json(run_dir / "env.json", env)
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C until the block has finished; then raise it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
