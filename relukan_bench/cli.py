@@ -319,7 +319,7 @@ def compare(
         console.print(compare_table(comparison, str(base), str(new)))
         for warning in comparison.warnings:
             console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-        if comparison.experiment == "speed" and not comparison.tested and comparison.rows:
+        if comparison.tests and not comparison.tested and comparison.rows:
             console.print("[dim]no significance test: the ratio alone decides (raw repeats on both sides needed)[/dim]")
     regressions = sum(len(c.regressions) for c in comparisons)
     if fail_on_regression and regressions:

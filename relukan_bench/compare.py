@@ -36,19 +36,7 @@ from relukan_bench.errors import UsageError
 
 MIN_REPEATS = 7
 ALPHA = 0.01
-#: forgetting can be zero or negative (a later phase helped an earlier segment); ratios are
-#: taken of max(forgetting, FORGETTING_FLOOR), about 0.06% of a wiped-out segment's MSE.
-FORGETTING_FLOOR = 1e-4
 GEOMEAN = "geomean"
-
-KEYS = {"speed": ("function", "model", "device"), "fit": ("function", "model"), "forgetting": ("model",)}
-EXPERIMENTS = tuple(KEYS)
-#: metric -> True when higher is better
-HIGHER_IS_BETTER = {"ms_per_step": False, "speedup": True, "test_mse": False,
-                    "learned_mse": False, "final_mse": False, "forgetting": False}
-#: the metrics of each experiment, in order of preference for a pair of sides
-METRICS = {"speed": ("ms_per_step", "speedup"), "fit": ("test_mse",),
-           "forgetting": ("learned_mse", "final_mse", "forgetting")}
 ENV_FIELDS = ("cpu", "gpu", "torch", "pykan", "threads")
 COLUMNS_TAIL = ("base", "new", "ratio", "mark", "metric", "p", "note")
 
@@ -101,6 +89,7 @@ class Comparison:
     rows: list[Row]
     summary: list[Row] = field(default_factory=list)  # geometric means
     warnings: list[str] = field(default_factory=list)
+    tests: tuple[str, ...] = ()  # the metrics a significance test can decide (given raw repeats)
 
     @property
     def tested(self) -> bool:
@@ -131,7 +120,7 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     return columns, rows
 
 
-def _float(path: Path, line: int, row: dict[str, str], column: str, required: bool = True) -> float | None:
+def number(path: Path, line: int, row: dict[str, str], column: str, required: bool = True) -> float | None:
     text = (row.get(column) or "").strip()
     if text == "":
         if required:
@@ -143,37 +132,32 @@ def _float(path: Path, line: int, row: dict[str, str], column: str, required: bo
         raise UsageError(f"{path}: line {line}, column {column}: expected a number (got {text!r})") from None
 
 
-def _text(path: Path, line: int, row: dict[str, str], column: str) -> str:
+def name(path: Path, line: int, row: dict[str, str], column: str) -> str:
     text = (row.get(column) or "").strip()
     if not text:
         raise UsageError(f"{path}: line {line}, column {column}: expected a name (got an empty cell)")
     return text
 
 
-def _kind(columns: Sequence[str]) -> str | None:
-    """Which table a header belongs to."""
+def _experiments() -> dict[str, Any]:
+    from relukan_bench.experiments.protocol import experiments
+
+    return experiments()
+
+
+def _table(columns: Sequence[str]) -> tuple[Any, Any] | None:
+    """(experiment, table declaration) of the first declared table whose columns the header holds."""
     have = set(columns)
-    if {"function", "model", "device", "repeat", "ms_per_step"} <= have:
-        return "speed-raw"
-    if {"function", "model", "device", "median_s", "ms_per_step"} <= have:
-        return "speed-summary"
-    if {"function", "expression", "kan_cpu_s", "relukan_cpu_s"} <= have:
-        return "paper-speed"
-    if "function" in have and "paper_speedup_cpu" in have:
-        return "speed-table"
-    if {"function", "model", "final_test_mse", "n_seeds"} <= have:
-        return "fit-summary"
-    if {"function", "kan_test_final_mse", "relukan_test_final_mse"} <= have:
-        return "paper-fit"
-    if "function" in have and "paper_gain" in have:
-        return "fit-table"
-    if {"model", "learned_mse", "final_mse", "forgetting", "n_seeds"} <= have:
-        return "forgetting-summary"
+    for exp in _experiments().values():
+        for table in exp.compare_tables:
+            if table.columns <= have:
+                return exp, table
     return None
 
 
-KNOWN = ("a results directory, or a speed raw.csv/summary.csv/table.csv, a fit summary.csv/table.csv, "
-         "a forgetting summary.csv, or the paper's speed.csv/fit.csv")
+def _known() -> str:
+    return ", ".join(f"{exp.name} {'/'.join(t.file for t in exp.compare_tables)}" for exp in _experiments().values()
+                     if exp.compare_tables)
 
 
 def load(path: Path) -> dict[str, Side]:
@@ -185,44 +169,40 @@ def load(path: Path) -> dict[str, Side]:
     if path.is_file():
         side = _load_csv(path, path.parent)
         return {side.experiment: side}
-    found: dict[str, Side] = {}
-    for name in EXPERIMENTS:
-        if (path / name / "summary.csv").is_file():  # a reproduce run
-            found[name] = _load_run_dir(path / name)
-    if found:
+    found = {name: _load_run_dir(path / name) for name in _experiments() if (path / name / "summary.csv").is_file()}
+    if found:  # a reproduce run
         return found
     if (path / "summary.csv").is_file():
         side = _load_run_dir(path)
         return {side.experiment: side}
-    if (path / "speed.csv").is_file() or (path / "fit.csv").is_file():  # the paper's numbers
-        for name in ("speed", "fit"):
-            if (path / f"{name}.csv").is_file():
-                side = _load_csv(path / f"{name}.csv", path)
-                found[side.experiment] = side
+    papers = [path / t.file for exp in _experiments().values() for t in exp.compare_tables if t.paper and (path / t.file).is_file()]
+    for paper in papers:  # the paper's numbers
+        side = _load_csv(paper, path)
+        found[side.experiment] = side
+    if found:
         return found
-    raise UsageError(f"{path}: not a results directory: expected summary.csv, a reproduce run's speed/, fit/ or "
-                     "forgetting/, or the paper's speed.csv and fit.csv in it")
+    raise UsageError(f"{path}: not a results directory: expected summary.csv, a reproduce run's "
+                     f"{', '.join(f'{name}/' for name in _experiments())} or the paper's numbers in it")
 
 
 def _load_run_dir(directory: Path) -> Side:
-    """A run directory: its summary, and for speed the raw repeats too (for the test)."""
+    """A run directory: its summary, with what the experiment adds from its other tables."""
     summary = _load_csv(directory / "summary.csv", directory)
-    if summary.experiment == "speed" and (directory / "raw.csv").is_file():
-        raw = _load_csv(directory / "raw.csv", directory)
-        summary.metrics["ms_per_step"] = raw.metrics["ms_per_step"]
+    _experiments()[summary.experiment].compare_run(summary, directory, _load_csv)
     return summary
 
 
 def _load_csv(path: Path, directory: Path) -> Side:
     columns, rows = _read(path)
-    kind = _kind(columns)
-    if kind is None:
+    found = _table(columns)
+    if found is None:
         shown = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
-        raise UsageError(f"{path}: not a relukan-bench table: expected {KNOWN} (got columns {shown})")
-    experiment, _, table = kind.partition("-")
-    if experiment == "paper":
-        side = Side(path, table, "paper", {}, paper_rows=rows)
-        (_paper_speed if table == "speed" else _paper_fit)(side, path, rows)
+        raise UsageError(f"{path}: not a relukan-bench table: expected a results directory or one of {_known()} "
+                         f"(got columns {shown})")
+    exp, table = found
+    if table.paper:
+        side = Side(path, exp.name, "paper", {}, paper_rows=rows)
+        table.read(side, path, rows)
         return side
     env_path, config_path = directory / "env.json", directory / "config.yaml"
     env = None
@@ -231,190 +211,31 @@ def _load_csv(path: Path, directory: Path) -> Side:
             env = json.loads(env_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             env = None
-    side = Side(path, experiment, "run", {}, env=env, config_path=config_path if config_path.is_file() else None)
-    readers = {"speed-raw": _speed_raw, "speed-summary": _speed_summary, "speed-table": _speed_table,
-               "fit-summary": _fit_summary, "fit-table": _fit_table, "forgetting-summary": _forgetting_summary}
-    readers[kind](side, path, rows)
+    side = Side(path, exp.name, "run", {}, env=env, config_path=config_path if config_path.is_file() else None)
+    table.read(side, path, rows)
     if not any(side.metrics.values()):
         raise UsageError(f"{path}: no rows to compare")
     return side
 
 
-def _lines(rows: Sequence[dict[str, str]]) -> Iterable[tuple[int, dict[str, str]]]:
+def lines(rows: Sequence[dict[str, str]]) -> Iterable[tuple[int, dict[str, str]]]:
     return enumerate(rows, start=2)  # line 1 is the header
 
 
-def _speed_raw(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    samples: dict[tuple[str, ...], list[float]] = {}
-    for line, row in _lines(rows):
-        key = tuple(_text(path, line, row, k) for k in KEYS["speed"])
-        value = None if row.get("error") else _float(path, line, row, "ms_per_step", required=False)  # a failed unit
-        samples.setdefault(key, []).append(math.nan if value is None else value)
-    from relukan_bench.stats import median
-
-    side.metrics["ms_per_step"] = {
-        key: Entry(median([v for v in values if v == v]), samples=[v for v in values if v == v],
-                   failed=any(v != v for v in values))
-        for key, values in samples.items()
-    }
-
-
-def _speed_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    side.metrics["ms_per_step"] = {}
-    for line, row in _lines(rows):
-        key = tuple(_text(path, line, row, k) for k in KEYS["speed"])
-        value = _float(path, line, row, "ms_per_step", required=False)
-        side.metrics["ms_per_step"][key] = Entry(math.nan if value is None else value, failed=value is None)
-    _speedups(side, path, rows)
-
-
-def _speedups(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    """Speedups over the baseline from a speed summary (the baseline's own row, 1.0, is left out)."""
-    baseline = _baseline(side)
-    found = {}
-    for line, row in _lines(rows):
-        key = tuple(_text(path, line, row, k) for k in KEYS["speed"])
-        value = _float(path, line, row, "speedup", required=False)
-        if value is not None and key[1] != baseline:
-            found[key] = Entry(value)
-    side.metrics["speedup"] = found
-
-
-def _baseline(side: Side) -> str:
-    """The run's baseline model: its config.yaml says, else the default `kan`."""
-    if side.config_path is None:
-        return "kan"
-    import yaml
-
-    try:
-        return (yaml.safe_load(side.config_path.read_text(encoding="utf-8")) or {}).get("baseline") or "kan"
-    except (OSError, yaml.YAMLError):
-        return "kan"
-
-
-def _speed_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    """The paper's layout (`table.csv`): `<model>_speedup_<cpu|gpu>` columns."""
-    found = {}
-    columns = list(rows[0]) if rows else []
-    models = [c[: -len("_speedup_cpu")] for c in columns if c.endswith("_speedup_cpu")]
-    for line, row in _lines(rows):
-        function = _text(path, line, row, "function")
-        for model in models:
-            for label, device in (("cpu", "cpu"), ("gpu", "cuda")):
-                value = _float(path, line, row, f"{model}_speedup_{label}", required=False)
-                if value is not None:
-                    found[(function, model, device)] = Entry(value)
-    side.metrics["speedup"] = found
-
-
-def _paper_speed(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    found = {}
-    for line, row in _lines(rows):
-        function = _text(path, line, row, "function")
-        for label, device in (("cpu", "cpu"), ("gpu", "cuda")):
-            kan = _float(path, line, row, f"kan_{label}_s")
-            relukan = _float(path, line, row, f"relukan_{label}_s")
-            found[(function, "relukan", device)] = Entry(kan / relukan if relukan else math.nan)
-    side.metrics["speedup"] = found
-
-
-def _fit_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    found = {}
-    for line, row in _lines(rows):
-        key = tuple(_text(path, line, row, k) for k in KEYS["fit"])
-        value = _float(path, line, row, "final_test_mse", required=False)
-        diverged = _float(path, line, row, "diverged", required=False) if "diverged" in row else None
-        n = _float(path, line, row, "n_seeds", required=False) or 1
-        found[key] = Entry(
-            math.nan if value is None else value,
-            low=_float(path, line, row, "final_test_mse_min", required=False) if n > 1 else None,
-            high=_float(path, line, row, "final_test_mse_max", required=False) if n > 1 else None,
-            failed=bool(diverged) or value is None or math.isinf(value),
-        )
-    side.metrics["test_mse"] = found
-
-
-def _fit_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    found = {}
-    columns = list(rows[0]) if rows else []
-    models = [c[: -len("_test_mse")] for c in columns if c.endswith("_test_mse") and not c.startswith("paper_")]
-    for line, row in _lines(rows):
-        function = _text(path, line, row, "function")
-        for model in models:
-            value = _float(path, line, row, f"{model}_test_mse", required=False)
-            if value is not None:
-                found[(function, model)] = Entry(value, failed=math.isinf(value))
-    side.metrics["test_mse"] = found
-
-
-def _paper_fit(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    found = {}
-    for line, row in _lines(rows):
-        function = _text(path, line, row, "function")
-        found[(function, "kan")] = Entry(_float(path, line, row, "kan_test_final_mse"))
-        found[(function, "relukan")] = Entry(_float(path, line, row, "relukan_test_final_mse"))
-    side.metrics["test_mse"] = found
-
-
-def _forgetting_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    for metric in METRICS["forgetting"]:
-        side.metrics[metric] = {}
-    for line, row in _lines(rows):
-        key = (_text(path, line, row, "model"),)
-        n = _float(path, line, row, "n_seeds", required=False) or 1
-        diverged = bool(_float(path, line, row, "diverged", required=False))
-        for metric in METRICS["forgetting"]:
-            value = _float(path, line, row, metric, required=False)
-            ranged = n > 1 and f"{metric}_min" in row
-            side.metrics[metric][key] = Entry(
-                math.nan if value is None else value,
-                low=_float(path, line, row, f"{metric}_min", required=False) if ranged else None,
-                high=_float(path, line, row, f"{metric}_max", required=False) if ranged else None,
-                failed=diverged or value is None or math.isinf(value),
-            )
-
-
 # ----------------------------------------------------------------------------- the paper
-def _paper_keys(paper: Side, run: Side) -> tuple[set[tuple[str, ...]] | None, str]:
-    """The paper's rows that ran the same function as the run (None: all, unchecked), and a
-    warning when the run's function definitions could not be checked."""
-    if run.config_path is None or paper.paper_rows is None:
-        return None, f"{run.label}: no config.yaml beside it, so its functions were matched to the paper's by name only"
-    from relukan_bench.config import FitConfig, SpeedConfig, load_config
-    from relukan_bench.errors import BenchError
-
-    try:
-        if paper.experiment == "speed":
-            from relukan_bench.experiments.speed import paper_speedups
-
-            config = load_config(run.config_path, [], SpeedConfig)
-            return {(f, "relukan", "cuda" if d == "gpu" else d) for f, d in paper_speedups(paper.paper_rows, config)}, ""
-        from relukan_bench.experiments.fit import paper_fits
-
-        config = load_config(run.config_path, [], FitConfig)
-        keys = set()
-        for function, fit in paper_fits(paper.paper_rows, config).items():
-            if fit.kan_test_mse is not None:
-                keys.add((function, "kan"))
-            if fit.relukan_test_mse is not None:
-                keys.add((function, "relukan"))
-        return keys, ""
-    except BenchError:
-        return None, f"{run.config_path}: unreadable, so the run's functions were matched to the paper's by name only"
-
-
 # ----------------------------------------------------------------------------- comparing
 def compare(base: dict[str, Side], new: dict[str, Side], threshold: float = 1.10) -> list[Comparison]:
     """One comparison per experiment both inputs hold. UsageError when they share none."""
     if threshold <= 1.0:
         raise UsageError(f"--threshold: expected a ratio above 1, e.g. 1.10 (got {threshold})")
-    shared = [name for name in EXPERIMENTS if name in base and name in new]
+    shared = [name for name in _experiments() if name in base and name in new]
     if not shared:
         def what(sides: dict[str, Side]) -> str:
             return " and ".join(f"{s.experiment} {'numbers of the paper' if s.source == 'paper' else 'results'}"
                                 for s in sides.values())
 
-        reason = "the paper reports no numbers for forgetting" if "forgetting" in {*base, *new} and any(
+        unpublished = [name for name in {*base, *new} if not any(t.paper for t in _experiments()[name].compare_tables)]
+        reason = f"the paper reports no numbers for {unpublished[0]}" if unpublished and any(
             s.source == "paper" for s in [*base.values(), *new.values()]) else \
             "no experiment in common; expected results of the same experiment on both sides"
         where = [next(iter(sides.values())).path for sides in (base, new)]
@@ -423,21 +244,20 @@ def compare(base: dict[str, Side], new: dict[str, Side], threshold: float = 1.10
 
 
 def _compare_one(base: Side, new: Side, threshold: float) -> Comparison:
-    experiment = base.experiment
+    exp = _experiments()[base.experiment]
     paper = base.source == "paper" or new.source == "paper"
-    candidates = ("speedup",) if experiment == "speed" and paper else METRICS[experiment]
-    metrics = [m for m in candidates if m in base.metrics and m in new.metrics]
+    metrics = [m for m in exp.compare_candidates(paper) if m in base.metrics and m in new.metrics]
     if not metrics:
-        raise UsageError(f"{base.label} and {new.label}: no {experiment} measure in common "
+        raise UsageError(f"{base.label} and {new.label}: no {exp.name} measure in common "
                          f"(BASE has {', '.join(base.metrics) or 'none'}, NEW {', '.join(new.metrics) or 'none'})")
-    if experiment == "speed":
-        metrics = metrics[:1]  # ms per step where both have it, else speedups
-    comparison = Comparison(experiment, _metric_note(experiment, metrics, paper), KEYS[experiment], [])
+    if exp.compare_first_only:
+        metrics = metrics[:1]  # the first the sides share (speed: ms per step, else speedups)
+    comparison = Comparison(exp.name, exp.compare_note(metrics, paper), exp.compare_keys, [], tests=exp.tested_metrics)
     comparison.warnings += _environment_warnings(base, new)
     allowed: set[tuple[str, ...]] | None = None
     if paper and base.source != new.source:
         paper_side, run_side = (base, new) if base.source == "paper" else (new, base)
-        allowed, warning = _paper_keys(paper_side, run_side)
+        allowed, warning = _paper_keys(exp, paper_side, run_side)
         if warning:
             comparison.warnings.append(warning)
     for metric in metrics:
@@ -460,16 +280,27 @@ def _compare_one(base: Side, new: Side, threshold: float) -> Comparison:
     return comparison
 
 
-def _metric_note(experiment: str, metrics: Sequence[str], paper: bool) -> str:
-    if experiment == "speed":
-        if metrics == ["speedup"]:
-            return ("speedup over the baseline (higher is better)"
-                    + ("; against the paper speedups are compared, never seconds" if paper else ""))
-        return "ms per training step, median over repeats (lower is better)"
-    if experiment == "fit":
-        return "final test MSE, median over seeds (lower is better), compared as ratios on a log scale"
-    return (f"learned MSE, final MSE and forgetting, medians over seeds (lower is better), compared as ratios on a "
-            f"log scale; forgetting below {FORGETTING_FLOOR:g} counts as {FORGETTING_FLOOR:g}")
+def _paper_keys(exp: Any, paper: Side, run: Side) -> tuple[set[tuple[str, ...]] | None, str]:
+    """The paper's rows that ran the same function as the run (None: all, unchecked), and a
+    warning when the run's function definitions could not be checked."""
+    from relukan_bench.errors import BenchError
+
+    if run.config_path is None or paper.paper_rows is None:
+        return None, f"{run.label}: no config.yaml beside it, so its functions were matched to the paper's by name only"
+    try:
+        return exp.paper_keys(paper.paper_rows, run.config_path), ""
+    except BenchError:
+        return None, f"{run.config_path}: unreadable, so the run's functions were matched to the paper's by name only"
+
+
+def _rules() -> tuple[dict[str, bool], dict[str, float], set[str]]:
+    """Per metric, over every experiment: higher is better, the floor of its ratios, tested."""
+    higher, floors, tested = {}, {}, set()
+    for exp in _experiments().values():
+        higher.update(exp.higher_is_better)
+        floors.update(exp.floors)
+        tested.update(exp.tested_metrics)
+    return higher, floors, tested
 
 
 def _row(key: tuple[str, ...], metric: str, a: Entry | None, b: Entry | None, threshold: float) -> Row:
@@ -486,8 +317,8 @@ def _row(key: tuple[str, ...], metric: str, a: Entry | None, b: Entry | None, th
     ratio = _ratio(metric, a.value, b.value)
     if ratio is None:
         return Row(key, metric, base_value, new_value, None, "~", note="ratio undefined (zero or negative)")
-    worse = ratio < 1 / threshold if HIGHER_IS_BETTER[metric] else ratio > threshold
-    better = ratio > threshold if HIGHER_IS_BETTER[metric] else ratio < 1 / threshold
+    worse = ratio < 1 / threshold if _rules()[0][metric] else ratio > threshold
+    better = ratio > threshold if _rules()[0][metric] else ratio < 1 / threshold
     p, note = None, ""
     if a.samples is not None and b.samples is not None and min(len(a.samples), len(b.samples)) >= MIN_REPEATS:
         from scipy.stats import mannwhitneyu
@@ -495,7 +326,7 @@ def _row(key: tuple[str, ...], metric: str, a: Entry | None, b: Entry | None, th
         p = float(mannwhitneyu(a.samples, b.samples, alternative="two-sided").pvalue)
         if (worse or better) and p >= ALPHA:
             return Row(key, metric, base_value, new_value, ratio, "~", p, f"not significant (p >= {ALPHA:g})")
-    elif metric == "ms_per_step":
+    elif metric in _rules()[2]:
         note = f"ratio alone (fewer than {MIN_REPEATS} repeats on a side)"
     elif _overlap(metric, a, b):
         if worse or better:
@@ -504,7 +335,8 @@ def _row(key: tuple[str, ...], metric: str, a: Entry | None, b: Entry | None, th
 
 
 def _floor(metric: str, value: float) -> float:
-    return max(value, FORGETTING_FLOOR) if metric == "forgetting" else value
+    floor = _rules()[1].get(metric)
+    return max(value, floor) if floor is not None else value
 
 
 def _ratio(metric: str, base: float, new: float) -> float | None:
@@ -536,7 +368,7 @@ def _geomeans(comparison: Comparison, threshold: float) -> list[Row]:
     for row in comparison.rows:
         if row.ratio is None or row.mark in ("x", "!"):
             continue
-        group = row.keys[1:2] if comparison.experiment != "forgetting" else ()
+        group = row.keys[1:2] if len(comparison.keys) > 1 else ()  # per model, where rows have more keys
         groups.setdefault((group, row.metric), []).append(row)
     from statistics import geometric_mean
 
@@ -547,8 +379,8 @@ def _geomeans(comparison: Comparison, threshold: float) -> list[Row]:
         ratio = geometric_mean([r.ratio for r in rows])
         base = geometric_mean([_floor(metric, r.base) for r in rows])
         new = geometric_mean([_floor(metric, r.new) for r in rows])
-        worse = ratio < 1 / threshold if HIGHER_IS_BETTER[metric] else ratio > threshold
-        better = ratio > threshold if HIGHER_IS_BETTER[metric] else ratio < 1 / threshold
+        worse = ratio < 1 / threshold if _rules()[0][metric] else ratio > threshold
+        better = ratio > threshold if _rules()[0][metric] else ratio < 1 / threshold
         keys = (GEOMEAN, *group, *[""] * (len(comparison.keys) - 1 - len(group)))
         summary.append(Row(keys, metric, base, new, ratio, "+" if worse else "-" if better else "~",
                            note=f"over {len(rows)} rows"))

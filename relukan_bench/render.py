@@ -184,7 +184,7 @@ def compare_table(comparison: Any, base: str, new: str) -> Table:
         caption=(f"BASE {base}, NEW {new}. +: worse beyond the threshold, -: better, ~: within it or not significant, "
                  "!: failed or diverged on one side only, x: on one side only."
                  + (" Speed differences need a Mann-Whitney U test p < 0.01 where both sides have 7+ repeats."
-                    if comparison.experiment == "speed" else "")),
+                    if comparison.tests else "")),
     )
     for key in comparison.keys:
         out.add_column(key)

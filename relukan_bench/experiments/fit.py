@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from relukan_bench.experiments.protocol import Experiment, Option, rows_by_unit, seed_list
+from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, rows_by_unit, seed_list
 from relukan_bench.stats import median
 
 if TYPE_CHECKING:
@@ -583,6 +583,28 @@ class Fit(Experiment):
     selects = ("functions", "models")
     options = (Option("--seeds", "seeds", "Seeds of data and initialisation, e.g. 0,1,2: one training run per seed.",
                       convert=seed_list),)
+
+    compare_keys = ("function", "model")
+    compare_metrics = ("test_mse",)
+    higher_is_better = {"test_mse": False}
+
+    @property
+    def compare_tables(self) -> tuple[CompareTable, ...]:
+        from relukan_bench.experiments import fit_compare as read
+
+        return (
+            CompareTable("summary.csv", frozenset({"function", "model", "final_test_mse", "n_seeds"}), read.fit_summary),
+            CompareTable("fit.csv", frozenset({"function", "kan_test_final_mse", "relukan_test_final_mse"}), read.paper_fit, paper=True),
+            CompareTable("table.csv", frozenset({"function", "paper_gain"}), read.fit_table),
+        )
+
+    def compare_note(self, metrics: Sequence[str], paper: bool) -> str:
+        return "final test MSE, median over seeds (lower is better), compared as ratios on a log scale"
+
+    def paper_keys(self, paper_rows: Sequence[dict[str, str]], config_path: Any) -> set[tuple[str, ...]]:
+        from relukan_bench.experiments.fit_compare import paper_keys
+
+        return paper_keys(paper_rows, config_path)
 
     def context(self, config: FitConfig) -> dict[str, PaperFit]:
         from relukan_bench import resources

@@ -38,7 +38,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from relukan_bench.experiments.protocol import Experiment, Option, rows_by_unit, seed_list
+from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, rows_by_unit, seed_list
 from relukan_bench.stats import median
 
 if TYPE_CHECKING:
@@ -448,6 +448,25 @@ class Forgetting(Experiment):
 
     options = (Option("--seeds", "seeds", "Seeds of initialisation, e.g. 0,1,2: one run of every phase per seed.",
                       convert=seed_list),)
+
+    compare_keys = ("model",)
+    compare_metrics = ("learned_mse", "final_mse", "forgetting")
+    higher_is_better = {"learned_mse": False, "final_mse": False, "forgetting": False}
+    #: forgetting can be zero or negative (a later phase helped an earlier segment); ratios are
+    #: taken of max(forgetting, 1e-4), about 0.06% of a wiped-out segment's MSE.
+    floors = {"forgetting": 1e-4}
+
+    @property
+    def compare_tables(self) -> tuple[CompareTable, ...]:
+        from relukan_bench.experiments import forgetting_compare as read
+
+        return (CompareTable("summary.csv", frozenset({"model", "learned_mse", "final_mse", "forgetting", "n_seeds"}),
+                             read.forgetting_summary),)
+
+    def compare_note(self, metrics: Sequence[str], paper: bool) -> str:
+        floor = self.floors["forgetting"]
+        return (f"learned MSE, final MSE and forgetting, medians over seeds (lower is better), compared as ratios on a "
+                f"log scale; forgetting below {floor:g} counts as {floor:g}")
 
     def shapes(self, config: ForgettingConfig) -> list[Any]:
         return [config.network]

@@ -42,10 +42,11 @@ class Option:
 
 @dataclass(frozen=True)
 class CompareTable:
-    """A table `compare` can read: it is this experiment's when its header holds `columns`;
-    `read(side, path, rows)` fills the side's metrics (relukan_bench.compare)."""
+    """A table `compare` can read, usually named `file`: it is this experiment's when its
+    header holds `columns`; `read(side, path, rows)` fills the side's metrics
+    (relukan_bench.compare)."""
 
-    name: str
+    file: str
     columns: frozenset[str]
     read: Callable[[Any, Path, Sequence[dict[str, str]]], None]
     paper: bool = False  # the paper's own numbers
@@ -87,9 +88,12 @@ class Experiment:
     device_help: str = "cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu)."
     options: tuple[Option, ...] = ()
     selects: tuple[str, ...] = ("models",)  # which of --functions / --models its command takes
-    compare_keys: tuple[str, ...] = ()
-    compare_metrics: tuple[str, ...] = ()
+    compare_keys: tuple[str, ...] = ()  # what matches two rows
+    compare_metrics: tuple[str, ...] = ()  # in order of preference for a pair of sides
+    compare_first_only: bool = False  # compare only the first metric both sides have
     higher_is_better: dict[str, bool] = {}
+    tested_metrics: tuple[str, ...] = ()  # decided with a significance test where raw repeats allow
+    floors: dict[str, float] = {}  # ratios of a metric are taken of max(value, floor)
     compare_tables: tuple[CompareTable, ...] = ()
 
     # ------------------------------------------------------------------ running
@@ -145,6 +149,22 @@ class Experiment:
 
     def figures(self, run_dir: Path, config: Any, results: Sequence[Any], context: Any) -> None:
         """Draw the run's figures (at the end)."""
+
+    # ------------------------------------------------------------------ comparing
+    def compare_candidates(self, paper: bool) -> tuple[str, ...]:
+        """The metrics to compare (one side being the paper's numbers, or not)."""
+        return self.compare_metrics
+
+    def compare_note(self, metrics: Sequence[str], paper: bool) -> str:
+        """What the comparison's numbers are, for its title."""
+        return ", ".join(metrics)
+
+    def compare_run(self, side: Any, directory: Path, load_csv: Callable[[Path, Path], Any]) -> None:
+        """Add to a run directory's side what its other tables hold (speed: raw repeats)."""
+
+    def paper_keys(self, paper_rows: Sequence[dict[str, str]], config_path: Path) -> set[tuple[str, ...]]:
+        """The paper's rows that ran what the run (its config.yaml) ran."""
+        return set()
 
     # ------------------------------------------------------------------ showing
     def show(self, outcome: Outcome) -> list[Any]:

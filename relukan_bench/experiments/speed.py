@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from relukan_bench.errors import failure
-from relukan_bench.experiments.protocol import Experiment, Option
+from relukan_bench.experiments.protocol import CompareTable, Experiment, Option
 from relukan_bench.stats import describe, ratio_range, relative_iqr
 
 if TYPE_CHECKING:
@@ -308,6 +308,41 @@ class Speed(Experiment):
         from relukan_bench.devices import resolve_devices
 
         return resolve_devices(choice)
+
+    compare_keys = ("function", "model", "device")
+    compare_metrics = ("ms_per_step", "speedup")
+    compare_first_only = True
+    higher_is_better = {"ms_per_step": False, "speedup": True}
+    tested_metrics = ("ms_per_step",)
+
+    @property
+    def compare_tables(self) -> tuple[CompareTable, ...]:
+        from relukan_bench.experiments import speed_compare as read
+
+        return (
+            CompareTable("raw.csv", frozenset({"function", "model", "device", "repeat", "ms_per_step"}), read.speed_raw),
+            CompareTable("summary.csv", frozenset({"function", "model", "device", "median_s", "ms_per_step"}), read.speed_summary),
+            CompareTable("speed.csv", frozenset({"function", "expression", "kan_cpu_s", "relukan_cpu_s"}), read.paper_speed, paper=True),
+            CompareTable("table.csv", frozenset({"function", "paper_speedup_cpu"}), read.speed_table),
+        )
+
+    def compare_candidates(self, paper: bool) -> tuple[str, ...]:
+        return ("speedup",) if paper else self.compare_metrics
+
+    def compare_note(self, metrics: Sequence[str], paper: bool) -> str:
+        if list(metrics) == ["speedup"]:
+            return ("speedup over the baseline (higher is better)"
+                    + ("; against the paper speedups are compared, never seconds" if paper else ""))
+        return "ms per training step, median over repeats (lower is better)"
+
+    def compare_run(self, side: Any, directory: Any, load_csv: Any) -> None:
+        if (directory / "raw.csv").is_file():  # the raw repeats, for the significance test
+            side.metrics["ms_per_step"] = load_csv(directory / "raw.csv", directory).metrics["ms_per_step"]
+
+    def paper_keys(self, paper_rows: Sequence[dict[str, str]], config_path: Any) -> set[tuple[str, ...]]:
+        from relukan_bench.experiments.speed_compare import paper_keys
+
+        return paper_keys(paper_rows, config_path)
 
     def context(self, config: SpeedConfig) -> dict[tuple[str, str], float]:
         from relukan_bench import resources

@@ -1,0 +1,66 @@
+"""How `compare` reads the fit experiment's summary.csv and table.csv and the paper's
+fit.csv: the median final test MSE per (function, model). Declared by
+relukan_bench.experiments.fit."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+from relukan_bench.compare import Entry, Side, lines as _lines, number as _float, name as _text
+
+KEYS = ("function", "model")
+
+
+def fit_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    found = {}
+    for line, row in _lines(rows):
+        key = tuple(_text(path, line, row, k) for k in KEYS)
+        value = _float(path, line, row, "final_test_mse", required=False)
+        diverged = _float(path, line, row, "diverged", required=False) if "diverged" in row else None
+        n = _float(path, line, row, "n_seeds", required=False) or 1
+        found[key] = Entry(
+            math.nan if value is None else value,
+            low=_float(path, line, row, "final_test_mse_min", required=False) if n > 1 else None,
+            high=_float(path, line, row, "final_test_mse_max", required=False) if n > 1 else None,
+            failed=bool(diverged) or value is None or math.isinf(value),
+        )
+    side.metrics["test_mse"] = found
+
+
+def fit_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    found = {}
+    columns = list(rows[0]) if rows else []
+    models = [c[: -len("_test_mse")] for c in columns if c.endswith("_test_mse") and not c.startswith("paper_")]
+    for line, row in _lines(rows):
+        function = _text(path, line, row, "function")
+        for model in models:
+            value = _float(path, line, row, f"{model}_test_mse", required=False)
+            if value is not None:
+                found[(function, model)] = Entry(value, failed=math.isinf(value))
+    side.metrics["test_mse"] = found
+
+
+def paper_fit(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    found = {}
+    for line, row in _lines(rows):
+        function = _text(path, line, row, "function")
+        found[(function, "kan")] = Entry(_float(path, line, row, "kan_test_final_mse"))
+        found[(function, "relukan")] = Entry(_float(path, line, row, "relukan_test_final_mse"))
+    side.metrics["test_mse"] = found
+
+
+def paper_keys(paper_rows: Sequence[dict[str, str]], config_path: Path) -> set[tuple[str, ...]]:
+    """The paper's rows whose model ran the same function as the run whose config is `config_path`."""
+    from relukan_bench.config import FitConfig, load_config
+    from relukan_bench.experiments.fit import paper_fits
+
+    config = load_config(config_path, [], FitConfig)
+    keys = set()
+    for function, fit in paper_fits(paper_rows, config).items():
+        if fit.kan_test_mse is not None:
+            keys.add((function, "kan"))
+        if fit.relukan_test_mse is not None:
+            keys.add((function, "relukan"))
+    return keys

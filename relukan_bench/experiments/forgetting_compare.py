@@ -1,0 +1,31 @@
+"""How `compare` reads the forgetting experiment's summary.csv: learned MSE, final MSE and
+forgetting per model. Declared by relukan_bench.experiments.forgetting."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+from relukan_bench.compare import Entry, Side, lines as _lines, number as _float, name as _text
+
+KEYS = ("model",)
+METRICS = ("learned_mse", "final_mse", "forgetting")
+
+
+def forgetting_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    for metric in METRICS:
+        side.metrics[metric] = {}
+    for line, row in _lines(rows):
+        key = (_text(path, line, row, "model"),)
+        n = _float(path, line, row, "n_seeds", required=False) or 1
+        diverged = bool(_float(path, line, row, "diverged", required=False))
+        for metric in METRICS:
+            value = _float(path, line, row, metric, required=False)
+            ranged = n > 1 and f"{metric}_min" in row
+            side.metrics[metric][key] = Entry(
+                math.nan if value is None else value,
+                low=_float(path, line, row, f"{metric}_min", required=False) if ranged else None,
+                high=_float(path, line, row, f"{metric}_max", required=False) if ranged else None,
+                failed=diverged or value is None or math.isinf(value),
+            )

@@ -1,0 +1,96 @@
+"""How `compare` reads the speed experiment's tables (raw.csv, summary.csv, table.csv) and
+the paper's speed.csv: ms per step per (function, model, device), or speedups over the
+baseline. Declared by relukan_bench.experiments.speed."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+from relukan_bench.compare import Entry, Side, lines as _lines, number as _float, name as _text
+
+KEYS = ("function", "model", "device")
+
+
+def speed_raw(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    samples: dict[tuple[str, ...], list[float]] = {}
+    for line, row in _lines(rows):
+        key = tuple(_text(path, line, row, k) for k in KEYS)
+        value = None if row.get("error") else _float(path, line, row, "ms_per_step", required=False)  # a failed unit
+        samples.setdefault(key, []).append(math.nan if value is None else value)
+    from relukan_bench.stats import median
+
+    side.metrics["ms_per_step"] = {
+        key: Entry(median([v for v in values if v == v]), samples=[v for v in values if v == v],
+                   failed=any(v != v for v in values))
+        for key, values in samples.items()
+    }
+
+
+def speed_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    side.metrics["ms_per_step"] = {}
+    for line, row in _lines(rows):
+        key = tuple(_text(path, line, row, k) for k in KEYS)
+        value = _float(path, line, row, "ms_per_step", required=False)
+        side.metrics["ms_per_step"][key] = Entry(math.nan if value is None else value, failed=value is None)
+    speedups(side, path, rows)
+
+
+def speedups(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    """Speedups over the baseline from a speed summary (the baseline's own row, 1.0, is left out)."""
+    baseline = _baseline(side)
+    found = {}
+    for line, row in _lines(rows):
+        key = tuple(_text(path, line, row, k) for k in KEYS)
+        value = _float(path, line, row, "speedup", required=False)
+        if value is not None and key[1] != baseline:
+            found[key] = Entry(value)
+    side.metrics["speedup"] = found
+
+
+def _baseline(side: Side) -> str:
+    """The run's baseline model: its config.yaml says, else the default `kan`."""
+    if side.config_path is None:
+        return "kan"
+    import yaml
+
+    try:
+        return (yaml.safe_load(side.config_path.read_text(encoding="utf-8")) or {}).get("baseline") or "kan"
+    except (OSError, yaml.YAMLError):
+        return "kan"
+
+
+def speed_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    """The paper's layout (`table.csv`): `<model>_speedup_<cpu|gpu>` columns."""
+    found = {}
+    columns = list(rows[0]) if rows else []
+    models = [c[: -len("_speedup_cpu")] for c in columns if c.endswith("_speedup_cpu")]
+    for line, row in _lines(rows):
+        function = _text(path, line, row, "function")
+        for model in models:
+            for label, device in (("cpu", "cpu"), ("gpu", "cuda")):
+                value = _float(path, line, row, f"{model}_speedup_{label}", required=False)
+                if value is not None:
+                    found[(function, model, device)] = Entry(value)
+    side.metrics["speedup"] = found
+
+
+def paper_speed(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    found = {}
+    for line, row in _lines(rows):
+        function = _text(path, line, row, "function")
+        for label, device in (("cpu", "cpu"), ("gpu", "cuda")):
+            kan = _float(path, line, row, f"kan_{label}_s")
+            relukan = _float(path, line, row, f"relukan_{label}_s")
+            found[(function, "relukan", device)] = Entry(kan / relukan if relukan else math.nan)
+    side.metrics["speedup"] = found
+
+
+def paper_keys(paper_rows: Sequence[dict[str, str]], config_path: Path) -> set[tuple[str, ...]]:
+    """The paper's rows that ran the same function as the run whose config is `config_path`."""
+    from relukan_bench.config import SpeedConfig, load_config
+    from relukan_bench.experiments.speed import paper_speedups
+
+    config = load_config(config_path, [], SpeedConfig)
+    return {(f, "relukan", "cuda" if d == "gpu" else d) for f, d in paper_speedups(paper_rows, config)}
