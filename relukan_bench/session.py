@@ -82,7 +82,7 @@ def check(exp: Any, config: Any, path: Path | None) -> Any:
     from relukan_bench.errors import ConfigError
     from relukan_bench.kinds import EntryError, kind_of
 
-    for index, entry in enumerate(config.models):
+    for index, entry in enumerate(getattr(config, "models", ())):
         kind = kind_of(entry)
         if kind.check is not None:
             try:

@@ -1,0 +1,109 @@
+"""A fast fake experiment, registered by the tests that need one: the runner's bookkeeping
+(run directories, resume, Ctrl-C, failures) without any training. It is also the proof that
+adding an experiment takes one module and no edit of the package: its config class, tables,
+plan and summaries are all here."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import Annotated, Any, Iterator, Literal, Sequence
+
+from pydantic import Field
+
+from relukan_bench.experiments.protocol import Experiment, Option, register, seed_list, unregister
+from relukan_bench.schema import NonNegativeInt, PositiveInt, Seeds, Strict
+
+#: set by a test: raise KeyboardInterrupt before the unit with this index (a Ctrl-C)
+INTERRUPT_AT: list[int] = []
+
+
+class FakeConfig(Strict):
+    experiment: Literal["fake"] = "fake"
+    seeds: Seeds = [0, 1]
+    items: Annotated[list[str], Field(min_length=1)] = ["a", "b"]
+    points: PositiveInt = 3
+    threads: PositiveInt = 1
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    fail: list[str] = []  # items whose units raise
+    offset: NonNegativeInt = 0
+
+
+def _value(item: str, seed: int, index: int, offset: int) -> float:
+    return (zlib.crc32(f"{item}/{seed}/{index}".encode()) % 10_000) / 1000.0 + offset
+
+
+class Fake(Experiment):
+    name, rank, title = "fake", 50, "A fake experiment"
+    claim = "the runner keeps its books"
+    help = "A fake experiment for the tests.\n\nWrites points.csv, units.csv and summary.csv."
+    quick = ("points=1",)
+    schema = FakeConfig
+    tables = {"points": {"item": str, "seed": int, "index": int, "value": float},
+              "units": {"item": str, "seed": int, "total": float, "error": str}}
+    units_name = "fake units"
+    options = (Option("--seeds", "seeds", "Seeds.", convert=seed_list),)
+
+    def shapes(self, config: FakeConfig) -> list[Any]:
+        return []
+
+    def domain(self, config: FakeConfig) -> tuple[float, float]:
+        return (0.0, 1.0)
+
+    def plan(self, config: FakeConfig, devices: Sequence[str]) -> list[tuple[str, int]]:
+        return [(item, seed) for item in config.items for seed in config.seeds]
+
+    def key(self, row: dict[str, Any]) -> tuple[str, int]:
+        return (row["item"], int(row["seed"]))
+
+    def execute(self, config: FakeConfig, devices: Sequence[str], units: Sequence[Any], progress: Any) -> Iterator[Any]:
+        for number, (item, seed) in enumerate(units):
+            if INTERRUPT_AT and number == INTERRUPT_AT[0]:
+                raise KeyboardInterrupt
+            progress((item, seed), 0, math.nan)
+            if item in config.fail:
+                yield {"unit": {"item": item, "seed": seed, "total": math.nan, "error": "RuntimeError: asked to fail"},
+                       "points": []}
+                continue
+            points = [{"item": item, "seed": seed, "index": i, "value": _value(item, seed, i, config.offset)}
+                      for i in range(config.points)]
+            yield {"unit": {"item": item, "seed": seed, "total": sum(p["value"] for p in points), "error": None},
+                   "points": points}
+
+    def rows(self, result: Any) -> dict[str, list[dict[str, Any]]]:
+        return {"points": result["points"], "units": [result["unit"]]}
+
+    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[Any]:
+        from relukan_bench.experiments.protocol import rows_by_unit
+
+        return [{"unit": unit, "points": rows["points"]} for unit, rows in rows_by_unit(loaded, "units", self.key)]
+
+    def failure(self, result: Any) -> str | None:
+        unit = result["unit"]
+        return f"{unit['item']} seed {unit['seed']}: {unit['error']}" if unit["error"] else None
+
+    def summarize(self, run_dir: Any, config: FakeConfig, results: Sequence[Any], context: Any) -> dict[str, Any]:
+        from relukan_bench.results import write_csv
+
+        totals: dict[str, list[float]] = {}
+        for result in results:
+            totals.setdefault(result["unit"]["item"], []).append(result["unit"]["total"])
+        summary = [{"item": item, "n": len(values), "total": sum(values)} for item, values in totals.items()]
+        write_csv(run_dir / "summary.csv", ["item", "n", "total"], summary)
+        return {"summary": summary}
+
+    def verdict(self, exp: Any) -> Any:
+        from relukan_bench.report import UNTESTED, Verdict
+
+        return Verdict(self.name, self.claim, UNTESTED, "A fake experiment decides nothing.")
+
+
+FAKE = Fake()
+
+
+def install() -> None:
+    register(FAKE)
+
+
+def uninstall() -> None:
+    unregister(FAKE.name)
