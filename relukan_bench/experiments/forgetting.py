@@ -190,117 +190,127 @@ def run_one(config: ForgettingConfig, unit: Unit, spec: Any, x: "torch.Tensor", 
 
 def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: Any, x: "torch.Tensor", y: "torch.Tensor",
               device: str, on_progress: Callable[[int, float], None] | None = None) -> list[RunResult]:
-    """Train the seeds of `units` (one model entry) through every phase, as one batched
-    ReLU-KAN when there are several, and evaluate each seed on every segment after each phase.
-    A seed whose loss stops being finite stops there; the others go on."""
+    """Train the seeds of `units` (one model entry) through every phase, as one batched model
+    when there are several, and evaluate each seed on every segment after each phase. A seed
+    whose loss stops being finite stops there; the others go on."""
     import torch
 
-    from relukan_bench.kinds import build_model
-    from relukan_bench.models import count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
     from relukan_bench.training import prepare, step_for
 
-    segments, steps = config.data.segments, config.train.steps_per_phase
-    size = config.data.points // segments
-    count = len(units)
     init_seeds = [derive_seed(unit.seed, "init", "forgetting") for unit in units]
-    members = [build_model(spec, config.network, tuple(config.data.domain), seed) for seed in init_seeds]
-    params = count_parameters(members[0])
-    if count > 1:
-        from relukan_bench.kinds import kind_of
-
-        model = kind_of(spec).batch(members).to(device)
-        xs, ys = x.expand(count, -1, -1), y.expand(count, -1, -1)  # (S, N, 1): every seed sees the same data
-
-        def predict() -> "torch.Tensor":  # (S, N, 1)
-            return model(xs)
-    else:
-        model = members[0].to(device)
-        xs, ys = x, y
-
-        def predict() -> "torch.Tensor":
-            return model(x).unsqueeze(0)
-
-    def segment(phase: int) -> tuple["torch.Tensor", "torch.Tensor"]:
-        part = slice((phase - 1) * size, phase * size)
-        return xs[..., part, :], ys[..., part, :]
-
-    results = [RunResult(run={}) for _ in units]
-    matrices: list[list[list[float]]] = [[] for _ in units]
-    alive = list(range(count))  # the seeds that have not diverged
-    diverged_phase: list[int | None] = [None] * count
+    group = _Group(config, units, spec, init_seeds, x, y, device)
     with torch.no_grad():
-        before = predict()
+        before = group.predict()
     for s, unit in enumerate(units):
-        results[s].matrix += _matrix_rows(unit, 0, _segment_mse(before[s], y, segments).tolist(), matrices[s])
-    step = step_for(spec, model, config.train, *segment(1))
+        group.results[s].matrix += _matrix_rows(unit, 0, _segment_mse(before[s], y, config.data.segments).tolist(), group.matrices[s])
+    step = step_for(spec, group.model, config.train, *group.segment(1))
     compile_seconds = prepare(spec, step)  # compile and CUDA-graph capture, outside the clock
     start = clock(device)
-    for phase in range(1, segments + 1):
+    for phase in range(1, config.data.segments + 1):
         if phase > 1:
-            step.set_data(*segment(phase))
+            step.set_data(*group.segment(phase))
             if config.train.reset_optimizer:
                 step.reset_optimizer()  # else one optimizer across phases (the paper)
-        losses = torch.empty(steps, count, dtype=torch.float64, device=x.device)
+        losses = group.phase(phase, step)
+        if not group.alive:
+            break
+        if on_progress is not None:
+            on_progress(phase * config.train.steps_per_phase, float(losses[-1, group.alive].median()))
+    seconds = (clock(device) - start) / len(units)
+    for s, unit in enumerate(units):
+        group.results[s].run = group.run_record(s, unit, seconds, compile_seconds)
+    return group.results
+
+
+class _Group:
+    """The seeds of one model entry going through the phases together: their model (batched
+    when there are several), data, matrices and records so far."""
+
+    def __init__(self, config: ForgettingConfig, units: Sequence[Unit], spec: Any, init_seeds: list[int],
+                 x: "torch.Tensor", y: "torch.Tensor", device: str):
+        from relukan_bench.kinds import build_model, kind_of
+        from relukan_bench.models import count_parameters
+
+        self.config, self.units, self.spec, self.init_seeds, self.x, self.y = config, units, spec, init_seeds, x, y
+        self.device, self.count = device, len(units)
+        members = [build_model(spec, config.network, tuple(config.data.domain), seed) for seed in init_seeds]
+        self.params = count_parameters(members[0])
+        if self.count > 1:
+            self.model = kind_of(spec).batch(members).to(device)
+            self.xs, self.ys = x.expand(self.count, -1, -1), y.expand(self.count, -1, -1)  # every seed sees the same data
+        else:
+            self.model = members[0].to(device)
+            self.xs, self.ys = x, y
+        self.results = [RunResult(run={}) for _ in units]
+        self.matrices: list[list[list[float]]] = [[] for _ in units]
+        self.alive = list(range(self.count))  # the seeds that have not diverged
+        self.diverged_phase: list[int | None] = [None] * self.count
+
+    def predict(self) -> "torch.Tensor":
+        """Every seed's prediction on every point, (S, N, 1)."""
+        return self.model(self.xs) if self.count > 1 else self.model(self.x).unsqueeze(0)
+
+    def segment(self, phase: int) -> tuple["torch.Tensor", "torch.Tensor"]:
+        size = self.config.data.points // self.config.data.segments
+        part = slice((phase - 1) * size, phase * size)
+        return self.xs[..., part, :], self.ys[..., part, :]
+
+    def phase(self, phase: int, step: Any) -> "torch.Tensor":
+        """Train one phase; record each living seed's matrix row, predictions and curves;
+        return the phase's losses (steps, S) on the CPU."""
+        import torch
+
+        steps, segments = self.config.train.steps_per_phase, self.config.data.segments
+        losses = torch.empty(steps, self.count, dtype=torch.float64, device=self.x.device)
         logged: list[tuple[int, torch.Tensor]] = []  # (global step, (S, segments) MSE on the device)
         for i in range(steps):
             losses[i] = step().reshape(-1)
-            if (i + 1) % config.train.log_every == 0 or i + 1 == steps:
+            if (i + 1) % self.config.train.log_every == 0 or i + 1 == steps:
                 with torch.no_grad():
-                    logged.append(((phase - 1) * steps + i + 1, _segment_mse(predict(), ys, segments)))
+                    logged.append(((phase - 1) * steps + i + 1, _segment_mse(self.predict(), self.ys, segments)))
         losses = losses.cpu()  # the phase's one read-back from the device
         with torch.no_grad():
-            prediction = predict()
-        per_segment = _segment_mse(prediction, ys, segments).tolist()  # (S, segments)
-        for s in list(alive):
-            unit, result = units[s], results[s]
+            prediction = self.predict()
+        per_segment = _segment_mse(prediction, self.ys, segments).tolist()  # (S, segments)
+        for s in list(self.alive):
             if not bool(torch.isfinite(losses[:, s]).all()):
-                diverged_phase[s] = phase
-                alive.remove(s)
+                self.diverged_phase[s] = phase
+                self.alive.remove(s)
                 continue
-            result.matrix += _matrix_rows(unit, phase, per_segment[s], matrices[s])
-            result.predictions += [
-                {"model": unit.model, "seed": unit.seed, "phase": phase, "index": i, "x": xi, "y_true": t, "y_pred": p}
-                for i, (xi, t, p) in enumerate(zip(x[:, 0].tolist(), y[:, 0].tolist(), prediction[s, :, 0].tolist()))
-            ]
-            result.curves += [
-                {"model": unit.model, "seed": unit.seed, "step": at, "phase": phase, "segment": j + 1, "mse": mse}
-                for at, values in logged
-                for j, mse in enumerate(values[s].tolist())
-            ]
-        if not alive:
-            break
-        if on_progress is not None:
-            on_progress(phase * steps, float(losses[-1, alive].median()))
-    seconds = (clock(device) - start) / count
+            self._record(s, phase, per_segment[s], prediction[s, :, 0].tolist(), logged)
+        return losses
 
-    for s, unit in enumerate(units):
-        numbers = scores(matrices[s]) if diverged_phase[s] is None else Scores(*[math.nan] * 5)
-        results[s].run = {
-            "model": unit.model,
-            "kind": spec.kind,
-            "seed": unit.seed,
-            "init_seed": init_seeds[s],
-            "device": device,
-            "threads": torch.get_num_threads(),
-            "phases": segments,
-            "steps_per_phase": steps,
-            "phases_done": len(matrices[s]) - 1,
-            "diverged": diverged_phase[s] is not None,
-            "diverged_phase": diverged_phase[s],
-            "learned_mse": numbers.learned_mse,
-            "final_mse": numbers.final_mse,
-            "forgetting": numbers.forgetting,
-            "max_forgetting": numbers.max_forgetting,
-            "forgotten_fraction": numbers.forgotten_fraction,
-            "seconds": seconds,
-            "params": params,
-            "batched": count,
-            "compile_seconds": compile_seconds,
-            "error": f"the loss is not finite in phase {diverged_phase[s]}" if diverged_phase[s] is not None else None,
+    def _record(self, s: int, phase: int, per_segment: list[float], predicted: list[float],
+                logged: list[tuple[int, "torch.Tensor"]]) -> None:
+        unit, result = self.units[s], self.results[s]
+        result.matrix += _matrix_rows(unit, phase, per_segment, self.matrices[s])
+        result.predictions += [
+            {"model": unit.model, "seed": unit.seed, "phase": phase, "index": i, "x": xi, "y_true": t, "y_pred": p}
+            for i, (xi, t, p) in enumerate(zip(self.x[:, 0].tolist(), self.y[:, 0].tolist(), predicted))
+        ]
+        result.curves += [
+            {"model": unit.model, "seed": unit.seed, "step": at, "phase": phase, "segment": j + 1, "mse": mse}
+            for at, values in logged
+            for j, mse in enumerate(values[s].tolist())
+        ]
+
+    def run_record(self, s: int, unit: Unit, seconds: float, compile_seconds: float) -> dict[str, Any]:
+        import torch
+
+        diverged = self.diverged_phase[s]
+        numbers = scores(self.matrices[s]) if diverged is None else Scores(*[math.nan] * 5)
+        return {
+            "model": unit.model, "kind": self.spec.kind, "seed": unit.seed, "init_seed": self.init_seeds[s],
+            "device": self.device, "threads": torch.get_num_threads(), "phases": self.config.data.segments,
+            "steps_per_phase": self.config.train.steps_per_phase, "phases_done": len(self.matrices[s]) - 1,
+            "diverged": diverged is not None, "diverged_phase": diverged,
+            "learned_mse": numbers.learned_mse, "final_mse": numbers.final_mse, "forgetting": numbers.forgetting,
+            "max_forgetting": numbers.max_forgetting, "forgotten_fraction": numbers.forgotten_fraction,
+            "seconds": seconds, "params": self.params, "batched": self.count, "compile_seconds": compile_seconds,
+            "error": f"the loss is not finite in phase {diverged}" if diverged is not None else None,
         }
-    return results
 
 
 def _matrix_rows(unit: Unit, phase: int, per_segment: list[float], matrix: list[list[float]]) -> list[dict[str, Any]]:

@@ -1,0 +1,50 @@
+"""The docs' column lists are the code's: docs/outputs.md against every declared table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from relukan_bench.experiments import fit, forgetting, speed
+from relukan_bench.experiments.protocol import experiments
+
+OUTPUTS = Path(__file__).resolve().parents[1] / "docs" / "outputs.md"
+
+
+def _documented() -> dict[str, list[tuple[str, str]]]:
+    """`### <experiment>/<file>` -> [(column, type)] from the table under the heading."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    current = None
+    for line in OUTPUTS.read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"^### (\w+/[\w.]+)\s*$", line)
+        if heading:
+            current = heading.group(1)
+            found[current] = []
+        elif line.startswith("### "):
+            current = None
+        elif current and (cell := re.match(r"^\|\s*`(\w+)`\s*\|\s*(\w+)\s*\|", line)):
+            found[current].append((cell.group(1), cell.group(2)))
+    return found
+
+
+def _declared() -> dict[str, list[tuple[str, str]]]:
+    tables = {f"{name}/{table}.csv": [(c, t.__name__) for c, t in types.items()]
+              for name, exp in experiments().items() for table, types in exp.tables.items()}
+    kinds = {"function": "str", "model": "str", "device": "str", "kind": "str", "trainer": "str", "relukan": "str",
+             "kan": "str", "bspline": "str", "n": "int", "n_seeds": "int", "failed": "int", "diverged": "int",
+             "params": "int", "spline_params": "int"}
+    for name, columns in (("speed/summary.csv", speed.SUMMARY_COLUMNS), ("speed/decomposition.csv", speed.DECOMPOSITION_COLUMNS),
+                          ("fit/summary.csv", fit.SUMMARY_COLUMNS), ("forgetting/summary.csv", forgetting.SUMMARY_COLUMNS)):
+        tables[name] = [(c, kinds.get(c, "float")) for c in columns]
+    return tables
+
+
+@pytest.mark.parametrize("table", sorted(_declared()))
+def test_every_table_is_documented_column_by_column(table):
+    assert _documented().get(table) == _declared()[table]
+
+
+def test_the_docs_document_no_table_that_does_not_exist():
+    assert set(_documented()) <= set(_declared())
