@@ -110,11 +110,20 @@ def _number(text: Any) -> Any:
         return text
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
+def _rows(path: Path, text: set[str]) -> list[dict[str, Any]]:
+    """A derived table's rows: its `text` columns as written, every other cell a number (or
+    None where empty; text where it is not a number)."""
     if not path.is_file():
         return []
-    return [{key: _number(value) if key not in ("function", "model", "device", "kind", "trainer", "relukan", "kan", "bspline") else value
-             for key, value in row.items()} for row in read_csv(path)]
+    return [{key: _number(value) if key not in text else value for key, value in row.items()} for row in read_csv(path)]
+
+
+def _text_columns(name: str) -> set[str]:
+    """The columns of the experiment's derived tables that hold text (their record classes)."""
+    from relukan_bench.experiments.protocol import experiment
+    from relukan_bench.records import types_of
+
+    return {column for table in experiment(name).summaries.values() for column, kind in types_of(table).items() if kind is str}
 
 
 def load_experiment(directory: Path, name: str) -> Experiment | None:
@@ -125,8 +134,9 @@ def load_experiment(directory: Path, name: str) -> Experiment | None:
     config = yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8")) or {}
     env_path = directory / "env.json"
     env = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
-    return Experiment(name, directory, config, env, _rows(directory / "summary.csv"), _rows(directory / "table.csv"),
-                      _rows(directory / "decomposition.csv"))
+    text = _text_columns(name) | {"function"}
+    return Experiment(name, directory, config, env, _rows(directory / "summary.csv", text), _rows(directory / "table.csv", text),
+                      _rows(directory / "decomposition.csv", text))
 
 
 def load_all(run_dir: Path) -> dict[str, Experiment | None]:

@@ -155,9 +155,13 @@ def remove_temporaries(directory: Path) -> list[Path]:
     return found
 
 
-def read_records(path: Path, types: Mapping[str, type]) -> list[dict[str, Any]]:
-    """The rows of a CSV written from records with these column `types` (str, int, float,
-    bool), converted back. Raises ValueError naming the file, row and column of a bad cell."""
+def read_records(path: Path, table: Any) -> list[dict[str, Any]]:
+    """The rows of a CSV written from records of `table` (a record class, relukan_bench.records,
+    or a mapping of column -> str, int, float or bool), converted back. Raises ValueError naming
+    the file, row and column of a bad cell."""
+    from relukan_bench.records import types_of
+
+    types = types_of(table)
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if list(reader.fieldnames or []) != list(types):

@@ -101,9 +101,10 @@ def start(exp: Any, request: Request) -> Session:
         devices = exp.devices(config.device)
         context = check(exp, config, request.config or resources.default_config(exp.name))
         run_dir, env = open_run(exp.name, request, config, devices)  # nothing is created before this line
+        from relukan_bench.records import columns_of
         from relukan_bench.results import CsvLog
 
-        logs = {name: CsvLog(run_dir / f"{name}.csv", list(types)) for name, types in exp.tables.items()}
+        logs = {name: CsvLog(run_dir / f"{name}.csv", columns_of(table)) for name, table in exp.tables.items()}
         return Session(run_dir, config, devices, env, logs, {name: [] for name in exp.tables}, set(), context)
     return _reopen(exp, request)
 
@@ -111,6 +112,7 @@ def start(exp: Any, request: Request) -> Session:
 def _reopen(exp: Any, request: Request) -> Session:
     from relukan_bench.env import environment
     from relukan_bench.errors import UsageError
+    from relukan_bench.records import columns_of
     from relukan_bench.results import CsvLog, read_records, remove_temporaries, write_csv
 
     run_dir = Path(request.resume)
@@ -132,8 +134,8 @@ def _reopen(exp: Any, request: Request) -> Session:
     remove_temporaries(run_dir)
     for name, rows in loaded.items():
         if len(rows) < len(found[name]):  # records read back write the same bytes
-            write_csv(run_dir / f"{name}.csv", list(exp.tables[name]), rows)
-    logs = {name: CsvLog(run_dir / f"{name}.csv", list(types), resume=True) for name, types in exp.tables.items()}
+            write_csv(run_dir / f"{name}.csv", columns_of(exp.tables[name]), rows)
+    logs = {name: CsvLog(run_dir / f"{name}.csv", columns_of(table), resume=True) for name, table in exp.tables.items()}
     record_session(run_dir, env, now, units_done=len(done))
     return Session(run_dir, config, devices, env, logs, loaded, done, context)
 

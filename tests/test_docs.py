@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from relukan_bench.experiments import fit, forgetting, speed
 from relukan_bench.experiments.protocol import experiments
+from relukan_bench.records import types_of
 
 OUTPUTS = Path(__file__).resolve().parents[1] / "docs" / "outputs.md"
 
@@ -30,15 +30,9 @@ def _documented() -> dict[str, list[tuple[str, str]]]:
 
 
 def _declared() -> dict[str, list[tuple[str, str]]]:
-    tables = {f"{name}/{table}.csv": [(c, t.__name__) for c, t in types.items()]
-              for name, exp in experiments().items() for table, types in exp.tables.items()}
-    kinds = {"function": "str", "model": "str", "device": "str", "kind": "str", "trainer": "str", "relukan": "str",
-             "kan": "str", "bspline": "str", "n": "int", "n_seeds": "int", "failed": "int", "diverged": "int",
-             "params": "int", "spline_params": "int"}
-    for name, columns in (("speed/summary.csv", speed.SUMMARY_COLUMNS), ("speed/decomposition.csv", speed.DECOMPOSITION_COLUMNS),
-                          ("fit/summary.csv", fit.SUMMARY_COLUMNS), ("forgetting/summary.csv", forgetting.SUMMARY_COLUMNS)):
-        tables[name] = [(c, kinds.get(c, "float")) for c in columns]
-    return tables
+    """Every table of fixed columns the experiments declare: their record classes."""
+    return {f"{name}/{table}.csv": [(c, t.__name__) for c, t in types_of(record).items()]
+            for name, exp in experiments().items() for table, record in {**exp.tables, **exp.summaries}.items()}
 
 
 @pytest.mark.parametrize("table", sorted(_declared()))

@@ -26,26 +26,94 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, rows_by_unit, seed_list
+from relukan_bench.records import Record
 from relukan_bench.stats import median
 
 if TYPE_CHECKING:
     from relukan_bench.config import FitConfig
 
-#: The per-run logs, typed so that they can be read back (`results.read_records`).
-RUN_TYPES = {
-    "function": str, "model": str, "kind": str, "trainer": str, "seed": int, "init_seed": int, "device": str,
-    "threads": int, "steps": int, "steps_done": int, "diverged": bool, "diverged_step": int, "final_train_mse": float,
-    "final_test_mse": float, "final_test_rmse": float, "best_test_mse": float, "best_step": int, "seconds": float,
-    "params": int, "spline_params": int, "batched": int, "compile_seconds": float, "error": str,
-}
-CURVE_TYPES = {"function": str, "model": str, "seed": int, "step": int, "train_mse": float, "test_mse": float}
-PREDICTION_TYPES = {"function": str, "model": str, "seed": int, "index": int, "x1": float, "y_true": float, "y_pred": float}
+@dataclass
+class RunRecord(Record):
+    """runs.csv: one training run."""
+
+    function: str
+    model: str
+    kind: str
+    trainer: str
+    seed: int
+    init_seed: int
+    device: str
+    threads: int
+    steps: int
+    steps_done: int
+    diverged: bool
+    diverged_step: int | None
+    final_train_mse: float
+    final_test_mse: float
+    final_test_rmse: float
+    best_test_mse: float
+    best_step: int | None
+    seconds: float
+    params: int | None
+    spline_params: int | None
+    batched: int
+    compile_seconds: float
+    error: str | None
+
+
+@dataclass
+class CurveRecord(Record):
+    """curves.csv: the errors at one logged step of one run."""
+
+    function: str
+    model: str
+    seed: int
+    step: int
+    train_mse: float
+    test_mse: float
+
+
+@dataclass
+class PredictionRecord(Record):
+    """predictions.csv: one point of a run's fit (x1 empty for n-D functions)."""
+
+    function: str
+    model: str
+    seed: int
+    index: int
+    x1: float | None
+    y_true: float
+    y_pred: float
+
+
+@dataclass
+class SummaryRecord(Record):
+    """summary.csv: the seeds of one (function, model)."""
+
+    function: str
+    model: str
+    kind: str
+    trainer: str
+    n_seeds: int
+    failed: int
+    diverged: int
+    final_train_mse: float
+    final_test_mse: float
+    final_test_mse_min: float
+    final_test_mse_max: float
+    best_test_mse: float
+    final_test_rmse: float
+    gain: float
+    seconds: float
+    params: int | None
+    spline_params: int | None
+
+
+#: the tables' columns and types, for the writers and the one reader (results.read_records)
+RUN_TYPES, CURVE_TYPES, PREDICTION_TYPES = RunRecord.types(), CurveRecord.types(), PredictionRecord.types()
 RUN_COLUMNS, CURVE_COLUMNS, PREDICTION_COLUMNS = list(RUN_TYPES), list(CURVE_TYPES), list(PREDICTION_TYPES)
-SUMMARY_COLUMNS = [
-    "function", "model", "kind", "trainer", "n_seeds", "failed", "diverged", "final_train_mse",
-    "final_test_mse", "final_test_mse_min", "final_test_mse_max", "best_test_mse",
-    "final_test_rmse", "gain", "seconds", "params", "spline_params",
-]
+SUMMARY_COLUMNS = SummaryRecord.columns()
+
 #: Points at which a 1-D function's fitted curve is drawn.
 CURVE_POINTS = 201
 
@@ -72,7 +140,7 @@ class RunResult:
     def curve_rows(self) -> Iterator[dict[str, Any]]:
         run = self.run
         for step, train, test in zip(self.steps, self.train_mse, self.test_mse):
-            yield {"function": run["function"], "model": run["model"], "seed": run["seed"], "step": step, "train_mse": train, "test_mse": test}
+            yield CurveRecord(function=run["function"], model=run["model"], seed=run["seed"], step=step, train_mse=train, test_mse=test).row()
 
 
 def key(row: dict[str, Any]) -> Unit:
@@ -140,14 +208,11 @@ def failed_run(config: FitConfig, unit: Unit, spec: Any, device: str, error: str
 
     from relukan_bench.seeding import derive_seed
 
-    run: dict[str, Any] = {column: None for column in RUN_COLUMNS}
-    run.update({
-        "function": unit.function, "model": unit.model, "kind": spec.kind, "trainer": trainer(spec), "seed": unit.seed,
-        "init_seed": derive_seed(unit.seed, "init", unit.function), "device": device, "threads": torch.get_num_threads(),
-        "steps": config.train.steps, "diverged": False, "error": error,
-    })
-    run.update({column: math.nan for column, kind in RUN_TYPES.items() if kind is float})
-    return RunResult(run)
+    return RunResult(RunRecord.blank(
+        function=unit.function, model=unit.model, kind=spec.kind, trainer=trainer(spec), seed=unit.seed,
+        init_seed=derive_seed(unit.seed, "init", unit.function), device=device, threads=torch.get_num_threads(),
+        steps=config.train.steps, diverged=False, error=error,
+    ))
 
 
 def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple[Any, ...], device: str,
@@ -252,31 +317,31 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any,
     test = curve.losses[:, 1]
     finite = torch.isfinite(test)
     best_index = int(torch.where(finite, test, torch.inf).argmin()) if bool(finite.any()) else None
-    run = {
-        "function": unit.function,
-        "model": unit.model,
-        "kind": spec.kind,
-        "trainer": trainer(spec),
-        "seed": unit.seed,
-        "init_seed": init_seed,
-        "device": device,
-        "threads": torch.get_num_threads(),
-        "steps": steps,
-        "steps_done": done,
-        "diverged": curve.diverged,
-        "diverged_step": done if curve.diverged else None,
-        "final_train_mse": final_train,
-        "final_test_mse": final_test,
-        "final_test_rmse": math.sqrt(final_test) if final_test == final_test else math.nan,
-        "best_test_mse": float(test[best_index]) if best_index is not None else math.nan,
-        "best_step": best_index + 1 if best_index is not None else None,
-        "seconds": seconds,
-        "params": params,
-        "spline_params": kind_of(spec).spline_params(model),
-        "batched": batched,
-        "compile_seconds": compile_seconds,
-        "error": error,
-    }
+    run = RunRecord(
+        function=unit.function,
+        model=unit.model,
+        kind=spec.kind,
+        trainer=trainer(spec),
+        seed=unit.seed,
+        init_seed=init_seed,
+        device=device,
+        threads=torch.get_num_threads(),
+        steps=steps,
+        steps_done=done,
+        diverged=curve.diverged,
+        diverged_step=done if curve.diverged else None,
+        final_train_mse=final_train,
+        final_test_mse=final_test,
+        final_test_rmse=math.sqrt(final_test) if final_test == final_test else math.nan,
+        best_test_mse=float(test[best_index]) if best_index is not None else math.nan,
+        best_step=best_index + 1 if best_index is not None else None,
+        seconds=seconds,
+        params=params,
+        spline_params=kind_of(spec).spline_params(model),
+        batched=batched,
+        compile_seconds=compile_seconds,
+        error=error,
+    ).row()
     logged = [i for i in range(done) if (i + 1) % config.train.log_every == 0 or i + 1 in (steps, done)]
     losses = curve.losses.tolist()
     return RunResult(
@@ -301,7 +366,7 @@ def _predictions(model: Any, function: Any, domain: tuple[float, float], x_test:
         y_pred = model(x)
     xs = x[:, 0].tolist() if function.width[0] == 1 else [None] * len(x)
     return [
-        {"function": unit.function, "model": unit.model, "seed": unit.seed, "index": i, "x1": xi, "y_true": t, "y_pred": p}
+        PredictionRecord(function=unit.function, model=unit.model, seed=unit.seed, index=i, x1=xi, y_true=t, y_pred=p).row()
         for i, (xi, t, p) in enumerate(zip(xs, y_true[:, 0].tolist(), y_pred[:, 0].tolist()))
     ]
 
@@ -341,25 +406,25 @@ def summarize(runs: Sequence[dict[str, Any]], baseline: str | None) -> list[dict
         base = medians.get((function, baseline)) if baseline else None
         mine = medians[(function, model)]
         some = first[(function, model)]
-        summary.append({
-            "function": function,
-            "model": model,
-            "kind": some["kind"],
-            "trainer": some["trainer"],
-            "n_seeds": len(rows),
-            "failed": failed[(function, model)],
-            "diverged": sum(bool(r["diverged"]) for r in rows),
-            "final_train_mse": median([_final(r, "final_train_mse") for r in rows]),
-            "final_test_mse": mine,
-            "final_test_mse_min": min(finals, default=math.nan),
-            "final_test_mse_max": max(finals, default=math.nan),
-            "best_test_mse": median([r["best_test_mse"] for r in rows if r["best_test_mse"] == r["best_test_mse"]]),
-            "final_test_rmse": median([_final(r, "final_test_rmse") for r in rows]),
-            "gain": _ratio(base, mine) if base is not None else math.nan,
-            "seconds": median([r["seconds"] for r in rows]),
-            "params": rows[0]["params"] if rows else None,
-            "spline_params": rows[0]["spline_params"] if rows else None,
-        })
+        summary.append(SummaryRecord(
+            function=function,
+            model=model,
+            kind=some["kind"],
+            trainer=some["trainer"],
+            n_seeds=len(rows),
+            failed=failed[(function, model)],
+            diverged=sum(bool(r["diverged"]) for r in rows),
+            final_train_mse=median([_final(r, "final_train_mse") for r in rows]),
+            final_test_mse=mine,
+            final_test_mse_min=min(finals, default=math.nan),
+            final_test_mse_max=max(finals, default=math.nan),
+            best_test_mse=median([r["best_test_mse"] for r in rows if r["best_test_mse"] == r["best_test_mse"]]),
+            final_test_rmse=median([_final(r, "final_test_rmse") for r in rows]),
+            gain=_ratio(base, mine) if base is not None else math.nan,
+            seconds=median([r["seconds"] for r in rows]),
+            params=rows[0]["params"] if rows else None,
+            spline_params=rows[0]["spline_params"] if rows else None,
+        ).row())
     return summary
 
 
@@ -578,7 +643,8 @@ class Fit(Experiment):
 
         return FitConfig
 
-    tables = {"curves": CURVE_TYPES, "predictions": PREDICTION_TYPES, "runs": RUN_TYPES}
+    tables = {"curves": CurveRecord, "predictions": PredictionRecord, "runs": RunRecord}
+    summaries = {"summary": SummaryRecord}
     units_name = "training runs"
     selects = ("functions", "models")
     options = (Option("--seeds", "seeds", "Seeds of data and initialisation, e.g. 0,1,2: one training run per seed.",

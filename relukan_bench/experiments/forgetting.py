@@ -39,30 +39,106 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, rows_by_unit, seed_list
+from relukan_bench.records import Record
 from relukan_bench.stats import median
 
 if TYPE_CHECKING:
     from relukan_bench.config import ForgettingConfig, ForgettingDataSpec
     import torch
 
-#: The per-run logs, typed so that they can be read back (`results.read_records`).
-MATRIX_TYPES = {"model": str, "seed": int, "phase": int, "segment": int, "mse": float}
-PREDICTION_TYPES = {"model": str, "seed": int, "phase": int, "index": int, "x": float, "y_true": float, "y_pred": float}
-CURVE_TYPES = {"model": str, "seed": int, "step": int, "phase": int, "segment": int, "mse": float}
-RUN_TYPES = {
-    "model": str, "kind": str, "seed": int, "init_seed": int, "device": str, "threads": int, "phases": int,
-    "steps_per_phase": int, "phases_done": int, "diverged": bool, "diverged_phase": int, "learned_mse": float,
-    "final_mse": float, "forgetting": float, "max_forgetting": float, "forgotten_fraction": float, "seconds": float,
-    "params": int, "batched": int, "compile_seconds": float, "error": str,
-}
+@dataclass
+class MatrixRecord(Record):
+    """matrix.csv: one segment's MSE after one phase of one run."""
+
+    model: str
+    seed: int
+    phase: int
+    segment: int
+    mse: float
+
+
+@dataclass
+class PredictionRecord(Record):
+    """predictions.csv: one point after one phase of one run."""
+
+    model: str
+    seed: int
+    phase: int
+    index: int
+    x: float
+    y_true: float
+    y_pred: float
+
+
+@dataclass
+class CurveRecord(Record):
+    """curves.csv: one segment's MSE at one logged step of one run."""
+
+    model: str
+    seed: int
+    step: int
+    phase: int
+    segment: int
+    mse: float
+
+
+@dataclass
+class RunRecord(Record):
+    """runs.csv: one run through every phase."""
+
+    model: str
+    kind: str
+    seed: int
+    init_seed: int
+    device: str
+    threads: int
+    phases: int
+    steps_per_phase: int
+    phases_done: int
+    diverged: bool
+    diverged_phase: int | None
+    learned_mse: float
+    final_mse: float
+    forgetting: float
+    max_forgetting: float
+    forgotten_fraction: float
+    seconds: float
+    params: int | None
+    batched: int
+    compile_seconds: float
+    error: str | None
+
+
+@dataclass
+class SummaryRecord(Record):
+    """summary.csv: the seeds of one model."""
+
+    model: str
+    kind: str
+    n_seeds: int
+    failed: int
+    diverged: int
+    params: int | None
+    learned_mse: float
+    final_mse: float
+    final_mse_min: float
+    final_mse_max: float
+    forgetting: float
+    forgetting_min: float
+    forgetting_max: float
+    max_forgetting: float
+    forgotten_fraction: float
+    forgotten_fraction_min: float
+    forgotten_fraction_max: float
+    seconds: float
+
+
+#: the tables' columns and types, for the writers and the one reader (results.read_records)
+MATRIX_TYPES, PREDICTION_TYPES, CURVE_TYPES = MatrixRecord.types(), PredictionRecord.types(), CurveRecord.types()
+RUN_TYPES = RunRecord.types()
 MATRIX_COLUMNS, PREDICTION_COLUMNS, CURVE_COLUMNS = list(MATRIX_TYPES), list(PREDICTION_TYPES), list(CURVE_TYPES)
 RUN_COLUMNS = list(RUN_TYPES)
-SUMMARY_COLUMNS = [
-    "model", "kind", "n_seeds", "failed", "diverged", "params", "learned_mse", "final_mse", "final_mse_min", "final_mse_max",
-    "forgetting", "forgetting_min", "forgetting_max", "max_forgetting", "forgotten_fraction", "forgotten_fraction_min",
-    "forgotten_fraction_max", "seconds",
-]
-
+SUMMARY_COLUMNS = SummaryRecord.columns()
 
 @dataclass(frozen=True)
 class Unit:
@@ -172,14 +248,11 @@ def failed_run(config: ForgettingConfig, unit: Unit, spec: Any, device: str, err
 
     from relukan_bench.seeding import derive_seed
 
-    run: dict[str, Any] = {column: None for column in RUN_COLUMNS}
-    run.update({column: math.nan for column, kind in RUN_TYPES.items() if kind is float})
-    run.update({
-        "model": unit.model, "kind": spec.kind, "seed": unit.seed, "init_seed": derive_seed(unit.seed, "init", "forgetting"),
-        "device": device, "threads": torch.get_num_threads(), "phases": config.data.segments,
-        "steps_per_phase": config.train.steps_per_phase, "diverged": False, "error": error,
-    })
-    return RunResult(run)
+    return RunResult(RunRecord.blank(
+        model=unit.model, kind=spec.kind, seed=unit.seed, init_seed=derive_seed(unit.seed, "init", "forgetting"),
+        device=device, threads=torch.get_num_threads(), phases=config.data.segments,
+        steps_per_phase=config.train.steps_per_phase, diverged=False, error=error,
+    ))
 
 
 def run_one(config: ForgettingConfig, unit: Unit, spec: Any, x: "torch.Tensor", y: "torch.Tensor", device: str,
@@ -287,11 +360,11 @@ class _Group:
         unit, result = self.units[s], self.results[s]
         result.matrix += _matrix_rows(unit, phase, per_segment, self.matrices[s])
         result.predictions += [
-            {"model": unit.model, "seed": unit.seed, "phase": phase, "index": i, "x": xi, "y_true": t, "y_pred": p}
+            PredictionRecord(model=unit.model, seed=unit.seed, phase=phase, index=i, x=xi, y_true=t, y_pred=p).row()
             for i, (xi, t, p) in enumerate(zip(self.x[:, 0].tolist(), self.y[:, 0].tolist(), predicted))
         ]
         result.curves += [
-            {"model": unit.model, "seed": unit.seed, "step": at, "phase": phase, "segment": j + 1, "mse": mse}
+            CurveRecord(model=unit.model, seed=unit.seed, step=at, phase=phase, segment=j + 1, mse=mse).row()
             for at, values in logged
             for j, mse in enumerate(values[s].tolist())
         ]
@@ -301,23 +374,23 @@ class _Group:
 
         diverged = self.diverged_phase[s]
         numbers = scores(self.matrices[s]) if diverged is None else Scores(*[math.nan] * 5)
-        return {
-            "model": unit.model, "kind": self.spec.kind, "seed": unit.seed, "init_seed": self.init_seeds[s],
-            "device": self.device, "threads": torch.get_num_threads(), "phases": self.config.data.segments,
-            "steps_per_phase": self.config.train.steps_per_phase, "phases_done": len(self.matrices[s]) - 1,
-            "diverged": diverged is not None, "diverged_phase": diverged,
-            "learned_mse": numbers.learned_mse, "final_mse": numbers.final_mse, "forgetting": numbers.forgetting,
-            "max_forgetting": numbers.max_forgetting, "forgotten_fraction": numbers.forgotten_fraction,
-            "seconds": seconds, "params": self.params, "batched": self.count, "compile_seconds": compile_seconds,
-            "error": f"the loss is not finite in phase {diverged}" if diverged is not None else None,
-        }
+        return RunRecord(
+            model=unit.model, kind=self.spec.kind, seed=unit.seed, init_seed=self.init_seeds[s],
+            device=self.device, threads=torch.get_num_threads(), phases=self.config.data.segments,
+            steps_per_phase=self.config.train.steps_per_phase, phases_done=len(self.matrices[s]) - 1,
+            diverged=diverged is not None, diverged_phase=diverged,
+            learned_mse=numbers.learned_mse, final_mse=numbers.final_mse, forgetting=numbers.forgetting,
+            max_forgetting=numbers.max_forgetting, forgotten_fraction=numbers.forgotten_fraction,
+            seconds=seconds, params=self.params, batched=self.count, compile_seconds=compile_seconds,
+            error=f"the loss is not finite in phase {diverged}" if diverged is not None else None,
+        ).row()
 
 
 def _matrix_rows(unit: Unit, phase: int, per_segment: list[float], matrix: list[list[float]]) -> list[dict[str, Any]]:
     """Append the phase's row to `matrix`; return it as MATRIX_COLUMNS rows."""
     matrix.append(per_segment)
     return [
-        {"model": unit.model, "seed": unit.seed, "phase": phase, "segment": j + 1, "mse": mse}
+        MatrixRecord(model=unit.model, seed=unit.seed, phase=phase, segment=j + 1, mse=mse).row()
         for j, mse in enumerate(per_segment)
     ]
 
@@ -353,26 +426,26 @@ def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         finals = [_value(r, "final_mse") for r in rows]
         forgetting = [_value(r, "forgetting") for r in rows]
         fractions = [_value(r, "forgotten_fraction") for r in rows if r["diverged"] or r["forgotten_fraction"] == r["forgotten_fraction"]]
-        summary.append({
-            "model": model,
-            "kind": kinds[model],
-            "n_seeds": len(rows),
-            "failed": failed[model],
-            "diverged": sum(bool(r["diverged"]) for r in rows),
-            "params": rows[0]["params"] if rows else None,
-            "learned_mse": median([_value(r, "learned_mse") for r in rows]),
-            "final_mse": median(finals),
-            "final_mse_min": min(finals, default=math.nan),
-            "final_mse_max": max(finals, default=math.nan),
-            "forgetting": median(forgetting),
-            "forgetting_min": min(forgetting, default=math.nan),
-            "forgetting_max": max(forgetting, default=math.nan),
-            "max_forgetting": median([_value(r, "max_forgetting") for r in rows]),
-            "forgotten_fraction": median(fractions),
-            "forgotten_fraction_min": min(fractions, default=math.nan),
-            "forgotten_fraction_max": max(fractions, default=math.nan),
-            "seconds": median([r["seconds"] for r in rows]),
-        })
+        summary.append(SummaryRecord(
+            model=model,
+            kind=kinds[model],
+            n_seeds=len(rows),
+            failed=failed[model],
+            diverged=sum(bool(r["diverged"]) for r in rows),
+            params=rows[0]["params"] if rows else None,
+            learned_mse=median([_value(r, "learned_mse") for r in rows]),
+            final_mse=median(finals),
+            final_mse_min=min(finals, default=math.nan),
+            final_mse_max=max(finals, default=math.nan),
+            forgetting=median(forgetting),
+            forgetting_min=min(forgetting, default=math.nan),
+            forgetting_max=max(forgetting, default=math.nan),
+            max_forgetting=median([_value(r, "max_forgetting") for r in rows]),
+            forgotten_fraction=median(fractions),
+            forgotten_fraction_min=min(fractions, default=math.nan),
+            forgotten_fraction_max=max(fractions, default=math.nan),
+            seconds=median([r["seconds"] for r in rows]),
+        ).row())
     return summary
 
 
@@ -452,7 +525,8 @@ class Forgetting(Experiment):
 
         return ForgettingConfig
 
-    tables = {"matrix": MATRIX_TYPES, "predictions": PREDICTION_TYPES, "curves": CURVE_TYPES, "runs": RUN_TYPES}
+    tables = {"matrix": MatrixRecord, "predictions": PredictionRecord, "curves": CurveRecord, "runs": RunRecord}
+    summaries = {"summary": SummaryRecord}
     units_name = "training runs"
     selects = ("models",)
 

@@ -83,7 +83,8 @@ class Experiment:
     schema: type = object  # the config class
     quick: tuple[str, ...] = ()  # `--quick`: overrides for a smoke run
     quick_help: str = "Smoke run: a handful of steps."
-    tables: dict[str, type] = {}  # per-unit logs in the order a unit is written; the last commits it
+    tables: dict[str, type] = {}  # per-unit logs (record classes) in the order a unit is written; the last commits it
+    summaries: dict[str, type] = {}  # the derived tables of fixed columns (record classes), rewritten after every unit
     units_name: str = "runs"  # "timed runs", "training runs": how the CLI counts units
     device_help: str = "cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu)."
     options: tuple[Option, ...] = ()

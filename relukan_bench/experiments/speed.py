@@ -24,23 +24,79 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from relukan_bench.errors import failure
 from relukan_bench.experiments.protocol import CompareTable, Experiment, Option
+from relukan_bench.records import Record
 from relukan_bench.stats import describe, ratio_range, relative_iqr
 
 if TYPE_CHECKING:
     from relukan_bench.config import SpeedConfig
 
-#: raw.csv, one row per unit, typed so that it can be read back (`results.read_records`).
-RAW_TYPES = {
-    "function": str, "model": str, "kind": str, "device": str, "repeat": int, "seed": int, "steps": int,
-    "warmup_steps": int, "seconds": float, "ms_per_step": float, "final_loss": float, "params": int, "threads": int,
-    "compile_seconds": float, "error": str,
-}
-RAW_COLUMNS = list(RAW_TYPES)
-SUMMARY_COLUMNS = [
-    "function", "model", "device", "n", "failed", "median_s", "q1_s", "q3_s", "min_s", "max_s",
-    "iqr_rel", "ms_per_step", "speedup", "final_loss", "params", "compile_s",
-]
+@dataclass
+class RawRecord(Record):
+    """raw.csv: one timed repeat of one model on one function and device."""
 
+    function: str
+    model: str
+    kind: str
+    device: str
+    repeat: int
+    seed: int
+    steps: int
+    warmup_steps: int
+    seconds: float
+    ms_per_step: float
+    final_loss: float
+    params: int | None
+    threads: int
+    compile_seconds: float
+    error: str | None
+
+
+@dataclass
+class SummaryRecord(Record):
+    """summary.csv: the repeats of one (function, model, device)."""
+
+    function: str
+    model: str
+    device: str
+    n: int
+    failed: int
+    median_s: float
+    q1_s: float
+    q3_s: float
+    min_s: float
+    max_s: float
+    iqr_rel: float
+    ms_per_step: float
+    speedup: float
+    final_loss: float
+    params: int | None
+    compile_s: float
+
+
+@dataclass
+class DecompositionRecord(Record):
+    """decomposition.csv: one ReLU-KAN's speedup over pykan, split (see `decompose`)."""
+
+    function: str
+    device: str
+    relukan: str
+    kan: str
+    bspline: str
+    total: float
+    total_low: float
+    total_high: float
+    implementation: float
+    implementation_low: float
+    implementation_high: float
+    basis: float
+    basis_low: float
+    basis_high: float
+    implementation_share: float
+
+
+#: the tables' columns and types, for the writers and the one reader (results.read_records)
+RAW_TYPES, RAW_COLUMNS = RawRecord.types(), RawRecord.columns()
+SUMMARY_COLUMNS = SummaryRecord.columns()
 
 @dataclass(frozen=True)
 class Unit:
@@ -106,23 +162,23 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
                 error = f"the loss is not finite after the timed steps ({final_loss})"
         except Exception as exc:  # noqa: BLE001 - any failure of one unit is recorded, the run goes on
             error = failure(exc)
-        yield {
-            "function": unit.function,
-            "model": unit.model,
-            "kind": spec.kind,
-            "device": unit.device,
-            "repeat": unit.repeat,
-            "seed": seed,
-            "steps": config.train.steps,
-            "warmup_steps": config.timing.warmup_steps,
-            "seconds": seconds,
-            "ms_per_step": 1000.0 * seconds / config.train.steps,
-            "final_loss": final_loss,
-            "params": params,
-            "threads": torch.get_num_threads(),
-            "compile_seconds": compile_seconds,
-            "error": error,
-        }
+        yield RawRecord(
+            function=unit.function,
+            model=unit.model,
+            kind=spec.kind,
+            device=unit.device,
+            repeat=unit.repeat,
+            seed=seed,
+            steps=config.train.steps,
+            warmup_steps=config.timing.warmup_steps,
+            seconds=seconds,
+            ms_per_step=1000.0 * seconds / config.train.steps,
+            final_loss=final_loss,
+            params=params,
+            threads=torch.get_num_threads(),
+            compile_seconds=compile_seconds,
+            error=error,
+        ).row()
 
 
 def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
@@ -138,24 +194,24 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
     for (function, model, device), rows in groups.items():
         mine = stats[(function, model, device)]
         base = stats.get((function, baseline, device)) if baseline else None
-        summary.append({
-            "function": function,
-            "model": model,
-            "device": device,
-            "n": mine["n"],
-            "failed": sum(bool(r.get("error")) for r in rows),
-            "median_s": mine["median"],
-            "q1_s": mine["q1"],
-            "q3_s": mine["q3"],
-            "min_s": mine["min"],
-            "max_s": mine["max"],
-            "iqr_rel": relative_iqr(mine),
-            "ms_per_step": 1000.0 * mine["median"] / rows[0]["steps"],
-            "speedup": base["median"] / mine["median"] if base is not None and mine["median"] > 0 else math.nan,
-            "final_loss": describe([r["final_loss"] for r in rows if not r.get("error")])["median"],
-            "params": next((r["params"] for r in rows if r["params"] is not None), None),
-            "compile_s": _median_of_known([r.get("compile_seconds") for r in rows if not r.get("error")]),
-        })
+        summary.append(SummaryRecord(
+            function=function,
+            model=model,
+            device=device,
+            n=mine["n"],
+            failed=sum(bool(r.get("error")) for r in rows),
+            median_s=mine["median"],
+            q1_s=mine["q1"],
+            q3_s=mine["q3"],
+            min_s=mine["min"],
+            max_s=mine["max"],
+            iqr_rel=relative_iqr(mine),
+            ms_per_step=1000.0 * mine["median"] / rows[0]["steps"],
+            speedup=base["median"] / mine["median"] if base is not None and mine["median"] > 0 else math.nan,
+            final_loss=describe([r["final_loss"] for r in rows if not r.get("error")])["median"],
+            params=next((r["params"] for r in rows if r["params"] is not None), None),
+            compile_s=_median_of_known([r.get("compile_seconds") for r in rows if not r.get("error")]),
+        ).row())
     return summary
 
 
@@ -166,10 +222,7 @@ def _median_of_known(values: Sequence[float | None]) -> float:
 
 
 # ----------------------------------------------------------------------------- where the speedup comes from
-DECOMPOSITION_COLUMNS = [
-    "function", "device", "relukan", "kan", "bspline", "total", "total_low", "total_high", "implementation",
-    "implementation_low", "implementation_high", "basis", "basis_low", "basis_high", "implementation_share",
-]
+DECOMPOSITION_COLUMNS = DecompositionRecord.columns()
 
 
 def decompose(summary: Sequence[dict[str, Any]], roles: dict[str, str | None], baseline: str | None) -> list[dict[str, Any]]:
@@ -201,14 +254,14 @@ def decompose(summary: Sequence[dict[str, Any]], roles: dict[str, str | None], b
                 continue
             total, implementation, basis = ratio_range(slow, fast), ratio_range(slow, middle), ratio_range(middle, fast)
             share = math.log(implementation[0]) / math.log(total[0]) if total[0] > 1 and implementation[0] > 0 else math.nan
-            split.append({
-                "function": function, "device": device, "relukan": relukan, "kan": kan, "bspline": bspline,
-                "total": total[0], "total_low": total[1], "total_high": total[2],
-                "implementation": implementation[0], "implementation_low": implementation[1],
-                "implementation_high": implementation[2],
-                "basis": basis[0], "basis_low": basis[1], "basis_high": basis[2],
-                "implementation_share": share,
-            })
+            split.append(DecompositionRecord(
+                function=function, device=device, relukan=relukan, kan=kan, bspline=bspline,
+                total=total[0], total_low=total[1], total_high=total[2],
+                implementation=implementation[0], implementation_low=implementation[1],
+                implementation_high=implementation[2],
+                basis=basis[0], basis_low=basis[1], basis_high=basis[2],
+                implementation_share=share,
+            ).row())
     return split
 
 
@@ -295,7 +348,8 @@ class Speed(Experiment):
 
         return SpeedConfig
 
-    tables = {"raw": RAW_TYPES}
+    tables = {"raw": RawRecord}
+    summaries = {"summary": SummaryRecord, "decomposition": DecompositionRecord}
     units_name = "timed runs"
     device_help = "cpu, cuda, or auto (the CPU plus CUDA when present). Default: the config's (cpu)."
     selects = ("functions", "models")

@@ -1,0 +1,77 @@
+"""Typed records: one dataclass per table, whose fields are the table's columns, in order,
+with their types (str, int, float, bool; `| None` where a cell may be empty).
+
+    @dataclass
+    class CurveRecord(Record):
+        function: str
+        seed: int
+        test_mse: float
+
+    row = CurveRecord("f1", 0, 1e-3).row()       # a dict, as the writers take it
+    CurveRecord.columns(), CurveRecord.types()   # what the writers, the one reader
+                                                 # (results.read_records), compare and the docs use
+
+An empty cell reads back as None, or NaN in a float column; floats round-trip bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import types
+import typing
+from typing import Any, ClassVar
+
+_BASE = (str, int, float, bool)
+
+
+class Record:
+    """Base of the table dataclasses (subclasses are `@dataclass`es)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @classmethod
+    def types(cls) -> dict[str, type]:
+        return _types(cls)
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        return list(_types(cls))
+
+    def row(self) -> dict[str, Any]:
+        """The record as the writers take it: column -> value, in column order."""
+        return {name: getattr(self, name) for name in _types(type(self))}
+
+    @classmethod
+    def blank(cls, **known: Any) -> dict[str, Any]:
+        """A row with nothing measured (every float NaN, every other cell empty) but `known`."""
+        row: dict[str, Any] = {name: math.nan if kind is float else None for name, kind in _types(cls).items()}
+        unknown = set(known) - set(row)
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no column {sorted(unknown)[0]!r}")
+        row.update(known)
+        return row
+
+
+@functools.lru_cache(maxsize=None)
+def _types(cls: type) -> dict[str, type]:
+    hints = typing.get_type_hints(cls)
+    found = {}
+    for field in dataclasses.fields(cls):
+        kind = hints[field.name]
+        if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        if kind not in _BASE:
+            raise TypeError(f"{cls.__name__}.{field.name}: a column is str, int, float or bool (got {kind})")
+        found[field.name] = kind
+    return found
+
+
+def types_of(table: Any) -> dict[str, type]:
+    """The column types of a record class (or of a plain {column: type} mapping)."""
+    return table.types() if isinstance(table, type) and issubclass(table, Record) else dict(table)
+
+
+def columns_of(table: Any) -> list[str]:
+    return list(types_of(table))
