@@ -141,38 +141,6 @@ def _mse_cell(row: dict[str, Any], key: str = "final_test_mse", between: str = "
     return text
 
 
-def forgetting_table(summary: Sequence[dict[str, Any]], zero_mse: float, config: Any) -> Table:
-    """Per model: how well it learned each segment, its final error, and how much it forgot
-    (medians over seeds, the range of forgetting below)."""
-    out = Table(
-        title=f"Sequential learning of {config.data.segments} segments, {config.train.steps_per_phase} steps each: medians over seeds",
-        caption=(
-            "learned: mean MSE on each segment right after its own phase. forgetting: mean increase of that MSE by the end "
-            f"(segments 1-{config.data.segments - 1}); forgotten: the share of what the phases gained that is lost. "
-            f"Predicting 0 on a segment gives MSE {zero_mse:.3f}."
-        ),
-    )
-    out.add_column("model")
-    out.add_column("params", justify="right")
-    out.add_column("learned\nMSE", justify="right", no_wrap=True)
-    out.add_column("final\nMSE", justify="right", no_wrap=True)
-    out.add_column("forgetting\n(range)", justify="right", style="bold", no_wrap=True)
-    out.add_column("max\nforgetting", justify="right", no_wrap=True)
-    out.add_column("forgotten\n(range)", justify="right", style="bold", no_wrap=True)
-    for row in summary:
-        forgetting = _mse_cell(row, "forgetting", between=" to ")  # forgetting can be negative
-        fraction = fmt.percent(row["forgotten_fraction"])
-        if row["n_seeds"] > 1 and row["forgotten_fraction_min"] == row["forgotten_fraction_min"]:
-            fraction += f"\n[dim]{fmt.percent(row['forgotten_fraction_min'])} to {fmt.percent(row['forgotten_fraction_max'])}[/dim]"
-        out.add_row(
-            row["model"], "" if row["params"] is None else str(row["params"]), fmt.mse(row["learned_mse"]), fmt.mse(row["final_mse"]), forgetting,
-            fmt.mse(row["max_forgetting"]), fraction,
-        )
-    return out
-
-
-
-
 MARK_STYLES = {"+": "bold red", "-": "bold green", "~": "dim", "!": "bold magenta", "x": "yellow"}
 
 

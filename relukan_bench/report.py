@@ -32,6 +32,7 @@ import yaml
 from relukan_bench import fmt
 from relukan_bench.results import read_csv
 from relukan_bench.stats import ratio_range
+from relukan_bench.tables import markdown_table
 
 SPEED_HOLDS = 15.0  # "about 20x": at least 15x somewhere
 FIT_HOLDS = 100.0  # "two orders of magnitude"
@@ -149,15 +150,6 @@ def load_all(run_dir: Path) -> dict[str, Experiment | None]:
 # ----------------------------------------------------------------------------- formatting
 def _finite(value: Any) -> bool:
     return isinstance(value, float) and math.isfinite(value)
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
-    """A GitHub-flavoured markdown table; `|` inside cells is escaped."""
-    right = right or [i > 0 for i in range(len(header))]
-    clean = [[str(cell).replace("|", "\\|").replace("\n", " ") for cell in row] for row in [header, *rows]]
-    lines = ["| " + " | ".join(clean[0]) + " |", "|" + "|".join("---:" if r else "---" for r in right) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in clean[1:]]
-    return "\n".join(lines)
 
 
 def _span(values: Sequence[float], style: Callable[[float], str] = fmt.ratio) -> str:
@@ -409,32 +401,19 @@ def fit_verdict(exp: Experiment | None) -> Verdict:
 
 # ----------------------------------------------------------------------------- forgetting
 def forgetting_section(exp: Experiment, run_dir: Path) -> str:
-    header = ["model", "kind", "params", "learned MSE", "final MSE", "forgetting [seed range]", "max forgetting",
-              "forgotten [seed range]"]
-    kinds = exp.kinds()
-    body = []
-    for row in exp.summary:
-        forgetting = fmt.mse(row["forgetting"])
-        fraction = fmt.percent(row["forgotten_fraction"])
-        if (row.get("n_seeds") or 0) > 1:
-            forgetting += f" [{fmt.mse(row.get('forgetting_min'))} to {fmt.mse(row.get('forgetting_max'))}]"
-            fraction += f" [{fmt.percent(row.get('forgotten_fraction_min'))} to {fmt.percent(row.get('forgotten_fraction_max'))}]"
-        if fmt.failures(row):
-            fraction += f" ({fmt.failures(row)})"
-        body.append([row["model"], kinds.get(row["model"], ""), f"{row['params']:.0f}" if _finite(row.get("params")) else "",
-                     fmt.mse(row["learned_mse"]), fmt.mse(row["final_mse"]), forgetting, fmt.mse(row["max_forgetting"]), fraction])
+    from relukan_bench.experiments.forgetting import summary_table
+    from relukan_bench.tables import to_markdown
+
     data, train = exp.config.get("data", {}), exp.config.get("train", {})
+    table = summary_table(exp.summary, zero_mse(exp), data.get("segments"), train.get("steps_per_phase"), train.get("lr"),
+                          exp.kinds())
     panels = [exp.directory / f"panels_{m}.png" for m in (exp.relukan(), exp.kan()) if m]
     shown = [p for p in [*panels, exp.directory / "heatmap.png"] if p.is_file()]
     others = [p for p in sorted(exp.directory.glob("*.png")) if p not in shown]
     text = [
-        f"{data.get('segments')} segments learned one after another, {train.get('steps_per_phase')} Adam steps each "
-        f"at lr {train.get('lr')}. Learned: mean MSE on each segment right after its own phase; forgetting: the mean "
-        "increase of that MSE by the end (segments before the last); forgotten: the share of what the phases gained "
-        f"that is lost by the end. Predicting 0 on a segment gives MSE {zero_mse(exp):.3f}. The paper reports no "
-        "number for this experiment, only figures.",
+        f"{table.title}. {table.caption} The paper reports no number for this experiment, only figures.",
         "",
-        markdown_table(header, body, right=[False, False, *[True] * 6]),
+        to_markdown(table),
         "",
         *[f"![{p.stem}]({_link(p, run_dir)})" for p in shown],
         "",

@@ -36,16 +36,17 @@ def test_fit_table_shows_medians_ranges_divergence_and_the_paper():
 
 
 def test_forgetting_table_shows_medians_ranges_fractions_and_divergence():
-    from relukan_bench.config import ForgettingConfig
-    from relukan_bench.render import forgetting_table
+    from relukan_bench.experiments.forgetting import summary_table
+    from relukan_bench.tables import to_markdown, to_rich
 
-    config = ForgettingConfig.model_validate({"models": [{"name": "relukan", "kind": "relukan"}, {"name": "mlp", "kind": "mlp"}]})
     row = {"model": "relukan", "params": 79, "n_seeds": 3, "diverged": 0, "learned_mse": 4.12e-3, "final_mse": 4.75e-3,
            "forgetting": 2.59e-3, "forgetting_min": -5.1e-3, "forgetting_max": 4.6e-2, "max_forgetting": 7.53e-3,
            "forgotten_fraction": 0.021, "forgotten_fraction_min": 0.0033, "forgotten_fraction_max": 0.35}
     diverged = {**row, "model": "mlp", "diverged": 1, "forgetting": math.inf, "forgetting_max": math.inf,
                 "forgotten_fraction": math.inf, "forgotten_fraction_max": math.inf}
-    text = _text(forgetting_table([row, diverged], 0.176, config))
-    assert "Sequential learning of 5 segments, 250 steps each" in text and "Predicting 0 on a segment gives MSE 0.176" in text
-    assert "2.59e-03" in text and "-5.1e-03 to 4.6e-02" in text and "2% " in text and "0% to 35%" in text
-    assert "-5.1e-03 to inf" in text and "1 diverged" in text and "79" in text
+    table = summary_table([row, diverged], 0.176, 5, 250, 0.001, {"relukan": "relukan", "mlp": "mlp"})
+    for text in (_text(to_rich(table)), to_markdown(table)):  # one table, two renderings
+        assert "Sequential learning of 5 segments, 250 steps each" in _text(to_rich(table))
+        assert "Predicting 0 on a segment gives MSE 0.176" in _text(to_rich(table))
+        assert "2.59e-03" in text and "-5.10e-03 to 4.60e-02" in text and "2%" in text and "0% to 35%" in text
+        assert "-5.10e-03 to diverged" in text and "1 diverged" in text and "79" in text

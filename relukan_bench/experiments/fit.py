@@ -372,47 +372,28 @@ def _predictions(model: Any, function: Any, domain: tuple[float, float], x_test:
 
 
 # ----------------------------------------------------------------------------- statistics
-def _final(run: dict[str, Any], key: str) -> float:
-    """A run's final error; a diverged run's is infinite (its error is unbounded)."""
-    return math.inf if run["diverged"] else run[key]
-
-
-def crashed(run: dict[str, Any]) -> bool:
-    """A run that raised rather than diverged: it has no numbers, not even an unbounded one."""
-    return bool(run.get("error")) and not run["diverged"]
-
-
 def summarize(runs: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
     """One row per (function, model), medians across seeds. Diverged runs count in `diverged`
     and as an infinite final error; runs that raised count in `failed` (with the diverged
     ones) and are left out of the numbers. gain = the baseline's median final test MSE / this
     one's."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    failed: dict[tuple[str, str], int] = defaultdict(int)
-    for run in runs:
-        group = (run["function"], run["model"])
-        failed[group] += bool(run.get("error"))
-        if not crashed(run):
-            groups[group].append(run)
-        else:
-            groups.setdefault(group, [])
-    medians = {key: median([_final(r, "final_test_mse") for r in rows]) for key, rows in groups.items()}
-    first = {}
-    for run in runs:
-        first.setdefault((run["function"], run["model"]), run)
+    from relukan_bench.experiments.seed_groups import over_seeds, unbounded as _final
+
+    groups = over_seeds(runs, lambda run: (run["function"], run["model"]))
+    medians = {key: median([_final(r, "final_test_mse") for r in group.rows]) for key, group in groups.items()}
     summary = []
-    for (function, model), rows in groups.items():
+    for (function, model), group in groups.items():
+        rows, some = group.rows, group.first
         finals = [_final(r, "final_test_mse") for r in rows]
         base = medians.get((function, baseline)) if baseline else None
         mine = medians[(function, model)]
-        some = first[(function, model)]
         summary.append(SummaryRecord(
             function=function,
             model=model,
             kind=some["kind"],
             trainer=some["trainer"],
             n_seeds=len(rows),
-            failed=failed[(function, model)],
+            failed=group.failed,
             diverged=sum(bool(r["diverged"]) for r in rows),
             final_train_mse=median([_final(r, "final_train_mse") for r in rows]),
             final_test_mse=mine,
@@ -442,15 +423,9 @@ def _ratio(numerator: float | None, denominator: float | None) -> float:
 def representative_seed(runs: Sequence[dict[str, Any]], function: str, model: str) -> int | None:
     """The seed whose final test MSE is the median of its (function, model) (the lower of the
     two middle ones for an even count); None when every run diverged."""
-    rows = sorted(
-        (r for r in runs if r["function"] == function and r["model"] == model and not (r["diverged"] or r.get("error"))),
-        key=lambda r: r["final_test_mse"],
-    )
-    if not rows:
-        return None
-    everyone = [r for r in runs if r["function"] == function and r["model"] == model]
-    middle = (len(everyone) - 1) // 2  # diverged runs rank last
-    return rows[min(middle, len(rows) - 1)]["seed"]
+    from relukan_bench.experiments.seed_groups import representative_seed as median_seed
+
+    return median_seed(runs, "final_test_mse", function=function, model=model)
 
 
 def curve_bands(results: Sequence[RunResult]) -> dict[tuple[str, str], dict[str, list[float]]]:

@@ -403,34 +403,22 @@ def _segment_mse(prediction: "torch.Tensor", y: "torch.Tensor", segments: int) -
 
 
 # ----------------------------------------------------------------------------- statistics
-def _value(run: dict[str, Any], key: str) -> float:
-    """A run's number; a diverged run's is infinite (its error is unbounded)."""
-    return math.inf if run["diverged"] else run[key]
-
-
 def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per model, medians across seeds. A diverged run counts as infinite; runs that
     raised count in `failed` (with the diverged ones) and are left out of the numbers."""
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    failed: dict[str, int] = defaultdict(int)
-    kinds: dict[str, str] = {}
-    for run in runs:
-        failed[run["model"]] += bool(run.get("error"))
-        kinds.setdefault(run["model"], run["kind"])
-        if run.get("error") and not run["diverged"]:
-            groups.setdefault(run["model"], [])
-        else:
-            groups[run["model"]].append(run)
+    from relukan_bench.experiments.seed_groups import over_seeds, unbounded as _value
+
     summary = []
-    for model, rows in groups.items():
+    for model, group in over_seeds(runs, lambda run: run["model"]).items():
+        rows = group.rows
         finals = [_value(r, "final_mse") for r in rows]
         forgetting = [_value(r, "forgetting") for r in rows]
         fractions = [_value(r, "forgotten_fraction") for r in rows if r["diverged"] or r["forgotten_fraction"] == r["forgotten_fraction"]]
         summary.append(SummaryRecord(
             model=model,
-            kind=kinds[model],
+            kind=group.first["kind"],
             n_seeds=len(rows),
-            failed=failed[model],
+            failed=group.failed,
             diverged=sum(bool(r["diverged"]) for r in rows),
             params=rows[0]["params"] if rows else None,
             learned_mse=median([_value(r, "learned_mse") for r in rows]),
@@ -452,11 +440,9 @@ def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def representative_seed(runs: Sequence[dict[str, Any]], model: str) -> int | None:
     """The seed whose forgetting is the median of the model's runs (the lower of the two
     middle ones for an even count); None when every run diverged."""
-    everyone = [r for r in runs if r["model"] == model]
-    rows = sorted((r for r in everyone if not (r["diverged"] or r.get("error"))), key=lambda r: r["forgetting"])
-    if not rows:
-        return None
-    return rows[min((len(everyone) - 1) // 2, len(rows) - 1)]["seed"]
+    from relukan_bench.experiments.seed_groups import representative_seed as median_seed
+
+    return median_seed(runs, "forgetting", model=model)
 
 
 def median_matrix(matrix_rows: Sequence[dict[str, Any]], model: str) -> list[list[float]]:
@@ -593,9 +579,11 @@ class Forgetting(Experiment):
             figures(run_dir, config, [r for r in results if r.matrix])
 
     def show(self, outcome: Any) -> list[Any]:
-        from relukan_bench import render
+        from relukan_bench.tables import to_rich
 
-        return [render.forgetting_table(outcome.summary, outcome.zero_mse, outcome.config)]
+        config = outcome.config
+        return [to_rich(summary_table(outcome.summary, outcome.zero_mse, config.data.segments, config.train.steps_per_phase,
+                                      config.train.lr, {m.name: m.kind for m in config.models}))]
 
     def section(self, exp: Any, run_dir: Any) -> str:
         from relukan_bench.report import forgetting_section
@@ -609,3 +597,38 @@ class Forgetting(Experiment):
 
 
 EXPERIMENT = Forgetting()
+
+
+# ----------------------------------------------------------------------------- the table
+def summary_table(summary: Sequence[dict[str, Any]], zero: float, segments: int, steps: int, lr: float,
+                  kinds: dict[str, str]) -> Any:
+    """The one table of a forgetting run (terminal and REPORT.md): per model, how well it
+    learned each segment, its final error and how much it forgot, medians over seeds with
+    the range over seeds of forgetting and of the forgotten fraction."""
+    from relukan_bench import fmt
+    from relukan_bench.tables import Cell, Column, Table
+
+    table = Table(
+        f"Sequential learning of {segments} segments, {steps} steps each at lr {lr}: medians over seeds",
+        "learned: mean MSE on each segment right after its own phase; forgetting: the mean increase of that MSE by "
+        f"the end (segments 1-{segments - 1}); forgotten: the share of what the phases gained that is lost by the end. "
+        f"Predicting 0 on a segment gives MSE {zero:.3f}.",
+        [Column("model", right=False), Column("kind", right=False), Column("params"), Column("learned\nMSE"),
+         Column("final\nMSE"), Column("forgetting\n[seed range]", bold=True), Column("max\nforgetting"),
+         Column("forgotten\n[seed range]", bold=True)],
+    )
+    for row in summary:
+        ranged = (row.get("n_seeds") or 0) > 1
+        params = row.get("params")
+        table.rows.append([
+            Cell(row["model"]), Cell(kinds.get(row["model"], "")),
+            Cell("" if params is None or params != params else f"{params:.0f}"),
+            Cell(fmt.mse(row["learned_mse"])), Cell(fmt.mse(row["final_mse"])),
+            Cell(fmt.mse(row["forgetting"]),
+                 f"{fmt.mse(row.get('forgetting_min'))} to {fmt.mse(row.get('forgetting_max'))}" if ranged else ""),
+            Cell(fmt.mse(row["max_forgetting"])),
+            Cell(fmt.percent(row["forgotten_fraction"]),
+                 f"{fmt.percent(row.get('forgotten_fraction_min'))} to {fmt.percent(row.get('forgotten_fraction_max'))}"
+                 if ranged else "", fmt.failures(row)),
+        ])
+    return table

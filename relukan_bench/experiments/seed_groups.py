@@ -1,4 +1,5 @@
-"""Which runs of `fit` and `forgetting` train together, and the loop that trains them.
+"""What `fit` and `forgetting` share: which runs train together and the loop that trains
+them, and the statistics of runs over seeds (groups, failures, the representative seed).
 
 A model entry's seeds train at once, as one batched model (a ReLU-KAN's: `models.batched`),
 when its kind can batch them, the plan puts them next to each other and the config's `train.batch_seeds` is on; every other run
@@ -9,6 +10,8 @@ failed record per wanted run when training raised.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 from relukan_bench.errors import failure
@@ -69,3 +72,47 @@ def run_groups(planned: Sequence[Any], units: Sequence[Any] | None, config: Any,
         except Exception as exc:  # noqa: BLE001 - one failed run is recorded, the others go on
             for member in wanted:
                 yield failed(member, spec, failure(exc))
+
+
+# ----------------------------------------------------------------------------- runs over seeds
+def unbounded(run: dict[str, Any], key: str) -> float:
+    """A run's number; a diverged run's is infinite (its error is unbounded)."""
+    return math.inf if run["diverged"] else run[key]
+
+
+def crashed(run: dict[str, Any]) -> bool:
+    """A run that raised rather than diverged: it has no numbers, not even an unbounded one."""
+    return bool(run.get("error")) and not run["diverged"]
+
+
+@dataclass
+class SeedGroup:
+    """The runs of one (function,) model over its seeds: those with numbers (diverged ones
+    included, as unbounded), how many failed (raised or diverged), and the first run seen."""
+
+    rows: list[dict[str, Any]]
+    failed: int
+    first: dict[str, Any]
+
+
+def over_seeds(runs: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], Any]) -> dict[Any, SeedGroup]:
+    """The runs grouped by `key`, in the order groups first appear. Runs that raised count in
+    `failed` and are left out of `rows`; diverged ones are in both."""
+    groups: dict[Any, SeedGroup] = {}
+    for run in runs:
+        group = groups.setdefault(key(run), SeedGroup([], 0, run))
+        group.failed += bool(run.get("error"))
+        if not crashed(run):
+            group.rows.append(run)
+    return groups
+
+
+def representative_seed(runs: Sequence[dict[str, Any]], metric: str, **match: Any) -> int | None:
+    """The seed whose `metric` is the median of the runs that `match` (the lower of the two
+    middle ones for an even count; diverged and failed runs rank last); None when none has
+    a number."""
+    everyone = [r for r in runs if all(r[k] == v for k, v in match.items())]
+    rows = sorted((r for r in everyone if not (r["diverged"] or r.get("error"))), key=lambda r: r[metric])
+    if not rows:
+        return None
+    return rows[min((len(everyone) - 1) // 2, len(rows) - 1)]["seed"]
