@@ -79,6 +79,7 @@ class Experiment:
     rank: int = 100  # the order of commands, of reproduce and of the report
     title: str = ""  # the report's section title
     claim: str = ""  # the paper's claim it tests
+    rule: str = ""  # how its verdict is decided, for the report
     help: str = ""  # the command's help: first line, blank line, what it writes
     schema: type = object  # the config class
     quick: tuple[str, ...] = ()  # `--quick`: overrides for a smoke run

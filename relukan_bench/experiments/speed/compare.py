@@ -1,6 +1,6 @@
 """How `compare` reads the speed experiment's tables (raw.csv, summary.csv, table.csv) and
 the paper's speed.csv: ms per step per (function, model, device), or speedups over the
-baseline. Declared by relukan_bench.experiments.speed."""
+baseline. Declared by relukan_bench.experiments.speed (its package)."""
 
 from __future__ import annotations
 

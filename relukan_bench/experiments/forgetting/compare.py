@@ -1,5 +1,5 @@
 """How `compare` reads the forgetting experiment's summary.csv: learned MSE, final MSE and
-forgetting per model. Declared by relukan_bench.experiments.forgetting."""
+forgetting per model. Declared by relukan_bench.experiments.forgetting (its package)."""
 
 from __future__ import annotations
 

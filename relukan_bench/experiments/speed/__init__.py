@@ -371,7 +371,7 @@ class Speed(Experiment):
 
     @property
     def compare_tables(self) -> tuple[CompareTable, ...]:
-        from relukan_bench.experiments import speed_compare as read
+        from relukan_bench.experiments.speed import compare as read
 
         return (
             CompareTable("raw.csv", frozenset({"function", "model", "device", "repeat", "ms_per_step"}), read.speed_raw),
@@ -394,7 +394,7 @@ class Speed(Experiment):
             side.metrics["ms_per_step"] = load_csv(directory / "raw.csv", directory).metrics["ms_per_step"]
 
     def paper_keys(self, paper_rows: Sequence[dict[str, str]], config_path: Any) -> set[tuple[str, ...]]:
-        from relukan_bench.experiments.speed_compare import paper_keys
+        from relukan_bench.experiments.speed.compare import paper_keys
 
         return paper_keys(paper_rows, config_path)
 
@@ -455,13 +455,19 @@ class Speed(Experiment):
         shown = [render.speed_table(outcome.summary, outcome.config.baseline, outcome.paper, outcome.config.train.steps)]
         return shown + ([render.decomposition_table(outcome.split)] if outcome.split else [])
 
+    @property
+    def rule(self) -> str:
+        from relukan_bench.experiments.speed.report import RULE
+
+        return RULE
+
     def section(self, exp: Any, run_dir: Any) -> str:
-        from relukan_bench.report import speed_section
+        from relukan_bench.experiments.speed.report import speed_section
 
         return speed_section(exp, run_dir)
 
     def verdict(self, exp: Any) -> Any:
-        from relukan_bench.report import speed_verdict
+        from relukan_bench.experiments.speed.report import speed_verdict
 
         return speed_verdict(exp)
 

@@ -528,7 +528,7 @@ class Forgetting(Experiment):
 
     @property
     def compare_tables(self) -> tuple[CompareTable, ...]:
-        from relukan_bench.experiments import forgetting_compare as read
+        from relukan_bench.experiments.forgetting import compare as read
 
         return (CompareTable("summary.csv", frozenset({"model", "learned_mse", "final_mse", "forgetting", "n_seeds"}),
                              read.forgetting_summary),)
@@ -585,13 +585,19 @@ class Forgetting(Experiment):
         return [to_rich(summary_table(outcome.summary, outcome.zero_mse, config.data.segments, config.train.steps_per_phase,
                                       config.train.lr, {m.name: m.kind for m in config.models}))]
 
+    @property
+    def rule(self) -> str:
+        from relukan_bench.experiments.forgetting.report import RULE
+
+        return RULE
+
     def section(self, exp: Any, run_dir: Any) -> str:
-        from relukan_bench.report import forgetting_section
+        from relukan_bench.experiments.forgetting.report import forgetting_section
 
         return forgetting_section(exp, run_dir)
 
     def verdict(self, exp: Any) -> Any:
-        from relukan_bench.report import forgetting_verdict
+        from relukan_bench.experiments.forgetting.report import forgetting_verdict
 
         return forgetting_verdict(exp)
 

@@ -631,7 +631,7 @@ class Fit(Experiment):
 
     @property
     def compare_tables(self) -> tuple[CompareTable, ...]:
-        from relukan_bench.experiments import fit_compare as read
+        from relukan_bench.experiments.fit import compare as read
 
         return (
             CompareTable("summary.csv", frozenset({"function", "model", "final_test_mse", "n_seeds"}), read.fit_summary),
@@ -643,7 +643,7 @@ class Fit(Experiment):
         return "final test MSE, median over seeds (lower is better), compared as ratios on a log scale"
 
     def paper_keys(self, paper_rows: Sequence[dict[str, str]], config_path: Any) -> set[tuple[str, ...]]:
-        from relukan_bench.experiments.fit_compare import paper_keys
+        from relukan_bench.experiments.fit.compare import paper_keys
 
         return paper_keys(paper_rows, config_path)
 
@@ -699,13 +699,19 @@ class Fit(Experiment):
 
         return [render.fit_table(outcome.summary, outcome.table, outcome.config)]
 
+    @property
+    def rule(self) -> str:
+        from relukan_bench.experiments.fit.report import RULE
+
+        return RULE
+
     def section(self, exp: Any, run_dir: Any) -> str:
-        from relukan_bench.report import fit_section
+        from relukan_bench.experiments.fit.report import fit_section
 
         return fit_section(exp, run_dir)
 
     def verdict(self, exp: Any) -> Any:
-        from relukan_bench.report import fit_verdict
+        from relukan_bench.experiments.fit.report import fit_verdict
 
         return fit_verdict(exp)
 

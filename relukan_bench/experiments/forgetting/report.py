@@ -1,0 +1,83 @@
+"""The forgetting experiment's part of REPORT.md: its section (the summary table, the panels
+and heatmap) and its verdict.
+
+"Avoids catastrophic forgetting": ReLU-KAN's forgotten fraction (the share of what its phases
+gained that is lost by the end); *holds* when every seed stays at or below `HOLDS_AT`,
+*partly holds* when the median does, *does not hold* otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from relukan_bench import fmt
+from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite, geomean, link, span
+from relukan_bench.stats import ratio_range
+from relukan_bench.tables import markdown_table
+
+HOLDS_AT = 0.10  # at most 10% of what was gained is lost
+RULE = (f"forgetting holds when ReLU-KAN loses at most {HOLDS_AT:.0%} of its gains on every seed, and partly holds "
+        "when the median seed does")
+
+
+def forgetting_section(exp: Experiment, run_dir: Path) -> str:
+    from relukan_bench.experiments.forgetting import summary_table
+    from relukan_bench.tables import to_markdown
+
+    data, train = exp.config.get("data", {}), exp.config.get("train", {})
+    table = summary_table(exp.summary, zero_mse(exp), data.get("segments"), train.get("steps_per_phase"), train.get("lr"),
+                          exp.kinds())
+    panels = [exp.directory / f"panels_{m}.png" for m in (exp.relukan(), exp.kan()) if m]
+    shown = [p for p in [*panels, exp.directory / "heatmap.png"] if p.is_file()]
+    others = [p for p in sorted(exp.directory.glob("*.png")) if p not in shown]
+    text = [
+        f"{table.title}. {table.caption} The paper reports no number for this experiment, only figures.",
+        "",
+        to_markdown(table),
+        "",
+        *[f"![{p.stem}]({link(p, run_dir)})" for p in shown],
+        "",
+        "Also: " + ", ".join(f"[{p.stem}]({link(p, run_dir)})" for p in others) if others else "",
+    ]
+    return "\n".join(text)
+
+
+def zero_mse(exp: Experiment) -> float:
+    """The MSE of predicting 0 on a segment, from the run's own data settings."""
+    from relukan_bench.config import ForgettingDataSpec
+    from relukan_bench.experiments.forgetting import zero_mse as compute
+
+    return compute(ForgettingDataSpec.model_validate(exp.config["data"]))
+
+
+def forgetting_verdict(exp: Experiment | None) -> Verdict:
+    from relukan_bench.experiments.forgetting import EXPERIMENT
+
+    claim = EXPERIMENT.claim
+    if exp is None or not exp.summary or exp.relukan() is None:
+        return Verdict("forgetting", claim, UNTESTED, "Untested: the forgetting experiment did not produce a ReLU-KAN row.")
+    rows = {r["model"]: r for r in exp.summary}
+    mine = rows[exp.relukan()]
+    median = mine["forgotten_fraction"]
+    highest = mine.get("forgotten_fraction_max") if finite(mine.get("forgotten_fraction_max")) else median
+    if not finite(median):
+        outcome = FAILS
+    else:
+        outcome = HOLDS if highest <= HOLDS_AT else PARTLY if median <= HOLDS_AT else FAILS
+    seeds = int(mine.get("n_seeds") or 1)
+    spread = (f" [{fmt.percent(mine.get('forgotten_fraction_min'))} to {fmt.percent(highest)} over {seeds} seeds]"
+              if seeds > 1 else "")
+    sentence = (
+        f"ReLU-KAN lost {fmt.percent(median)}{spread} of what its phases gained, a mean forgetting of "
+        f"{fmt.mse(mine['forgetting'])} against {zero_mse(exp):.3f} for a segment wiped out"
+    )
+    model_roles = exp.roles()
+    controls = [f"`{name}` {fmt.percent(row['forgotten_fraction'])}" for name, row in rows.items()
+                if name != exp.relukan() and model_roles.get(name) in ("kan", "control")]
+    sentence += ("; under the same protocol " + ", ".join(controls) if controls else "") + "."
+    return Verdict("forgetting", claim, outcome, sentence)
+
+
+# ----------------------------------------------------------------------------- the report
