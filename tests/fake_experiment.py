@@ -6,6 +6,8 @@ plan and summaries are all here."""
 from __future__ import annotations
 
 import math
+import sys
+import time
 import zlib
 from typing import Annotated, Any, Iterator, Literal, Sequence
 
@@ -27,6 +29,7 @@ class FakeConfig(Strict):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     fail: list[str] = []  # items whose units raise
     offset: NonNegativeInt = 0
+    sleep: Annotated[float, Field(ge=0)] = 0.0  # seconds per unit, so that a test can interrupt a run
 
 
 def _value(item: str, seed: int, index: int, offset: int) -> float:
@@ -61,6 +64,7 @@ class Fake(Experiment):
             if INTERRUPT_AT and number == INTERRUPT_AT[0]:
                 raise KeyboardInterrupt
             progress((item, seed), 0, math.nan)
+            time.sleep(config.sleep)
             if item in config.fail:
                 yield {"unit": {"item": item, "seed": seed, "total": math.nan, "error": "RuntimeError: asked to fail"},
                        "points": []}
@@ -107,3 +111,16 @@ def install() -> None:
 
 def uninstall() -> None:
     unregister(FAKE.name)
+
+
+def main() -> None:
+    """`python -m tests.fake_experiment ARGS`: the command line with the fake registered."""
+    install()
+    from relukan_bench.cli import main as cli
+
+    sys.argv = ["relukan-bench", *sys.argv[1:]]
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -207,6 +207,8 @@ def test_quick_runs_the_default_config(workdir):
     assert "where the speedup comes from" in result.output
 
 
+# Ctrl-C and SIGKILL of a real process, and resuming it, are the runner's bookkeeping: tested on a
+# fast fake experiment in test_runner_fake.py. Here: that fit and forgetting keep whole units.
 def _ctrl_c_after_two_rows(args, cwd, log):
     """Run `relukan-bench ARGS` in a real subprocess, press Ctrl-C once `log` has two rows;
     check the exit: status 130, one message, no traceback."""
@@ -225,87 +227,6 @@ def _ctrl_c_after_two_rows(args, cwd, log):
     assert "interrupted" in err and "Traceback" not in err
     assert f"to finish the run: relukan-bench {args[0]} --resume {args[args.index('--out') + 1]}" in err.splitlines()[-1]
     return err
-
-
-def test_ctrl_c_then_resume_finishes_the_run(workdir):
-    """Ctrl-C a real run, then `--resume` it: the finished repeats are kept as they were (their
-    timings too), the missing ones are timed, and the run ends as if never stopped."""
-    (workdir / "slow.yaml").write_text(TINY.replace("steps: 3", "steps: 300").replace("repeats: 2", "repeats: 3"))
-    raw = workdir / "run" / "raw.csv"
-    err = _ctrl_c_after_two_rows(["speed", "-c", "slow.yaml", "--out", "run"], workdir, raw)
-    finished = raw.read_text().splitlines()
-    assert f"interrupted: {len(finished) - 1} of 18 timed runs finished" in err
-    result = invoke("speed", "--resume", "run")
-    assert result.exit_code == 0, result.output
-    lines = raw.read_text().splitlines()
-    assert lines[: len(finished)] == finished and len(lines) == 1 + 18
-    assert {(r["function"], r["model"], r["repeat"]) for r in read_csv(raw)} == {
-        (f, m, str(i)) for f in ("f1", "f2", "g") for m in ("relukan", "kan") for i in range(3)}
-    assert all(row["n"] == "3" for row in read_csv(workdir / "run" / "summary.csv"))
-    env = json.loads((workdir / "run" / "env.json").read_text())
-    assert env["interrupted"] is False and env["resumed"][0]["units_done"] == len(finished) - 1
-    again = invoke("speed", "--resume", "run", "--repeats", "4")
-    assert again.exit_code == 2 and "timing.repeats: 3 -> 4" in again.stderr and again.stderr.count("\n") == 1
-
-
-def test_sigkill_leaves_no_broken_csv_and_resume_finishes_the_run(fitdir):
-    """SIGKILL a real run twice at random moments (resuming in between), then finish it: every
-    CSV is whole after each kill, and the result is the uninterrupted run's, bit for bit."""
-    import random
-    import signal
-    import time
-
-    from relukan_bench.experiments import fit
-    from relukan_bench.results import read_records
-
-    args = ["--models", "relukan,kan", "--seeds", "0,1,2,3,4", "train.steps=40"]
-    assert invoke("fit", "-c", "fit.yaml", "--out", "whole", *args).exit_code == 0
-    types = {"runs.csv": fit.RUN_TYPES, "curves.csv": fit.CURVE_TYPES, "predictions.csv": fit.PREDICTION_TYPES}
-    run, runs = fitdir / "run", fitdir / "run" / "runs.csv"
-    chance = random.Random()
-    for kill in range(2):
-        command = ["fit", "-c", "fit.yaml", "--out", "run", *args] if kill == 0 else ["fit", "--resume", "run"]
-        process = subprocess.Popen([sys.executable, "-m", "relukan_bench", *command], cwd=fitdir,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        before = len(read_csv(runs)) if runs.exists() else 0
-        wanted = before + chance.randint(1, 4)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and (not runs.exists() or len(runs.read_text().splitlines()) <= wanted):
-            time.sleep(0.01)
-        time.sleep(chance.uniform(0, 0.3))
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-        assert process.returncode == -signal.SIGKILL
-        for path in run.glob("*.csv"):  # logs read back typed; the tables parse whole
-            if path.name in types:
-                read_records(path, types[path.name])
-            else:
-                with open(path, newline="") as handle:
-                    rows = list(csv.reader(handle))
-                assert rows and all(len(row) == len(rows[0]) for row in rows), path
-        finished = read_csv(runs)
-        assert 0 < len(finished) < 20
-    result = subprocess.run([sys.executable, "-m", "relukan_bench", "fit", "--resume", "run"], cwd=fitdir,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert not list(run.glob(".*.tmp"))
-    for name in ("curves.csv", "predictions.csv", "table.csv"):
-        assert (run / name).read_bytes() == (fitdir / "whole" / name).read_bytes(), name
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
-    assert strip(read_csv(runs)) == strip(read_csv(fitdir / "whole" / "runs.csv"))
-    assert len(json.loads((run / "env.json").read_text())["resumed"]) == 2
-
-
-def test_ctrl_c_keeps_and_summarises_finished_work(workdir):
-    """A real subprocess interrupted mid-run: exit 130, finished repeats summarised."""
-    (workdir / "slow.yaml").write_text(TINY.replace("steps: 3", "steps: 400").replace("repeats: 2", "repeats: 50"))
-    raw = workdir / "run" / "raw.csv"
-    _ctrl_c_after_two_rows(["speed", "-c", "slow.yaml", "--out", "run"], workdir, raw)
-    finished = read_csv(raw)
-    summary = read_csv(workdir / "run" / "summary.csv")
-    assert len(finished) >= 2 and len(summary) >= 1
-    assert sum(int(row["n"]) for row in summary) == len(finished)
-    assert json.loads((workdir / "run" / "env.json").read_text())["interrupted"] is True
 
 
 # ----------------------------------------------------------------------------- fit

@@ -100,3 +100,88 @@ def test_the_command_line_has_a_command_for_it(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli.app, ["fake", "-c", "fake.yaml", "--seeds", "4,5", "--out", "run"])
     assert result.exit_code == 0, result.output
     assert [row["seed"] for row in csv.DictReader(open(tmp_path / "run" / "units.csv"))] == ["4", "5"]
+
+
+# ----------------------------------------------------------------------------- real processes
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _process(args: list[str], cwd: Path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "tests.fake_experiment", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_rows(log: Path, rows: int, process) -> None:
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not log.exists() or len(log.read_text().splitlines()) <= rows):
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.01)
+
+
+SLOW = "seeds: [0, 1, 2, 3]\nitems: [a, b, c, d, e]\npoints: 50\nsleep: 0.05\n"
+
+
+def test_ctrl_c_in_a_real_process_keeps_summarises_and_resume_finishes(tmp_path):
+    """SIGINT a real process: exit 130 with the command that finishes the run, the finished
+    units kept and summarised; `--resume` runs only the rest and ends as an uninterrupted run."""
+    import signal
+
+    _config(tmp_path, SLOW)
+    run("fake", Request(config=tmp_path / "fake.yaml", out=tmp_path / "whole", overrides=["sleep=0"]))
+    process = _process(["fake", "-c", "fake.yaml", "--out", "run"], tmp_path)
+    _wait_for_rows(tmp_path / "run" / "units.csv", 2, process)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and err.splitlines()[-1].endswith("to finish the run: relukan-bench fake --resume run")
+    finished = (tmp_path / "run" / "units.csv").read_text().splitlines()
+    assert f"interrupted: {len(finished) - 1} of 20 fake units finished" in err
+    summary = list(csv.DictReader(open(tmp_path / "run" / "summary.csv")))
+    assert sum(int(row["n"]) for row in summary) == len(finished) - 1
+    resumed = _process(["fake", "--resume", "run"], tmp_path)
+    assert resumed.wait(timeout=60) == 0, resumed.communicate()
+    assert (tmp_path / "run" / "units.csv").read_text().splitlines()[: len(finished)] == finished
+    assert _snapshot(tmp_path / "run", skip=("env.json", "config.yaml")) == _snapshot(tmp_path / "whole", skip=("env.json", "config.yaml"))
+    again = _process(["fake", "--resume", "run", "--seeds", "0,1"], tmp_path)
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 2 and "seeds: [0, 1, 2, 3] -> [0, 1]" in err and err.count("\n") == 1
+
+
+def test_sigkill_twice_leaves_whole_files_and_resume_finishes_bit_for_bit(tmp_path):
+    """SIGKILL a real process at random moments twice (resuming in between): every CSV is
+    whole after each kill, no unit is half-written, and the finished run is the uninterrupted one."""
+    import random
+    import signal
+    import time
+
+    from relukan_bench.results import read_records
+
+    _config(tmp_path, SLOW.replace("sleep: 0.05", "sleep: 0.02"))
+    run("fake", Request(config=tmp_path / "fake.yaml", out=tmp_path / "whole", overrides=["sleep=0.02"]))
+    units, chance = tmp_path / "run" / "units.csv", random.Random()
+    for kill in range(2):
+        args = ["fake", "-c", "fake.yaml", "--out", "run"] if kill == 0 else ["fake", "--resume", "run"]
+        process = _process(args, tmp_path)
+        before = len(units.read_text().splitlines()) - 1 if units.exists() else 0
+        _wait_for_rows(units, before + chance.randint(1, 4), process)
+        time.sleep(chance.uniform(0, 0.05))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        assert process.returncode == -signal.SIGKILL
+        for name, table in fake_experiment.FAKE.tables.items():  # the logs read back whole and typed
+            read_records(tmp_path / "run" / f"{name}.csv", table)
+        assert 0 < len(units.read_text().splitlines()) - 1 < 20
+    finish = _process(["fake", "--resume", "run"], tmp_path)
+    assert finish.wait(timeout=60) == 0, finish.communicate()
+    assert not list((tmp_path / "run").glob(".*.tmp"))
+    assert _snapshot(tmp_path / "run", skip=("env.json",)) == _snapshot(tmp_path / "whole", skip=("env.json",))
+    import json
+
+    assert len(json.loads((tmp_path / "run" / "env.json").read_text())["resumed"]) == 2
