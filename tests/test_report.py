@@ -62,11 +62,11 @@ def forgetting_experiment(fractions: dict) -> Experiment:
     ({"f1": 0.8, "f4": 3.0}, FAILS),
 ])
 def test_speed_verdict(speedups, outcome):
-    verdict = speed_report.speed_verdict(speed_experiment(speedups))
+    verdict = speed_report.verdict(speed_experiment(speedups))
     assert verdict.outcome == outcome
     assert f"{min(speedups.values()):.3g}x to {max(speedups.values()):.3g}x" in verdict.sentence
     assert "no GPU was measured" in verdict.sentence and "5x on CPU and 20x on GPU" in verdict.sentence
-    assert "no GPU" not in speed_report.speed_verdict(speed_experiment(speedups, device="cuda")).sentence
+    assert "no GPU" not in speed_report.verdict(speed_experiment(speedups, device="cuda")).sentence
 
 
 def test_speed_decomposition_section_and_verdict_sentence():
@@ -79,16 +79,16 @@ def test_speed_decomposition_section_and_verdict_sentence():
          "implementation_share": math.log(2.0) / math.log(total)}
         for f, relukan, total in (("f1", "relukan", 4.0), ("f1", "fast", 16.0), ("f4", "relukan", 8.0), ("f4", "fast", 32.0))
     ]
-    text = speed_report.speed_section(exp, Path("."))
+    text = speed_report.section(exp, Path("."))
     assert "### Where the speedup comes from" in text
     assert "| f4 | cpu | relukan | 8x [4x to 16x] | 2x [1.5x to 2.5x] | 4x [1x to 8x] | 33% |" in text
     assert ("- `relukan` on cpu: of its 4x to 8x over `kan`, the implementation accounts for 2x and the basis for "
             "2x to 4x; the implementation's share of the gap is 33% to 50%.") in text
     assert "against a fast ReLU-KAN it also holds that implementation's own work" in text  # `fast` is impl: fast
-    sentence = speed_report.speed_verdict(exp).sentence
+    sentence = speed_report.verdict(exp).sentence
     assert "Of that, pykan's implementation accounts for 2x" in sentence and "the basis for 2x to 4x." in sentence
     exp.decomposition = []
-    assert "Where the speedup" not in speed_report.speed_section(exp, Path(".")) and "Of that" not in speed_report.speed_verdict(exp).sentence
+    assert "Where the speedup" not in speed_report.section(exp, Path(".")) and "Of that" not in speed_report.verdict(exp).sentence
 
 
 @pytest.mark.parametrize("errors, outcome, mean", [
@@ -97,7 +97,7 @@ def test_speed_decomposition_section_and_verdict_sentence():
     ({"f1": (1e-3, 1e-5), "f2": (1e-3, 1e-2)}, FAILS, math.sqrt(0.01 * 10)),
 ])
 def test_fit_verdict(errors, outcome, mean):
-    verdict = fit_report.fit_verdict(fit_experiment(errors))
+    verdict = fit_report.verdict(fit_experiment(errors))
     assert verdict.outcome == outcome
     assert f"geometric mean {fmt.ratio(mean)}" in verdict.sentence
     better = sum(1 for relukan, kan in errors.values() if kan > relukan)
@@ -112,7 +112,7 @@ def test_fit_verdict(errors, outcome, mean):
     ((math.inf, math.inf, math.inf), FAILS),
 ])
 def test_forgetting_verdict(fraction, outcome):
-    verdict = forgetting_report.forgetting_verdict(forgetting_experiment({"relukan": fraction, "kan": (0.03, 0.0, 0.04),
+    verdict = forgetting_report.verdict(forgetting_experiment({"relukan": fraction, "kan": (0.03, 0.0, 0.04),
                                                                 "mlp": (4.2, 0.5, 50.0)}))
     assert verdict.outcome == outcome
     assert "`kan` 3%" in verdict.sentence and "`mlp` 420%" in verdict.sentence
@@ -120,9 +120,9 @@ def test_forgetting_verdict(fraction, outcome):
 
 
 def test_missing_experiments_are_untested():
-    assert speed_report.speed_verdict(None).outcome == UNTESTED
-    assert fit_report.fit_verdict(None).outcome == UNTESTED
-    assert forgetting_report.forgetting_verdict(None).outcome == UNTESTED
+    assert speed_report.verdict(None).outcome == UNTESTED
+    assert fit_report.verdict(None).outcome == UNTESTED
+    assert forgetting_report.verdict(None).outcome == UNTESTED
 
 
 def test_report_of_a_run_that_stopped_after_speed(tmp_path):

@@ -79,7 +79,7 @@ class Experiment:
     rank: int = 100  # the order of commands, of reproduce and of the report
     title: str = ""  # the report's section title
     claim: str = ""  # the paper's claim it tests
-    rule: str = ""  # how its verdict is decided, for the report
+    report: str = ""  # the module of its REPORT.md part: RULE, section(exp, run_dir), verdict(exp)
     help: str = ""  # the command's help: first line, blank line, what it writes
     schema: type = object  # the config class
     quick: tuple[str, ...] = ()  # `--quick`: overrides for a smoke run
@@ -173,13 +173,18 @@ class Experiment:
         """Rich renderables for the terminal."""
         return []
 
+    @property
+    def rule(self) -> str:
+        """How its verdict is decided, for the report."""
+        return importlib.import_module(self.report).RULE if self.report else ""
+
     def section(self, exp: Any, run_dir: Path) -> str:
         """The report's section (markdown) from a run directory read back (report.Experiment)."""
-        return ""
+        return importlib.import_module(self.report).section(exp, run_dir) if self.report else ""
 
     def verdict(self, exp: Any) -> Any:
         """The report's verdict on `claim` (report.Verdict)."""
-        raise NotImplementedError
+        return importlib.import_module(self.report).verdict(exp)
 
 
 _extra: dict[str, Experiment] = {}

@@ -604,6 +604,7 @@ def _median_fits(results: Sequence[RunResult], function: str, models: Sequence[s
 # ----------------------------------------------------------------------------- the declaration
 class Fit(Experiment):
     name, rank, title = "fit", 1, "Fitting accuracy"
+    report = f"{__name__}.report"  # its REPORT.md part: RULE, section, verdict
     claim = "ReLU-KAN is two orders of magnitude more accurate than KAN"
     help = ("Train ReLU-KAN and the original KAN on the paper's six fitting functions and record their errors.\n\n"
             "Writes config.yaml, env.json, runs.csv (one row per training run), curves.csv (train and test MSE per step), "
@@ -699,21 +700,6 @@ class Fit(Experiment):
 
         return [render.fit_table(outcome.summary, outcome.table, outcome.config)]
 
-    @property
-    def rule(self) -> str:
-        from relukan_bench.experiments.fit.report import RULE
-
-        return RULE
-
-    def section(self, exp: Any, run_dir: Any) -> str:
-        from relukan_bench.experiments.fit.report import fit_section
-
-        return fit_section(exp, run_dir)
-
-    def verdict(self, exp: Any) -> Any:
-        from relukan_bench.experiments.fit.report import fit_verdict
-
-        return fit_verdict(exp)
 
 
 EXPERIMENT = Fit()

@@ -22,7 +22,7 @@ RULE = (f"accuracy holds when the geometric mean over functions of KAN MSE / ReL
         "and partly holds above 1x")
 
 
-def fit_section(exp: Experiment, run_dir: Path) -> str:
+def section(exp: Experiment, run_dir: Path) -> str:
     models = exp.model_names()
     kan = exp.kan()
     others = [m for m in models if m != kan]
@@ -74,7 +74,7 @@ def fit_section(exp: Experiment, run_dir: Path) -> str:
     return "\n".join(text)
 
 
-def fit_verdict(exp: Experiment | None) -> Verdict:
+def verdict(exp: Experiment | None) -> Verdict:
     from relukan_bench.experiments.fit import EXPERIMENT
 
     claim = EXPERIMENT.claim

@@ -496,6 +496,7 @@ def figures(run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult]
 # ----------------------------------------------------------------------------- the declaration
 class Forgetting(Experiment):
     name, rank, title = "forgetting", 2, "Catastrophic forgetting"
+    report = f"{__name__}.report"  # its REPORT.md part: RULE, section, verdict
     claim = "ReLU-KAN avoids catastrophic forgetting"
     help = ("Learn five Gaussian peaks one after another and measure how much each model forgets.\n\n"
             "Writes config.yaml, env.json, runs.csv (one row per model and seed), matrix.csv (MSE on every segment after "
@@ -585,21 +586,6 @@ class Forgetting(Experiment):
         return [to_rich(summary_table(outcome.summary, outcome.zero_mse, config.data.segments, config.train.steps_per_phase,
                                       config.train.lr, {m.name: m.kind for m in config.models}))]
 
-    @property
-    def rule(self) -> str:
-        from relukan_bench.experiments.forgetting.report import RULE
-
-        return RULE
-
-    def section(self, exp: Any, run_dir: Any) -> str:
-        from relukan_bench.experiments.forgetting.report import forgetting_section
-
-        return forgetting_section(exp, run_dir)
-
-    def verdict(self, exp: Any) -> Any:
-        from relukan_bench.experiments.forgetting.report import forgetting_verdict
-
-        return forgetting_verdict(exp)
 
 
 EXPERIMENT = Forgetting()

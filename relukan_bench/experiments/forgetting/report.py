@@ -22,7 +22,7 @@ RULE = (f"forgetting holds when ReLU-KAN loses at most {HOLDS_AT:.0%} of its gai
         "when the median seed does")
 
 
-def forgetting_section(exp: Experiment, run_dir: Path) -> str:
+def section(exp: Experiment, run_dir: Path) -> str:
     from relukan_bench.experiments.forgetting import summary_table
     from relukan_bench.tables import to_markdown
 
@@ -52,7 +52,7 @@ def zero_mse(exp: Experiment) -> float:
     return compute(ForgettingDataSpec.model_validate(exp.config["data"]))
 
 
-def forgetting_verdict(exp: Experiment | None) -> Verdict:
+def verdict(exp: Experiment | None) -> Verdict:
     from relukan_bench.experiments.forgetting import EXPERIMENT
 
     claim = EXPERIMENT.claim

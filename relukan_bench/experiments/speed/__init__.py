@@ -335,6 +335,7 @@ def _seconds_label(unit: Unit) -> str:
 
 class Speed(Experiment):
     name, rank, title = "speed", 0, "Speed"
+    report = f"{__name__}.report"  # its REPORT.md part: RULE, section, verdict
     claim = "ReLU-KAN trains about 20x faster than KAN"
     help = ("Time ReLU-KAN and the original KAN on the paper's five speed functions.\n\n"
             "Writes config.yaml, env.json, raw.csv (every repeat), summary.csv (median, quartiles, speedup over the "
@@ -455,21 +456,6 @@ class Speed(Experiment):
         shown = [render.speed_table(outcome.summary, outcome.config.baseline, outcome.paper, outcome.config.train.steps)]
         return shown + ([render.decomposition_table(outcome.split)] if outcome.split else [])
 
-    @property
-    def rule(self) -> str:
-        from relukan_bench.experiments.speed.report import RULE
-
-        return RULE
-
-    def section(self, exp: Any, run_dir: Any) -> str:
-        from relukan_bench.experiments.speed.report import speed_section
-
-        return speed_section(exp, run_dir)
-
-    def verdict(self, exp: Any) -> Any:
-        from relukan_bench.experiments.speed.report import speed_verdict
-
-        return speed_verdict(exp)
 
 
 EXPERIMENT = Speed()

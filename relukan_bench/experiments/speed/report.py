@@ -35,7 +35,7 @@ def speed_spread(exp: Experiment, function: str, model: str, device: str) -> tup
     return ratio_range(base, mine)[1:]
 
 
-def speed_section(exp: Experiment, run_dir: Path) -> str:
+def section(exp: Experiment, run_dir: Path) -> str:
     models = exp.model_names()
     kan = exp.kan()
     others = [m for m in models if m != kan]
@@ -122,7 +122,7 @@ def decomposition_section(exp: Experiment) -> str:
     ])
 
 
-def speed_verdict(exp: Experiment | None) -> Verdict:
+def verdict(exp: Experiment | None) -> Verdict:
     from relukan_bench.experiments.speed import EXPERIMENT
 
     claim = EXPERIMENT.claim
