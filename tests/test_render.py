@@ -48,5 +48,6 @@ def test_forgetting_table_shows_medians_ranges_fractions_and_divergence():
     for text in (_text(to_rich(table)), to_markdown(table)):  # one table, two renderings
         assert "Sequential learning of 5 segments, 250 steps each" in _text(to_rich(table))
         assert "Predicting 0 on a segment gives MSE 0.176" in _text(to_rich(table))
+        assert "ReLU-KAN" in text and "MLP" in text
         assert "2.59e-03" in text and "-5.10e-03 to 4.60e-02" in text and "2%" in text and "0% to 35%" in text
         assert "-5.10e-03 to diverged" in text and "1 diverged" in text and "79" in text

@@ -613,7 +613,7 @@ def summary_table(summary: Sequence[dict[str, Any]], zero: float, segments: int,
         ranged = (row.get("n_seeds") or 0) > 1
         params = row.get("params")
         table.rows.append([
-            Cell(row["model"]), Cell(kinds.get(row["model"], "")),
+            Cell(row["model"]), Cell(_label(kinds.get(row["model"], ""))),
             Cell("" if params is None or params != params else f"{params:.0f}"),
             Cell(fmt.mse(row["learned_mse"])), Cell(fmt.mse(row["final_mse"])),
             Cell(fmt.mse(row["forgetting"]),
@@ -624,3 +624,10 @@ def summary_table(summary: Sequence[dict[str, Any]], zero: float, segments: int,
                  if ranged else "", fmt.failures(row)),
         ])
     return table
+
+
+def _label(kind: str) -> str:
+    """A kind's display label (relukan_bench.kinds); the name itself for a kind not installed here."""
+    from relukan_bench.kinds import kinds
+
+    return kinds()[kind].label if kind in kinds() else kind
