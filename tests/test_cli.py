@@ -497,7 +497,7 @@ def test_reproduce_quick_writes_a_report_with_every_section_and_working_links(wo
     images = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
     assert {"speed/speed.png", "fit/overview.png", "forgetting/panels_relukan.png", "forgetting/heatmap.png"} <= set(images)
     assert len(links) > 20 and all((run / link).exists() for link in links), [l for l in links if not (run / l).exists()]
-    assert "| f5 | cpu |" in text and "| relukan | relukan | 79 |" in text
+    assert "| f5 | cpu |" in text and "| relukan | ReLU-KAN | 79 |" in text
     assert "Verdicts" in result.stdout and "Report: rep/REPORT.md" in result.stdout
 
 

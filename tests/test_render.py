@@ -44,7 +44,7 @@ def test_forgetting_table_shows_medians_ranges_fractions_and_divergence():
            "forgotten_fraction": 0.021, "forgotten_fraction_min": 0.0033, "forgotten_fraction_max": 0.35}
     diverged = {**row, "model": "mlp", "diverged": 1, "forgetting": math.inf, "forgetting_max": math.inf,
                 "forgotten_fraction": math.inf, "forgotten_fraction_max": math.inf}
-    table = summary_table([row, diverged], 0.176, 5, 250, 0.001, {"relukan": "relukan", "mlp": "mlp"})
+    table = summary_table([row, diverged], 0.176, 5, 250, 0.001, {"relukan": "ReLU-KAN", "mlp": "MLP"})
     for text in (_text(to_rich(table)), to_markdown(table)):  # one table, two renderings
         assert "Sequential learning of 5 segments, 250 steps each" in _text(to_rich(table))
         assert "Predicting 0 on a segment gives MSE 0.176" in _text(to_rich(table))

@@ -596,7 +596,8 @@ def summary_table(summary: Sequence[dict[str, Any]], zero: float, segments: int,
                   kinds: dict[str, str]) -> Any:
     """The one table of a forgetting run (terminal and REPORT.md): per model, how well it
     learned each segment, its final error and how much it forgot, medians over seeds with
-    the range over seeds of forgetting and of the forgotten fraction."""
+    the range over seeds of forgetting and of the forgotten fraction. `kinds`: what the kind
+    column shows per model (its kind's name, or in the report its label)."""
     from relukan_bench import fmt
     from relukan_bench.tables import Cell, Column, Table
 
@@ -613,7 +614,7 @@ def summary_table(summary: Sequence[dict[str, Any]], zero: float, segments: int,
         ranged = (row.get("n_seeds") or 0) > 1
         params = row.get("params")
         table.rows.append([
-            Cell(row["model"]), Cell(_label(kinds.get(row["model"], ""))),
+            Cell(row["model"]), Cell(kinds.get(row["model"], "")),
             Cell("" if params is None or params != params else f"{params:.0f}"),
             Cell(fmt.mse(row["learned_mse"])), Cell(fmt.mse(row["final_mse"])),
             Cell(fmt.mse(row["forgetting"]),
@@ -625,9 +626,3 @@ def summary_table(summary: Sequence[dict[str, Any]], zero: float, segments: int,
         ])
     return table
 
-
-def _label(kind: str) -> str:
-    """A kind's display label (relukan_bench.kinds); the name itself for a kind not installed here."""
-    from relukan_bench.kinds import kinds
-
-    return kinds()[kind].label if kind in kinds() else kind

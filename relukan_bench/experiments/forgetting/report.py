@@ -24,11 +24,13 @@ RULE = (f"forgetting holds when ReLU-KAN loses at most {HOLDS_AT:.0%} of its gai
 
 def section(exp: Experiment, run_dir: Path) -> str:
     from relukan_bench.experiments.forgetting import summary_table
+    from relukan_bench.kinds import kinds
     from relukan_bench.tables import to_markdown
 
     data, train = exp.config.get("data", {}), exp.config.get("train", {})
+    labels = {name: kinds()[kind].label if kind in kinds() else kind for name, kind in exp.kinds().items()}
     table = summary_table(exp.summary, zero_mse(exp), data.get("segments"), train.get("steps_per_phase"), train.get("lr"),
-                          exp.kinds())
+                          labels)
     panels = [exp.directory / f"panels_{m}.png" for m in (exp.relukan(), exp.kan()) if m]
     shown = [p for p in [*panels, exp.directory / "heatmap.png"] if p.is_file()]
     others = [p for p in sorted(exp.directory.glob("*.png")) if p not in shown]
