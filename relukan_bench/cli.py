@@ -211,7 +211,7 @@ def _experiment_command(exp: Any) -> None:
 
         options = {"threads": given["threads"], "device": given["device"].value if given["device"] else None}
         for option in exp.options:
-            value = given[option.flag.lstrip("-").replace("-", "_")]
+            value = given[option.param]
             if value is not None:
                 options[option.key] = option.convert(value) if option.convert else value
         request = _request(given["config"], given["overrides"], options, given.get("functions"), given.get("models"),
@@ -226,7 +226,7 @@ def _experiment_command(exp: Any) -> None:
     params = [parameter("overrides", OVERRIDES, Optional[List[str]]), parameter("config", CONFIG, Optional[Path]),
               parameter("device", typer.Option(None, "--device", case_sensitive=False, help=exp.device_help,
                                                show_default=False), Optional[Device])]
-    params += [parameter(o.flag.lstrip("-").replace("-", "_"), typer.Option(None, o.flag, help=o.help, min=o.min, show_default=False),
+    params += [parameter(o.param, typer.Option(None, o.flag, help=o.help, min=o.min, show_default=False),
                          Optional[o.type]) for o in exp.options]
     params.append(parameter("threads", THREADS, Optional[int]))
     params += [parameter(name, {"functions": FUNCTIONS, "models": MODELS}[name], Optional[str]) for name in exp.selects]

@@ -129,13 +129,13 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
     return out
 
 
-def _mse_cell(row: dict[str, Any], key: str = "final_test_mse", between: str = "-") -> str:
-    """The median `row[key]`; below it the range over seeds (`key_min`, `key_max`, 2 digits);
-    below that how many diverged or failed."""
-    text = fmt.mse(row[key])
-    if row["n_seeds"] > 1 and math.isfinite(row[f"{key}_min"]):
-        high = row[f"{key}_max"]
-        text += f"\n[dim]{fmt.mse(row[f'{key}_min'], 1)}{between}{'inf' if math.isinf(high) else fmt.mse(high, 1)}[/dim]"
+def _mse_cell(row: dict[str, Any]) -> str:
+    """The median final test MSE; below it the range over seeds (2 digits); below that how
+    many diverged or failed."""
+    text = fmt.mse(row["final_test_mse"])
+    if row["n_seeds"] > 1 and math.isfinite(row["final_test_mse_min"]):
+        high = row["final_test_mse_max"]
+        text += f"\n[dim]{fmt.mse(row['final_test_mse_min'], 1)}-{'inf' if math.isinf(high) else fmt.mse(high, 1)}[/dim]"
     if fmt.failures(row):
         text += ("\n" if text else "") + f"[red]{fmt.failures(row)}[/red]"
     return text

@@ -65,7 +65,7 @@ def run(name: str, request: Request, reporter: Reporter | None = None) -> Any:
         interrupted = _collect(exp.execute(config, session.devices, todo, progress), write, reporter, steps, len(units),
                                len(units) - len(todo), first=lambda: todo and progress(todo[0], 0, math.nan))
     shown = exp.summarize(run_dir, config, results, session.context)
-    exp.figures(run_dir, config, results, session.context)
+    exp.figures(run_dir, config, results, shown)
     session.close(interrupted)
     failed = [line for line in map(exp.failure, results) if line]
     return Outcome(name, run_dir, config, shown, interrupted, failed, (len(results), len(units)))

@@ -39,6 +39,11 @@ class Option:
     min: int | None = None
     convert: Callable[[Any], Any] | None = None
 
+    @property
+    def param(self) -> str:
+        """The command function's parameter: `--seeds` -> `seeds`."""
+        return self.flag.lstrip("-").replace("-", "_")
+
 
 @dataclass(frozen=True)
 class CompareTable:
@@ -64,12 +69,6 @@ class Outcome:
     interrupted: bool = False
     failed: list[str] = field(default_factory=list)  # "what: why", one per failed unit
     units: tuple[int, int] = (0, 0)  # (finished, planned)
-
-    def __getattr__(self, name: str) -> Any:  # result.summary, result.table: what summarize returned
-        shown = self.__dict__.get("shown", {})
-        if name in shown:
-            return shown[name]
-        raise AttributeError(name)
 
 
 class Experiment:
@@ -149,8 +148,8 @@ class Experiment:
         """Write the derived tables (after every unit); return what `show` needs."""
         return {}
 
-    def figures(self, run_dir: Path, config: Any, results: Sequence[Any], context: Any) -> None:
-        """Draw the run's figures (at the end)."""
+    def figures(self, run_dir: Path, config: Any, results: Sequence[Any], shown: dict[str, Any]) -> None:
+        """Draw the run's figures (at the end), with what the last `summarize` returned."""
 
     # ------------------------------------------------------------------ comparing
     def compare_candidates(self, paper: bool) -> tuple[str, ...]:

@@ -689,16 +689,16 @@ class Fit(Experiment):
         table = paper_table(summary, function_names, model_names, config.baseline, context)
         write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
         write_csv(run_dir / "table.csv", table_columns(model_names, config.baseline), table)
-        return {"summary": summary, "table": table}
+        return {"summary": summary, "table": table, "paper": context}
 
-    def figures(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], context: Any) -> None:
+    def figures(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], shown: dict[str, Any]) -> None:
         if any(r.steps for r in results):
-            figures(run_dir, config, [r for r in results if r.steps], context)
+            figures(run_dir, config, [r for r in results if r.steps], shown["paper"])
 
     def show(self, outcome: Any) -> list[Any]:
         from relukan_bench import render
 
-        return [render.fit_table(outcome.summary, outcome.table, outcome.config)]
+        return [render.fit_table(outcome.shown["summary"], outcome.shown["table"], outcome.config)]
 
 
 

@@ -573,9 +573,9 @@ class Forgetting(Experiment):
 
         summary = summarize([r.run for r in results])
         write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
-        return {"summary": summary, "zero_mse": zero_mse(config.data)}
+        return {"summary": summary}
 
-    def figures(self, run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult], context: Any) -> None:
+    def figures(self, run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult], shown: dict[str, Any]) -> None:
         if any(r.matrix for r in results):
             figures(run_dir, config, [r for r in results if r.matrix])
 
@@ -583,7 +583,7 @@ class Forgetting(Experiment):
         from relukan_bench.tables import to_rich
 
         config = outcome.config
-        return [to_rich(summary_table(outcome.summary, outcome.zero_mse, config.data.segments, config.train.steps_per_phase,
+        return [to_rich(summary_table(outcome.shown["summary"], zero_mse(config.data), config.data.segments, config.train.steps_per_phase,
                                       config.train.lr, {m.name: m.kind for m in config.models}))]
 
 

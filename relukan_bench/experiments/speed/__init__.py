@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from relukan_bench.errors import failure
 from relukan_bench.experiments.protocol import CompareTable, Experiment, Option
@@ -124,10 +124,12 @@ def plan(config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
     ]
 
 
-def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit] | None = None) -> Iterator[dict[str, Any]]:
+def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit] | None = None,
+               on_unit: Callable[[Unit], None] | None = None) -> Iterator[dict[str, Any]]:
     """Run `units` (default: the whole plan); yield one raw record (RAW_COLUMNS) as each
-    finishes. A unit that raises, or whose loss is not finite after its timed steps, is a
-    failed unit: its record says why in `error`, and the others go on."""
+    finishes, after `on_unit(unit)` before each starts. A unit that raises, or whose loss is
+    not finite after its timed steps, is a failed unit: its record says why in `error`, and
+    the others go on."""
     import torch
 
     from relukan_bench.data import make_dataset
@@ -142,6 +144,8 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
     domain = tuple(config.data.domain)
     datasets: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor]] = {}
     for unit in plan(config, devices) if units is None else units:
+        if on_unit is not None:
+            on_unit(unit)
         function, spec = functions[unit.function], models[unit.model]
         if (unit.device, unit.function) not in datasets:
             datasets.clear()  # one function's data alive at a time
@@ -412,9 +416,7 @@ class Speed(Experiment):
         return key(row)
 
     def execute(self, config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit], progress: Any) -> Iterator[dict[str, Any]]:
-        for unit in units:  # one at a time, so that progress names the unit being timed
-            progress(unit, 0, math.nan)
-            yield from iter_speed(config, devices, [unit])
+        return iter_speed(config, devices, units, lambda unit: progress(unit, 0, math.nan))
 
     def rows(self, result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         return {"raw": [result]}
@@ -444,17 +446,18 @@ class Speed(Experiment):
             write_csv(run_dir / "decomposition.csv", DECOMPOSITION_COLUMNS, split)
         return {"summary": summary, "paper": context, "split": split}
 
-    def figures(self, run_dir: Any, config: SpeedConfig, results: Sequence[dict[str, Any]], context: Any) -> None:
+    def figures(self, run_dir: Any, config: SpeedConfig, results: Sequence[dict[str, Any]], shown: dict[str, Any]) -> None:
         if any(not r.get("error") for r in results):
             from relukan_bench.plots import plot_speed
 
-            plot_speed(summarize(results, config.baseline), config.baseline, run_dir / "speed.png")
+            plot_speed(shown["summary"], config.baseline, run_dir / "speed.png")
 
     def show(self, outcome: Any) -> list[Any]:
         from relukan_bench import render
 
-        shown = [render.speed_table(outcome.summary, outcome.config.baseline, outcome.paper, outcome.config.train.steps)]
-        return shown + ([render.decomposition_table(outcome.split)] if outcome.split else [])
+        shown, config = outcome.shown, outcome.config
+        tables = [render.speed_table(shown["summary"], config.baseline, shown["paper"], config.train.steps)]
+        return tables + ([render.decomposition_table(shown["split"])] if shown["split"] else [])
 
 
 
