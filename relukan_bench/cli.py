@@ -304,6 +304,7 @@ def compare(
     from relukan_bench import compare as comparing
     from relukan_bench.render import compare_table
 
+    comparing.check_threshold(threshold)  # before anything is read
     comparisons = comparing.compare(comparing.load(base), comparing.load(new), threshold)
     if out is not None:
         from relukan_bench.results import write_csv

@@ -224,10 +224,16 @@ def lines(rows: Sequence[dict[str, str]]) -> Iterable[tuple[int, dict[str, str]]
 
 # ----------------------------------------------------------------------------- the paper
 # ----------------------------------------------------------------------------- comparing
+def check_threshold(threshold: float) -> None:
+    """UsageError unless `threshold` is a finite ratio above 1 (NaN or inf would let every
+    change through, and turn the regression gate off)."""
+    if not (math.isfinite(threshold) and threshold > 1.0):
+        raise UsageError(f"--threshold: expected a finite ratio above 1, e.g. 1.10 (got {threshold})")
+
+
 def compare(base: dict[str, Side], new: dict[str, Side], threshold: float = 1.10) -> list[Comparison]:
     """One comparison per experiment both inputs hold. UsageError when they share none."""
-    if threshold <= 1.0:
-        raise UsageError(f"--threshold: expected a ratio above 1, e.g. 1.10 (got {threshold})")
+    check_threshold(threshold)
     shared = [name for name in _experiments() if name in base and name in new]
     if not shared:
         def what(sides: dict[str, Side]) -> str:

@@ -2,7 +2,7 @@
 
     config = load_config(Path("configs/speed.yaml"), ["train.steps=50"], SpeedConfig)
 
-Resolution happens here and only here: the YAML file (read with a `yaml.SafeLoader`), then the
+Resolution happens here and only here: the YAML file (read by `relukan_bench.yamlio`: safe and bounded), then the
 `key=value` overrides, then pydantic validation of the whole. Unknown keys are refused at every
 level. Any problem raises `ConfigError` with one line naming the file, the key and what was
 expected, e.g.
@@ -16,14 +16,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Sequence, TypeVar
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from relukan_bench.errors import ConfigError, UsageError
 from relukan_bench.expressions import Expression, parse
 from relukan_bench.kinds import kind_names, model_union
 from relukan_bench.schema import (
-    Domain, Name, NonNegativeInt, PositiveFloat, PositiveInt, Seeds, Strict, Width, error_at, show,
+    MAX_COUNT, Domain, Name, NonNegativeInt, PositiveFloat, PositiveInt, Seed, Seeds, Strict, Threads, Width, error_at,
+    show,
 )
 
 # --------------------------------------------------------------------------- building blocks
@@ -101,8 +101,8 @@ class SpeedConfig(Strict):
     """`relukan-bench speed`: train every model on every function and time it."""
 
     experiment: Literal["speed"] = "speed"
-    seed: NonNegativeInt = 0
-    threads: PositiveInt = 1
+    seed: Seed = 0
+    threads: Threads = 1
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     baseline: Name | None = None  # speedup = baseline median / model median
     data: DataSpec = DataSpec()
@@ -153,7 +153,7 @@ class FitConfig(Strict):
 
     experiment: Literal["fit"] = "fit"
     seeds: Seeds = [0, 1, 2]
-    threads: PositiveInt = 1
+    threads: Threads = 1
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     baseline: Name | None = None  # gain = baseline's median final test MSE / the model's
     data: FitDataSpec = FitDataSpec()
@@ -185,7 +185,7 @@ class ForgettingDataSpec(Strict):
     u, y = exp(-(sigma u)^2 / 2) / (sigma sqrt(2 pi)) / scale."""
 
     points: PositiveInt = 5000
-    segments: Annotated[int, Field(ge=2)] = 5
+    segments: Annotated[int, Field(ge=2, le=MAX_COUNT)] = 5
     sigma: PositiveFloat = 5.0
     scale: PositiveFloat = 0.08
     domain: Domain = [0.0, 1.0]
@@ -217,7 +217,7 @@ class ForgettingConfig(Strict):
 
     experiment: Literal["forgetting"] = "forgetting"
     seeds: Seeds = [0, 1, 2]
-    threads: PositiveInt = 1
+    threads: Threads = 1
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     data: ForgettingDataSpec = ForgettingDataSpec()
     network: NetworkSpec = NetworkSpec()
@@ -239,20 +239,23 @@ Config = TypeVar("Config", bound=Strict)
 
 
 def select(config: Config, *, functions: Sequence[str] | None = None, models: Sequence[str] | None = None) -> Config:
-    """The same config restricted to the named functions and models (in config order).
+    """The same config restricted to the named functions and models (in config order),
+    validated again as a whole.
 
-    Leaving out the baseline is allowed: the speedups are then left empty."""
-    update: dict[str, Any] = {}
+    Leaving out the baseline is allowed: the config then has none (`baseline: null`), and the
+    gains or speedups are left empty."""
+    data = config.model_dump()
     for option, key, wanted in (("--functions", "functions", functions), ("--models", "models", models)):
         if not wanted:
             continue
-        items = getattr(config, key)
-        known = [item.name for item in items]
+        known = [item["name"] for item in data[key]]
         unknown = [name for name in wanted if name not in known]
         if unknown:
-            raise UsageError(f"{option}: unknown name {unknown[0]!r} (expected some of: {', '.join(known)})")
-        update[key] = [item for item in items if item.name in wanted]
-    return config.model_copy(update=update)
+            raise UsageError(f"{option}: unknown name {_clip(unknown[0])!r} (expected some of: {', '.join(known)})")
+        data[key] = [item for item in data[key] if item["name"] in wanted]
+    if data.get("baseline") is not None and data["baseline"] not in [m["name"] for m in data["models"]]:
+        data["baseline"] = None
+    return type(config).model_validate(data)
 
 
 def differences(before: Strict, after: Strict) -> list[str]:
@@ -289,13 +292,31 @@ def load_config(path: Path, overrides: Sequence[str], schema: type[Config]) -> C
 
 
 def dump_config(config: Strict) -> str:
-    """The resolved config as YAML, in the same shape the loader reads."""
-    return yaml.dump(config.model_dump(mode="json"), Dumper=_SafeDumper, sort_keys=False, allow_unicode=True)
+    """The resolved config as YAML, in the same shape the loader reads, checked to load back
+    as the very same config (what a run writes always loads again); ConfigError otherwise."""
+    from relukan_bench.yamlio import YamlError, dumps, loads
+
+    text = dumps(config.model_dump(mode="json"))
+    try:
+        again = type(config).model_validate(loads(text))
+    except (YamlError, ValidationError) as exc:
+        problem = _format_validation_error(Path("config.yaml"), exc, []) if isinstance(exc, ValidationError) else str(exc)
+        raise ConfigError(f"the config would not load again once written ({problem})") from None
+    if again != config:
+        raise ConfigError(f"the config would not load again once written (it reads back differently: "
+                          f"{'; '.join(differences(config, again)[:3])})")
+    return text
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    from relukan_bench.yamlio import MAX_BYTES, YamlError, loads
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise ConfigError(f"{path}: expected a config file of at most {MAX_BYTES >> 10} KiB (a config is a page or two)")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:
@@ -303,66 +324,65 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.__class__.__name__}: {exc})") from None
     try:
-        data = safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+        data = loads(text)
+    except YamlError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level (got {show(data)})")
     return data
 
 
-class _SafeLoader(yaml.SafeLoader):
-    """`yaml.safe_load`'s loader, plus floats written without a dot such as `1e-3`
-    (YAML 1.1 reads those as text, which surprises everyone who writes a learning rate)."""
-
-
-class _SafeDumper(yaml.SafeDumper):
-    """Quotes text that `_SafeLoader` would read as a number, so dumps load back equal."""
-
-
-for _cls in (_SafeLoader, _SafeDumper):
-    _cls.add_implicit_resolver(
-        "tag:yaml.org,2002:float",
-        re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
-        list("-+0123456789."),
-    )
-
-
-def safe_load(text: str) -> Any:
-    return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
-
-
-_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_TOKEN = re.compile(r"([^.\[\]]+)|\[([0-9]{1,9})\]")
+_INDEX = re.compile(r"[0-9]{1,9}")
+_MAX_KEY = 200
 
 
 def apply_override(data: dict[str, Any], raw: str, path: Path) -> str:
     """Apply one `key.path=value` to `data` in place; return the canonical key it set.
 
     Keys are dotted; list items are chosen by index (`functions[2].grid`, `functions.2.grid`)
-    or by their `name` (`functions.f2.grid`). Values are read as YAML (`50`, `1e-3`, `[2, 1]`).
+    or by their `name` (`functions.f2.grid`). Values are read as YAML (`50`, `1e-3`, `[2, 1]`)
+    by the configs' own loader (relukan_bench.yamlio), with its bounds.
     """
+    from relukan_bench.yamlio import YamlError, check_size, loads
+
     key, sep, text = raw.partition("=")
     key = key.strip()
+    shown = _clip(raw)
     if not sep or not key:
-        raise ConfigError(f"{path}: override {raw!r}: expected key=value, e.g. train.steps=50")
-    tokens = []
+        raise ConfigError(f"{path}: override {shown!r}: expected key=value, e.g. train.steps=50")
+    tokens = _key_tokens(key)
+    if tokens is None:
+        raise ConfigError(f"{path}: override {shown!r}: cannot read the key {_clip(key)!r} "
+                          "(expected names joined by dots, list items as [0] or by name)")
+    try:
+        value = loads(text) if text.strip() else text
+    except YamlError as exc:
+        raise ConfigError(f"{path}: override {shown!r}: the value is not valid YAML ({exc.reason})") from None
+    canonical = _set(data, tokens, value, lambda message: ConfigError(f"{path}: override {shown!r}: {message}"))
+    try:
+        check_size(data)
+    except YamlError as exc:
+        raise ConfigError(f"{path}: override {shown!r}: the config would hold {exc.reason}") from None
+    return canonical
+
+
+def _key_tokens(key: str) -> list[str | int] | None:
+    """`functions[2].grid` as ['functions', 2, 'grid']; None when it cannot be read."""
+    if len(key) > _MAX_KEY:
+        return None
+    tokens: list[str | int] = []
     position = 0
     for match in _TOKEN.finditer(key):
-        between = key[position : match.start()]
-        if between not in ("", "."):
-            break
+        if key[position : match.start()] not in ("", "."):
+            return None
         tokens.append(int(match.group(2)) if match.group(2) is not None else match.group(1))
         position = match.end()
-    if position != len(key) or not tokens:
-        raise ConfigError(f"{path}: override {raw!r}: cannot read the key {key!r}")
-    try:
-        value = safe_load(text) if text.strip() else text
-    except yaml.YAMLError:
-        raise ConfigError(f"{path}: override {raw!r}: the value is not valid YAML") from None
+    return tokens if tokens and position == len(key) else None
 
+
+def _set(data: dict[str, Any], tokens: list[str | int], value: Any, error: Any) -> str:
+    """Set `value` at the path `tokens` inside `data`; the canonical key. `error(message)` is raised."""
     node: Any = data
     canonical = ""
     for i, token in enumerate(tokens):
@@ -370,7 +390,7 @@ def apply_override(data: dict[str, Any], raw: str, path: Path) -> str:
         if isinstance(node, list):
             index = _list_index(node, token)
             if index is None:
-                raise ConfigError(f"{path}: override {raw!r}: {canonical or 'the config'} has no item {token!r}")
+                raise error(f"{canonical or 'the config'} has no item {_clip(str(token))!r}")
             canonical += f"[{index}]"
             if last:
                 node[index] = value
@@ -384,18 +404,23 @@ def apply_override(data: dict[str, Any], raw: str, path: Path) -> str:
             else:
                 node = node.setdefault(name, {})
         else:
-            raise ConfigError(f"{path}: override {raw!r}: {canonical} is a value, not a mapping or list")
+            raise error(f"{canonical} is a value, not a mapping or list")
     return canonical
 
 
 def _list_index(items: list[Any], token: str | int) -> int | None:
-    if isinstance(token, int) or token.isdigit():
+    if isinstance(token, int) or _INDEX.fullmatch(token):
         index = int(token)
         return index if 0 <= index < len(items) else None
     for index, item in enumerate(items):
         if isinstance(item, dict) and item.get("name") == token:
             return index
     return None
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """`text`, cut to `limit` characters: a message never repeats a huge value."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------- error messages
@@ -448,6 +473,12 @@ def _describe_error(error: dict[str, Any]) -> tuple[str, str]:
         return "", messages[kind] + got
     if kind == "greater_than":
         return "", f"expected a number > {ctx['gt']}{got}"
+    if kind == "less_than_equal":
+        return "", f"expected a number <= {ctx['le']}{got}"
+    if kind == "finite_number":
+        return "", f"expected a finite number{got}"
+    if kind == "too_long":
+        return "", f"expected at most {ctx.get('max_length')} item(s) (got {ctx.get('actual_length')})"
     if kind == "greater_than_equal":
         return "", f"expected a number >= {ctx['ge']}{got}"
     if kind == "too_short":
@@ -470,5 +501,5 @@ def _format_validation_error(path: Path, exc: ValidationError, applied: list[tup
         if error["type"] == "cross_field" and "." in canonical:  # any key of the same object
             related.append(canonical.rpartition(".")[0])
         if any(where == key or where.startswith(key + ".") or where.startswith(key + "[") for key in related):
-            culprit = f" (set by override {raw!r})"
+            culprit = f" (set by override {_clip(raw)!r})"
     return f"{path}: {where}: {message}{culprit}"

@@ -5,7 +5,8 @@
     2
     >>> y = f(torch.rand(1000, 2))          # (B, 2) -> (B, 1)
 
-Only a whitelisted syntax tree is accepted: numbers, `+ - * / **`, unary minus, the names
+Only a whitelisted syntax tree, at most 400 levels deep, is accepted: numbers, `+ - * / **`, unary minus
+and plus, the names
 `x1..xn`, `pi` and `e`, and one-argument calls of the functions in `FUNCTIONS`. Everything
 else (attributes, subscripts, other names or calls, keywords, lambdas, comparisons, strings)
 raises `ExpressionError`. Nothing is ever passed to `eval`: the tree is walked and turned
@@ -45,6 +46,8 @@ _BINARY = {
 }
 _VARIABLE = re.compile(r"x([1-9][0-9]*)")
 _MAX_LENGTH = 1000
+_MAX_DEPTH = 400  # nesting of the syntax tree (1+1+...: one level per term): deeper is refused before anything recurses
+_MAX_VARIABLE = 100_000  # x1..x100000, the widest layer a config may ask for
 
 Node = Callable[[Any], Any]  # takes the (B, n) input tensor, returns a (B,) or 0-d tensor
 
@@ -73,7 +76,7 @@ class Expression:
 def parse(text: str) -> Expression:
     """Parse and check `text`; raise `ExpressionError` with a short reason if it is refused."""
     if not isinstance(text, str):
-        raise ExpressionError(f"expected an expression as text (got {text!r})")
+        raise ExpressionError(f"expected an expression as text (got {_clip(repr(text)) if isinstance(text, (int, float)) else type(text).__name__})")
     if not text.strip():
         raise ExpressionError("expected an expression such as 'sin(pi*x1)' (got an empty string)")
     if len(text) > _MAX_LENGTH:
@@ -81,17 +84,35 @@ def parse(text: str) -> Expression:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"invalid expression {text!r}: syntax error at column {exc.offset}") from None
+        raise ExpressionError(f"invalid expression {_clip(text)!r}: syntax error at column {exc.offset}") from None
+    except (RecursionError, MemoryError, ValueError, OverflowError):  # Python's parser gave up on it
+        raise ExpressionError(f"invalid expression {_clip(text)!r}: nested too deeply to read") from None
+    if _depth(tree.body) > _MAX_DEPTH:
+        raise ExpressionError(f"invalid expression {_clip(text)!r}: nested deeper than {_MAX_DEPTH} levels")
     variables: set[int] = set()
     evaluate = _compile(tree.body, text, variables)
     return Expression(text=text, variables=frozenset(variables), _evaluate=evaluate)
+
+
+def _depth(root: ast.AST) -> int:
+    """How deep the tree is, found without recursion (so that any depth can be measured)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= _MAX_DEPTH:  # no need to look further down than the limit
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _compile(node: ast.AST, text: str, variables: set[int]) -> Node:
     if isinstance(node, ast.Constant):
         if type(node.value) not in (int, float):
             raise _refuse(text, f"the constant {node.value!r}")
-        value = float(node.value)
+        try:
+            value = float(node.value)
+        except OverflowError:
+            raise _refuse(text, "an integer too large for a float") from None
         return lambda x: x.new_tensor(value)  # a 0-d tensor: constant parts follow IEEE too (1/0 = inf)
     if isinstance(node, ast.Name):
         return _compile_name(node.id, text, variables)
@@ -100,9 +121,9 @@ def _compile(node: ast.AST, text: str, variables: set[int]) -> Node:
         left = _compile(node.left, text, variables)
         right = _compile(node.right, text, variables)
         return lambda x: op(left(x), right(x))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _compile(node.operand, text, variables)
-        return lambda x: -operand(x)
+        return (lambda x: -operand(x)) if isinstance(node.op, ast.USub) else operand
     if isinstance(node, ast.Call):
         return _compile_call(node, text, variables)
     raise _refuse(text, _describe(node))
@@ -114,7 +135,9 @@ def _compile_name(name: str, text: str, variables: set[int]) -> Node:
         return lambda x: x.new_tensor(value)
     match = _VARIABLE.fullmatch(name)
     if match:
-        index = int(match.group(1))
+        index = int(match.group(1)) if len(match.group(1)) <= 6 else _MAX_VARIABLE + 1
+        if index > _MAX_VARIABLE:
+            raise _refuse(text, f"the variable {name[:12]!r} (beyond x{_MAX_VARIABLE})")
         variables.add(index)
         return lambda x: x[:, index - 1]
     raise _refuse(text, f"the name {name!r}")
@@ -159,6 +182,10 @@ def _describe(node: ast.AST) -> str:
 
 def _refuse(text: str, what: str) -> ExpressionError:
     return ExpressionError(
-        f"{text!r}: {what} is not allowed (expected numbers, + - * / **, unary minus, "
+        f"{_clip(text)!r}: {what} is not allowed (expected numbers, + - * / **, unary minus, "
         f"x1..xn, pi, e and the functions {', '.join(FUNCTIONS)})"
     )
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

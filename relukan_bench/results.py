@@ -37,6 +37,8 @@ def new_run_dir(experiment: str, out: Path | None, root: Path = Path("results"))
         out = Path(out)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UsageError(f"--out {out}: expected a new or empty directory")
+        if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+            raise UsageError(f"--out {out}: cannot write into the directory (Permission denied)")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

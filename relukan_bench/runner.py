@@ -151,7 +151,7 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[st
     for name, part in parts.items():
         exp = experiments()[name]
         configs[name] = resumed_config(part, exp, f"{list(exp.tables)[-1]}.csv")[0] if part.resume else resolve_config(part, exp)
-        check(exp, configs[name], part.config)
+        check(exp, configs[name], exp.devices(configs[name].device), part.config)
     devices = list(dict.fromkeys(d for name, config in configs.items() for d in experiments()[name].devices(config.device)))
     env = {"experiment": "reproduce", **environment(next(iter(configs.values())).threads, devices)}
     if recorded is None:

@@ -14,9 +14,20 @@ from pydantic_core import PydanticCustomError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
-PositiveInt = Annotated[int, Field(gt=0)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
+# Every number of a config is bounded here, so that no value is too large to compute with;
+# what they multiply to (units, training, memory) is bounded in relukan_bench.limits.
+MAX_COUNT = 10**9  # steps, samples, repeats, grid sizes, ...
+MAX_WIDTH = 100_000  # neurons of one layer
+MAX_LAYERS = 100
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
+MAX_THREADS = 1024
+MAX_MAGNITUDE = 1e9  # of a domain's or grid range's ends
+
+PositiveInt = Annotated[int, Field(gt=0, le=MAX_COUNT)]
+NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]  # finite: .inf and .nan cannot be meant
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+Threads = Annotated[int, Field(gt=0, le=MAX_THREADS)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 
 
@@ -36,6 +47,8 @@ def _range(value: Any, what: str) -> list[float]:
     )
     if not ok:
         raise ValueError(f"expected {what} as [low, high] with low < high (got {show(value)})")
+    if not all(abs(v) <= MAX_MAGNITUDE for v in value):
+        raise ValueError(f"expected {what} of finite ends between -{MAX_MAGNITUDE:.0e} and {MAX_MAGNITUDE:.0e} (got {show(value)})")
     return [float(value[0]), float(value[1])]
 
 
@@ -51,6 +64,8 @@ def _width(value: Any) -> Any:
     )
     if not ok:
         raise ValueError(f"expected a list of at least 2 positive integers (got {show(value)})")
+    if len(value) > MAX_LAYERS + 1 or max(value) > MAX_WIDTH:
+        raise ValueError(f"expected at most {MAX_LAYERS} layers of at most {MAX_WIDTH:,} neurons (got {show(value)})")
     return value
 
 
@@ -61,7 +76,7 @@ def _distinct_seeds(value: list[int]) -> list[int]:
 
 
 Width = Annotated[list[int], BeforeValidator(_width)]
-Seeds = Annotated[list[NonNegativeInt], Field(min_length=1), AfterValidator(_distinct_seeds)]
+Seeds = Annotated[list[Seed], Field(min_length=1, max_length=10_000), AfterValidator(_distinct_seeds)]
 
 
 class Strict(BaseModel):
@@ -76,22 +91,53 @@ class Strict(BaseModel):
             allowed = list(cls.model_fields)
             for key in data:
                 if key not in allowed:
-                    raise error_at(str(key), f"unknown key (expected one of: {', '.join(allowed)})")
+                    raise error_at(str(key)[:60], f"unknown key (expected one of: {', '.join(allowed)})")
         return data
 
 
-def show(value: Any) -> str:
-    """A value as a user wrote it in YAML: [2, 1], 'abc', true, null."""
+def show(value: Any, limit: int = 80) -> str:
+    """A value as a user wrote it in YAML: [2, 1], 'abc', true, null; cut to about `limit`
+    characters with "...". Stops as soon as the limit is reached, so a huge value (an alias
+    bomb) costs no more to show than a short one."""
+    parts: list[str] = []
+    budget = [limit]
+
+    def emit(text: str) -> bool:
+        if budget[0] <= 0:
+            return False
+        parts.append(text[: max(budget[0], 0)])
+        budget[0] -= len(text)
+        return budget[0] > 0
+
+    def walk(item: Any, depth: int) -> bool:
+        if depth > 20:
+            return emit("...")
+        if isinstance(item, (list, tuple, dict)):
+            pairs = item.items() if isinstance(item, dict) else ((None, v) for v in item)
+            if not emit("{" if isinstance(item, dict) else "["):
+                return False
+            for index, (key, inner) in enumerate(pairs):
+                if (index and not emit(", ")) or (key is not None and not emit(f"{key if isinstance(key, str) else _scalar(key)}: ")):
+                    return False
+                if not walk(inner, depth + 1):
+                    return False
+            return emit("}" if isinstance(item, dict) else "]")
+        return emit(_scalar(item))
+
+    if not walk(value, 0):
+        return "".join(parts)[: max(limit - 3, 1)] + "..."
+    return "".join(parts)
+
+
+def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
     if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(show(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+        return repr(value if len(value) <= 200 else value[:200])
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return f"an integer of {len(str(abs(value))) if abs(value) < 10**4000 else 'thousands of'} digits"
     return str(value)
 
 

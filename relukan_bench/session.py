@@ -76,19 +76,22 @@ class Session:
         close_run(self.run_dir, self.env, interrupted)
 
 
-def check(exp: Any, config: Any, path: Path | None) -> Any:
-    """Every check that needs more than the config's schema, before anything is written: each
-    model entry's kind check (ConfigError naming the key), then the experiment's context."""
+def check(exp: Any, config: Any, devices: Sequence[str], path: Path | None) -> Any:
+    """Every check that needs more than the config's schema, before anything is written or
+    allocated: what the config asks for against the limits (relukan_bench.limits), each model
+    entry's kind check (ConfigError naming the key), then the experiment's context."""
     from relukan_bench.errors import ConfigError
     from relukan_bench.kinds import EntryError, kind_of
+    from relukan_bench.limits import check_demand
 
+    where = path or resources.default_config(exp.name)
+    check_demand(exp.demand(config, devices), exp.shapes(config), devices, where)
     for index, entry in enumerate(getattr(config, "models", ())):
         kind = kind_of(entry)
         if kind.check is not None:
             try:
                 kind.check(entry, exp.shapes(config), exp.domain(config))
             except EntryError as exc:
-                where = path or resources.default_config(exp.name)
                 raise ConfigError(f"{where}: models[{index}].{exc.key}: {exc.message}") from None
     return exp.context(config)
 
@@ -99,7 +102,7 @@ def start(exp: Any, request: Request) -> Session:
     if request.resume is None:
         config = resolve_config(request, exp)
         devices = exp.devices(config.device)
-        context = check(exp, config, request.config or resources.default_config(exp.name))
+        context = check(exp, config, devices, request.config or resources.default_config(exp.name))
         run_dir, env = open_run(exp.name, request, config, devices)  # nothing is created before this line
         from relukan_bench.records import columns_of
         from relukan_bench.results import CsvLog
@@ -119,7 +122,7 @@ def _reopen(exp: Any, request: Request) -> Session:
     commit = list(exp.tables)[-1]
     config, env = resumed_config(request, exp, f"{commit}.csv")
     devices = exp.devices(config.device)
-    context = check(exp, config, run_dir / "config.yaml")
+    context = check(exp, config, devices, run_dir / "config.yaml")
     try:
         found = {name: read_records(run_dir / f"{name}.csv", types) if (run_dir / f"{name}.csv").exists() else []
                  for name, types in exp.tables.items()}
@@ -198,16 +201,49 @@ def record_session(run_dir: Path, env: dict[str, Any], now: dict[str, Any], **de
 
 
 def open_run(experiment: str, request: Request, config: Any, devices: list[str]) -> tuple[Path, dict[str, Any]]:
-    """Create the run directory; write the resolved config and the environment into it."""
+    """Create the run directory; write the resolved config and the environment into it.
+    When the directory cannot be written after all, nothing is left behind (UsageError)."""
     from relukan_bench.config import dump_config
     from relukan_bench.env import environment
+    from relukan_bench.errors import UsageError
     from relukan_bench.results import new_run_dir, write_json, write_text
 
+    text = dump_config(config)  # checked to load again as the same config
+    env = {"experiment": experiment, "config_sha256": digest(text), **environment(config.threads, devices)}
+    top = _first_missing(Path(request.out) if request.out is not None else Path("results") / experiment)
     run_dir = new_run_dir(experiment, request.out)
-    write_text(run_dir / "config.yaml", dump_config(config))
-    env = {"experiment": experiment, **environment(config.threads, devices)}
-    write_json(run_dir / "env.json", env)
+    if top is None and request.out is None:
+        top = run_dir  # results/<experiment>/ was there; the timestamped directory is new
+    try:
+        write_text(run_dir / "config.yaml", text)
+        write_json(run_dir / "env.json", env)
+    except OSError as exc:
+        for name in ("config.yaml", "env.json"):
+            (run_dir / name).unlink(missing_ok=True)
+        for directory in [run_dir, *run_dir.parents]:  # the directories this call created
+            if top is None or not (directory == top or top in directory.parents):
+                break
+            directory.rmdir()
+        where = f"--out {request.out}" if request.out is not None else str(run_dir)
+        raise UsageError(f"{where}: cannot write into the run directory ({exc.strerror or exc})") from None
     return run_dir, env
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost directory of `path` (itself included) that does not exist yet."""
+    missing = None
+    for directory in [path, *path.parents]:
+        if directory.exists():
+            break
+        missing = directory
+    return missing
+
+
+def digest(text: str) -> str:
+    """The SHA-256 of a config as written, so that a resume can tell it was not edited."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def close_run(run_dir: Path, env: dict[str, Any], interrupted: bool) -> None:

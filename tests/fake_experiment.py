@@ -53,6 +53,12 @@ class Fake(Experiment):
     def domain(self, config: FakeConfig) -> tuple[float, float]:
         return (0.0, 1.0)
 
+    def demand(self, config: FakeConfig, devices: Sequence[str]) -> Any:
+        from relukan_bench.limits import Demand
+
+        units = len(config.items) * len(config.seeds)
+        return Demand(units, "items x seeds", units * config.points, "items x seeds x points", config.points, "points")
+
     def plan(self, config: FakeConfig, devices: Sequence[str]) -> list[tuple[str, int]]:
         return [(item, seed) for item in config.items for seed in config.seeds]
 

@@ -200,7 +200,7 @@ CASES = [
          "BASE speed.csv holds speed results, NEW fit_a.csv fit results: no experiment in common; expected results of the same experiment on both sides",
          files={"speed.csv": SPEED, "fit_a.csv": FIT_A}),
     case("compare-threshold-below-one", ["compare", "fit_a.csv", "fit_b.csv", "--threshold", "0.5"],
-         "--threshold: expected a ratio above 1, e.g. 1.10 (got 0.5)", files={"fit_a.csv": FIT_A, "fit_b.csv": FIT_B}),
+         "--threshold: expected a finite ratio above 1, e.g. 1.10 (got 0.5)", files={"fit_a.csv": FIT_A, "fit_b.csv": FIT_B}),
     case("compare-out-parent-is-a-file", ["compare", "fit_a.csv", "fit_b.csv", "--out", "blocker/cmp.csv"],
          "--out blocker/cmp.csv: cannot write the file (Not a directory)",
          files={"fit_a.csv": FIT_A, "fit_b.csv": FIT_B, "blocker": "x"}),

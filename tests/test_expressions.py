@@ -194,7 +194,6 @@ REFUSED_WITH_TEXT = [
     "x1 % 2",
     "x1 // 2",
     "~x1",
-    "+x1",
     "(x := 1)",
     "sin(*[x1])",
     "sin(pi*x1",  # syntax error
@@ -267,3 +266,9 @@ def test_accepted_constant_expressions_evaluate_or_raise_value_error(text):
     except ValueError:
         return  # so is a clear ValueError at evaluation
     assert y.shape == (4, 1)
+
+
+def test_unary_plus_is_the_value_itself():
+    x = torch.rand(5, 1)
+    assert torch.equal(parse("+x1")(x), parse("x1")(x))
+    assert torch.equal(parse("-+-x1")(x), x)

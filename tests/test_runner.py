@@ -109,7 +109,7 @@ def test_resuming_a_finished_run_runs_nothing(fit_runs):
     [
         (dict(overrides=["train.steps=13"]), "the config differs from the one the run recorded (train.steps: 12 -> 13)"),
         (dict(options=["seeds=[0]"]), "the config differs from the one the run recorded (seeds: [0, 1] -> [0])"),
-        (dict(models=["relukan"]), "(models: ['relukan', 'kan', 'kan-pykan-fit'] -> ['relukan'])"),
+        (dict(models=["relukan"]), "(baseline: 'kan' -> null; models: ['relukan', 'kan', 'kan-pykan-fit'] -> ['relukan'])"),
         (dict(quick=True), "the config differs from the one the run recorded (seeds: [0, 1] -> [0]; train.steps: 12 -> 20)"),
         (dict(out=Path("elsewhere")), "--out elsewhere: a resumed run goes on in its own directory; give --resume or --out"),
     ],

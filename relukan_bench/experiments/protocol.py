@@ -114,6 +114,12 @@ class Experiment:
         """What the run needs beside its config, read before anything is written (the paper's numbers)."""
         return None
 
+    def demand(self, config: Any, devices: Sequence[str]) -> Any:
+        """What `config` asks of the machine, a `relukan_bench.limits.Demand` computed by
+        arithmetic alone (never by building the plan): refused before anything is written
+        when it is more than a run may ask for."""
+        raise NotImplementedError
+
     def plan(self, config: Any, devices: Sequence[str]) -> list[Any]:
         raise NotImplementedError
 
@@ -236,10 +242,21 @@ def rows_by_unit(loaded: dict[str, list[dict[str, Any]]], commit: str, key: Call
 
 
 def seed_list(value: str) -> str:
-    """`--seeds 0,1,2` as the YAML list `[0, 1, 2]`; UsageError unless integers >= 0."""
+    """`--seeds 0,1,2` as the YAML list `[0, 1, 2]`; UsageError unless decimal integers >= 0
+    without leading zeros (`010` is not read as 10, nor as YAML's octal 8)."""
+    import re
+
     from relukan_bench.errors import UsageError
+    from relukan_bench.schema import MAX_SEED
 
     parts = [part.strip() for part in value.split(",") if part.strip()]
-    if not parts or not all(part.isdigit() for part in parts):
-        raise UsageError(f"--seeds: expected comma-separated integers >= 0, e.g. 0,1,2 (got {value!r})")
+    if not parts or not all(re.fullmatch(r"[0-9]{1,11}", part) for part in parts):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        raise UsageError(f"--seeds: expected comma-separated integers >= 0, e.g. 0,1,2 (got {shown!r})")
+    padded = [part for part in parts if len(part) > 1 and part.startswith("0")]
+    if padded:
+        raise UsageError(f"--seeds: expected decimal integers without leading zeros (got {padded[0]!r}: "
+                         f"write {int(padded[0])} if that is what you mean)")
+    if max(int(part) for part in parts) > MAX_SEED:
+        raise UsageError(f"--seeds: expected seeds of at most {MAX_SEED} (got {max(int(part) for part in parts)})")
     return "[" + ", ".join(parts) + "]"

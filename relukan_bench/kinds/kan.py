@@ -3,12 +3,12 @@ trained by our loop or, with `pykan_fit:`, by pykan's own `fit()`."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from relukan_bench.kinds import ModelKind
-from relukan_bench.schema import GridRange, ModelEntry, Name, NonNegativeInt, PositiveFloat, PositiveInt, Strict, error_at
+from relukan_bench.schema import MAX_COUNT, GridRange, ModelEntry, Name, NonNegativeInt, PositiveFloat, PositiveInt, Strict, error_at
 
 
 class PykanFitSpec(Strict):
@@ -20,7 +20,7 @@ class PykanFitSpec(Strict):
     lr: PositiveFloat = 1.0
     update_grid: bool = True
     grid_update_num: PositiveInt = 10
-    start_grid_update_step: int = -1
+    start_grid_update_step: Annotated[int, Field(ge=-1, le=MAX_COUNT)] = -1
     stop_grid_update_step: NonNegativeInt = 50
 
     @model_validator(mode="after")

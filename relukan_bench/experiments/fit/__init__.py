@@ -654,6 +654,20 @@ class Fit(Experiment):
 
         return paper_fits(read_csv(resources.paper_dir() / "fit.csv"), config)
 
+    def demand(self, config: FitConfig, devices: Sequence[str]) -> Any:
+        from relukan_bench.limits import Demand
+
+        data, train = config.data, config.train
+        units = len(config.functions) * len(config.models) * len(config.seeds)
+        together = len(config.seeds) if train.batch_seeds else 1
+        return Demand(units, "functions x models x seeds",
+                      units * train.steps * (data.train_samples + data.test_samples),
+                      "those units x train.steps x (data.train_samples + data.test_samples)",
+                      max(data.train_samples, data.test_samples) * together,
+                      "data.train_samples" + (" x seeds (trained at once)" if together > 1 else ""),
+                      units * (train.steps // train.log_every + 1 + data.test_samples),
+                      "those units x (train.steps / train.log_every + data.test_samples)")
+
     def plan(self, config: FitConfig, devices: Sequence[str]) -> list[Unit]:
         return plan(config)
 

@@ -542,6 +542,19 @@ class Forgetting(Experiment):
     def shapes(self, config: ForgettingConfig) -> list[Any]:
         return [config.network]
 
+    def demand(self, config: ForgettingConfig, devices: Sequence[str]) -> Any:
+        from relukan_bench.limits import Demand
+
+        data, train = config.data, config.train
+        units = len(config.models) * len(config.seeds)
+        together = len(config.seeds) if train.batch_seeds else 1
+        steps = data.segments * train.steps_per_phase
+        return Demand(units, "models x seeds", units * steps * data.points,
+                      "those units x data.segments x train.steps_per_phase x data.points",
+                      data.points * together, "data.points" + (" x seeds (trained at once)" if together > 1 else ""),
+                      units * (steps // train.log_every + data.segments) * data.segments,
+                      "those units x (data.segments x train.steps_per_phase / train.log_every) x data.segments")
+
     def plan(self, config: ForgettingConfig, devices: Sequence[str]) -> list[Unit]:
         return plan(config)
 

@@ -409,6 +409,15 @@ class Speed(Experiment):
 
         return paper_speedups(read_csv(resources.paper_dir() / "speed.csv"), config)
 
+    def demand(self, config: SpeedConfig, devices: Sequence[str]) -> Any:
+        from relukan_bench.limits import Demand
+
+        units = len(devices) * len(config.functions) * config.timing.repeats * len(config.models)
+        return Demand(units, "devices x functions x timing.repeats x models",
+                      units * (config.timing.warmup_steps + config.train.steps) * config.data.samples,
+                      "those units x (timing.warmup_steps + train.steps) x data.samples",
+                      config.data.samples, "data.samples", units, "devices x functions x timing.repeats x models")
+
     def plan(self, config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
         return plan(config, devices)
 

@@ -1,0 +1,102 @@
+"""How much one run may ask for, checked before anything is written or allocated.
+
+Every value of a config is bounded by its schema (relukan_bench.schema); these bounds are on
+what the values multiply to. Each experiment states its `Demand` (how many units, how much
+training, the largest batch) arithmetically, without building its plan, and `check_demand`
+refuses a run that asks for more than
+
+- `MAX_UNITS` units of work (a run directory is meant to be read by people);
+- `MAX_ROWS` rows of logs (curves every `log_every` steps add up: a gigabyte of CSV);
+- `MAX_SAMPLE_STEPS` sample-steps (one sample through one training step: at a generous 1 ns
+  each, a run at the limit trains for a quarter of an hour, at pykan's 1 us for 12 days);
+- the memory of the device: the activations of one forward and backward pass over the
+  largest batch, plus the parameters and their optimizer state, estimated from the widths,
+  grid and order of every network shape, against the machine's RAM (or the GPU's memory).
+
+The refusal is one line naming the config file, the keys that multiply up, and the limit.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+MAX_UNITS = 100_000
+MAX_ROWS = 10**7
+MAX_SAMPLE_STEPS = 10**12
+BYTES = 4  # float32
+ACTIVATION_COPIES = 8  # tensors autograd and the basis computations keep per activation, generously
+PARAMETER_COPIES = 4  # the parameter, its gradient and Adam's two moments
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What a config asks of the machine. Each number comes with the keys it multiplies
+    (`units_from`, ...), which the refusal names."""
+
+    units: int
+    units_from: str
+    sample_steps: int
+    sample_steps_from: str
+    batch: int  # the most samples one forward pass sees (seeds trained at once included)
+    batch_from: str
+    rows: int = 0  # rows the per-unit logs will hold
+    rows_from: str = ""
+
+
+def network_bytes(shape: Any, batch: int) -> int:
+    """About how much memory training one network of `shape` (width, grid, k) on `batch`
+    samples takes: every layer's activations and basis values, and the parameters with
+    their gradients and optimizer state."""
+    width, basis = list(shape.width), shape.grid + shape.k + 1
+    activations = sum(batch * inputs * (outputs + basis) for inputs, outputs in zip(width, width[1:]))
+    parameters = sum(inputs * outputs * basis for inputs, outputs in zip(width, width[1:]))
+    return BYTES * (ACTIVATION_COPIES * activations + PARAMETER_COPIES * parameters)
+
+
+def device_memory(device: str) -> int | None:
+    """The device's memory in bytes: the machine's RAM for the CPU, the GPU's own for CUDA;
+    None where it cannot be read."""
+    if device.startswith("cuda"):
+        import torch
+
+        return int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], path: Path) -> None:
+    """ConfigError (one line, naming `path` and the keys) when `demand` exceeds a limit."""
+    from relukan_bench.errors import ConfigError
+
+    if demand.units > MAX_UNITS:
+        raise ConfigError(f"{path}: {demand.units_from} make {demand.units:,} units of work, more than the "
+                          f"{MAX_UNITS:,} one run may hold; ask for fewer, or split the run")
+    if demand.rows > MAX_ROWS:
+        raise ConfigError(f"{path}: {demand.rows_from} make {demand.rows:.2e} rows of logs, more than the "
+                          f"{MAX_ROWS:.0e} one run may write; log less often or ask for fewer")
+    if demand.sample_steps > MAX_SAMPLE_STEPS:
+        raise ConfigError(f"{path}: {demand.sample_steps_from} make {demand.sample_steps:.2e} sample-steps of "
+                          f"training, more than the {MAX_SAMPLE_STEPS:.0e} one run may ask for; ask for fewer")
+    for index, shape in enumerate(shapes):
+        need = network_bytes(shape, demand.batch)
+        for device in devices:
+            have = device_memory(device)
+            if have is not None and need > have:
+                raise ConfigError(
+                    f"{path}: {demand.batch_from} ({demand.batch:,}) through the network of {_where(shape, index)} "
+                    f"(width {list(shape.width)}, grid {shape.grid}, k {shape.k}) needs about {_gib(need)} of memory "
+                    f"to train, more than the {_gib(have)} of {device}; ask for fewer samples or a smaller network")
+
+
+def _where(shape: Any, index: int) -> str:
+    name = getattr(shape, "name", None)
+    return f"functions[{index}] ({name})" if name else "network"
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.1f} GiB" if size < 2**40 * 1000 else f"{size / 2**40:.2e} TiB"
