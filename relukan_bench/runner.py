@@ -36,14 +36,25 @@ class SilentReporter:
 
 def run(name: str, request: Request, reporter: Reporter | None = None) -> Any:
     """Run (or with `request.resume` finish) the experiment `name`; return its `Outcome`."""
-    from relukan_bench.devices import ieee_float32
-    from relukan_bench.experiments.protocol import Outcome, experiment
+    from relukan_bench.experiments.protocol import experiment
     from relukan_bench.session import start
-    from relukan_bench.timing import threads
 
     exp = experiment(name)
     reporter = reporter or SilentReporter()
     session = start(exp, request)
+    try:
+        return _drive(exp, session, reporter)
+    finally:
+        session.release()
+
+
+def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
+    """Execute the units `session` has still to do, writing each as it finishes; summaries,
+    figures; close the run."""
+    from relukan_bench.devices import ieee_float32
+    from relukan_bench.experiments.protocol import Outcome
+    from relukan_bench.timing import threads
+
     config, run_dir = session.config, session.run_dir
     units = exp.plan(config, session.devices)
     todo = [unit for unit in units if unit not in session.done]
@@ -68,7 +79,7 @@ def run(name: str, request: Request, reporter: Reporter | None = None) -> Any:
     exp.figures(run_dir, config, results, shown)
     session.close(interrupted)
     failed = [line for line in map(exp.failure, results) if line]
-    return Outcome(name, run_dir, config, shown, interrupted, failed, (len(results), len(units)))
+    return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results), len(units)))
 
 
 def _collect(runs: Iterator[Any], write: Callable[[Any], None], reporter: Reporter, steps: int, total: int,
@@ -115,7 +126,7 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     progress (its finished work is kept), skips the rest and still writes the report."""
     from relukan_bench.report import write_report
 
-    run_dir, parts, env = _open_reproduce(request)
+    run_dir, parts, env, lock = _open_reproduce(request)
     runs: dict[str, Any] = {}
     interrupted = False
     try:
@@ -132,18 +143,22 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
         from relukan_bench.session import close_run
 
         with interrupts_deferred():
-            close_run(run_dir, env, interrupted)
-            found = write_report(run_dir)
+            try:
+                close_run(run_dir, env, interrupted)
+                found = write_report(run_dir)
+            finally:
+                lock.release()
     return ReproduceRun(run_dir, run_dir / "REPORT.md", runs, found, interrupted)
 
 
-def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[str, Any]]:
+def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[str, Any], Any]:
     """Check every experiment's config and devices, then create (or reopen) the reproduce
-    directory: its path, each experiment's request, and its env.json record."""
+    directory: its path, each experiment's request, its env.json record and this process's
+    lock on it."""
     from relukan_bench.env import environment
     from relukan_bench.experiments.protocol import experiments
     from relukan_bench.results import new_run_dir, remove_temporaries, write_json
-    from relukan_bench.session import check, record_session, resolve_config, resumed_config, same_environment
+    from relukan_bench.session import RunLock, check, record_session, resolve_config, resumed_config, same_environment
 
     recorded, quick = _recorded_reproduce(request)
     parts = {name: _part(request, name, quick) for name in experiments()}
@@ -156,16 +171,18 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[st
     env = {"experiment": "reproduce", **environment(next(iter(configs.values())).threads, devices)}
     if recorded is None:
         run_dir = new_run_dir("reproduce", request.out)  # nothing is created before this line
+        lock = RunLock(run_dir, "--out")
         env["quick"] = quick
         write_json(run_dir / "env.json", env)
-        return run_dir, {name: replace(part, out=run_dir / name) for name, part in parts.items()}, env
+        return run_dir, {name: replace(part, out=run_dir / name) for name, part in parts.items()}, env, lock
     run_dir = Path(request.resume)
     same_environment(run_dir, recorded, env)
+    lock = RunLock(run_dir)
     for part in parts.values():  # an experiment killed before it wrote its config starts afresh
         if part.out is not None and part.out.is_dir():
             remove_temporaries(part.out)
     record_session(run_dir, recorded, env)
-    return run_dir, parts, recorded
+    return run_dir, parts, recorded, lock
 
 
 def _recorded_reproduce(request: Request) -> tuple[dict[str, Any] | None, bool]:

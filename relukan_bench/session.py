@@ -65,6 +65,7 @@ class Session:
     loaded: dict[str, list[dict[str, Any]]]  # table -> records of finished units, as written
     done: set[Any]  # the units finished before this session
     context: Any = None
+    lock: "RunLock | None" = None
 
     def record(self, rows: dict[str, Iterable[dict[str, Any]]]) -> None:
         """Write one finished unit's rows, table by table in the declared order, so that the
@@ -73,7 +74,48 @@ class Session:
             log.extend(rows.get(name, ()))
 
     def close(self, interrupted: bool) -> None:
-        close_run(self.run_dir, self.env, interrupted)
+        try:
+            close_run(self.run_dir, self.env, interrupted)
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Let go of the run directory (also when the run ends in an exception)."""
+        if self.lock is not None:
+            self.lock.release()
+
+
+class RunLock:
+    """This process's exclusive hold on a run directory, so that two processes never write one
+    run (two `--resume` of it at once). An `flock` on the directory itself: no file is created,
+    and the kernel lets go when the process ends, `kill -9` included. Where `fcntl` does not
+    exist (Windows) nothing is locked."""
+
+    def __init__(self, run_dir: Path, option: str = "--resume"):
+        import os
+
+        self.fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        fd = os.open(run_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            from relukan_bench.errors import UsageError
+
+            raise UsageError(f"{option} {run_dir}: another relukan-bench process is writing this run; "
+                             "wait for it to end (or stop it) and try again") from None
+        self.fd = fd
+
+    def release(self) -> None:
+        import os
+
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops the lock
+            self.fd = None
 
 
 def check(exp: Any, config: Any, devices: Sequence[str], path: Path | None) -> Any:
@@ -104,23 +146,34 @@ def start(exp: Any, request: Request) -> Session:
         devices = exp.devices(config.device)
         context = check(exp, config, devices, request.config or resources.default_config(exp.name))
         run_dir, env = open_run(exp.name, request, config, devices)  # nothing is created before this line
+        lock = RunLock(run_dir, "--out")
         from relukan_bench.records import columns_of
         from relukan_bench.results import CsvLog
 
         logs = {name: CsvLog(run_dir / f"{name}.csv", columns_of(table)) for name, table in exp.tables.items()}
-        return Session(run_dir, config, devices, env, logs, {name: [] for name in exp.tables}, set(), context)
+        return Session(run_dir, config, devices, env, logs, {name: [] for name in exp.tables}, set(), context, lock)
     return _reopen(exp, request)
 
 
 def _reopen(exp: Any, request: Request) -> Session:
+    run_dir = Path(request.resume)
+    commit = list(exp.tables)[-1]
+    config, env = resumed_config(request, exp, f"{commit}.csv")
+    lock = RunLock(run_dir)
+    try:
+        return _reopen_locked(exp, run_dir, config, env, lock)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _reopen_locked(exp: Any, run_dir: Path, config: Any, env: dict[str, Any], lock: RunLock) -> Session:
     from relukan_bench.env import environment
     from relukan_bench.errors import UsageError
     from relukan_bench.records import columns_of
     from relukan_bench.results import CsvLog, read_records, remove_temporaries, write_csv
 
-    run_dir = Path(request.resume)
     commit = list(exp.tables)[-1]
-    config, env = resumed_config(request, exp, f"{commit}.csv")
     devices = exp.devices(config.device)
     context = check(exp, config, devices, run_dir / "config.yaml")
     try:
@@ -140,7 +193,7 @@ def _reopen(exp: Any, request: Request) -> Session:
             write_csv(run_dir / f"{name}.csv", columns_of(exp.tables[name]), rows)
     logs = {name: CsvLog(run_dir / f"{name}.csv", columns_of(table), resume=True) for name, table in exp.tables.items()}
     record_session(run_dir, env, now, units_done=len(done))
-    return Session(run_dir, config, devices, env, logs, loaded, done, context)
+    return Session(run_dir, config, devices, env, logs, loaded, done, context, lock)
 
 
 def resumed_config(request: Request, exp: Any, log: str) -> tuple[Any, dict[str, Any]]:
@@ -158,6 +211,10 @@ def resumed_config(request: Request, exp: Any, log: str) -> tuple[Any, dict[str,
     kind = env.get("experiment", exp.name if (run_dir / log).is_file() else None) if env is not None else None
     if kind != exp.name or not (run_dir / "config.yaml").is_file():
         raise UsageError(f"--resume {run_dir}: expected a {exp.name} run directory (with config.yaml and env.json)")
+    recorded_digest = env.get("config_sha256")
+    if recorded_digest is not None and recorded_digest != digest_of(run_dir / "config.yaml"):
+        raise UsageError(f"--resume {run_dir}: config.yaml was edited after the run started (it is not the config "
+                         "env.json recorded); results of two configs are not one run, start a new run")
     recorded = load_config(run_dir / "config.yaml", [], exp.schema)
     config = resolve_config(replace(request, config=request.config or run_dir / "config.yaml"), exp)
     changed = differences(recorded, config)
@@ -244,6 +301,16 @@ def digest(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def digest_of(path: Path) -> str | None:
+    """`digest` of the file at `path` as it is on disk; None when it cannot be read."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def close_run(run_dir: Path, env: dict[str, Any], interrupted: bool) -> None:

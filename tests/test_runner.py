@@ -142,6 +142,11 @@ def test_resume_refuses_another_environment_and_what_is_not_a_run(fit_runs):
     with pytest.raises(UsageError, match="expected a speed run directory"):
         run("speed", Request(resume=tmp_path / "full"))
     (tmp_path / "full" / "config.yaml").write_text("experiment: fit\nseeds: [0, 0]\n")
+    with pytest.raises(UsageError, match="config.yaml was edited after the run started"):
+        run("fit", Request(resume=tmp_path / "full"))
+    env = json.loads((tmp_path / "full" / "env.json").read_text())
+    del env["config_sha256"]  # a run of an older version, which recorded no digest
+    (tmp_path / "full" / "env.json").write_text(json.dumps(env))
     with pytest.raises(ConfigError, match="config.yaml: seeds"):  # a recorded config that no longer validates
         run("fit", Request(resume=tmp_path / "full"))
 
