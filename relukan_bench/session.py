@@ -171,25 +171,26 @@ def _reopen_locked(exp: Any, run_dir: Path, config: Any, env: dict[str, Any], lo
     from relukan_bench.env import environment
     from relukan_bench.errors import UsageError
     from relukan_bench.records import columns_of
-    from relukan_bench.results import CsvLog, read_records, remove_temporaries, write_csv
+    from relukan_bench.results import CsvLog, read_log, remove_temporaries, write_csv
 
     commit = list(exp.tables)[-1]
     devices = exp.devices(config.device)
     context = check(exp, config, devices, run_dir / "config.yaml")
     try:
-        found = {name: read_records(run_dir / f"{name}.csv", types) if (run_dir / f"{name}.csv").exists() else []
-                 for name, types in exp.tables.items()}
+        logs_read = {name: read_log(run_dir / f"{name}.csv", types) if (run_dir / f"{name}.csv").exists() else ([], False)
+                     for name, types in exp.tables.items()}
     except (OSError, ValueError) as exc:
         raise UsageError(f"--resume {run_dir}: cannot read the run ({exc})") from None
+    found = {name: rows for name, (rows, _) in logs_read.items()}
     now = environment(config.threads, devices)
     same_environment(run_dir, env, now)
     done = {exp.key(row) for row in found[commit]}
-    # Rows of a unit that a kill cut short before its commit are dropped.
+    # Rows of a unit that a kill cut short before its commit are dropped, and a partial last line.
     loaded = {name: [row for row in rows if exp.key(row) in done] for name, rows in found.items()}
     # Every check has passed: from here on the directory is written to.
     remove_temporaries(run_dir)
     for name, rows in loaded.items():
-        if len(rows) < len(found[name]):  # records read back write the same bytes
+        if len(rows) < len(found[name]) or logs_read[name][1]:  # records read back write the same bytes
             write_csv(run_dir / f"{name}.csv", columns_of(exp.tables[name]), rows)
     logs = {name: CsvLog(run_dir / f"{name}.csv", columns_of(table), resume=True) for name, table in exp.tables.items()}
     record_session(run_dir, env, now, units_done=len(done))

@@ -14,7 +14,7 @@ import pytest
 
 from relukan_bench import results
 from relukan_bench.errors import UsageError
-from relukan_bench.results import CsvLog, new_run_dir, read_csv, write_csv, write_json, write_text
+from relukan_bench.results import CsvLog, new_run_dir, read_csv, read_log, read_records, write_csv, write_json, write_text
 
 STAMP = re.compile(r"\d{8}T\d{6}Z")
 
@@ -239,19 +239,56 @@ def test_written_files_are_readable_like_any_new_file(tmp_path):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644  # not mkstemp's private 0600
 
 
-def test_csv_log_additions_replace_the_file_whole(tmp_path):
-    """Each addition is a new file renamed over the old one: a reader holding the old file
-    sees it unchanged, never half an addition; no temporary file stays behind."""
+def test_csv_log_additions_append_whole_units_in_place(tmp_path):
+    """Each addition is appended to the same file (no copy of what is there), whole."""
     path = tmp_path / "runs.csv"
     log = CsvLog(path, ["unit", "value"])
     log.append({"unit": "a", "value": 1})
     before = path.stat().st_ino
-    with open(path, encoding="utf-8") as old:
-        log.extend({"unit": "b", "value": v} for v in range(1000))
-        assert old.read() == "unit,value\na,1\n"  # the old file, whole
-    assert path.stat().st_ino != before
+    log.extend({"unit": "b", "value": v} for v in range(1000))
+    log.extend([])  # nothing to add: the file stays as it is
+    assert path.stat().st_ino == before
+    assert path.read_text().startswith("unit,value\na,1\nb,0\nb,1\n") and path.read_text().endswith("b,999\n")
     assert len(read_csv(path)) == 1001
     assert [p.name for p in tmp_path.iterdir()] == ["runs.csv"]
+
+
+def _written_bytes() -> int:
+    """Bytes this process has passed to write() so far (Linux)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar in /proc/self/io")
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux's /proc/self/io")
+def test_csv_log_costs_the_size_of_the_log_not_its_square(tmp_path):
+    """400 units of 50 rows: writing them costs about the final size, where rewriting the log
+    for every unit would cost about 200 times it."""
+    log = CsvLog(tmp_path / "curves.csv", ["unit", "step", "mse"])
+    start = _written_bytes()
+    for unit in range(400):
+        log.extend({"unit": unit, "step": step, "mse": 1.0 / (step + 1)} for step in range(50))
+    written = _written_bytes() - start
+    size = (tmp_path / "curves.csv").stat().st_size
+    assert size * 0.9 < written < 2 * size, (written, size)  # the header was written before
+
+
+def test_read_log_leaves_out_a_partial_last_line(tmp_path):
+    path = tmp_path / "runs.csv"
+    CsvLog(path, ["unit", "value"]).extend([{"unit": "a", "value": 1}, {"unit": "b", "value": 2}])
+    types = {"unit": str, "value": int}
+    assert read_log(path, types) == ([{"unit": "a", "value": 1}, {"unit": "b", "value": 2}], False)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("c,3")  # a write a crash cut short: no end of line
+    assert read_log(path, types) == ([{"unit": "a", "value": 1}, {"unit": "b", "value": 2}], True)
+
+
+def test_read_records_refuses_what_csv_cannot_read_with_a_value_error(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("unit,value\n" + "a," + "9" * 200_000 + "\n")  # a cell beyond csv's field limit
+    with pytest.raises(ValueError, match="runs.csv: not a readable CSV table"):
+        read_records(path, {"unit": str, "value": int})
 
 
 def test_csv_log_resume_keeps_the_rows_and_checks_the_header(tmp_path):

@@ -61,6 +61,22 @@ def test_a_run_killed_between_two_writes_resumes_to_the_same_files(tmp_path, kee
     assert _snapshot(tmp_path / "part") == _snapshot(tmp_path / "full")
 
 
+@pytest.mark.parametrize("cut", [1, 7, 20])
+def test_a_write_cut_short_leaves_a_partial_line_that_resume_cuts_off(tmp_path, cut):
+    """A crash in the middle of an append leaves part of a line at the end of a log: resume
+    drops it with the unit it belonged to and finishes to the same files."""
+    config = _config(tmp_path)
+    run("fake", Request(config=config, out=tmp_path / "full"))
+    INTERRUPT_AT.append(4)
+    run("fake", Request(config=config, out=tmp_path / "part"))
+    INTERRUPT_AT.clear()
+    unit = (tmp_path / "full" / "points.csv").read_text().splitlines(keepends=True)[1 + 4 * 4:][:4]
+    with open(tmp_path / "part" / "points.csv", "a", encoding="utf-8") as handle:
+        handle.write("".join(unit)[:cut])  # the next unit's rows, cut short
+    assert run("fake", Request(resume=tmp_path / "part")).units == (9, 9)
+    assert _snapshot(tmp_path / "part") == _snapshot(tmp_path / "full")
+
+
 def test_ctrl_c_keeps_what_finished_and_resume_finishes_it(tmp_path):
     config = _config(tmp_path)
     run("fake", Request(config=config, out=tmp_path / "full"))
@@ -152,6 +168,26 @@ def test_ctrl_c_in_a_real_process_keeps_summarises_and_resume_finishes(tmp_path)
     again = _process(["fake", "--resume", "run", "--seeds", "0,1"], tmp_path)
     out, err = again.communicate(timeout=60)
     assert again.returncode == 2 and "seeds: [0, 1, 2, 3] -> [0, 1]" in err and err.count("\n") == 1
+
+
+def test_two_resumes_at_once_the_second_is_refused_and_the_run_stays_whole(tmp_path):
+    """While one process finishes a run, a second `--resume` of it exits 2 without writing;
+    the first ends with every unit exactly once."""
+    _config(tmp_path, SLOW)
+    INTERRUPT_AT.append(3)
+    run("fake", Request(config=tmp_path / "fake.yaml", out=tmp_path / "run"))
+    INTERRUPT_AT.clear()
+    first = _process(["fake", "--resume", "run"], tmp_path)
+    _wait_for_rows(tmp_path / "run" / "units.csv", 4, first)  # it holds the run now
+    second = _process(["fake", "--resume", "run"], tmp_path)
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 2, err
+    assert err == "error: --resume run: another relukan-bench process is writing this run; wait for it to end (or stop it) and try again\n"
+    assert first.wait(timeout=60) == 0, first.communicate()
+    units = [(row["item"], row["seed"]) for row in csv.DictReader(open(tmp_path / "run" / "units.csv"))]
+    assert len(units) == len(set(units)) == 20
+    again = _process(["fake", "--resume", "run"], tmp_path)  # the lock went with the process
+    assert again.wait(timeout=60) == 0, again.communicate()
 
 
 def test_sigkill_twice_leaves_whole_files_and_resume_finishes_bit_for_bit(tmp_path):
