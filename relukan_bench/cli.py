@@ -39,7 +39,7 @@ class _Commands(TyperGroup):
             if exc.__class__.__name__ == "NoArgsIsHelpError":  # no arguments at all: the help, as usual
                 return super().main(*args, standalone_mode=True, **kwargs)
             command = exc.ctx.command_path if exc.ctx is not None else "relukan-bench"
-            typer.echo(f"error: {command}: {' '.join(exc.format_message().split())}", err=True)
+            typer.echo(f"error: {command}: {_one_line(' '.join(exc.format_message().split()))}", err=True)
             sys.exit(exc.exit_code)
         except typer.Abort:
             typer.echo("aborted", err=True)
@@ -84,13 +84,23 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except BenchError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {_one_line(str(exc))}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a disk that filled up, a directory removed under the run: what finished is on disk
+            where = f"{exc.filename}: " if exc.filename else ""
+            typer.echo(f"error: {_one_line(where + (exc.strerror or str(exc)))}", err=True)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _one_line(message: str, limit: int = 2000) -> str:
+    """`message` on one line (line breaks become spaces), at most `limit` characters."""
+    flat = " ".join(message.splitlines())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _names(value: Optional[str]) -> Optional[List[str]]:
@@ -107,9 +117,9 @@ def _console():
 
     from rich.console import Console
 
-    console = Console(stderr=False)
+    console = Console(stderr=False, markup=False)  # nothing a user typed is read as markup
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=False, width=160)
+        console = Console(stderr=False, markup=False, width=160)
     return console
 
 
@@ -121,13 +131,13 @@ class _RichReporter:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         self.progress = Progress(
-            TextColumn("[progress.description]{task.description}"),
+            TextColumn("{task.description}", style="progress.description", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=Console(stderr=True, markup=False),
             transient=False,
         )
         self.task = None
@@ -180,8 +190,10 @@ def _request(config: Optional[Path], overrides: Optional[List[str]], options: di
 
 
 def _finish(command: str, result: Any, what: str) -> None:
-    """Where the results are, then how the run ended (`_ending`)."""
+    """Where the results are, what went wrong beside the units, then how the run ended (`_ending`)."""
     _console().print(f"Results in {result.run_dir}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {_one_line(warning)}", err=True)
     finished, planned = result.units
     _ending(command, result.run_dir, result.failed, result.interrupted,
             kept=f"{finished} of {planned} {what} finished and were kept and summarised",
@@ -216,9 +228,12 @@ def _experiment_command(exp: Any) -> None:
                 options[option.key] = option.convert(value) if option.convert else value
         request = _request(given["config"], given["overrides"], options, given.get("functions"), given.get("models"),
                            given["out"], given["quick"], given["resume"])
+        from relukan_bench.session import interrupts_ignored
+
         result = run(exp.name, request, _RichReporter())
-        _show_experiment(exp.name, result)
-        _finish(exp.name, result, exp.units_name)
+        with interrupts_ignored():  # the run is closed: how it ended is told as it ended, whatever is pressed now
+            _show_experiment(exp.name, result)
+            _finish(exp.name, result, exp.units_name)
 
     def parameter(name: str, default: Any, annotation: Any) -> inspect.Parameter:
         return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
@@ -267,12 +282,22 @@ def reproduce(
 
     options = [f"{key}={value}" for key, value in {"threads": threads, "device": device.value if device else None}.items()
                if value is not None]
+    from relukan_bench.session import interrupts_ignored
+
     result = run_reproduce(Request(options=options, out=out, quick=quick, resume=resume), lambda name: _RichReporter(),
                            _show_experiment)
+    with interrupts_ignored():
+        _reproduce_ending(result)
+
+
+def _reproduce_ending(result: Any) -> None:
+    """The verdicts, where the report is, and how the reproduce run ended."""
+    from relukan_bench.render import styled
+
     console = _console()
     console.rule("Verdicts")
     for verdict in result.verdicts:
-        console.print(f"[bold]{verdict.claim}: {verdict.outcome}.[/bold] {verdict.sentence}", highlight=False)
+        console.print(styled((f"{verdict.claim}: {verdict.outcome}.", "bold"), f" {verdict.sentence}"), highlight=False)
     console.print(f"Report: {result.report}")
     failures = [f"{name}: {line}" for name, run in result.runs.items() for line in run.failed]
     _ending("reproduce", result.run_dir, failures, result.interrupted, kept="the finished work was kept and reported",
@@ -302,7 +327,7 @@ def compare(
     Rows are matched on function, model and device. Speed compares ms per step (with a Mann-Whitney U test where both sides have 7+ raw repeats), or speedups when one side is the paper; fit and forgetting compare errors as ratios with a geometric mean per model.
     """
     from relukan_bench import compare as comparing
-    from relukan_bench.render import compare_table
+    from relukan_bench.render import compare_table, styled
 
     comparing.check_threshold(threshold)  # before anything is read
     comparisons = comparing.compare(comparing.load(base), comparing.load(new), threshold)
@@ -319,9 +344,9 @@ def compare(
     for comparison in comparisons:
         console.print(compare_table(comparison, str(base), str(new)))
         for warning in comparison.warnings:
-            console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+            console.print(styled(("warning:", "yellow"), f" {warning}"), highlight=False)
         if comparison.tests and not comparison.tested and comparison.rows:
-            console.print("[dim]no significance test: the ratio alone decides (raw repeats on both sides needed)[/dim]")
+            console.print(styled(("no significance test: the ratio alone decides (raw repeats on both sides needed)", "dim")))
     regressions = sum(len(c.regressions) for c in comparisons)
     if fail_on_regression and regressions:
         typer.echo(f"{regressions} row(s) worse beyond the threshold {threshold:g}", err=True)

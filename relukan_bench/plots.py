@@ -1,4 +1,8 @@
-"""Figures. They receive plain records and draw them; they compute nothing but layout."""
+"""Figures. They receive plain records and draw them; they compute nothing but layout.
+
+Every series is drawn through `_finite` (inf and NaN become gaps) and every log axis through
+`_log_y` (a linear axis saying it is empty where nothing positive and finite is left), so a
+run whose every number is infinite or missing still gets its figures."""
 
 from __future__ import annotations
 
@@ -14,6 +18,20 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _finite(values: Sequence[Any]) -> list[float]:
+    """`values` with every non-finite or missing value as NaN, which matplotlib leaves out."""
+    return [float(v) if isinstance(v, (int, float)) and math.isfinite(v) else math.nan for v in values]
+
+
+def _log_y(ax: Any, *series: Sequence[Any]) -> None:
+    """A log y axis when some value of `series` is finite and positive; else the axis says it
+    has nothing to draw (a log axis of no positive data cannot be laid out)."""
+    if any(v > 0 for values in series for v in _finite(values)):
+        ax.set_yscale("log")
+    else:
+        ax.text(0.5, 0.5, "no finite values to draw", transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
 def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Path) -> Path:
@@ -36,19 +54,20 @@ def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Pa
                 row = by_key.get((device, function, model))
                 if row is None:
                     continue
+                median, q1, q3 = _finite([row["median_s"], row["q1_s"], row["q3_s"]])
                 xs.append(f + (m - (len(models) - 1) / 2) * width)
-                heights.append(row["median_s"])
-                lower.append(row["median_s"] - row["q1_s"])
-                upper.append(row["q3_s"] - row["median_s"])
+                heights.append(median)
+                lower.append(median - q1)
+                upper.append(q3 - median)
             bars = ax.bar(xs, heights, width, yerr=[lower, upper], capsize=3, label=model)
             if model != baseline:
                 for bar, function in zip(bars, [fn for fn in functions if (device, fn, model) in by_key]):
                     speedup = by_key[(device, function, model)]["speedup"]
-                    if speedup == speedup:  # not NaN
-                        top = by_key[(device, function, model)]["q3_s"]  # above the whisker
+                    top = by_key[(device, function, model)]["q3_s"]  # above the whisker
+                    if _finite([speedup, top]) == [speedup, top]:  # both finite
                         ax.annotate(f"{speedup:.1f}x", (bar.get_x() + bar.get_width() / 2, top),
                                     textcoords="offset points", xytext=(0, 5), ha="center", fontsize=8, fontweight="bold")
-        ax.set_yscale("log")
+        _log_y(ax, [row["median_s"] for row in summary if row["device"] == device])
         ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
         ax.set_xticks(range(len(functions)), functions)
@@ -79,12 +98,13 @@ def _draw_bands(ax: Any, bands: dict[str, dict[str, list[float]]], which: str, c
     the colour of our first model in the same role."""
     for role, curve in paper.items():
         color = next((colors[m] for m in bands if m in looks and looks[m].role == role), "0.5")
-        ax.plot(curve["step"], curve[which], color=color, linestyle="--", linewidth=0.6, alpha=0.45, label=PAPER_LABELS.get(role, f"paper {role}"))
+        ax.plot(curve["step"], _finite(curve[which]), color=color, linestyle="--", linewidth=0.6, alpha=0.45, label=PAPER_LABELS.get(role, f"paper {role}"))
     for model, band in bands.items():
-        ax.fill_between(band["step"], band[f"{which}_min"], band[f"{which}_max"], color=colors[model], alpha=0.18, linewidth=0)
+        ax.fill_between(band["step"], _finite(band[f"{which}_min"]), _finite(band[f"{which}_max"]), color=colors[model],
+                        alpha=0.18, linewidth=0)
         style = looks[model].line if model in looks else {"linewidth": 1.2}
-        ax.plot(band["step"], band[f"{which}_median"], color=colors[model], label=model, **style)
-    ax.set_yscale("log")
+        ax.plot(band["step"], _finite(band[f"{which}_median"]), color=colors[model], label=model, **style)
+    _log_y(ax, *[curve[which] for curve in paper.values()], *[band[f"{which}_median"] for band in bands.values()])
     ax.grid(which="major", alpha=0.3)
 
 
@@ -117,9 +137,9 @@ def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, An
     if function.width[0] == 1:
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         first = next((rows for rows in predictions.values() if rows), [])
-        ax.plot([r["x1"] for r in first], [r["y_true"] for r in first], color="black", linewidth=2.5, alpha=0.35, label="target")
+        ax.plot(_finite([r["x1"] for r in first]), _finite([r["y_true"] for r in first]), color="black", linewidth=2.5, alpha=0.35, label="target")
         for model, rows in predictions.items():
-            ax.plot([r["x1"] for r in rows], [r["y_pred"] for r in rows], color=colors[model], linewidth=1.2,
+            ax.plot(_finite([r["x1"] for r in rows]), _finite([r["y_pred"] for r in rows]), color=colors[model], linewidth=1.2,
                     label=f"{model} (seed {rows[0]['seed']})" if rows else model)
         ax.set_xlabel("x1")
         ax.set_ylabel("y")
@@ -129,8 +149,9 @@ def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, An
         fig, axes = plt.subplots(1, max(1, len(models)), figsize=(4.2 * max(1, len(models)), 4.2), squeeze=False)
         axes = list(axes[0])
         for ax, (model, rows) in zip(axes, predictions.items()):
-            true, pred = [r["y_true"] for r in rows], [r["y_pred"] for r in rows]
-            ends = [min(true + pred), max(true + pred)] if rows else [0, 1]
+            true, pred = _finite([r["y_true"] for r in rows]), _finite([r["y_pred"] for r in rows])
+            drawn = [v for v in true + pred if v == v]
+            ends = [min(drawn), max(drawn)] if drawn else [0, 1]
             ax.plot(ends, ends, color="black", linewidth=0.8, alpha=0.5, label="y = x")
             ax.scatter(true, pred, s=10, color=colors[model], alpha=0.8, label=f"{model} (seed {rows[0]['seed']})" if rows else model)
             ax.set_xlabel("true value (test set)")
@@ -185,7 +206,7 @@ def plot_forgetting_panels(model: str, x: Sequence[float], y: Sequence[float], s
     size = len(x) // segments
     fig, axes = plt.subplots(2, segments, figsize=(2.9 * segments, 5.0), sharex=True, squeeze=False)
     shown_phases = predictions.get(shown, {}) if shown is not None else {}
-    values = [*y, *(v for phase in shown_phases.values() for v in phase)]
+    values = [v for v in _finite([*y, *(v for phase in shown_phases.values() for v in phase)]) if v == v] or [0.0, 1.0]
     low, high = max(-1.0, min(values) - 0.1), min(2.0, max(values) + 0.1)
     for phase in range(1, segments + 1):
         top, bottom = axes[0][phase - 1], axes[1][phase - 1]
@@ -196,9 +217,9 @@ def plot_forgetting_panels(model: str, x: Sequence[float], y: Sequence[float], s
         bottom.plot(x, y, "--", color="black", linewidth=0.8)
         for seed, by_phase in sorted(predictions.items()):
             if seed != shown and phase in by_phase:
-                bottom.plot(x, by_phase[phase], "-", color="0.6", linewidth=0.7, alpha=0.8)
+                bottom.plot(x, _finite(by_phase[phase]), "-", color="0.6", linewidth=0.7, alpha=0.8)
         if phase in shown_phases:
-            bottom.plot(x, shown_phases[phase], "-", color="black", linewidth=1.2)
+            bottom.plot(x, _finite(shown_phases[phase]), "-", color="black", linewidth=1.2)
         else:
             bottom.text(0.5, 0.5, "not reached", transform=bottom.transAxes, ha="center", fontsize=9, color="red")
         for ax in (top, bottom):
@@ -260,11 +281,11 @@ def plot_forgetting_curves(curves: dict[str, dict[int, tuple[list[int], list[flo
         colors = _colors([str(s) for s in by_segment])
         last = 0
         for segment, (steps, values) in by_segment.items():
-            ax.plot(steps, values, color=colors[str(segment)], linewidth=1.0, label=f"segment {segment}")
+            ax.plot(steps, _finite(values), color=colors[str(segment)], linewidth=1.0, label=f"segment {segment}")
             last = max(last, steps[-1] if steps else 0)
         for boundary in range(steps_per_phase, last, steps_per_phase):
             ax.axvline(boundary, color="0.5", linewidth=0.6, linestyle=":")
-        ax.set_yscale("log")
+        _log_y(ax, *[values for _, values in by_segment.values()])
         ax.set_title(model, fontsize=11)
         ax.set_xlabel("training step (phase i trains segment i)")
         ax.grid(which="major", alpha=0.3)

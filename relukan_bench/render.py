@@ -1,4 +1,8 @@
-"""Terminal tables (rich). They arrange records; they compute nothing."""
+"""Terminal tables (rich). They arrange records; they compute nothing.
+
+Cells are plain text or `rich.text.Text` with styles set as attributes, never markup: the
+consoles that print them read no markup, so that nothing a user typed (a path, a name, an
+error message) is ever taken for a style."""
 
 from __future__ import annotations
 
@@ -6,8 +10,19 @@ import math
 from typing import Any, Sequence
 
 from rich.table import Table
+from rich.text import Text
 
 from relukan_bench import fmt
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Text from plain parts and (text, style) pairs, as `Text.assemble`; no markup read."""
+    return Text.assemble(*parts)
+
+
+def _below(text: str | Text, line: str, style: str) -> Text:
+    """`text` with `line` in `style` on a line below it (or alone when `text` is empty)."""
+    return styled(text, ("\n" + line if str(text) else line, style))
 
 
 NOISY = 0.10  # torch.utils.benchmark's threshold for a noisy measurement
@@ -52,15 +67,13 @@ def speed_table(
             spread = row["iqr_rel"]
             noisy = spread == spread and spread > NOISY  # IQR above 10% of the median: say so
             if not row["n"]:
-                text = ""
+                plain = ""
             elif spread == spread:
-                text = f"{row['ms_per_step']:.3g} ({100 * spread:.0f}%)"
+                plain = f"{row['ms_per_step']:.3g} ({100 * spread:.0f}%)"
             else:
-                text = f"{row['ms_per_step']:.3g}"
-            text = f"[yellow]{text}[/yellow]" if noisy else text
-            if fmt.failures(row):
-                text += ("\n" if text else "") + f"[red]{fmt.failures(row)}[/red]"
-            cells.append(text)
+                plain = f"{row['ms_per_step']:.3g}"
+            text = Text(plain, style="yellow" if noisy else "")
+            cells.append(_below(text, fmt.failures(row), "red") if fmt.failures(row) else text)
         for model in others:
             row = by_key.get((function, device, model))
             cells.append(_times(row["speedup"]) if row else "")
@@ -129,15 +142,15 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
     return out
 
 
-def _mse_cell(row: dict[str, Any]) -> str:
+def _mse_cell(row: dict[str, Any]) -> Text:
     """The median final test MSE; below it the range over seeds (2 digits); below that how
     many diverged or failed."""
-    text = fmt.mse(row["final_test_mse"])
+    text = Text(fmt.mse(row["final_test_mse"]))
     if row["n_seeds"] > 1 and math.isfinite(row["final_test_mse_min"]):
         high = row["final_test_mse_max"]
-        text += f"\n[dim]{fmt.mse(row['final_test_mse_min'], 1)}-{'inf' if math.isinf(high) else fmt.mse(high, 1)}[/dim]"
+        text = _below(text, f"{fmt.mse(row['final_test_mse_min'], 1)}-{'inf' if math.isinf(high) else fmt.mse(high, 1)}", "dim")
     if fmt.failures(row):
-        text += ("\n" if text else "") + f"[red]{fmt.failures(row)}[/red]"
+        text = _below(text, fmt.failures(row), "red")
     return text
 
 
@@ -170,7 +183,7 @@ def compare_table(comparison: Any, base: str, new: str) -> Table:
             cells.append(row.metric)
         style = MARK_STYLES.get(row.mark, "")
         cells += [_value(row.metric, row.base), _value(row.metric, row.new), fmt.ratio(row.ratio),
-                  f"[{style}]{row.mark}[/{style}]", f"{row.p:.3g}" if row.p is not None else "", row.note]
+                  Text(row.mark, style=style), f"{row.p:.3g}" if row.p is not None else "", row.note]
         out.add_row(*cells, end_section=index == len(comparison.rows) - 1 and bool(comparison.summary))
     return out
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
-from relukan_bench.session import Request, interrupts_deferred
+from relukan_bench.session import Request, first_interrupt_only, interrupts_deferred, interrupts_ignored
 
 __all__ = ["Reporter", "SilentReporter", "Request", "ReproduceRun", "run", "run_reproduce"]
 
@@ -43,7 +43,8 @@ def run(name: str, request: Request, reporter: Reporter | None = None) -> Any:
     reporter = reporter or SilentReporter()
     session = start(exp, request)
     try:
-        return _drive(exp, session, reporter)
+        with first_interrupt_only():  # a second Ctrl-C does not cut short the closing the first began
+            return _drive(exp, session, reporter)
     finally:
         session.release()
 
@@ -75,11 +76,27 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
     with threads(config.threads), ieee_float32():
         interrupted = _collect(exp.execute(config, session.devices, todo, progress), write, reporter, steps, len(units),
                                len(units) - len(todo), first=lambda: todo and progress(todo[0], 0, math.nan))
-    shown = exp.summarize(run_dir, config, results, session.context)
-    exp.figures(run_dir, config, results, shown)
-    session.close(interrupted)
+    warnings: list[str] = []
+    with interrupts_ignored():  # the run is closed as it stands, whatever is pressed meanwhile
+        try:
+            shown = exp.summarize(run_dir, config, results, session.context)
+            warnings += _figures(exp, run_dir, config, results, shown)
+        finally:
+            session.close(interrupted)
     failed = [line for line in map(exp.failure, results) if line]
-    return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results), len(units)))
+    return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results), len(units)), warnings)
+
+
+def _figures(exp: Any, run_dir: Path, config: Any, results: list[Any], shown: dict[str, Any]) -> list[str]:
+    """Draw the run's figures; a figure that cannot be drawn is a warning, never the end of a
+    run whose tables are written."""
+    from relukan_bench.errors import failure
+
+    try:
+        exp.figures(run_dir, config, results, shown)
+    except Exception as exc:  # noqa: BLE001 - matplotlib can fail in many ways; the data are safe
+        return [f"figures of {run_dir} not drawn ({failure(exc)})"]
+    return []
 
 
 def _collect(runs: Iterator[Any], write: Callable[[Any], None], reporter: Reporter, steps: int, total: int,
@@ -130,19 +147,20 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     runs: dict[str, Any] = {}
     interrupted = False
     try:
-        for name, part in parts.items():
-            runs[name] = run(name, part, reporter(name) if reporter else None)
-            if announce:
-                announce(name, runs[name])
-            if runs[name].interrupted:
-                interrupted = True
-                break
+        with first_interrupt_only():
+            for name, part in parts.items():
+                runs[name] = run(name, part, reporter(name) if reporter else None)
+                if announce:
+                    announce(name, runs[name])
+                if runs[name].interrupted:
+                    interrupted = True
+                    break
     except KeyboardInterrupt:  # between two experiments
         interrupted = True
     finally:
         from relukan_bench.session import close_run
 
-        with interrupts_deferred():
+        with interrupts_ignored():
             try:
                 close_run(run_dir, env, interrupted)
                 found = write_report(run_dir)

@@ -325,15 +325,57 @@ def close_run(run_dir: Path, env: dict[str, Any], interrupted: bool) -> None:
 
 @contextmanager
 def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C until the block has finished; then raise it."""
-    if threading.current_thread() is not threading.main_thread():
+    """Hold Ctrl-C until the block has finished; then deliver it to the handler that was in
+    place (by default: raise KeyboardInterrupt)."""
+    with _held() as (received, previous):
         yield
-        return
+    if received:
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        else:
+            raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupts_ignored() -> Iterator[list[int]]:
+    """Ctrl-C does nothing within the block (it is counted in the list yielded): for closing a
+    run, which must end as the first Ctrl-C left it."""
+    with _held() as (received, _):
+        yield received
+
+
+@contextmanager
+def first_interrupt_only() -> Iterator[list[int]]:
+    """Within the block the first Ctrl-C raises KeyboardInterrupt; any later one is only
+    counted (in the list yielded), so that keeping and closing what the first one stopped is
+    not cut short by a second press."""
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            raise KeyboardInterrupt
+
+    with _handling(handler):
+        yield received
+
+
+@contextmanager
+def _held() -> Iterator[tuple[list[int], Any]]:
+    received: list[int] = []
+    with _handling(lambda signum, frame: received.append(signum)) as previous:
+        yield received, previous
+
+
+@contextmanager
+def _handling(handler: Any) -> Iterator[Any]:
+    """`handler` for SIGINT within the block (main thread only: signals go nowhere else);
+    yields the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        yield None
+        return
+    previous = signal.signal(signal.SIGINT, handler)
     try:
-        yield
+        yield previous
     finally:
         signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt

@@ -34,8 +34,9 @@ class Table:
 
 
 def to_rich(table: Table) -> Any:
-    """A rich Table: spreads dim on a second line, notes red below."""
+    """A rich Table: spreads dim on a second line, notes red below (styles, never markup)."""
     from rich.table import Table as RichTable
+    from rich.text import Text
 
     out = RichTable(title=table.title, caption=table.caption)
     for column in table.columns:
@@ -44,8 +45,11 @@ def to_rich(table: Table) -> Any:
     for row in table.rows:
         cells = []
         for cell in row:
-            text = cell.text + (f"\n[dim]{cell.spread}[/dim]" if cell.spread else "")
-            cells.append(text + ((("\n" if text else "") + f"[red]{cell.note}[/red]") if cell.note else ""))
+            text = Text(cell.text)
+            for line, style in ((cell.spread, "dim"), (cell.note, "red")):
+                if line:
+                    text.append(("\n" if str(text) else "") + line, style=style)
+            cells.append(text)
         out.add_row(*cells)
     return out
 

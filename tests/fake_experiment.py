@@ -30,6 +30,8 @@ class FakeConfig(Strict):
     fail: list[str] = []  # items whose units raise
     offset: NonNegativeInt = 0
     sleep: Annotated[float, Field(ge=0)] = 0.0  # seconds per unit, so that a test can interrupt a run
+    figures_sleep: Annotated[float, Field(ge=0)] = 0.0  # seconds the figures take, so that a test can interrupt them
+    figures_fail: bool = False  # the figures raise, as matplotlib can
 
 
 def _value(item: str, seed: int, index: int, offset: int) -> float:
@@ -101,6 +103,11 @@ class Fake(Experiment):
         summary = [{"item": item, "n": len(values), "total": sum(values)} for item, values in totals.items()]
         write_csv(run_dir / "summary.csv", ["item", "n", "total"], summary)
         return {"summary": summary}
+
+    def figures(self, run_dir: Any, config: FakeConfig, results: Sequence[Any], shown: dict[str, Any]) -> None:
+        time.sleep(config.figures_sleep)
+        if config.figures_fail:
+            raise ValueError("Data cannot be log-scaled because all values are <= 0.")
 
     def verdict(self, exp: Any) -> Any:
         from relukan_bench.report import UNTESTED, Verdict

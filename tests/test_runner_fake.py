@@ -170,6 +170,36 @@ def test_ctrl_c_in_a_real_process_keeps_summarises_and_resume_finishes(tmp_path)
     assert again.returncode == 2 and "seeds: [0, 1, 2, 3] -> [0, 1]" in err and err.count("\n") == 1
 
 
+def test_a_second_ctrl_c_while_the_run_closes_changes_nothing(tmp_path):
+    """Ctrl-C, then Ctrl-C again 0.4 s later while the figures are drawn: the run still closes
+    (env.json has its end), and the exit status and message are the first one's."""
+    import json
+    import signal
+    import time
+
+    _config(tmp_path, SLOW + "figures_sleep: 1.5\n")
+    process = _process(["fake", "-c", "fake.yaml", "--out", "run"], tmp_path)
+    _wait_for_rows(tmp_path / "run" / "units.csv", 2, process)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.4)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and err.splitlines()[-1].endswith("to finish the run: relukan-bench fake --resume run"), err
+    env = json.loads((tmp_path / "run" / "env.json").read_text())
+    assert env["end_time"] is not None and env["interrupted"] is True
+
+
+def test_figures_that_fail_are_a_warning_and_the_run_is_closed(tmp_path):
+    outcome = run("fake", Request(config=_config(tmp_path), out=tmp_path / "run", overrides=["figures_fail=true"]))
+    assert outcome.units == (9, 9) and not outcome.interrupted
+    assert outcome.warnings == [f"figures of {tmp_path / 'run'} not drawn (ValueError: Data cannot be log-scaled because "
+                                "all values are <= 0.)"]
+    import json
+
+    assert json.loads((tmp_path / "run" / "env.json").read_text())["end_time"] is not None
+
+
 def test_two_resumes_at_once_the_second_is_refused_and_the_run_stays_whole(tmp_path):
     """While one process finishes a run, a second `--resume` of it exits 2 without writing;
     the first ends with every unit exactly once."""

@@ -69,6 +69,7 @@ class Outcome:
     interrupted: bool = False
     failed: list[str] = field(default_factory=list)  # "what: why", one per failed unit
     units: tuple[int, int] = (0, 0)  # (finished, planned)
+    warnings: list[str] = field(default_factory=list)  # what went wrong beside the units (a figure not drawn)
 
 
 class Experiment:
