@@ -88,14 +88,14 @@ def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], 
             have = device_memory(device)
             if have is not None and need > have:
                 raise ConfigError(
-                    f"{path}: {demand.batch_from} ({demand.batch:,}) through the network of {_where(shape, index)} "
+                    f"{path}: {demand.batch_from} ({demand.batch:,}) through {_where(shape, index)} "
                     f"(width {list(shape.width)}, grid {shape.grid}, k {shape.k}) needs about {_gib(need)} of memory "
                     f"to train, more than the {_gib(have)} of {device}; ask for fewer samples or a smaller network")
 
 
 def _where(shape: Any, index: int) -> str:
     name = getattr(shape, "name", None)
-    return f"functions[{index}] ({name})" if name else "network"
+    return f"the network of functions[{index}] ({name})" if name else "the network"
 
 
 def _gib(size: int) -> str:

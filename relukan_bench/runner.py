@@ -175,8 +175,8 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[st
     lock on it."""
     from relukan_bench.env import environment
     from relukan_bench.experiments.protocol import experiments
-    from relukan_bench.results import new_run_dir, remove_temporaries, write_json
-    from relukan_bench.session import RunLock, check, record_session, resolve_config, resumed_config, same_environment
+    from relukan_bench.results import remove_temporaries, write_json
+    from relukan_bench.session import RunLock, check, new_run, record_session, resolve_config, resumed_config, same_environment
 
     recorded, quick = _recorded_reproduce(request)
     parts = {name: _part(request, name, quick) for name in experiments()}
@@ -188,10 +188,10 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[st
     devices = list(dict.fromkeys(d for name, config in configs.items() for d in experiments()[name].devices(config.device)))
     env = {"experiment": "reproduce", **environment(next(iter(configs.values())).threads, devices)}
     if recorded is None:
-        run_dir = new_run_dir("reproduce", request.out)  # nothing is created before this line
-        lock = RunLock(run_dir, "--out")
         env["quick"] = quick
-        write_json(run_dir / "env.json", env)
+        with new_run("reproduce", request.out) as run_dir:  # nothing is created before this line
+            lock = RunLock(run_dir, "--out")
+            write_json(run_dir / "env.json", env)
         return run_dir, {name: replace(part, out=run_dir / name) for name, part in parts.items()}, env, lock
     run_dir = Path(request.resume)
     same_environment(run_dir, recorded, env)

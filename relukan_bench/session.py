@@ -259,32 +259,44 @@ def record_session(run_dir: Path, env: dict[str, Any], now: dict[str, Any], **de
 
 
 def open_run(experiment: str, request: Request, config: Any, devices: list[str]) -> tuple[Path, dict[str, Any]]:
-    """Create the run directory; write the resolved config and the environment into it.
-    When the directory cannot be written after all, nothing is left behind (UsageError)."""
+    """Create the run directory; write the resolved config and the environment into it."""
     from relukan_bench.config import dump_config
     from relukan_bench.env import environment
-    from relukan_bench.errors import UsageError
-    from relukan_bench.results import new_run_dir, write_json, write_text
+    from relukan_bench.results import write_json, write_text
 
     text = dump_config(config)  # checked to load again as the same config
     env = {"experiment": experiment, "config_sha256": digest(text), **environment(config.threads, devices)}
-    top = _first_missing(Path(request.out) if request.out is not None else Path("results") / experiment)
-    run_dir = new_run_dir(experiment, request.out)
-    if top is None and request.out is None:
-        top = run_dir  # results/<experiment>/ was there; the timestamped directory is new
-    try:
+    with new_run(experiment, request.out) as run_dir:
         write_text(run_dir / "config.yaml", text)
         write_json(run_dir / "env.json", env)
+    return run_dir, env
+
+
+@contextmanager
+def new_run(experiment: str, out: Path | None) -> Iterator[Path]:
+    """A new run directory (`out`, or one under results/) for the block to write its first
+    files into. When the block cannot write (OSError: permission, a read-only or full disk),
+    everything it and this call created is removed again and a UsageError says why."""
+    import shutil
+
+    from relukan_bench.errors import UsageError
+    from relukan_bench.results import new_run_dir
+
+    top = _first_missing(Path(out) if out is not None else Path("results") / experiment)
+    run_dir = new_run_dir(experiment, out)
+    if top is None and out is None:
+        top = run_dir  # results/<experiment>/ was there; the timestamped directory is new
+    try:
+        yield run_dir
     except OSError as exc:
-        for name in ("config.yaml", "env.json"):
-            (run_dir / name).unlink(missing_ok=True)
+        for path in run_dir.iterdir():  # the directory was new or empty: all of it is ours
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
         for directory in [run_dir, *run_dir.parents]:  # the directories this call created
             if top is None or not (directory == top or top in directory.parents):
                 break
             directory.rmdir()
-        where = f"--out {request.out}" if request.out is not None else str(run_dir)
+        where = f"--out {out}" if out is not None else str(run_dir)
         raise UsageError(f"{where}: cannot write into the run directory ({exc.strerror or exc})") from None
-    return run_dir, env
 
 
 def _first_missing(path: Path) -> Path | None:

@@ -42,6 +42,13 @@ FIT_RUN = {"run/config.yaml": TINY_FIT, "run/env.json": '{"experiment": "fit"}',
            "run/runs.csv": ",".join(fit.RUN_COLUMNS) + "\n"}
 
 
+# Hostile YAML: nine levels of nine-fold aliases (9^9 values once expanded), a key given twice.
+ALIAS_BOMB = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")) + "seeds: *i\n"
+DUPLICATE_TRAIN = TINY_FIT + "train: {steps: 5}\n"
+ENV_OF_ANOTHER_CONFIG = json.dumps({"experiment": "fit", "config_sha256": "0" * 64})
+
+
 def case(id, argv, fragment, files=None, no_gpu=False):
     """One row: `argv` to the app, extra `files` (path -> text; None: an empty directory) set
     up in the working directory first, and the `fragment` the error line must contain."""
@@ -235,6 +242,106 @@ CASES = [
 ]
 
 
+CASES += [
+    # ------------------------------------------------------------------ YAML that cannot be meant, or is too big
+    case("yaml-alias-bomb", ["fit", "-c", "bomb.yaml"],
+         "bomb.yaml: invalid YAML: more than 100000 values once aliases are expanded", files={"bomb.yaml": ALIAS_BOMB}),
+    case("yaml-alias-bomb-by-override", ["fit", "-c", "fit.yaml",
+                                         "models.relukan.grid_range=" + ALIAS_BOMB.replace("\n", ", ").replace("seeds: *i, ", "x: 1")],
+         "override 'models.relukan.grid_range="),
+    case("yaml-duplicate-key", ["fit", "-c", "dup.yaml"],
+         "dup.yaml: invalid YAML at line 13, column 1: the key 'train' is given twice (first at line 5)",
+         files={"dup.yaml": DUPLICATE_TRAIN}),
+    case("yaml-duplicate-key-in-override", ["fit", "-c", "fit.yaml", "train={steps: 5, steps: 50}"],
+         "the value is not valid YAML (the key 'steps' is given twice (first at line 1))"),
+    case("yaml-octal-seed", ["fit", "-c", "octal.yaml"],
+         "octal.yaml: invalid YAML at line 2, column 9: expected an integer in decimal without leading zeros (got 010;",
+         files={"octal.yaml": TINY_FIT.replace("seeds: [0, 1]", "seeds: [010]")}),
+    case("yaml-octal-seed-by-override", ["forgetting", "-c", "forgetting.yaml", "seeds=[0, 010]"],
+         "override 'seeds=[0, 010]': the value is not valid YAML (expected an integer in decimal without leading zeros"),
+    case("yaml-hex-steps", ["speed", "-c", "tiny.yaml", "train.steps=0x10"], "(got 0x10; YAML 1.1 would read it as octal, hex"),
+    case("yaml-base-60-steps", ["speed", "-c", "tiny.yaml", "train.steps=1:30"], "(got 1:30; YAML 1.1 would read it as octal"),
+    case("yaml-base-60-float", ["speed", "-c", "tiny.yaml", "train.lr=1:30.5"], "(got 1:30.5; YAML 1.1 would read it in base 60)"),
+    case("yaml-integer-of-5000-digits-in-file", ["speed", "-c", "digits.yaml"],
+         "digits.yaml: invalid YAML at line 5, column 16: an integer of more than 30 digits",
+         files={"digits.yaml": TINY.replace("train: {steps: 3}", "train: {steps: " + "9" * 5000 + "}")}),
+    case("override-integer-of-5000-digits", ["fit", "-c", "fit.yaml", "train.steps=" + "9" * 5000],
+         "...': the value is not valid YAML (an integer of more than 30 digits)"),
+    case("yaml-nested-60-deep", ["speed", "-c", "deep.yaml"], "deep.yaml: invalid YAML: nested deeper than 50 levels",
+         files={"deep.yaml": TINY + "colour: " + "[" * 60 + "]" * 60 + "\n"}),
+    case("yaml-nested-5000-deep", ["speed", "-c", "deeper.yaml"], "deeper.yaml: invalid YAML: nested deeper than 50 levels",
+         files={"deeper.yaml": "x: " + "[" * 5000 + "]" * 5000 + "\n"}),
+    case("yaml-200000-values", ["speed", "-c", "many.yaml"],
+         "many.yaml: invalid YAML: more than 100000 values once aliases are expanded",
+         files={"many.yaml": "colour: [" + "1," * 200_000 + "1]\n"}),
+    case("config-of-2-megabytes", ["speed", "-c", "huge.yaml"],
+         "huge.yaml: expected a config file of at most 1024 KiB", files={"huge.yaml": "# " + "x" * (2 << 20) + "\n"}),
+    # ------------------------------------------------------------------ override keys
+    case("override-key-unicode-digit-index", ["speed", "-c", "tiny.yaml", "functions[\u00b2].grid=3"],
+         "cannot read the key 'functions[\u00b2].grid'"),
+    case("override-key-index-of-20-digits", ["speed", "-c", "tiny.yaml", "functions.99999999999999999999.grid=3"],
+         "tiny.yaml: override 'functions.99999999999999999999.grid=3': functions has no item '99999999999999999999'"),
+    case("override-key-of-500-characters", ["speed", "-c", "tiny.yaml", "a" * 500 + "=1"], "cannot read the key 'aaaa"),
+    case("override-into-a-value", ["speed", "-c", "tiny.yaml", "seed.x=1"], "override 'seed.x=1': seed is a value, not a mapping or list"),
+    # ------------------------------------------------------------------ numbers that cannot be meant
+    case("lr-infinite", ["fit", "-c", "fit.yaml", "train.lr=.inf"], "fit.yaml: train.lr: expected a finite number (got inf)"),
+    case("lr-nan", ["speed", "-c", "tiny.yaml", "train.lr=.nan"], "tiny.yaml: train.lr: expected a finite number (got nan)"),
+    case("model-lr-infinite", ["forgetting", "-c", "forgetting.yaml", "models.mlp.lr=.inf"],
+         "forgetting.yaml: models[2].lr: expected a finite number (got inf)"),
+    case("sigma-infinite", ["forgetting", "-c", "forgetting.yaml", "data.sigma=.inf"], "data.sigma: expected a finite number"),
+    case("domain-infinite", ["fit", "-c", "fit.yaml", "data.domain=[0, .inf]"],
+         "fit.yaml: data.domain: expected the input domain of finite ends between -1e+09 and 1e+09 (got [0, inf])"),
+    case("domain-too-wide", ["speed", "-c", "tiny.yaml", "data.domain=[-1e308, 1e308]"], "data.domain: expected the input domain of finite ends"),
+    case("grid-range-nan", ["speed", "-c", "tiny.yaml", "models.kan.kind=bspline", "models.kan.grid_range=[.nan, 1]"],
+         "models[1].grid_range: expected grid_range as [low, high] with low < high (got [nan, 1])"),
+    case("seeds-octal-option", ["fit", "-c", "fit.yaml", "--seeds", "0,010"],
+         "--seeds: expected decimal integers without leading zeros (got '010': write 10 if that is what you mean)"),
+    case("seeds-superscript-option", ["fit", "-c", "fit.yaml", "--seeds", "\u00b2"], "--seeds: expected comma-separated integers >= 0"),
+    case("seed-beyond-32-bits", ["forgetting", "-c", "forgetting.yaml", "--seeds", "4294967296"],
+         "--seeds: expected seeds of at most 4294967295 (got 4294967296)"),
+    case("seed-beyond-32-bits-override", ["fit", "-c", "fit.yaml", "seeds=[4294967296]"],
+         "fit.yaml: seeds[0]: expected a number <= 4294967295 (got 4294967296)"),
+    case("speed-seed-beyond-32-bits", ["speed", "-c", "tiny.yaml", "--seed", "99999999999"],
+         "tiny.yaml: seed: expected a number <= 4294967295 (got 99999999999)"),
+    case("threads-beyond-the-bound", ["fit", "-c", "fit.yaml", "--threads", "100000"],
+         "fit.yaml: threads: expected a number <= 1024 (got 100000) (set by override 'threads=100000')"),
+    case("steps-beyond-a-billion", ["speed", "-c", "tiny.yaml", "train.steps=10000000000"],
+         "tiny.yaml: train.steps: expected a number <= 1000000000 (got 10000000000)"),
+    case("width-of-a-million", ["speed", "-c", "tiny.yaml", "functions.f1.width=[1000000, 1]"],
+         "functions[0].width: expected at most 100 layers of at most 100,000 neurons (got [1000000, 1])"),
+    case("mlp-hidden-of-a-million", ["forgetting", "-c", "forgetting.yaml", "models.mlp.hidden=[1000000]"],
+         "forgetting.yaml: models[2].hidden[0]: expected a number <= 100000 (got 1000000)"),
+    case("compare-threshold-nan", ["compare", "fit_a.csv", "fit_b.csv", "--threshold", "nan", "--fail-on-regression"],
+         "--threshold: expected a finite ratio above 1, e.g. 1.10 (got nan)", files={"fit_a.csv": FIT_A, "fit_b.csv": FIT_B}),
+    case("compare-threshold-inf", ["compare", "fit_a.csv", "fit_b.csv", "--threshold", "inf"],
+         "--threshold: expected a finite ratio above 1, e.g. 1.10 (got inf)", files={"fit_a.csv": FIT_A, "fit_b.csv": FIT_B}),
+    # ------------------------------------------------------------------ expressions that would crash a parser
+    case("expression-998-unary-minuses", ["speed", "-c", "tiny.yaml", "functions.f1.expression=" + "-" * 998 + "x1"],
+         "tiny.yaml: functions[0].expression: invalid expression '-----"),
+    case("expression-integer-too-large-for-a-float", ["fit", "-c", "fit.yaml", "functions.f1.expression=" + "9" * 400 + "*x1"],
+         "an integer too large for a float is not allowed"),
+    case("expression-variable-beyond-any-width", ["speed", "-c", "tiny.yaml", "functions.f1.expression=x123456789012"],
+         "the variable 'x12345678901' (beyond x100000) is not allowed"),
+    # ------------------------------------------------------------------ what a run would ask of the machine
+    case("speed-a-billion-repeats", ["speed", "-c", "tiny.yaml", "--functions", "f1", "--models", "relukan", "--repeats", "1000000000"],
+         "tiny.yaml: devices x functions x timing.repeats x models make 1,000,000,000 units of work, more than the 100,000"),
+    case("fit-rows-of-logs", ["fit", "-c", "fit.yaml", "train.steps=100000000", "train.log_every=1"],
+         "rows of logs, more than the 1e+07 one run may write"),
+    case("fit-sample-steps", ["fit", "-c", "fit.yaml", "train.steps=1000000000", "train.log_every=1000000000",
+                              "data.train_samples=10000"],
+         "sample-steps of training, more than the 1e+12 one run may ask for"),
+    case("forgetting-a-billion-points", ["forgetting", "-c", "forgetting.yaml", "data.points=999999999",
+                                         "train.steps_per_phase=1000", "train.log_every=8"],
+         "forgetting.yaml: those units x data.segments x train.steps_per_phase x data.points make"),
+    case("speed-memory", ["speed", "-c", "tiny.yaml", "functions.f1.width=[100000, 100000, 1]", "data.samples=100000"],
+         "tiny.yaml: data.samples (100,000) through the network of functions[0] (f1) (width [100000, 100000, 1], grid 5, k 3) needs about"),
+    case("fit-memory-of-a-grid", ["fit", "-c", "fit.yaml", "functions.f1.grid=1000000000"], "of memory to train, more than the"),
+    # ------------------------------------------------------------------ resume
+    case("resume-config-edited", ["fit", "--resume", "run"], "--resume run: config.yaml was edited after the run started",
+         files={**FIT_RUN, "run/env.json": ENV_OF_ANOTHER_CONFIG}),
+]
+
+
 def snapshot(root: Path) -> dict[str, bytes | None]:
     """Every path under `root`, with a file's contents (None for a directory)."""
     return {str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes()) for p in sorted(root.rglob("*"))}
@@ -261,7 +368,13 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, 
     before = snapshot(tmp_path)
 
     result = CliRunner().invoke(app, argv, terminal_width=120)
+    assert_refused(result, fragment)
+    assert snapshot(tmp_path) == before
+    assert not Path("/proc/relukan-run").exists()
 
+
+def assert_refused(result, fragment: str) -> None:
+    """Exit 2, one line on stderr starting `error: ` with `fragment` in it, no traceback, no stdout."""
     shown = f"exit {result.exit_code}\nstderr: {result.stderr!r}\nstdout: {result.stdout!r}"
     assert result.exit_code == 2, shown
     assert "Traceback" not in result.output, shown
@@ -270,5 +383,31 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, 
     assert result.stderr.endswith("\n") and result.stderr.count("\n") == 1, shown
     assert fragment in result.stderr, shown
     assert result.stdout == "", shown  # no table, no "Results in ..."
-    assert snapshot(tmp_path) == before, shown
-    assert not Path("/proc/relukan-run").exists()
+
+
+#: an existing empty directory that even root cannot write into (sysfs), where there is one
+SYSFS_EMPTY = next((Path(d) for d in ("/sys/kernel/iommu_groups", "/sys/kernel/software_nodes")
+                    if Path(d).is_dir() and not any(Path(d).iterdir())), None)
+
+
+@pytest.mark.parametrize("command", [["speed", "-c", "tiny.yaml"], ["fit", "-c", "fit.yaml"], ["reproduce", "--quick"]])
+@pytest.mark.parametrize("how", ["no-write-permission", "sysfs"])
+def test_an_unwritable_out_directory_is_refused_and_left_as_it_was(tmp_path, monkeypatch, command, how):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    for name, text in BASE_FILES.items():
+        (tmp_path / name).write_text(text)
+    if how == "sysfs":
+        if SYSFS_EMPTY is None:
+            pytest.skip("no empty sysfs directory here")
+        out, fragment = SYSFS_EMPTY, f"--out {SYSFS_EMPTY}: cannot write into the run directory (Permission denied)"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into any directory")
+        out, fragment = tmp_path / "locked", f"--out {tmp_path / 'locked'}: cannot write into the directory (Permission denied)"
+        out.mkdir(mode=0o555)
+    before = snapshot(tmp_path)
+    result = CliRunner().invoke(app, [*command, "--out", str(out)], terminal_width=120)
+    assert_refused(result, fragment)
+    assert snapshot(tmp_path) == before and not any(out.iterdir())
