@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import pytest
 import yaml
+from hypothesis import given, settings, strategies as st
 
 from relukan_bench.config import FitConfig, ForgettingConfig, SpeedConfig, dump_config, load_config, select
 from relukan_bench.errors import ConfigError, UsageError
@@ -575,3 +576,35 @@ def test_forgetting_config_round_trips(tmp_path):
     path = tmp_path / "dumped.yaml"
     path.write_text(dump_config(config))
     assert load_config(path, [], ForgettingConfig) == config
+
+
+# ----------------------------------------------------------------------------- any override at all
+@pytest.fixture(scope="module")
+def minimal_path(tmp_path_factory) -> Path:
+    return _write(tmp_path_factory.mktemp("override"), _minimal())
+
+
+_KEY_PARTS = ["functions", "models", "train", "data", "timing", ".", "[", "]", "[0]", "[2]", "[99999999999]", "f1",
+              "relukan", "steps", "lr", "grid", "width", "expression", "name", "kind", "seed", "\u00b2", "\u0661", " ", ""]
+_VALUE_PARTS = ["1", "0", "-1", "010", "0x10", "1:30", "1e-3", ".inf", ".nan", "9" * 50, "[", "]", "{", "}", ",", ": ",
+                "&a ", "*a", "'", '"', "\n", "-", "null", "true", "sin(pi*x1)", "-" * 500 + "x1", "!!python/object:os.system",
+                "relukan", "x1*x2", "[1, 1]", "{steps: 1, steps: 2}"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(
+    st.text(max_size=80),
+    st.tuples(st.lists(st.sampled_from(_KEY_PARTS), max_size=8).map("".join), st.sampled_from(["=", "", "=="]),
+              st.lists(st.sampled_from(_VALUE_PARTS), max_size=12).map("".join)).map("".join),
+))
+def test_any_override_loads_or_is_refused_with_the_one_line_error(minimal_path, raw):
+    """The override parser's whole contract: a validated config, or ConfigError with one line
+    naming the file; never another exception, whatever the text."""
+    try:
+        config = load_config(minimal_path, [raw], SpeedConfig)
+    except ConfigError as exc:
+        message = str(exc)
+        assert message.startswith(f"{minimal_path}: ") and "\n" not in message and len(message) < 1000, message
+        return
+    assert isinstance(config, SpeedConfig)
+    dump_config(config)  # what loads can be written, and loads again

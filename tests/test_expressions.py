@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
 from relukan_bench.errors import ExpressionError
 from relukan_bench.expressions import parse
@@ -272,3 +273,26 @@ def test_unary_plus_is_the_value_itself():
     x = torch.rand(5, 1)
     assert torch.equal(parse("+x1")(x), parse("x1")(x))
     assert torch.equal(parse("-+-x1")(x), x)
+
+
+# ----------------------------------------------------------------------------- any text at all
+_TOKENS = ["x1", "x2", "x3", "x0", "x100001", "pi", "e", "1", "0", "2.5", "1e308", "9" * 400, "+", "-", "*", "/", "**",
+           "(", ")", ",", " ", "sin(", "exp(", "log(", "sqrt(", "abs(", "arctan(", "tanh(", "sinh(", "__import__(",
+           "x1.real", "[0]", "lambda", ":", "=", "if", "'s'", "1j", "%", "//", "~", "not ", "and", "@", "..."]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=120), st.lists(st.sampled_from(_TOKENS), max_size=60).map("".join),
+                 st.integers(1, 1200).map(lambda n: "-" * n + "x1"), st.integers(1, 600).map(lambda n: "x1+" * n + "1")))
+def test_any_text_parses_to_something_that_evaluates_or_is_refused(text):
+    """The parser's whole contract: an ExpressionError with a one-line reason, or an expression
+    that evaluates on any input of its width to a (B, 1) tensor (finite or not); never another
+    exception."""
+    try:
+        expression = parse(text)
+    except ExpressionError as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 500
+        return
+    x = torch.rand(8, max(expression.n_inputs, 1))
+    y = expression(x)
+    assert y.shape == (8, 1) and y.dtype == x.dtype
