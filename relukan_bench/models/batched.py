@@ -72,7 +72,7 @@ class BatchedReLUKAN(nn.Module):
         models = []
         for seed in range(self.seeds):
             model = ReLUKAN(self.width, self.grid, self.k, train_se=self.train_se, input_range=self.input_range,
-                            impl=self.impl).to(self.params[0].device)
+                            impl=self.impl).to(self.params[0].device, self.params[0].dtype)
             with torch.no_grad():
                 for index, layer in enumerate(model.layers):
                     for offset, name in enumerate(("s", "e", "weight", "bias")):

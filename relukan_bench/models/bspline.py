@@ -38,11 +38,12 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def uniform_knots(grid: int, k: int, grid_range: tuple[float, float]) -> torch.Tensor:
-    """The G + 2k + 1 knots: [lo, hi] cut into G equal intervals, k more on either side."""
+def uniform_knots(grid: int, k: int, grid_range: tuple[float, float], dtype: torch.dtype | None = None) -> torch.Tensor:
+    """The G + 2k + 1 knots: [lo, hi] cut into G equal intervals, k more on either side; in
+    `dtype`, by default torch's default dtype (as every tensor a model makes at construction)."""
     lo, hi = grid_range
     h = (hi - lo) / grid
-    return lo + h * torch.arange(-k, grid + k + 1, dtype=torch.float32)
+    return lo + h * torch.arange(-k, grid + k + 1, dtype=dtype if dtype is not None else torch.get_default_dtype())
 
 
 def scaled_basis_t(x_t: torch.Tensor, grid: int, k: int, grid_range: tuple[float, float]) -> torch.Tensor:

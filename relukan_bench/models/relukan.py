@@ -87,8 +87,9 @@ class ReLUKANLayer(nn.Module):
         span = hi - lo
         starts = lo + span * (torch.arange(grid + k, dtype=torch.float64) - k) / grid  # (G+k,)
         ends = starts + span * (k + 1) / grid  # (G+k,)
-        self.s = nn.Parameter(starts.float().expand(in_features, -1).clone(), requires_grad=train_se)  # (in, G+k)
-        self.e = nn.Parameter(ends.float().expand(in_features, -1).clone(), requires_grad=train_se)  # (in, G+k)
+        dtype = torch.get_default_dtype()  # as nn.Linear's parameters: one dtype for the whole layer
+        self.s = nn.Parameter(starts.to(dtype).expand(in_features, -1).clone(), requires_grad=train_se)  # (in, G+k)
+        self.e = nn.Parameter(ends.to(dtype).expand(in_features, -1).clone(), requires_grad=train_se)  # (in, G+k)
         # Fixed once from the initial grid, as in the reference code.
         self.r = 4.0 * grid**2 / ((k + 1) ** 2 * span**2)
         self.linear = nn.Linear(in_features * (grid + k), out_features)

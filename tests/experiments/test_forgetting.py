@@ -8,6 +8,14 @@ import torch
 from relukan_bench.config import ForgettingConfig, ForgettingDataSpec
 from relukan_bench.experiments import forgetting
 from relukan_bench.experiments.forgetting import Unit, run_one, scores, summarize, target, zero_mse
+from tests.close import assert_close_scaled
+
+#: Float32 MSEs after the same training steps through different kernels (the seeds as one
+#: batched model against one model per seed), relative to the magnitude of the compared
+#: numbers: the rounding differs with the kernels and with the CPU (AVX2 or AVX-512, FMA), and
+#: training carries it from step to step; measured up to 2e-6 (with vectorised and with scalar
+#: kernels). A learning rate 1% off moves the matrix by 4e-2 or more.
+TRAINED = 1e-4
 
 
 # ----------------------------------------------------------------------------- the target
@@ -202,7 +210,16 @@ def test_batched_seeds_match_separate_runs(reset):
     assert [r.run["batched"] for r in together] == [3] * 6 and [r.run["batched"] for r in alone] == [1] * 6
     for a, b in zip(together, alone):
         assert (a.run["seed"], a.run["model"], a.run["init_seed"]) == (b.run["seed"], b.run["model"], b.run["init_seed"])
-        assert [m["mse"] for m in a.matrix] == pytest.approx([m["mse"] for m in b.matrix], rel=1e-5)
-        assert [c["mse"] for c in a.curves] == pytest.approx([c["mse"] for c in b.curves], rel=1e-5)
+        what = f"{a.run['model']} seed {a.run['seed']}"
+        matrix = [m["mse"] for m in b.matrix]
+        assert_close_scaled([m["mse"] for m in a.matrix], matrix, rtol=TRAINED, what=f"{what}: matrix")
+        assert_close_scaled([c["mse"] for c in a.curves], [c["mse"] for c in b.curves], rtol=TRAINED, what=f"{what}: curves")
+        # the run's numbers are means and differences of its matrix's MSEs (forgetting can be ~0):
+        # each within twice the matrix's tolerance of the other's
+        scale = max(abs(v) for v in matrix)
+        for key in ("learned_mse", "final_mse", "forgetting"):
+            assert abs(a.run[key] - b.run[key]) <= 2 * TRAINED * scale, (what, key, a.run[key], b.run[key])
+        # and the batched run's numbers are its own matrix's (so forgotten_fraction follows too)
+        got = scores([[m["mse"] for m in a.matrix if m["phase"] == phase] for phase in range(5)])
         for key in ("learned_mse", "final_mse", "forgetting", "forgotten_fraction"):
-            assert a.run[key] == pytest.approx(b.run[key], rel=1e-4)
+            assert a.run[key] == pytest.approx(getattr(got, key), rel=1e-12, abs=1e-15), (what, key)

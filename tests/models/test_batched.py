@@ -8,11 +8,18 @@ from relukan_bench.models.batched import BatchedReLUKAN
 from relukan_bench.models.relukan import ReLUKAN
 from relukan_bench.training import make_step, train_logged, train_logged_batched
 
+from tests.close import assert_close_scaled
 from tests.models.shapes import paper_shapes
 from tests.models.test_relukan_fast import layout  # noqa: F401 - a fixture
 from tests.on_devices import DEVICES
 
 SEEDS = 3
+#: Float32 losses of the same 100 training steps through different kernels, relative to the
+#: largest loss compared (tests/close.py): the rounding differs with the kernels and the CPU
+#: (AVX2 or AVX-512, FMA), and training carries it from step to step. Each float32 run of
+#: test_float32_batched_fast_training_matches_separate_runs stays within ~1.4e-7 of the
+#: float64 run; a learning rate 1% off moves the losses by ~4e-3.
+TRAINED = 1e-5
 
 
 def members(width, grid, k, domain, impl, train_se=True, dtype=torch.float64, device="cpu"):
@@ -66,7 +73,8 @@ def test_float32_batched_fast_training_matches_separate_runs():
     for model, (x, y), curve in zip(models, datasets, curves):
         alone = train_logged(make_step(model, TrainSpec(), x, y, fused=True), x, y, 100)
         assert curve.losses.shape == alone.losses.shape == (100, 2)
-        assert float(((curve.losses - alone.losses).abs() / alone.losses).max()) < 1e-5
+        # float32 through other kernels (a batched matmul), carried over 100 steps of training
+        assert_close_scaled(curve.losses, alone.losses, rtol=TRAINED, what="batched vs separate losses")
 
 
 def test_one_diverging_seed_leaves_the_others_alone():
@@ -79,8 +87,10 @@ def test_one_diverging_seed_leaves_the_others_alone():
     reference = train_logged_batched(make_step(clean, TrainSpec(), x[[0, 2]], y[[0, 2]], fused=True), x[[0, 2]], y[[0, 2]], 150)
     assert curves[1].diverged and curves[1].steps_done == 1
     assert not curves[0].diverged and curves[0].steps_done == 150
-    torch.testing.assert_close(curves[0].losses, reference[0].losses, rtol=0, atol=0)
-    torch.testing.assert_close(curves[2].losses, reference[1].losses, rtol=0, atol=0)
+    # three seeds against two: the same code on other shapes, which another CPU's kernels may
+    # round differently; a NaN that leaked would be a NaN here, a shared update 1e-2 or more
+    assert_close_scaled(curves[0].losses, reference[0].losses, rtol=TRAINED, what="seed 0")
+    assert_close_scaled(curves[2].losses, reference[1].losses, rtol=TRAINED, what="seed 2")
 
 
 def test_members_must_share_a_shape():

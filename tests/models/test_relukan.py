@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from relukan_bench.models.relukan import ReLUKAN, ReLUKANLayer
+from tests.close import assert_close_scaled
 
 
 def closed_form(x, s, e):
@@ -95,7 +96,9 @@ def test_equivalent_to_the_reference_conv2d_form(width, grid):
     h = x[:, :, None]
     for ref in reference:
         h = ref(h)
-    torch.testing.assert_close(ours(x), h[:, :, 0], rtol=1e-5, atol=1e-6)
+    # a matmul against a convolution: sums in another order, outputs that cross zero
+    # (each within ~1.4e-6 of the float64 result on [4, 4, 2, 1], relative to the largest output)
+    assert_close_scaled(ours(x), h[:, :, 0], rtol=3e-5, what="Linear vs Conv2d")
 
 
 @pytest.mark.parametrize("train_se", [True, False])
