@@ -570,3 +570,25 @@ def test_a_failing_model_is_recorded_the_others_go_on_and_the_exit_status_is_1(w
         assert result.stderr.splitlines()[-1] == f"{len(failed)} of {units} {'timed' if command == 'speed' else 'training'} runs failed (recorded in the results with their error)"
         assert sum(line.startswith("failed: ") for line in result.stderr.splitlines()) == len(failed)
         assert "Traceback" not in result.output
+
+
+def test_a_run_that_leaves_out_its_baseline_resumes(workdir):
+    """What a run writes loads again: a subset without the baseline records `baseline: null`."""
+    (workdir / "fit.yaml").write_text(TINY_FIT)
+    result = invoke("fit", "-c", "fit.yaml", "--functions", "f1", "--models", "relukan", "--seeds", "0", "--out", "r")
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((workdir / "r" / "config.yaml").read_text())["baseline"] is None
+    result = invoke("fit", "--resume", "r")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("out", ["run[/b]", "runs/[exp1]", "[bold red]x[/bold red]"])
+def test_nothing_a_user_typed_is_read_as_markup(workdir, out):
+    (workdir / "fit.yaml").write_text(TINY_FIT)
+    result = invoke("fit", "-c", "fit.yaml", "--functions", "f1", "--models", "relukan,kan", "--seeds", "0",
+                    "train.steps=2", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"Results in {out}\n" in result.stdout
+    result = invoke("compare", Path(out) / "summary.csv", Path(out) / "summary.csv")
+    assert result.exit_code == 0, result.output
+    assert f"BASE {Path(out) / 'summary.csv'}" in " ".join(result.stdout.split())

@@ -1,4 +1,5 @@
-"""The docs' column lists are the code's: docs/outputs.md against every declared table."""
+"""The docs say what the code does: docs/outputs.md's columns against every declared table, and
+docs/runs.md's count of the bad-input catalogue."""
 
 from __future__ import annotations
 
@@ -42,3 +43,10 @@ def test_every_table_is_documented_column_by_column(table):
 
 def test_the_docs_document_no_table_that_does_not_exist():
     assert set(_documented()) <= set(_declared())
+
+
+def test_the_runs_page_counts_the_bad_input_catalogue_as_it_is():
+    from tests.test_bad_input import CASES
+
+    text = (OUTPUTS.parent / "runs.md").read_text(encoding="utf-8")
+    assert f"({len(CASES)} inputs," in text
