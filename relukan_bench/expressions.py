@@ -19,6 +19,7 @@ import ast
 import math
 import operator
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -82,7 +83,9 @@ def parse(text: str) -> Expression:
     if len(text) > _MAX_LENGTH:
         raise ExpressionError(f"expression longer than {_MAX_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # Python warns of some literals ("1if"): the refusal says it all
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"invalid expression {_clip(text)!r}: syntax error at column {exc.offset}") from None
     except (RecursionError, MemoryError, ValueError, OverflowError):  # Python's parser gave up on it

@@ -320,6 +320,8 @@ CASES += [
          "tiny.yaml: functions[0].expression: invalid expression '-----"),
     case("expression-integer-too-large-for-a-float", ["fit", "-c", "fit.yaml", "functions.f1.expression=" + "9" * 400 + "*x1"],
          "an integer too large for a float is not allowed"),
+    case("expression-python-warns-of", ["speed", "-c", "tiny.yaml", "functions.f1.expression=1if x1 else 0j"],
+         "'1if x1 else 0j': conditional expressions is not allowed"),  # and no SyntaxWarning on stderr
     case("expression-variable-beyond-any-width", ["speed", "-c", "tiny.yaml", "functions.f1.expression=x123456789012"],
          "the variable 'x12345678901' (beyond x100000) is not allowed"),
     # ------------------------------------------------------------------ what a run would ask of the machine
