@@ -332,7 +332,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-_TOKEN = re.compile(r"([^.\[\]]+)|\[([0-9]{1,9})\]")
+_TOKEN = re.compile(r"([A-Za-z0-9_-]+)|\[([0-9]{1,9})\]")  # keys and names as the schema spells them
 _INDEX = re.compile(r"[0-9]{1,9}")
 _MAX_KEY = 200
 

@@ -184,6 +184,7 @@ def _describe(node: ast.AST) -> str:
 
 
 def _refuse(text: str, what: str) -> ExpressionError:
+    what = _clip(what, 120)  # a name, call or constant from the text: never repeated at length
     return ExpressionError(
         f"{_clip(text)!r}: {what} is not allowed (expected numbers, + - * / **, unary minus, "
         f"x1..xn, pi, e and the functions {', '.join(FUNCTIONS)})"

@@ -91,7 +91,7 @@ class Strict(BaseModel):
             allowed = list(cls.model_fields)
             for key in data:
                 if key not in allowed:
-                    raise error_at(str(key)[:60], f"unknown key (expected one of: {', '.join(allowed)})")
+                    raise error_at(repr(key)[1:-1][:60] if isinstance(key, str) else str(key)[:60], f"unknown key (expected one of: {', '.join(allowed)})")
         return data
 
 

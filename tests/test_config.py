@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import pytest
 import yaml
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from relukan_bench.config import FitConfig, ForgettingConfig, SpeedConfig, dump_config, load_config, select
 from relukan_bench.errors import ConfigError, UsageError
@@ -591,7 +591,6 @@ _VALUE_PARTS = ["1", "0", "-1", "010", "0x10", "1:30", "1e-3", ".inf", ".nan", "
                 "relukan", "x1*x2", "[1, 1]", "{steps: 1, steps: 2}"]
 
 
-@settings(max_examples=400, deadline=None)
 @given(st.one_of(
     st.text(max_size=80),
     st.tuples(st.lists(st.sampled_from(_KEY_PARTS), max_size=8).map("".join), st.sampled_from(["=", "", "=="]),

@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from relukan_bench.errors import ExpressionError
 from relukan_bench.expressions import parse
@@ -281,7 +281,6 @@ _TOKENS = ["x1", "x2", "x3", "x0", "x100001", "pi", "e", "1", "0", "2.5", "1e308
            "x1.real", "[0]", "lambda", ":", "=", "if", "'s'", "1j", "%", "//", "~", "not ", "and", "@", "..."]
 
 
-@settings(max_examples=400, deadline=None)
 @given(st.one_of(st.text(max_size=120), st.lists(st.sampled_from(_TOKENS), max_size=60).map("".join),
                  st.integers(1, 1200).map(lambda n: "-" * n + "x1"), st.integers(1, 600).map(lambda n: "x1+" * n + "1")))
 def test_any_text_parses_to_something_that_evaluates_or_is_refused(text):

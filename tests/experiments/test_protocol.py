@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from relukan_bench.errors import UsageError
 from relukan_bench.experiments.protocol import seed_list
@@ -30,7 +30,6 @@ def test_seeds_that_cannot_be_meant_are_refused(text, message):
     assert message in str(caught.value) and len(str(caught.value)) < 200
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.one_of(st.text(max_size=40), st.lists(st.sampled_from(["0", "1", "9", "01", ",", " ", "-", "\u00b2", "x"]),
                                                  max_size=20).map("".join)))
 def test_any_seeds_text_is_a_list_of_seeds_or_refused(text):
