@@ -290,7 +290,8 @@ def plot_forgetting_curves(curves: dict[str, dict[int, tuple[list[int], list[flo
         ax.set_xlabel("training step (phase i trains segment i)")
         ax.grid(which="major", alpha=0.3)
     axes[0][0].set_ylabel("MSE on the segment (median over seeds)")
-    axes[0][-1].legend(fontsize=8)
+    if axes[0][-1].get_legend_handles_labels()[0]:  # no curve at all when every run failed
+        axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

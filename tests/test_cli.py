@@ -592,3 +592,21 @@ def test_nothing_a_user_typed_is_read_as_markup(workdir, out):
     result = invoke("compare", Path(out) / "summary.csv", Path(out) / "summary.csv")
     assert result.exit_code == 0, result.output
     assert f"BASE {Path(out) / 'summary.csv'}" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("command,config,args", [
+    ("fit", TINY_FIT, ["--functions", "f1,f4", "--seeds", "0", "train.steps=3", "functions.f1.expression=1/(x1-x1)",
+                       "functions.f4.expression=log(x1-x1)*x2"]),
+    ("forgetting", TINY_FORGETTING, ["--seeds", "0", "train.lr=1e30", "train.steps_per_phase=3"]),
+])
+def test_a_run_whose_numbers_are_all_infinite_or_missing_finishes_and_resumes(workdir, command, config, args):
+    """Every unit fails or diverges: the summaries, tables and figures are still written, the
+    run is closed, and resuming it again is no traceback either."""
+    (workdir / "c.yaml").write_text(config)
+    result = invoke(command, "-c", "c.yaml", *args, "--out", "r")
+    assert result.exit_code in (0, 1) and "Traceback" not in result.output, result.output
+    assert "warning:" not in result.stderr, result.stderr  # every figure drawn
+    assert json.loads((workdir / "r" / "env.json").read_text())["end_time"] is not None
+    assert list((workdir / "r").glob("*.png")) and (workdir / "r" / "summary.csv").is_file()
+    again = invoke(command, "--resume", "r")
+    assert again.exit_code == result.exit_code and "Traceback" not in again.output, again.output
