@@ -26,7 +26,6 @@ What is compared, per experiment:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,12 +204,9 @@ def _load_csv(path: Path, directory: Path) -> Side:
         table.read(side, path, rows)
         return side
     env_path, config_path = directory / "env.json", directory / "config.yaml"
-    env = None
-    if env_path.is_file():
-        try:
-            env = json.loads(env_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            env = None
+    from relukan_bench.results import read_mapping
+
+    env = read_mapping(env_path)
     side = Side(path, exp.name, "run", {}, env=env, config_path=config_path if config_path.is_file() else None)
     table.read(side, path, rows)
     if not any(side.metrics.values()):

@@ -21,13 +21,11 @@ stated in the report itself:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import yaml
 
 from relukan_bench import fmt
 from relukan_bench.results import read_csv
@@ -123,9 +121,10 @@ def load_experiment(directory: Path, name: str) -> Experiment | None:
     directory = Path(directory)
     if not (directory / "config.yaml").is_file():
         return None
-    config = yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8")) or {}
-    env_path = directory / "env.json"
-    env = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
+    from relukan_bench.results import read_mapping
+
+    config = read_mapping(directory / "config.yaml") or {}
+    env = read_mapping(directory / "env.json") or {}
     text = _text_columns(name) | {"function"}
     return Experiment(name, directory, config, env, _rows(directory / "summary.csv", text), _rows(directory / "table.csv", text),
                       _rows(directory / "decomposition.csv", text))
@@ -216,8 +215,9 @@ def build_report(run_dir: Path) -> str:
 
 
 def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
-    env_path = run_dir / "env.json"
-    env = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
+    from relukan_bench.results import read_mapping
+
+    env = read_mapping(run_dir / "env.json") or {}
     experiments = load_all(run_dir)
     found = _verdicts(experiments)
     lines = [*_head(env, experiments), *_verdict_lines(found, bool(env.get("quick"))), "## Environment", "",

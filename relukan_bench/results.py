@@ -220,6 +220,24 @@ def _parse(text: str | None, kind: type) -> Any:
     return kind(text)
 
 
+def read_mapping(path: Path) -> dict[str, Any] | None:
+    """The mapping in a run's `env.json` (JSON) or `config.yaml` (YAML, by the configs' own
+    reader), or None when the file is missing, cannot be read, is not JSON or YAML, is nested
+    beyond reason, or holds no mapping: what cannot be read counts as absent."""
+    from relukan_bench.yamlio import MAX_BYTES, YamlError, loads
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            return None
+        text = raw.decode("utf-8")
+        data = json.loads(text) if Path(path).suffix == ".json" else loads(text)
+    except (OSError, ValueError, RecursionError, YamlError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))

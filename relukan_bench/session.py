@@ -11,7 +11,6 @@ finished units are kept byte for byte.
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from contextlib import contextmanager
@@ -233,11 +232,9 @@ def recorded_env(request: Request) -> dict[str, Any] | None:
 
     if request.out is not None:
         raise UsageError(f"--out {request.out}: a resumed run goes on in its own directory; give --resume or --out")
-    try:
-        env = json.loads((Path(request.resume) / "env.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return env if isinstance(env, dict) else None
+    from relukan_bench.results import read_mapping
+
+    return read_mapping(Path(request.resume) / "env.json")
 
 
 def same_environment(run_dir: Path, recorded: dict[str, Any], now: dict[str, Any]) -> None:

@@ -339,6 +339,9 @@ CASES += [
          "tiny.yaml: data.samples (100,000) through the network of functions[0] (f1) (width [100000, 100000, 1], grid 5, k 3) needs about"),
     case("fit-memory-of-a-grid", ["fit", "-c", "fit.yaml", "functions.f1.grid=1000000000"], "of memory to train, more than the"),
     # ------------------------------------------------------------------ resume
+    case("resume-env-nested-100000-deep", ["fit", "--resume", "run"],
+         "--resume run: expected a fit run directory (with config.yaml and env.json)",
+         files={**FIT_RUN, "run/env.json": "[" * 100_000 + "]" * 100_000}),
     case("resume-config-edited", ["fit", "--resume", "run"], "--resume run: config.yaml was edited after the run started",
          files={**FIT_RUN, "run/env.json": ENV_OF_ANOTHER_CONFIG}),
 ]

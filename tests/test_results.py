@@ -14,7 +14,7 @@ import pytest
 
 from relukan_bench import results
 from relukan_bench.errors import UsageError
-from relukan_bench.results import CsvLog, new_run_dir, read_csv, read_log, read_records, write_csv, write_json, write_text
+from relukan_bench.results import CsvLog, new_run_dir, read_csv, read_log, read_mapping, read_records, write_csv, write_json, write_text
 
 STAMP = re.compile(r"\d{8}T\d{6}Z")
 
@@ -346,3 +346,21 @@ def test_remove_temporaries_deletes_only_what_a_killed_write_left(tmp_path):
     (tmp_path / "notes.tmp").write_text("mine")
     assert [p.name for p in results.remove_temporaries(tmp_path)] == [".runs.csv.abc123.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.tmp", "runs.csv"]
+
+
+@pytest.mark.parametrize("name,text", [
+    ("env.json", "[" * 100_000 + "]" * 100_000), ("env.json", "{not json"), ("env.json", "[1, 2]"),
+    ("config.yaml", "a: [\n"), ("config.yaml", "a: 1\na: 2\n"), ("config.yaml", "- 1\n"), ("env.json", "\udcff"),
+])
+def test_read_mapping_counts_what_it_cannot_read_as_absent(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    assert read_mapping(path) is None
+    assert read_mapping(tmp_path / "missing.json") is None
+
+
+def test_read_mapping_reads_json_and_yaml(tmp_path):
+    (tmp_path / "env.json").write_text('{"a": 1}')
+    (tmp_path / "config.yaml").write_text("baseline: kan\nseeds: [0, 1]\n")
+    assert read_mapping(tmp_path / "env.json") == {"a": 1}
+    assert read_mapping(tmp_path / "config.yaml") == {"baseline": "kan", "seeds": [0, 1]}

@@ -53,12 +53,10 @@ def _baseline(side: Side) -> str:
     """The run's baseline model: its config.yaml says, else the default `kan`."""
     if side.config_path is None:
         return "kan"
-    import yaml
+    from relukan_bench.results import read_mapping
 
-    try:
-        return (yaml.safe_load(side.config_path.read_text(encoding="utf-8")) or {}).get("baseline") or "kan"
-    except (OSError, yaml.YAMLError):
-        return "kan"
+    baseline = (read_mapping(side.config_path) or {}).get("baseline")
+    return baseline if isinstance(baseline, str) and baseline else "kan"
 
 
 def speed_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
