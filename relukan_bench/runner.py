@@ -194,8 +194,8 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[st
             write_json(run_dir / "env.json", env)
         return run_dir, {name: replace(part, out=run_dir / name) for name, part in parts.items()}, env, lock
     run_dir = Path(request.resume)
-    same_environment(run_dir, recorded, env)
     lock = RunLock(run_dir)
+    same_environment(run_dir, recorded, env)
     for part in parts.values():  # an experiment killed before it wrote its config starts afresh
         if part.out is not None and part.out.is_dir():
             remove_temporaries(part.out)
