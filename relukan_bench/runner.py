@@ -189,8 +189,7 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[st
     env = {"experiment": "reproduce", **environment(next(iter(configs.values())).threads, devices)}
     if recorded is None:
         env["quick"] = quick
-        with new_run("reproduce", request.out) as run_dir:  # nothing is created before this line
-            lock = RunLock(run_dir, "--out")
+        with new_run("reproduce", request.out) as (run_dir, lock):  # nothing is created before this line
             write_json(run_dir / "env.json", env)
         return run_dir, {name: replace(part, out=run_dir / name) for name, part in parts.items()}, env, lock
     run_dir = Path(request.resume)

@@ -144,8 +144,7 @@ def start(exp: Any, request: Request) -> Session:
         config = resolve_config(request, exp)
         devices = exp.devices(config.device)
         context = check(exp, config, devices, request.config or resources.default_config(exp.name))
-        run_dir, env = open_run(exp.name, request, config, devices)  # nothing is created before this line
-        lock = RunLock(run_dir, "--out")
+        run_dir, env, lock = open_run(exp.name, request, config, devices)  # nothing is created before this line
         from relukan_bench.records import columns_of
         from relukan_bench.results import CsvLog
 
@@ -255,24 +254,26 @@ def record_session(run_dir: Path, env: dict[str, Any], now: dict[str, Any], **de
     write_json(run_dir / "env.json", env)
 
 
-def open_run(experiment: str, request: Request, config: Any, devices: list[str]) -> tuple[Path, dict[str, Any]]:
-    """Create the run directory; write the resolved config and the environment into it."""
+def open_run(experiment: str, request: Request, config: Any, devices: list[str]) -> tuple[Path, dict[str, Any], RunLock]:
+    """Create the run directory; write the resolved config and the environment into it. Returns
+    this process's lock on it too."""
     from relukan_bench.config import dump_config
     from relukan_bench.env import environment
     from relukan_bench.results import write_json, write_text
 
     text = dump_config(config)  # checked to load again as the same config
     env = {"experiment": experiment, "config_sha256": digest(text), **environment(config.threads, devices)}
-    with new_run(experiment, request.out) as run_dir:
+    with new_run(experiment, request.out) as (run_dir, lock):
         write_text(run_dir / "config.yaml", text)
         write_json(run_dir / "env.json", env)
-    return run_dir, env
+    return run_dir, env, lock
 
 
 @contextmanager
-def new_run(experiment: str, out: Path | None) -> Iterator[Path]:
-    """A new run directory (`out`, or one under results/) for the block to write its first
-    files into. When the block cannot write (OSError: permission, a read-only or full disk),
+def new_run(experiment: str, out: Path | None) -> Iterator[tuple[Path, RunLock]]:
+    """A new run directory (`out`, or one under results/), locked by this process, for the block
+    to write its first files into: two processes given one empty `--out` at once never both
+    write it. When the block cannot write (OSError: permission, a read-only or full disk),
     everything it and this call created is removed again and a UsageError says why."""
     import shutil
 
@@ -283,9 +284,14 @@ def new_run(experiment: str, out: Path | None) -> Iterator[Path]:
     run_dir = new_run_dir(experiment, out)
     if top is None and out is None:
         top = run_dir  # results/<experiment>/ was there; the timestamped directory is new
+    lock = RunLock(run_dir, "--out")
+    if any(run_dir.iterdir()):  # another process began a run here between the check and the lock
+        lock.release()
+        raise UsageError(f"--out {out}: expected a new or empty directory")
     try:
-        yield run_dir
+        yield run_dir, lock
     except OSError as exc:
+        lock.release()
         for path in run_dir.iterdir():  # the directory was new or empty: all of it is ours
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         for directory in [run_dir, *run_dir.parents]:  # the directories this call created

@@ -39,7 +39,7 @@ def test_a_reproduce_run_being_written_is_not_resumed(tmp_path):
 def test_a_new_run_that_cannot_be_written_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UsageError, match=r"--out a/b/c: cannot write into the run directory \(No space left on device\)"):
-        with new_run("fit", Path("a/b/c")) as run_dir:
+        with new_run("fit", Path("a/b/c")) as (run_dir, _):
             (run_dir / "config.yaml").write_text("x")
             raise OSError(28, "No space left on device")
     assert list(tmp_path.iterdir()) == []
@@ -54,3 +54,16 @@ def test_the_digest_is_of_the_file_as_written(tmp_path):
     (tmp_path / "config.yaml").write_text("seeds: [0, 1]\n", encoding="utf-8")
     assert digest_of(tmp_path / "config.yaml") == digest("seeds: [0, 1]\n")
     assert digest_of(tmp_path / "missing.yaml") is None
+
+
+def test_a_new_run_holds_its_directory_so_a_second_process_cannot_start_there(tmp_path):
+    (tmp_path / "out").mkdir()
+    with new_run("fit", tmp_path / "out") as (run_dir, lock):
+        with pytest.raises(UsageError, match="another relukan-bench process is writing this run"):
+            with new_run("fit", tmp_path / "out"):
+                pass
+        (run_dir / "config.yaml").write_text("x")
+    lock.release()
+    with pytest.raises(UsageError, match="expected a new or empty directory"):
+        with new_run("fit", tmp_path / "out"):
+            pass
