@@ -97,10 +97,11 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _one_line(message: str, limit: int = 2000) -> str:
-    """`message` on one line (line breaks become spaces), at most `limit` characters."""
-    flat = " ".join(message.splitlines())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+def _one_line(message: str) -> str:
+    """A message as the one line the CLI prints (relukan_bench.errors.clip, 2000 characters)."""
+    from relukan_bench.errors import clip
+
+    return clip(message, 2000)
 
 
 def _names(value: Optional[str]) -> Optional[List[str]]:

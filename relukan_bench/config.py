@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Sequence, TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from relukan_bench.errors import ConfigError, UsageError
+from relukan_bench.errors import ConfigError, UsageError, clip
 from relukan_bench.expressions import Expression, parse
 from relukan_bench.kinds import kind_names, model_union
 from relukan_bench.schema import (
@@ -251,7 +251,7 @@ def select(config: Config, *, functions: Sequence[str] | None = None, models: Se
         known = [item["name"] for item in data[key]]
         unknown = [name for name in wanted if name not in known]
         if unknown:
-            raise UsageError(f"{option}: unknown name {_clip(unknown[0])!r} (expected some of: {', '.join(known)})")
+            raise UsageError(f"{option}: unknown name {clip(unknown[0])!r} (expected some of: {', '.join(known)})")
         data[key] = [item for item in data[key] if item["name"] in wanted]
     if data.get("baseline") is not None and data["baseline"] not in [m["name"] for m in data["models"]]:
         data["baseline"] = None
@@ -348,12 +348,12 @@ def apply_override(data: dict[str, Any], raw: str, path: Path) -> str:
 
     key, sep, text = raw.partition("=")
     key = key.strip()
-    shown = _clip(raw)
+    shown = clip(raw)
     if not sep or not key:
         raise ConfigError(f"{path}: override {shown!r}: expected key=value, e.g. train.steps=50")
     tokens = _key_tokens(key)
     if tokens is None:
-        raise ConfigError(f"{path}: override {shown!r}: cannot read the key {_clip(key)!r} "
+        raise ConfigError(f"{path}: override {shown!r}: cannot read the key {clip(key)!r} "
                           "(expected names joined by dots, list items as [0] or by name)")
     try:
         value = loads(text) if text.strip() else text
@@ -390,7 +390,7 @@ def _set(data: dict[str, Any], tokens: list[str | int], value: Any, error: Any) 
         if isinstance(node, list):
             index = _list_index(node, token)
             if index is None:
-                raise error(f"{canonical or 'the config'} has no item {_clip(str(token))!r}")
+                raise error(f"{canonical or 'the config'} has no item {clip(str(token))!r}")
             canonical += f"[{index}]"
             if last:
                 node[index] = value
@@ -416,11 +416,6 @@ def _list_index(items: list[Any], token: str | int) -> int | None:
         if isinstance(item, dict) and item.get("name") == token:
             return index
     return None
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    """`text`, cut to `limit` characters: a message never repeats a huge value."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------- error messages
@@ -453,39 +448,36 @@ def _describe_error(error: dict[str, Any]) -> tuple[str, str]:
         return "kind", f"expected one of {', '.join(repr(k) for k in kind_names())} (got {show(ctx.get('tag'))})"
     if kind == "union_tag_not_found":
         return "kind", f"missing required key (one of {', '.join(repr(k) for k in kind_names())})"
-    messages = {
-        "int_type": "expected an integer",
-        "int_parsing": "expected an integer",
-        "int_from_float": "expected an integer",
-        "float_type": "expected a number",
-        "float_parsing": "expected a number",
-        "bool_type": "expected true or false",
-        "bool_parsing": "expected true or false",
-        "string_type": "expected text",
-        "list_type": "expected a list",
-        "model_type": "expected a mapping of keys",
-        "dict_type": "expected a mapping of keys",
-        "model_attributes_type": "expected a mapping of keys",
-        "string_pattern_mismatch": "expected a name of letters, digits, '_', '-' or '.'",
-        "string_too_long": f"expected at most {ctx.get('max_length')} characters",
-    }
-    if kind in messages:
-        return "", messages[kind] + got
-    if kind == "greater_than":
-        return "", f"expected a number > {ctx['gt']}{got}"
-    if kind == "less_than_equal":
-        return "", f"expected a number <= {ctx['le']}{got}"
-    if kind == "finite_number":
-        return "", f"expected a finite number{got}"
-    if kind == "too_long":
+    if kind == "too_long":  # a list: its length, not its items
         return "", f"expected at most {ctx.get('max_length')} item(s) (got {ctx.get('actual_length')})"
-    if kind == "greater_than_equal":
-        return "", f"expected a number >= {ctx['ge']}{got}"
-    if kind == "too_short":
-        return "", f"expected at least {ctx.get('min_length')} item(s){got}"
-    if kind == "literal_error":
-        return "", f"expected {ctx.get('expected')}{got}"
+    if kind in _MESSAGES:
+        return "", _MESSAGES[kind].format_map(ctx) + got
     return "", error["msg"] + got
+
+
+#: pydantic's error types as we say them, filled from the error's context; "(got ...)" follows
+_MESSAGES = {
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected an integer",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "finite_number": "expected a finite number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "string_type": "expected text",
+    "list_type": "expected a list",
+    "model_type": "expected a mapping of keys",
+    "dict_type": "expected a mapping of keys",
+    "model_attributes_type": "expected a mapping of keys",
+    "string_pattern_mismatch": "expected a name of letters, digits, '_', '-' or '.'",
+    "string_too_long": "expected at most {max_length} characters",
+    "greater_than": "expected a number > {gt}",
+    "greater_than_equal": "expected a number >= {ge}",
+    "less_than_equal": "expected a number <= {le}",
+    "too_short": "expected at least {min_length} item(s)",
+    "literal_error": "expected {expected}",
+}
 
 
 def _format_validation_error(path: Path, exc: ValidationError, applied: list[tuple[str, str]]) -> str:
@@ -501,5 +493,5 @@ def _format_validation_error(path: Path, exc: ValidationError, applied: list[tup
         if error["type"] == "cross_field" and "." in canonical:  # any key of the same object
             related.append(canonical.rpartition(".")[0])
         if any(where == key or where.startswith(key + ".") or where.startswith(key + "[") for key in related):
-            culprit = f" (set by override {_clip(raw)!r})"
+            culprit = f" (set by override {clip(raw)!r})"
     return f"{path}: {where}: {message}{culprit}"

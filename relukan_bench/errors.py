@@ -29,6 +29,13 @@ class ExpressionError(ValueError):
     """
 
 
+def clip(text: str, limit: int = 80) -> str:
+    """`text` on one line (line breaks become spaces), cut to `limit` characters with "...":
+    what every message quotes from a user, so that no message repeats a huge value."""
+    flat = " ".join(text.splitlines())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def failure(exc: BaseException) -> str:
     """One line saying why a unit of work failed: the exception's class and the first line of
     its message (what results record in their `error` column)."""

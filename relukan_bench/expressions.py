@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from relukan_bench.errors import ExpressionError
+from relukan_bench.errors import ExpressionError, clip
 
 #: function name in the expression -> name of the torch function that computes it
 FUNCTIONS = {
@@ -77,7 +77,7 @@ class Expression:
 def parse(text: str) -> Expression:
     """Parse and check `text`; raise `ExpressionError` with a short reason if it is refused."""
     if not isinstance(text, str):
-        raise ExpressionError(f"expected an expression as text (got {_clip(repr(text)) if isinstance(text, (int, float)) else type(text).__name__})")
+        raise ExpressionError(f"expected an expression as text (got {clip(repr(text)) if isinstance(text, (int, float)) else type(text).__name__})")
     if not text.strip():
         raise ExpressionError("expected an expression such as 'sin(pi*x1)' (got an empty string)")
     if len(text) > _MAX_LENGTH:
@@ -87,11 +87,11 @@ def parse(text: str) -> Expression:
             warnings.simplefilter("ignore")
             tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"invalid expression {_clip(text)!r}: syntax error at column {exc.offset}") from None
+        raise ExpressionError(f"invalid expression {clip(text)!r}: syntax error at column {exc.offset}") from None
     except (RecursionError, MemoryError, ValueError, OverflowError):  # Python's parser gave up on it
-        raise ExpressionError(f"invalid expression {_clip(text)!r}: nested too deeply to read") from None
+        raise ExpressionError(f"invalid expression {clip(text)!r}: nested too deeply to read") from None
     if _depth(tree.body) > _MAX_DEPTH:
-        raise ExpressionError(f"invalid expression {_clip(text)!r}: nested deeper than {_MAX_DEPTH} levels")
+        raise ExpressionError(f"invalid expression {clip(text)!r}: nested deeper than {_MAX_DEPTH} levels")
     variables: set[int] = set()
     evaluate = _compile(tree.body, text, variables)
     return Expression(text=text, variables=frozenset(variables), _evaluate=evaluate)
@@ -184,12 +184,8 @@ def _describe(node: ast.AST) -> str:
 
 
 def _refuse(text: str, what: str) -> ExpressionError:
-    what = _clip(what, 120)  # a name, call or constant from the text: never repeated at length
+    what = clip(what, 120)  # a name, call or constant from the text: never repeated at length
     return ExpressionError(
-        f"{_clip(text)!r}: {what} is not allowed (expected numbers, + - * / **, unary minus, "
+        f"{clip(text)!r}: {what} is not allowed (expected numbers, + - * / **, unary minus, "
         f"x1..xn, pi, e and the functions {', '.join(FUNCTIONS)})"
     )
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."

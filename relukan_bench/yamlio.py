@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from relukan_bench.errors import clip
+
 MAX_BYTES = 1 << 20  # a config is a page or two; a megabyte is not a config
 MAX_VALUES = 100_000  # values after aliases are expanded
 MAX_DEPTH = 50  # nesting levels
@@ -57,7 +59,7 @@ class _Loader(_SAFE_LOADER):  # type: ignore[misc, valid-type]
                 break
             if first is not key_node:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {_clip(repr(key))} is given twice (first at line {first.start_mark.line + 1})",
+                    None, None, f"the key {clip(repr(key), 60)} is given twice (first at line {first.start_mark.line + 1})",
                     key_node.start_mark)
         return super().construct_mapping(node, deep=deep)
 
@@ -65,7 +67,7 @@ class _Loader(_SAFE_LOADER):  # type: ignore[misc, valid-type]
         text = str(self.construct_scalar(node))
         if not _DECIMAL_INT.fullmatch(text):
             raise yaml.constructor.ConstructorError(
-                None, None, f"expected an integer in decimal without leading zeros (got {_clip(text)}; "
+                None, None, f"expected an integer in decimal without leading zeros (got {clip(text, 60)}; "
                 "YAML 1.1 would read it as octal, hex, binary or base 60)", node.start_mark)
         if len(text.lstrip("+-").replace("_", "")) > MAX_DIGITS:
             raise yaml.constructor.ConstructorError(None, None, f"an integer of more than {MAX_DIGITS} digits",
@@ -76,7 +78,7 @@ class _Loader(_SAFE_LOADER):  # type: ignore[misc, valid-type]
         text = str(self.construct_scalar(node))
         if ":" in text:
             raise yaml.constructor.ConstructorError(
-                None, None, f"expected a number in decimal (got {_clip(text)}; YAML 1.1 would read it in base 60)",
+                None, None, f"expected a number in decimal (got {clip(text, 60)}; YAML 1.1 would read it in base 60)",
                 node.start_mark)
         return super().construct_yaml_float(node)
 
@@ -104,13 +106,13 @@ def loads(text: str) -> Any:
         reason = exc.problem or exc.context or "not valid YAML"
         if "nesting depth" in reason:  # libyaml's own bound (1000 levels): say it as the pure-Python path does
             raise YamlError(f"nested deeper than {MAX_DEPTH} levels") from None
-        raise YamlError(_clip(reason, 200), mark.line + 1 if mark else None, mark.column + 1 if mark else None) from None
+        raise YamlError(clip(reason, 200), mark.line + 1 if mark else None, mark.column + 1 if mark else None) from None
     except yaml.YAMLError as exc:
-        raise YamlError(_clip(" ".join(str(exc).split()), 200)) from None
+        raise YamlError(clip(" ".join(str(exc).split()), 200)) from None
     except RecursionError:
         raise YamlError(f"nested deeper than {MAX_DEPTH} levels") from None
     except (ValueError, OverflowError, TypeError) as exc:  # a scalar a constructor cannot convert
-        raise YamlError(_clip(" ".join(str(exc).split()), 200)) from None
+        raise YamlError(clip(" ".join(str(exc).split()), 200)) from None
     check_size(data)
     return data
 
@@ -137,7 +139,3 @@ def check_size(data: Any) -> None:
 def dumps(data: Any) -> str:
     """`data` as YAML in block style that `loads` reads back equal."""
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -247,17 +247,17 @@ def seed_list(value: str) -> str:
     without leading zeros (`010` is not read as 10, nor as YAML's octal 8)."""
     import re
 
-    from relukan_bench.errors import UsageError
+    from relukan_bench.errors import UsageError, clip
     from relukan_bench.schema import MAX_SEED
 
     parts = [part.strip() for part in value.split(",") if part.strip()]
     if not parts or not all(re.fullmatch(r"[0-9]{1,11}", part) for part in parts):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        raise UsageError(f"--seeds: expected comma-separated integers >= 0, e.g. 0,1,2 (got {shown!r})")
+        raise UsageError(f"--seeds: expected comma-separated integers >= 0, e.g. 0,1,2 (got {clip(value, 40)!r})")
     padded = [part for part in parts if len(part) > 1 and part.startswith("0")]
     if padded:
         raise UsageError(f"--seeds: expected decimal integers without leading zeros (got {padded[0]!r}: "
                          f"write {int(padded[0])} if that is what you mean)")
-    if max(int(part) for part in parts) > MAX_SEED:
-        raise UsageError(f"--seeds: expected seeds of at most {MAX_SEED} (got {max(int(part) for part in parts)})")
+    largest = max(map(int, parts))
+    if largest > MAX_SEED:
+        raise UsageError(f"--seeds: expected seeds of at most {MAX_SEED} (got {largest})")
     return "[" + ", ".join(parts) + "]"
