@@ -309,22 +309,16 @@ def dump_config(config: Strict) -> str:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    from relukan_bench.yamlio import MAX_BYTES, YamlError, loads
+    from relukan_bench.yamlio import YamlError, loads, read_text
 
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            raise ConfigError(f"{path}: expected a config file of at most {MAX_BYTES >> 10} KiB (a config is a page or two)")
-        text = raw.decode("utf-8")
+        data = loads(read_text(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: expected a config file, got a directory") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.__class__.__name__}: {exc})") from None
-    try:
-        data = loads(text)
     except YamlError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     if not isinstance(data, dict):

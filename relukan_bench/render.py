@@ -20,7 +20,7 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*parts)
 
 
-def _below(text: str | Text, line: str, style: str) -> Text:
+def below(text: str | Text, line: str, style: str) -> Text:
     """`text` with `line` in `style` on a line below it (or alone when `text` is empty)."""
     return styled(text, ("\n" + line if str(text) else line, style))
 
@@ -73,7 +73,7 @@ def speed_table(
             else:
                 plain = f"{row['ms_per_step']:.3g}"
             text = Text(plain, style="yellow" if noisy else "")
-            cells.append(_below(text, fmt.failures(row), "red") if fmt.failures(row) else text)
+            cells.append(below(text, fmt.failures(row), "red") if fmt.failures(row) else text)
         for model in others:
             row = by_key.get((function, device, model))
             cells.append(_times(row["speedup"]) if row else "")
@@ -148,9 +148,9 @@ def _mse_cell(row: dict[str, Any]) -> Text:
     text = Text(fmt.mse(row["final_test_mse"]))
     if row["n_seeds"] > 1 and math.isfinite(row["final_test_mse_min"]):
         high = row["final_test_mse_max"]
-        text = _below(text, f"{fmt.mse(row['final_test_mse_min'], 1)}-{'inf' if math.isinf(high) else fmt.mse(high, 1)}", "dim")
+        text = below(text, f"{fmt.mse(row['final_test_mse_min'], 1)}-{'inf' if math.isinf(high) else fmt.mse(high, 1)}", "dim")
     if fmt.failures(row):
-        text = _below(text, fmt.failures(row), "red")
+        text = below(text, fmt.failures(row), "red")
     return text
 
 

@@ -37,8 +37,6 @@ def new_run_dir(experiment: str, out: Path | None, root: Path = Path("results"))
         out = Path(out)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UsageError(f"--out {out}: expected a new or empty directory")
-        if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
-            raise UsageError(f"--out {out}: cannot write into the directory (Permission denied)")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -224,14 +222,10 @@ def read_mapping(path: Path) -> dict[str, Any] | None:
     """The mapping in a run's `env.json` (JSON) or `config.yaml` (YAML, by the configs' own
     reader), or None when the file is missing, cannot be read, is not JSON or YAML, is nested
     beyond reason, or holds no mapping: what cannot be read counts as absent."""
-    from relukan_bench.yamlio import MAX_BYTES, YamlError, loads
+    from relukan_bench.yamlio import YamlError, loads, read_text
 
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            return None
-        text = raw.decode("utf-8")
+        text = read_text(path)  # bounded: env.json and config.yaml are a page or two
         data = json.loads(text) if Path(path).suffix == ".json" else loads(text)
     except (OSError, ValueError, RecursionError, YamlError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None

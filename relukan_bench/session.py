@@ -312,19 +312,17 @@ def _first_missing(path: Path) -> Path | None:
     return missing
 
 
-def digest(text: str) -> str:
-    """The SHA-256 of a config as written, so that a resume can tell it was not edited."""
+def digest(text: str | bytes) -> str:
+    """The SHA-256 of a config as written (UTF-8), so that a resume can tell it was not edited."""
     import hashlib
 
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
 
 
 def digest_of(path: Path) -> str | None:
     """`digest` of the file at `path` as it is on disk; None when it cannot be read."""
-    import hashlib
-
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return digest(Path(path).read_bytes())
     except OSError:
         return None
 
@@ -352,18 +350,17 @@ def interrupts_deferred() -> Iterator[None]:
 
 
 @contextmanager
-def interrupts_ignored() -> Iterator[list[int]]:
-    """Ctrl-C does nothing within the block (it is counted in the list yielded): for closing a
-    run, which must end as the first Ctrl-C left it."""
-    with _held() as (received, _):
-        yield received
+def interrupts_ignored() -> Iterator[None]:
+    """Ctrl-C does nothing within the block: for closing a run, which must end as the first
+    Ctrl-C left it."""
+    with _held():
+        yield
 
 
 @contextmanager
-def first_interrupt_only() -> Iterator[list[int]]:
-    """Within the block the first Ctrl-C raises KeyboardInterrupt; any later one is only
-    counted (in the list yielded), so that keeping and closing what the first one stopped is
-    not cut short by a second press."""
+def first_interrupt_only() -> Iterator[None]:
+    """Within the block the first Ctrl-C raises KeyboardInterrupt; any later one does nothing,
+    so that keeping and closing what the first one stopped is not cut short by a second press."""
     received: list[int] = []
 
     def handler(signum: int, frame: Any) -> None:
@@ -372,7 +369,7 @@ def first_interrupt_only() -> Iterator[list[int]]:
             raise KeyboardInterrupt
 
     with _handling(handler):
-        yield received
+        yield
 
 
 @contextmanager

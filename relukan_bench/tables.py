@@ -38,6 +38,8 @@ def to_rich(table: Table) -> Any:
     from rich.table import Table as RichTable
     from rich.text import Text
 
+    from relukan_bench.render import below
+
     out = RichTable(title=table.title, caption=table.caption)
     for column in table.columns:
         out.add_column(column.name, justify="right" if column.right else "left", style="bold" if column.bold else None,
@@ -47,8 +49,7 @@ def to_rich(table: Table) -> Any:
         for cell in row:
             text = Text(cell.text)
             for line, style in ((cell.spread, "dim"), (cell.note, "red")):
-                if line:
-                    text.append(("\n" if str(text) else "") + line, style=style)
+                text = below(text, line, style) if line else text
             cells.append(text)
         out.add_row(*cells)
     return out

@@ -17,6 +17,7 @@ The dumper quotes text that this loader would read as a number, so dumps load ba
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -93,6 +94,16 @@ class _Dumper(yaml.SafeDumper):
 
 for _cls in (_Loader, _Dumper):
     _cls.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
+
+
+def read_text(path: Path) -> str:
+    """The text of a YAML file, read no further than `MAX_BYTES` (a larger file is refused,
+    YamlError); OSError and UnicodeDecodeError as `open` raises them."""
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise YamlError(f"longer than {MAX_BYTES >> 10} KiB; a config is a page or two")
+    return raw.decode("utf-8")
 
 
 def loads(text: str) -> Any:
