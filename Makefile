@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench baselines clean
 
 # torch is a loose requirement so that machines with a GPU get their CUDA build. Where no
 # GPU is present, install the CPU build pinned here first (on our machines it lies on disk;
@@ -24,6 +24,11 @@ run: setup
 ## The tests (a few minutes on 2 CPU cores).
 test: setup
 	$(BIN)/python -m pytest
+
+## The pykan releases the speed baselines time beside the installed one, each in its own environment
+## under .venv (pip, at set-up; nothing is downloaded while a run runs). `make run` then times them too.
+baselines: setup
+	$(BIN)/relukan-bench pykan install 0.0.5 0.1.2
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -283,12 +283,16 @@ def reproduce(
 
     options = [f"{key}={value}" for key, value in {"threads": threads, "device": device.value if device else None}.items()
                if value is not None]
+    from relukan_bench.experiments.protocol import experiments
     from relukan_bench.session import interrupts_ignored
 
+    notes = [note for exp in experiments().values() for note in [exp.reproduce_config()[1]] if note and resume is None]
     result = run_reproduce(Request(options=options, out=out, quick=quick, resume=resume), lambda name: _RichReporter(),
                            _show_experiment)
     with interrupts_ignored():
         _reproduce_ending(result)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
 
 
 def _reproduce_ending(result: Any) -> None:
@@ -352,6 +356,45 @@ def compare(
     if fail_on_regression and regressions:
         typer.echo(f"{regressions} row(s) worse beyond the threshold {threshold:g}", err=True)
         raise typer.Exit(1)
+
+
+pykan_app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False,
+                        help="Prepare pykan versions other than the installed one, for the speed experiment's baselines.")
+app.add_typer(pykan_app, name="pykan")
+
+
+@pykan_app.command("install")
+@_reports_errors
+def pykan_install(
+    versions: List[str] = typer.Argument(..., metavar="VERSION...", help="pykan releases, e.g. 0.0.5 0.1.2.", show_default=False),
+) -> None:
+    """Install pykan releases, each into an environment of its own (pip, from the package index).
+
+    A speed config's kan entry names one with `pykan: "0.0.5"`; the run times it in a worker process of this interpreter with that release first on its path. Nothing is downloaded while a run runs.
+    """
+    from relukan_bench import pykan_envs
+    from relukan_bench.errors import UsageError
+
+    bad = [v for v in versions if not pykan_envs.VERSION.fullmatch(v)]
+    if bad:
+        raise UsageError(f"VERSION {_one_line(bad[0])[:40]!r}: expected a pykan release such as 0.0.5")
+    for version in dict.fromkeys(versions):
+        try:
+            pykan_envs.install(version, echo=typer.echo)
+        except RuntimeError as exc:
+            typer.echo(f"error: {_one_line(str(exc))}", err=True)
+            raise typer.Exit(1) from None
+
+
+@pykan_app.command("list")
+@_reports_errors
+def pykan_list() -> None:
+    """The installed pykan and every prepared environment."""
+    from relukan_bench import pykan_envs
+
+    typer.echo(f"installed: {pykan_envs.installed() or 'none'} (this process)")
+    for version in pykan_envs.prepared_versions():
+        typer.echo(f"{version}: {pykan_envs.env_dir(version)}")
 
 
 def main() -> None:

@@ -34,10 +34,13 @@ def _log_y(ax: Any, *series: Sequence[Any]) -> None:
         ax.text(0.5, 0.5, "no finite values to draw", transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
-def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Path) -> Path:
+def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Path,
+               paper: dict[tuple[str, str], float] | None = None, relukan: str | None = None) -> Path:
     """Grouped bars of median training seconds per function (log scale), one panel per
     device; whiskers from the first to the third quartile; speedups over the baseline above
-    the bars of the other models."""
+    the bars of the other models. With `paper` ({(function, "cpu" | "gpu"): the paper's
+    ReLU-KAN speedup over KAN}) and `relukan` (the paper's model's name), a marker on each
+    `relukan` bar where that bar would end at the paper's speedup over our baseline."""
     plt = _pyplot()
     from matplotlib import ticker
 
@@ -67,6 +70,8 @@ def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Pa
                     if _finite([speedup, top]) == [speedup, top]:  # both finite
                         ax.annotate(f"{speedup:.1f}x", (bar.get_x() + bar.get_width() / 2, top),
                                     textcoords="offset points", xytext=(0, 5), ha="center", fontsize=8, fontweight="bold")
+            if model == relukan and paper and baseline:
+                _paper_markers(ax, by_key, device, functions, xs, model, baseline, paper)
         _log_y(ax, [row["median_s"] for row in summary if row["device"] == device])
         ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
@@ -79,6 +84,20 @@ def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Pa
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _paper_markers(ax: Any, by_key: dict[tuple[str, str, str], dict[str, Any]], device: str, functions: Sequence[str],
+                   xs: Sequence[float], model: str, baseline: str, paper: dict[tuple[str, str], float]) -> None:
+    """Black diamonds at baseline median / the paper's speedup, on the model's bars."""
+    label = "cpu" if device == "cpu" else "gpu"
+    points = []
+    for x, function in zip(xs, [fn for fn in functions if (device, fn, model) in by_key]):
+        base, speedup = by_key.get((device, function, baseline)), paper.get((function, label))
+        if base is not None and speedup and _finite([base["median_s"]]) == [base["median_s"]]:
+            points.append((x, base["median_s"] / speedup))
+    if points:
+        ax.scatter([p[0] for p in points], [p[1] for p in points], marker="D", color="black", s=22, zorder=5,
+                   label=f"paper's speedup ({baseline} / paper's {label.upper()} speedup)")
 
 
 # ----------------------------------------------------------------------------- fit

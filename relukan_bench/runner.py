@@ -223,6 +223,8 @@ def _part(request: Request, name: str, quick: bool) -> Request:
     """The request of one experiment of a reproduce run: resumed where it had begun."""
     part = Request(overrides=request.overrides, options=request.options, quick=quick)
     if request.resume is None:
-        return part
+        from relukan_bench.experiments.protocol import experiment
+
+        return replace(part, config=experiment(name).reproduce_config()[0])
     directory = Path(request.resume) / name
     return replace(part, resume=directory) if (directory / "config.yaml").is_file() else replace(part, out=directory)

@@ -142,4 +142,12 @@ def _scalar(value: Any) -> str:
 class ModelEntry(Strict):
     """Base of a model entry of a config (`models: [...]`). Each model kind declares its own
     entry (relukan_bench.kinds), with at least `name`, `kind: Literal[<its name>]` and `lr`
-    (None: the experiment's learning rate), in the order its messages list them."""
+    (None: the experiment's learning rate), in the order its messages list them; and, for the
+    same effort on every basis, `compile: Compile = False` and `cuda_graph: CudaGraph = False`
+    (what relukan_bench.kinds.ModelKind.step reads by default)."""
+
+
+#: `compile: true`: the whole training step through torch.compile (compile time recorded apart)
+Compile = bool
+#: `cuda_graph: true`: on CUDA, the whole training step captured once in a CUDA graph and replayed
+CudaGraph = bool

@@ -129,12 +129,24 @@ def check(exp: Any, config: Any, devices: Sequence[str], path: Path | None) -> A
     check_demand(exp.demand(config, devices), exp.shapes(config), devices, where)
     for index, entry in enumerate(getattr(config, "models", ())):
         kind = kind_of(entry)
+        _check_elsewhere(exp, kind, entry, f"{where}: models[{index}]")
         if kind.check is not None:
             try:
                 kind.check(entry, exp.shapes(config), exp.domain(config))
             except EntryError as exc:
                 raise ConfigError(f"{where}: models[{index}].{exc.key}: {exc.message}") from None
     return exp.context(config)
+
+
+def _check_elsewhere(exp: Any, kind: Any, entry: Any, where: str) -> None:
+    """An entry that must run in another pykan's worker needs an experiment that runs workers."""
+    from relukan_bench.errors import ConfigError
+    from relukan_bench.pykan_envs import installed, needs_environment
+
+    version = (kind.pykan(entry) or (None, None))[0]
+    if needs_environment(version) and not exp.workers:
+        raise ConfigError(f"{where}.pykan: {exp.name} runs the installed pykan ({installed()}) only; "
+                          f"only speed times other versions (got pykan: {version})")
 
 
 def start(exp: Any, request: Request) -> Session:

@@ -6,9 +6,13 @@
 - `FusedStep`, for the fast ReLU-KAN (`fused=True`, one model or a `BatchedReLUKAN`): the MSE
   and its gradients in one pure function with a hand-written backward
   (`models.relukan_fast.mse_grads`, no autograd graph), then torch's fused Adam kernel
-  (`FusedAdam`). Optionally that function is `torch.compile`d, and on a GPU the whole step is
-  captured once in a CUDA graph and replayed. Compiling and capturing happen in
-  `FusedStep.prepare()`, which the experiments call, and time, before their clocks start.
+  (`FusedAdam`).
+
+Either step can be `torch.compile`d (`compile=True`) and, on a GPU, captured once in a CUDA
+graph and replayed (`cuda_graph=True`). Compiling and capturing happen in the step's
+`prepare()`, which the experiments call, and time, before their clocks start; it leaves the
+parameters and the optimizer's state as they were. Every step also exposes its eager path cut
+into phases (`phases()`), which `timing.time_phases` clocks one by one.
 
 `train_logged` runs many steps and records the train and test MSE of every step (what `fit`
 plots), stopping early when the loss stops being a finite number. A batched model's loss is
@@ -18,8 +22,9 @@ seed by seed, the gradient each seed would get alone.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +34,9 @@ if TYPE_CHECKING:
 
 #: Steps between two reads of the losses from the device (and divergence checks).
 CHUNK = 100
+
+#: A step's phases, in the order they run: each is (name, the function that runs it).
+Phases = list[tuple[str, Callable[[], object]]]
 
 
 def keep_large_allocations() -> bool:
@@ -53,23 +61,27 @@ def keep_large_allocations() -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, 1 << 30)) and bool(mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
 
-def make_optimizer(model: torch.nn.Module, train: "TrainSpec", lr: float | None = None) -> torch.optim.Optimizer:
+def make_optimizer(model: torch.nn.Module, train: "TrainSpec", lr: float | None = None,
+                   capturable: bool = False) -> torch.optim.Optimizer:
     """The optimizer the config names, over the model's trainable parameters, at `lr`
-    (default: the config's)."""
+    (default: the config's). `capturable`: its step counts live on the parameters' device and
+    its step never reads them back, so that a CUDA graph can capture it (CUDA only)."""
     parameters = [p for p in model.parameters() if p.requires_grad]
     if train.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=train.lr if lr is None else lr)
+        return torch.optim.Adam(parameters, lr=train.lr if lr is None else lr, capturable=capturable)
     raise ValueError(f"unknown optimizer {train.optimizer!r}")
 
 
 def make_step(model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: torch.Tensor, lr: float | None = None,
               fused: bool = False, compile: bool = False, cuda_graph: bool = False) -> "TrainStep | FusedStep":
     """The training step for `model` on (x, y): with `fused`, a `FusedStep` (a fast ReLU-KAN,
-    one model or a batched one; `compile` and `cuda_graph` apply to it only); else a
-    `TrainStep` with the config's optimizer."""
+    one model or a batched one); else a `TrainStep` with the config's optimizer. `compile`
+    torch.compiles the step, `cuda_graph` captures it in a CUDA graph when x is on a GPU (it is
+    ignored on the CPU); both in the step's `prepare()`."""
     if fused:
         return FusedStep(model, x, y, lr=train.lr if lr is None else lr, compile=compile, cuda_graph=cuda_graph)
-    return TrainStep(model, make_optimizer(model, train, lr=lr), x, y)
+    capture = cuda_graph and x.is_cuda
+    return TrainStep(model, make_optimizer(model, train, lr=lr, capturable=capture), x, y, compile=compile, cuda_graph=capture)
 
 
 def step_for(spec: Any, model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: torch.Tensor,
@@ -84,7 +96,7 @@ def step_for(spec: Any, model: torch.nn.Module, train: "TrainSpec", x: torch.Ten
 
 
 def prepare(spec: Any, step: "TrainStep | FusedStep | None") -> float:
-    """Compile and capture `step` now, before any clock starts (`FusedStep.prepare`); return the
+    """Compile and capture `step` now, before any clock starts (its `prepare()`); return the
     seconds it took when the model entry `spec` asks for torch.compile, else NaN (what the
     experiments record as compile_seconds: a capture alone takes milliseconds)."""
     import math
@@ -155,6 +167,9 @@ class FusedStep:
     work into a few loops); `cuda_graph=True` (CUDA only) captures the whole step, gradients
     and Adam, in a CUDA graph and replays it. Both happen in `prepare()`, which returns the
     seconds it took; the first call prepares if nobody did.
+
+    Its phases (`phases()`) are two: there is no autograd, so no forward apart from the
+    gradients; see `phases`.
     """
 
     def __init__(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float,
@@ -178,6 +193,7 @@ class FusedStep:
         self._grads = _compile(loss_and_grads) if compile else loss_and_grads
         self._graph = None
         self._graph_loss: torch.Tensor | None = None
+        self._pending: tuple[torch.Tensor, list[torch.Tensor]] | None = None  # between the two phases
         self.prepared = not (compile or self.cuda_graph)
         self.last_loss: torch.Tensor | None = None
 
@@ -198,11 +214,31 @@ class FusedStep:
         """Start Adam afresh (moments and step counts zero)."""
         self.optimizer.reset()
 
-    def _step(self) -> torch.Tensor:
+    def _loss_and_grads(self) -> None:
         with torch.no_grad():
-            loss, grads = self._grads(self.x_t, self.y_t, self.params)
-            self.optimizer.step([g for g, need in zip(grads, self.needs) if need])
-        return loss
+            self._pending = self._grads(self.x_t, self.y_t, self.params)
+
+    def _update(self) -> None:
+        loss, grads = self._pending
+        self._pending = None
+        self.optimizer.step([g for g, need in zip(grads, self.needs) if need])
+        self.last_loss = loss
+
+    def _step(self) -> torch.Tensor:
+        self._loss_and_grads()
+        self._update()
+        return self.last_loss
+
+    def phases(self) -> Phases:
+        """The eager step in its phases, to run in this order (together one training step):
+        "backward", the loss and its gradients in one pass (`mse_grads`), then "optimizer", the
+        FusedAdam step. There is no "forward": the gradients are computed with the loss, not
+        from a recorded forward. A captured step runs its eager path here (a graph cannot be
+        cut), compiled when the step is, on the same parameters, optimizer and data; the
+        step is prepared first, so no phase compiles."""
+        if not self.prepared:
+            self.prepare()
+        return [("backward", self._loss_and_grads), ("optimizer", self._update)]
 
     def prepare(self) -> float:
         """Compile and/or capture now, changing nothing the training sees; return the seconds.
@@ -216,11 +252,12 @@ class FusedStep:
         device = str(self.x_t.device)
         start = clock(device)
         if not self.prepared:
+            last_loss = self.last_loss
             with torch.no_grad():
                 self._grads(self.x_t, self.y_t, self.params)
             if self.cuda_graph:
                 self._capture()
-            self.prepared = True
+            self.prepared, self.last_loss = True, last_loss
         return clock(device) - start
 
     def _capture(self) -> None:
@@ -246,11 +283,9 @@ class FusedStep:
             self.prepare()
         if self._graph is not None:
             self._graph.replay()
-            loss = self._graph_loss
-        else:
-            loss = self._step()
-        self.last_loss = loss
-        return loss
+            self.last_loss = self._graph_loss
+            return self._graph_loss
+        return self._step()
 
 
 #: Shapes compiled per function before torch.compile gives up (its defaults: 8 and 256).
@@ -258,12 +293,13 @@ RECOMPILE_LIMIT = 4096
 
 
 def _compile(function: Callable) -> Callable:
-    """`torch.compile(function)` for one step's fixed shapes.
+    """`torch.compile(function)` for one step's fixed shapes (`dynamic=False`).
 
-    Every FusedStep's gradient function shares one code object, and dynamo counts the shapes it
-    compiled per code object: after 8 (a run with several functions, seeds and repeats reaches
-    that), it silently runs the function eagerly, and a "compiled" timing would be an eager one.
-    The limits are raised, and hitting one is made an error instead of a fallback."""
+    Every step's compiled functions are closures sharing one code object per kind (FusedStep's
+    gradient function; TrainStep's loss and optimizer step), and dynamo counts what it
+    compiled per code object: after 8 (a run with several models, functions, seeds and repeats
+    reaches that), it silently runs the function eagerly, and a "compiled" timing would be an
+    eager one. The limits are raised, and hitting one is made an error instead of a fallback."""
     import torch._dynamo.config as dynamo
 
     for name in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit", "accumulated_cache_size_limit"):
@@ -280,31 +316,179 @@ class TrainStep:
     Calling it never reads a value back from the device (no `.item()`), so on a GPU the
     steps queue up and only the clock's synchronisation waits for them. `last_loss` holds
     the loss tensor of the latest step (computed before that step's update).
+
+    `compile=True` runs the model's forward and the MSE through `torch.compile` (AOTAutograd
+    compiles their backward too) and compiles the optimizer's step. `cuda_graph=True` (CUDA
+    only; the optimizer built with `capturable=True`, as `make_step` does) captures the whole
+    step, forward, loss, backward and optimizer step, in a CUDA graph and replays it, following
+    PyTorch's whole-network capture: the step trains on its own copies of x and y, keeps its
+    gradients allocated (the graph writes them in place), and returns the same loss tensor
+    every time, overwritten by the next replay: copy what you keep. Both happen in `prepare()`,
+    which returns the seconds it took; the first call prepares if nobody did.
+
+    A compiled or captured step keeps its optimizer's state tensors for good (the compiled
+    step is specialised to them, the graph reads their addresses): `prepare()` and
+    `reset_optimizer()` set them in place, so the optimizer must be an Adam, whose fresh state
+    is all zeros.
     """
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor):
-        self.model, self.optimizer, self.x, self.y = model, optimizer, x, y
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                 compile: bool = False, cuda_graph: bool = False):
+        self.cuda_graph = cuda_graph and x.is_cuda
+        if (compile or self.cuda_graph) and not isinstance(optimizer, torch.optim.Adam):
+            raise ValueError(f"a compiled or captured step resets its optimizer to zeros, Adam's fresh state "
+                             f"(got {type(optimizer).__name__})")
+        self.model, self.optimizer, self.compile = model, optimizer, compile
+        self.x, self.y = (x.clone(), y.clone()) if self.cuda_graph else (x, y)
+
+        def loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return mse_each(model(x), y)  # (B, out) vs (B, out): a scalar; batched: (S,)
+
+        def update() -> None:
+            optimizer.step()
+
+        self._loss = _compile(loss) if compile else loss
+        self._update = _compile(update) if compile else optimizer.step
+        self._graph = None
+        self._graph_loss: torch.Tensor | None = None
+        self._pending: torch.Tensor | None = None  # the loss, between the phases
+        self.prepared = not (compile or self.cuda_graph)
         self.last_loss: torch.Tensor | None = None
 
-    def __call__(self) -> torch.Tensor:
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = mse_each(self.model(self.x), self.y)  # (B, out) vs (B, out): a scalar; batched: (S,)
+    def _forward(self) -> None:
+        # a captured step zeroes its gradients in place: they stay the tensors its graph writes
+        self.optimizer.zero_grad(set_to_none=self._graph is None)
+        self._pending = self._loss(self.x, self.y)
+
+    def _backward(self) -> None:
+        loss = self._pending
         (loss.sum() if loss.dim() else loss).backward()
-        self.optimizer.step()
-        self.last_loss = loss.detach()
+
+    def _optimize(self) -> None:
+        self._update()
+        self.last_loss = self._pending.detach()
+        self._pending = None
+
+    def _step(self) -> torch.Tensor:
+        self._forward()
+        self._backward()
+        self._optimize()
         return self.last_loss
 
+    def phases(self) -> Phases:
+        """The eager step in its phases, to run in this order (together one training step):
+        "forward" (zero_grad, forward, loss), "backward" (the loss's autograd backward),
+        "optimizer" (the optimizer's step). A captured step runs its eager path here (a graph
+        cannot be cut), compiled when the step is, on the same parameters, optimizer and data;
+        the step is prepared first, so no phase compiles."""
+        if not self.prepared:
+            self.prepare()
+        return [("forward", self._forward), ("backward", self._backward), ("optimizer", self._optimize)]
+
+    def __call__(self) -> torch.Tensor:
+        if not self.prepared:
+            self.prepare()
+        if self._graph is not None:
+            self._graph.replay()
+            self.last_loss = self._graph_loss
+            return self._graph_loss
+        return self._step()
+
     def prepare(self) -> float:
-        """Nothing to prepare (the same interface as `FusedStep`)."""
-        return 0.0
+        """Compile and/or capture now, changing nothing the training sees; return the seconds.
+
+        Compiling runs one whole step: dynamo compiles the forward and loss at their first
+        call, AOTAutograd their backward at the first backward, dynamo the optimizer's step at
+        its first call. Capturing first runs three whole steps on a side stream (compiling
+        them, and creating CUDA's lazy handles and the optimizer's state before capture), then
+        records one step, forward to optimizer step, into the graph (recording executes
+        nothing). Either way the parameters, buffers and optimizer state are put back, in
+        place, as they were before (state the optimizer created here is zeroed: fresh)."""
+        from relukan_bench.timing import clock
+
+        device = str(self.x.device)
+        start = clock(device)
+        if not self.prepared:
+            last_loss = self.last_loss
+            with _put_back([*self.model.parameters(), *self.model.buffers()], self.optimizer):
+                if self.cuda_graph:
+                    self._warm_up_on_a_side_stream(steps=3)
+                else:
+                    self._step()
+            if self.cuda_graph:
+                self._capture()
+            self.prepared, self.last_loss = True, last_loss
+        return clock(device) - start
+
+    def _warm_up_on_a_side_stream(self, steps: int) -> None:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(steps):
+                self._step()
+        torch.cuda.current_stream().wait_stream(side)
+
+    def _capture(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)  # backward allocates them from the graph's pool
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            loss = self._loss(self.x, self.y)
+            (loss.sum() if loss.dim() else loss).backward()
+            self._update()
+        self._graph_loss = loss.detach()
+        self._graph = graph
 
     def set_data(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        """Train on (x, y) from now on."""
-        self.x, self.y = x, y
+        """Train on (x, y) from now on: a captured step copies them into its own buffers (its
+        graph reads those) and refuses another shape; a step to be captured keeps its own
+        copies; any other uses them as given."""
+        if self._graph is not None:
+            if x.shape != self.x.shape or y.shape != self.y.shape:
+                raise ValueError("a captured step keeps its data's shape")
+            self.x.copy_(x)
+            self.y.copy_(y)
+        elif self.cuda_graph:
+            self.x, self.y = x.clone(), y.clone()
+        else:
+            self.x, self.y = x, y
 
     def reset_optimizer(self) -> None:
-        """Start the optimizer afresh: torch's optimizers build their state at the next step."""
-        self.optimizer.state.clear()
+        """Start the optimizer afresh: torch's optimizers build their state at the next step; a
+        compiled or captured step zeroes the state it has, in place (Adam's fresh state)."""
+        if self.prepared and (self.compile or self.cuda_graph):
+            with torch.no_grad():
+                for tensor in _state_tensors(self.optimizer):
+                    tensor.zero_()
+        else:
+            self.optimizer.state.clear()
+
+
+def _state_tensors(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """Every tensor of the optimizer's state (Adam: per parameter, its moments and step count)."""
+    return [value for state in optimizer.state.values() for value in state.values() if torch.is_tensor(value)]
+
+
+@contextmanager
+def _put_back(tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> Iterator[None]:
+    """Run the block, then copy back, in place, the values `tensors` and the optimizer's state
+    had before it: what the block trained is undone, and every tensor keeps its address (a
+    compiled step is specialised to them, a graph reads them). State the optimizer created in
+    the block (torch's build theirs at their first step) is zeroed: Adam's fresh state."""
+    with torch.no_grad():
+        saved = [t.detach().clone() for t in tensors]
+        saved_state = {id(p): {k: v.clone() for k, v in state.items() if torch.is_tensor(v)}
+                       for p, state in optimizer.state.items()}
+    yield
+    with torch.no_grad():
+        for tensor, value in zip(tensors, saved):
+            tensor.copy_(value)
+        for p, state in optimizer.state.items():
+            before = saved_state.get(id(p), {})
+            for key, value in state.items():
+                if torch.is_tensor(value) and key in before:
+                    value.copy_(before[key])
+                elif torch.is_tensor(value):
+                    value.zero_()
 
 
 @torch.no_grad()

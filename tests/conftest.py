@@ -21,3 +21,42 @@ def ieee_float32():
 
     with ieee_float32():
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_pykan_environments(tmp_path_factory):
+    """No test sees the pykan environments prepared on this machine: runs and reproduce behave
+    the same on a fresh clone (tests that need environments ask for `pykan_home`)."""
+    from relukan_bench import pykan_envs
+
+    os.environ[pykan_envs.HOME_VARIABLE] = str(tmp_path_factory.mktemp("no-pykan-environments"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def prepared_pykan_home(tmp_path_factory):
+    """A home of pykan environments with 0.0.5 and 0.1.2 prepared (pip, from the package index,
+    once per test session: two wheels of ~100 KB)."""
+    from relukan_bench import pykan_envs
+
+    home = tmp_path_factory.mktemp("pykan-home")
+    previous = os.environ[pykan_envs.HOME_VARIABLE]
+    os.environ[pykan_envs.HOME_VARIABLE] = str(home)
+    try:
+        for version in pykan_envs.BASELINES:
+            try:
+                pykan_envs.install(version, echo=lambda line: None)
+            except RuntimeError as exc:  # no package index reachable: nothing here can be tested
+                pytest.skip(f"cannot prepare pykan {version}: {exc}")
+    finally:
+        os.environ[pykan_envs.HOME_VARIABLE] = previous
+    return home
+
+
+@pytest.fixture
+def pykan_home(prepared_pykan_home, monkeypatch):
+    """The prepared environments, seen by this test only (RELUKAN_BENCH_PYKAN_HOME)."""
+    from relukan_bench import pykan_envs
+
+    monkeypatch.setenv(pykan_envs.HOME_VARIABLE, str(prepared_pykan_home))
+    return prepared_pykan_home

@@ -202,3 +202,101 @@ def test_many_compiled_steps_of_many_shapes_all_run_compiled():
     for step in steps:
         step()
     assert not dynamo_utils.counters["frames"]  # every call ran its own compiled graph
+
+
+def _three_models():
+    """pytest params: a tiny model of every kind the autograd step trains, (name, factory)."""
+    from relukan_bench.models.bspline import BSplineKAN
+    from relukan_bench.models.kan import PyKAN
+
+    return [
+        pytest.param(lambda: ReLUKAN([2, 1], 3, 3, train_se=True, input_range=(0, 1), impl="reference"), id="relukan"),
+        pytest.param(lambda: BSplineKAN([2, 1], 3, 3, grid_range=(0, 1)), id="bspline"),
+        pytest.param(lambda: PyKAN([2, 1], grid=3, k=3, grid_range=(0, 1), seed=0), id="pykan"),
+    ]
+
+
+@pytest.mark.parametrize("build", _three_models())
+def test_a_compiled_train_step_compiles_in_prepare_and_trains_as_the_eager_one(build):
+    """compile=True: the forward, loss, backward and Adam step compiled in prepare(), which
+    trains nothing; then the eager step's losses to compiler rounding, through new data and an
+    optimizer reset (what forgetting does between phases), and nothing compiled after prepare."""
+    import copy
+
+    import torch._dynamo.utils as dynamo_utils
+
+    torch.manual_seed(0)
+    model = build()
+    x, y = torch.rand(2, 32, 2), torch.sin(3 * torch.rand(2, 32, 1))
+    eager = make_step(model, TrainSpec(lr=1e-2), x[0], y[0])
+    compiled = make_step(copy.deepcopy(model), TrainSpec(lr=1e-2), x[0], y[0], compile=True)
+    assert isinstance(compiled, TrainStep) and compiled.compile and not compiled.prepared
+    before = [p.detach().clone() for p in compiled.model.parameters()]
+    assert compiled.prepare() > 0 and compiled.prepared and compiled.prepare() < 0.1
+    for a, b in zip(before, compiled.model.parameters()):
+        assert torch.equal(a, b.detach())  # preparing trains nothing
+    state = [t for s in compiled.optimizer.state.values() for t in s.values()]
+    assert state and all(float(t.abs().sum()) == 0 for t in state)  # Adam's fresh state, built in place
+    dynamo_utils.counters.clear()
+    losses = []
+    for step in (eager, compiled):
+        curve = [step().clone() for _ in range(8)]
+        step.set_data(x[1], y[1])
+        step.reset_optimizer()
+        curve += [step().clone() for _ in range(8)]
+        losses.append(torch.stack(curve))
+    assert not dynamo_utils.counters["frames"]  # no compiling after prepare()
+    assert_close_scaled(losses[1], losses[0], rtol=1e-4, what="compiled vs eager losses")
+    assert losses[0][-1] < losses[0][8]  # it trained on the new data
+    params = [torch.cat([p.detach().flatten() for p in s.model.parameters()]) for s in (eager, compiled)]
+    assert_close_scaled(params[1], params[0], rtol=1e-4, what="compiled vs eager parameters")
+
+
+def test_a_train_step_ignores_cuda_graph_on_the_cpu_and_compiles_with_adam_only():
+    torch.manual_seed(0)
+    model = ReLUKAN([1, 1], 5, 3)
+    step = make_step(model, TrainSpec(), torch.rand(16, 1), torch.rand(16, 1), cuda_graph=True)
+    assert isinstance(step, TrainStep) and not step.cuda_graph and step.prepared
+    assert not step.optimizer.param_groups[0]["capturable"]
+    assert torch.isfinite(step()) and step._graph is None
+    with pytest.raises(ValueError, match="Adam"):
+        TrainStep(model, torch.optim.SGD(model.parameters(), lr=0.1), torch.rand(16, 1), torch.rand(16, 1), compile=True)
+
+
+@needs_cuda
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
+def test_a_captured_cuda_train_step_replays_the_eager_step(compile):
+    """TrainStep with cuda_graph: forward, loss, backward and Adam recorded once and replayed:
+    the eager step's losses and parameters, through new data, an optimizer reset and a pass of
+    its eager phases (time_phases) between replays."""
+    import copy
+
+    from relukan_bench.timing import time_phases
+
+    torch.manual_seed(0)
+    eager_model = ReLUKAN([4, 4, 2, 1], 10, 3).cuda()
+    graph_model = copy.deepcopy(eager_model)
+    x, y = torch.rand(2, 1000, 4, device="cuda"), torch.rand(2, 1000, 1, device="cuda")
+    # the same optimizer arithmetic on both sides: Adam's capturable variant
+    eager = TrainStep(eager_model, make_optimizer(eager_model, TrainSpec(), capturable=True), x[0], y[0])
+    captured = make_step(graph_model, TrainSpec(), x[0], y[0], compile=compile, cuda_graph=True)
+    assert isinstance(captured, TrainStep) and captured.optimizer.param_groups[0]["capturable"]
+    assert captured.prepare() > 0 and captured._graph is not None
+    for a, b in zip(eager_model.parameters(), graph_model.parameters()):
+        assert torch.equal(a, b)  # preparing (warm-up and capture) trains nothing
+    losses = []
+    for step in (eager, captured):
+        curve = [step().clone() for _ in range(30)]
+        step.set_data(x[1], y[1])
+        step.reset_optimizer()
+        curve += [step().clone() for _ in range(15)]
+        time_phases(step, 3, "cuda")  # three eager steps
+        curve += [step().clone() for _ in range(15)]
+        losses.append(torch.stack(curve))
+    rtol = 1e-4 if compile else 1e-6
+    assert_close_scaled(losses[1], losses[0], rtol=rtol, what="captured vs eager losses")
+    assert losses[0][-1] < losses[0][30]  # it trained on the new data
+    params = [torch.cat([p.detach().flatten() for p in m.parameters()]) for m in (eager_model, graph_model)]
+    assert_close_scaled(params[1], params[0], rtol=rtol, what="captured vs eager parameters")
+    with pytest.raises(ValueError, match="keeps its data's shape"):
+        captured.set_data(x[1, :10], y[1, :10])

@@ -87,6 +87,7 @@ class Experiment:
     tables: dict[str, type] = {}  # per-unit logs (record classes) in the order a unit is written; the last commits it
     summaries: dict[str, type] = {}  # the derived tables of fixed columns (record classes), rewritten after every unit
     units_name: str = "runs"  # "timed runs", "training runs": how the CLI counts units
+    workers: bool = False  # runs pykan versions other than the installed one in workers (relukan_bench.worker)
     device_help: str = "cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu)."
     options: tuple[Option, ...] = ()
     selects: tuple[str, ...] = ("models",)  # which of --functions / --models its command takes
@@ -110,6 +111,11 @@ class Experiment:
 
     def domain(self, config: Any) -> tuple[float, float]:
         return tuple(config.data.domain)
+
+    def reproduce_config(self) -> tuple[Any, str | None]:
+        """The config `reproduce` runs (None: the default one), and a note for the user when a
+        fuller one exists but cannot run here (what to prepare for it)."""
+        return None, None
 
     def context(self, config: Any) -> Any:
         """What the run needs beside its config, read before anything is written (the paper's numbers)."""

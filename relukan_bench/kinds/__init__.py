@@ -45,7 +45,10 @@ class ModelKind:
     Capabilities:
     - `batch(models)`: several seeds of one entry as one model with a leading seed axis (None:
       the kind's seeds train one by one);
-    - `step(entry)`: the `StepOptions` of an entry (default: autograd and the config's optimizer);
+    - `step(entry)`: the `StepOptions` of an entry (default: autograd and the config's optimizer,
+      compiled and captured as the entry's `compile` and `cuda_graph` say);
+    - `pykan(entry)`: for a pykan model, its (version, mode): the version None is the installed
+      one, any other runs in a worker process (relukan_bench.pykan_envs); None for other kinds;
     - `spline_params(model)`: its B-spline coefficients, for the kinds that have them;
     - `check(entry, shapes, domain)`: a check before anything is written, raising
       `EntryError` (a plugin's factory builds and has the right output shape);
@@ -62,7 +65,9 @@ class ModelKind:
     role: str | None = None
     rank: int = 100  # where it is listed: built-in kinds first, in the order the docs give
     batch: Callable[[list["nn.Module"]], "nn.Module"] | None = None
-    step: Callable[[Any], StepOptions] = lambda entry: StepOptions()
+    step: Callable[[Any], StepOptions] = lambda entry: StepOptions(
+        compile=bool(getattr(entry, "compile", False)), cuda_graph=bool(getattr(entry, "cuda_graph", False)))
+    pykan: Callable[[Any], tuple[str | None, str] | None] = lambda entry: None
     spline_params: Callable[["nn.Module"], int | None] = lambda model: None
     check: Callable[[Any, Sequence[Any], tuple[float, float]], None] | None = None
     line: dict[str, Any] = field(default_factory=lambda: {"linewidth": 1.2})

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from relukan_bench.kinds import ModelKind
-from relukan_bench.schema import GridRange, ModelEntry, Name, PositiveFloat
+from relukan_bench.schema import Compile, CudaGraph, GridRange, ModelEntry, Name, PositiveFloat
 
 
 class BSplineSpec(ModelEntry):
@@ -17,6 +17,8 @@ class BSplineSpec(ModelEntry):
     kind: Literal["bspline"]
     grid_range: GridRange | None = None  # None: the data domain
     lr: PositiveFloat | None = None  # None: the experiment's train.lr
+    compile: Compile = False
+    cuda_graph: CudaGraph = False
 
 
 def build(entry: BSplineSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:

@@ -1,5 +1,11 @@
-"""`kind: kan`: the original B-spline KAN from pykan, in speed mode (relukan_bench.models.kan),
-trained by our loop or, with `pykan_fit:`, by pykan's own `fit()`."""
+"""`kind: kan`: the original B-spline KAN from pykan (relukan_bench.models.kan), trained by our
+loop or, with `pykan_fit:`, by pykan's own `fit()`.
+
+`pykan: "0.0.5"` names a release other than the installed one: the speed experiment runs it in
+a worker process of its own environment (relukan_bench.pykan_envs), which must be prepared
+before the run. `mode:` is how pykan is built: `speed` (its `speed()`, the default),
+`speed-compile` (`speed(compile=True)`) or `default` (as its constructor builds it; the only
+mode of releases before 0.2.0)."""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from relukan_bench.kinds import ModelKind
-from relukan_bench.schema import MAX_COUNT, GridRange, ModelEntry, Name, NonNegativeInt, PositiveFloat, PositiveInt, Strict, error_at
+from relukan_bench.kinds import EntryError, ModelKind
+from relukan_bench.pykan_envs import VERSION, env_dir, has_speed_mode, install_hint, installed, missing, needs_environment
+from relukan_bench.schema import MAX_COUNT, Compile, CudaGraph, GridRange, ModelEntry, Name, NonNegativeInt, PositiveFloat, PositiveInt, Strict, error_at
 
 
 class PykanFitSpec(Strict):
@@ -43,11 +50,25 @@ class KANSpec(ModelEntry):
     grid_range: GridRange | None = None  # None: the data domain
     lr: PositiveFloat | None = None  # None: the experiment's train.lr (our loop only)
     pykan_fit: PykanFitSpec | None = None  # None: our training loop, like every other model
+    pykan: Annotated[str, Field(pattern=VERSION.pattern, max_length=20)] | None = None  # None: the installed one
+    mode: Literal["default", "speed", "speed-compile"] = "speed"
+    compile: Compile = False
+    cuda_graph: CudaGraph = False
 
     @model_validator(mode="after")
-    def _one_learning_rate(self) -> "KANSpec":
+    def _consistent(self) -> "KANSpec":
         if self.pykan_fit is not None and self.lr is not None:
             raise error_at("lr", cross_field=True, message="pykan's fit() takes its learning rate from pykan_fit.lr; remove lr")
+        version = self.pykan or installed()
+        if self.mode != "default" and version is not None and not has_speed_mode(version):
+            raise error_at("mode", cross_field=True, message=f"expected mode: default for pykan {version} "
+                           f"(speed() came with pykan 0.2.0; got mode: {self.mode})")
+        if self.mode == "speed-compile" and self.compile:
+            raise error_at("compile", cross_field=True, message="mode: speed-compile already compiles pykan's forward; "
+                           "use mode: speed with compile: true to compile the whole step, not both")
+        if self.pykan_fit is not None and needs_environment(self.pykan):
+            raise error_at("pykan_fit", cross_field=True, message=f"pykan's fit() runs the installed pykan ({installed()}) "
+                           f"only (got pykan: {self.pykan})")
         return self
 
 
@@ -55,8 +76,19 @@ def build(entry: KANSpec, shape: Any, domain: tuple[float, float], seed: int) ->
     from relukan_bench.models.kan import PyKAN
 
     grid_range = tuple(entry.grid_range) if entry.grid_range is not None else tuple(domain)
-    return PyKAN(shape.width, shape.grid, shape.k, grid_range=grid_range, seed=seed)
+    if needs_environment(entry.pykan):
+        raise RuntimeError(f"pykan {entry.pykan} runs in a worker of its own environment; this process imports "
+                           f"pykan {installed()}")
+    return PyKAN(shape.width, shape.grid, shape.k, grid_range=grid_range, seed=seed, mode=entry.mode)
+
+
+def check(entry: KANSpec, shapes: Any, domain: tuple[float, float]) -> None:
+    """A release other than the installed one needs its environment, prepared beforehand."""
+    if missing([entry.pykan] if entry.pykan else []):
+        raise EntryError("pykan", f"pykan {entry.pykan} has no environment in {env_dir(entry.pykan)}; "
+                         + install_hint([entry.pykan]))
 
 
 KIND = ModelKind("kan", KANSpec, build, label="KAN (pykan)", role="kan", rank=1,
-                 spline_params=lambda model: model.spline_parameter_count())
+                 spline_params=lambda model: model.spline_parameter_count(), check=check,
+                 pykan=lambda entry: (entry.pykan, entry.mode))

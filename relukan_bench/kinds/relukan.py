@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import model_validator
-
 from relukan_bench.kinds import ModelKind, StepOptions
-from relukan_bench.schema import ModelEntry, Name, PositiveFloat, error_at
+from relukan_bench.schema import Compile, CudaGraph, ModelEntry, Name, PositiveFloat
 
 
 class ReLUKANSpec(ModelEntry):
@@ -20,14 +18,8 @@ class ReLUKANSpec(ModelEntry):
     train_se: bool = True
     lr: PositiveFloat | None = None  # None: the experiment's train.lr
     impl: Literal["reference", "fast"] = "reference"
-    compile: bool = False  # impl fast only: torch.compile the fused step (compile time recorded apart)
-    cuda_graph: bool = True  # impl fast only, on CUDA: capture the step in a CUDA graph and replay it
-
-    @model_validator(mode="after")
-    def _fast_only(self) -> "ReLUKANSpec":
-        if self.compile and self.impl != "fast":
-            raise error_at("compile", cross_field=True, message=f"expected impl: fast to compile (got impl: {self.impl})")
-        return self
+    compile: Compile = False  # the training step through torch.compile (compile time recorded apart)
+    cuda_graph: CudaGraph | None = None  # on CUDA: capture the step in a CUDA graph; None: impl fast only
 
 
 def build(entry: ReLUKANSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
@@ -45,7 +37,8 @@ def batch(models: list[Any]) -> Any:
 
 
 def step(entry: ReLUKANSpec) -> StepOptions:
-    return StepOptions(fused=entry.impl == "fast", compile=entry.compile, cuda_graph=entry.cuda_graph)
+    graph = entry.impl == "fast" if entry.cuda_graph is None else entry.cuda_graph
+    return StepOptions(fused=entry.impl == "fast", compile=entry.compile, cuda_graph=graph)
 
 
 KIND = ModelKind("relukan", ReLUKANSpec, build, label="ReLU-KAN", role="relukan", rank=0, batch=batch, step=step)

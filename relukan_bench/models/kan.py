@@ -1,10 +1,17 @@
-"""The original B-spline KAN (Liu et al. 2024), as implemented by pykan 0.2.8.
+"""The original B-spline KAN (Liu et al. 2024), as implemented by the pykan this process
+imports: 0.2.8 installed, or an older release in a worker (relukan_bench.pykan_envs).
 
-`PyKAN(width, grid, k)` wraps pykan's `KAN` so that it behaves like every other model here:
+`PyKAN(width, grid, k, mode=...)` wraps pykan's `KAN` so that it behaves like every other
+model here, whichever release it is (the adapter reads the constructor's signature):
 
 - (B, width[0]) -> (B, width[-1]), float32;
-- speed mode: no symbolic branch (its unused parameters frozen, so parameter counts are
-  honest), no saved activations, no checkpoints (`auto_save=False`): it writes no file;
+- `mode="speed"` (pykan >= 0.2.0): `KAN.speed()`: no symbolic branch (its unused parameters
+  frozen, so parameter counts are honest), no saved activations; `"speed-compile"`:
+  `KAN.speed(compile=True)`, pykan's own `torch.compile` of its forward; `"default"`: the
+  model as `KAN(width, grid, k, ...)` builds it (symbolic branch on, activations saved, in
+  0.0.x also its activation statistics at every forward): what a user who never heard of
+  `speed()` times, and what the releases before 0.2.0 offer;
+- never a checkpoint (`auto_save=False` where the release has it): it writes no file;
 - it shows no progress bar, not even in pykan's own `fit()` (see `pykan_fit`);
 - pykan reseeds torch, numpy and `random` in its constructor: here that happens inside a
   scope that gives the caller's global random state back;
@@ -33,8 +40,11 @@ from torch import nn
 from relukan_bench.seeding import preserved_rng, seeded
 
 
+MODES = ("default", "speed", "speed-compile")
+
+
 class PyKAN(nn.Module):
-    """pykan's KAN in speed mode, (B, in) -> (B, out).
+    """pykan's KAN, (B, in) -> (B, out).
 
     Args:
         width: layer widths, e.g. [2, 5, 1]. Not modified.
@@ -42,6 +52,7 @@ class PyKAN(nn.Module):
         k: spline order.
         grid_range: (lo, hi) covered by the initial grid; the data domain by default.
         seed: pykan's initialisation seed (the caller's global random state is preserved).
+        mode: "speed" (default), "speed-compile" or "default" (see the module docstring).
     """
 
     def __init__(
@@ -51,27 +62,24 @@ class PyKAN(nn.Module):
         k: int,
         grid_range: tuple[float, float] = (0.0, 1.0),
         seed: int = 0,
+        mode: str = "speed",
     ) -> None:
         super().__init__()
         from kan import KAN  # never `import *`: it injects ~1000 names
 
+        if mode not in MODES:
+            raise ValueError(f"expected a pykan mode among {', '.join(MODES)} (got {mode!r})")
+        if mode != "default" and not hasattr(KAN, "speed"):
+            raise ValueError(f"this pykan ({pykan_version()}) has no speed mode (KAN.speed() came with 0.2.0); use mode: default")
         self.width = list(width)
-        self.grid, self.k = grid, k
+        self.grid, self.k, self.mode = grid, k, mode
         self.grid_range = (float(grid_range[0]), float(grid_range[1]))
         with preserved_rng(), deterministic_lstsq():
-            model = KAN(
-                width=list(width),
-                grid=grid,
-                k=k,
-                grid_range=list(self.grid_range),
-                seed=seed,
-                symbolic_enabled=False,
-                save_act=False,
-                auto_save=False,
-            )
-        self.kan = model.speed()
-        for parameter in self.kan.symbolic_fun.parameters():
-            parameter.requires_grad_(False)  # the symbolic branch is off: nothing trains these
+            model = KAN(**_constructor_arguments(KAN, self.width, grid, k, list(self.grid_range), seed, mode))
+        self.kan = model if mode == "default" else model.speed(compile=mode == "speed-compile")
+        if mode != "default":
+            for parameter in model.symbolic_fun.parameters():
+                parameter.requires_grad_(False)  # the symbolic branch is off: nothing trains these
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, width[0]) -> (B, width[-1])."""
@@ -81,12 +89,17 @@ class PyKAN(nn.Module):
         # `.to(device)` on this wrapper moves pykan's parameters but bypasses pykan's own
         # `to()`, which also records the device; record it the same way.
         super()._apply(fn, *args, **kwargs)
-        self.kan.device = self.kan.act_fun[0].coef.device
+        self.inner.device = self.inner.act_fun[0].coef.device
         return self
+
+    @property
+    def inner(self) -> Any:
+        """pykan's own model (`speed(compile=True)` returns a wrapper around it)."""
+        return getattr(self.kan, "_orig_mod", self.kan)
 
     def spline_parameter_count(self) -> int:
         """Trainable B-spline coefficients only (without base and spline scales)."""
-        return sum(layer.coef.numel() for layer in self.kan.act_fun if layer.coef.requires_grad)
+        return sum(layer.coef.numel() for layer in self.inner.act_fun if layer.coef.requires_grad)
 
     def pykan_fit(
         self,
@@ -115,11 +128,34 @@ class PyKAN(nn.Module):
         self.steps_seen = 0
         try:
             with seeded(seed), _pykan_progress(counter), deterministic_lstsq():
-                results = self.kan.fit(dataset, steps=steps, log=max(steps, 1), **dict(options))
+                results = self.inner.fit(dataset, steps=steps, log=max(steps, 1), **dict(options))
         finally:
             self.steps_seen = counter.seen
         rmse = torch.tensor([[float(a), float(b)] for a, b in zip(results["train_loss"], results["test_loss"])], dtype=torch.float64)
         return (rmse**2).reshape(-1, 2)
+
+
+def pykan_version() -> str | None:
+    """The version of the pykan this process imports."""
+    from relukan_bench.pykan_envs import installed
+
+    return installed()
+
+
+def _constructor_arguments(KAN: type, width: list[int], grid: int, k: int, grid_range: list[float], seed: int,
+                           mode: str) -> dict[str, Any]:
+    """The keywords this release's constructor takes for our model: the same grid, range and
+    seed everywhere; no checkpoints where it can write them (0.1.x writes ./model by default);
+    in the speed modes, what `speed()` switches off, off from the start too."""
+    import inspect
+
+    accepted = inspect.signature(KAN.__init__).parameters
+    arguments: dict[str, Any] = {"width": list(width), "grid": grid, "k": k, "grid_range": grid_range, "seed": seed}
+    if "auto_save" in accepted:
+        arguments["auto_save"] = False
+    if mode != "default":
+        arguments.update({name: False for name in ("symbolic_enabled", "save_act") if name in accepted})
+    return arguments
 
 
 class _StepCounter:

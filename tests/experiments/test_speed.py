@@ -119,3 +119,61 @@ def test_a_unit_whose_loss_is_not_finite_is_recorded_as_failed():
     assert [r["model"] for r in records] == ["relukan", "kan"]  # the run went on
     for r in records:
         assert r["error"].startswith("the loss is not finite after the timed steps") and r["seconds"] > 0
+
+
+def test_each_relukan_meets_the_bspline_of_its_own_effort():
+    """compiled against compiled is the basis at equal effort; a fused ReLU-KAN has no fused
+    B-spline KAN to meet, so it meets the B-spline KAN of its compile setting, marked unequal."""
+    from relukan_bench.kinds import StepOptions
+
+    names = ("kan", "ours", "ours-c", "relukan", "relukan-c", "fast", "fast-c")
+    records = [record("f1", m, s) for m, s in zip(names, (8.0, 4.0, 2.0, 2.0, 1.0, 0.5, 0.25))]
+    roles = {"kan": "kan", "ours": "bspline", "ours-c": "bspline", "relukan": "relukan", "relukan-c": "relukan",
+             "fast": "relukan", "fast-c": "relukan"}
+    efforts = {"ours-c": StepOptions(compile=True), "relukan-c": StepOptions(compile=True),
+               "fast": StepOptions(fused=True), "fast-c": StepOptions(fused=True, compile=True)}
+    split = {r["relukan"]: r for r in decompose(summarize(records, "kan"), roles, "kan", efforts)}
+    assert {m: (r["bspline"], r["equal_effort"]) for m, r in split.items()} == {
+        "relukan": ("ours", True), "relukan-c": ("ours-c", True), "fast": ("ours", False), "fast-c": ("ours-c", False)}
+    assert (split["relukan-c"]["implementation"], split["relukan-c"]["basis"]) == (4.0, 2.0)
+    # without efforts every model counts as plain: the first B-spline KAN, equal
+    assert decompose(summarize(records, "kan"), roles, "kan")[0]["bspline"] == "ours"
+
+
+def test_every_pykan_version_and_mode_in_one_run(pykan_home, tmp_path):
+    """pykan 0.0.5 and 0.1.2 in their workers, 0.2.8 here in two modes, alternating inside the
+    repeat; every row says which pykan ran, and where the step's time and memory went; the
+    report puts ReLU-KAN against each of them."""
+    from relukan_bench.experiments.speed.report import baselines_section
+    from relukan_bench.runner import Request, run
+
+    (tmp_path / "c.yaml").write_text(
+        "experiment: speed\nthreads: 1\ndata: {samples: 64}\ntrain: {steps: 3}\ntiming: {repeats: 1, warmup_steps: 1}\n"
+        "models:\n  - {name: relukan, kind: relukan}\n  - {name: kan, kind: kan}\n"
+        "  - {name: kan-default, kind: kan, mode: default}\n"
+        "  - {name: kan-0.0.5, kind: kan, pykan: '0.0.5', mode: default}\n"
+        "  - {name: kan-0.1.2, kind: kan, pykan: '0.1.2', mode: default}\n"
+        "functions:\n  - {name: f2, expression: sin(pi*x1 + pi*x2), width: [2, 1], grid: 5, k: 3}\n")
+    outcome = run("speed", Request(config=tmp_path / "c.yaml", out=tmp_path / "run"))
+    assert not outcome.failed, outcome.failed
+    from relukan_bench.experiments.speed import RawRecord
+    from relukan_bench.results import read_records
+
+    raw = read_records(tmp_path / "run" / "raw.csv", RawRecord)
+    assert [(r["model"], r["pykan_version"], r["pykan_mode"]) for r in raw] == [
+        ("relukan", None, None), ("kan", "0.2.8", "speed"), ("kan-default", "0.2.8", "default"),
+        ("kan-0.0.5", "0.0.5", "default"), ("kan-0.1.2", "0.1.2", "default")]
+    for r in raw:
+        assert r["seconds"] > 0 and math.isfinite(r["final_loss"]) and r["threads"] == 1
+        assert all(r[c] > 0 for c in ("forward_ms", "backward_ms", "optimizer_ms", "peak_memory_mb")), r
+    params = {r["model"]: r["params"] for r in raw}
+    assert params["kan-default"] > params["kan"]  # default mode trains the symbolic branch's parameters too
+    summary = {r["model"]: r for r in outcome.shown["summary"]}
+    assert summary["kan-0.0.5"]["pykan_version"] == "0.0.5" and summary["kan-0.1.2"]["pykan_mode"] == "default"
+    assert all(summary[m]["peak_memory_mb"] > 0 for m in summary)
+    from relukan_bench.report import load_experiment
+
+    section = baselines_section(load_experiment(tmp_path / "run", "speed"))
+    for label in ("`kan` (pykan 0.2.8, speed)", "`kan-0.0.5` (pykan 0.0.5, default)", "`kan-0.1.2` (pykan 0.1.2, default)"):
+        assert label in section
+    assert "Only one pykan version was timed" not in section

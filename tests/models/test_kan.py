@@ -142,3 +142,30 @@ def test_pykan_models_are_deterministic_though_its_lstsq_driver_is_not():
     assert torch.linalg.lstsq is original  # given back outside the scope
     coefs = [torch.cat([layer.coef.flatten() for layer in PyKAN([4, 4, 2, 1], 10, 3, seed=0).kan.act_fun]) for _ in range(6)]
     assert all(torch.equal(c, coefs[0]) for c in coefs)
+
+
+def test_default_mode_is_pykans_constructor_and_computes_the_same_function(in_empty_dir):
+    """`mode: default` keeps the symbolic branch (zero-masked at first, so the same outputs) and
+    saved activations; it trains the symbolic branch's parameters too, as pykan's own model does."""
+    from tests.close import assert_close_scaled
+
+    fast, plain = PyKAN([2, 5, 1], grid=5, k=3, seed=3), PyKAN([2, 5, 1], grid=5, k=3, seed=3, mode="default")
+    assert plain.kan.symbolic_enabled is True and plain.kan.save_act is True
+    assert plain.mode == "default" and fast.mode == "speed"
+    trainable = lambda model: sum(p.numel() for p in model.parameters() if p.requires_grad)  # noqa: E731
+    assert trainable(plain) > trainable(fast)
+    assert plain.spline_parameter_count() == fast.spline_parameter_count()
+    x = torch.rand(64, 2)
+    assert_close_scaled(plain(x), fast(x), rtol=1e-6, what="default vs speed mode at initialisation")
+    assert list(in_empty_dir.iterdir()) == []  # no checkpoints in default mode either
+
+
+def test_speed_compile_wraps_pykans_model_in_torch_compile():
+    model = PyKAN([2, 1], grid=3, k=3, mode="speed-compile")
+    assert type(model.kan).__name__ == "OptimizedModule" and model.inner.symbolic_enabled is False
+    assert model.spline_parameter_count() == PyKAN([2, 1], grid=3, k=3).spline_parameter_count()
+
+
+def test_an_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="expected a pykan mode"):
+        PyKAN([2, 1], grid=3, k=3, mode="fast")

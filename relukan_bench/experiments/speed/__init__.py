@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from relukan_bench.errors import failure
 from relukan_bench.experiments.protocol import CompareTable, Experiment, Option
 from relukan_bench.records import Record
+from relukan_bench.seeding import derive_seed
 from relukan_bench.stats import describe, ratio_range, relative_iqr
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class RawRecord(Record):
     function: str
     model: str
     kind: str
+    pykan_version: str | None
+    pykan_mode: str | None
     device: str
     repeat: int
     seed: int
@@ -48,6 +51,10 @@ class RawRecord(Record):
     params: int | None
     threads: int
     compile_seconds: float
+    forward_ms: float
+    backward_ms: float
+    optimizer_ms: float
+    peak_memory_mb: float
     error: str | None
 
 
@@ -57,6 +64,8 @@ class SummaryRecord(Record):
 
     function: str
     model: str
+    pykan_version: str | None
+    pykan_mode: str | None
     device: str
     n: int
     failed: int
@@ -71,6 +80,10 @@ class SummaryRecord(Record):
     final_loss: float
     params: int | None
     compile_s: float
+    forward_ms: float
+    backward_ms: float
+    optimizer_ms: float
+    peak_memory_mb: float
 
 
 @dataclass
@@ -82,6 +95,7 @@ class DecompositionRecord(Record):
     relukan: str
     kan: str
     bspline: str
+    equal_effort: bool
     total: float
     total_low: float
     total_high: float
@@ -94,6 +108,8 @@ class DecompositionRecord(Record):
     implementation_share: float
 
 
+#: the per-step breakdown of the phase and memory passes (relukan_bench.timing)
+PHASE_COLUMNS = ("forward_ms", "backward_ms", "optimizer_ms", "peak_memory_mb")
 #: the tables' columns and types, for the writers and the one reader (results.read_records)
 RAW_TYPES, RAW_COLUMNS = RawRecord.types(), RawRecord.columns()
 SUMMARY_COLUMNS = SummaryRecord.columns()
@@ -129,60 +145,70 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
     """Run `units` (default: the whole plan); yield one raw record (RAW_COLUMNS) as each
     finishes, after `on_unit(unit)` before each starts. A unit that raises, or whose loss is
     not finite after its timed steps, is a failed unit: its record says why in `error`, and
-    the others go on."""
-    import torch
-
+    the others go on. A pykan version other than the installed one is timed in its worker
+    (relukan_bench.worker), started on first use and closed when this generator ends."""
     from relukan_bench.data import make_dataset
-    from relukan_bench.kinds import build_model
-    from relukan_bench.models import count_parameters
-    from relukan_bench.seeding import derive_seed
-    from relukan_bench.timing import time_steps
-    from relukan_bench.training import prepare, step_for
+    from relukan_bench.worker import Workers
 
     functions = {f.name: f for f in config.functions}
     models = {m.name: m for m in config.models}
-    domain = tuple(config.data.domain)
-    datasets: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor]] = {}
-    for unit in plan(config, devices) if units is None else units:
-        if on_unit is not None:
-            on_unit(unit)
-        function, spec = functions[unit.function], models[unit.model]
-        if (unit.device, unit.function) not in datasets:
-            datasets.clear()  # one function's data alive at a time
-            x, y = make_dataset(function, config.data.samples, domain, derive_seed(config.seed, "data", function.name))
-            datasets[(unit.device, unit.function)] = (x.to(unit.device), y.to(unit.device))
-        x, y = datasets[(unit.device, unit.function)]
-        seed = derive_seed(config.seed, "init", function.name, unit.repeat)
-        seconds = final_loss = compile_seconds = math.nan
-        params, error = None, None
-        try:
-            model = build_model(spec, function, domain, seed).to(unit.device)
-            params = count_parameters(model)
-            step = step_for(spec, model, config.train, x, y, lr=config.train.lr)
-            compile_seconds = prepare(spec, step)  # torch.compile and CUDA-graph capture, outside the clock
-            seconds = time_steps(step, config.train.steps, config.timing.warmup_steps, unit.device)
-            final_loss = float(step.last_loss) if step.last_loss is not None else math.nan
-            if not math.isfinite(final_loss):
-                error = f"the loss is not finite after the timed steps ({final_loss})"
-        except Exception as exc:  # noqa: BLE001 - any failure of one unit is recorded, the run goes on
-            error = failure(exc)
-        yield RawRecord(
-            function=unit.function,
-            model=unit.model,
-            kind=spec.kind,
-            device=unit.device,
-            repeat=unit.repeat,
-            seed=seed,
-            steps=config.train.steps,
-            warmup_steps=config.timing.warmup_steps,
-            seconds=seconds,
-            ms_per_step=1000.0 * seconds / config.train.steps,
-            final_loss=final_loss,
-            params=params,
-            threads=torch.get_num_threads(),
-            compile_seconds=compile_seconds,
-            error=error,
-        ).row()
+    datasets: dict[tuple[str, str], Any] = {}
+    with Workers() as workers:
+        for unit in plan(config, devices) if units is None else units:
+            if on_unit is not None:
+                on_unit(unit)
+            function = functions[unit.function]
+            if (unit.device, unit.function) not in datasets:
+                datasets.clear()  # one function's data alive at a time
+                x, y = make_dataset(function, config.data.samples, tuple(config.data.domain),
+                                    derive_seed(config.seed, "data", function.name))
+                datasets[(unit.device, unit.function)] = (x.to(unit.device), y.to(unit.device))
+            yield _run_unit(config, unit, function, models[unit.model], datasets[(unit.device, unit.function)], workers)
+
+
+def _run_unit(config: SpeedConfig, unit: Unit, function: Any, spec: Any, data: tuple[Any, Any], workers: Any) -> dict[str, Any]:
+    """One unit's raw record, measured here or in the worker of its pykan version."""
+    import torch
+
+    from relukan_bench.experiments.speed.measure import NonFiniteLoss, measure
+    from relukan_bench.kinds import kind_of
+    from relukan_bench.pykan_envs import installed, needs_environment
+
+    seed = derive_seed(config.seed, "init", function.name, unit.repeat)
+    version, mode = kind_of(spec).pykan(spec) or (None, None)
+    found: dict[str, Any] = {"pykan_version": installed() if mode is not None else None, "threads": torch.get_num_threads()}
+    arguments = dict(domain=tuple(config.data.domain), seed=seed, lr=config.train.lr, steps=config.train.steps,
+                     warmup=config.timing.warmup_steps, device=unit.device)
+    try:
+        if needs_environment(version):
+            found.update(workers.call(
+                version, "relukan_bench.experiments.speed.measure:measure_unit", entry=spec.model_dump(mode="json"),
+                shape={"width": list(function.width), "grid": function.grid, "k": function.k},
+                x=data[0].tolist(), y=data[1].tolist(), train=config.train.model_dump(mode="json"),
+                threads=torch.get_num_threads(), **arguments))
+        else:
+            found.update(measure(spec, function, x=data[0], y=data[1], train=config.train, **arguments))
+    except NonFiniteLoss as exc:
+        found.update(exc.found, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - any failure of one unit is recorded, the run goes on
+        found["error"] = failure(exc)
+    return _raw_record(config, unit, spec, seed, mode, found)
+
+
+def _raw_record(config: SpeedConfig, unit: Unit, spec: Any, seed: int, mode: str | None, found: dict[str, Any]) -> dict[str, Any]:
+    seconds = found.get("seconds", math.nan)
+    return RawRecord(
+        function=unit.function, model=unit.model, kind=spec.kind,
+        pykan_version=found.get("pykan_version"), pykan_mode=mode,
+        device=unit.device, repeat=unit.repeat, seed=seed,
+        steps=config.train.steps, warmup_steps=config.timing.warmup_steps,
+        seconds=seconds, ms_per_step=1000.0 * seconds / config.train.steps,
+        final_loss=found.get("final_loss", math.nan), params=found.get("params"), threads=found["threads"],
+        compile_seconds=found.get("compile_seconds", math.nan),
+        forward_ms=found.get("forward_ms", math.nan), backward_ms=found.get("backward_ms", math.nan),
+        optimizer_ms=found.get("optimizer_ms", math.nan), peak_memory_mb=found.get("peak_memory_mb", math.nan),
+        error=found.get("error"),
+    ).row()
 
 
 def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
@@ -198,9 +224,12 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
     for (function, model, device), rows in groups.items():
         mine = stats[(function, model, device)]
         base = stats.get((function, baseline, device)) if baseline else None
+        ok = [r for r in rows if not r.get("error")]
         summary.append(SummaryRecord(
             function=function,
             model=model,
+            pykan_version=rows[0].get("pykan_version"),
+            pykan_mode=rows[0].get("pykan_mode"),
             device=device,
             n=mine["n"],
             failed=sum(bool(r.get("error")) for r in rows),
@@ -214,7 +243,8 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
             speedup=base["median"] / mine["median"] if base is not None and mine["median"] > 0 else math.nan,
             final_loss=describe([r["final_loss"] for r in rows if not r.get("error")])["median"],
             params=next((r["params"] for r in rows if r["params"] is not None), None),
-            compile_s=_median_of_known([r.get("compile_seconds") for r in rows if not r.get("error")]),
+            compile_s=_median_of_known([r.get("compile_seconds") for r in ok]),
+            **{name: _median_of_known([r.get(name) for r in ok]) for name in PHASE_COLUMNS},
         ).row())
     return summary
 
@@ -229,7 +259,8 @@ def _median_of_known(values: Sequence[float | None]) -> float:
 DECOMPOSITION_COLUMNS = DecompositionRecord.columns()
 
 
-def decompose(summary: Sequence[dict[str, Any]], roles: dict[str, str | None], baseline: str | None) -> list[dict[str, Any]]:
+def decompose(summary: Sequence[dict[str, Any]], roles: dict[str, str | None], baseline: str | None,
+              efforts: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Split every ReLU-KAN's speedup over pykan into the implementation's part and the
     basis's, with our B-spline KAN (the same function as pykan's, in a few tensor operations)
     between them:
@@ -241,32 +272,59 @@ def decompose(summary: Sequence[dict[str, Any]], roles: dict[str, str | None], b
     (NaN unless ReLU-KAN is faster, total > 1). Each ratio has a quartile range, pairing the
     quartiles the unfavourable and the favourable way. One row per (function, device, model
     in the role relukan); none without a pykan model (the baseline when it is one, else the
-    first in the role kan) and a bspline model (the first in that role). `roles`: each model's
-    role in the paper's comparison (relukan_bench.kinds)."""
+    first in the role kan) and a bspline model. `roles`: each model's role in the paper's
+    comparison (relukan_bench.kinds).
+
+    Each ReLU-KAN is held against the B-spline KAN given the same effort where there is one
+    (`efforts`: each model's relukan_bench.kinds.StepOptions; compiled against compiled,
+    captured against captured): then `equal_effort` is true and `basis` is the basis alone.
+    No B-spline KAN has a fused step, so a fast ReLU-KAN meets the first B-spline KAN of its
+    compile setting, and its `basis` also holds that implementation's own work."""
     kan = baseline if baseline is not None and roles.get(baseline) == "kan" else next((m for m, r in roles.items() if r == "kan"), None)
-    bspline = next((m for m, r in roles.items() if r == "bspline"), None)
+    bsplines = [m for m, r in roles.items() if r == "bspline"]
     relukans = [m for m, r in roles.items() if r == "relukan"]
-    if kan is None or bspline is None or not relukans:
+    if kan is None or not bsplines or not relukans:
         return []
     rows = {(r["function"], r["model"], r["device"]): r for r in summary}
     split = []
     for function, device in dict.fromkeys((r["function"], r["device"]) for r in summary):
-        slow, middle = rows.get((function, kan, device)), rows.get((function, bspline, device))
+        slow = rows.get((function, kan, device))
         for relukan in relukans:
-            fast = rows.get((function, relukan, device))
+            bspline, equal = _partner(relukan, bsplines, efforts or {})
+            middle, fast = rows.get((function, bspline, device)), rows.get((function, relukan, device))
             if slow is None or middle is None or fast is None:
                 continue
-            total, implementation, basis = ratio_range(slow, fast), ratio_range(slow, middle), ratio_range(middle, fast)
-            share = math.log(implementation[0]) / math.log(total[0]) if total[0] > 1 and implementation[0] > 0 else math.nan
-            split.append(DecompositionRecord(
-                function=function, device=device, relukan=relukan, kan=kan, bspline=bspline,
-                total=total[0], total_low=total[1], total_high=total[2],
-                implementation=implementation[0], implementation_low=implementation[1],
-                implementation_high=implementation[2],
-                basis=basis[0], basis_low=basis[1], basis_high=basis[2],
-                implementation_share=share,
-            ).row())
+            split.append(_split_row(function, device, relukan, kan, bspline, equal, slow, middle, fast))
     return split
+
+
+def _partner(relukan: str, bsplines: Sequence[str], efforts: dict[str, Any]) -> tuple[str, bool]:
+    """The B-spline KAN a ReLU-KAN is held against, and whether it had the same effort."""
+    def effort(name: str) -> tuple[bool, bool, bool]:
+        options = efforts.get(name)
+        return (False, False, False) if options is None else (options.fused, options.compile, options.cuda_graph)
+
+    mine = effort(relukan)
+    for bspline in bsplines:
+        if effort(bspline) == mine:
+            return bspline, True
+    for bspline in bsplines:
+        if effort(bspline)[1] == mine[1]:
+            return bspline, False
+    return bsplines[0], False
+
+
+def _split_row(function: str, device: str, relukan: str, kan: str, bspline: str, equal: bool,
+               slow: dict[str, Any], middle: dict[str, Any], fast: dict[str, Any]) -> dict[str, Any]:
+    total, implementation, basis = ratio_range(slow, fast), ratio_range(slow, middle), ratio_range(middle, fast)
+    share = math.log(implementation[0]) / math.log(total[0]) if total[0] > 1 and implementation[0] > 0 else math.nan
+    return DecompositionRecord(
+        function=function, device=device, relukan=relukan, kan=kan, bspline=bspline, equal_effort=equal,
+        total=total[0], total_low=total[1], total_high=total[2],
+        implementation=implementation[0], implementation_low=implementation[1], implementation_high=implementation[2],
+        basis=basis[0], basis_low=basis[1], basis_high=basis[2],
+        implementation_share=share,
+    ).row()
 
 
 # ----------------------------------------------------------------------------- paper layout
@@ -333,6 +391,21 @@ def _same_function(function: Any, row: dict[str, str]) -> bool:
 
 
 # ----------------------------------------------------------------------------- the declaration
+BASELINES_CONFIG = "speed-baselines.yaml"  # speed against every pykan version and mode (reproduce runs it when it can)
+
+
+def baseline_versions(path: Any) -> list[str]:
+    """The pykan versions a speed config's models name, in order (none when it cannot be read)."""
+    from relukan_bench.yamlio import YamlError, loads, read_text
+
+    try:
+        config = loads(read_text(path))
+    except (OSError, ValueError, YamlError):
+        return []
+    models = config.get("models", []) if isinstance(config, dict) else []
+    return list(dict.fromkeys(str(m["pykan"]) for m in models if isinstance(m, dict) and m.get("pykan") is not None))
+
+
 def _seconds_label(unit: Unit) -> str:
     return f"{unit.function} {unit.model} on {unit.device}, repeat {unit.repeat + 1}"
 
@@ -356,6 +429,7 @@ class Speed(Experiment):
     tables = {"raw": RawRecord}
     summaries = {"summary": SummaryRecord, "decomposition": DecompositionRecord}
     units_name = "timed runs"
+    workers = True
     device_help = "cpu, cuda, or auto (the CPU plus CUDA when present). Default: the config's (cpu)."
     selects = ("functions", "models")
     options = (
@@ -403,6 +477,18 @@ class Speed(Experiment):
 
         return paper_keys(paper_rows, config_path)
 
+    def reproduce_config(self) -> tuple[Any, str | None]:
+        """configs/speed-baselines.yaml when the environments of its pykan versions are
+        prepared; else the default config and how to prepare them."""
+        from relukan_bench import pykan_envs, resources
+
+        path = resources.configs_dir() / BASELINES_CONFIG
+        versions = baseline_versions(path)
+        if pykan_envs.missing(versions):
+            return None, (f"speed times the installed pykan only; to time it against pykan {', '.join(versions)} too "
+                          f"(configs/{BASELINES_CONFIG}), {pykan_envs.install_hint(pykan_envs.missing(versions))}")
+        return resources.display_path(path), None
+
     def context(self, config: SpeedConfig) -> dict[tuple[str, str], float]:
         from relukan_bench import resources
         from relukan_bench.results import read_csv
@@ -442,7 +528,7 @@ class Speed(Experiment):
         return _seconds_label(unit)
 
     def summarize(self, run_dir: Any, config: SpeedConfig, results: Sequence[dict[str, Any]], context: Any) -> dict[str, Any]:
-        from relukan_bench.kinds import roles
+        from relukan_bench.kinds import kind_of, roles
         from relukan_bench.results import write_csv
 
         model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
@@ -450,7 +536,8 @@ class Speed(Experiment):
         write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
         write_csv(run_dir / "table.csv", table_columns(model_names, config.baseline),
                   paper_table(summary, function_names, model_names, context))
-        split = decompose(summary, roles(config.models), config.baseline)
+        efforts = {m.name: kind_of(m).step(m) for m in config.models}
+        split = decompose(summary, roles(config.models), config.baseline, efforts)
         if split:
             write_csv(run_dir / "decomposition.csv", DECOMPOSITION_COLUMNS, split)
         return {"summary": summary, "paper": context, "split": split}
@@ -459,7 +546,11 @@ class Speed(Experiment):
         if any(not r.get("error") for r in results):
             from relukan_bench.plots import plot_speed
 
-            plot_speed(shown["summary"], config.baseline, run_dir / "speed.png")
+            from relukan_bench.kinds import roles
+
+            named = roles(config.models)
+            relukan = "relukan" if named.get("relukan") == "relukan" else next((m for m, r in named.items() if r == "relukan"), None)
+            plot_speed(shown["summary"], config.baseline, run_dir / "speed.png", paper=shown["paper"], relukan=relukan)
 
     def show(self, outcome: Any) -> list[Any]:
         from relukan_bench import render

@@ -73,7 +73,86 @@ def section(exp: Experiment, run_dir: Path) -> str:
     ]
     if exp.decomposition:
         text += ["", decomposition_section(exp)]
+    text += ["", baselines_section(exp)]
     return "\n".join(text)
+
+
+# ----------------------------------------------------------------------------- against which KAN?
+def _baselines(exp: Experiment) -> list[str]:
+    """The run's pykan models, in config order."""
+    return [m for m in exp.model_names() if exp.roles().get(m) == "kan"]
+
+
+def baseline_label(exp: Experiment, model: str) -> str:
+    """'pykan 0.0.5, default' from the summary's columns (a run from before they existed: its
+    config's mode, or speed)."""
+    row = next((r for r in exp.summary if r["model"] == model), {})
+    entry = next((m for m in exp.config.get("models", []) if m.get("name") == model), {})
+    version = row.get("pykan_version") or entry.get("pykan") or exp.env.get("packages", {}).get("pykan") or "?"
+    return f"pykan {version}, {row.get('pykan_mode') or entry.get('mode') or 'speed'}"
+
+
+def _speedups(exp: Experiment, relukan: str, kan: str, device: str) -> dict[str, tuple[float, float, float]]:
+    """ReLU-KAN's speedup over `kan` per function on `device`: (median ratio, low, high)."""
+    rows = _speed_rows(exp)
+    found = {}
+    for function in dict.fromkeys(r["function"] for r in exp.summary):
+        slow, fast = rows.get((function, kan, device)), rows.get((function, relukan, device))
+        if slow and fast and finite(slow.get("median_s")) and finite(fast.get("median_s")):
+            found[function] = ratio_range(slow, fast)
+    return found
+
+
+def baselines_section(exp: Experiment) -> str:
+    """ReLU-KAN's speedup over every pykan version and mode the run timed, beside the paper's."""
+    relukan, kans = exp.relukan(), _baselines(exp)
+    functions = list(dict.fromkeys(r["function"] for r in exp.summary))
+    paper = {r["function"]: r for r in exp.table}
+    lines = ["### Against which KAN?", ""]
+    if relukan is None or not kans:
+        return "\n".join(lines + ["No ReLU-KAN and pykan rows to compare."])
+    body, verdicts = [], []
+    for device in dict.fromkeys(r["device"] for r in exp.summary):
+        label = "cpu" if device == "cpu" else "gpu"
+        for kan in kans:
+            speedups = _speedups(exp, relukan, kan, device)
+            ms = {r["function"]: r.get("ms_per_step") for r in exp.summary if r["model"] == kan and r["device"] == device}
+            body.append([device, f"`{kan}` ({baseline_label(exp, kan)})",
+                         *[f"**{fmt.ratio(speedups[f][0])}** ({ms[f]:.3g} ms)" if f in speedups else "" for f in functions]])
+            verdicts.append(_baseline_verdict(exp, kan, device, speedups, paper, label))
+        body.append([device, "the paper (its pykan, its machine)",
+                     *[fmt.ratio(paper.get(f, {}).get(f"paper_speedup_{label}")) for f in functions]])
+    lines += [
+        f"`{relukan}`'s speedup over each pykan the run timed: its median seconds over `{relukan}`'s on the same "
+        "function and device, with that pykan's median ms per step. pykan's `speed()` (0.2.0 and later) switches "
+        "off the symbolic branch and the saved activations; `default` is the model as `KAN(width, grid, k)` builds "
+        "it, the only mode before 0.2.0. Versions other than the installed one ran in worker processes with the same "
+        "torch (docs/methodology.md).",
+        "",
+        markdown_table(["device", "against", *functions], body, right=[False, False, *[True] * len(functions)]),
+        "",
+        *verdicts,
+    ]
+    if len({baseline_label(exp, k).split(",")[0] for k in kans}) < 2:
+        lines += ["", "Only one pykan version was timed: prepare the others with `relukan-bench pykan install "
+                  "0.0.5 0.1.2` (or `make baselines`) and run `configs/speed-baselines.yaml`."]
+    return "\n".join(lines)
+
+
+def _baseline_verdict(exp: Experiment, kan: str, device: str, speedups: dict[str, tuple[float, float, float]],
+                      paper: dict[str, dict[str, Any]], label: str) -> str:
+    """One sentence: how fast ReLU-KAN is against this pykan, the verdict on "about 20x", and
+    how our speedups compare with the paper's on the same functions."""
+    if not speedups:
+        return f"- Against `{kan}` on {device}: no speedup could be computed."
+    medians = [v[0] for v in speedups.values()]
+    outcome = HOLDS if max(medians) >= HOLDS_AT else PARTLY if min(medians) > 1.0 else FAILS
+    theirs = {f: paper.get(f, {}).get(f"paper_speedup_{label}") for f in speedups}
+    both = [speedups[f][0] / theirs[f] for f in speedups if finite(theirs[f])]
+    against = (f"; ours over the paper's, function by function: {span(both)} (geometric mean {fmt.ratio(geomean(both))})"
+               if both else "")
+    return (f"- Against `{kan}` ({baseline_label(exp, kan)}) on {device}: ReLU-KAN {span(medians)} faster across "
+            f"{len(medians)} functions, so \"about 20x\" **{outcome}** against it{against}.")
 
 
 def decomposition_section(exp: Experiment) -> str:
