@@ -307,7 +307,24 @@ def _compile(function: Callable) -> Callable:
             setattr(dynamo, name, max(getattr(dynamo, name), RECOMPILE_LIMIT))
     if hasattr(dynamo, "fail_on_recompile_limit_hit"):
         dynamo.fail_on_recompile_limit_hit = True
+    _silence_profiler_note()
     return torch.compile(function, dynamic=False)
+
+
+class _ProfilerNote:
+    """Drops dynamo's note that it ignores a profiler's record_function (every torch optimizer's
+    step is wrapped in one: compiling it says so once per process, on the user's terminal)."""
+
+    def filter(self, record: Any) -> bool:
+        return not str(record.msg).startswith("Profiler record function")
+
+
+def _silence_profiler_note() -> None:
+    import logging
+
+    logger = logging.getLogger("torch._dynamo.variables.ctx_manager")
+    if not any(isinstance(f, _ProfilerNote) for f in logger.filters):
+        logger.addFilter(_ProfilerNote())
 
 
 class TrainStep:

@@ -499,6 +499,11 @@ def test_reproduce_quick_writes_a_report_with_every_section_and_working_links(wo
     assert len(links) > 20 and all((run / link).exists() for link in links), [l for l in links if not (run / l).exists()]
     assert "| f5 | cpu |" in text and "| relukan | ReLU-KAN | 79 |" in text
     assert "Verdicts" in result.stdout and "Report: rep/REPORT.md" in result.stdout
+    # no pykan environment prepared: the default speed config, and how to time the others
+    assert yaml.safe_load((run / "speed" / "config.yaml").read_text())["models"][-1]["name"] == "mlp"
+    assert "### Against which KAN?" in text and "Only one pykan version was timed" in text
+    assert result.stderr.splitlines()[-1].startswith("note: speed times the installed pykan only")
+    assert "relukan-bench pykan install 0.1.2 0.0.5" in result.stderr
 
 
 def test_reproduce_cuda_without_a_gpu_creates_nothing(workdir):
@@ -610,3 +615,22 @@ def test_a_run_whose_numbers_are_all_infinite_or_missing_finishes_and_resumes(wo
     assert list((workdir / "r").glob("*.png")) and (workdir / "r" / "summary.csv").is_file()
     again = invoke(command, "--resume", "r")
     assert again.exit_code == result.exit_code and "Traceback" not in again.output, again.output
+
+
+def test_pykan_install_and_list(tmp_path, monkeypatch):
+    """`pykan install` prepares an environment (pip, from the index), `pykan list` shows it;
+    what is not a version is refused in one line, exit 2, nothing created."""
+    monkeypatch.setenv("RELUKAN_BENCH_PYKAN_HOME", str(tmp_path / "home"))
+    for bad in ("latest", "../0.0.5", "0.0.5\n"):
+        result = invoke("pykan", "install", bad)
+        assert result.exit_code == 2 and result.stderr.startswith("error: VERSION ") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "home").exists()
+    result = invoke("pykan", "install", "0.0.5")
+    if result.exit_code == 1 and "pip could not install" in result.stderr:
+        pytest.skip(f"no package index here: {result.stderr.strip()}")
+    assert result.exit_code == 0, result.output
+    listed = invoke("pykan", "list").stdout.splitlines()
+    assert listed == ["installed: 0.2.8 (this process)", f"0.0.5: {tmp_path / 'home' / '0.0.5'}"]
+    result = invoke("pykan", "install", "999.0.0")
+    assert result.exit_code == 1 and "pip could not install pykan==999.0.0" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["0.0.5"]  # nothing half-installed

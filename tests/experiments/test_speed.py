@@ -177,3 +177,18 @@ def test_every_pykan_version_and_mode_in_one_run(pykan_home, tmp_path):
     for label in ("`kan` (pykan 0.2.8, speed)", "`kan-0.0.5` (pykan 0.0.5, default)", "`kan-0.1.2` (pykan 0.1.2, default)"):
         assert label in section
     assert "Only one pykan version was timed" not in section
+
+
+def test_reproduce_runs_the_baselines_config_once_its_environments_are_prepared(pykan_home):
+    from relukan_bench.config import load_config
+    from relukan_bench.experiments.speed import EXPERIMENT, baseline_versions
+
+    path, note = EXPERIMENT.reproduce_config()
+    assert path.name == "speed-baselines.yaml" and note is None
+    assert baseline_versions(path) == ["0.1.2", "0.0.5"]
+    config = load_config(path, [], SpeedConfig)
+    versions = {m.name: (m.pykan, m.mode) for m in config.models if m.kind == "kan"}
+    assert versions == {"kan": (None, "speed"), "kan-0.2.8-default": (None, "default"),
+                        "kan-0.2.8-compile": (None, "speed-compile"), "kan-0.1.2": ("0.1.2", "default"),
+                        "kan-0.0.5": ("0.0.5", "default")}
+    assert config.baseline == "kan" and config.timing.repeats >= 7
