@@ -40,46 +40,48 @@ def speed_table(
     paper: dict[tuple[str, str], float],
     steps: int,
 ) -> Table:
-    """Per function and device: each model's median ms per step with its quartiles, each
-    model's speedup over the baseline, and the paper's ReLU-KAN/KAN speedup beside them."""
+    """A row per device and model, a column per function (so that a run of many baselines
+    stays readable): each cell the median ms per step with its interquartile range, and below
+    it the speedup over the baseline; a last row per device with the paper's ReLU-KAN/KAN
+    speedup."""
     models = list(dict.fromkeys(row["model"] for row in summary))
-    others = [m for m in models if m != baseline] if baseline else []
+    functions = list(dict.fromkeys(row["function"] for row in summary))
     table = Table(
-        title=f"ms per training step over {steps} steps: median (IQR/median)",
+        title=f"ms per training step over {steps} steps: median (IQR/median); below: speedup over {baseline or 'nothing'}",
         caption=f"speedup = {baseline or 'baseline'} / model, medians; yellow: IQR > {NOISY:.0%}",
     )
-    table.add_column("function")
     table.add_column("device")
-    for model in models:
-        table.add_column(f"{model}\nms/step (IQR)", justify="right", no_wrap=True)
-    for model in others:
-        table.add_column(f"{model}\nspeedup", justify="right", style="bold")
-    table.add_column("paper\nspeedup", justify="right", style="dim")
-    keys = list(dict.fromkeys((row["function"], row["device"]) for row in summary))
+    table.add_column("model")
+    for function in functions:
+        table.add_column(function, justify="right", no_wrap=True)
     by_key = {(r["function"], r["device"], r["model"]): r for r in summary}
-    for function, device in keys:
-        cells = [function, device]
+    devices = list(dict.fromkeys(row["device"] for row in summary))
+    for device in devices:
         for model in models:
-            row = by_key.get((function, device, model))
-            if row is None:
-                cells.append("")
-                continue
-            spread = row["iqr_rel"]
-            noisy = spread == spread and spread > NOISY  # IQR above 10% of the median: say so
-            if not row["n"]:
-                plain = ""
-            elif spread == spread:
-                plain = f"{row['ms_per_step']:.3g} ({100 * spread:.0f}%)"
-            else:
-                plain = f"{row['ms_per_step']:.3g}"
-            text = Text(plain, style="yellow" if noisy else "")
-            cells.append(below(text, fmt.failures(row), "red") if fmt.failures(row) else text)
-        for model in others:
-            row = by_key.get((function, device, model))
-            cells.append(_times(row["speedup"]) if row else "")
-        cells.append(_times(paper.get((function, "gpu" if device == "cuda" else device))))
-        table.add_row(*cells)
+            if any((f, device, model) in by_key for f in functions):
+                table.add_row(device, model, *[_speed_cell(by_key.get((f, device, model)), model == baseline) for f in functions])
+        label = "gpu" if device == "cuda" else device
+        table.add_row(device, Text("paper speedup", style="dim"),
+                      *[Text(_times(paper.get((f, label))), style="dim") for f in functions], end_section=True)
     return table
+
+
+def _speed_cell(row: dict[str, Any] | None, is_baseline: bool) -> Text:
+    """'12.5 (6%)' (yellow when noisy), the speedup below it in bold, failures in red."""
+    if row is None:
+        return Text("")
+    spread = row["iqr_rel"]
+    noisy = spread == spread and spread > NOISY  # IQR above 10% of the median: say so
+    if not row["n"]:
+        plain = ""
+    elif spread == spread:
+        plain = f"{row['ms_per_step']:.3g} ({100 * spread:.0f}%)"
+    else:
+        plain = f"{row['ms_per_step']:.3g}"
+    text = Text(plain, style="yellow" if noisy else "")
+    if not is_baseline and _times(row.get("speedup")):
+        text = below(text, _times(row.get("speedup")), "bold")
+    return below(text, fmt.failures(row), "red") if fmt.failures(row) else text
 
 
 def decomposition_table(split: Sequence[dict[str, Any]]) -> Table:

@@ -93,6 +93,11 @@ class PyKAN(nn.Module):
         return self
 
     @property
+    def compiles_on_first_call(self) -> bool:
+        """Whether the first forward compiles (speed-compile: torch.compile is lazy)."""
+        return self.mode == "speed-compile"
+
+    @property
     def inner(self) -> Any:
         """pykan's own model (`speed(compile=True)` returns a wrapper around it)."""
         return getattr(self.kan, "_orig_mod", self.kan)

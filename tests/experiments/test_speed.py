@@ -148,11 +148,12 @@ def test_every_pykan_version_and_mode_in_one_run(pykan_home, tmp_path):
     from relukan_bench.runner import Request, run
 
     (tmp_path / "c.yaml").write_text(
-        "experiment: speed\nthreads: 1\ndata: {samples: 64}\ntrain: {steps: 3}\ntiming: {repeats: 1, warmup_steps: 1}\n"
+        "experiment: speed\nthreads: 1\nbaseline: kan\ndata: {samples: 64}\ntrain: {steps: 3}\ntiming: {repeats: 1, warmup_steps: 1}\n"
         "models:\n  - {name: relukan, kind: relukan}\n  - {name: kan, kind: kan}\n"
         "  - {name: kan-default, kind: kan, mode: default}\n"
         "  - {name: kan-0.0.5, kind: kan, pykan: '0.0.5', mode: default}\n"
         "  - {name: kan-0.1.2, kind: kan, pykan: '0.1.2', mode: default}\n"
+        "  - {name: kan-compile, kind: kan, mode: speed-compile}\n"
         "functions:\n  - {name: f2, expression: sin(pi*x1 + pi*x2), width: [2, 1], grid: 5, k: 3}\n")
     outcome = run("speed", Request(config=tmp_path / "c.yaml", out=tmp_path / "run"))
     assert not outcome.failed, outcome.failed
@@ -162,7 +163,9 @@ def test_every_pykan_version_and_mode_in_one_run(pykan_home, tmp_path):
     raw = read_records(tmp_path / "run" / "raw.csv", RawRecord)
     assert [(r["model"], r["pykan_version"], r["pykan_mode"]) for r in raw] == [
         ("relukan", None, None), ("kan", "0.2.8", "speed"), ("kan-default", "0.2.8", "default"),
-        ("kan-0.0.5", "0.0.5", "default"), ("kan-0.1.2", "0.1.2", "default")]
+        ("kan-0.0.5", "0.0.5", "default"), ("kan-0.1.2", "0.1.2", "default"), ("kan-compile", "0.2.8", "speed-compile")]
+    # pykan's speed(compile=True) compiles at its first call: that warm-up step is its compile time
+    assert [r["model"] for r in raw if not math.isnan(r["compile_seconds"])] == ["kan-compile"]
     for r in raw:
         assert r["seconds"] > 0 and math.isfinite(r["final_loss"]) and r["threads"] == 1
         assert all(r[c] > 0 for c in ("forward_ms", "backward_ms", "optimizer_ms", "peak_memory_mb")), r
@@ -173,8 +176,13 @@ def test_every_pykan_version_and_mode_in_one_run(pykan_home, tmp_path):
     assert all(summary[m]["peak_memory_mb"] > 0 for m in summary)
     from relukan_bench.report import load_experiment
 
-    section = baselines_section(load_experiment(tmp_path / "run", "speed"))
-    for label in ("`kan` (pykan 0.2.8, speed)", "`kan-0.0.5` (pykan 0.0.5, default)", "`kan-0.1.2` (pykan 0.1.2, default)"):
+    loaded = load_experiment(tmp_path / "run", "speed")
+    section = baselines_section(loaded)
+    from relukan_bench.experiments.speed.report import verdict
+
+    assert "Against all 5 pykan versions and modes timed, its median speedups span" in verdict(loaded).sentence
+    for label in ("`kan` (pykan 0.2.8, speed)", "`kan-0.0.5` (pykan 0.0.5, default)", "`kan-0.1.2` (pykan 0.1.2, default)",
+                  "`kan-compile` (pykan 0.2.8, speed-compile)"):
         assert label in section
     assert "Only one pykan version was timed" not in section
 

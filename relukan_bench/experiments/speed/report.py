@@ -88,7 +88,7 @@ def baseline_label(exp: Experiment, model: str) -> str:
     config's mode, or speed)."""
     row = next((r for r in exp.summary if r["model"] == model), {})
     entry = next((m for m in exp.config.get("models", []) if m.get("name") == model), {})
-    version = row.get("pykan_version") or entry.get("pykan") or exp.env.get("packages", {}).get("pykan") or "?"
+    version = row.get("pykan_version") or entry.get("pykan") or exp.env.get("pykan") or "?"
     return f"pykan {version}, {row.get('pykan_mode') or entry.get('mode') or 'speed'}"
 
 
@@ -137,6 +137,23 @@ def baselines_section(exp: Experiment) -> str:
         lines += ["", "Only one pykan version was timed: prepare the others with `relukan-bench pykan install "
                   "0.0.5 0.1.2` (or `make baselines`) and run `configs/speed-baselines.yaml`."]
     return "\n".join(lines)
+
+
+def _baselines_sentence(exp: Experiment, relukan: str) -> str:
+    """With several pykan baselines: the range of ReLU-KAN's speedups over all of them, and the
+    one it is fastest against."""
+    kans = _baselines(exp)
+    if len(kans) < 2:
+        return ""
+    found = {(kan, device): _speedups(exp, relukan, kan, device) for kan in kans
+             for device in dict.fromkeys(r["device"] for r in exp.summary)}
+    medians = {key: [v[0] for v in values.values()] for key, values in found.items() if values}
+    if not medians:
+        return ""
+    (kan, device), best = max(medians.items(), key=lambda item: max(item[1]))
+    return (f" Against all {len(kans)} pykan versions and modes timed, its median speedups span "
+            f"{span([v for values in medians.values() for v in values])}; the most is {fmt.ratio(max(best))} against "
+            f"`{kan}` ({baseline_label(exp, kan)}) on {device} (see \"Against which KAN?\").")
 
 
 def _baseline_verdict(exp: Experiment, kan: str, device: str, speedups: dict[str, tuple[float, float, float]],
@@ -233,6 +250,7 @@ def verdict(exp: Experiment | None) -> Verdict:
     sentence = (
         f"{'; '.join(parts)}, against the paper's {span(paper_cpu)} on CPU and {span(paper_gpu)} on GPU{gpu_note}."
     )
+    sentence += _baselines_sentence(exp, relukan)
     split = [r for r in exp.decomposition if r["relukan"] == relukan]
     if split:
         sentence += (
