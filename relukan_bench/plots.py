@@ -49,7 +49,9 @@ def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Pa
     models = list(dict.fromkeys(row["model"] for row in summary))
     by_key = {(r["device"], r["function"], r["model"]): r for r in summary}
     width = 0.8 / len(models)
-    fig, axes = plt.subplots(1, len(devices), figsize=(max(6.0, 1.4 * len(functions) * len(devices) + 2), 4.2), squeeze=False)
+    colours = plt.get_cmap("tab10" if len(models) <= 10 else "tab20").colors  # one colour per model
+    fig, axes = plt.subplots(1, len(devices), figsize=(max(6.0, (1.4 + 0.12 * len(models)) * len(functions) * len(devices) + 2),
+                                                       4.2 + 0.25 * math.ceil(len(models) / 4)), squeeze=False)
     for ax, device in zip(axes[0], devices):
         for m, model in enumerate(models):
             xs, heights, lower, upper = [], [], [], []
@@ -62,7 +64,7 @@ def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Pa
                 heights.append(median)
                 lower.append(median - q1)
                 upper.append(q3 - median)
-            bars = ax.bar(xs, heights, width, yerr=[lower, upper], capsize=3, label=model)
+            bars = ax.bar(xs, heights, width, yerr=[lower, upper], capsize=3, label=model, color=colours[m % len(colours)])
             if model != baseline:
                 for bar, function in zip(bars, [fn for fn in functions if (device, fn, model) in by_key]):
                     speedup = by_key[(device, function, model)]["speedup"]
@@ -79,7 +81,7 @@ def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Pa
         ax.set_title(f"{device.upper()}: training time" + (f" (labels: speedup over {baseline})" if baseline else ""), fontsize=10)
         ax.set_ylabel("seconds (median, IQR whiskers)")
         ax.grid(axis="y", which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=4, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
