@@ -81,10 +81,14 @@ def test_speed_decomposition_section_and_verdict_sentence():
     ]
     text = speed_report.section(exp, Path("."))
     assert "### Where the speedup comes from" in text
-    assert "| f4 | cpu | relukan | 8x [4x to 16x] | 2x [1.5x to 2.5x] | 4x [1x to 8x] | 33% |" in text
-    assert ("- `relukan` on cpu: of its 4x to 8x over `kan`, the implementation accounts for 2x and the basis for "
-            "2x to 4x; the implementation's share of the gap is 33% to 50%.") in text
-    assert "against a fast ReLU-KAN it also holds that implementation's own work" in text  # `fast` is impl: fast
+    assert "| f4 | cpu | relukan | ours | 8x [4x to 16x] | 2x [1.5x to 2.5x] | 4x [1x to 8x] | 33% |" in text
+    # a run from before equal_effort: a fast ReLU-KAN's B-spline KAN was a plain one
+    assert "| f4 | cpu | fast | ours (not equal effort) | 32x [16x to 64x] |" in text
+    assert ("- `relukan` on cpu (against `ours`, at equal effort): of its 4x to 8x over `kan`, the implementation "
+            "accounts for 2x and the basis for 2x to 4x; the implementation's share of the gap is 33% to 50%.") in text
+    assert "- `fast` on cpu (against `ours`, not at equal effort)" in text
+    exp.decomposition[1]["equal_effort"] = "True"  # the column, when there: what it says
+    assert "| f1 | cpu | fast | ours | 16x" in speed_report.section(exp, Path("."))
     sentence = speed_report.verdict(exp).sentence
     assert "Of that, pykan's implementation accounts for 2x" in sentence and "the basis for 2x to 4x." in sentence
     exp.decomposition = []
