@@ -200,3 +200,31 @@ def test_reproduce_runs_the_baselines_config_once_its_environments_are_prepared(
                         "kan-0.2.8-compile": (None, "speed-compile"), "kan-0.1.2": ("0.1.2", "default"),
                         "kan-0.0.5": ("0.0.5", "default")}
     assert config.baseline == "kan" and config.timing.repeats >= 7
+
+
+def test_a_version_whose_worker_fails_is_a_failed_unit_that_names_it(pykan_home, tmp_path, monkeypatch):
+    """An environment whose pykan cannot even be imported: each of its units fails with one line
+    naming the version, the row still says which pykan was asked for, the others run."""
+    from relukan_bench.experiments.speed import iter_speed
+    from relukan_bench.pykan_envs import HOME_VARIABLE
+
+    broken = tmp_path / "home"
+    (broken / "0.0.5" / "kan").mkdir(parents=True)
+    (broken / "0.0.5" / "kan" / "__init__.py").write_text("raise ImportError('a broken pykan')\n")
+    (broken / "0.0.5" / ".relukan-bench-pykan").write_text("0.0.5\n")
+    monkeypatch.setenv(HOME_VARIABLE, str(broken))
+    config = CONFIG.model_validate({**CONFIG.model_dump(), "functions": [CONFIG.functions[0].model_dump()],
+                                    "timing": {"repeats": 1, "warmup_steps": 1}, "train": {"steps": 2},
+                                    "models": [{"name": "relukan", "kind": "relukan"},
+                                               {"name": "old", "kind": "kan", "pykan": "0.0.5", "mode": "default"}],
+                                    "baseline": "old"})
+    # without its metadata the worker finds the installed pykan's: caught before anything is built
+    relukan, old = list(iter_speed(config, ["cpu"]))
+    assert old["error"] == ("WorkerError: pykan 0.0.5: RuntimeError: pykan 0.0.5 runs in a worker of its own "
+                            "environment; this process imports pykan 0.2.8")
+    (broken / "0.0.5" / "pykan-0.0.5.dist-info").mkdir()
+    (broken / "0.0.5" / "pykan-0.0.5.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: pykan\nVersion: 0.0.5\n")
+    relukan, old = list(iter_speed(config, ["cpu"]))
+    assert relukan["error"] is None and relukan["seconds"] > 0
+    assert old["pykan_version"] == "0.0.5" and old["pykan_mode"] == "default" and math.isnan(old["seconds"])
+    assert old["error"].startswith("WorkerError: pykan 0.0.5: ImportError: a broken pykan"), old["error"]

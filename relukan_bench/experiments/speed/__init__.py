@@ -176,7 +176,8 @@ def _run_unit(config: SpeedConfig, unit: Unit, function: Any, spec: Any, data: t
 
     seed = derive_seed(config.seed, "init", function.name, unit.repeat)
     version, mode = kind_of(spec).pykan(spec) or (None, None)
-    found: dict[str, Any] = {"pykan_version": installed() if mode is not None else None, "threads": torch.get_num_threads()}
+    found: dict[str, Any] = {"pykan_version": (version or installed()) if mode is not None else None,
+                             "threads": torch.get_num_threads()}
     arguments = dict(domain=tuple(config.data.domain), seed=seed, lr=config.train.lr, steps=config.train.steps,
                      warmup=config.timing.warmup_steps, device=unit.device)
     try:
