@@ -286,7 +286,7 @@ def reproduce(
     from relukan_bench.experiments.protocol import experiments
     from relukan_bench.session import interrupts_ignored
 
-    notes = [note for exp in experiments().values() for note in [exp.reproduce_config()[1]] if note and resume is None]
+    notes = [] if resume is not None else [note for exp in experiments().values() if (note := exp.reproduce_config()[1])]
     result = run_reproduce(Request(options=options, out=out, quick=quick, resume=resume), lambda name: _RichReporter(),
                            _show_experiment)
     with interrupts_ignored():

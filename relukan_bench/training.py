@@ -155,7 +155,41 @@ class FusedAdam:
         return [*self.exp_avg, *self.exp_avg_sq, *self.steps]
 
 
-class FusedStep:
+class _Step:
+    """What both training steps share: a call that prepares on first use and then replays the
+    captured graph, if any, else runs one eager step (`_step`); warm-up steps on a side stream
+    before a capture (CUDA needs its lazily created handles to exist first)."""
+
+    prepared: bool
+    _graph: Any
+    _graph_loss: torch.Tensor | None
+    last_loss: torch.Tensor | None
+
+    def _step(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def prepare(self) -> float:
+        raise NotImplementedError
+
+    def __call__(self) -> torch.Tensor:
+        if not self.prepared:
+            self.prepare()
+        if self._graph is not None:
+            self._graph.replay()
+            self.last_loss = self._graph_loss
+            return self._graph_loss
+        return self._step()
+
+    def _warm_up_on_a_side_stream(self, steps: int) -> None:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(steps):
+                self._step()
+        torch.cuda.current_stream().wait_stream(side)
+
+
+class FusedStep(_Step):
     """One training step of a fast ReLU-KAN without autograd: `mse_grads` then `FusedAdam`.
 
     x (B, in) and y (B, out), or (S, B, ..) for a `BatchedReLUKAN`; both are copied once into
@@ -264,12 +298,7 @@ class FusedStep:
         state = [*self.params, *self.optimizer.state()]
         with torch.no_grad():
             saved = [t.detach().clone() for t in state]
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(2):
-                self._step()
-        torch.cuda.current_stream().wait_stream(side)
+        self._warm_up_on_a_side_stream(steps=2)
         with torch.no_grad():
             for tensor, value in zip(state, saved):
                 tensor.copy_(value)
@@ -277,15 +306,6 @@ class FusedStep:
         with torch.cuda.graph(graph):
             self._graph_loss = self._step()
         self._graph = graph
-
-    def __call__(self) -> torch.Tensor:
-        if not self.prepared:
-            self.prepare()
-        if self._graph is not None:
-            self._graph.replay()
-            self.last_loss = self._graph_loss
-            return self._graph_loss
-        return self._step()
 
 
 #: Shapes compiled per function before torch.compile gives up (its defaults: 8 and 256).
@@ -327,7 +347,7 @@ def _silence_profiler_note() -> None:
         logger.addFilter(_ProfilerNote())
 
 
-class TrainStep:
+class TrainStep(_Step):
     """One full training step on (x, y): zero_grad, forward, MSE loss, backward, step.
 
     Calling it never reads a value back from the device (no `.item()`), so on a GPU the
@@ -402,15 +422,6 @@ class TrainStep:
             self.prepare()
         return [("forward", self._forward), ("backward", self._backward), ("optimizer", self._optimize)]
 
-    def __call__(self) -> torch.Tensor:
-        if not self.prepared:
-            self.prepare()
-        if self._graph is not None:
-            self._graph.replay()
-            self.last_loss = self._graph_loss
-            return self._graph_loss
-        return self._step()
-
     def prepare(self) -> float:
         """Compile and/or capture now, changing nothing the training sees; return the seconds.
 
@@ -436,14 +447,6 @@ class TrainStep:
                 self._capture()
             self.prepared, self.last_loss = True, last_loss
         return clock(device) - start
-
-    def _warm_up_on_a_side_stream(self, steps: int) -> None:
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(steps):
-                self._step()
-        torch.cuda.current_stream().wait_stream(side)
 
     def _capture(self) -> None:
         self.optimizer.zero_grad(set_to_none=True)  # backward allocates them from the graph's pool

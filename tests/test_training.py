@@ -78,6 +78,14 @@ def test_train_logged_stops_a_diverging_run():
     assert not torch.isfinite(curve.losses[-1]).all() and torch.isfinite(curve.losses[:-1]).all()
 
 
+def _through_new_data(step, before, x, y, after):
+    """The losses of `before` steps, then (new data, a fresh optimizer) of `after` more."""
+    curve = [step().clone() for _ in range(before)]
+    step.set_data(x, y)
+    step.reset_optimizer()
+    return curve + [step().clone() for _ in range(after)]
+
+
 def test_fused_adam_is_torchs_fused_adam_bit_for_bit():
     from relukan_bench.training import FusedAdam
 
@@ -169,11 +177,7 @@ def test_a_captured_cuda_step_replays_the_eager_step(compile):
     assert isinstance(captured, FusedStep) and captured.prepare() > 0 and captured._graph is not None
     losses = []
     for step in (eager, captured):
-        curve = [step().clone() for _ in range(30)]
-        step.set_data(x[1], y[1])
-        step.reset_optimizer()
-        curve += [step().clone() for _ in range(30)]
-        losses.append(torch.stack(curve))
+        losses.append(torch.stack(_through_new_data(step, 30, x[1], y[1], 30)))
     torch.testing.assert_close(losses[1], losses[0], rtol=1e-5 if compile else 1e-6, atol=0)
     assert losses[0][-1] < losses[0][30]  # it trained on the new data
     for a, b in zip(eager_model.parameters(), graph_model.parameters()):  # relative to the largest magnitude
@@ -240,11 +244,7 @@ def test_a_compiled_train_step_compiles_in_prepare_and_trains_as_the_eager_one(b
     dynamo_utils.counters.clear()
     losses = []
     for step in (eager, compiled):
-        curve = [step().clone() for _ in range(8)]
-        step.set_data(x[1], y[1])
-        step.reset_optimizer()
-        curve += [step().clone() for _ in range(8)]
-        losses.append(torch.stack(curve))
+        losses.append(torch.stack(_through_new_data(step, 8, x[1], y[1], 8)))
     assert not dynamo_utils.counters["frames"]  # no compiling after prepare()
     assert_close_scaled(losses[1], losses[0], rtol=1e-4, what="compiled vs eager losses")
     assert losses[0][-1] < losses[0][8]  # it trained on the new data
@@ -286,10 +286,7 @@ def test_a_captured_cuda_train_step_replays_the_eager_step(compile):
         assert torch.equal(a, b)  # preparing (warm-up and capture) trains nothing
     losses = []
     for step in (eager, captured):
-        curve = [step().clone() for _ in range(30)]
-        step.set_data(x[1], y[1])
-        step.reset_optimizer()
-        curve += [step().clone() for _ in range(15)]
+        curve = _through_new_data(step, 30, x[1], y[1], 15)
         time_phases(step, 3, "cuda")  # three eager steps
         curve += [step().clone() for _ in range(15)]
         losses.append(torch.stack(curve))

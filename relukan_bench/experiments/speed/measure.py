@@ -65,6 +65,7 @@ def measure_unit(entry: dict[str, Any], shape: dict[str, Any], domain: Sequence[
 
     from relukan_bench.config import TrainSpec
     from relukan_bench.kinds import kind_of
+    from relukan_bench.pykan_envs import installed
 
     torch.set_num_threads(threads)
     spec = kind_of(entry["kind"]).entry.model_validate(entry)
@@ -74,6 +75,4 @@ def measure_unit(entry: dict[str, Any], shape: dict[str, Any], domain: Sequence[
                         TrainSpec.model_validate(train), lr, steps, warmup, device)
     except NonFiniteLoss as exc:
         found = {**exc.found, "error": str(exc)}
-    from relukan_bench.pykan_envs import installed
-
     return {**found, "pykan_version": installed()}
