@@ -169,6 +169,29 @@ FUNCTIONS = typer.Option(None, "--functions", help="Only these functions, e.g. f
 MODELS = typer.Option(None, "--models", help="Only these models (config names), e.g. relukan,kan.", show_default=False)
 
 
+class Executor(str, enum.Enum):
+    local = "local"
+    dask = "dask"
+
+
+EXECUTOR = typer.Option("local", "--executor", case_sensitive=False,
+                        help="local: worker processes on this machine; dask: a Dask cluster (pip install "
+                             "'relukan-bench\\[dask]'), local on 127.0.0.1 or the one --address names.")
+ADDRESS = typer.Option(None, "--address", metavar="SCHEDULER", show_default=False,
+                       help="With --executor dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786.")
+
+
+def _workers_option(exp: Any | None) -> Any:
+    if exp is not None and not exp.parallel:
+        text = (f"Units timed at once. Default 1, one after another: {exp.serial_reason}. More is allowed, "
+                "with a warning recorded in env.json.")
+    else:
+        text = ("Training units at once, each in a worker process with the pinned thread count; the results are "
+                "the same whatever N. Default: every usable core (cores / threads); 1: in this process.")
+    return typer.Option(None, "--workers", min=1, help=text + (" Speed stays serial." if exp is None else ""),
+                        show_default=False)
+
+
 RESUME = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
                       help="Finish an interrupted run in RUN_DIR: its finished units are kept, the rest run. "
                            "Its recorded config is used; options that change it are refused.")
@@ -220,6 +243,8 @@ def _experiment_command(exp: Any) -> None:
     import inspect
 
     def command(**given: Any) -> None:
+        from dataclasses import replace
+
         from relukan_bench.runner import run
 
         options = {"threads": given["threads"], "device": given["device"].value if given["device"] else None}
@@ -229,6 +254,7 @@ def _experiment_command(exp: Any) -> None:
                 options[option.key] = option.convert(value) if option.convert else value
         request = _request(given["config"], given["overrides"], options, given.get("functions"), given.get("models"),
                            given["out"], given["quick"], given["resume"])
+        request = replace(request, workers=given["workers"], executor=given["executor"].value, address=given["address"])
         from relukan_bench.session import interrupts_ignored
 
         result = run(exp.name, request, _RichReporter())
@@ -244,7 +270,8 @@ def _experiment_command(exp: Any) -> None:
                                                show_default=False), Optional[Device])]
     params += [parameter(o.param, typer.Option(None, o.flag, help=o.help, min=o.min, show_default=False),
                          Optional[o.type]) for o in exp.options]
-    params.append(parameter("threads", THREADS, Optional[int]))
+    params += [parameter("threads", THREADS, Optional[int]), parameter("workers", _workers_option(exp), Optional[int]),
+               parameter("executor", EXECUTOR, Executor), parameter("address", ADDRESS, Optional[str])]
     params += [parameter(name, {"functions": FUNCTIONS, "models": MODELS}[name], Optional[str]) for name in exp.selects]
     params += [parameter("out", _out(exp.name), Optional[Path]),
                parameter("quick", typer.Option(False, "--quick", help=exp.quick_help), bool),
@@ -270,6 +297,9 @@ _register_experiments()
 def reproduce(
     device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (speed: the CPU plus CUDA when present; fit and forgetting: CUDA when present, else the CPU). Default: the configs' (cpu).", show_default=False),
     threads: Optional[int] = THREADS,
+    workers: Optional[int] = _workers_option(None),
+    executor: Executor = EXECUTOR,
+    address: Optional[str] = ADDRESS,
     out: Optional[Path] = _out("reproduce"),
     quick: bool = typer.Option(False, "--quick", help="Smoke run of all three experiments (about a minute), marked so in the report."),
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
@@ -287,7 +317,9 @@ def reproduce(
     from relukan_bench.session import interrupts_ignored
 
     notes = [] if resume is not None else [note for exp in experiments().values() if (note := exp.reproduce_config()[1])]
-    result = run_reproduce(Request(options=options, out=out, quick=quick, resume=resume), lambda name: _RichReporter(),
+    request = Request(options=options, out=out, quick=quick, resume=resume, workers=workers, executor=executor.value,
+                      address=address)
+    result = run_reproduce(request, lambda name: _RichReporter(),
                            _show_experiment)
     with interrupts_ignored():
         _reproduce_ending(result)

@@ -22,6 +22,13 @@ class DeviceError(BenchError):
     """A device was asked for that this machine does not have."""
 
 
+class ExecutionError(BenchError):
+    """The executor of a run failed (a worker process died): the run was closed as interrupted,
+    what finished is kept, and `--resume` runs the rest."""
+
+    exit_code = 1
+
+
 class ExpressionError(ValueError):
     """A target-function expression is malformed or uses something outside the whitelist.
 

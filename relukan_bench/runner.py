@@ -50,41 +50,100 @@ def run(name: str, request: Request, reporter: Reporter | None = None) -> Any:
 
 
 def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
-    """Execute the units `session` has still to do, writing each as it finishes; summaries,
-    figures; close the run."""
+    """Execute the units `session` has still to do (relukan_bench.executors: here or in parallel
+    workers), writing each as it finishes; summaries, figures; close the run."""
     from relukan_bench.devices import ieee_float32
+    from relukan_bench.errors import ExecutionError
+    from relukan_bench.executors import execute, record
     from relukan_bench.experiments.protocol import Outcome
     from relukan_bench.timing import threads
 
     config, run_dir = session.config, session.run_dir
+    session.note(execution=record(session.execution, session.warning))
     units = exp.plan(config, session.devices)
+    order = {unit: index for index, unit in enumerate(units)}
     todo = [unit for unit in units if unit not in session.done]
-    results = exp.rebuild(session.loaded)
-    steps = exp.steps(config)
+    results = _Results(exp, order, exp.rebuild(session.loaded))
+    track = _Progress(exp, reporter, results, exp.steps(config), len(units))
 
     def write(result: Any) -> None:
-        session.record(exp.rows(result))
-        results.append(result)
-        exp.summarize(run_dir, config, results, session.context)
+        rows = exp.rows(result)
+        session.record(rows)
+        results.add(result, rows)
+        track.finished(results.last)
+        exp.summarize(run_dir, config, results.ordered, session.context)
 
-    def progress(unit: Any, done: int, loss: float) -> None:
-        label = f"run {len(results) + 1}/{len(units)}: {exp.label(unit)}"
-        if steps > 1:
-            label += f", step {done}/{steps}" + (f", train MSE {loss:.2e}" if loss == loss else "")
-        reporter.update(len(results) * steps + done, label)
-
+    lost = None
     with threads(config.threads), ieee_float32():
-        interrupted = _collect(exp.execute(config, session.devices, todo, progress), write, reporter, steps, len(units),
-                               len(units) - len(todo), first=lambda: todo and progress(todo[0], 0, math.nan))
-    warnings: list[str] = []
+        runs = execute(exp, config, session.devices, todo, track.progress, session.execution)
+        try:
+            interrupted = _collect(runs, write, reporter, track, len(units) - len(todo), len(units),
+                                   first=lambda: todo and track.progress(todo[0], 0, math.nan))
+        except ExecutionError as exc:
+            interrupted, lost = True, exc
+    warnings: list[str] = [session.warning] if session.warning else []
     with interrupts_ignored():  # the run is closed as it stands, whatever is pressed meanwhile
         try:
-            shown = exp.summarize(run_dir, config, results, session.context)
-            warnings += _figures(exp, run_dir, config, results, shown)
+            if results.shuffled:
+                session.rewrite([exp.rows(result) for result in results.ordered])  # the logs in plan order
+            shown = exp.summarize(run_dir, config, results.ordered, session.context)
+            warnings += _figures(exp, run_dir, config, results.ordered, shown)
         finally:
             session.close(interrupted)
-    failed = [line for line in map(exp.failure, results) if line]
-    return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results), len(units)), warnings)
+    if lost is not None:
+        raise ExecutionError(f"{run_dir}: {lost}; to finish the run: relukan-bench {exp.name} --resume {run_dir}")
+    failed = [line for line in map(exp.failure, results.ordered) if line]
+    return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results.ordered), len(units)), warnings)
+
+
+class _Results:
+    """A run's results in plan order, whatever order they finished in; `shuffled` when the logs
+    on disk are in another order (parallel workers), so that closing puts them in plan order."""
+
+    def __init__(self, exp: Any, order: dict[Any, int], rebuilt: list[Any]):
+        self.exp, self.order, self.ordered, self.last = exp, order, [], None
+        self.keys: list[int] = []
+        self.shuffled = False
+        for result in rebuilt:
+            self.add(result, exp.rows(result))
+
+    def add(self, result: Any, rows: dict[str, list[dict[str, Any]]]) -> None:
+        import bisect
+
+        commit = list(self.exp.tables)[-1]
+        self.last = self.exp.key(rows[commit][0])
+        index = self.order.get(self.last, len(self.order))
+        at = bisect.bisect_right(self.keys, index)
+        self.keys.insert(at, index)
+        self.ordered.insert(at, result)
+        self.shuffled = self.shuffled or at != len(self.keys) - 1
+
+    def __len__(self) -> int:
+        return len(self.ordered)
+
+
+class _Progress:
+    """Progress over the whole run in steps: the finished units' and those of every unit under
+    way (several at once when workers run in parallel)."""
+
+    def __init__(self, exp: Any, reporter: Reporter, results: _Results, steps: int, total: int):
+        self.exp, self.reporter, self.results, self.steps, self.total = exp, reporter, results, steps, total
+        self.running: dict[Any, int] = {}
+
+    def progress(self, unit: Any, done: int, loss: float) -> None:
+        self.running[unit] = done
+        label = f"run {len(self.results) + 1}/{self.total}: {self.exp.label(unit)}"
+        if len(self.running) > 1:
+            label = f"{len(self.results)}/{self.total} done, {len(self.running)} running; {self.exp.label(unit)}"
+        if self.steps > 1:
+            label += f", step {done}/{self.steps}" + (f", train MSE {loss:.2e}" if loss == loss else "")
+        self.reporter.update(self.done(), label)
+
+    def finished(self, unit: Any) -> None:
+        self.running.pop(unit, None)
+
+    def done(self) -> int:
+        return len(self.results) * self.steps + sum(self.running.values())
 
 
 def _figures(exp: Any, run_dir: Path, config: Any, results: list[Any], shown: dict[str, Any]) -> list[str]:
@@ -99,27 +158,42 @@ def _figures(exp: Any, run_dir: Path, config: Any, results: list[Any], shown: di
     return []
 
 
-def _collect(runs: Iterator[Any], write: Callable[[Any], None], reporter: Reporter, steps: int, total: int,
-             already: int, first: Callable[[], Any] | None = None) -> bool:
+def _collect(runs: Iterator[Any], write: Callable[[Any], None], reporter: Reporter, track: "_Progress",
+             already: int, total: int, first: Callable[[], Any] | None = None) -> bool:
     """Take each finished unit from `runs` and `write` it (to disk and to the results: both or
-    neither, Ctrl-C waits); report progress in steps, `already` of `total` units done before.
-    Return True when Ctrl-C stopped the runs."""
-    done = 0
-    reporter.start(total * steps)
+    neither, Ctrl-C waits); report progress, `already` of `total` units done before. Return
+    True when Ctrl-C stopped the runs: what they still hand over then (units parallel workers
+    finished meanwhile) is written too."""
+    reporter.start(total * track.steps)
     try:
-        reporter.update(already * steps, "done" if already == total else "next run")
+        reporter.update(already * track.steps, "done" if already == total else "next run")
         if first is not None:
             first()
         for result in runs:
             with interrupts_deferred():  # a unit is on disk and in the summary, or not at all
                 write(result)
-            done += 1
-            reporter.update((already + done) * steps, "done" if already + done == total else "next run")
+            reporter.update(track.done(), "done" if len(track.results) == total else "next run")
     except KeyboardInterrupt:
+        _keep_finished(runs, write)
         return True
     finally:
         reporter.stop()
     return False
+
+
+def _keep_finished(runs: Iterator[Any], write: Callable[[Any], None]) -> None:
+    """After Ctrl-C: tell `runs` (a generator) it was interrupted, and write what it still yields."""
+    throw = getattr(runs, "throw", None)
+    if throw is None:
+        return
+    try:
+        result = throw(KeyboardInterrupt())
+        while True:
+            with interrupts_deferred():
+                write(result)
+            result = next(runs)
+    except (KeyboardInterrupt, StopIteration):
+        pass
 
 
 @dataclass
@@ -176,7 +250,8 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[st
     from relukan_bench.env import environment
     from relukan_bench.experiments.protocol import experiments
     from relukan_bench.results import remove_temporaries, write_json
-    from relukan_bench.session import RunLock, check, new_run, record_session, resolve_config, resumed_config, same_environment
+    from relukan_bench.session import (RunLock, check, execution_of, new_run, record_session, resolve_config, resumed_config,
+                                      same_environment)
 
     recorded, quick = _recorded_reproduce(request)
     parts = {name: _part(request, name, quick) for name in experiments()}
@@ -185,6 +260,7 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[st
         exp = experiments()[name]
         configs[name] = resumed_config(part, exp, f"{list(exp.tables)[-1]}.csv")[0] if part.resume else resolve_config(part, exp)
         check(exp, configs[name], exp.devices(configs[name].device), part.config)
+        execution_of(exp, part, configs[name])
     devices = list(dict.fromkeys(d for name, config in configs.items() for d in experiments()[name].devices(config.device)))
     env = {"experiment": "reproduce", **environment(next(iter(configs.values())).threads, devices)}
     if recorded is None:
@@ -221,10 +297,13 @@ def _recorded_reproduce(request: Request) -> tuple[dict[str, Any] | None, bool]:
 
 def _part(request: Request, name: str, quick: bool) -> Request:
     """The request of one experiment of a reproduce run: resumed where it had begun."""
-    part = Request(overrides=request.overrides, options=request.options, quick=quick)
-    if request.resume is None:
-        from relukan_bench.experiments.protocol import experiment
+    from relukan_bench.experiments.protocol import experiment
 
-        return replace(part, config=experiment(name).reproduce_config()[0])
+    exp = experiment(name)
+    part = Request(overrides=request.overrides, options=request.options, quick=quick,
+                   workers=request.workers if exp.parallel else 1, executor=request.executor if exp.parallel else "local",
+                   address=request.address if exp.parallel else None)
+    if request.resume is None:
+        return replace(part, config=exp.reproduce_config()[0])
     directory = Path(request.resume) / name
     return replace(part, resume=directory) if (directory / "config.yaml").is_file() else replace(part, out=directory)

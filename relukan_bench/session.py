@@ -33,6 +33,9 @@ class Request:
     out: Path | None = None
     quick: bool = False
     resume: Path | None = None  # an interrupted run directory to finish
+    workers: int | None = 1  # units at once (None: the experiment's default, every core; relukan_bench.executors)
+    executor: str = "local"  # local | dask
+    address: str | None = None  # a Dask scheduler's address (None: a local cluster)
 
 
 def resolve_config(request: Request, exp: Any) -> Any:
@@ -65,12 +68,29 @@ class Session:
     done: set[Any]  # the units finished before this session
     context: Any = None
     lock: "RunLock | None" = None
+    execution: Any = None  # relukan_bench.executors.Execution, workers decided
+    warning: str | None = None  # what the execution makes of the results (speed timed in parallel)
 
     def record(self, rows: dict[str, Iterable[dict[str, Any]]]) -> None:
         """Write one finished unit's rows, table by table in the declared order, so that the
         commit log comes last: until its row is on disk the unit counts as unfinished."""
         for name, log in self.logs.items():
             log.extend(rows.get(name, ()))
+
+    def note(self, **fields: Any) -> None:
+        """Record how this session runs in env.json: on the run, or on its latest `resumed` entry."""
+        from relukan_bench.results import write_json
+
+        (self.env["resumed"][-1] if self.env.get("resumed") else self.env).update(fields)
+        write_json(self.run_dir / "env.json", self.env)
+
+    def rewrite(self, units: Sequence[dict[str, list[dict[str, Any]]]]) -> None:
+        """Write the per-unit logs again with the units' rows in the order of `units`, each
+        file replaced at once and the commit log last (parallel workers finish in any order)."""
+        from relukan_bench.results import write_csv
+
+        for name, log in self.logs.items():
+            write_csv(log.path, log.columns, [row for rows in units for row in rows.get(name, ())])
 
     def close(self, interrupted: bool) -> None:
         try:
@@ -156,22 +176,35 @@ def start(exp: Any, request: Request) -> Session:
         config = resolve_config(request, exp)
         devices = exp.devices(config.device)
         context = check(exp, config, devices, request.config or resources.default_config(exp.name))
+        execution = execution_of(exp, request, config)
         run_dir, env, lock = open_run(exp.name, request, config, devices)  # nothing is created before this line
         from relukan_bench.records import columns_of
         from relukan_bench.results import CsvLog
 
         logs = {name: CsvLog(run_dir / f"{name}.csv", columns_of(table)) for name, table in exp.tables.items()}
-        return Session(run_dir, config, devices, env, logs, {name: [] for name in exp.tables}, set(), context, lock)
+        return Session(run_dir, config, devices, env, logs, {name: [] for name in exp.tables}, set(), context, lock,
+                       *execution)
     return _reopen(exp, request)
+
+
+def execution_of(exp: Any, request: Request, config: Any) -> tuple[Any, str | None]:
+    """How the request's units are to execute (relukan_bench.executors.resolve): UsageError
+    for what cannot, before anything is written."""
+    from relukan_bench.executors import Execution, resolve
+
+    return resolve(exp, Execution(request.workers, request.executor, request.address), config.threads)
 
 
 def _reopen(exp: Any, request: Request) -> Session:
     run_dir = Path(request.resume)
     commit = list(exp.tables)[-1]
     config, env = resumed_config(request, exp, f"{commit}.csv")
+    execution = execution_of(exp, request, config)
     lock = RunLock(run_dir)
     try:
-        return _reopen_locked(exp, run_dir, config, env, lock)
+        session = _reopen_locked(exp, run_dir, config, env, lock)
+        session.execution, session.warning = execution
+        return session
     except BaseException:
         lock.release()
         raise

@@ -88,6 +88,8 @@ class Experiment:
     summaries: dict[str, type] = {}  # the derived tables of fixed columns (record classes), rewritten after every unit
     units_name: str = "runs"  # "timed runs", "training runs": how the CLI counts units
     workers: bool = False  # runs pykan versions other than the installed one in workers (relukan_bench.worker)
+    parallel: bool = True  # its units run in parallel workers by default (relukan_bench.executors)
+    serial_reason: str = ""  # why not, when `parallel` is False (recorded when someone insists)
     device_help: str = "cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu)."
     options: tuple[Option, ...] = ()
     selects: tuple[str, ...] = ("models",)  # which of --functions / --models its command takes
@@ -141,6 +143,11 @@ class Experiment:
     def execute(self, config: Any, devices: Sequence[str], units: Sequence[Any], progress: Progress) -> Iterator[Any]:
         """Run `units`; yield one result per unit as it finishes. Writes nothing."""
         raise NotImplementedError
+
+    def tasks(self, config: Any, units: Sequence[Any]) -> list[list[Any]]:
+        """`units` cut into pieces that share nothing, for parallel workers, the longest
+        expected first: each piece's `execute` gives the results a serial run gives them."""
+        return [[unit] for unit in units]
 
     def rows(self, result: Any) -> dict[str, list[dict[str, Any]]]:
         """A finished unit's rows, per table of `tables`."""

@@ -52,6 +52,19 @@ def groups_to_run(planned: Sequence[Any], units: Sequence[Any] | None, config: A
     ]
 
 
+def tasks(planned: Sequence[Any], units: Sequence[Any], config: Any, same: Callable[[Any], Any]) -> list[list[Any]]:
+    """The wanted units of every group that holds some (`groups_to_run`), one task each for
+    parallel workers, the costliest first: the kind's `cost` times the group's size (a long
+    task begun last would leave the other workers idle at the end). Only the order of work
+    depends on it, never a result."""
+    from relukan_bench.kinds import kind_of
+
+    models = {m.name: m for m in config.models}
+    found = groups_to_run(planned, units, config, models, same)
+    found.sort(key=lambda pair: -kind_of(models[pair[0][0].model]).cost * len(pair[0]))  # stable: plan order among equals
+    return [wanted for _, wanted in found]
+
+
 def run_groups(planned: Sequence[Any], units: Sequence[Any] | None, config: Any, same: Callable[[Any], Any],
                train: Callable[[list[Any], Any, Any], list[Any]], failed: Callable[[Any, Any, str], Any],
                on_progress: Callable[[Any, int, float], None] | None) -> Iterator[Any]:

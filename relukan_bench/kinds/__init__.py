@@ -55,7 +55,9 @@ class ModelKind:
     - `role`: what the paper's comparison uses it as: "relukan" (the paper's model), "kan" (the
       original KAN), "bspline" (the same B-spline KAN in plain tensor operations, to split the
       speedup), "control" (a plain network), or None;
-    - `label` and `line`: how figures and tables name and draw it.
+    - `label` and `line`: how figures and tables name and draw it;
+    - `cost`: about how long a training step takes beside a ReLU-KAN's at the paper's sizes;
+      parallel runs start the costliest work first, and nothing else reads it.
     """
 
     name: str
@@ -71,6 +73,7 @@ class ModelKind:
     spline_params: Callable[["nn.Module"], int | None] = lambda model: None
     check: Callable[[Any, Sequence[Any], tuple[float, float]], None] | None = None
     line: dict[str, Any] = field(default_factory=lambda: {"linewidth": 1.2})
+    cost: float = 1.0
 
 
 class EntryError(ValueError):

@@ -32,4 +32,4 @@ def build(entry: BSplineSpec, shape: Any, domain: tuple[float, float], seed: int
 
 KIND = ModelKind("bspline", BSplineSpec, build, label="B-spline KAN (ours)", role="bspline", rank=3,
                  spline_params=lambda model: model.spline_parameter_count(),
-                 line={"linestyle": ":", "linewidth": 1.8})
+                 line={"linestyle": ":", "linewidth": 1.8}, cost=2.5)

@@ -91,4 +91,4 @@ def check(entry: KANSpec, shapes: Any, domain: tuple[float, float]) -> None:
 
 KIND = ModelKind("kan", KANSpec, build, label="KAN (pykan)", role="kan", rank=1,
                  spline_params=lambda model: model.spline_parameter_count(), check=check,
-                 pykan=lambda entry: (entry.pykan, entry.mode))
+                 pykan=lambda entry: (entry.pykan, entry.mode), cost=5.0)

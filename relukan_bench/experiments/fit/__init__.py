@@ -159,6 +159,11 @@ def plan(config: FitConfig) -> list[Unit]:
     ]
 
 
+def together(unit: Unit) -> tuple[str, str]:
+    """What units must share to train at once (as one batched model): function and model."""
+    return unit.function, unit.model
+
+
 def trainer(spec: Any) -> str:
     """`loop` (ours, shared by every kind) or `pykan-fit` (pykan's own `fit()`)."""
     return "pykan-fit" if getattr(spec, "pykan_fit", None) is not None else "loop"
@@ -198,7 +203,7 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
             return run_batched(config, group, spec, function, [dataset(u) for u in group], device, progress)
         return [run_one(config, group[0], spec, function, dataset(group[0]), device, progress)]
 
-    yield from run_groups(plan(config), units, config, lambda u: (u.function, u.model), train,
+    yield from run_groups(plan(config), units, config, together, train,
                           lambda unit, spec, error: failed_run(config, unit, spec, device, error), on_progress)
 
 
@@ -659,12 +664,12 @@ class Fit(Experiment):
 
         data, train = config.data, config.train
         units = len(config.functions) * len(config.models) * len(config.seeds)
-        together = len(config.seeds) if train.batch_seeds else 1
+        at_once = len(config.seeds) if train.batch_seeds else 1
         return Demand(units, "functions x models x seeds",
                       units * train.steps * (data.train_samples + data.test_samples),
                       "those units x train.steps x (data.train_samples + data.test_samples)",
-                      max(data.train_samples, data.test_samples) * together,
-                      "data.train_samples" + (" x seeds (trained at once)" if together > 1 else ""),
+                      max(data.train_samples, data.test_samples) * at_once,
+                      "data.train_samples" + (" x seeds (trained at once)" if at_once > 1 else ""),
                       units * (train.steps // train.log_every + 1 + data.test_samples),
                       "those units x (train.steps / train.log_every + data.test_samples)")
 
@@ -679,6 +684,11 @@ class Fit(Experiment):
 
     def execute(self, config: FitConfig, devices: Sequence[str], units: Sequence[Unit], progress: Any) -> Iterator[RunResult]:
         return iter_fit(config, devices[0], progress, units)
+
+    def tasks(self, config: FitConfig, units: Sequence[Unit]) -> list[list[Unit]]:
+        from relukan_bench.experiments.seed_groups import tasks
+
+        return tasks(plan(config), units, config, together)
 
     def rows(self, result: RunResult) -> dict[str, list[dict[str, Any]]]:
         return {"curves": list(result.curve_rows()), "predictions": result.predictions, "runs": [result.run]}

@@ -169,6 +169,11 @@ def plan(config: ForgettingConfig) -> list[Unit]:
     return [Unit(seed, model.name) for model in config.models for seed in config.seeds]
 
 
+def together(unit: Unit) -> str:
+    """What units must share to train at once (as one batched model): the model."""
+    return unit.model
+
+
 # ----------------------------------------------------------------------------- the target
 def target(data: ForgettingDataSpec) -> tuple["torch.Tensor", "torch.Tensor"]:
     """x (points, 1) and y (points, 1), float32: x_j = low + (high - low) j / points; in each
@@ -236,7 +241,7 @@ def iter_forgetting(config: ForgettingConfig, device: str, on_progress: Progress
     x, y = target(config.data)
     x, y = x.to(device), y.to(device)
     yield from run_groups(
-        plan(config), units, config, lambda u: u.model,
+        plan(config), units, config, together,
         lambda group, spec, progress: run_group(config, group, spec, x, y, device, progress),
         lambda unit, spec, error: failed_run(config, unit, spec, device, error), on_progress,
     )
@@ -547,11 +552,11 @@ class Forgetting(Experiment):
 
         data, train = config.data, config.train
         units = len(config.models) * len(config.seeds)
-        together = len(config.seeds) if train.batch_seeds else 1
+        at_once = len(config.seeds) if train.batch_seeds else 1
         steps = data.segments * train.steps_per_phase
         return Demand(units, "models x seeds", units * steps * data.points,
                       "those units x data.segments x train.steps_per_phase x data.points",
-                      data.points * together, "data.points" + (" x seeds (trained at once)" if together > 1 else ""),
+                      data.points * at_once, "data.points" + (" x seeds (trained at once)" if at_once > 1 else ""),
                       units * (steps // train.log_every + data.segments) * data.segments,
                       "those units x (data.segments x train.steps_per_phase / train.log_every) x data.segments")
 
@@ -566,6 +571,11 @@ class Forgetting(Experiment):
 
     def execute(self, config: ForgettingConfig, devices: Sequence[str], units: Sequence[Unit], progress: Any) -> Iterator[RunResult]:
         return iter_forgetting(config, devices[0], progress, units)
+
+    def tasks(self, config: ForgettingConfig, units: Sequence[Unit]) -> list[list[Unit]]:
+        from relukan_bench.experiments.seed_groups import tasks
+
+        return tasks(plan(config), units, config, together)
 
     def rows(self, result: RunResult) -> dict[str, list[dict[str, Any]]]:
         return {"matrix": result.matrix, "predictions": result.predictions, "curves": result.curves, "runs": [result.run]}

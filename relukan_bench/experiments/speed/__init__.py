@@ -431,6 +431,9 @@ class Speed(Experiment):
     summaries = {"summary": SummaryRecord, "decomposition": DecompositionRecord}
     units_name = "timed runs"
     workers = True
+    parallel = False
+    serial_reason = ("timings taken while other units run on the same cores measure their contention for "
+                     "cores, caches and memory bandwidth, not the models")
     device_help = "cpu, cuda, or auto (the CPU plus CUDA when present). Default: the config's (cpu)."
     selects = ("functions", "models")
     options = (

@@ -1,0 +1,266 @@
+"""Where a run's units execute: in this process, in local worker processes, or on a Dask cluster.
+
+An experiment's `execute(config, devices, units, progress)` is a pure function of its units,
+and `tasks(config, units)` cuts the units into pieces that share nothing (a batched model's
+seeds stay together). `execute` here runs those pieces:
+
+- `workers=1` (and the local executor): in this process, one unit after another, as always;
+- `local`: in N worker processes of this machine (`concurrent.futures.ProcessPoolExecutor`,
+  spawned, Ctrl-C ignored in them);
+- `dask`: as Dask tasks on a local cluster bound to 127.0.0.1 (dashboard off), or on the
+  cluster `address` names. Dask is the optional extra `relukan-bench[dask]`; docs/cluster.md
+  says why Dask and not Ray.
+
+Every piece runs with the config's torch thread count and float32 setting, so its results are
+those of a serial run to the last bit. Results come back to this process, which alone writes
+the run directory. Progress comes back from local workers as it happens (steps done), from
+Dask per finished piece. On Ctrl-C the workers are told to stop (they do within a chunk of
+steps), pieces not begun are cancelled, and what had finished is still handed over.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+EXECUTORS = ("local", "dask")
+#: The most workers a run may ask for: processes are not free, and a typo should not fork a thousand.
+MAX_WORKERS = 256
+#: How long the driver waits for a result before it looks at progress again (seconds).
+POLL = 0.25
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a run's units execute: `workers` at once (None: the experiment's default), on which
+    executor, and for Dask the scheduler's address (None: a local cluster)."""
+
+    workers: int | None = 1
+    executor: str = "local"
+    address: str | None = None
+
+
+class Stopped(BaseException):
+    """Raised in a worker whose run was stopped (Ctrl-C in the driver): not a failed unit."""
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def default_workers(exp: Any, threads: int) -> int:
+    """`--workers` when not given: every usable core busy (cores / threads per worker), or 1
+    for an experiment that times (speed)."""
+    return max(1, usable_cores() // max(1, threads)) if exp.parallel else 1
+
+
+def resolve(exp: Any, execution: Execution, threads: int) -> tuple[Execution, str | None]:
+    """`execution` with its worker count decided, and a warning to record when an experiment
+    that runs serially for a reason was made to run in parallel. UsageError for what cannot run."""
+    from dataclasses import replace
+
+    from relukan_bench.errors import UsageError
+
+    if execution.executor not in EXECUTORS:
+        raise UsageError(f"--executor: expected one of {', '.join(EXECUTORS)} (got {execution.executor!r})")
+    if execution.address is not None and execution.executor != "dask":
+        raise UsageError(f"--address {execution.address}: a scheduler address needs --executor dask")
+    workers = execution.workers if execution.workers is not None else default_workers(exp, threads)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"--workers: expected 1 to {MAX_WORKERS} (got {workers})")
+    if execution.executor == "dask":
+        dask_available()
+    warning = None
+    if workers > 1 and not exp.parallel:
+        warning = f"{exp.name} ran with {workers} parallel workers: {exp.serial_reason}"
+    return replace(execution, workers=workers), warning
+
+
+def dask_available() -> None:
+    """UsageError (one line) unless Dask's distributed scheduler can be imported."""
+    from importlib.util import find_spec
+
+    from relukan_bench.errors import UsageError
+
+    if find_spec("distributed") is None:
+        raise UsageError("--executor dask: Dask is not installed; install it with pip install 'relukan-bench[dask]'")
+
+
+def record(execution: Execution, warning: str | None) -> dict[str, Any]:
+    """What env.json says about how a session executed its units."""
+    found: dict[str, Any] = {"executor": execution.executor if execution.workers != 1 or execution.executor != "local"
+                             else "serial", "workers": execution.workers}
+    if execution.address is not None:
+        found["address"] = execution.address
+    if warning:
+        found["warning"] = warning
+    return found
+
+
+# ----------------------------------------------------------------------------- driver side
+def execute(exp: Any, config: Any, devices: Sequence[str], units: Sequence[Any],
+            progress: Callable[[Any, int, float], None], execution: Execution) -> Iterator[Any]:
+    """Run `units`; yield one result per unit as it finishes (in any order when parallel)."""
+    if execution.workers == 1 and execution.executor == "local":
+        yield from exp.execute(config, devices, units, progress)
+        return
+    tasks = exp.tasks(config, units)
+    if not tasks:
+        return
+    if execution.executor == "dask":
+        from relukan_bench.executors_dask import dask_pool
+
+        pool = dask_pool(execution, config.threads, len(tasks))
+    else:
+        pool = _LocalPool(min(execution.workers, len(tasks)))
+    with pool:
+        yield from _drive(pool, exp, config, devices, tasks, progress, min(execution.workers, len(tasks)))
+
+
+def _drive(pool: Any, exp: Any, config: Any, devices: Sequence[str], tasks: list[list[Any]],
+           progress: Callable[[Any, int, float], None], limit: int) -> Iterator[Any]:
+    """Keep `limit` tasks in flight on `pool`, yield their results as they finish; on Ctrl-C
+    (or the consumer closing) stop the workers and hand over what had finished."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    waiting, pending = list(tasks), {}
+
+    def fill() -> None:
+        while waiting and len(pending) < limit:
+            pending[pool.submit(run_task, exp, config, devices, waiting.pop(0), pool.channel)] = True
+
+    try:
+        fill()
+        while pending:
+            done, _ = wait(list(pending), timeout=POLL, return_when=FIRST_COMPLETED)
+            pool.drain(progress)
+            for future in done:
+                del pending[future]
+                yield from _results(future)
+            fill()
+    except KeyboardInterrupt:
+        waiting.clear()
+        yield from _stop(pool, pending)
+        raise
+    finally:
+        if pending:  # closed early by the consumer: stop the workers, keep nothing more
+            _stop_quietly(pool, pending)
+
+
+def _results(future: Any) -> list[Any]:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from relukan_bench.errors import ExecutionError
+
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise ExecutionError(f"a worker process died ({exc}); what finished is kept, --resume runs the rest") from None
+    except Exception as exc:
+        if exc.__class__.__name__ == "KilledWorker":  # Dask gave up on a task whose workers kept dying
+            raise ExecutionError(f"Dask workers died running a task ({exc}); what finished is kept, "
+                                 "--resume runs the rest") from None
+        raise
+
+
+def _stop(pool: Any, pending: dict[Any, bool]) -> Iterator[Any]:
+    """Tell the workers to stop, cancel what has not begun, and yield the results of the tasks
+    that finished meanwhile."""
+    from concurrent.futures import wait
+
+    pool.stop()
+    for future in list(pending):
+        future.cancel()
+    finished, _ = wait(list(pending), timeout=pool.stop_timeout)
+    for future in finished:
+        pending.pop(future, None)
+        if future.cancelled():
+            continue
+        try:
+            results = future.result()
+        except BaseException:  # noqa: BLE001 - stopped (or failed) while stopping: nothing to keep
+            continue
+        yield from results
+
+
+def _stop_quietly(pool: Any, pending: dict[Any, bool]) -> None:
+    for _ in _stop(pool, pending):
+        pass
+
+
+class _LocalPool:
+    """N spawned worker processes of this machine, with a queue for progress and an event
+    that tells them to stop."""
+
+    stop_timeout = 60.0
+
+    def __init__(self, workers: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")  # fork and torch's threads do not mix
+        self.queue, self.event = context.Queue(), context.Event()
+        self.executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_local_worker,
+                                            initargs=(self.queue, self.event))
+        self.channel = None  # the worker finds its queue and event in a global its initializer set
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.executor.submit(fn, *args)
+
+    def drain(self, progress: Callable[[Any, int, float], None]) -> None:
+        import queue
+
+        while True:
+            try:
+                unit, done, loss = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            progress(unit, done, loss)
+
+    def stop(self) -> None:
+        self.event.set()
+
+    def __enter__(self) -> "_LocalPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.queue.close()
+
+
+# ----------------------------------------------------------------------------- worker side
+_local: tuple[Any, Any] | None = None
+
+
+def _start_local_worker(queue: Any, event: Any) -> None:
+    """A local worker process: Ctrl-C is the driver's to handle; remember the channel."""
+    import signal
+
+    global _local
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _local = (queue, event)
+
+
+def run_task(exp: Any, config: Any, devices: Sequence[str], units: Sequence[Any], channel: Any = None) -> list[Any]:
+    """One task in a worker: the experiment's `execute` of `units` with the config's thread
+    count and float32 setting; its results. Progress goes back through the local queue (or
+    nowhere on Dask); a stop asked for by the driver raises `Stopped` at the next report."""
+    from relukan_bench.devices import ieee_float32
+    from relukan_bench.timing import threads
+
+    stopped = channel.is_set if channel is not None else (_local[1].is_set if _local else lambda: False)
+    queue = _local[0] if channel is None and _local else None
+
+    def progress(unit: Any, done: int, loss: float) -> None:
+        if stopped():
+            raise Stopped
+        if queue is not None:
+            queue.put((unit, done, loss))
+
+    with threads(config.threads), ieee_float32():
+        return list(exp.execute(config, devices, units, progress))
