@@ -188,8 +188,11 @@ def _workers_option(exp: Any | None) -> Any:
     else:
         text = ("Training units at once, each in a worker process with the pinned thread count; the results are "
                 "the same whatever N. Default: every usable core (cores / threads); 1: in this process.")
+    from relukan_bench.executors import WORKERS_VARIABLE
+
+    parallel = exp is None or exp.parallel  # the variable never makes a timing experiment parallel
     return typer.Option(None, "--workers", min=1, help=text + (" Speed stays serial." if exp is None else ""),
-                        show_default=False)
+                        show_default=False, envvar=WORKERS_VARIABLE if parallel else None)
 
 
 RESUME = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,

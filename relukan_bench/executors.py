@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 EXECUTORS = ("local", "dask")
+#: The environment variable that sets `--workers` where the option is not given.
+WORKERS_VARIABLE = "RELUKAN_BENCH_WORKERS"
 #: The most workers a run may ask for: processes are not free, and a typo should not fork a thousand.
 MAX_WORKERS = 256
 #: How long the driver waits for a result before it looks at progress again (seconds).
@@ -75,6 +77,8 @@ def resolve(exp: Any, execution: Execution, threads: int) -> tuple[Execution, st
         raise UsageError(f"--workers: expected 1 to {MAX_WORKERS} (got {workers})")
     if execution.executor == "dask":
         dask_available()
+        if execution.address is not None:
+            reachable(execution.address)
     warning = None
     if workers > 1 and not exp.parallel:
         warning = f"{exp.name} ran with {workers} parallel workers: {exp.serial_reason}"
@@ -89,6 +93,26 @@ def dask_available() -> None:
 
     if find_spec("distributed") is None:
         raise UsageError("--executor dask: Dask is not installed; install it with pip install 'relukan-bench[dask]'")
+
+
+def reachable(address: str) -> None:
+    """UsageError (one line) unless something listens at the scheduler `address`: checked
+    before a run directory is created, so that a mistyped address leaves nothing behind."""
+    import socket
+
+    from relukan_bench.errors import UsageError, clip
+
+    try:
+        from distributed.comm.addressing import get_address_host_port
+
+        host, port = get_address_host_port(address)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--address {clip(address, 60)}: expected a scheduler address such as tcp://10.0.0.5:8786 "
+                         f"({exc})") from None
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as exc:
+        raise UsageError(f"--address {clip(address, 60)}: no Dask scheduler answers there ({exc.strerror or exc})") from None
 
 
 def record(execution: Execution, warning: str | None) -> dict[str, Any]:

@@ -25,7 +25,7 @@ class DaskPool:
     def __init__(self, workers: int, address: str | None):
         from distributed import Client, Event
 
-        from relukan_bench.errors import UsageError
+        from relukan_bench.errors import ExecutionError, failure
 
         self.cluster = None
         try:
@@ -36,9 +36,8 @@ class DaskPool:
                 self.client = Client(address, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             self.close()
-            where = f"--address {address}" if address else "--executor dask"
-            raise UsageError(f"{where}: cannot start or reach a Dask scheduler ({exc.__class__.__name__}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+            where = f"the Dask scheduler at {address}" if address else "a local Dask cluster"
+            raise ExecutionError(f"cannot start or reach {where} ({failure(exc)})") from None
         self.executor = self.client.get_executor(pure=False)
         self.channel = Event(f"relukan-bench-stop-{uuid.uuid4().hex}", client=self.client)
 

@@ -33,6 +33,17 @@ def no_pykan_environments(tmp_path_factory):
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def serial_by_default():
+    """Commands run their units in this process unless a test asks for workers (`--workers`):
+    a test's monkeypatches reach only this process, and two test runs share the machine's two
+    cores. Tests of parallel execution say `--workers 2`."""
+    from relukan_bench.executors import WORKERS_VARIABLE
+
+    os.environ[WORKERS_VARIABLE] = "1"
+    yield
+
+
 @pytest.fixture(scope="session")
 def prepared_pykan_home(tmp_path_factory):
     """A home of pykan environments with 0.0.5 and 0.1.2 prepared (pip, from the package index,
