@@ -217,6 +217,45 @@ def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dic
     return path
 
 
+def plot_fit_seeds(functions: Sequence[Any], runs: Sequence[dict[str, Any]], models: Sequence[str], path: Path) -> Path:
+    """Every seed's final test MSE as a dot, per function and model (log y), the median over
+    seeds as a bar; a diverged run as a cross at the top of its panel. With many seeds this
+    shows what a median and a range hide: two clusters, one outlier."""
+    plt = _pyplot()
+    colors = _colors(models)
+    cols = min(3, len(functions))
+    rows = -(-len(functions) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(4.6, 0.9 * len(models) + 1.5) * cols, 3.4 * rows), squeeze=False)
+    for ax, function in zip(axes.flat, functions):
+        values: list[float] = []
+        for i, model in enumerate(models):
+            mine = [r for r in runs if r["function"] == function.name and r["model"] == model and not r.get("error")]
+            finals = _finite([r["final_test_mse"] for r in mine if not r["diverged"]])
+            values += finals
+            jitter = [i + 0.28 * ((j * 0.618) % 1 - 0.5) for j in range(len(finals))]  # spread, reproducibly
+            ax.scatter(jitter, finals, s=14, color=colors[model], alpha=0.75, linewidths=0)
+            known = sorted(v for v in finals if v == v)
+            if known:
+                ax.hlines(known[(len(known) - 1) // 2], i - 0.3, i + 0.3, color="black", linewidth=1.4)
+            diverged = sum(bool(r["diverged"]) for r in mine)
+            if diverged:
+                ax.text(i, 0.98, f"x{diverged}", transform=ax.get_xaxis_transform(), ha="center", va="top", color="crimson", fontsize=8)
+        _log_y(ax, values)
+        ax.set_xticks(range(len(models)), models, rotation=30, ha="right", fontsize=8)
+        ax.set_xlim(-0.6, len(models) - 0.4)
+        ax.set_title(f"{function.name}: {function.expression}", fontsize=9)
+        ax.set_ylabel("final test MSE", fontsize=8)
+        ax.grid(axis="y", which="major", alpha=0.3)
+    for ax in list(axes.flat)[len(functions):]:
+        ax.axis("off")
+    seeds = len({r["seed"] for r in runs})
+    fig.suptitle(f"Final test MSE of every seed ({seeds} seeds): dots, median as a bar, xN: N diverged runs", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 # ----------------------------------------------------------------------------- forgetting
 def plot_forgetting_panels(model: str, x: Sequence[float], y: Sequence[float], segments: int,
                            predictions: dict[int, dict[int, list[float]]], shown: int | None, path: Path) -> Path:

@@ -592,6 +592,7 @@ def figures(run_dir: Any, config: FitConfig, results: Sequence[RunResult], paper
         plots.plot_fit_predictions(function, _median_fits(results, function.name, mine), run_dir / f"fit_{function.name}.png")
     plotted = [f for f in config.functions if any((f.name, m) in bands for m in model_names)]
     plots.plot_fit_overview(plotted, bands, model_names, reference, looks, run_dir / "overview.png")
+    plots.plot_fit_seeds(plotted, [r.run for r in results], model_names, run_dir / "seeds.png")
 
 
 def _median_fits(results: Sequence[RunResult], function: str, models: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
