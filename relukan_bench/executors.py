@@ -87,12 +87,12 @@ def resolve(exp: Any, execution: Execution, threads: int) -> tuple[Execution, st
 
 def dask_available() -> None:
     """UsageError (one line) unless Dask's distributed scheduler can be imported."""
-    from importlib.util import find_spec
-
     from relukan_bench.errors import UsageError
 
-    if find_spec("distributed") is None:
-        raise UsageError("--executor dask: Dask is not installed; install it with pip install 'relukan-bench[dask]'")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError("--executor dask: Dask is not installed; install it with pip install 'relukan-bench[dask]'") from None
 
 
 def reachable(address: str) -> None:
@@ -184,11 +184,10 @@ def _results(future: Any) -> list[Any]:
     try:
         return future.result()
     except BrokenProcessPool as exc:
-        raise ExecutionError(f"a worker process died ({exc}); what finished is kept, --resume runs the rest") from None
+        raise ExecutionError(f"a worker process died ({exc})") from None
     except Exception as exc:
         if exc.__class__.__name__ == "KilledWorker":  # Dask gave up on a task whose workers kept dying
-            raise ExecutionError(f"Dask workers died running a task ({exc}); what finished is kept, "
-                                 "--resume runs the rest") from None
+            raise ExecutionError(f"Dask workers died running a task ({exc})") from None
         raise
 
 

@@ -91,7 +91,8 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
         finally:
             session.close(interrupted)
     if lost is not None:
-        raise ExecutionError(f"{run_dir}: {lost}; to finish the run: relukan-bench {exp.name} --resume {run_dir}")
+        raise ExecutionError(f"{run_dir}: {lost}; what finished is kept; to finish the run: "
+                             f"relukan-bench {exp.name} --resume {run_dir}")
     failed = [line for line in map(exp.failure, results.ordered) if line]
     return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results.ordered), len(units)), warnings)
 

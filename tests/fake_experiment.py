@@ -32,6 +32,7 @@ class FakeConfig(Strict):
     sleep: Annotated[float, Field(ge=0)] = 0.0  # seconds per unit, so that a test can interrupt a run
     figures_sleep: Annotated[float, Field(ge=0)] = 0.0  # seconds the figures take, so that a test can interrupt them
     figures_fail: bool = False  # the figures raise, as matplotlib can
+    die: list[str] = []  # items whose units end their process at once (a worker killed; never run these serially)
 
 
 def _value(item: str, seed: int, index: int, offset: int) -> float:
@@ -73,6 +74,10 @@ class Fake(Experiment):
                 raise KeyboardInterrupt
             progress((item, seed), 0, math.nan)
             time.sleep(config.sleep)
+            if item in config.die:
+                import os
+
+                os._exit(3)
             if item in config.fail:
                 yield {"unit": {"item": item, "seed": seed, "total": math.nan, "error": "RuntimeError: asked to fail"},
                        "points": []}
