@@ -108,11 +108,12 @@ def reachable(address: str) -> None:
         host, port = get_address_host_port(address)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"--address {clip(address, 60)}: expected a scheduler address such as tcp://10.0.0.5:8786 "
-                         f"({exc})") from None
+                         f"({clip(str(exc), 120)})") from None
     try:
         socket.create_connection((host, port), timeout=10).close()
     except OSError as exc:
-        raise UsageError(f"--address {clip(address, 60)}: no Dask scheduler answers there ({exc.strerror or exc})") from None
+        raise UsageError(f"--address {clip(address, 60)}: no Dask scheduler answers there "
+                         f"({clip(str(exc.strerror or exc), 120)})") from None
 
 
 def record(execution: Execution, warning: str | None) -> dict[str, Any]:

@@ -232,7 +232,7 @@ def _ctrl_c_after_two_rows(args, cwd, log):
 # ----------------------------------------------------------------------------- fit
 FIT_FILES = [
     "config.yaml", "curves.csv", "curves_f1.png", "curves_f4.png", "env.json", "fit_f1.png", "fit_f4.png",
-    "overview.png", "predictions.csv", "runs.csv", "summary.csv", "table.csv",
+    "overview.png", "predictions.csv", "runs.csv", "seeds.png", "summary.csv", "table.csv",
 ]
 
 

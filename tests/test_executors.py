@@ -187,3 +187,48 @@ def test_dask_asked_for_where_it_is_not_installed_is_one_line(tmp_path):
     assert result.returncode == 2 and result.stderr.strip() == (
         "error: --executor dask: Dask is not installed; install it with pip install 'relukan-bench[dask]'")
     assert not (tmp_path / "run").exists()
+
+
+def test_any_address_where_no_scheduler_answers_is_refused_in_one_line_naming_it():
+    """The class of bad addresses: any text, control characters and line breaks included, that
+    names no port (one that does might reach something listening here; nothing listening at a
+    port is tested above)."""
+    pytest.importorskip("distributed")
+    from hypothesis import given, strategies as st
+
+    from relukan_bench.errors import UsageError
+    from relukan_bench.executors import Execution, resolve
+    from relukan_bench.experiments.protocol import experiment
+
+    def with_port(text: str) -> bool:  # such an address might reach something that listens on this machine
+        try:
+            int(text.rsplit(":", 1)[-1])
+            return True
+        except ValueError:
+            return False
+
+    @given(st.one_of(st.text(max_size=200).map(lambda tail: "tcp://127.0.0.1:" + tail),
+                     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["L"]), max_size=200))
+           .filter(lambda address: not with_port(address)))
+    def refused(address: str) -> None:
+        with pytest.raises(UsageError) as caught:
+            resolve(experiment("fit"), Execution(2, "dask", address), 1)
+        message = str(caught.value)
+        assert message.startswith("--address ") and "\n" not in message and len(message) < 400
+
+    refused()
+
+
+def test_any_worker_count_out_of_bounds_is_refused():
+    from hypothesis import given, strategies as st
+
+    from relukan_bench.errors import UsageError
+    from relukan_bench.executors import MAX_WORKERS, Execution, resolve
+    from relukan_bench.experiments.protocol import experiment
+
+    @given(st.one_of(st.integers(max_value=0), st.integers(min_value=MAX_WORKERS + 1)))
+    def refused(workers: int) -> None:
+        with pytest.raises(UsageError, match=r"^--workers: expected 1 to \d+ \(got -?\d+\)$"):
+            resolve(experiment("fit"), Execution(workers), 1)
+
+    refused()
