@@ -138,9 +138,9 @@ def execute(exp: Any, config: Any, devices: Sequence[str], units: Sequence[Any],
     if not tasks:
         return
     if execution.executor == "dask":
-        from relukan_bench.executors_dask import dask_pool
+        from relukan_bench.executors_dask import DaskPool
 
-        pool = dask_pool(execution, config.threads, len(tasks))
+        pool = DaskPool(min(execution.workers, len(tasks)), execution.address)
     else:
         pool = _LocalPool(min(execution.workers, len(tasks)))
     with pool:
@@ -153,11 +153,11 @@ def _drive(pool: Any, exp: Any, config: Any, devices: Sequence[str], tasks: list
     (or the consumer closing) stop the workers and hand over what had finished."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    waiting, pending = list(tasks), {}
+    waiting, pending = list(tasks), set()
 
     def fill() -> None:
         while waiting and len(pending) < limit:
-            pending[pool.submit(run_task, exp, config, devices, waiting.pop(0), pool.channel)] = True
+            pending.add(pool.submit(run_task, exp, config, devices, waiting.pop(0), pool.channel))
 
     try:
         fill()
@@ -165,7 +165,7 @@ def _drive(pool: Any, exp: Any, config: Any, devices: Sequence[str], tasks: list
             done, _ = wait(list(pending), timeout=POLL, return_when=FIRST_COMPLETED)
             pool.drain(progress)
             for future in done:
-                del pending[future]
+                pending.discard(future)
                 yield from _results(future)
             fill()
     except KeyboardInterrupt:
@@ -192,7 +192,7 @@ def _results(future: Any) -> list[Any]:
         raise
 
 
-def _stop(pool: Any, pending: dict[Any, bool]) -> Iterator[Any]:
+def _stop(pool: Any, pending: set[Any]) -> Iterator[Any]:
     """Tell the workers to stop, cancel what has not begun, and yield the results of the tasks
     that finished meanwhile."""
     from concurrent.futures import wait
@@ -202,7 +202,7 @@ def _stop(pool: Any, pending: dict[Any, bool]) -> Iterator[Any]:
         future.cancel()
     finished, _ = wait(list(pending), timeout=pool.stop_timeout)
     for future in finished:
-        pending.pop(future, None)
+        pending.discard(future)
         if future.cancelled():
             continue
         try:
@@ -212,7 +212,7 @@ def _stop(pool: Any, pending: dict[Any, bool]) -> Iterator[Any]:
         yield from results
 
 
-def _stop_quietly(pool: Any, pending: dict[Any, bool]) -> None:
+def _stop_quietly(pool: Any, pending: set[Any]) -> None:
     for _ in _stop(pool, pending):
         pass
 

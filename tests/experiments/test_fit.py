@@ -313,3 +313,28 @@ def test_a_kans_seeds_still_train_one_by_one():
     results = list(fit.iter_fit(_config(models=[{"name": "kan", "kind": "kan"}], baseline=None, functions=[
         {"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3}]), "cpu"))
     assert [r.run["batched"] for r in results] == [1, 1]
+
+
+def test_thirty_seeds_of_every_kind_run_on_two_workers_and_the_summary_uses_them_all(tmp_path):
+    """Seeds are the scaling axis: 30 seeds of every model, the median and range over all of
+    them, every seed a dot in seeds.png."""
+    import statistics
+
+    from relukan_bench.runner import Request, run
+    from relukan_bench.yamlio import dumps
+
+    config = {"experiment": "fit", "seeds": list(range(30)), "baseline": "kan",
+              "data": {"train_samples": 32, "test_samples": 8}, "train": {"steps": 5, "lr": 1e-2, "log_every": 5},
+              "models": [{"name": "relukan", "kind": "relukan"}, {"name": "kan", "kind": "kan"},
+                         {"name": "bspline", "kind": "bspline"}, {"name": "mlp", "kind": "mlp"}],
+              "functions": [{"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3}]}
+    (tmp_path / "fit.yaml").write_text(dumps(config))
+    result = run("fit", Request(config=tmp_path / "fit.yaml", out=tmp_path / "run", workers=2))
+    assert result.units == (120, 120) and not result.failed
+    runs = read_csv(tmp_path / "run" / "runs.csv")
+    for row in read_csv(tmp_path / "run" / "summary.csv"):
+        finals = [float(r["final_test_mse"]) for r in runs if r["model"] == row["model"]]
+        assert int(row["n_seeds"]) == 30 and len(finals) == 30
+        assert float(row["final_test_mse"]) == pytest.approx(statistics.median(finals), rel=1e-6)
+        assert (float(row["final_test_mse_min"]), float(row["final_test_mse_max"])) == pytest.approx((min(finals), max(finals)), rel=1e-6)
+    assert (tmp_path / "run" / "seeds.png").stat().st_size > 0
