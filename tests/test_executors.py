@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,25 +84,34 @@ def test_tasks_keep_a_batched_models_seeds_together_and_start_with_the_costliest
     assert all(len(task) == 1 for task in half)  # a finished seed is not asked for again
 
 
-def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Any:
+    """The command line in this process (CliRunner), run in `cwd`: exit_code, stdout, stderr."""
     import os
 
-    return subprocess.run([sys.executable, "-m", "relukan_bench", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, **(env or {})})
+    from typer.testing import CliRunner
+
+    from relukan_bench.cli import app
+
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(app, list(args), env=env)
+    finally:
+        os.chdir(here)
 
 
-def test_ctrl_c_stops_the_workers_keeps_what_finished_and_resume_ends_as_a_serial_run(fit_serial, tmp_path):
+def test_ctrl_c_stops_the_workers_keeps_what_finished_and_resume_ends_as_a_serial_run(tmp_path):
     """Ctrl-C reaches the driver and its workers at once (as from a terminal, to the process group)."""
     import os
 
-    (tmp_path / "fit.yaml").write_text(FIT)
+    (tmp_path / "fit.yaml").write_text(FIT.replace("steps: 12", "steps: 60"))
     process = subprocess.Popen([sys.executable, "-m", "relukan_bench", "fit", "-c", "fit.yaml", "--workers", "2",
-                                "--out", "run", "train.steps=400"], cwd=tmp_path, stdout=subprocess.PIPE,
+                                "--out", "run"], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     runs = tmp_path / "run" / "runs.csv"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and (not runs.exists() or len(runs.read_text().splitlines()) < 2):
-        time.sleep(0.1)
+        time.sleep(0.05)
     os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=180)
     assert process.returncode == 130 and "Traceback" not in err, err
@@ -109,10 +119,8 @@ def test_ctrl_c_stops_the_workers_keeps_what_finished_and_resume_ends_as_a_seria
     kept = len(runs.read_text().splitlines()) - 1
     assert 1 <= kept < 12
     assert json.loads((tmp_path / "run" / "env.json").read_text())["interrupted"] is True
-    resumed = _cli("fit", "--resume", "run", "--workers", "2", cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
-    serial = _cli("fit", "-c", "fit.yaml", "--workers", "1", "--out", "serial", "train.steps=400", cwd=tmp_path)
-    assert serial.returncode == 0, serial.stderr
+    assert run("fit", Request(resume=tmp_path / "run", workers=2)).units == (12, 12)
+    run("fit", Request(config=tmp_path / "fit.yaml", out=tmp_path / "serial", workers=1))
     _same_run(tmp_path / "run", tmp_path / "serial")
     env = json.loads((tmp_path / "run" / "env.json").read_text())
     assert env["execution"]["workers"] == 2 and env["resumed"][0]["execution"]["workers"] == 2
@@ -138,10 +146,10 @@ def test_speed_stays_serial_unless_asked_and_then_says_why(tmp_path):
     (tmp_path / "speed.yaml").write_text(SPEED)
     quiet = _cli("speed", "-c", "speed.yaml", "--out", "one", "--functions", "f1", cwd=tmp_path,
                  env={"RELUKAN_BENCH_WORKERS": "2"})  # the variable never makes speed parallel
-    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.exit_code == 0, quiet.stderr
     assert json.loads((tmp_path / "one" / "env.json").read_text())["execution"] == {"executor": "serial", "workers": 1}
     insisted = _cli("speed", "-c", "speed.yaml", "--out", "two", "--functions", "f1", "--workers", "2", cwd=tmp_path)
-    assert insisted.returncode == 0, insisted.stderr
+    assert insisted.exit_code == 0, insisted.stderr
     execution = json.loads((tmp_path / "two" / "env.json").read_text())["execution"]
     assert execution["workers"] == 2 and "contention" in execution["warning"]
     assert "warning: speed ran with 2 parallel workers" in insisted.stderr
@@ -179,7 +187,7 @@ def test_a_local_dask_cluster_listens_on_the_loopback_address_only():
 def test_execution_options_that_cannot_run_are_refused_in_one_line_before_anything_is_written(tmp_path, args, message):
     pytest.importorskip("distributed")
     result = _cli("fit", "--quick", "--out", "run", *args, cwd=tmp_path)
-    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "run").exists()
 
 
