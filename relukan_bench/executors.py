@@ -262,12 +262,24 @@ _local: tuple[Any, Any] | None = None
 
 
 def _start_local_worker(queue: Any, event: Any) -> None:
-    """A local worker process: Ctrl-C is the driver's to handle; remember the channel."""
+    """A local worker process: Ctrl-C is the driver's to handle; remember the channel; end
+    when the driver is gone (killed with `kill -9`, it cannot say so)."""
     import signal
+    import threading
 
     global _local
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _local = (queue, event)
+    threading.Thread(target=_end_with, args=(os.getppid(),), name="relukan-bench-orphan-watch", daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """Once a second: when this process's parent has changed (it died), end this process."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(70)
 
 
 def run_task(exp: Any, config: Any, devices: Sequence[str], units: Sequence[Any], channel: Any = None) -> list[Any]:

@@ -243,3 +243,22 @@ def test_any_worker_count_out_of_bounds_is_refused():
             resolve(experiment("fit"), Execution(workers), 1)
 
     refused()
+
+
+def test_local_workers_end_when_the_driver_is_killed(tmp_path):
+    """`kill -9` gives the driver no chance to stop its workers: they notice and end themselves."""
+    psutil = pytest.importorskip("psutil")
+
+    (tmp_path / "fit.yaml").write_text(FIT.replace("steps: 12", "steps: 2000"))
+    driver = subprocess.Popen([sys.executable, "-m", "relukan_bench", "fit", "-c", "fit.yaml", "--workers", "2", "--out",
+                               "run"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    workers: list = []
+    while time.monotonic() < deadline and len(workers) < 2:
+        workers = [p for p in psutil.Process(driver.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+        time.sleep(0.2)
+    assert len(workers) == 2
+    driver.kill()
+    driver.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, alive
