@@ -42,6 +42,11 @@ class Execution:
     executor: str = "local"
     address: str | None = None
 
+    @property
+    def serial(self) -> bool:
+        """Units run in this process, one after another."""
+        return self.workers == 1 and self.executor == "local"
+
 
 class Stopped(BaseException):
     """Raised in a worker whose run was stopped (Ctrl-C in the driver): not a failed unit."""
@@ -66,12 +71,12 @@ def resolve(exp: Any, execution: Execution, threads: int) -> tuple[Execution, st
     that runs serially for a reason was made to run in parallel. UsageError for what cannot run."""
     from dataclasses import replace
 
-    from relukan_bench.errors import UsageError
+    from relukan_bench.errors import UsageError, clip
 
     if execution.executor not in EXECUTORS:
         raise UsageError(f"--executor: expected one of {', '.join(EXECUTORS)} (got {execution.executor!r})")
     if execution.address is not None and execution.executor != "dask":
-        raise UsageError(f"--address {execution.address}: a scheduler address needs --executor dask")
+        raise UsageError(f"--address {clip(execution.address, 60)}: a scheduler address needs --executor dask")
     workers = execution.workers if execution.workers is not None else default_workers(exp, threads)
     if not 1 <= workers <= MAX_WORKERS:
         raise UsageError(f"--workers: expected 1 to {MAX_WORKERS} (got {workers})")
@@ -106,6 +111,8 @@ def reachable(address: str) -> None:
         from distributed.comm.addressing import get_address_host_port
 
         host, port = get_address_host_port(address)
+        if not 1 <= int(port) <= 65535:
+            raise ValueError(f"port {port} is not 1 to 65535")
     except (ValueError, TypeError) as exc:
         raise UsageError(f"--address {clip(address, 60)}: expected a scheduler address such as tcp://10.0.0.5:8786 "
                          f"({clip(str(exc), 120)})") from None
@@ -118,8 +125,7 @@ def reachable(address: str) -> None:
 
 def record(execution: Execution, warning: str | None) -> dict[str, Any]:
     """What env.json says about how a session executed its units."""
-    found: dict[str, Any] = {"executor": execution.executor if execution.workers != 1 or execution.executor != "local"
-                             else "serial", "workers": execution.workers}
+    found: dict[str, Any] = {"executor": "serial" if execution.serial else execution.executor, "workers": execution.workers}
     if execution.address is not None:
         found["address"] = execution.address
     if warning:
@@ -131,7 +137,7 @@ def record(execution: Execution, warning: str | None) -> dict[str, Any]:
 def execute(exp: Any, config: Any, devices: Sequence[str], units: Sequence[Any],
             progress: Callable[[Any, int, float], None], execution: Execution) -> Iterator[Any]:
     """Run `units`; yield one result per unit as it finishes (in any order when parallel)."""
-    if execution.workers == 1 and execution.executor == "local":
+    if execution.serial:
         yield from exp.execute(config, devices, units, progress)
         return
     tasks = exp.tasks(config, units)

@@ -183,6 +183,8 @@ def test_a_local_dask_cluster_listens_on_the_loopback_address_only():
     (["--address", "tcp://127.0.0.1:8786"], "a scheduler address needs --executor dask"),
     (["--executor", "dask", "--address", "tcp://127.0.0.1:1"], "no Dask scheduler answers there"),
     (["--executor", "dask", "--address", "not an address::"], "expected a scheduler address"),
+    (["--executor", "dask", "--address", "tcp://127.0.0.1:99999999999"], "port 99999999999 is not 1 to 65535"),
+    (["--executor", "dask", "--address", "tcp://127.0.0.1:0"], "port 0 is not 1 to 65535"),
 ])
 def test_execution_options_that_cannot_run_are_refused_in_one_line_before_anything_is_written(tmp_path, args, message):
     pytest.importorskip("distributed")
@@ -203,7 +205,7 @@ def test_dask_asked_for_where_it_is_not_installed_is_one_line(tmp_path):
 def test_any_address_where_no_scheduler_answers_is_refused_in_one_line_naming_it():
     """The class of bad addresses: any text, control characters and line breaks included, that
     names no port (one that does might reach something listening here; nothing listening at a
-    port is tested above)."""
+    port is tested above), and every port outside 1 to 65535."""
     pytest.importorskip("distributed")
     from hypothesis import given, strategies as st
 
@@ -218,9 +220,10 @@ def test_any_address_where_no_scheduler_answers_is_refused_in_one_line_naming_it
         except ValueError:
             return False
 
-    @given(st.one_of(st.text(max_size=200).map(lambda tail: "tcp://127.0.0.1:" + tail),
-                     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["L"]), max_size=200))
-           .filter(lambda address: not with_port(address)))
+    @given(st.one_of(st.one_of(st.text(max_size=200).map(lambda tail: "tcp://127.0.0.1:" + tail),
+                               st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["L"]), max_size=200))
+                     .filter(lambda address: not with_port(address)),
+                     st.integers().filter(lambda port: not 1 <= port <= 65535).map(lambda port: f"tcp://127.0.0.1:{port}")))
     def refused(address: str) -> None:
         with pytest.raises(UsageError) as caught:
             resolve(experiment("fit"), Execution(2, "dask", address), 1)
