@@ -12,6 +12,8 @@ with their types (str, int, float, bool; `| None` where a cell may be empty).
                                                  # (results.read_records), compare and the docs use
 
 An empty cell reads back as None, or NaN in a float column; floats round-trip bit for bit.
+`relukan_bench.load` gives a table as a pandas DataFrame with the dtypes of `PANDAS_DTYPES`
+(docs/outputs.md says them too).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import typing
 from typing import Any, ClassVar
 
 _BASE = (str, int, float, bool)
+#: a column's type -> its pandas dtype; every one but float64 holds a missing value (<NA>) as such
+PANDAS_DTYPES = {str: "string", int: "Int64", float: "float64", bool: "boolean"}
 
 
 class Record:

@@ -70,6 +70,7 @@ class Outcome:
     failed: list[str] = field(default_factory=list)  # "what: why", one per failed unit
     units: tuple[int, int] = (0, 0)  # (finished, planned)
     warnings: list[str] = field(default_factory=list)  # what went wrong beside the units (a figure not drawn)
+    quick: bool = False  # a `--quick` smoke run: its numbers are no result
 
 
 class Experiment:
@@ -86,6 +87,9 @@ class Experiment:
     quick_help: str = "Smoke run: a handful of steps."
     tables: dict[str, type] = {}  # per-unit logs (record classes) in the order a unit is written; the last commits it
     summaries: dict[str, type] = {}  # the derived tables of fixed columns (record classes), rewritten after every unit
+    # the derived tables whose columns depend on the config: column templates in order (`{M}`:
+    # a model's name) -> str, int, float or bool, as docs/outputs.md gives them (relukan_bench.loading)
+    layouts: dict[str, dict[str, type]] = {}
     units_name: str = "runs"  # "timed runs", "training runs": how the CLI counts units
     workers: bool = False  # runs pykan versions other than the installed one in workers (relukan_bench.worker)
     parallel: bool = True  # its units run in parallel workers by default (relukan_bench.executors)

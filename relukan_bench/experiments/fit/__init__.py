@@ -538,7 +538,16 @@ def _describe(expression: str, width: str, grid: str) -> str:
     return f"{expression} at {width} G{grid}"
 
 
+#: table.csv's columns as `table_columns` writes them, `{M}` standing for a model's name
+TABLE_LAYOUT: dict[str, type] = {
+    "function": str, "{M}_test_mse": float, "{M}_gain": float, "paper_kan_test_mse": float,
+    "paper_relukan_test_mse": float, "paper_gain": float, "paper_gain_as_plotted": float, "paper_note": str,
+}
+
+
 def table_columns(model_names: Sequence[str], baseline: str | None) -> list[str]:
+    """`function`, then per model its test MSE and gain over the baseline, then the paper's
+    numbers (`TABLE_LAYOUT`)."""
     gains = [f"{m}_gain" for m in model_names if m != baseline] if baseline else []
     return [
         "function", *[f"{m}_test_mse" for m in model_names], *gains,
@@ -627,6 +636,7 @@ class Fit(Experiment):
 
     tables = {"curves": CurveRecord, "predictions": PredictionRecord, "runs": RunRecord}
     summaries = {"summary": SummaryRecord}
+    layouts = {"table": TABLE_LAYOUT}
     units_name = "training runs"
     selects = ("functions", "models")
     options = (Option("--seeds", "seeds", "Seeds of data and initialisation, e.g. 0,1,2: one training run per seed.",

@@ -332,9 +332,17 @@ def _split_row(function: str, device: str, relukan: str, kan: str, bspline: str,
 DEVICE_LABELS = {"cpu": "cpu", "cuda": "gpu"}  # the paper's column names say GPU
 
 
+#: table.csv's columns as `table_columns` writes them, `{M}` standing for a model's name
+TABLE_LAYOUT: dict[str, type] = {
+    "function": str, "{M}_cpu_s": float, "{M}_gpu_s": float, "{M}_speedup_cpu": float, "{M}_speedup_gpu": float,
+    "paper_speedup_cpu": float, "paper_speedup_gpu": float,
+}
+
+
 def table_columns(model_names: Sequence[str], baseline: str | None) -> list[str]:
     """`function`; median seconds per model and device as the paper lays them out; each
-    model's measured speedup over the baseline; the paper's ReLU-KAN-over-KAN speedup."""
+    model's measured speedup over the baseline; the paper's ReLU-KAN-over-KAN speedup
+    (`TABLE_LAYOUT`)."""
     seconds = [f"{m}_{d}_s" for m in model_names for d in ("cpu", "gpu")]
     speedups = [f"{m}_speedup_{d}" for m in model_names if m != baseline for d in ("cpu", "gpu")] if baseline else []
     return ["function", *seconds, *speedups, "paper_speedup_cpu", "paper_speedup_gpu"]
@@ -429,6 +437,7 @@ class Speed(Experiment):
 
     tables = {"raw": RawRecord}
     summaries = {"summary": SummaryRecord, "decomposition": DecompositionRecord}
+    layouts = {"table": TABLE_LAYOUT}
     units_name = "timed runs"
     workers = True
     parallel = False
