@@ -16,7 +16,7 @@ from typing import Any, Callable, List, Optional
 import enum
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from relukan_bench import __version__
 
@@ -26,7 +26,25 @@ except ImportError:  # pragma: no cover
     from click.exceptions import UsageError as _ClickUsageError
 
 
-class _Commands(TyperGroup):
+class _TidyHelp:
+    """Help that shows a value's type only where the option takes one: no `<bool>` after a
+    flag, no `<list[str]>` after an argument whose name already says what it takes."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""  # an option's metavar replaces its type in the help
+            elif param.param_type_name == "argument" and param.metavar is not None:
+                param.display_type_rich = lambda ctx: None  # an argument's metavar does not
+        return params
+
+
+class _Command(_TidyHelp, TyperCommand):
+    """One command (see `_TidyHelp`)."""
+
+
+class _Commands(_TidyHelp, TyperGroup):
     """The command group, with usage errors (an option's value out of range, an unknown
     option or choice) reported like every other error: one line, exit status 2."""
 
@@ -50,9 +68,8 @@ class _Commands(TyperGroup):
 app = typer.Typer(
     cls=_Commands,
     name="relukan-bench",
-    help="Reproduce the ReLU-KAN paper's experiments against the original KAN (pykan), honestly.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -70,7 +87,13 @@ def _main(
 ) -> None:
     """Reproduce the ReLU-KAN paper's experiments against the original KAN (pykan), honestly.
 
-    Every command reads a YAML config (configs/), accepts trailing key=value overrides (train.steps=50) and writes a new run directory under results/.
+    Each experiment command reads a YAML config (its shipped default, a shipped config's name given to --config, or a file: `relukan-bench config list`), applies trailing key=value overrides validated like the file, and writes a new run directory under results/, named on the last line of its output.
+
+    \b
+    Examples:
+      relukan-bench fit train.steps=500 --seeds 0,1,2
+      relukan-bench speed --config speed-baselines timing.repeats=3
+      relukan-bench compare paper results/fit/20261201T120000Z
     """
 
 
@@ -124,34 +147,11 @@ def _console():
     return console
 
 
-class _RichReporter:
-    """A rich progress bar across all units of a run, on stderr."""
+def _reporter(name: str) -> Any:
+    """Progress on stderr: a bar on a terminal, plain lines in a log (relukan_bench.progress)."""
+    from relukan_bench.progress import reporter
 
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("{task.description}", style="progress.description", markup=False),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True, markup=False),
-            transient=False,
-        )
-        self.task = None
-
-    def start(self, total: int) -> None:
-        self.progress.start()
-        self.task = self.progress.add_task("starting", total=total)
-
-    def update(self, done: int, current: str) -> None:
-        self.progress.update(self.task, completed=done, description=current)
-
-    def stop(self) -> None:
-        self.progress.stop()
+    return reporter(name)
 
 
 class Device(str, enum.Enum):
@@ -161,12 +161,14 @@ class Device(str, enum.Enum):
 
 
 # Options several commands share: one definition each.
-OVERRIDES = typer.Argument(None, metavar="[KEY=VALUE]...", show_default=False,
+OVERRIDES = typer.Argument(None, metavar="KEY=VALUE", show_default=False,
                            help="Config overrides as key=value, e.g. train.steps=50 functions.f1.grid=10.")
-CONFIG = typer.Option(None, "--config", "-c", help="YAML config (default: configs/<command>.yaml).", show_default=False)
-THREADS = typer.Option(None, "--threads", min=1, help="torch threads, pinned and recorded. Default: the config's (1).", show_default=False)
-FUNCTIONS = typer.Option(None, "--functions", help="Only these functions, e.g. f1,f4.", show_default=False)
-MODELS = typer.Option(None, "--models", help="Only these models (config names), e.g. relukan,kan.", show_default=False)
+CONFIG = typer.Option(None, "--config", "-c", metavar="NAME|PATH", show_default=False,
+                      help="A shipped config's name (relukan-bench config list) or a YAML file. Default: the "
+                           "command's own shipped config, e.g. fit.")
+THREADS = typer.Option(None, "--threads", min=1, metavar="N", help="torch threads, pinned and recorded. Default: the config's (1).", show_default=False)
+FUNCTIONS = typer.Option(None, "--functions", metavar="NAMES", help="Only these functions, e.g. f1,f4.", show_default=False)
+MODELS = typer.Option(None, "--models", metavar="NAMES", help="Only these models (config names), e.g. relukan,kan.", show_default=False)
 
 
 class Executor(str, enum.Enum):
@@ -191,7 +193,7 @@ def _workers_option(exp: Any | None) -> Any:
     from relukan_bench.executors import WORKERS_VARIABLE
 
     parallel = exp is None or exp.parallel  # the variable never makes a timing experiment parallel
-    return typer.Option(None, "--workers", min=1, help=text + (" Speed stays serial." if exp is None else ""),
+    return typer.Option(None, "--workers", min=1, metavar="N", help=text + (" Speed stays serial." if exp is None else ""),
                         show_default=False, envvar=WORKERS_VARIABLE if parallel else None)
 
 
@@ -201,7 +203,7 @@ RESUME = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
 
 
 def _out(experiment: str) -> Any:
-    return typer.Option(None, "--out", help=f"Run directory, new or empty (default: results/{experiment}/<UTC timestamp>/).", show_default=False)
+    return typer.Option(None, "--out", metavar="DIR", help=f"Run directory, new or empty (default: results/{experiment}/<UTC timestamp>/).", show_default=False)
 
 
 def _request(config: Optional[Path], overrides: Optional[List[str]], options: dict[str, Any],
@@ -216,28 +218,40 @@ def _request(config: Optional[Path], overrides: Optional[List[str]], options: di
                    functions=_names(functions), models=_names(models), out=out, quick=quick, resume=resume)
 
 
-def _finish(command: str, result: Any, what: str) -> None:
-    """Where the results are, what went wrong beside the units, then how the run ended (`_ending`)."""
-    _console().print(f"Results in {result.run_dir}")
+def _finish(command: str, result: Any, what: str, as_json: bool) -> None:
+    """What went wrong beside the units, the run directory on the last line of stdout (or the
+    whole outcome as one JSON object), then how the run ended (`_ending`)."""
     for warning in result.warnings:
         typer.echo(f"warning: {_one_line(warning)}", err=True)
+    if as_json:
+        from relukan_bench.outcome_json import dumps, run_object
+
+        typer.echo(dumps(run_object(result)))
     finished, planned = result.units
-    _ending(command, result.run_dir, result.failed, result.interrupted,
+    _ending(command, result.run_dir, result.failed, result.interrupted, as_json,
             kept=f"{finished} of {planned} {what} finished and were kept and summarised",
             failed=f"{len(result.failed)} of {planned} {what}")
 
 
-def _ending(command: str, run_dir: Path, failures: List[str], interrupted: bool, kept: str, failed: str) -> None:
-    """On stderr, the units that failed and how the run ended: exit 130 after Ctrl-C (with the
-    command that finishes the run), 1 when a unit failed."""
+def _ending(command: str, run_dir: Path, failures: List[str], interrupted: bool, as_json: bool, kept: str,
+            failed: str) -> None:
+    """On stderr, the units that failed and how the run ended; the run directory alone on the
+    last line of stdout (unless it went out as JSON); exit 130 after Ctrl-C (with the command
+    that finishes the run), 1 when a unit failed."""
     for line in failures:
         typer.echo(f"failed: {line}", err=True)
     if interrupted:
         typer.echo(f"interrupted: {kept}; to finish the run: relukan-bench {command} --resume {run_dir}", err=True)
-        raise typer.Exit(130)
-    if failures:
+    elif failures:
         typer.echo(f"{failed} failed (recorded in the results with their error)", err=True)
-        raise typer.Exit(1)
+    if not as_json:
+        typer.echo(str(run_dir))
+    if interrupted or failures:
+        raise typer.Exit(130 if interrupted else 1)
+
+
+JSON = typer.Option(False, "--json", help="Print one JSON object (run directory, status, summary rows) instead of "
+                                          "the tables; progress stays on stderr.")
 
 
 def _experiment_command(exp: Any) -> None:
@@ -260,10 +274,11 @@ def _experiment_command(exp: Any) -> None:
         request = replace(request, workers=given["workers"], executor=given["executor"].value, address=given["address"])
         from relukan_bench.session import interrupts_ignored
 
-        result = run(exp.name, request, _RichReporter())
+        result = run(exp.name, request, _reporter(exp.name))
         with interrupts_ignored():  # the run is closed: how it ended is told as it ended, whatever is pressed now
-            _show_experiment(exp.name, result)
-            _finish(exp.name, result, exp.units_name)
+            if not given["json"]:
+                _show_experiment(exp.name, result)
+            _finish(exp.name, result, exp.units_name, given["json"])
 
     def parameter(name: str, default: Any, annotation: Any) -> inspect.Parameter:
         return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
@@ -271,17 +286,18 @@ def _experiment_command(exp: Any) -> None:
     params = [parameter("overrides", OVERRIDES, Optional[List[str]]), parameter("config", CONFIG, Optional[Path]),
               parameter("device", typer.Option(None, "--device", case_sensitive=False, help=exp.device_help,
                                                show_default=False), Optional[Device])]
-    params += [parameter(o.param, typer.Option(None, o.flag, help=o.help, min=o.min, show_default=False),
+    params += [parameter(o.param, typer.Option(None, o.flag, help=o.help, min=o.min, show_default=False,
+                                                metavar="N" if o.type is int else o.param.upper()),
                          Optional[o.type]) for o in exp.options]
     params += [parameter("threads", THREADS, Optional[int]), parameter("workers", _workers_option(exp), Optional[int]),
                parameter("executor", EXECUTOR, Executor), parameter("address", ADDRESS, Optional[str])]
     params += [parameter(name, {"functions": FUNCTIONS, "models": MODELS}[name], Optional[str]) for name in exp.selects]
     params += [parameter("out", _out(exp.name), Optional[Path]),
                parameter("quick", typer.Option(False, "--quick", help=exp.quick_help), bool),
-               parameter("resume", RESUME, Optional[Path])]
+               parameter("resume", RESUME, Optional[Path]), parameter("json", JSON, bool)]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__name__, command.__doc__ = exp.name, exp.help
-    app.command(name=exp.name, help=exp.help)(_reports_errors(command))
+    app.command(name=exp.name, help=exp.help, cls=_Command)(_reports_errors(command))
 
 
 def _register_experiments() -> None:
@@ -295,7 +311,7 @@ def _register_experiments() -> None:
 _register_experiments()
 
 
-@app.command()
+@app.command(cls=_Command)
 @_reports_errors
 def reproduce(
     device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (speed: the CPU plus CUDA when present; fit and forgetting: CUDA when present, else the CPU). Default: the configs' (cpu).", show_default=False),
@@ -307,6 +323,7 @@ def reproduce(
     quick: bool = typer.Option(False, "--quick", help="Smoke run of all three experiments (about a minute), marked so in the report."),
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
                                           help="Finish an interrupted reproduce run in RUN_DIR: finished experiments and units are kept."),
+    as_json: bool = JSON,
 ) -> None:
     """Run speed, fit and forgetting with their default configs and write REPORT.md.
 
@@ -322,42 +339,50 @@ def reproduce(
     notes = [] if resume is not None else [note for exp in experiments().values() if (note := exp.reproduce_config()[1])]
     request = Request(options=options, out=out, quick=quick, resume=resume, workers=workers, executor=executor.value,
                       address=address)
-    result = run_reproduce(request, lambda name: _RichReporter(),
-                           _show_experiment)
+    result = run_reproduce(request, _reporter, None if as_json else _show_experiment)
     with interrupts_ignored():
-        _reproduce_ending(result)
         for note in notes:
             typer.echo(f"note: {note}", err=True)
+        _reproduce_ending(result, as_json)
 
 
-def _reproduce_ending(result: Any) -> None:
-    """The verdicts, where the report is, and how the reproduce run ended."""
+def _reproduce_ending(result: Any, as_json: bool) -> None:
+    """The verdicts (or the JSON object), where the report is, and how the reproduce run ended."""
     from relukan_bench.render import styled
 
-    console = _console()
-    console.rule("Verdicts")
-    for verdict in result.verdicts:
-        console.print(styled((f"{verdict.claim}: {verdict.outcome}.", "bold"), f" {verdict.sentence}"), highlight=False)
-    console.print(f"Report: {result.report}")
+    if as_json:
+        from relukan_bench.outcome_json import dumps, reproduce_object
+
+        typer.echo(dumps(reproduce_object(result)))
+    else:
+        console = _console()
+        console.rule("Verdicts")
+        for verdict in result.verdicts:
+            console.print(styled((verdict.headline, "bold"), f" {verdict.sentence}"), highlight=False)
+        console.print(f"Report: {result.report}")
     failures = [f"{name}: {line}" for name, run in result.runs.items() for line in run.failed]
-    _ending("reproduce", result.run_dir, failures, result.interrupted, kept="the finished work was kept and reported",
-            failed=f"{len(failures)} unit(s)")
+    _ending("reproduce", result.run_dir, failures, result.interrupted, as_json,
+            kept="the finished work was kept and reported", failed=f"{len(failures)} unit(s)")
 
 
 def _show_experiment(name: str, result: Any) -> None:
-    """The tables of a finished experiment run (also after each of `reproduce`'s)."""
+    """The tables of a finished experiment run (also after each of `reproduce`'s); a `--quick`
+    run's say on their first line that they are a smoke run, not a result."""
     from relukan_bench.experiments.protocol import experiment
+    from relukan_bench.report import SMOKE
 
     console = _console()
     for table in experiment(name).show(result):
+        if result.quick:
+            table.title = f"{SMOKE.upper()} (--quick): {table.title or ''}".rstrip(": ")
         console.print(table)
 
 
-@app.command()
+@app.command(cls=_Command)
 @_reports_errors
 def compare(
-    base: Path = typer.Argument(..., metavar="BASE", help="A results directory (a run, a reproduce run, results/paper) or a summary/table CSV.", show_default=False),
-    new: Path = typer.Argument(..., metavar="NEW", help="The same kinds as BASE.", show_default=False),
+    base: Path = typer.Argument(..., metavar="BASE", help="A results directory (a run, a reproduce run), a summary/table CSV, or `paper`: the paper's numbers, shipped with the package.", show_default=False),
+    new: Path = typer.Argument(..., metavar="NEW", help="The same kinds as BASE (or `paper`).", show_default=False),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the table as CSV: the key columns, then base, new, ratio, mark, metric, p, note.", show_default=False),
     threshold: float = typer.Option(1.10, "--threshold", help="A ratio NEW/BASE beyond this (or below its inverse) counts as a change."),
     fail_on_regression: bool = typer.Option(False, "--fail-on-regression", help="Exit 1 when some row is worse beyond the threshold (+)."),
@@ -393,12 +418,61 @@ def compare(
         raise typer.Exit(1)
 
 
+config_app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False,
+                         help="The configs shipped with the package: list them, print one resolved, copy one to edit.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("list", cls=_Command)
+@_reports_errors
+def config_list() -> None:
+    """Every shipped config: its name (what --config takes), its experiment and its purpose."""
+    from rich.table import Table
+
+    from relukan_bench.shipped import listing
+
+    table = Table(caption="relukan-bench config show NAME: every key resolved; config copy NAME: the file, to edit")
+    for column in ("name", "experiment", "purpose"):
+        table.add_column(column, no_wrap=column != "purpose")
+    for row in listing():
+        table.add_row(*row)
+    _console().print(table)
+
+
+@config_app.command("show", cls=_Command)
+@_reports_errors
+def config_show(
+    name: str = typer.Argument(..., metavar="NAME|PATH", help="A shipped config's name (config list) or a YAML file.", show_default=False),
+    overrides: Optional[List[str]] = OVERRIDES,
+    experiment: Optional[str] = typer.Option(None, "--experiment", metavar="NAME", show_default=False,
+                                             help="The experiment it configures, where its name does not say."),
+) -> None:
+    """Print a config resolved, overrides applied and every default filled in, as YAML ready to save: what a run with it records in config.yaml."""
+    from relukan_bench.shipped import show
+
+    typer.echo(show(name, overrides or [], experiment), nl=False)
+
+
+@config_app.command("copy", cls=_Command)
+@_reports_errors
+def config_copy(
+    name: str = typer.Argument(..., metavar="NAME", help="A shipped config's name (config list).", show_default=False),
+    dest: Optional[Path] = typer.Argument(None, metavar="DEST", show_default=False,
+                                          help="Where to write it: a file or a directory (default: NAME.yaml here)."),
+    force: bool = typer.Option(False, "--force", help="Replace DEST if it exists."),
+) -> None:
+    """Copy a shipped config, comments and all, to edit it and pass it to --config. Prints the path written."""
+    from relukan_bench.shipped import copy
+
+    typer.echo(str(copy(name, dest, force)))
+
+
 pykan_app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False,
                         help="Prepare pykan versions other than the installed one, for the speed experiment's baselines.")
 app.add_typer(pykan_app, name="pykan")
 
 
-@pykan_app.command("install")
+@pykan_app.command("install", cls=_Command)
 @_reports_errors
 def pykan_install(
     versions: List[str] = typer.Argument(..., metavar="VERSION...", help="pykan releases, e.g. 0.0.5 0.1.2.", show_default=False),
@@ -421,7 +495,7 @@ def pykan_install(
             raise typer.Exit(1) from None
 
 
-@pykan_app.command("list")
+@pykan_app.command("list", cls=_Command)
 @_reports_errors
 def pykan_list() -> None:
     """The installed pykan and every prepared environment."""

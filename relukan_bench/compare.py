@@ -159,12 +159,22 @@ def _known() -> str:
                      if exp.compare_tables)
 
 
+#: The name that stands for the paper's numbers shipped with the package (unless a file or
+#: directory of that name exists where the command runs).
+PAPER = "paper"
+
+
 def load(path: Path) -> dict[str, Side]:
     """Every experiment `path` holds, by name (a reproduce run or the paper's directory holds
-    several). UsageError when `path` is none of the known inputs."""
+    several; `paper`: the shipped paper's numbers). UsageError when `path` is none of the
+    known inputs."""
     path = Path(path)
+    if path == Path(PAPER) and not path.exists():  # the paper's numbers the package ships
+        from relukan_bench.resources import paper_dir
+
+        path = paper_dir()
     if not path.exists():
-        raise UsageError(f"{path}: no such file or directory")
+        raise UsageError(f"{path}: no such file or directory (`{PAPER}` names the paper's numbers)")
     if path.is_file():
         side = _load_csv(path, path.parent)
         return {side.experiment: side}

@@ -308,13 +308,22 @@ def dump_config(config: Strict) -> str:
     return text
 
 
+def _shipped_hint(path: Path) -> str:
+    """For a bare name that is not a file: the shipped configs it could have meant."""
+    from relukan_bench.resources import shipped_configs
+
+    if len(path.parts) != 1:
+        return ""
+    return f" (nor a shipped config: {', '.join(shipped_configs())}; see `relukan-bench config list`)"
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     from relukan_bench.yamlio import YamlError, loads, read_text
 
     try:
         data = loads(read_text(path))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: config file not found{_shipped_hint(path)}") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: expected a config file, got a directory") from None
     except (OSError, UnicodeDecodeError) as exc:

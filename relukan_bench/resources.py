@@ -40,3 +40,37 @@ def display_path(path: Path) -> Path:
     except ValueError:  # another drive on Windows
         return path
     return path if relative.parts[:1] == ("..",) else relative
+
+
+def shipped_configs() -> dict[str, Path]:
+    """Every config the package ships, by name (the file's stem), in name order."""
+    return {path.stem: path for path in sorted(configs_dir().glob("*.yaml"))}
+
+
+def purpose(path: Path) -> str:
+    """A config's purpose in one line: the first sentence of its leading comment, without the
+    references to the repository's docs (a wheel has none)."""
+    import re
+
+    words: list[str] = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            text = line.strip()
+            if not text.startswith("#") or (words and not text.lstrip("#").strip()):
+                break
+            words.append(text.lstrip("#").strip())
+    text = re.sub(r"\s*\([^()]*docs/[^()]*\)", "", " ".join(words))
+    sentence = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
+    return sentence.rstrip(":;, ")
+
+
+def find_config(given: Path | str) -> Path:
+    """The config `given` names: a file that exists (a path wins), else a shipped config by
+    name, with or without `.yaml` (`fit-paper-kan`, `fit-paper-kan.yaml`). A name that is
+    neither is returned as given, for the loader to report as not found."""
+    path = Path(given)
+    if path.exists() or len(path.parts) != 1:
+        return path
+    shipped = shipped_configs()
+    name = path.stem if path.suffix == ".yaml" else path.name
+    return display_path(shipped[name]) if name in shipped else path

@@ -23,14 +23,19 @@ __all__ = ["Reporter", "SilentReporter", "Request", "ReproduceRun", "run", "run_
 
 
 class Reporter(Protocol):
+    """Progress of one run: `total` steps; `update` as steps are done (`current`: what runs);
+    `finished` after each unit is written (`units` of `planned`, earlier sessions' included)."""
+
     def start(self, total: int) -> None: ...
     def update(self, done: int, current: str) -> None: ...
+    def finished(self, units: int, planned: int) -> None: ...
     def stop(self) -> None: ...
 
 
 class SilentReporter:
     def start(self, total: int) -> None: ...
     def update(self, done: int, current: str) -> None: ...
+    def finished(self, units: int, planned: int) -> None: ...
     def stop(self) -> None: ...
 
 
@@ -94,7 +99,8 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
         raise ExecutionError(f"{run_dir}: {lost}; what finished is kept; to finish the run: "
                              f"relukan-bench {exp.name} --resume {run_dir}")
     failed = [line for line in map(exp.failure, results.ordered) if line]
-    return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results.ordered), len(units)), warnings)
+    return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results.ordered), len(units)), warnings,
+                   bool(session.env.get("quick")))
 
 
 class _Results:
@@ -168,12 +174,14 @@ def _collect(runs: Iterator[Any], write: Callable[[Any], None], reporter: Report
     reporter.start(total * track.steps)
     try:
         reporter.update(already * track.steps, "done" if already == total else "next run")
+        reporter.finished(already, total)
         if first is not None:
             first()
         for result in runs:
             with interrupts_deferred():  # a unit is on disk and in the summary, or not at all
                 write(result)
             reporter.update(track.done(), "done" if len(track.results) == total else "next run")
+            reporter.finished(len(track.results), total)
     except KeyboardInterrupt:
         _keep_finished(runs, write)
         return True

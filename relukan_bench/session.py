@@ -43,10 +43,16 @@ def resolve_config(request: Request, exp: Any) -> Any:
     options, overrides."""
     from relukan_bench.config import load_config, select
 
-    path = request.config if request.config is not None else resources.default_config(exp.name)
+    path = config_path(request, exp)
     overrides = [*(exp.quick if request.quick else []), *request.options, *request.overrides]
     config = load_config(path, overrides, exp.schema)
     return select(config, functions=request.functions, models=request.models)
+
+
+def config_path(request: Request, exp: Any) -> Path:
+    """The config file of `request`: its `--config` (a path, or a shipped config's name), else
+    the experiment's default."""
+    return resources.find_config(request.config) if request.config is not None else resources.default_config(exp.name)
 
 
 #: What must not change between the sessions of one run (`--resume`).
@@ -175,7 +181,7 @@ def start(exp: Any, request: Request) -> Session:
     if request.resume is None:
         config = resolve_config(request, exp)
         devices = exp.devices(config.device)
-        context = check(exp, config, devices, request.config or resources.default_config(exp.name))
+        context = check(exp, config, devices, config_path(request, exp))
         execution = execution_of(exp, request, config)
         run_dir, env, lock = open_run(exp.name, request, config, devices)  # nothing is created before this line
         from relukan_bench.records import columns_of
@@ -307,7 +313,8 @@ def open_run(experiment: str, request: Request, config: Any, devices: list[str])
     from relukan_bench.results import write_json, write_text
 
     text = dump_config(config)  # checked to load again as the same config
-    env = {"experiment": experiment, "config_sha256": digest(text), **environment(config.threads, devices)}
+    env = {"experiment": experiment, "config_sha256": digest(text), "quick": request.quick,
+           **environment(config.threads, devices)}
     with new_run(experiment, request.out) as (run_dir, lock):
         write_text(run_dir / "config.yaml", text)
         write_json(run_dir / "env.json", env)
