@@ -54,6 +54,21 @@ def git_commit() -> dict[str, Any] | None:
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
+def program(argv0: str) -> str:
+    """The program of a command line as a user types it: `relukan-bench` for this package's
+    script or `python -m relukan_bench` (whose argv[0] is the path of __main__.py), else the
+    name alone (never a directory, a temporary one least of all)."""
+    path = Path(argv0)
+    if (path.name == "__main__.py" and path.parent.name == "relukan_bench") or path.name.startswith("relukan-bench"):
+        return "relukan-bench"
+    return path.name
+
+
+def command_line() -> list[str]:
+    """This process's command line as a user types it (see `program`)."""
+    return [program(sys.argv[0]), *sys.argv[1:]] if sys.argv else []
+
+
 def environment(threads: int, devices: list[str]) -> dict[str, Any]:
     """A JSON-ready description of this machine and this process."""
     import torch
@@ -77,7 +92,7 @@ def environment(threads: int, devices: list[str]) -> dict[str, Any]:
         "devices": devices,
         "float32": FLOAT32,
         "git": git_commit(),
-        "command": sys.argv,
+        "command": command_line(),
         "start_time": utc_now(),
         "end_time": None,
     }

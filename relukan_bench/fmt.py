@@ -15,6 +15,18 @@ def ratio(value: float | None) -> str:
     return f"{value:.0f}x" if value >= 100 else f"{value:.3g}x"
 
 
+def times(value: float | None) -> str:
+    """A ratio read as "how many times better" (REPORT.md's convention): one at or above 1 as
+    `ratio` writes it (16.4x); one below 1 as 1/N x, N times worse (0.00105 -> 1/952x), so a
+    reader sees at once how far below 1 it is."""
+    if value is None or value != value:
+        return ""
+    if value >= 1 or value <= 0 or math.isinf(value):
+        return ratio(value)
+    inverse = ratio(1 / value)
+    return "1x" if inverse == "1x" else f"1/{inverse}"
+
+
 def mse(value: float | None, digits: int = 2) -> str:
     """An error: 1.23e-04, or "diverged" for an infinite one."""
     if value is None or value != value:

@@ -16,7 +16,11 @@ stated in the report itself:
   *partly holds* when the median does, *does not hold* otherwise.
 
     text = build_report(run_dir)     # markdown
-    found = write_report(run_dir)    # writes REPORT.md; [Verdict(claim, outcome, sentence), ...]
+    found = write_report(run_dir)    # writes REPORT.md; [Verdict(claim, outcome, sentence, ...), ...]
+    verdict.headline                 # "<claim>: <outcome>." ("smoke run, not a result" in a --quick run)
+
+Every ratio in the report reads "how many times better ReLU-KAN is" than KAN (`fmt.times`: below
+1 written 1/N x), as `CONVENTION` says in the report.
 """
 
 from __future__ import annotations
@@ -37,12 +41,35 @@ HOLDS, PARTLY, FAILS, UNTESTED = "holds", "partly holds", "does not hold", "unte
 
 
 
+SMOKE = "smoke run, not a result"  # what a `--quick` run's verdicts say wherever they are printed
+CONVENTION = ("Every ratio reads \"how many times better ReLU-KAN is\" (or the model named) than KAN: above 1 it is "
+              "faster or has the lower MSE; below 1 it is written 1/N x, N times worse (1/50x: a 50 times higher MSE).")
+
+
 @dataclass(frozen=True)
 class Verdict:
+    """A verdict on one of the paper's claims: the outcome and the sentence that backs it, the
+    head table's short cells (`paper`, `ours`), an optional one-line `finding` printed under that
+    table, and whether it comes from a `--quick` run (then `status` and `headline` say so)."""
+
     experiment: str
     claim: str
     outcome: str  # HOLDS, PARTLY, FAILS or UNTESTED
     sentence: str
+    paper: str = ""  # what the paper claims, in a few words
+    ours: str = ""  # what this run measured, in a few words
+    finding: str = ""  # one line worth reading first (speed: where the speedup comes from)
+    quick: bool = False
+
+    @property
+    def status(self) -> str:
+        """The outcome, or "smoke run, not a result (<outcome>)" for a `--quick` run."""
+        return f"{SMOKE} ({self.outcome})" if self.quick else self.outcome
+
+    @property
+    def headline(self) -> str:
+        """`<claim>: <status>.`: the line to print before the sentence (REPORT.md, the terminal)."""
+        return f"{self.claim}: {self.status}."
 
 
 @dataclass
@@ -142,7 +169,7 @@ def finite(value: Any) -> bool:
     return isinstance(value, float) and math.isfinite(value)
 
 
-def span(values: Sequence[float], style: Callable[[float], str] = fmt.ratio) -> str:
+def span(values: Sequence[float], style: Callable[[float], str] = fmt.times) -> str:
     """`a to b` for the finite values, or the one value."""
     numbers = [v for v in values if finite(v)]
     if not numbers:
@@ -162,13 +189,49 @@ def link(path: Path, run_dir: Path) -> str:
     return path.relative_to(run_dir).as_posix()
 
 
-def _verdicts(found: dict[str, Experiment | None]) -> list[Verdict]:
+def _verdicts(found: dict[str, Experiment | None], quick: bool) -> list[Verdict]:
+    from dataclasses import replace
+
     from relukan_bench.experiments.protocol import experiment
 
-    return [experiment(name).verdict(exp) for name, exp in found.items()]
+    return [replace(experiment(name).verdict(exp), quick=quick) for name, exp in found.items()]
 
 
-def _environment(env: dict[str, Any]) -> str:
+# ----------------------------------------------------------------------------- the environment
+_TEMPORARY = ("/tmp/", "/var/tmp/", "/private/tmp/", "/var/folders/")
+
+
+def _temporary(word: str) -> bool:
+    import tempfile
+
+    path = word.split("=", 1)[-1]
+    return any(path.startswith(root) or path == root.rstrip("/")
+               for root in (*_TEMPORARY, tempfile.gettempdir().rstrip("/") + "/"))
+
+
+def shown_command(words: Sequence[str], run_dir: Path) -> str:
+    """A recorded command line as a user types it: `relukan-bench`, not the path of the script
+    or of `__main__.py`; `--out` / `--resume` (this run directory) as `run_dir` where that is a
+    relative path, and without a temporary directory otherwise; no other temporary path."""
+    from relukan_bench.env import program
+
+    words = list(words)
+    if not words:
+        return ""
+    shown, rest = [program(words[0])], iter(words[1:])
+    here = run_dir.as_posix() if not run_dir.is_absolute() else None
+    for word in rest:
+        flag, _, value = word.partition("=")
+        if flag in ("--out", "--resume"):
+            value = value or next(rest, "")
+            if here or not (Path(value).is_absolute() or _temporary(value)):
+                shown += [flag, here or value]
+            continue
+        shown.append(Path(word).name if _temporary(word) else word)
+    return " ".join(shown)
+
+
+def _environment(env: dict[str, Any], run_dir: Path) -> str:
     git = env.get("git") or {}
     commit = (git.get("commit") or "")[:12] + (" (with local changes)" if git.get("dirty") else "") if git else "unknown"
     rows = [
@@ -180,11 +243,12 @@ def _environment(env: dict[str, Any]) -> str:
          f"{env.get('python')} / {env.get('torch')} / {env.get('pykan')} / {env.get('numpy')}"),
         ("platform", str(env.get("platform"))),
         ("relukan-bench", f"{env.get('relukan_bench')}, commit {commit}"),
-        ("command", " ".join(env.get("command") or [])),
+        ("command", shown_command(env.get("command") or [], run_dir)),
         ("started / ended (UTC)", f"{env.get('start_time')} / {env.get('end_time') or 'not finished'}"),
     ]
     for session in env.get("resumed") or []:  # `--resume` went on with the run
-        rows.append(("resumed (UTC)", f"{session.get('start_time')}: {' '.join(session.get('command') or [])}"))
+        command = shown_command(session.get("command") or [], run_dir)
+        rows.append(("resumed (UTC)", f"{session.get('start_time')}: {command}"))
     return markdown_table(["", ""], [list(r) for r in rows], right=[False, False])
 
 
@@ -200,8 +264,9 @@ def _duration(env: dict[str, Any]) -> str:
     return f"{minutes} min {seconds:02d} s"
 
 
+# ----------------------------------------------------------------------------- the report
 def write_report(run_dir: Path) -> list[Verdict]:
-    """Write `run_dir/REPORT.md` (atomically); return its verdicts."""
+    """Write `run_dir/REPORT.md` (atomically); return its verdicts (`quick` set in a `--quick` run)."""
     from relukan_bench.results import write_text
 
     text, found = _report(Path(run_dir))
@@ -215,45 +280,59 @@ def build_report(run_dir: Path) -> str:
 
 
 def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
+    """The head (what was run, the claims at a glance, the finding, the ratio convention), the
+    verdicts in full, the environment, then a section per experiment."""
     from relukan_bench.results import read_mapping
 
     env = read_mapping(run_dir / "env.json") or {}
     experiments = load_all(run_dir)
-    found = _verdicts(experiments)
-    lines = [*_head(env, experiments), *_verdict_lines(found, bool(env.get("quick"))), "## Environment", "",
-             _environment(env), ""]
+    found = _verdicts(experiments, bool(env.get("quick")))
+    lines = [*_head(env, experiments), *_glance(found), *_verdict_lines(found), "## Environment", "",
+             _what_ran(env), "", _environment(env, run_dir), ""]
     for name, exp in experiments.items():
-        lines += _section(name, exp, run_dir)
+        lines += _section(name, exp, run_dir, bool(env.get("quick")))
     return "\n".join(lines).rstrip() + "\n", found
 
 
 def _head(env: dict[str, Any], experiments: dict[str, Experiment | None]) -> list[str]:
-    """The title, the smoke-run and incomplete banners, and what was run."""
+    """The title, the smoke-run and incomplete banners, and one line on what ran where and when."""
     lines = ["# ReLU-KAN against KAN: a reproduction", ""]
     if env.get("quick"):
-        lines += ["> **Smoke run (`--quick`)**: a handful of steps, one repeat and one seed per experiment. "
-                  "It shows that everything runs; its numbers are not evidence for or against the paper.", ""]
+        lines += ["> **Smoke run (`--quick`)**, not a result: a handful of steps, one repeat and one seed per "
+                  "experiment. It shows that everything runs; its numbers are not evidence for or against the paper.", ""]
     missing = [name for name, exp in experiments.items() if exp is None or exp.interrupted]
     if missing or env.get("interrupted"):
         lines += [f"> **Incomplete**: interrupted or not run: {', '.join(missing) or 'see env.json'}. "
                   "The tables show what finished.", ""]
+    where = f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical cores)"
+    where += ", " + ", ".join(env["gpus"]) if env.get("gpus") else ", no GPU"
+    when = ", ".join(part for part in ((env.get("start_time") or "")[:10], _duration(env)) if part)
+    return lines + [f"ReLU-KAN (Qiu et al., arXiv 2406.02075) against pykan's KAN, every experiment at its default "
+                    f"config, on {where}" + (f"; {when}." if when else "."), ""]
+
+
+def _glance(found: list[Verdict]) -> list[str]:
+    """The claims at a glance: claim | paper | ours | verdict, one short line each; then each
+    verdict's finding and the ratio convention."""
+    body = [[v.claim, v.paper or "n/a", v.ours or "not measured", f"**{v.status}**"] for v in found]
+    findings = [(f"{SMOKE[0].upper()}{SMOKE[1:]}: " if v.quick else "") + v.finding for v in found if v.finding]
+    return ["## Verdicts", "", markdown_table(["claim", "paper", "ours", "verdict"], body, right=[False] * 4), "",
+            *[line for finding in findings for line in (finding, "")], CONVENTION, ""]
+
+
+def _what_ran(env: dict[str, Any]) -> str:
     duration = _duration(env)
-    return lines + [
-        "Paper: Qiu et al., *ReLU-KAN: New Kolmogorov-Arnold Networks that Only Need Matrix Addition, "
-        "Dot Multiplication, and ReLU*, arXiv 2406.02075. KAN is pykan's. Every experiment ran its default "
-        "config (`configs/`); each one's directory holds its config, environment, raw records and tables."
-        + (f" Wall time of the whole run: {duration}." if duration and not env.get("resumed") else "")
-        + (f" From its start to its end: {duration}, in {1 + len(env['resumed'])} sessions (it was resumed; "
-           "see the environment)." if duration and env.get("resumed") else ""),
-        "",
-    ]
+    return ("Paper: Qiu et al., *ReLU-KAN: New Kolmogorov-Arnold Networks that Only Need Matrix Addition, "
+            "Dot Multiplication, and ReLU*, arXiv 2406.02075. KAN is pykan's. Every experiment ran its default "
+            "config (`configs/`); each one's directory holds its config, environment, raw records and tables."
+            + (f" Wall time of the whole run: {duration}." if duration and not env.get("resumed") else "")
+            + (f" From its start to its end: {duration}, in {1 + len(env['resumed'])} sessions (it was resumed; "
+               "see the environment)." if duration and env.get("resumed") else ""))
 
 
-def _verdict_lines(found: list[Verdict], quick: bool) -> list[str]:
-    lines = ["## Verdicts", ""]
-    for verdict in found:
-        prefix = "(smoke run) " if quick else ""
-        lines.append(f"- **{verdict.claim}: {prefix}{verdict.outcome}.** {verdict.sentence}")
+def _verdict_lines(found: list[Verdict]) -> list[str]:
+    lines = ["### The verdicts in full", ""]
+    lines += [f"- **{verdict.headline}** {verdict.sentence}" for verdict in found]
     return lines + [
         "",
         "How the verdicts are decided: " + "; ".join(rule for rule in _rules() if rule) + ".",
@@ -267,7 +346,7 @@ def _rules() -> list[str]:
     return [exp.rule for exp in experiments().values()]
 
 
-def _section(name: str, exp: Experiment | None, run_dir: Path) -> list[str]:
+def _section(name: str, exp: Experiment | None, run_dir: Path, quick: bool = False) -> list[str]:
     """One experiment's section: where its files are, then what its declaration writes."""
     from relukan_bench.experiments.protocol import experiment
 
@@ -283,4 +362,6 @@ def _section(name: str, exp: Experiment | None, run_dir: Path) -> list[str]:
         + (" **Interrupted**: only finished work is shown." if exp.interrupted else ""),
         "",
     ]
+    if quick:
+        lines += [f"**{SMOKE[0].upper()}{SMOKE[1:]}**: the tables below show that it runs (`--quick`).", ""]
     return lines + [declared.section(exp, run_dir) if exp.summary else "No finished work.", ""]

@@ -6,13 +6,16 @@ from pathlib import Path
 
 import pytest
 
+import yaml
+
+from relukan_bench import env as env_module
 from relukan_bench import fmt, report
 from relukan_bench.experiments.fit import report as fit_report
 from relukan_bench.experiments.forgetting import report as forgetting_report
 from relukan_bench.experiments.speed import report as speed_report
 from relukan_bench.tables import markdown_table
 from relukan_bench.experiments import fit, forgetting, speed
-from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment
+from relukan_bench.report import FAILS, HOLDS, PARTLY, SMOKE, UNTESTED, Experiment
 from relukan_bench.results import write_csv
 
 MODELS = [{"name": "relukan", "kind": "relukan"}, {"name": "kan", "kind": "kan"}]
@@ -48,7 +51,7 @@ def fit_experiment(errors: dict) -> Experiment:
 def forgetting_experiment(fractions: dict) -> Experiment:
     """`fractions` maps a model to its (median, min, max) forgotten fraction."""
     summary = [{"model": model, "n_seeds": 3.0, "forgotten_fraction": median, "forgotten_fraction_min": low,
-                "forgotten_fraction_max": high, "forgetting": 1e-3, "learned_mse": 1e-3, "final_mse": 2e-3}
+                "forgotten_fraction_max": high, "forgetting": 1e-3, "learned_mse": 1e-3, "final_mse": 2e-3, "max_forgetting": 2e-3, "params": 79.0}
                for model, (median, low, high) in fractions.items()]
     config = {"models": [*MODELS, {"name": "mlp", "kind": "mlp"}],
               "data": {"points": 5000, "segments": 5, "sigma": 5.0, "scale": 0.08, "domain": [0.0, 1.0]}}
@@ -64,7 +67,7 @@ def forgetting_experiment(fractions: dict) -> Experiment:
 def test_speed_verdict(speedups, outcome):
     verdict = speed_report.verdict(speed_experiment(speedups))
     assert verdict.outcome == outcome
-    assert f"{min(speedups.values()):.3g}x to {max(speedups.values()):.3g}x" in verdict.sentence
+    assert f"{fmt.times(min(speedups.values()))} to {fmt.times(max(speedups.values()))}" in verdict.sentence
     assert "no GPU was measured" in verdict.sentence and "5x on CPU and 20x on GPU" in verdict.sentence
     assert "no GPU" not in speed_report.verdict(speed_experiment(speedups, device="cuda")).sentence
 
@@ -103,7 +106,8 @@ def test_speed_decomposition_section_and_verdict_sentence():
 def test_fit_verdict(errors, outcome, mean):
     verdict = fit_report.verdict(fit_experiment(errors))
     assert verdict.outcome == outcome
-    assert f"geometric mean {fmt.ratio(mean)}" in verdict.sentence
+    assert f"geometric mean {fmt.times(mean)}" in verdict.sentence
+    assert verdict.ours.startswith(f"{fmt.times(mean)} (geometric mean)")
     better = sum(1 for relukan, kan in errors.values() if kan > relukan)
     assert f"on {better} of {len(errors)} functions" in verdict.sentence
     assert "50x in MSE, 500x as plotted" in verdict.sentence
@@ -173,3 +177,123 @@ def test_report_of_a_resumed_run_lists_its_sessions(tmp_path):
     assert "From its start to its end: 20 min 00 s, in 2 sessions (it was resumed; see the environment)." in text
     assert "Wall time" not in text
     assert "| resumed (UTC) | 2026-11-28T10:15:00+00:00: relukan-bench reproduce --resume r |" in text
+
+
+# ----------------------------------------------------------------------------- the head of the report
+def decomposition(functions: dict) -> list:
+    """decomposition.csv rows of `relukan` against `bspline`: function -> (total, implementation)."""
+    return [{"function": f, "device": "cpu", "relukan": "relukan", "kan": "kan", "bspline": "bspline", "total": total,
+             "total_low": total, "total_high": total, "implementation": code, "implementation_low": code,
+             "implementation_high": code, "basis": total / code, "basis_low": total / code, "basis_high": total / code,
+             "implementation_share": math.log(code) / math.log(total)} for f, (total, code) in functions.items()]
+
+
+def write_run(run_dir: Path, env: dict, fit_errors: dict | None = None) -> None:
+    """A reproduce run directory of all three experiments, from the hand-made summaries above."""
+    speed_run = speed_experiment({"f1": 2.0, "f4": 4.0})
+    speed_run.decomposition = decomposition({"f1": (2.0, 1.8), "f4": (4.0, 2.5)})
+    runs = [speed_run, fit_experiment(fit_errors or {"f1": (1e-3, 1e-5), "f2": (1e-4, 1e-3)}),
+            forgetting_experiment({"relukan": (0.02, 0.0, 0.31), "kan": (0.03, 0.0, 0.04), "mlp": (4.2, 0.5, 50.0)})]
+    for exp in runs:
+        directory = run_dir / exp.name
+        directory.mkdir(parents=True)
+        (directory / "config.yaml").write_text(yaml.safe_dump({"experiment": exp.name, **exp.config}))
+        (directory / "env.json").write_text(json.dumps({"end_time": "2026-11-28T10:00:05+00:00"}))
+        for name, rows in (("summary", exp.summary), ("table", exp.table), ("decomposition", exp.decomposition)):
+            if rows:
+                write_csv(directory / f"{name}.csv", list(dict.fromkeys(k for row in rows for k in row)), rows)
+    (run_dir / "env.json").write_text(json.dumps({"start_time": "2026-11-28T10:00:00+00:00", "cpu": "Some CPU",
+                                                  "cpu_count": 2, "end_time": "2026-11-28T10:20:00+00:00", **env}))
+
+
+def head_table(text: str) -> list[list[str]]:
+    """The cells of the report's first table, its header first (its separator row left out)."""
+    from itertools import takewhile
+
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    table = takewhile(lambda line: line.startswith("|"), lines[first:])
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in table if not line.startswith("|---")]
+
+
+def test_the_report_opens_with_the_claims_at_a_glance(tmp_path):
+    write_run(tmp_path, {})
+    text = report.build_report(tmp_path)
+    lines = text.splitlines()
+    assert lines[0] == "# ReLU-KAN against KAN: a reproduction" and "2026-11-28, 20 min 00 s" in lines[2]
+    assert lines[4:7] == ["## Verdicts", "", "| claim | paper | ours | verdict |"]
+    table = head_table(text)
+    claims = [exp.claim for exp in (speed.EXPERIMENT, fit.EXPERIMENT, forgetting.EXPERIMENT)]
+    assert [row[0] for row in table[1:]] == claims  # one row per claim, in the report's order
+    assert [row[3] for row in table[1:]] == ["**partly holds**", "**does not hold**", "**partly holds**"]
+    assert all(len(cell) <= 70 and "\n" not in cell for row in table for cell in row), table
+    assert table[1][1:3] == ["~20x: 20x GPU, 5x CPU", "2x to 4x CPU"]
+    assert table[3][2] == "loses 2% of its gains (0% to 31%); KAN 3%"
+    after = lines[7 + len(table):]  # the table's separator row is not in `table`
+    assert after[:2] == ["", "Most of ReLU-KAN's speedup over pykan is pykan's code: our own B-spline KAN (pykan's "
+                         "model in a few tensor operations) is already 1.8x to 2.5x faster than pykan; the ReLU basis adds "
+                         "1.11x to 1.6x (on the CPU, 2 functions; pykan's code is 66% to 85% of the speedup, on a log "
+                         "scale)."]
+    assert after[3] == report.CONVENTION and after[5] == "### The verdicts in full"
+    assert text.index("- **ReLU-KAN trains about 20x faster than KAN: partly holds.**") > text.index(report.CONVENTION)
+    assert text.index("## Environment") > text.index("How the verdicts are decided")
+
+
+def test_a_ratio_below_one_means_relukan_is_worse():
+    assert [fmt.times(v) for v in (16.43, 1.0, 0.999, 0.5, 0.00105, 0.0)] == ["16.4x", "1x", "1x", "1/2x", "1/952x", "0x"]
+    assert fmt.times(math.inf) == "inf" and fmt.times(math.nan) == "" and fmt.times(None) == ""
+    worse = fit_report.verdict(fit_experiment({"f1": (1e-3, 1e-5), "f2": (1e-3, 1e-4)}))  # KAN's MSE is lower
+    assert worse.outcome == FAILS and worse.ours == "1/31.6x (geometric mean); lower MSE on 0 of 2"
+    assert "from 1/100x (f1) to 1/10x (f2)" in worse.sentence
+    assert fit_report.verdict(fit_experiment({"f1": (1e-5, 1e-3)})).ours.startswith("100x")  # ReLU-KAN's is lower
+    assert speed_report.verdict(speed_experiment({"f1": 0.5, "f4": 2.0})).ours == "1/2x to 2x CPU"  # KAN faster on f1
+
+
+def test_the_fit_table_holds_the_medians_and_the_ratios_only(tmp_path):
+    write_run(tmp_path, {})
+    text = report.build_report(tmp_path)
+    section = text[text.index("## Fitting accuracy"):text.index("## Catastrophic forgetting")]
+    assert "| function | relukan test MSE | kan test MSE | relukan ratio | paper ratio |" in section
+    assert "| f1 | 1.00e-03 | 1.00e-05 | **1/100x** | 50x |" in section
+    assert "| f2 | 1.00e-04 | 1.00e-03 | **10x** | 50x |" in section
+    assert "0.01x" not in text and "0.1x" not in text
+
+
+def test_no_temporary_path_in_the_report(tmp_path):
+    recorded = ["/tmp/refwt/relukan_bench/__main__.py", "reproduce", "--device", "cpu", "--out", "/tmp/refrun"]
+    write_run(tmp_path, {"command": recorded, "resumed": [{"start_time": "2026-11-28T10:15:00+00:00",
+                                                           "command": [*recorded[:4], f"--resume={tmp_path}"]}]})
+    text = report.build_report(tmp_path)
+    assert "/tmp" not in text and str(tmp_path) not in text
+    assert "| command | relukan-bench reproduce --device cpu |" in text
+    assert "| resumed (UTC) | 2026-11-28T10:15:00+00:00: relukan-bench reproduce --device cpu |" in text
+    # rebuilt from a directory given relative: the command names it
+    assert report.shown_command(recorded, Path("results/reference-cpu")) == (
+        "relukan-bench reproduce --device cpu --out results/reference-cpu")
+    assert report.shown_command(["/x/.venv/bin/relukan-bench", "fit", "-c", "/tmp/a/fit.yaml"], tmp_path) == (
+        "relukan-bench fit -c fit.yaml")
+
+
+def test_the_environment_records_the_command_as_typed(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["/tmp/wt/relukan_bench/__main__.py", "reproduce", "--quick"])
+    assert env_module.command_line() == ["relukan-bench", "reproduce", "--quick"]
+    monkeypatch.setattr("sys.argv", ["/home/u/.venv/bin/relukan-bench", "speed"])
+    assert env_module.command_line() == ["relukan-bench", "speed"]
+    assert env_module.program("/usr/lib/python3/site-packages/pytest/__main__.py") == "__main__.py"
+
+
+def test_a_quick_run_says_smoke_run_wherever_it_gives_a_verdict(tmp_path):
+    write_run(tmp_path, {"quick": True})
+    verdicts = report.write_report(tmp_path)
+    text = (tmp_path / "REPORT.md").read_text()
+    assert all(v.quick and v.headline == f"{v.claim}: {SMOKE} ({v.outcome})." for v in verdicts)
+    assert [row[3] for row in head_table(text)[1:]] == [f"**{SMOKE} ({v.outcome})**" for v in verdicts]
+    for verdict in verdicts:
+        assert f"- **{verdict.headline}** {verdict.sentence}" in text
+    assert "Smoke run, not a result: Most of ReLU-KAN's speedup" in text
+    for title in ("## Speed", "## Fitting accuracy", "## Catastrophic forgetting"):
+        section = text[text.index(title):]
+        assert section.index("**Smoke run, not a result**") < section.index("\n| ")  # before the section's tables
+    write_run(tmp_path / "full", {})
+    assert not any(v.quick for v in report.write_report(tmp_path / "full"))
+    assert "smoke run" not in (tmp_path / "full" / "REPORT.md").read_text().lower()

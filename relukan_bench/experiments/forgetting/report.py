@@ -79,7 +79,11 @@ def verdict(exp: Experiment | None) -> Verdict:
     controls = [f"`{name}` {fmt.percent(row['forgotten_fraction'])}" for name, row in rows.items()
                 if name != exp.relukan() and model_roles.get(name) in ("kan", "control")]
     sentence += ("; under the same protocol " + ", ".join(controls) if controls else "") + "."
-    return Verdict("forgetting", claim, outcome, sentence)
+    kan = rows.get(exp.kan()) if exp.kan() else None
+    ours = f"loses {fmt.percent(median)} of its gains"
+    ours += f" ({fmt.percent(mine.get('forgotten_fraction_min'))} to {fmt.percent(highest)})" if seeds > 1 else ""
+    ours += f"; KAN {fmt.percent(kan['forgotten_fraction'])}" if kan else ""
+    return Verdict("forgetting", claim, outcome, sentence, paper="no forgetting (figures only, no number)", ours=ours)
 
 
 # ----------------------------------------------------------------------------- the report
