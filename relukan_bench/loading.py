@@ -96,8 +96,8 @@ def _experiment_run(path: Path, expected: str | None) -> Run:
     env = _mapping(path / "env.json", "the run's environment as a JSON object")
     known = experiments()
     kind = env.get("experiment", config.get("experiment"))
-    if kind not in known or (expected is not None and kind != expected):
-        wanted = expected or " or ".join(known)
+    if not isinstance(kind, str) or kind not in known or (expected is not None and kind != expected):
+        wanted = expected or f"one of {', '.join(known)}"
         raise UsageError(f"{path / 'env.json'}: expected the experiment {wanted} (got {clip(repr(kind), 40)})")
     tables = {}
     for stem, declared in declared_tables(known[kind]).items():
