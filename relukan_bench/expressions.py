@@ -189,3 +189,52 @@ def _refuse(text: str, what: str) -> ExpressionError:
         f"{clip(text)!r}: {what} is not allowed (expected numbers, + - * / **, unary minus, "
         f"x1..xn, pi, e and the functions {', '.join(FUNCTIONS)})"
     )
+
+
+# ----------------------------------------------------------------------------- as math, for figures
+_TEX_CALLS = {name: "\\" + name for name in ("sin", "cos", "tan", "exp", "log", "tanh", "arctan")}
+_TEX_NAMES = {"pi": r"\pi", "e": "e"}
+
+
+def mathtext(text: str) -> str:
+    """`text` as matplotlib mathtext (`sin(pi*x1)` -> `$\\sin(\\pi x_{1})$`), for figure titles;
+    `text` itself when it is not an expression this module accepts."""
+    try:
+        parse(text)
+        return f"${_tex(ast.parse(text.strip(), mode='eval').body)[0]}$"
+    except (ExpressionError, RecursionError):
+        return text
+
+
+def _tex(node: ast.AST) -> tuple[str, int]:
+    """The mathtext of a checked tree, and its precedence (1 sums, 2 products, 3 signs, 4
+    powers, 5 atoms) to put parentheses where they are needed."""
+    if isinstance(node, ast.Constant):
+        return (f"{node.value:g}" if isinstance(node.value, float) else str(node.value)), 5
+    if isinstance(node, ast.Name):
+        match = _VARIABLE.fullmatch(node.id)
+        return (f"x_{{{match.group(1)}}}" if match else _TEX_NAMES[node.id]), 5
+    if isinstance(node, ast.UnaryOp):
+        operand = _wrapped(node.operand, 2)
+        return (operand if isinstance(node.op, ast.UAdd) else f"-{operand}"), 3
+    if isinstance(node, ast.Call):
+        name, argument = node.func.id, _tex(node.args[0])[0]  # type: ignore[attr-defined]
+        if name == "sqrt":
+            return f"\\sqrt{{{argument}}}", 5
+        return (f"|{argument}|" if name == "abs" else f"{_TEX_CALLS[name]}({argument})"), 5
+    op = type(node.op)  # type: ignore[attr-defined]
+    if op is ast.Pow:
+        return f"{_wrapped(node.left, 5)}^{{{_tex(node.right)[0]}}}", 4  # type: ignore[attr-defined]
+    if op is ast.Div:
+        return f"\\frac{{{_tex(node.left)[0]}}}{{{_tex(node.right)[0]}}}", 4  # type: ignore[attr-defined]
+    if op is ast.Mult:
+        left, right = _wrapped(node.left, 2), _wrapped(node.right, 4)  # type: ignore[attr-defined]
+        return left + (r" \cdot " if right[:1].isdigit() else " ") + right, 2
+    sign = " + " if op is ast.Add else " - "
+    return f"{_tex(node.left)[0]}{sign}{_wrapped(node.right, 1 if op is ast.Add else 2)}", 1  # type: ignore[attr-defined]
+
+
+def _wrapped(node: ast.AST, least: int) -> str:
+    """`node` as mathtext, in parentheses when it binds less tightly than `least`."""
+    tex, precedence = _tex(node)
+    return tex if precedence >= least else f"({tex})"

@@ -1,5 +1,9 @@
 """Figures. They receive plain records and draw them; they compute nothing but layout.
 
+Every figure is sized for a printed page (`WIDTH` inches wide, the width of a full-width figure
+in a paper) and names models by their readable labels (`relukan_bench.kinds.Look`: "ReLU-KAN
+(paper code)", "pykan KAN"), one hue per family of models, shades within it.
+
 Every series is drawn through `_finite` (inf and NaN become gaps) and every log axis through
 `_log_y` (a linear axis saying it is empty where nothing positive and finite is left), so a
 run whose every number is infinite or missing still gets its figures."""
@@ -9,6 +13,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from typing import Any, Sequence
+
+WIDTH = 7.0  # inches: a full-width figure in a paper
+DPI = 150
+PAPER_MARKERS = {"cpu": "D", "gpu": "^"}  # the paper's speedups, hollow black
+DEVICE_MARKERS = ("o", "s", "v", "P", "X")  # ours, per device in order: cpu, cuda, ...
+DUPLICATE_LINE = {"linestyle": (0, (2.5, 2.5)), "linewidth": 1.7}  # a curve on top of another one's
 
 
 def _pyplot():
@@ -25,334 +35,529 @@ def _finite(values: Sequence[Any]) -> list[float]:
     return [float(v) if isinstance(v, (int, float)) and math.isfinite(v) else math.nan for v in values]
 
 
+def _positive(*series: Sequence[Any]) -> list[float]:
+    return [v for values in series for v in _finite(values) if v > 0]
+
+
 def _log_y(ax: Any, *series: Sequence[Any]) -> None:
     """A log y axis when some value of `series` is finite and positive; else the axis says it
     has nothing to draw (a log axis of no positive data cannot be laid out)."""
-    if any(v > 0 for values in series for v in _finite(values)):
+    if _positive(*series):
         ax.set_yscale("log")
     else:
         ax.text(0.5, 0.5, "no finite values to draw", transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
-def plot_speed(summary: Sequence[dict[str, Any]], baseline: str | None, path: Path,
-               paper: dict[tuple[str, str], float] | None = None, relukan: str | None = None) -> Path:
-    """Grouped bars of median training seconds per function (log scale), one panel per
-    device; whiskers from the first to the third quartile; speedups over the baseline above
-    the bars of the other models. With `paper` ({(function, "cpu" | "gpu"): the paper's
-    ReLU-KAN speedup over KAN}) and `relukan` (the paper's model's name), a marker on each
-    `relukan` bar where that bar would end at the paper's speedup over our baseline."""
-    plt = _pyplot()
-    from matplotlib import ticker
+def _log_limits(ax: Any, *series: Sequence[Any], margin: float = 2.5) -> None:
+    """The y range of a log axis: the positive finite values of `series` (our data), widened by
+    `margin` either way; whatever else is drawn (the paper's spikes) is cut there."""
+    values = _positive(*series)
+    if values:
+        ax.set_ylim(min(values) / margin, max(values) * margin)
 
-    devices = list(dict.fromkeys(row["device"] for row in summary))
-    functions = list(dict.fromkeys(row["function"] for row in summary))
-    models = list(dict.fromkeys(row["model"] for row in summary))
-    by_key = {(r["device"], r["function"], r["model"]): r for r in summary}
-    width = 0.8 / len(models)
-    colours = plt.get_cmap("tab10" if len(models) <= 10 else "tab20").colors  # one colour per model
-    fig, axes = plt.subplots(1, len(devices), figsize=(max(6.0, (1.4 + 0.12 * len(models)) * len(functions) * len(devices) + 2),
-                                                       4.2 + 0.25 * math.ceil(len(models) / 4)), squeeze=False)
-    for ax, device in zip(axes[0], devices):
-        for m, model in enumerate(models):
-            xs, heights, lower, upper = [], [], [], []
-            for f, function in enumerate(functions):
-                row = by_key.get((device, function, model))
-                if row is None:
-                    continue
-                median, q1, q3 = _finite([row["median_s"], row["q1_s"], row["q3_s"]])
-                xs.append(f + (m - (len(models) - 1) / 2) * width)
-                heights.append(median)
-                lower.append(median - q1)
-                upper.append(q3 - median)
-            bars = ax.bar(xs, heights, width, yerr=[lower, upper], capsize=3, label=model, color=colours[m % len(colours)])
-            if model != baseline:
-                for bar, function in zip(bars, [fn for fn in functions if (device, fn, model) in by_key]):
-                    speedup = by_key[(device, function, model)]["speedup"]
-                    top = by_key[(device, function, model)]["q3_s"]  # above the whisker
-                    if _finite([speedup, top]) == [speedup, top]:  # both finite
-                        ax.annotate(f"{speedup:.1f}x", (bar.get_x() + bar.get_width() / 2, top),
-                                    textcoords="offset points", xytext=(0, 5), ha="center", fontsize=8, fontweight="bold")
-            if model == relukan and paper and baseline:
-                _paper_markers(ax, by_key, device, functions, xs, model, baseline, paper)
-        _log_y(ax, [row["median_s"] for row in summary if row["device"] == device])
-        ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
-        ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
-        ax.set_xticks(range(len(functions)), functions)
-        ax.set_title(f"{device.upper()}: training time" + (f" (labels: speedup over {baseline})" if baseline else ""), fontsize=10)
-        ax.set_ylabel("seconds (median, IQR whiskers)")
-        ax.grid(axis="y", which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=4, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.05)
+    _pyplot().close(fig)
     return path
 
 
-def _paper_markers(ax: Any, by_key: dict[tuple[str, str, str], dict[str, Any]], device: str, functions: Sequence[str],
-                   xs: Sequence[float], model: str, baseline: str, paper: dict[tuple[str, str], float]) -> None:
-    """Black diamonds at baseline median / the paper's speedup, on the model's bars."""
-    label = "cpu" if device == "cpu" else "gpu"
-    points = []
-    for x, function in zip(xs, [fn for fn in functions if (device, fn, model) in by_key]):
-        base, speedup = by_key.get((device, function, baseline)), paper.get((function, label))
-        if base is not None and speedup and _finite([base["median_s"]]) == [base["median_s"]]:
-            points.append((x, base["median_s"] / speedup))
-    if points:
-        ax.scatter([p[0] for p in points], [p[1] for p in points], marker="D", color="black", s=22, zorder=5,
-                   label=f"paper's speedup ({baseline} / paper's {label.upper()} speedup)")
+def _palette(looks: dict[str, Any]) -> dict[str, Any]:
+    """A colour per model: every family its own colormap (`Look.hue`), its models darkest first."""
+    plt = _pyplot()
+    families: dict[str, list[str]] = {}
+    for name, look in looks.items():
+        families.setdefault(look.family, []).append(name)
+    colors = {}
+    for names in families.values():
+        cmap = plt.get_cmap(looks[names[0]].hue)
+        shades = [0.8] if len(names) == 1 else [0.9 - 0.5 * i / (len(names) - 1) for i in range(len(names))]
+        colors.update({name: cmap(shade) for name, shade in zip(names, shades)})
+    return colors
+
+
+def _math(text: str) -> str:
+    """An expression as mathtext (relukan_bench.expressions), or as written where matplotlib
+    cannot typeset it."""
+    from matplotlib.mathtext import MathTextParser
+
+    from relukan_bench.expressions import mathtext
+
+    tex = mathtext(text)
+    try:
+        MathTextParser("path").parse(tex)
+    except ValueError:
+        return text
+    return tex
+
+
+def _times(value: float) -> str:
+    """A factor as people write it: 0.5x, 1.9x, 16x, 230x, 4e+03x."""
+    if not math.isfinite(value):
+        return "n/a"
+    if value >= 1e4 or 0 < value < 1e-2:
+        return f"{value:.0e}x"
+    return f"{value:.0f}x" if value >= 10 else (f"{value:.1f}x" if value >= 0.95 else f"{value:.2f}x")
+
+
+def _shared_legend(fig: Any, axes: Sequence[Any], ncol: int = 3, right: bool = False) -> None:
+    """One legend for the whole figure, each label once: under it, or right of it in a column."""
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="center left" if right else "upper center",
+                   bbox_to_anchor=(1.0, 0.5) if right else (0.5, 0.0), ncol=1 if right else ncol, fontsize=7, frameon=False,
+                   handlelength=2.6, columnspacing=1.2)
+
+
+# ----------------------------------------------------------------------------- speed
+def plot_speed(points: Sequence[dict[str, Any]], looks: dict[str, Any], ticks: dict[str, str], path: Path, *,
+               paper: dict[tuple[str, str], float] | None = None, paper_after: str | None = None,
+               title: str = "", ylabel: str = "", reference: str | None = None) -> Path:
+    """One point per function, model and device (`points`: function, model, device, value,
+    low, high: the speedup over the baseline and its quartile range, or seconds), whiskers from
+    low to high, log y; the models side by side in each function's group, one marker per
+    device. `paper` ({(function, "cpu" | "gpu"): the paper's ReLU-KAN speedup over KAN}) as
+    hollow black markers beside `paper_after`'s points. `reference`: a line at 1 so named."""
+    plt = _pyplot()
+    functions = [f for f in ticks if any(p["function"] == f for p in points)]
+    models = [m for m in looks if any(p["model"] == m for p in points)]
+    devices = list(dict.fromkeys(p["device"] for p in points))
+    paper = {key: v for key, v in (paper or {}).items() if key[0] in functions}
+    slots = list(models)
+    if paper:
+        slots.insert(slots.index(paper_after) + 1 if paper_after in slots else len(slots), "paper")
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.3))
+    step = 0.84 / max(1, len(slots))
+    where = {slot: (i - (len(slots) - 1) / 2) * step for i, slot in enumerate(slots)}
+    _speed_ours(ax, points, functions, models, devices, where, step, _palette({m: looks[m] for m in models}))
+    if paper:
+        _speed_paper(ax, paper, functions, where["paper"], step)
+    if reference:
+        ax.axhline(1.0, color="0.35", linewidth=0.8, zorder=1)
+        ax.text(1.0, 1.0, f" {reference}", transform=ax.get_yaxis_transform(), fontsize=6.5, color="0.35", va="center")
+    _log_y(ax, [p["value"] for p in points], list(paper.values()))
+    _speed_axes(ax, functions, ticks, title, ylabel)
+    _speed_legend(fig, ax, models, looks, devices, paper)
+    return _save(fig, path)
+
+
+def _speed_ours(ax: Any, points: Sequence[dict[str, Any]], functions: Sequence[str], models: Sequence[str],
+                devices: Sequence[str], where: dict[str, float], step: float, colors: dict[str, Any]) -> None:
+    """Our points with their whiskers, devices side by side inside each model's slot; the
+    value written beside the paper's model's points."""
+    for p in points:
+        if p["function"] not in functions or p["model"] not in models:
+            continue
+        d = devices.index(p["device"])
+        x = functions.index(p["function"]) + where[p["model"]] + (d - (len(devices) - 1) / 2) * step * 0.45
+        value, low, high = _finite([p["value"], p["low"], p["high"]])
+        errors = [[max(0.0, value - low)], [max(0.0, high - value)]] if value == value and low == low and high == high else None
+        ax.errorbar([x], [value], yerr=errors, fmt=DEVICE_MARKERS[d % len(DEVICE_MARKERS)], color=colors[p["model"]],
+                    markersize=4.5, elinewidth=1.0, capsize=1.5, markeredgecolor="black", markeredgewidth=0.4, zorder=3)
+        if p.get("annotate") and value == value:
+            ax.annotate(_times(value), (x, high if high == high else value), textcoords="offset points", xytext=(0, 2),
+                        ha="center", va="bottom", fontsize=6, color=colors[p["model"]])
+
+
+def _speed_paper(ax: Any, paper: dict[tuple[str, str], float], functions: Sequence[str], offset: float, step: float) -> None:
+    """The paper's speedups: hollow black markers, CPU left of GPU, the value above."""
+    for (function, device), value in paper.items():
+        x = functions.index(function) + offset + (-0.22 if device == "cpu" else 0.22) * step
+        ax.scatter([x], [value], marker=PAPER_MARKERS.get(device, "o"), s=22, facecolors="white", edgecolors="black",
+                   linewidths=1.0, zorder=4)
+        ax.annotate(_times(value), (x, value), textcoords="offset points", xytext=(0, 4), ha="center", va="bottom", fontsize=6)
+
+
+def _speed_axes(ax: Any, functions: Sequence[str], ticks: dict[str, str], title: str, ylabel: str) -> None:
+    from matplotlib import ticker
+
+    ax.set_xticks(range(len(functions)), [ticks[f] for f in functions], fontsize=7.5)
+    ax.set_xlim(-0.5, len(functions) - 0.5)
+    for boundary in range(1, len(functions)):
+        ax.axvline(boundary - 0.5, color="0.85", linewidth=0.6, zorder=0)
+    if ax.get_yscale() == "log":
+        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}x" if "speedup" in ylabel else f"{v:g}"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high * 1.6)  # room for the values written above the points
+    ax.tick_params(axis="y", labelsize=7.5)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_title(title, fontsize=8.5)
+    ax.grid(axis="y", which="major", alpha=0.3)
+
+
+def _speed_legend(fig: Any, ax: Any, models: Sequence[str], looks: dict[str, Any], devices: Sequence[str],
+                  paper: dict[tuple[str, str], float]) -> None:
+    from matplotlib.lines import Line2D
+
+    colors = _palette({m: looks[m] for m in models})
+    handles = [Line2D([], [], marker="o", linestyle="", color=colors[m], markeredgecolor="black", markeredgewidth=0.4,
+                      label=looks[m].label) for m in models]
+    if len(devices) > 1:
+        handles += [Line2D([], [], marker=DEVICE_MARKERS[i % len(DEVICE_MARKERS)], linestyle="", color="0.6",
+                           label=f"ours, {device.upper()}") for i, device in enumerate(devices)]
+    handles += [Line2D([], [], marker=PAPER_MARKERS[d], linestyle="", markerfacecolor="white", markeredgecolor="black",
+                       label=f"paper's ReLU-KAN over KAN, {d.upper()}") for d in ("cpu", "gpu") if any(k[1] == d for k in paper)]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=7, frameon=False)
 
 
 # ----------------------------------------------------------------------------- fit
-PAPER_LABELS = {"kan": "paper KAN (RMSE² = MSE)", "relukan": "paper ReLU-KAN"}
+PAPER_LABELS = {"kan": "paper's KAN (its RMSE squared)", "relukan": "paper's ReLU-KAN"}
 
 
-def _colors(models: Sequence[str]) -> dict[str, Any]:
-    plt = _pyplot()
-    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    return {model: cycle[i % len(cycle)] for i, model in enumerate(models)}
+def _label(model: str, looks: dict[str, Any], same: dict[str, str]) -> str:
+    """A model's legend label; a model whose curve lies on another's says so."""
+    label = looks[model].label if model in looks else model
+    return f"{label}: same as {looks[same[model]].label}" if model in same else label
 
 
 def _draw_bands(ax: Any, bands: dict[str, dict[str, list[float]]], which: str, colors: dict[str, Any],
-                paper: dict[str, dict[str, list[float]]], looks: dict[str, Any]) -> None:
-    """Each model's median across seeds with its min-max range shaded, drawn in its kind's line
-    style (`looks[model]`: role and line); the paper's logged curves as faint dashed lines, in
-    the colour of our first model in the same role."""
-    for role, curve in paper.items():
-        color = next((colors[m] for m in bands if m in looks and looks[m].role == role), "0.5")
-        ax.plot(curve["step"], _finite(curve[which]), color=color, linestyle="--", linewidth=0.6, alpha=0.45, label=PAPER_LABELS.get(role, f"paper {role}"))
+                paper: dict[str, dict[str, list[float]]], looks: dict[str, Any], same: dict[str, str]) -> None:
+    """Each model's median across seeds with its min-max range shaded, in its kind's line style;
+    a model whose curve coincides with an earlier one's (`same`) dashed over it, unshaded. The
+    paper's curves thin and dashed in the colour of our first model in the same role. The y range
+    is our data's and the paper's values at our last step: the paper's spikes are cut."""
     for model, band in bands.items():
-        ax.fill_between(band["step"], _finite(band[f"{which}_min"]), _finite(band[f"{which}_max"]), color=colors[model],
-                        alpha=0.18, linewidth=0)
-        style = looks[model].line if model in looks else {"linewidth": 1.2}
-        ax.plot(band["step"], _finite(band[f"{which}_median"]), color=colors[model], label=model, **style)
-    _log_y(ax, *[curve[which] for curve in paper.values()], *[band[f"{which}_median"] for band in bands.values()])
+        if model not in same:
+            ax.fill_between(band["step"], _finite(band[f"{which}_min"]), _finite(band[f"{which}_max"]), color=colors[model],
+                            alpha=0.15, linewidth=0)
+        style = DUPLICATE_LINE if model in same else (looks[model].line if model in looks else {"linewidth": 1.2})
+        ax.plot(band["step"], _finite(band[f"{which}_median"]), color=colors[model], label=_label(model, looks, same),
+                zorder=3 if model in same else 2, **style)
+    last = max((band["step"][-1] for band in bands.values() if band["step"]), default=1)
+    ends = []  # the paper's value at our last step: in range, unlike its spikes
+    for role, curve in paper.items():
+        color = next((colors[m] for m in bands if m in looks and looks[m].role == role), "0.4")
+        shown = [i for i, step in enumerate(curve["step"]) if step <= last]  # the paper's steps past ours are cut
+        ax.plot([curve["step"][i] for i in shown], _finite([curve[which][i] for i in shown]), color=color,
+                linestyle=(0, (4, 1.5)), linewidth=0.7, alpha=0.7, label=PAPER_LABELS.get(role, f"paper's {role}"), zorder=1)
+        ends += [curve[which][shown[-1]]] if shown else []
+    ours = [band[f"{which}_{part}"] for band in bands.values() for part in ("median", "min", "max")]
+    _log_y(ax, *ours)
+    _log_limits(ax, *ours, ends, margin=2.0)
+    ax.set_xlim(0, last)
     ax.grid(which="major", alpha=0.3)
+    ax.tick_params(which="both", labelsize=7)
+
+
+def _ratio_mark(ax: Any, ratio: dict[str, Any] | None, last: float, words: str = "") -> None:
+    """The final KAN / ReLU-KAN ratio of test MSE: a bracket between the two final medians past
+    the last step, the factor beside it (after `words`)."""
+    if not ratio or not all(math.isfinite(ratio[k]) and ratio[k] > 0 for k in ("kan_mse", "relukan_mse")):
+        return
+    x = last * 1.05
+    ax.annotate("", (x, ratio["kan_mse"]), (x, ratio["relukan_mse"]),
+                arrowprops={"arrowstyle": "<->", "color": "black", "linewidth": 0.8, "shrinkA": 0, "shrinkB": 0})
+    middle = math.sqrt(ratio["kan_mse"] * ratio["relukan_mse"])
+    ax.annotate(f"{words}{_times(ratio['value'])}", (x, middle), textcoords="offset points", xytext=(4, 0),
+                fontsize=6.5, va="center", ha="left", fontweight="bold")
+    ax.set_xlim(right=last * (1.45 if words else 1.27))
 
 
 def plot_fit_curves(function: Any, bands: dict[str, dict[str, list[float]]], paper: dict[str, dict[str, list[float]]],
-                    looks: dict[str, Any], path: Path) -> Path:
-    """Train and test MSE against the step, log y: each model's median across seeds, its
-    range over seeds shaded, the paper's curves faint where the paper ran this function."""
+                    looks: dict[str, Any], path: Path, *, same: dict[str, str] | None = None,
+                    panels: Sequence[str] = ("train", "test"), ratio: dict[str, Any] | None = None, note: str = "") -> Path:
+    """MSE against the step, log y, a panel per entry of `panels` ("train", "test"; one panel
+    where the caller found they coincide, `note` saying so): each model's median across seeds,
+    its range over seeds shaded, the paper's curves where the paper ran this function, the
+    final KAN/ReLU-KAN ratio (`ratio`: kan_mse, relukan_mse, value) at the right edge."""
     plt = _pyplot()
-    colors = _colors(list(bands))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for ax, which in zip(axes, ("train", "test")):
-        _draw_bands(ax, bands, which, colors, paper, looks)
-        ax.set_title(f"{which} MSE", fontsize=10)
-        ax.set_xlabel("training step")
-    axes[0].set_ylabel("MSE (median over seeds, min-max shaded)")
-    axes[1].legend(fontsize=8)
-    fig.suptitle(f"{function.name}: {function.expression}   width {function.width}, G={function.grid}, k={function.k}", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    same = same or {}
+    colors = _palette({m: looks[m] for m in bands if m in looks})
+    fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH if len(panels) > 1 else WIDTH * 0.62, 2.9), sharey=True,
+                             squeeze=False)
+    for ax, which in zip(axes[0], panels):
+        _draw_bands(ax, bands, which, colors, paper, looks, same)
+        last = max((band["step"][-1] for band in bands.values() if band["step"]), default=1)
+        _ratio_mark(ax, ratio if which == "test" else None, last, "KAN /\nReLU-KAN\n")
+        ax.set_title(f"{which} MSE" + (f" ({note})" if note and len(panels) == 1 else ""), fontsize=8)
+        ax.set_xlabel("training step", fontsize=7.5)
+    axes[0][0].set_ylabel("MSE: median over seeds, min-max shaded", fontsize=7.5)
+    fig.suptitle(f"{function.name}: {_math(function.expression)},  width {list(function.width)}, G = {function.grid}, "
+                 f"k = {function.k}", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    _shared_legend(fig, axes[0], ncol=2, right=len(panels) == 1)
+    return _save(fig, path)
 
 
-def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, Any]]], path: Path) -> Path:
-    """Each model's fit on its median seed. 1-D: target and predictions over x. n-D: predicted
-    against true value on the test set, with the line y = x."""
+def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Any], path: Path,
+                         *, same: dict[str, str] | None = None) -> Path:
+    """Each model's fit on its median seed. 1-D: target and predictions over x (a model whose
+    curves coincide with another's dashed over it). n-D: per model, predicted against true
+    value on the test set, with the line y = x."""
     plt = _pyplot()
-    models = list(predictions)
-    colors = _colors(models)
+    same = same or {}
+    colors = _palette({m: looks[m] for m in predictions if m in looks})
     if function.width[0] == 1:
-        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        fig, ax = plt.subplots(figsize=(WIDTH * 0.55, 2.8))
         first = next((rows for rows in predictions.values() if rows), [])
-        ax.plot(_finite([r["x1"] for r in first]), _finite([r["y_true"] for r in first]), color="black", linewidth=2.5, alpha=0.35, label="target")
+        ax.plot(_finite([r["x1"] for r in first]), _finite([r["y_true"] for r in first]), color="black", linewidth=3,
+                alpha=0.25, label="target")
         for model, rows in predictions.items():
-            ax.plot(_finite([r["x1"] for r in rows]), _finite([r["y_pred"] for r in rows]), color=colors[model], linewidth=1.2,
-                    label=f"{model} (seed {rows[0]['seed']})" if rows else model)
-        ax.set_xlabel("x1")
-        ax.set_ylabel("y")
-        ax.legend(fontsize=8)
+            style = DUPLICATE_LINE if model in same else {"linewidth": 1.2}
+            ax.plot(_finite([r["x1"] for r in rows]), _finite([r["y_pred"] for r in rows]), color=colors[model],
+                    label=_label(model, looks, same) + (f" (seed {rows[0]['seed']})" if rows else ""), **style)
+        ax.set(xlabel="$x_1$", ylabel="$y$")
         axes = [ax]
     else:
-        fig, axes = plt.subplots(1, max(1, len(models)), figsize=(4.2 * max(1, len(models)), 4.2), squeeze=False)
-        axes = list(axes[0])
-        for ax, (model, rows) in zip(axes, predictions.items()):
-            true, pred = _finite([r["y_true"] for r in rows]), _finite([r["y_pred"] for r in rows])
-            drawn = [v for v in true + pred if v == v]
-            ends = [min(drawn), max(drawn)] if drawn else [0, 1]
-            ax.plot(ends, ends, color="black", linewidth=0.8, alpha=0.5, label="y = x")
-            ax.scatter(true, pred, s=10, color=colors[model], alpha=0.8, label=f"{model} (seed {rows[0]['seed']})" if rows else model)
-            ax.set_xlabel("true value (test set)")
-            ax.set_ylabel("predicted value")
-            ax.set_aspect("equal", adjustable="datalim")
-            ax.legend(fontsize=8)
+        axes = _scatter_grid(plt, predictions, looks, colors, same)
+        fig = axes[0].figure
     for ax in axes:
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{function.name}: {function.expression}   (median seed of each model)", fontsize=10)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"{function.name}: {_math(function.expression)}  (each model's median seed)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    _shared_legend(fig, axes, right=True)  # only the 1-D figure has labelled lines
+    return _save(fig, path)
 
 
-def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dict[str, list[float]]], models: Sequence[str],
-                      paper: dict[tuple[str, str], dict[str, list[float]]], looks: dict[str, Any], path: Path) -> Path:
-    """Test MSE curves of every function in one figure, three panels a row."""
+def _scatter_grid(plt: Any, predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Any], colors: dict[str, Any],
+                  same: dict[str, str]) -> list[Any]:
+    """Predicted against true value, a panel per model, three a row."""
+    cols = min(3, max(1, len(predictions)))
+    rows = -(-max(1, len(predictions)) // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(WIDTH, 2.45 * rows), squeeze=False)
+    axes = list(grid.flat)
+    for ax, (model, points) in zip(axes, predictions.items()):
+        true, pred = _finite([r["y_true"] for r in points]), _finite([r["y_pred"] for r in points])
+        drawn = [v for v in true + pred if v == v]
+        ends = [min(drawn), max(drawn)] if drawn else [0, 1]
+        ax.plot(ends, ends, color="black", linewidth=0.8, alpha=0.5)
+        ax.scatter(true, pred, s=6, color=colors.get(model, "0.3"), alpha=0.8, linewidths=0)
+        seed = f", seed {points[0]['seed']}" if points else ""
+        ax.set_title(_label(model, looks, same).replace(": same as", "\nsame as") + seed, fontsize=7)
+        ax.set_aspect("equal", adjustable="datalim")
+    for ax in axes[len(predictions):]:
+        ax.axis("off")
+    for ax in grid[-1]:
+        ax.set_xlabel("true value (test set)", fontsize=7)
+    for ax in grid[:, 0]:
+        ax.set_ylabel("predicted", fontsize=7)
+    return axes[:len(predictions)] or axes[:1]
+
+
+def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dict[str, list[float]]], looks: dict[str, Any],
+                      paper: dict[tuple[str, str], dict[str, list[float]]], path: Path, *,
+                      same: dict[str, dict[str, str]] | None = None, ratios: dict[str, dict[str, Any]] | None = None) -> Path:
+    """Test MSE curves of every function, three panels a row, each with its final KAN/ReLU-KAN
+    ratio (`ratios` by function; `same` by function: which curves coincide)."""
     plt = _pyplot()
-    colors = _colors(models)
+    colors = _palette(looks)
     cols = min(3, len(functions))
     rows = -(-len(functions) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.2 * rows + 0.5), squeeze=False)
     for ax, function in zip(axes.flat, functions):
-        mine = {m: bands[(function.name, m)] for m in models if (function.name, m) in bands}
+        mine = {m: bands[(function.name, m)] for m in looks if (function.name, m) in bands}
         theirs = {kind: curve for (name, kind), curve in paper.items() if name == function.name}
-        _draw_bands(ax, mine, "test", colors, theirs, looks)
-        ax.set_title(f"{function.name}: {function.expression}", fontsize=9)
-        ax.set_xlabel("step", fontsize=8)
-        ax.set_ylabel("test MSE", fontsize=8)
+        _draw_bands(ax, mine, "test", colors, theirs, looks, (same or {}).get(function.name, {}))
+        last = max((band["step"][-1] for band in mine.values() if band["step"]), default=1)
+        _ratio_mark(ax, (ratios or {}).get(function.name), last)
+        ax.set_title(f"{function.name}: {_math(function.expression)}", fontsize=7.5)
+        ax.tick_params(labelsize=6.5)
     for ax in list(axes.flat)[len(functions):]:
         ax.axis("off")
-    handles: dict[str, Any] = {}
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(label, handle)
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(6, len(handles)), fontsize=8, frameon=False)
-    fig.suptitle("Test MSE over training: median over seeds, min-max shaded; paper's curves dashed", fontsize=11)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    for ax in axes[-1]:
+        ax.set_xlabel("training step", fontsize=7)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("test MSE", fontsize=7)
+    pair = next((r for r in (ratios or {}).values() if r), None)
+    fig.suptitle("Test MSE over training: median over seeds, min-max shaded; the paper's curves thin dashed" + (
+        f";\nat the right: final {looks[pair['kan']].label} / {looks[pair['relukan']].label} ratio" if pair else ""), fontsize=8.5)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    _shared_legend(fig, list(axes.flat), ncol=2)
+    return _save(fig, path)
 
 
-def plot_fit_seeds(functions: Sequence[Any], runs: Sequence[dict[str, Any]], models: Sequence[str], path: Path) -> Path:
+def plot_fit_seeds(functions: Sequence[Any], runs: Sequence[dict[str, Any]], looks: dict[str, Any], path: Path) -> Path:
     """Every seed's final test MSE as a dot, per function and model (log y), the median over
     seeds as a bar; a diverged run as a cross at the top of its panel. With many seeds this
     shows what a median and a range hide: two clusters, one outlier."""
     plt = _pyplot()
-    colors = _colors(models)
+    from matplotlib.lines import Line2D
+
+    models, colors = list(looks), _palette(looks)
     cols = min(3, len(functions))
     rows = -(-len(functions) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(max(4.6, 0.9 * len(models) + 1.5) * cols, 3.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.0 * rows + 0.6), squeeze=False)
     for ax, function in zip(axes.flat, functions):
-        values: list[float] = []
-        for i, model in enumerate(models):
-            mine = [r for r in runs if r["function"] == function.name and r["model"] == model and not r.get("error")]
-            finals = _finite([r["final_test_mse"] for r in mine if not r["diverged"]])
-            values += finals
-            jitter = [i + 0.28 * ((j * 0.618) % 1 - 0.5) for j in range(len(finals))]  # spread, reproducibly
-            ax.scatter(jitter, finals, s=14, color=colors[model], alpha=0.75, linewidths=0)
-            known = sorted(v for v in finals if v == v)
-            if known:
-                ax.hlines(known[(len(known) - 1) // 2], i - 0.3, i + 0.3, color="black", linewidth=1.4)
-            diverged = sum(bool(r["diverged"]) for r in mine)
-            if diverged:
-                ax.text(i, 0.98, f"x{diverged}", transform=ax.get_xaxis_transform(), ha="center", va="top", color="crimson", fontsize=8)
-        _log_y(ax, values)
-        ax.set_xticks(range(len(models)), models, rotation=30, ha="right", fontsize=8)
-        ax.set_xlim(-0.6, len(models) - 0.4)
-        ax.set_title(f"{function.name}: {function.expression}", fontsize=9)
-        ax.set_ylabel("final test MSE", fontsize=8)
-        ax.grid(axis="y", which="major", alpha=0.3)
+        _seed_dots(ax, [r for r in runs if r["function"] == function.name], models, colors)
+        ax.set_title(f"{function.name}: {_math(function.expression)}", fontsize=7.5)
     for ax in list(axes.flat)[len(functions):]:
         ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("final test MSE", fontsize=7)
     seeds = len({r["seed"] for r in runs})
-    fig.suptitle(f"Final test MSE of every seed ({seeds} seeds): dots, median as a bar, xN: N diverged runs", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    fig.suptitle(f"Final test MSE of every seed ({seeds} seeds): dots, the median as a bar, xN: N diverged runs", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    handles = [Line2D([], [], marker="o", linestyle="", color=colors[m], label=looks[m].label) for m in models]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=7, frameon=False)
+    return _save(fig, path)
+
+
+def _seed_dots(ax: Any, runs: Sequence[dict[str, Any]], models: Sequence[str], colors: dict[str, Any]) -> None:
+    values: list[float] = []
+    for i, model in enumerate(models):
+        mine = [r for r in runs if r["model"] == model and not r.get("error")]
+        finals = _finite([r["final_test_mse"] for r in mine if not r["diverged"]])
+        values += finals
+        jitter = [i + 0.5 * ((j * 0.618) % 1 - 0.5) for j in range(len(finals))]  # spread, reproducibly
+        ax.scatter(jitter, finals, s=9, color=colors[model], alpha=0.8, linewidths=0)
+        known = sorted(v for v in finals if v == v)
+        if known:
+            ax.hlines(known[(len(known) - 1) // 2], i - 0.35, i + 0.35, color="black", linewidth=1.2)
+        diverged = sum(bool(r["diverged"]) for r in mine)
+        if diverged:
+            ax.text(i, 0.98, f"x{diverged}", transform=ax.get_xaxis_transform(), ha="center", va="top", color="crimson", fontsize=7)
+    _log_y(ax, values)
+    ax.set_xticks(range(len(models)), [])
+    ax.set_xlim(-0.6, len(models) - 0.4)
+    ax.tick_params(which="both", labelsize=6.5)
+    ax.grid(axis="y", which="major", alpha=0.3)
 
 
 # ----------------------------------------------------------------------------- forgetting
-def plot_forgetting_panels(model: str, x: Sequence[float], y: Sequence[float], segments: int,
+def plot_forgetting_panels(label: str, x: Sequence[float], y: Sequence[float], segments: int,
                            predictions: dict[int, dict[int, list[float]]], shown: int | None, path: Path) -> Path:
-    """The paper's figure for one model: a column per phase; top row the data of that phase
-    (solid) over the whole target (dashed); bottom row the prediction after that phase over
-    the whole target, the median seed in black and the other seeds in grey."""
+    """The paper's figure for one model (`label`): a column per phase; top row the data of that
+    phase (solid) over the whole target (dashed); bottom row the prediction after that phase
+    over the whole target, the median seed in black and the other seeds in grey."""
     plt = _pyplot()
     size = len(x) // segments
-    fig, axes = plt.subplots(2, segments, figsize=(2.9 * segments, 5.0), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(2, segments, figsize=(WIDTH, 2.9), sharex=True, sharey=True, squeeze=False)
     shown_phases = predictions.get(shown, {}) if shown is not None else {}
     values = [v for v in _finite([*y, *(v for phase in shown_phases.values() for v in phase)]) if v == v] or [0.0, 1.0]
-    low, high = max(-1.0, min(values) - 0.1), min(2.0, max(values) + 0.1)
     for phase in range(1, segments + 1):
         top, bottom = axes[0][phase - 1], axes[1][phase - 1]
         part = slice((phase - 1) * size, phase * size)
-        top.plot(x, y, "--", color="black", linewidth=0.8)
-        top.plot(x[part], y[part], "-", color="black", linewidth=1.4)
-        top.set_title(f"Phase {phase}", fontsize=11)
-        bottom.plot(x, y, "--", color="black", linewidth=0.8)
+        top.plot(x, y, "--", color="black", linewidth=0.6)
+        top.plot(x[part], y[part], "-", color="black", linewidth=1.3)
+        top.set_title(f"phase {phase}", fontsize=8)
+        bottom.plot(x, y, "--", color="black", linewidth=0.6)
         for seed, by_phase in sorted(predictions.items()):
             if seed != shown and phase in by_phase:
-                bottom.plot(x, _finite(by_phase[phase]), "-", color="0.6", linewidth=0.7, alpha=0.8)
+                bottom.plot(x, _finite(by_phase[phase]), "-", color="0.65", linewidth=0.6)
         if phase in shown_phases:
-            bottom.plot(x, _finite(shown_phases[phase]), "-", color="black", linewidth=1.2)
+            bottom.plot(x, _finite(shown_phases[phase]), "-", color="black", linewidth=1.0)
         else:
-            bottom.text(0.5, 0.5, "not reached", transform=bottom.transAxes, ha="center", fontsize=9, color="red")
-        for ax in (top, bottom):
-            ax.set_ylim(low, high)
-            ax.tick_params(labelsize=7)
-    axes[0][0].set_ylabel("input", fontsize=11)
-    axes[1][0].set_ylabel("output", fontsize=11)
-    seeds = f"seed {shown} (median forgetting) in black, other seeds grey" if shown is not None else "every seed diverged"
-    fig.suptitle(f"{model}: data of each phase (top), prediction after each phase (bottom); {seeds}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+            bottom.text(0.5, 0.5, "not reached", transform=bottom.transAxes, ha="center", fontsize=7, color="red")
+    axes[0][0].set_ylim(max(-1.0, min(values) - 0.1), min(2.0, max(values) + 0.1))
+    for ax in axes.flat:
+        ax.tick_params(labelsize=6)
+    axes[0][0].set_ylabel("data", fontsize=8)
+    axes[1][0].set_ylabel("prediction", fontsize=8)
+    seeds = f"seed {shown} (median forgetting) black, other seeds grey" if shown is not None else "every seed diverged"
+    fig.suptitle(f"{label}: the data of each phase (top), the prediction after it (bottom)\n{seeds}", fontsize=8.5)
+    fig.tight_layout(pad=0.4, h_pad=0.3, w_pad=0.2, rect=(0, 0, 1, 0.96))
+    return _save(fig, path)
 
 
-def plot_forgetting_heatmaps(matrices: dict[str, list[list[float]]], path: Path) -> Path:
-    """One heatmap per model of its (phase 0..S) x segment MSE matrix (median over seeds), on
-    one log colour scale; each cell annotated, the segment trained in that phase outlined."""
+def plot_forgetting_heatmaps(growth: dict[str, dict[str, Any]], looks: dict[str, Any], path: Path, limit: float = 3.0) -> Path:
+    """A panel per model (three a row) of how its error on each segment grew after that
+    segment's own phase: `growth[model]` has `log10` (rows phases 1..S, columns segments:
+    log10(MSE / the MSE right after the segment's own phase); None before that phase, hatched)
+    and `own` (that MSE, per segment, written on the diagonal). One diverging colour scale,
+    centred at 1x, the same for every panel, cut at 10**`limit`."""
+    plt = _pyplot()
+    from matplotlib.colors import TwoSlopeNorm
 
-    from matplotlib.colors import LogNorm
+    known = [abs(v) for g in growth.values() for row in g["log10"] for v in row if v is not None and math.isfinite(v)]
+    top = min(limit, max(1.0, math.ceil(max(known, default=1.0) * 2) / 2))
+    norm = TwoSlopeNorm(vcenter=0.0, vmin=-top, vmax=top)
+    cols = min(3, max(1, len(growth)))
+    rows = -(-max(1, len(growth)) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.35 * rows + 0.5), squeeze=False)
+    image = None
+    for ax, (model, g) in zip(axes.flat, growth.items()):
+        image = _growth_panel(ax, g, norm)
+        ax.set_title(looks[model].label if model in looks else model, fontsize=7.5)
+    for ax in list(axes.flat)[len(growth):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("after phase", fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("segment", fontsize=7)
+    fig.suptitle("Forgetting: MSE on each segment after each phase over its MSE right after its own phase\n"
+                 "(diagonal: that MSE; red: grew, blue: shrank; hatched: not trained yet; median over seeds)", fontsize=8.5)
+    fig.tight_layout(rect=(0, 0, 0.9, 0.97))
+    if image is not None:
+        _growth_colorbar(fig, image, top, max(known, default=0.0) > top)
+    return _save(fig, path)
+
+
+def _growth_panel(ax: Any, growth: dict[str, Any], norm: Any) -> Any:
+    """One model's matrix: cells coloured by log10 growth, each annotated (the growth factor, the
+    MSE on the diagonal), cells before their segment's phase hatched."""
     from matplotlib.patches import Rectangle
 
-    plt = _pyplot()
-    finite = [v for m in matrices.values() for row in m for v in row if v == v and 0 < v < math.inf]
-    norm = LogNorm(vmin=min(finite, default=1e-6), vmax=max(finite, default=1.0))
-    fig, axes = plt.subplots(1, len(matrices), figsize=(3.9 * len(matrices) + 1.0, 4.2), squeeze=False)
-    image = None
-    for ax, (model, matrix) in zip(axes[0], matrices.items()):
-        segments = len(matrix[0]) if matrix else 0
-        masked = [[v if v == v and v > 0 else float("nan") for v in row] for row in matrix]
-        image = ax.imshow(masked, norm=norm, cmap="viridis", aspect="auto")
-        for i, row in enumerate(matrix):
-            for j, value in enumerate(row):
-                text = "" if value != value else f"{value:.1e}".replace("e-0", "e-")
-                shade = norm(value) if value == value and value > 0 else 0.0
-                ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color="black" if shade > 0.6 else "white")
-            if 1 <= i <= segments:
-                ax.add_patch(Rectangle((i - 1.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.4))
-        ax.set_xticks(range(segments), [str(j + 1) for j in range(segments)])
-        first = ax is axes[0][0]
-        ax.set_yticks(range(len(matrix)), (["before"] + [str(i) for i in range(1, len(matrix))]) if first else [])
-        ax.set_xlabel("segment (evaluated)")
-        ax.set_title(model, fontsize=11)
-    axes[0][0].set_ylabel("after phase (trained)")
-    if image is not None:
-        fig.colorbar(image, ax=list(axes[0]), label="MSE (median over seeds)", shrink=0.9)
-    fig.suptitle("MSE on every segment after every phase; red: the segment trained in that phase", fontsize=10)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    table = [[math.nan if v is None else v for v in row] for row in growth["log10"]]
+    image = ax.imshow(_finite_rows(table), cmap="RdBu_r", norm=norm, aspect="equal")
+    for p, row in enumerate(growth["log10"]):
+        for s, value in enumerate(row):
+            if value is None:
+                ax.add_patch(Rectangle((s - 0.5, p - 0.5), 1, 1, facecolor="0.93", edgecolor="0.7", hatch="////", linewidth=0))
+            elif p == s:
+                own = growth["own"][s]
+                ax.text(s, p, f"{own:.0e}".replace("e-0", "e-") if own == own else "n/a", ha="center", va="center",
+                        fontsize=5.5, style="italic")
+            else:
+                strong = value == value and abs(norm(value) - 0.5) > 0.3
+                ax.text(s, p, _times(10 ** value) if value == value else "n/a", ha="center", va="center", fontsize=6.5,
+                        color="white" if strong else "black")
+    size = len(growth["own"])
+    ax.set_xticks(range(size), [str(s + 1) for s in range(size)], fontsize=6.5)
+    ax.set_yticks(range(len(table)), [str(p + 1) for p in range(len(table))], fontsize=6.5)
+    ax.tick_params(length=0)
+    return image
 
 
-def plot_forgetting_curves(curves: dict[str, dict[int, tuple[list[int], list[float]]]], steps_per_phase: int, path: Path) -> Path:
-    """Per model: the MSE on every segment over all training steps (median over seeds, log y),
-    with the phase boundaries marked."""
+def _finite_rows(table: list[list[float]]) -> list[list[float]]:
+    return [_finite(row) for row in table]
+
+
+def _growth_colorbar(fig: Any, image: Any, top: float, cut: bool) -> None:
+    ticks = list(range(-int(top), int(top) + 1))
+    bar = fig.colorbar(image, cax=fig.add_axes((0.92, 0.15, 0.018, 0.65)), ticks=ticks, extend="both" if cut else "neither")
+    bar.ax.set_yticklabels([f"{10.0 ** t:g}x" for t in ticks], fontsize=6.5)
+    bar.set_label("MSE / MSE right after its own phase", fontsize=7)
+
+
+def plot_forgetting_curves(curves: dict[str, dict[int, tuple[list[int], list[float]]]], looks: dict[str, Any],
+                           steps_per_phase: int, path: Path) -> Path:
+    """Per model a panel (three a row, one y scale): the MSE on every segment over all
+    training steps (median over seeds, log y); each phase shaded in the colour of the segment
+    it trains, its number on top."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(curves), figsize=(4.6 * len(curves), 3.8), squeeze=False, sharey=True)
-    for ax, (model, by_segment) in zip(axes[0], curves.items()):
-        colors = _colors([str(s) for s in by_segment])
-        last = 0
+    cols = min(3, max(1, len(curves)))
+    rows = -(-max(1, len(curves)) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.95 * rows + 0.7), squeeze=False, sharex=True, sharey=True)
+    palette = plt.get_cmap("tab10").colors
+    series = [values for by_segment in curves.values() for _, values in by_segment.values()]
+    for ax, (model, by_segment) in zip(axes.flat, curves.items()):
+        last = max((steps[-1] for steps, _ in by_segment.values() if steps), default=0)
+        for phase, start in enumerate(range(0, last, steps_per_phase)):
+            ax.axvspan(start, start + steps_per_phase, color=palette[phase % 10], alpha=0.08, linewidth=0)
+            ax.axvline(start, color="0.6", linewidth=0.5)
+            ax.text(start + steps_per_phase / 2, 1.0, str(phase + 1), transform=ax.get_xaxis_transform(), ha="center",
+                    va="bottom", fontsize=6, color=palette[phase % 10])
         for segment, (steps, values) in by_segment.items():
-            ax.plot(steps, _finite(values), color=colors[str(segment)], linewidth=1.0, label=f"segment {segment}")
-            last = max(last, steps[-1] if steps else 0)
-        for boundary in range(steps_per_phase, last, steps_per_phase):
-            ax.axvline(boundary, color="0.5", linewidth=0.6, linestyle=":")
-        _log_y(ax, *[values for _, values in by_segment.values()])
-        ax.set_title(model, fontsize=11)
-        ax.set_xlabel("training step (phase i trains segment i)")
-        ax.grid(which="major", alpha=0.3)
-    axes[0][0].set_ylabel("MSE on the segment (median over seeds)")
-    if axes[0][-1].get_legend_handles_labels()[0]:  # no curve at all when every run failed
-        axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+            ax.plot(steps, _finite(values), color=palette[(segment - 1) % 10], linewidth=0.9, label=f"segment {segment}")
+        ax.set_title(looks[model].label if model in looks else model, fontsize=7.5, pad=9)
+        ax.set_xlim(0, max(last, 1))
+        ax.grid(which="major", alpha=0.25)
+        ax.tick_params(labelsize=6.5)
+    _log_y(axes.flat[0], *series)
+    for ax in list(axes.flat)[len(curves):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("training step", fontsize=7)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("MSE on the segment", fontsize=7)
+    fig.suptitle("MSE on each segment during training (median over seeds); phase i, numbered on top, trains segment i",
+                 fontsize=8.5)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    _shared_legend(fig, list(axes.flat), ncol=min(6, max((len(c) for c in curves.values()), default=1)))
+    return _save(fig, path)

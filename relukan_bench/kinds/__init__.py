@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 if TYPE_CHECKING:
@@ -55,7 +55,10 @@ class ModelKind:
     - `role`: what the paper's comparison uses it as: "relukan" (the paper's model), "kan" (the
       original KAN), "bspline" (the same B-spline KAN in plain tensor operations, to split the
       speedup), "control" (a plain network), or None;
-    - `label` and `line`: how figures and tables name and draw it;
+    - `label` and `line`: how tables name the kind, and how figures draw its curves;
+    - `describe(entry)`: how figures name one config entry ("ReLU-KAN (paper code)"; None:
+      the entry's name); `family` and `hue`: figures draw every kind of one family in shades of
+      the matplotlib colormap `hue` (None: the kind's label is its family);
     - `cost`: about how long a training step takes beside a ReLU-KAN's at the paper's sizes;
       parallel runs start the costliest work first, and nothing else reads it.
     """
@@ -74,6 +77,21 @@ class ModelKind:
     check: Callable[[Any, Sequence[Any], tuple[float, float]], None] | None = None
     line: dict[str, Any] = field(default_factory=lambda: {"linewidth": 1.2})
     cost: float = 1.0
+    describe: Callable[[Any], str] | None = None
+    family: str | None = None
+    hue: str = "Greens"
+
+
+@dataclass(frozen=True)
+class Look:
+    """How figures show one config entry: its readable `label`, its `family` (one hue each,
+    `hue` a matplotlib colormap name), its paper `role` and its kind's `line` style."""
+
+    label: str
+    family: str
+    hue: str
+    role: str | None = None
+    line: dict[str, Any] = field(default_factory=lambda: {"linewidth": 1.2})
 
 
 class EntryError(ValueError):
@@ -139,6 +157,33 @@ def build_model(entry: Any, shape: Any, domain: tuple[float, float], seed: int) 
     """A freshly initialised model of `shape`'s width, grid and k for the config entry
     `entry`, seeded with `seed`. The caller's global random state is left as it was."""
     return kind_of(entry).build(entry, shape, tuple(domain), seed)
+
+
+def looks(entries: Sequence[Any]) -> dict[str, Look]:
+    """Each validated config entry's `Look` by name, in config order. A label two entries would
+    share gets the entry's name appended, so that every model is told apart."""
+    found = {}
+    for entry in entries:
+        kind = kinds().get(entry.kind)
+        if kind is None:  # an unknown kind: only its name is known
+            found[entry.name] = Look(entry.name, entry.name, "Greys")
+            continue
+        label = kind.describe(entry) if kind.describe is not None else entry.name
+        found[entry.name] = Look(label, kind.family or kind.label, kind.hue, kind.role, dict(kind.line))
+    labels = [look.label for look in found.values()]
+    return {name: (look if labels.count(look.label) == 1 else replace(look, label=f"{look.label} [{name}]"))
+            for name, look in found.items()}
+
+
+def named(base: str, parts: Sequence[str], entry: Any = None) -> str:
+    """A figure label: `base (part, part)`, with the entry's compile and own learning rate
+    appended to `parts` when it has them."""
+    parts = list(parts)
+    if getattr(entry, "compile", False):
+        parts.append("compiled")
+    if getattr(entry, "lr", None) is not None:
+        parts.append(f"lr {entry.lr:g}")
+    return f"{base} ({', '.join(parts)})" if parts else base
 
 
 def roles(entries: Sequence[Any]) -> dict[str, str | None]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from relukan_bench.kinds import ModelKind
+from relukan_bench.kinds import ModelKind, named
 from relukan_bench.schema import Compile, CudaGraph, GridRange, ModelEntry, Name, PositiveFloat
 
 
@@ -32,4 +32,5 @@ def build(entry: BSplineSpec, shape: Any, domain: tuple[float, float], seed: int
 
 KIND = ModelKind("bspline", BSplineSpec, build, label="B-spline KAN (ours)", role="bspline", rank=3,
                  spline_params=lambda model: model.spline_parameter_count(),
-                 line={"linestyle": ":", "linewidth": 1.8}, cost=2.5)
+                 line={"linestyle": ":", "linewidth": 1.8}, cost=2.5,
+                 describe=lambda entry: named("B-spline KAN", ["ours"], entry), family="B-spline KAN", hue="Oranges")

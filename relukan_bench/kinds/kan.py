@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from relukan_bench.kinds import EntryError, ModelKind
+from relukan_bench.kinds import EntryError, ModelKind, named
 from relukan_bench.pykan_envs import VERSION, env_dir, has_speed_mode, install_hint, installed, missing, needs_environment
 from relukan_bench.schema import MAX_COUNT, Compile, CudaGraph, GridRange, ModelEntry, Name, NonNegativeInt, PositiveFloat, PositiveInt, Strict, error_at
 
@@ -89,6 +89,18 @@ def check(entry: KANSpec, shapes: Any, domain: tuple[float, float]) -> None:
                          + install_hint([entry.pykan]))
 
 
-KIND = ModelKind("kan", KANSpec, build, label="KAN (pykan)", role="kan", rank=1,
+def describe(entry: KANSpec) -> str:
+    """`pykan KAN`, with the release when it is not the installed one, the mode when the
+    release has a choice and it is not speed(), and pykan's fit() when it trains."""
+    parts = []
+    if entry.mode != "speed" and (entry.pykan is None or has_speed_mode(entry.pykan)):
+        parts.append("default mode" if entry.mode == "default" else entry.mode)
+    if entry.pykan_fit is not None:
+        parts.append(f"pykan fit(), {entry.pykan_fit.opt}")
+    return named(f"pykan {entry.pykan} KAN" if entry.pykan else "pykan KAN", parts, entry)
+
+
+KIND = ModelKind("kan", KANSpec, build, label="KAN (pykan)", role="kan", rank=1, describe=describe,
+                 family="B-spline KAN", hue="Oranges",
                  spline_params=lambda model: model.spline_parameter_count(), check=check,
                  pykan=lambda entry: (entry.pykan, entry.mode), cost=5.0)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from relukan_bench.kinds import ModelKind
+from relukan_bench.kinds import ModelKind, named
 from relukan_bench.schema import Compile, CudaGraph, MAX_LAYERS, MAX_WIDTH, ModelEntry, Name, PositiveFloat
 
 
@@ -42,4 +42,10 @@ def build(entry: MLPSpec, shape: Any, domain: tuple[float, float], seed: int) ->
         return MLP(mlp_sizes(entry, shape), activation=entry.activation)
 
 
-KIND = ModelKind("mlp", MLPSpec, build, label="MLP", role="control", rank=2)
+def describe(entry: MLPSpec) -> str:
+    parts = ([f"hidden {'-'.join(map(str, entry.hidden))}"] if entry.hidden else []) + (
+        [entry.activation] if entry.activation != "relu" else [])
+    return named("MLP", parts, entry)
+
+
+KIND = ModelKind("mlp", MLPSpec, build, label="MLP", role="control", rank=2, describe=describe, family="MLP", hue="Purples")

@@ -100,4 +100,4 @@ def check(entry: PluginSpec, shapes: Sequence[Any], domain: tuple[float, float])
                                         f"inputs to a (2, {shape.width[-1]}) float tensor (got {got})")
 
 
-KIND = ModelKind("plugin", PluginSpec, build, label="plugin", rank=4, check=check)
+KIND = ModelKind("plugin", PluginSpec, build, label="plugin", rank=4, check=check, family="plugin", hue="Greens")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from relukan_bench.kinds import ModelKind, StepOptions
+from relukan_bench.kinds import ModelKind, StepOptions, named
 from relukan_bench.schema import Compile, CudaGraph, ModelEntry, Name, PositiveFloat
 
 
@@ -41,4 +41,10 @@ def step(entry: ReLUKANSpec) -> StepOptions:
     return StepOptions(fused=entry.impl == "fast", compile=entry.compile, cuda_graph=graph)
 
 
-KIND = ModelKind("relukan", ReLUKANSpec, build, label="ReLU-KAN", role="relukan", rank=0, batch=batch, step=step)
+def describe(entry: ReLUKANSpec) -> str:
+    parts = ["paper code" if entry.impl == "reference" else "fast"] + ([] if entry.train_se else ["s and e fixed"])
+    return named("ReLU-KAN", parts, entry)
+
+
+KIND = ModelKind("relukan", ReLUKANSpec, build, label="ReLU-KAN", role="relukan", rank=0, batch=batch, step=step,
+                 describe=describe, family="ReLU-KAN", hue="Blues")

@@ -582,26 +582,68 @@ def paper_table(summary: Sequence[dict[str, Any]], function_names: Sequence[str]
 
 
 # ----------------------------------------------------------------------------- figures
-def figures(run_dir: Any, config: FitConfig, results: Sequence[RunResult], paper: dict[str, PaperFit]) -> None:
-    """Per function a loss-curve and a fit figure, and one overview of all functions."""
+#: Two curves coincide when the median over steps of |log10(a / b)| is at most this (a factor 1.05):
+#: relukan-fast on relukan, bspline on kan. Train and test coincide within TRAIN_TEST (a factor 1.26).
+SAME_CURVE, TRAIN_TEST = math.log10(1.05), 0.1
+
+
+def figures(run_dir: Any, config: FitConfig, results: Sequence[RunResult], paper: dict[str, PaperFit],
+            summary: Sequence[dict[str, Any]] = ()) -> None:
+    """Per function a loss-curve and a fit figure; one overview of all functions; every seed."""
     from relukan_bench import plots, resources
-    from relukan_bench.kinds import kind_of
+    from relukan_bench.kinds import looks
     from relukan_bench.results import read_csv
 
     bands = curve_bands(results)
     reference = paper_curves(read_csv(resources.paper_dir() / "loss_curves.csv"), paper)
-    model_names = [m.name for m in config.models]
-    looks = {m.name: kind_of(m) for m in config.models}
+    named = looks(config.models)
+    same = {f.name: coinciding({m: bands[(f.name, m)] for m in named if (f.name, m) in bands}) for f in config.functions}
+    ratios = {f.name: final_ratio(summary, f.name, named, config.baseline) for f in config.functions}
     for function in config.functions:
-        mine = {m: bands[(function.name, m)] for m in model_names if (function.name, m) in bands}
+        mine = {m: bands[(function.name, m)] for m in named if (function.name, m) in bands}
         if not mine:
             continue
         theirs = {role: curve for (name, role), curve in reference.items() if name == function.name}
-        plots.plot_fit_curves(function, mine, theirs, looks, run_dir / f"curves_{function.name}.png")
-        plots.plot_fit_predictions(function, _median_fits(results, function.name, mine), run_dir / f"fit_{function.name}.png")
-    plotted = [f for f in config.functions if any((f.name, m) in bands for m in model_names)]
-    plots.plot_fit_overview(plotted, bands, model_names, reference, looks, run_dir / "overview.png")
-    plots.plot_fit_seeds(plotted, [r.run for r in results], model_names, run_dir / "seeds.png")
+        together = all(_deviation(b["train_median"], b["test_median"]) <= TRAIN_TEST for b in mine.values())
+        plots.plot_fit_curves(function, mine, theirs, named, run_dir / f"curves_{function.name}.png", same=same[function.name],
+                              panels=("test",) if together else ("train", "test"), ratio=ratios[function.name],
+                              note=f"train MSE within a factor {10 ** TRAIN_TEST:.2f} of it, not drawn" if together else "")
+        plots.plot_fit_predictions(function, _median_fits(results, function.name, mine), named,
+                                   run_dir / f"fit_{function.name}.png", same=same[function.name])
+    plotted = [f for f in config.functions if any((f.name, m) in bands for m in named)]
+    plots.plot_fit_overview(plotted, bands, named, reference, run_dir / "overview.png", same=same, ratios=ratios)
+    plots.plot_fit_seeds(plotted, [r.run for r in results], named, run_dir / "seeds.png")
+
+
+def _deviation(a: Sequence[float], b: Sequence[float]) -> float:
+    """The median over steps of |log10(a / b)| where both are finite and positive; inf when
+    nowhere."""
+    gaps = [abs(math.log10(x / y)) for x, y in zip(a, b) if 0 < x < math.inf and 0 < y < math.inf]
+    return median(gaps) if gaps else math.inf
+
+
+def coinciding(bands: dict[str, dict[str, list[float]]]) -> dict[str, str]:
+    """Each model whose median test curve lies on an earlier model's (within SAME_CURVE) -> that
+    model; figures draw it dashed over it and say so."""
+    same: dict[str, str] = {}
+    for i, (model, band) in enumerate(bands.items()):
+        for other, earlier in list(bands.items())[:i]:
+            if other not in same and _deviation(band["test_median"], earlier["test_median"]) <= SAME_CURVE:
+                same[model] = other
+                break
+    return same
+
+
+def final_ratio(summary: Sequence[dict[str, Any]], function: str, named: dict[str, Any], baseline: str | None) -> dict[str, Any] | None:
+    """The final test MSE (median over seeds) of the pykan KAN (the baseline when it is one,
+    else the first model in the role kan) over that of the first ReLU-KAN; None without both."""
+    kan = baseline if baseline in named and named[baseline].role == "kan" else next((m for m, v in named.items() if v.role == "kan"), None)
+    relukan = next((m for m, v in named.items() if v.role == "relukan"), None)
+    rows = {r["model"]: r for r in summary if r["function"] == function}
+    if kan not in rows or relukan not in rows:
+        return None
+    kan_mse, relukan_mse = rows[kan]["final_test_mse"], rows[relukan]["final_test_mse"]
+    return {"kan": kan, "relukan": relukan, "kan_mse": kan_mse, "relukan_mse": relukan_mse, "value": _ratio(kan_mse, relukan_mse)}
 
 
 def _median_fits(results: Sequence[RunResult], function: str, models: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -728,7 +770,7 @@ class Fit(Experiment):
 
     def figures(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], shown: dict[str, Any]) -> None:
         if any(r.steps for r in results):
-            figures(run_dir, config, [r for r in results if r.steps], shown["paper"])
+            figures(run_dir, config, [r for r in results if r.steps], shown["paper"], shown["summary"])
 
     def show(self, outcome: Any) -> list[Any]:
         from relukan_bench import render

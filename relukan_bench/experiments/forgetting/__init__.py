@@ -474,27 +474,41 @@ def curve_medians(curve_rows: Sequence[dict[str, Any]], model: str) -> dict[int,
     }
 
 
+def growth(matrix: Sequence[Sequence[float]]) -> dict[str, Any]:
+    """What heatmap.png draws of a `median_matrix`: for phases 1..S (rows) and segments
+    (columns), log10(MSE after the phase / MSE right after the segment's own phase), None
+    before that phase (the segment not trained yet); `own`: the MSE right after each
+    segment's own phase. NaN where a value is missing or not positive."""
+    def log_ratio(value: float, own: float) -> float:
+        return math.log10(value / own) if 0 < value < math.inf and 0 < own < math.inf else math.nan
+
+    own = [matrix[s + 1][s] for s in range(len(matrix) - 1)]
+    rows = [[log_ratio(matrix[p][s], own[s]) if s < p else None for s in range(len(own))] for p in range(1, len(matrix))]
+    return {"log10": rows, "own": own}
+
+
 # ----------------------------------------------------------------------------- figures
 def figures(run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult]) -> None:
-    """Per model the paper's panel figure; for all models the matrix heatmaps and the curves."""
+    """Per model the paper's panel figure; for all models the growth heatmaps and the curves."""
     from relukan_bench import plots
+    from relukan_bench.kinds import looks
 
     x, y = target(config.data)
     runs = [r.run for r in results]
-    models = [m.name for m in config.models if any(r["model"] == m.name for r in runs)]
-    for model in models:
+    named = {m: look for m, look in looks(config.models).items() if any(r["model"] == m for r in runs)}
+    for model in named:
         predictions: dict[int, dict[int, list[float]]] = {}  # seed -> phase -> y_pred
         for result in results:
             if result.run["model"] == model:
                 by_phase = predictions.setdefault(result.run["seed"], {})
                 for row in result.predictions:
                     by_phase.setdefault(row["phase"], []).append(row["y_pred"])
-        plots.plot_forgetting_panels(model, x[:, 0].tolist(), y[:, 0].tolist(), config.data.segments, predictions,
-                                     representative_seed(runs, model), run_dir / f"panels_{model}.png")
+        plots.plot_forgetting_panels(named[model].label, x[:, 0].tolist(), y[:, 0].tolist(), config.data.segments,
+                                     predictions, representative_seed(runs, model), run_dir / f"panels_{model}.png")
     matrix_rows = [row for r in results for row in r.matrix]
-    plots.plot_forgetting_heatmaps({m: median_matrix(matrix_rows, m) for m in models}, run_dir / "heatmap.png")
+    plots.plot_forgetting_heatmaps({m: growth(median_matrix(matrix_rows, m)) for m in named}, named, run_dir / "heatmap.png")
     curve_rows = [row for r in results for row in r.curves]
-    plots.plot_forgetting_curves({m: curve_medians(curve_rows, m) for m in models}, config.train.steps_per_phase,
+    plots.plot_forgetting_curves({m: curve_medians(curve_rows, m) for m in named}, named, config.train.steps_per_phase,
                                  run_dir / "curves.png")
 
 

@@ -399,6 +399,51 @@ def _same_function(function: Any, row: dict[str, str]) -> bool:
     )
 
 
+# ----------------------------------------------------------------------------- the figure
+def speed_points(summary: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
+    """What speed.png draws, one point per summary row: with a baseline, every other model's
+    speedup over it on the same function and device, its quartile range pairing the quartiles
+    the unfavourable and the favourable way (stats.ratio_range, as decomposition.csv does);
+    without one, the median seconds and their quartiles."""
+    from relukan_bench.stats import ratio_range
+
+    by_key = {(r["function"], r["model"], r["device"]): r for r in summary}
+    points = []
+    for row in summary:
+        if baseline is None:
+            value, low, high = row["median_s"], row["q1_s"], row["q3_s"]
+        elif row["model"] == baseline:
+            continue
+        else:
+            value, low, high = ratio_range(by_key.get((row["function"], baseline, row["device"]), {}), row)
+        points.append({"function": row["function"], "model": row["model"], "device": row["device"],
+                       "value": value, "low": low, "high": high})
+    return points
+
+
+def figure(run_dir: Any, config: SpeedConfig, summary: Sequence[dict[str, Any]], paper: dict[tuple[str, str], float]) -> None:
+    """speed.png: the speedup over the baseline per function (or seconds, without a baseline),
+    beside the paper's CPU and GPU speedups when the baseline is a pykan KAN."""
+    from relukan_bench.kinds import looks
+    from relukan_bench.plots import plot_speed
+
+    named = looks(config.models)
+    baseline = config.baseline
+    relukan = next((m for m, look in named.items() if look.role == "relukan"), None)
+    compared = baseline is not None and named[baseline].role == "kan"
+    points = speed_points(summary, baseline)
+    for point in points:  # the paper's model's speedups are written beside it, as the paper's are
+        point["annotate"] = baseline is not None and point["model"] == relukan
+    repeats = config.timing.repeats
+    title = (f"Training speedup over {named[baseline].label}, {config.train.steps} steps (median of {repeats} repeats, "
+             "whiskers: quartile range)" if baseline else
+             f"Training time of {config.train.steps} steps (median of {repeats} repeats, whiskers: quartiles)")
+    plot_speed(points, {m: v for m, v in named.items() if m != baseline}, {f.name: f"{f.name}\n{list(f.width)}" for f in config.functions},
+               run_dir / "speed.png", paper=paper if compared else None, paper_after=relukan, title=title,
+               ylabel=f"speedup over {named[baseline].label}" if baseline else "seconds",
+               reference=f"{named[baseline].label} (1x)" if baseline else None)
+
+
 # ----------------------------------------------------------------------------- the declaration
 BASELINES_CONFIG = "speed-baselines.yaml"  # speed against every pykan version and mode (reproduce runs it when it can)
 
@@ -557,13 +602,7 @@ class Speed(Experiment):
 
     def figures(self, run_dir: Any, config: SpeedConfig, results: Sequence[dict[str, Any]], shown: dict[str, Any]) -> None:
         if any(not r.get("error") for r in results):
-            from relukan_bench.plots import plot_speed
-
-            from relukan_bench.kinds import roles
-
-            named = roles(config.models)
-            relukan = "relukan" if named.get("relukan") == "relukan" else next((m for m, r in named.items() if r == "relukan"), None)
-            plot_speed(shown["summary"], config.baseline, run_dir / "speed.png", paper=shown["paper"], relukan=relukan)
+            figure(run_dir, config, shown["summary"], shown["paper"])
 
     def show(self, outcome: Any) -> list[Any]:
         from relukan_bench import render
