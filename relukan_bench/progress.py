@@ -72,7 +72,8 @@ class LogReporter:
         self.name, self.stream, self.clock = name, stream, clock
         self.lock = threading.Lock()
         self.stopped = threading.Event()
-        self.total = self.done = self.first = self.units = self.planned = 0
+        self.total = self.done = self.units = self.planned = 0
+        self.first: int | None = None  # steps done when this session began (earlier sessions' units)
         self.current, self.began, self.last = "starting", clock(), -float("inf")
         self.thread: threading.Thread | None = None
 
@@ -84,7 +85,7 @@ class LogReporter:
 
     def update(self, done: int, current: str) -> None:
         with self.lock:
-            if self.done == 0 and self.first == 0:
+            if self.first is None:
                 self.first = done  # steps done by earlier sessions: not part of the rate
             self.done, self.current = done, current
 
@@ -109,7 +110,7 @@ class LogReporter:
         """The progress line as it stands (the lock held)."""
         elapsed = self.clock() - self.began
         text = f"{self.name}: {self.units}/{self.planned} units, {duration(elapsed)} elapsed"
-        gained = self.done - self.first
+        gained = self.done - (self.first or 0)
         if self.units == self.planned and self.planned:
             text += ", done"
         elif gained > 0 and elapsed > 0:

@@ -44,7 +44,7 @@ def display_path(path: Path) -> Path:
 
 def shipped_configs() -> dict[str, Path]:
     """Every config the package ships, by name (the file's stem), in name order."""
-    return {path.stem: path for path in sorted(configs_dir().glob("*.yaml"))}
+    return {path.stem: path for path in sorted(configs_dir().glob("*.yaml"), key=lambda path: path.stem)}
 
 
 def purpose(path: Path) -> str:
@@ -69,7 +69,10 @@ def find_config(given: Path | str) -> Path:
     name, with or without `.yaml` (`fit-paper-kan`, `fit-paper-kan.yaml`). A name that is
     neither is returned as given, for the loader to report as not found."""
     path = Path(given)
-    if path.exists() or len(path.parts) != 1:
+    try:
+        if path.exists() or len(path.parts) != 1:
+            return path
+    except (OSError, ValueError):  # a name no file system takes (too long, a NUL): not a file
         return path
     shipped = shipped_configs()
     name = path.stem if path.suffix == ".yaml" else path.name

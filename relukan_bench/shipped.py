@@ -46,7 +46,11 @@ def _by_name(name: str) -> str | None:
 def _named(name: str) -> Path:
     """A shipped config by name or a config file by path; UsageError naming both otherwise."""
     path = resources.find_config(name)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name no file system takes (too long, a NUL)
+        found = False
+    if not found:
         raise UsageError(f"NAME {clip(name)!r}: neither a config file nor a shipped config "
                          f"(expected one of {', '.join(resources.shipped_configs())})")
     return path

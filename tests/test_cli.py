@@ -1,6 +1,7 @@
 """The command line, driven for real: tiny real runs, every file and column checked."""
 
 import csv
+import re
 import json
 import subprocess
 import sys
@@ -346,6 +347,56 @@ def test_fit_quick_runs_the_default_config_with_the_papers_numbers(workdir):
     assert table["f3"]["paper_relukan_test_mse"] == "" and "x1**2 + x1 + 1" in table["f3"]["paper_note"]
 
 
+def test_json_prints_one_object_instead_of_the_tables(workdir):
+    (workdir / "fit.yaml").write_text(TINY_FIT)
+    result = invoke("fit", "-c", "fit.yaml", "--functions", "f1", "--seeds", "0,1", "train.steps=3", "--out", "j", "--json")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("\n") == 1  # one line: the object
+    outcome = json.loads(result.stdout)
+    assert outcome["experiment"] == "fit" and outcome["run_dir"] == "j" and outcome["status"] == "complete"
+    assert outcome["quick"] is False and outcome["units"]["finished"] == outcome["units"]["planned"] > 0
+    assert outcome["failed"] == [] and outcome["warnings"] == []
+    written = read_csv(workdir / "j" / "summary.csv")
+    assert [(r["function"], r["model"]) for r in outcome["summary"]] == [(r["function"], r["model"]) for r in written]
+    first = outcome["summary"][0]
+    assert first["n_seeds"] == 2 and first["final_test_mse"] == pytest.approx(float(written[0]["final_test_mse"]))
+
+
+def test_a_config_by_its_shipped_name_and_compare_with_the_shipped_paper(workdir):
+    result = invoke("fit", "--config", "fit-paper-kan", "--quick", "--functions", "f1", "--out", "named")
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((workdir / "named" / "config.yaml").read_text())["baseline"] == "kan-pykan-fit"
+    for args in (["paper", "named"], ["named", "paper"]):
+        compared = invoke("compare", *args)
+        assert compared.exit_code == 0, compared.output
+        assert "BASE paper" in " ".join(compared.stdout.split()) or "NEW paper" in " ".join(compared.stdout.split())
+    missing = invoke("fit", "--config", "fit-paper", "--quick")
+    assert missing.exit_code == 2 and missing.stdout == ""
+    assert missing.stderr.startswith("error: fit-paper: config file not found (nor a shipped config: fit, fit-as-run,")
+
+
+def test_config_commands(workdir):
+    listed = invoke("config", "list")
+    assert listed.exit_code == 0 and "fit-paper-kan" in listed.stdout and "speed-baselines" in listed.stdout
+    shown = invoke("config", "show", "speed", "timing.repeats=2")
+    assert shown.exit_code == 0 and yaml.safe_load(shown.stdout)["timing"]["repeats"] == 2
+    copied = invoke("config", "copy", "speed", "mine.yaml")
+    assert copied.exit_code == 0 and copied.stdout == "mine.yaml\n" and (workdir / "mine.yaml").is_file()
+    again = invoke("config", "copy", "speed", "mine.yaml")
+    assert again.exit_code == 2 and again.stderr == "error: mine.yaml: already exists (pass --force to replace it)\n"
+    bad = invoke("config", "show", "nope")
+    assert bad.exit_code == 2 and "neither a config file nor a shipped config" in bad.stderr
+
+
+def test_help_reads_naturally():
+    top = invoke("--help").stdout
+    assert "<bool>" not in top and "key=value" in top and "Examples" in top and "--install-completion" in top
+    fit = invoke("fit", "--help").stdout
+    assert "<bool>" not in fit and "<list[str]>" not in fit
+    assert "Usage: root [OPTIONS] [KEY=VALUE]..." in fit or "[OPTIONS] [KEY=VALUE]..." in fit
+    assert "[[" not in fit
+
+
 def test_fit_help_lists_its_options():
     result = invoke("fit", "--help")
     assert result.exit_code == 0
@@ -499,6 +550,16 @@ def test_reproduce_quick_writes_a_report_with_every_section_and_working_links(wo
     assert len(links) > 20 and all((run / link).exists() for link in links), [l for l in links if not (run / l).exists()]
     assert "| f5 | cpu |" in text and "| relukan | ReLU-KAN | 79 |" in text
     assert "Verdicts" in result.stdout and "Report: rep/REPORT.md" in result.stdout
+    assert result.stdout.endswith("\nrep\n")  # the run directory alone on stdout's last line
+    # a smoke run says so wherever its tables and verdicts are printed
+    titles = [line for line in result.stdout.splitlines() if "SMOKE RUN, NOT A RESULT (--quick)" in line]
+    assert len(titles) >= 4, result.stdout  # speed (2 tables), fit, forgetting
+    verdicts = [line for line in result.stdout.splitlines() if ": smoke run, not a result (" in line]
+    assert len(verdicts) == 3, result.stdout
+    assert "holds." not in result.stdout.replace("holds).", "")  # no bare verdict anywhere
+    # stderr is no terminal here: progress comes as plain lines, one experiment after another
+    for name in ("speed", "fit", "forgetting"):
+        assert re.search(rf"^{name}: \d+/\d+ units, \d+s elapsed.*done$", result.stderr, re.M), result.stderr
     # no pykan environment prepared: the default speed config, and how to time the others
     assert yaml.safe_load((run / "speed" / "config.yaml").read_text())["models"][-1]["name"] == "mlp"
     assert "### Against which KAN?" in text and "Only one pykan version was timed" in text
@@ -593,7 +654,7 @@ def test_nothing_a_user_typed_is_read_as_markup(workdir, out):
     result = invoke("fit", "-c", "fit.yaml", "--functions", "f1", "--models", "relukan,kan", "--seeds", "0",
                     "train.steps=2", "--out", out)
     assert result.exit_code == 0, result.output
-    assert f"Results in {out}\n" in result.stdout
+    assert result.stdout.endswith(f"\n{out}\n")  # the run directory alone on the last line
     result = invoke("compare", Path(out) / "summary.csv", Path(out) / "summary.csv")
     assert result.exit_code == 0, result.output
     assert f"BASE {Path(out) / 'summary.csv'}" in " ".join(result.stdout.split())
