@@ -118,7 +118,8 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
     others = [m for m in models if m != baseline] if baseline else []
     out = Table(
         title=f"Final test MSE after {config.train.steps} steps: median over seeds, range below",
-        caption=(f"gain = {baseline} MSE / model MSE (medians). " if baseline else "")
+        caption=(f"gain = {baseline} MSE / model MSE (medians): how many times lower the model's error is; "
+                 "below 1 written 1/N x, N times higher. " if baseline else "")
         + "Paper: its KAN/ReLU-KAN ratio in MSE on both sides, and as its figures plot it "
         "(KAN RMSE against ReLU-KAN MSE). *: the paper's two models ran different functions (table.csv says which).",
     )
@@ -136,10 +137,10 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
             found = by_key.get((row["function"], model))
             cells.append(_mse_cell(found) if found else "")
         for model in others:
-            cells.append(fmt.ratio(row.get(f"{model}_gain")))
+            cells.append(fmt.times(row.get(f"{model}_gain")))
         mark = "*" if row.get("paper_note") else ""
-        cells.append(fmt.ratio(row.get("paper_gain")) + mark if row.get("paper_gain") is not None else "")
-        cells.append(fmt.ratio(row.get("paper_gain_as_plotted")) + mark if row.get("paper_gain_as_plotted") is not None else "")
+        cells.append(fmt.times(row.get("paper_gain")) + mark if row.get("paper_gain") is not None else "")
+        cells.append(fmt.times(row.get("paper_gain_as_plotted")) + mark if row.get("paper_gain_as_plotted") is not None else "")
         out.add_row(*cells)
     return out
 
