@@ -70,7 +70,10 @@ def _palette(looks: dict[str, Any]) -> dict[str, Any]:
         families.setdefault(look.family, []).append(name)
     colors = {}
     for names in families.values():
-        cmap = plt.get_cmap(looks[names[0]].hue)
+        try:
+            cmap = plt.get_cmap(looks[names[0]].hue)
+        except ValueError:  # a kind's hue that is no colormap
+            cmap = plt.get_cmap("Greys")
         shades = [0.8] if len(names) == 1 else [0.9 - 0.5 * i / (len(names) - 1) for i in range(len(names))]
         colors.update({name: cmap(shade) for name, shade in zip(names, shades)})
     return colors
@@ -472,7 +475,7 @@ def plot_forgetting_heatmaps(growth: dict[str, dict[str, Any]], looks: dict[str,
     fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.35 * rows + 0.5), squeeze=False)
     image = None
     for ax, (model, g) in zip(axes.flat, growth.items()):
-        image = _growth_panel(ax, g, norm)
+        image = _growth_panel(ax, g, norm) or image
         ax.set_title(looks[model].label if model in looks else model, fontsize=7.5)
     for ax in list(axes.flat)[len(growth):]:
         ax.axis("off")
@@ -494,6 +497,9 @@ def _growth_panel(ax: Any, growth: dict[str, Any], norm: Any) -> Any:
     from matplotlib.patches import Rectangle
 
     table = [[math.nan if v is None else v for v in row] for row in growth["log10"]]
+    if not table or not table[0]:
+        ax.text(0.5, 0.5, "no phase finished", transform=ax.transAxes, ha="center", va="center", color="0.4")
+        return None
     image = ax.imshow(_finite_rows(table), cmap="RdBu_r", norm=norm, aspect="equal")
     for p, row in enumerate(growth["log10"]):
         for s, value in enumerate(row):

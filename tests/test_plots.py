@@ -354,3 +354,31 @@ def test_every_shipped_function_is_typeset():
     assert len(expressions) >= 8
     for text in expressions:
         assert plots._math(text) == mathtext(text) != text
+
+
+def test_figures_of_nothing_finite_are_still_drawn(tmp_path):
+    """Every number infinite or missing (failed and diverged runs): each figure is drawn, and
+    says where there is nothing to draw."""
+    from types import SimpleNamespace
+
+    from relukan_bench.kinds import Look
+
+    nan, inf = math.nan, math.inf
+    looks = {"a": Look("A", "F", "Blues", "relukan"), "b": Look("B", "G", "no such colormap", "kan")}
+    point = {"function": "f1", "device": "cpu", "value": nan, "low": nan, "high": inf, "annotate": True}
+    plots.plot_speed([dict(point, model="a"), dict(point, model="b")], looks, {"f1": "f1\n[1, 1]"}, tmp_path / "s.png",
+                     paper={("f1", "cpu"): 5.0}, paper_after="a", ylabel="speedup over B", reference="B (1x)")
+    function = SimpleNamespace(name="f1", expression="sin(pi*x1)", width=[1, 1], grid=5, k=3)
+    band = {"step": [0, 1], **{f"{w}_{p}": [nan, inf] for w in ("train", "test") for p in ("median", "min", "max")}}
+    ratio = {"kan": "b", "relukan": "a", "kan_mse": inf, "relukan_mse": nan, "value": nan}
+    plots.plot_fit_curves(function, {"a": band, "b": band}, {}, looks, tmp_path / "c.png", same={"b": "a"}, ratio=ratio)
+    plots.plot_fit_overview([function], {("f1", "a"): band}, looks, {}, tmp_path / "o.png", ratios={"f1": ratio})
+    rows = [{"x1": 0.0, "y_true": nan, "y_pred": inf, "seed": 0}]
+    plots.plot_fit_predictions(function, {"a": rows, "b": []}, looks, tmp_path / "p.png")
+    runs = [{"function": "f1", "model": m, "seed": 0, "final_test_mse": inf, "diverged": True} for m in looks]
+    plots.plot_fit_seeds([function], runs, looks, tmp_path / "d.png")
+    plots.plot_forgetting_heatmaps({"a": {"log10": [], "own": []}, "b": {"log10": [[nan]], "own": [nan]}}, looks, tmp_path / "h.png")
+    plots.plot_forgetting_curves({"a": {1: ([0, 1], [nan, inf])}}, looks, 1, tmp_path / "k.png")
+    plots.plot_forgetting_panels("A", [0.0, 1.0], [0.0, 1.0], 1, {0: {1: [nan, inf]}}, None, tmp_path / "n.png")
+    for name in ("s", "c", "o", "p", "d", "h", "k", "n"):
+        assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
