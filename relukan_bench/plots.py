@@ -103,6 +103,14 @@ def _times(value: float) -> str:
     return f"{value:.0f}x" if value >= 10 else (f"{value:.1f}x" if value >= 0.95 else f"{value:.2f}x")
 
 
+def _better(value: float) -> str:
+    """A ratio read as "how many times better ReLU-KAN is" (REPORT.md's convention, fmt.times):
+    below 1 written 1/N x."""
+    from relukan_bench import fmt
+
+    return fmt.times(value) if math.isfinite(value) else "n/a"
+
+
 def _shared_legend(fig: Any, axes: Sequence[Any], ncol: int = 3, right: bool = False) -> None:
     """One legend for the whole figure, each label once: under it, or right of it in a column."""
     handles: dict[str, Any] = {}
@@ -161,7 +169,7 @@ def _speed_ours(ax: Any, points: Sequence[dict[str, Any]], functions: Sequence[s
         ax.errorbar([x], [value], yerr=errors, fmt=DEVICE_MARKERS[d % len(DEVICE_MARKERS)], color=colors[p["model"]],
                     markersize=4.5, elinewidth=1.0, capsize=1.5, markeredgecolor="black", markeredgewidth=0.4, zorder=3)
         if p.get("annotate") and value == value:
-            ax.annotate(_times(value), (x, high if high == high else value), textcoords="offset points", xytext=(0, 2),
+            ax.annotate(_better(value), (x, high if high == high else value), textcoords="offset points", xytext=(0, 2),
                         ha="center", va="bottom", fontsize=6, color=colors[p["model"]])
 
 
@@ -256,7 +264,7 @@ def _ratio_mark(ax: Any, ratio: dict[str, Any] | None, last: float, words: str =
     ax.annotate("", (x, ratio["kan_mse"]), (x, ratio["relukan_mse"]),
                 arrowprops={"arrowstyle": "<->", "color": "black", "linewidth": 0.8, "shrinkA": 0, "shrinkB": 0})
     middle = math.sqrt(ratio["kan_mse"] * ratio["relukan_mse"])
-    ax.annotate(f"{words}{_times(ratio['value'])}", (x, middle), textcoords="offset points", xytext=(4, 0),
+    ax.annotate(f"{words}{_better(ratio['value'])}", (x, middle), textcoords="offset points", xytext=(4, 0),
                 fontsize=6.5, va="center", ha="left", fontweight="bold")
     ax.set_xlim(right=last * (1.45 if words else 1.27))
 

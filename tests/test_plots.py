@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from relukan_bench import plots  # noqa: E402
+from relukan_bench import fmt, plots  # noqa: E402
 from relukan_bench.config import load_config  # noqa: E402
 from relukan_bench.experiments.protocol import experiment  # noqa: E402
 from relukan_bench.runner import Request, run  # noqa: E402
@@ -237,7 +237,7 @@ def test_fit_y_range_is_ours_and_the_final_ratio_is_written(fit_run, tmp_path, m
         assert math.isclose(high, max(ours + theirs) * 2.0, rel_tol=1e-6) and math.isclose(low, min(ours + theirs) / 2.0, rel_tol=1e-6)
         assert max(v for (f, _), c in paper.items() if f == function for v in c["test"]) > high  # its spikes are cut
         ratio = summary[(function, "kan")] / summary[(function, "relukan")]
-        assert any(t.get_text().endswith(plots._times(ratio)) for t in axes[-1].texts), [t.get_text() for t in axes[-1].texts]
+        assert any(t.get_text().endswith(fmt.times(ratio)) for t in axes[-1].texts), [t.get_text() for t in axes[-1].texts]
         assert axes[-1].get_title().startswith("test MSE") and len(axes) in (1, 2)
 
 
