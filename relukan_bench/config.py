@@ -133,11 +133,21 @@ def _known_baseline(baseline: str | None, models: Sequence[Any]) -> None:
 
 
 class FitDataSpec(Strict):
-    """Training and test inputs, each drawn uniformly from [low, high)^n, n = width[0]."""
+    """Training, test and validation inputs, each drawn uniformly from [low, high)^n,
+    n = width[0], each from its own seed. The validation set chooses among tuning candidates
+    (relukan_bench.tuning); the test set never chooses anything."""
 
     train_samples: PositiveInt = 1000
     test_samples: PositiveInt = 100
+    validation_samples: PositiveInt = 100
     domain: Domain = [0.0, 1.0]
+
+
+class Tuned(Strict):
+    """Where a tuning candidate's entry came from: the model it tunes, its candidate label."""
+
+    model: Name
+    candidate: Name
 
 
 class FitTrainSpec(TrainSpec):
@@ -160,14 +170,32 @@ class FitConfig(Strict):
     train: FitTrainSpec = FitTrainSpec()
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     functions: Annotated[list[FunctionSpec], Field(min_length=1)]
+    tuned: dict[Name, Tuned] = {}  # entry name -> what it tunes (relukan_bench.tuning; filled from `tune:`)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_tuning(cls, data: Any) -> Any:
+        from relukan_bench.tuning import expand
+
+        return expand(data)
 
     @model_validator(mode="after")
     def _check_names(self) -> "FitConfig":
         _unique_names(self.models, "models")
         _unique_names(self.functions, "functions")
-        _known_baseline(self.baseline, self.models)
+        names = {m.name for m in self.models}
+        for name, origin in self.tuned.items():
+            if name not in names:
+                raise error_at("tuned", cross_field=True, message=f"expected the names of model entries (got {name!r})")
+        tuned_models = {t.model for t in self.tuned.values()}
+        if self.baseline not in tuned_models:
+            _known_baseline(self.baseline, self.models)
         return self
+
+    def origin(self, name: str) -> tuple[str, str]:
+        """(the model an entry tunes, its candidate label); (name, "") for an untuned entry."""
+        found = self.tuned.get(name)
+        return (found.model, found.candidate) if found is not None else (name, "")
 
 
 class NetworkSpec(Strict):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -521,12 +521,12 @@ def mse(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 class Curve:
     """Per-step errors of one training run, on the CPU in float64.
 
-    `losses[i] = (train MSE, test MSE)` of step i + 1: the train MSE is that step's loss
-    (before its update), the test MSE is measured right after the update (pykan's `fit()`
-    logs the same pair). A diverged run ends at its first non-finite step, which is kept.
+    `losses[i] = (train MSE, test MSE[, validation MSE])` of step i + 1: the train MSE is that
+    step's loss (before its update), the others are measured right after the update (pykan's
+    `fit()` logs the same pair). A diverged run ends at its first non-finite step, which is kept.
     """
 
-    losses: torch.Tensor  # (steps_done, 2)
+    losses: torch.Tensor  # (steps_done, 2 or more)
     diverged: bool
 
     @property
@@ -535,7 +535,7 @@ class Curve:
 
 
 def truncate_at_divergence(losses: torch.Tensor) -> Curve:
-    """`losses` (n, 2) cut after the first step whose train or test MSE is NaN or infinite."""
+    """`losses` (n, columns) cut after the first step with a NaN or infinite error."""
     bad = ~torch.isfinite(losses).all(dim=1)
     if bool(bad.any()):
         first = int(bad.nonzero()[0, 0])
@@ -549,14 +549,16 @@ def train_logged(
     y_test: torch.Tensor,
     steps: int,
     on_progress: Callable[[int, float], None] | None = None,
+    more: Sequence[tuple[torch.Tensor, torch.Tensor]] = (),
 ) -> Curve:
-    """Run `steps` training steps, measuring the test MSE after each.
+    """Run `steps` training steps, measuring the test MSE after each (and the MSE on every
+    further set of `more`, such as a validation set: the Curve's next columns).
 
     The losses stay on the device and are read back every `CHUNK` steps; a chunk holding a
     NaN or infinite loss ends the run there (`Curve.diverged`). `on_progress(steps_done,
     train_mse)` is called after every chunk.
     """
-    return _logged(step, x_test, y_test, steps, on_progress, seeds=None)[0]
+    return _logged(step, [(x_test, y_test), *more], steps, on_progress, seeds=None)[0]
 
 
 def train_logged_batched(
@@ -565,25 +567,28 @@ def train_logged_batched(
     y_test: torch.Tensor,
     steps: int,
     on_progress: Callable[[int, float], None] | None = None,
+    more: Sequence[tuple[torch.Tensor, torch.Tensor]] = (),
 ) -> list[Curve]:
     """`train_logged` for a batched model, x_test (S, B, in): one Curve per seed, each cut at
     that seed's first non-finite step. Training goes on while any seed is finite (the seeds
     never meet, so one seed's NaN changes nothing for the others); `on_progress` gets the
     median train MSE of the seeds."""
-    return _logged(step, x_test, y_test, steps, on_progress, seeds=x_test.shape[0])
+    return _logged(step, [(x_test, y_test), *more], steps, on_progress, seeds=x_test.shape[0])
 
 
-def _logged(step, x_test, y_test, steps, on_progress, seeds: int | None) -> list[Curve]:
+def _logged(step, evaluated, steps, on_progress, seeds: int | None) -> list[Curve]:
     model = step.model
-    shape = (steps, 2) if seeds is None else (steps, seeds, 2)
-    losses = torch.empty(shape, dtype=torch.float64, device=x_test.device)  # (steps, [S,] [train, test])
+    columns = 1 + len(evaluated)
+    shape = (steps, columns) if seeds is None else (steps, seeds, columns)
+    losses = torch.empty(shape, dtype=torch.float64, device=evaluated[0][0].device)  # (steps, [S,] [train, test, ...])
     read = []  # the chunks copied to the CPU so far
     for start in range(0, steps, CHUNK):
         end = min(start + CHUNK, steps)
         for i in range(start, end):
             losses[i, ..., 0] = step()
             with torch.no_grad():
-                losses[i, ..., 1] = mse_each(model(x_test), y_test)
+                for column, (x_eval, y_eval) in enumerate(evaluated, start=1):
+                    losses[i, ..., column] = mse_each(model(x_eval), y_eval)
         read.append(losses[start:end].cpu())
         finite = torch.isfinite(torch.cat(read)).all(dim=0).all(dim=-1)  # per seed: finite so far
         if not bool(finite.any()):

@@ -51,6 +51,7 @@ class RunRecord(Record):
     final_train_mse: float
     final_test_mse: float
     final_test_rmse: float
+    final_val_mse: float
     best_test_mse: float
     best_step: int | None
     seconds: float
@@ -71,6 +72,7 @@ class CurveRecord(Record):
     step: int
     train_mse: float
     test_mse: float
+    val_mse: float
 
 
 @dataclass
@@ -136,11 +138,13 @@ class RunResult:
     train_mse: list[float] = field(default_factory=list)
     test_mse: list[float] = field(default_factory=list)
     predictions: list[dict[str, Any]] = field(default_factory=list)
+    val_mse: list[float] = field(default_factory=list)
 
     def curve_rows(self) -> Iterator[dict[str, Any]]:
         run = self.run
-        for step, train, test in zip(self.steps, self.train_mse, self.test_mse):
-            yield CurveRecord(function=run["function"], model=run["model"], seed=run["seed"], step=step, train_mse=train, test_mse=test).row()
+        for step, train, test, val in zip(self.steps, self.train_mse, self.test_mse, self.val_mse):
+            yield CurveRecord(function=run["function"], model=run["model"], seed=run["seed"], step=step, train_mse=train,
+                              test_mse=test, val_mse=val).row()
 
 
 def key(row: dict[str, Any]) -> Unit:
@@ -194,7 +198,9 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
             function = functions[unit.function]
             x, y = make_dataset(function, config.data.train_samples, domain, derive_seed(unit.seed, "train", function.name))
             x_test, y_test = make_dataset(function, config.data.test_samples, domain, derive_seed(unit.seed, "test", function.name))
-            data[(unit.function, unit.seed)] = tuple(t.to(device) for t in (x, y, x_test, y_test))
+            x_val, y_val = make_dataset(function, config.data.validation_samples, domain,
+                                        derive_seed(unit.seed, "validation", function.name))
+            data[(unit.function, unit.seed)] = tuple(t.to(device) for t in (x, y, x_test, y_test, x_val, y_val))
         return data[(unit.function, unit.seed)]
 
     def train(group: list[Unit], spec: Any, progress: Callable[[int, float], None] | None) -> list[RunResult]:
@@ -229,9 +235,9 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
     from relukan_bench.models import count_parameters
     from relukan_bench.seeding import derive_seed
     from relukan_bench.timing import clock
-    from relukan_bench.training import CHUNK, Curve, mse, prepare, step_for, train_logged, truncate_at_divergence
+    from relukan_bench.training import prepare, step_for, train_logged
 
-    x, y, x_test, y_test = data
+    x, y, x_test, y_test, x_val, y_val = data
     steps = config.train.steps
     init_seed = derive_seed(unit.seed, "init", function.name)
     model = build_model(spec, function, tuple(config.data.domain), init_seed).to(device)
@@ -241,28 +247,44 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
     start = clock(device)
     error = None
     if trainer(spec) == "pykan-fit":
-        parameters = [p for p in model.parameters() if p.requires_grad]
-
-        def monitor(done: int) -> bool:  # called before every step after the first
-            if on_progress is not None and done % CHUNK == 0:
-                on_progress(done, mse(model, x, y))
-            return bool(torch.stack([p.isfinite().all() for p in parameters]).all())
-
-        try:
-            curve = truncate_at_divergence(
-                model.pykan_fit(x, y, x_test, y_test, steps, spec.pykan_fit.model_dump(), seed=init_seed, monitor=monitor)
-            )
-        except Exception as exc:  # pykan has no guard: a NaN reaching its grid update fails in lstsq
-            if all(bool(p.isfinite().all()) for p in parameters):
-                raise  # not a divergence: a failed run (see iter_fit)
-            error = f"pykan fit() failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
-            unknown = torch.full((max(model.steps_seen, 1), 2), math.nan, dtype=torch.float64)  # its log is lost
-            curve = Curve(unknown, diverged=True)
+        curve, error = _pykan_fit_curve(model, spec, data, steps, init_seed, on_progress)
     else:
-        curve = train_logged(step, x_test, y_test, steps, on_progress)
+        curve = train_logged(step, x_test, y_test, steps, on_progress, more=[(x_val, y_val)])
     seconds = clock(device) - start
     return _result(config, unit, spec, function, model, data, curve, error, device=device, init_seed=init_seed, seconds=seconds,
                    params=params, batched=1, compile_seconds=compile_seconds)
+
+
+def _pykan_fit_curve(model: Any, spec: Any, data: tuple[Any, ...], steps: int, init_seed: int,
+                     on_progress: Callable[[int, float], None] | None) -> tuple[Any, str | None]:
+    """Train by pykan's own `fit()`: the (train, test, validation) MSE of every step, and an
+    error when pykan raised on a diverged model. pykan logs train and test; the validation MSE
+    of step i is measured when pykan's loop begins step i + 1 (`monitor`), the last one after
+    `fit()` returns."""
+    import torch
+
+    from relukan_bench.training import CHUNK, Curve, mse, truncate_at_divergence
+
+    x, y, x_test, y_test, x_val, y_val = data
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    validation: list[float] = []
+
+    def monitor(done: int) -> bool:  # called before every step after the first
+        validation.append(mse(model, x_val, y_val))
+        if on_progress is not None and done % CHUNK == 0:
+            on_progress(done, mse(model, x, y))
+        return bool(torch.stack([p.isfinite().all() for p in parameters]).all())
+
+    try:
+        logged = model.pykan_fit(x, y, x_test, y_test, steps, spec.pykan_fit.model_dump(), seed=init_seed, monitor=monitor)
+    except Exception as exc:  # pykan has no guard: a NaN reaching its grid update fails in lstsq
+        if all(bool(p.isfinite().all()) for p in parameters):
+            raise  # not a divergence: a failed run (see iter_fit)
+        unknown = torch.full((max(model.steps_seen, 1), 3), math.nan, dtype=torch.float64)  # its log is lost
+        return Curve(unknown, diverged=True), f"pykan fit() failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
+    validation = (validation + [mse(model, x_val, y_val)])[: logged.shape[0]]
+    column = torch.tensor(validation + [math.nan] * (logged.shape[0] - len(validation)), dtype=torch.float64)
+    return truncate_at_divergence(torch.cat([logged, column[:, None]], dim=1)), None
 
 
 def run_batched(config: FitConfig, units: Sequence[Unit], spec: Any, function: Any, data: Sequence[tuple[Any, ...]],
@@ -282,14 +304,15 @@ def run_batched(config: FitConfig, units: Sequence[Unit], spec: Any, function: A
     members = [build_model(spec, function, domain, seed) for seed in init_seeds]
     params = count_parameters(members[0])
     model = kind_of(spec).batch(members).to(device)
-    x, y, x_test, y_test = (torch.stack([d[i] for d in data]) for i in range(4))  # (S, B, ..)
+    x, y, x_test, y_test, x_val, y_val = (torch.stack([d[i] for d in data]) for i in range(6))  # (S, B, ..)
     step = step_for(spec, model, config.train, x, y)
     compile_seconds = prepare(spec, step)  # compile and CUDA-graph capture, outside the clock
     start = clock(device)
-    curves = train_logged_batched(step, x_test, y_test, config.train.steps, on_progress)
+    curves = train_logged_batched(step, x_test, y_test, config.train.steps, on_progress, more=[(x_val, y_val)])
     share = (clock(device) - start) / len(units)
     with torch.no_grad():
-        finals = torch.stack([mse_each(model(x), y), mse_each(model(x_test), y_test)], dim=1).tolist()  # (S, 2)
+        finals = torch.stack([mse_each(model(x), y), mse_each(model(x_test), y_test), mse_each(model(x_val), y_val)],
+                             dim=1).tolist()  # (S, 3)
     trained = model.unbatch()
     return [
         _result(config, unit, spec, function, alone, alone_data, curve, None, device=device, init_seed=seed, seconds=share,
@@ -300,25 +323,24 @@ def run_batched(config: FitConfig, units: Sequence[Unit], spec: Any, function: A
 
 def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any, data: tuple[Any, ...], curve: Any,
             error: str | None, *, device: str, init_seed: int, seconds: float, params: int, batched: int,
-            compile_seconds: float, finals: tuple[float, float] | None = None) -> RunResult:
-    """A trained run's record, logged curve and predictions. `finals`: the final train and
-    test MSE when the caller measured them (a batched model measures its seeds at once, with
-    the arithmetic that logged the curve)."""
+            compile_seconds: float, finals: tuple[float, float, float] | None = None) -> RunResult:
+    """A trained run's record, logged curve and predictions. `finals`: the final train, test
+    and validation MSE when the caller measured them (a batched model measures its seeds at
+    once, with the arithmetic that logged the curve)."""
     import torch
 
     from relukan_bench.kinds import kind_of
     from relukan_bench.training import mse
 
-    x, y, x_test, y_test = data
     steps = config.train.steps
     done = curve.steps_done
     if curve.diverged and error is None:
         error = f"the loss is not finite at step {done}"
-    final_train = final_test = math.nan
+    final_train = final_test = final_val = math.nan
     predictions: list[dict[str, Any]] = []
     if not curve.diverged:
-        final_train, final_test = finals if finals is not None else (mse(model, x, y), mse(model, x_test, y_test))
-        predictions = _predictions(model, function, tuple(config.data.domain), x_test, y_test, unit)
+        final_train, final_test, final_val = finals or tuple(mse(model, data[i], data[i + 1]) for i in (0, 2, 4))
+        predictions = _predictions(model, function, tuple(config.data.domain), data[2], data[3], unit)
     test = curve.losses[:, 1]
     finite = torch.isfinite(test)
     best_index = int(torch.where(finite, test, torch.inf).argmin()) if bool(finite.any()) else None
@@ -338,6 +360,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any,
         final_train_mse=final_train,
         final_test_mse=final_test,
         final_test_rmse=math.sqrt(final_test) if final_test == final_test else math.nan,
+        final_val_mse=final_val,
         best_test_mse=float(test[best_index]) if best_index is not None else math.nan,
         best_step=best_index + 1 if best_index is not None else None,
         seconds=seconds,
@@ -355,6 +378,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any,
         train_mse=[losses[i][0] for i in logged],
         test_mse=[losses[i][1] for i in logged],
         predictions=predictions,
+        val_mse=[losses[i][2] for i in logged],
     )
 
 
@@ -748,7 +772,8 @@ class Fit(Experiment):
 
     def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[RunResult]:
         return [RunResult(run, steps=[r["step"] for r in rows["curves"]], train_mse=[r["train_mse"] for r in rows["curves"]],
-                          test_mse=[r["test_mse"] for r in rows["curves"]], predictions=rows["predictions"])
+                          test_mse=[r["test_mse"] for r in rows["curves"]], predictions=rows["predictions"],
+                          val_mse=[r["val_mse"] for r in rows["curves"]])
                 for run, rows in rows_by_unit(loaded, "runs", key)]
 
     def failure(self, result: RunResult) -> str | None:
