@@ -117,6 +117,7 @@ class SpeedConfig(Strict):
         _unique_names(self.functions, "functions")
         _known_baseline(self.baseline, self.models)
         _no_pykan_fit(self.models, "speed times our training loop only; pykan's fit() also evaluates, logs and updates grids (use it in fit)")
+        _no_lbfgs(self.models, "speed times a step by its phases, and an LBFGS step has none: it evaluates the loss a varying number of times (use it in fit)")
         return self
 
 
@@ -124,6 +125,12 @@ def _no_pykan_fit(models: Sequence[Any], why: str) -> None:
     for index, model in enumerate(models):
         if getattr(model, "pykan_fit", None) is not None:
             raise error_at(f"models[{index}].pykan_fit", why)
+
+
+def _no_lbfgs(models: Sequence[Any], why: str) -> None:
+    for index, model in enumerate(models):
+        if getattr(model, "optimizer", None) == "lbfgs":
+            raise error_at(f"models[{index}].optimizer", f"expected adam (got lbfgs): {why}")
 
 
 def _known_baseline(baseline: str | None, models: Sequence[Any]) -> None:
@@ -260,6 +267,7 @@ class ForgettingConfig(Strict):
             raise error_at("network.width", cross_field=True, message=f"expected one input and one output, e.g. [1, 1] (got {show(width)})")
         _unique_names(self.models, "models")
         _no_pykan_fit(self.models, "forgetting trains every model by our loop, one optimizer across phases; pykan's fit() cannot")
+        _no_lbfgs(self.models, "forgetting keeps one Adam across its phases (or resets it), LBFGS's curvature history would span segments (use it in fit)")
         return self
 
 
@@ -273,15 +281,22 @@ def select(config: Config, *, functions: Sequence[str] | None = None, models: Se
     Leaving out the baseline is allowed: the config then has none (`baseline: null`), and the
     gains or speedups are left empty."""
     data = config.model_dump()
+    tuned = data.get("tuned") or {}
+
+    def names(item: dict[str, Any]) -> list[str]:  # an entry, and the model it tunes
+        return list(dict.fromkeys([item["name"], tuned.get(item["name"], {}).get("model", item["name"])]))
+
     for option, key, wanted in (("--functions", "functions", functions), ("--models", "models", models)):
         if not wanted:
             continue
-        known = [item["name"] for item in data[key]]
+        known = list(dict.fromkeys(name for item in data[key] for name in names(item)[::-1]))
         unknown = [name for name in wanted if name not in known]
         if unknown:
             raise UsageError(f"{option}: unknown name {clip(unknown[0])!r} (expected some of: {', '.join(known)})")
-        data[key] = [item for item in data[key] if item["name"] in wanted]
-    if data.get("baseline") is not None and data["baseline"] not in [m["name"] for m in data["models"]]:
+        data[key] = [item for item in data[key] if set(names(item)) & set(wanted)]
+    if tuned:
+        data["tuned"] = {name: origin for name, origin in tuned.items() if name in [m["name"] for m in data["models"]]}
+    if data.get("baseline") is not None and data["baseline"] not in [n for m in data["models"] for n in names(m)]:
         data["baseline"] = None
     return type(config).model_validate(data)
 

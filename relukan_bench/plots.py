@@ -409,6 +409,53 @@ def plot_fit_seeds(functions: Sequence[Any], runs: Sequence[dict[str, Any]], loo
     return _save(fig, path)
 
 
+def plot_tuning(functions: Sequence[Any], summary: Sequence[dict[str, Any]], models: Sequence[str], path: Path) -> Path:
+    """The tuning curve: per function a panel, the candidates along x (every tuned model's, in
+    the order the config lists them), per tuned model its candidates' median final validation
+    MSE (log y), the selected one ringed; an untuned model as a dashed level. The test set
+    chose nothing here."""
+    plt = _pyplot()
+    cols = min(3, len(functions))
+    rows = -(-len(functions) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.4 * rows + 0.9), squeeze=False)
+    colors = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(models)}
+    labels = list(dict.fromkeys(r["candidate"] for r in summary if r["candidate"]))
+    for ax, function in zip(axes.flat, functions):
+        _tuning_panel(ax, [r for r in summary if r["function"] == function.name], models, labels, colors)
+        ax.set_title(f"{function.name}: {_math(function.expression)}", fontsize=7.5)
+    for ax in list(axes.flat)[len(functions):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("final validation MSE", fontsize=7)
+    fig.suptitle("Tuning: each candidate's median final validation MSE over seeds; ringed: the one selected; "
+                 "dashed: not tuned", fontsize=8.5)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(5, len(models)), fontsize=7, frameon=False)
+    return _save(fig, path)
+
+
+def _tuning_panel(ax: Any, rows: Sequence[dict[str, Any]], models: Sequence[str], labels: Sequence[str],
+                  colors: dict[str, Any]) -> None:
+    values: list[float] = []
+    for model in models:
+        mine = [r for r in rows if r["tuned_model"] == model]
+        ys = _finite([r["final_val_mse"] for r in mine])
+        values += ys
+        if len(mine) == 1 and not mine[0]["candidate"]:
+            ax.axhline(ys[0], color=colors[model], linestyle="--", linewidth=1, label=f"{model} (not tuned)")
+            continue
+        xs = [labels.index(r["candidate"]) for r in mine]
+        ax.plot(xs, ys, marker="o", markersize=3, linewidth=1, color=colors[model], label=model)
+        for x, y, r in zip(xs, ys, mine):
+            if r["selected"] in (True, "True") and y == y:
+                ax.scatter([x], [y], s=60, facecolors="none", edgecolors=colors[model], linewidths=1.3, zorder=4)
+    _log_y(ax, values)
+    ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", fontsize=6)
+    ax.tick_params(axis="y", labelsize=6.5)
+    ax.grid(axis="y", which="major", alpha=0.3)
+
+
 def _seed_dots(ax: Any, runs: Sequence[dict[str, Any]], models: Sequence[str], colors: dict[str, Any]) -> None:
     values: list[float] = []
     for i, model in enumerate(models):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, rows_by_unit, seed_list
@@ -40,6 +40,7 @@ class RunRecord(Record):
     model: str
     kind: str
     trainer: str
+    optimizer: str
     seed: int
     init_seed: int
     device: str
@@ -90,10 +91,15 @@ class PredictionRecord(Record):
 
 @dataclass
 class SummaryRecord(Record):
-    """summary.csv: the seeds of one (function, model)."""
+    """summary.csv: the seeds of one (function, model entry). A tuned model's entries are its
+    candidates (`tuned_model`, `candidate`); `selected` marks, per function and tuned model,
+    the one with the lowest median final validation MSE (an untuned entry is its own choice)."""
 
     function: str
     model: str
+    tuned_model: str
+    candidate: str | None
+    selected: bool
     kind: str
     trainer: str
     n_seeds: int
@@ -105,6 +111,7 @@ class SummaryRecord(Record):
     final_test_mse_max: float
     best_test_mse: float
     final_test_rmse: float
+    final_val_mse: float
     gain: float
     seconds: float
     params: int | None
@@ -173,6 +180,16 @@ def trainer(spec: Any) -> str:
     return "pykan-fit" if getattr(spec, "pykan_fit", None) is not None else "loop"
 
 
+def optimizer_used(config: FitConfig, spec: Any) -> str:
+    """`adam` or `lbfgs`: the entry's own optimizer, else the config's `train.optimizer`; under
+    pykan's `fit()`, its `opt`."""
+    from relukan_bench.kinds import optimizer_of
+
+    if trainer(spec) == "pykan-fit":
+        return spec.pykan_fit.opt.lower()
+    return optimizer_of(spec, config.train.optimizer)
+
+
 Progress = Callable[[Unit, int, float], None]
 
 
@@ -220,7 +237,8 @@ def failed_run(config: FitConfig, unit: Unit, spec: Any, device: str, error: str
     from relukan_bench.seeding import derive_seed
 
     return RunResult(RunRecord.blank(
-        function=unit.function, model=unit.model, kind=spec.kind, trainer=trainer(spec), seed=unit.seed,
+        function=unit.function, model=unit.model, kind=spec.kind, trainer=trainer(spec),
+        optimizer=optimizer_used(config, spec), seed=unit.seed,
         init_seed=derive_seed(unit.seed, "init", unit.function), device=device, threads=torch.get_num_threads(),
         steps=config.train.steps, diverged=False, error=error,
     ))
@@ -349,6 +367,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any,
         model=unit.model,
         kind=spec.kind,
         trainer=trainer(spec),
+        optimizer=optimizer_used(config, spec),
         seed=unit.seed,
         init_seed=init_seed,
         device=device,
@@ -401,41 +420,51 @@ def _predictions(model: Any, function: Any, domain: tuple[float, float], x_test:
 
 
 # ----------------------------------------------------------------------------- statistics
-def summarize(runs: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
-    """One row per (function, model), medians across seeds. Diverged runs count in `diverged`
-    and as an infinite final error; runs that raised count in `failed` (with the diverged
-    ones) and are left out of the numbers. gain = the baseline's median final test MSE / this
-    one's."""
+def summarize(runs: Sequence[dict[str, Any]], baseline: str | None,
+              origin: Callable[[str], tuple[str, str]] = lambda name: (name, "")) -> list[dict[str, Any]]:
+    """One row per (function, model entry), medians across seeds. Diverged runs count in
+    `diverged` and as an infinite final error; runs that raised count in `failed` (with the
+    diverged ones) and are left out of the numbers. `origin(entry)`: (tuned model, candidate);
+    the candidates of a tuned model are chosen among on validation MSE alone
+    (relukan_bench.tuning.select). gain = the baseline's median final test MSE (its selected
+    candidate's, when tuned) / this one's."""
     from relukan_bench.experiments.seed_groups import over_seeds, unbounded as _final
+    from relukan_bench.tuning import select
 
     groups = over_seeds(runs, lambda run: (run["function"], run["model"]))
-    medians = {key: median([_final(r, "final_test_mse") for r in group.rows]) for key, group in groups.items()}
     summary = []
     for (function, model), group in groups.items():
         rows, some = group.rows, group.first
         finals = [_final(r, "final_test_mse") for r in rows]
-        base = medians.get((function, baseline)) if baseline else None
-        mine = medians[(function, model)]
-        summary.append(SummaryRecord(
-            function=function,
-            model=model,
-            kind=some["kind"],
-            trainer=some["trainer"],
-            n_seeds=len(rows),
-            failed=group.failed,
+        tuned_model, candidate = origin(model)
+        summary.append(SummaryRecord.blank(
+            function=function, model=model, tuned_model=tuned_model, candidate=candidate or None, selected=False,
+            kind=some["kind"], trainer=some["trainer"], n_seeds=len(rows), failed=group.failed,
             diverged=sum(bool(r["diverged"]) for r in rows),
             final_train_mse=median([_final(r, "final_train_mse") for r in rows]),
-            final_test_mse=mine,
+            final_test_mse=median(finals),
             final_test_mse_min=min(finals, default=math.nan),
             final_test_mse_max=max(finals, default=math.nan),
             best_test_mse=median([r["best_test_mse"] for r in rows if r["best_test_mse"] == r["best_test_mse"]]),
             final_test_rmse=median([_final(r, "final_test_rmse") for r in rows]),
-            gain=_ratio(base, mine) if base is not None else math.nan,
+            final_val_mse=median([_final(r, "final_val_mse") for r in rows]),
             seconds=median([r["seconds"] for r in rows]),
             params=rows[0]["params"] if rows else None,
             spline_params=rows[0]["spline_params"] if rows else None,
-        ).row())
+        ))
+    chosen = select(summary)
+    base = {r["function"]: r["final_test_mse"] for r in summary
+            if r["tuned_model"] == baseline and (r["function"], r["model"]) in chosen}
+    for row in summary:
+        row["selected"] = (row["function"], row["model"]) in chosen
+        row["gain"] = _ratio(base.get(row["function"]), row["final_test_mse"]) if baseline else math.nan
     return summary
+
+
+def selected_rows(summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The summary as the paper's comparison reads it: each model once per function, a tuned
+    one by its selected candidate (under the tuned model's name)."""
+    return [{**row, "model": row["tuned_model"] or row["model"]} for row in summary if row["selected"] in (True, "True")]
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float:
@@ -577,6 +606,31 @@ def table_columns(model_names: Sequence[str], baseline: str | None) -> list[str]
         "function", *[f"{m}_test_mse" for m in model_names], *gains,
         "paper_kan_test_mse", "paper_relukan_test_mse", "paper_gain", "paper_gain_as_plotted", "paper_note",
     ]
+
+
+def compared(config: FitConfig) -> FitConfig:
+    """The config as the comparison reads it: each tuned model as one entry under its own name
+    (its first candidate's settings, less what the candidates set), the others as they are."""
+    if not config.tuned:
+        return config
+    entries: dict[str, Any] = {}
+    for entry in config.models:
+        model, candidate = config.origin(entry.name)
+        if model in entries:
+            continue
+        reset = {key: type(entry).model_fields[key].default for key in ("lr", "optimizer", "lbfgs", "pykan_fit")
+                 if candidate and key in type(entry).model_fields}
+        entries[model] = entry.model_copy(update={"name": model, **reset})
+    return config.model_copy(update={"models": list(entries.values()), "tuned": {}})
+
+
+def _renamed(result: RunResult, config: FitConfig) -> RunResult:
+    """A tuned candidate's result under its tuned model's name (the figures draw the choice)."""
+    model = config.origin(result.run["model"])[0]
+    if model == result.run["model"]:
+        return result
+    return replace(result, run={**result.run, "model": model},
+                   predictions=[{**p, "model": model} for p in result.predictions])
 
 
 def paper_table(summary: Sequence[dict[str, Any]], function_names: Sequence[str], model_names: Sequence[str],
@@ -786,21 +840,31 @@ class Fit(Experiment):
     def summarize(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], context: Any) -> dict[str, Any]:
         from relukan_bench.results import write_csv
 
-        model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
-        summary = summarize([r.run for r in results], config.baseline)
-        table = paper_table(summary, function_names, model_names, config.baseline, context)
+        summary = summarize([r.run for r in results], config.baseline, config.origin)
+        chosen = selected_rows(summary)
+        shown = compared(config)
+        model_names, function_names = [m.name for m in shown.models], [f.name for f in config.functions]
+        table = paper_table(chosen, function_names, model_names, config.baseline, context)
         write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
         write_csv(run_dir / "table.csv", table_columns(model_names, config.baseline), table)
-        return {"summary": summary, "table": table, "paper": context}
+        return {"summary": chosen, "all": summary, "table": table, "paper": context, "config": shown}
 
     def figures(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], shown: dict[str, Any]) -> None:
-        if any(r.steps for r in results):
-            figures(run_dir, config, [r for r in results if r.steps], shown["paper"], shown["summary"])
+        from relukan_bench import plots
+
+        chosen = {(r["function"], r["tuned_model"]): r["model"] for r in shown["summary"]}
+        kept = [_renamed(r, config) for r in results
+                if r.steps and chosen.get((r.run["function"], config.origin(r.run["model"])[0])) == r.run["model"]]
+        if kept:
+            figures(run_dir, shown["config"], kept, shown["paper"], shown["summary"])
+        if config.tuned:
+            plots.plot_tuning(config.functions, shown["all"], [m.name for m in shown["config"].models],
+                              run_dir / "tuning.png")
 
     def show(self, outcome: Any) -> list[Any]:
         from relukan_bench import render
 
-        return [render.fit_table(outcome.shown["summary"], outcome.shown["table"], outcome.config)]
+        return [render.fit_table(outcome.shown["summary"], outcome.shown["table"], outcome.shown["config"])]
 
 
 
