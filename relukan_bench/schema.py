@@ -7,7 +7,7 @@ Both the experiment configs (`relukan_bench.config`) and the model kinds
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any, Iterator, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -142,12 +142,50 @@ def _scalar(value: Any) -> str:
 class ModelEntry(Strict):
     """Base of a model entry of a config (`models: [...]`). Each model kind declares its own
     entry (relukan_bench.kinds), with at least `name`, `kind: Literal[<its name>]` and `lr`
-    (None: the experiment's learning rate), in the order its messages list them; and, for the
-    same effort on every basis, `compile: Compile = False` and `cuda_graph: CudaGraph = False`
-    (what relukan_bench.kinds.ModelKind.step reads by default)."""
+    (None: the experiment's learning rate), in the order its messages list them; right after
+    `lr`, `optimizer: Optimizer = None` and `lbfgs: LBFGS = None`; and, for the same effort on
+    every basis, `compile: Compile = False` and `cuda_graph: CudaGraph = False` (what
+    relukan_bench.kinds.ModelKind.step reads by default). The checks of those shared keys
+    against each other are here, once for every kind."""
+
+    @model_validator(mode="after")
+    def _optimizer_fits(self) -> "ModelEntry":
+        optimizer = getattr(self, "optimizer", None)
+        if getattr(self, "lbfgs", None) is not None and optimizer != "lbfgs":
+            raise error_at("lbfgs", cross_field=True,
+                           message=f"expected optimizer: lbfgs beside lbfgs settings (got optimizer: {show(optimizer)})")
+        if optimizer == "lbfgs":
+            for key in ("compile", "cuda_graph"):
+                if getattr(self, key, None):
+                    raise error_at(key, cross_field=True, message=f"optimizer: lbfgs evaluates the loss a varying number "
+                                   f"of times per step, which a compiled or captured step cannot; remove {key}: true")
+        return self
+
+
+class LBFGSSpec(Strict):
+    """`lbfgs:` of an entry with `optimizer: lbfgs`: how torch.optim.LBFGS runs. One training
+    step is one `LBFGS.step(closure)`: `max_iter` iterations, each a direction from the last
+    `history_size` steps and, with `line_search: strong_wolfe`, a search along it that
+    evaluates the loss several times (at most `max_eval` evaluations in all; None: 26 per
+    iteration, the first plus torch's 25 tries of the search). The tolerances are torch's."""
+
+    history_size: Annotated[int, Field(gt=0, le=10_000)] = 100
+    line_search: Literal["strong_wolfe", "none"] = "strong_wolfe"
+    max_iter: Annotated[int, Field(gt=0, le=1000)] = 1
+    max_eval: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    tolerance_grad: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1e-7
+    tolerance_change: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1e-9
+
+    def evaluations(self) -> int:
+        """The most loss evaluations one step may make (torch's `max_eval`)."""
+        return self.max_eval if self.max_eval is not None else 26 * self.max_iter
 
 
 #: `compile: true`: the whole training step through torch.compile (compile time recorded apart)
 Compile = bool
 #: `cuda_graph: true`: on CUDA, the whole training step captured once in a CUDA graph and replayed
 CudaGraph = bool
+#: `optimizer: adam | lbfgs`: the entry's own optimizer (None: the experiment's `train.optimizer`)
+Optimizer = Literal["adam", "lbfgs"] | None
+#: `lbfgs: {...}`: LBFGS's settings, with `optimizer: lbfgs` only (None: LBFGSSpec's defaults)
+LBFGS = LBFGSSpec | None

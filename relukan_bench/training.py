@@ -6,13 +6,16 @@
 - `FusedStep`, for the fast ReLU-KAN (`fused=True`, one model or a `BatchedReLUKAN`): the MSE
   and its gradients in one pure function with a hand-written backward
   (`models.relukan_fast.mse_grads`, no autograd graph), then torch's fused Adam kernel
-  (`FusedAdam`).
+  (`FusedAdam`);
+- `LBFGSStep`, for an entry with `optimizer: lbfgs` (any kind, through autograd): one
+  `torch.optim.LBFGS.step(closure)`, its iterations and line search evaluating the loss as
+  often as they need.
 
-Either step can be `torch.compile`d (`compile=True`) and, on a GPU, captured once in a CUDA
-graph and replayed (`cuda_graph=True`). Compiling and capturing happen in the step's
+Either of the first two can be `torch.compile`d (`compile=True`) and, on a GPU, captured once
+in a CUDA graph and replayed (`cuda_graph=True`). Compiling and capturing happen in the step's
 `prepare()`, which the experiments call, and time, before their clocks start; it leaves the
-parameters and the optimizer's state as they were. Every step also exposes its eager path cut
-into phases (`phases()`), which `timing.time_phases` clocks one by one.
+parameters and the optimizer's state as they were. Both also expose their eager path cut into
+phases (`phases()`), which `timing.time_phases` clocks one by one (`speed`, which refuses LBFGS).
 
 `train_logged` runs many steps and records the train and test MSE of every step (what `fit`
 plots), stopping early when the loss stops being a finite number. A batched model's loss is
@@ -73,11 +76,18 @@ def make_optimizer(model: torch.nn.Module, train: "TrainSpec", lr: float | None 
 
 
 def make_step(model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: torch.Tensor, lr: float | None = None,
-              fused: bool = False, compile: bool = False, cuda_graph: bool = False) -> "TrainStep | FusedStep":
-    """The training step for `model` on (x, y): with `fused`, a `FusedStep` (a fast ReLU-KAN,
-    one model or a batched one); else a `TrainStep` with the config's optimizer. `compile`
-    torch.compiles the step, `cuda_graph` captures it in a CUDA graph when x is on a GPU (it is
-    ignored on the CPU); both in the step's `prepare()`."""
+              fused: bool = False, compile: bool = False, cuda_graph: bool = False, optimizer: str | None = None,
+              lbfgs: Any = None) -> "TrainStep | FusedStep | LBFGSStep":
+    """The training step for `model` on (x, y): with `optimizer` (default: the config's)
+    "lbfgs", an `LBFGSStep` with the settings `lbfgs` (a schema.LBFGSSpec; None: its defaults);
+    else with `fused`, a `FusedStep` (a fast ReLU-KAN, one model or a batched one); else a
+    `TrainStep` with the config's optimizer. `compile` torch.compiles the step, `cuda_graph`
+    captures it in a CUDA graph when x is on a GPU (it is ignored on the CPU); both in the
+    step's `prepare()`, neither for LBFGS."""
+    if (optimizer or train.optimizer) == "lbfgs":
+        if fused or compile or (cuda_graph and x.is_cuda):
+            raise ValueError("an LBFGS step runs eagerly through autograd: not fused, compiled or captured")
+        return LBFGSStep(model, x, y, lr=train.lr if lr is None else lr, settings=lbfgs)
     if fused:
         return FusedStep(model, x, y, lr=train.lr if lr is None else lr, compile=compile, cuda_graph=cuda_graph)
     capture = cuda_graph and x.is_cuda
@@ -85,17 +95,23 @@ def make_step(model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: to
 
 
 def step_for(spec: Any, model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: torch.Tensor,
-             lr: float | None = None) -> "TrainStep | FusedStep":
-    """`make_step` with what a model entry of a config asks for: its own learning rate, and the
-    step options its kind gives it (relukan_bench.kinds: fused, compiled, captured)."""
-    from relukan_bench.kinds import kind_of
+             lr: float | None = None) -> "TrainStep | FusedStep | LBFGSStep":
+    """`make_step` with what a model entry of a config asks for: its own learning rate and
+    optimizer, and the step options its kind gives it (relukan_bench.kinds: fused, compiled,
+    captured). The fused step is Adam's: with `optimizer: lbfgs` every kind, the fast ReLU-KAN
+    too, trains its model through autograd, uncaptured (its schema refuses `compile: true` and
+    `cuda_graph: true` beside it)."""
+    from relukan_bench.kinds import kind_of, optimizer_of
 
     options = kind_of(spec).step(spec)
-    return make_step(model, train, x, y, lr=spec.lr if lr is None else lr, fused=options.fused,
-                     compile=options.compile, cuda_graph=options.cuda_graph)
+    optimizer = optimizer_of(spec, train.optimizer)
+    eager = optimizer == "lbfgs"
+    return make_step(model, train, x, y, lr=spec.lr if lr is None else lr, fused=options.fused and not eager,
+                     compile=options.compile, cuda_graph=options.cuda_graph and not eager, optimizer=optimizer,
+                     lbfgs=getattr(spec, "lbfgs", None))
 
 
-def prepare(spec: Any, step: "TrainStep | FusedStep | None") -> float:
+def prepare(spec: Any, step: "TrainStep | FusedStep | LBFGSStep | None") -> float:
     """Compile and capture `step` now, before any clock starts (its `prepare()`); return the
     seconds it took when the model entry `spec` asks for torch.compile, else NaN (what the
     experiments record as compile_seconds: a capture alone takes milliseconds)."""
@@ -509,6 +525,71 @@ def _put_back(tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> 
                     value.copy_(before[key])
                 elif torch.is_tensor(value):
                     value.zero_()
+
+
+class _NonFinite(Exception):
+    """The loss before an LBFGS step is NaN or infinite: the run has diverged."""
+
+
+class LBFGSStep:
+    """One training step with torch.optim.LBFGS on (x, y): one `LBFGS.step(closure)`, whose
+    closure (zero_grad, forward, MSE loss, backward) runs `settings.max_iter` iterations, each
+    searching along its direction (a strong-Wolfe line search evaluates the loss several
+    times; `settings` a schema.LBFGSSpec, None: its defaults). `lr` is the first step length
+    tried. LBFGS keeps its history from step to step.
+
+    Called like a `TrainStep`: it returns (and keeps in `last_loss`) the loss of the model
+    before the step's update, the closure's first evaluation. That loss is read back every
+    step (LBFGS compares losses on the host). A NaN or infinite loss before the step ends the
+    step there, untouched, and is returned: the loop records the run as diverged. An error
+    LBFGS raises after a non-finite evaluation (its line search on NaN) is a divergence too
+    (a NaN loss returned); any other error is raised.
+
+    Nothing to compile or capture: `prepare()` returns 0 seconds. A batched model's loss is
+    one MSE per seed, minimised as their sum; but one line search for all the seeds couples
+    them, so the experiments train an LBFGS entry's seeds one by one (seed_groups.batchable).
+    """
+
+    def __init__(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float, settings: Any = None):
+        from relukan_bench.schema import LBFGSSpec
+
+        settings = LBFGSSpec() if settings is None else settings
+        self.model, self.x, self.y = model, x, y
+        self.optimizer = torch.optim.LBFGS(
+            [p for p in model.parameters() if p.requires_grad], lr=lr, max_iter=settings.max_iter,
+            max_eval=settings.evaluations(), tolerance_grad=settings.tolerance_grad,
+            tolerance_change=settings.tolerance_change, history_size=settings.history_size,
+            line_search_fn=None if settings.line_search == "none" else settings.line_search,
+        )
+        self.prepared = True
+        self.last_loss: torch.Tensor | None = None
+        self._evaluated: list[torch.Tensor] = []  # the losses the current step's closure computed
+
+    def _closure(self) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        each = mse_each(self.model(self.x), self.y)  # a scalar; batched: (S,)
+        self._evaluated.append(each.detach())
+        if len(self._evaluated) == 1 and not bool(torch.isfinite(each).all()):
+            raise _NonFinite
+        loss = each.sum() if each.dim() else each
+        loss.backward()
+        return loss
+
+    def __call__(self) -> torch.Tensor:
+        self._evaluated = []
+        try:
+            self.optimizer.step(self._closure)
+        except _NonFinite:
+            pass
+        except Exception:  # noqa: BLE001 - whatever LBFGS raises on NaN is a divergence; the rest is raised
+            if not self._evaluated or all(bool(torch.isfinite(loss).all()) for loss in self._evaluated):
+                raise
+            self._evaluated[0] = torch.full_like(self._evaluated[0], float("nan"))
+        self.last_loss = self._evaluated[0]
+        return self.last_loss
+
+    def prepare(self) -> float:
+        return 0.0
 
 
 @torch.no_grad()

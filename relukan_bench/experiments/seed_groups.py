@@ -19,10 +19,13 @@ from relukan_bench.errors import failure
 
 def batchable(config: Any, spec: Any) -> bool:
     """Whether a model entry's seeds train as one batched model: when its kind can batch them
-    (relukan_bench.kinds) and the config's `train.batch_seeds` is on."""
-    from relukan_bench.kinds import kind_of
+    (relukan_bench.kinds), the config's `train.batch_seeds` is on, and its optimizer is not
+    LBFGS (one line search for all the seeds would couple them: each seed's steps would depend
+    on the others')."""
+    from relukan_bench.kinds import kind_of, optimizer_of
 
-    return kind_of(spec).batch is not None and config.train.batch_seeds
+    return (kind_of(spec).batch is not None and config.train.batch_seeds
+            and optimizer_of(spec, config.train.optimizer) != "lbfgs")
 
 
 def groups(units: Sequence[Any], config: Any, models: dict[str, Any], same: Callable[[Any], Any]) -> list[list[Any]]:

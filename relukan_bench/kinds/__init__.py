@@ -46,7 +46,8 @@ class ModelKind:
     - `batch(models)`: several seeds of one entry as one model with a leading seed axis (None:
       the kind's seeds train one by one);
     - `step(entry)`: the `StepOptions` of an entry (default: autograd and the config's optimizer,
-      compiled and captured as the entry's `compile` and `cuda_graph` say);
+      compiled and captured as the entry's `compile` and `cuda_graph` say); an entry with
+      `optimizer: lbfgs` trains through autograd whatever they say (training.step_for);
     - `pykan(entry)`: for a pykan model, its (version, mode): the version None is the installed
       one, any other runs in a worker process (relukan_bench.pykan_envs); None for other kinds;
     - `spline_params(model)`: its B-spline coefficients, for the kinds that have them;
@@ -175,12 +176,20 @@ def looks(entries: Sequence[Any]) -> dict[str, Look]:
             for name, look in found.items()}
 
 
+def optimizer_of(entry: Any, default: str) -> str:
+    """The optimizer our loop trains a model entry with: its own `optimizer`, else `default`
+    (the experiment's `train.optimizer`)."""
+    return getattr(entry, "optimizer", None) or default
+
+
 def named(base: str, parts: Sequence[str], entry: Any = None) -> str:
-    """A figure label: `base (part, part)`, with the entry's compile and own learning rate
-    appended to `parts` when it has them."""
+    """A figure label: `base (part, part)`, with the entry's compile, own optimizer and own
+    learning rate appended to `parts` when it has them."""
     parts = list(parts)
     if getattr(entry, "compile", False):
         parts.append("compiled")
+    if getattr(entry, "optimizer", None) == "lbfgs":
+        parts.append("LBFGS")
     if getattr(entry, "lr", None) is not None:
         parts.append(f"lr {entry.lr:g}")
     return f"{base} ({', '.join(parts)})" if parts else base

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from relukan_bench.kinds import ModelKind, named
-from relukan_bench.schema import Compile, CudaGraph, GridRange, ModelEntry, Name, PositiveFloat
+from relukan_bench.schema import LBFGS, Compile, CudaGraph, GridRange, ModelEntry, Name, Optimizer, PositiveFloat
 
 
 class BSplineSpec(ModelEntry):
@@ -17,6 +17,8 @@ class BSplineSpec(ModelEntry):
     kind: Literal["bspline"]
     grid_range: GridRange | None = None  # None: the data domain
     lr: PositiveFloat | None = None  # None: the experiment's train.lr
+    optimizer: Optimizer = None  # None: the experiment's train.optimizer
+    lbfgs: LBFGS = None  # with optimizer: lbfgs only; None: its defaults
     compile: Compile = False
     cuda_graph: CudaGraph = False
 

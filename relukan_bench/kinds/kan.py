@@ -15,7 +15,10 @@ from pydantic import Field, model_validator
 
 from relukan_bench.kinds import EntryError, ModelKind, named
 from relukan_bench.pykan_envs import VERSION, env_dir, has_speed_mode, install_hint, installed, missing, needs_environment
-from relukan_bench.schema import MAX_COUNT, Compile, CudaGraph, GridRange, ModelEntry, Name, NonNegativeInt, PositiveFloat, PositiveInt, Strict, error_at
+from relukan_bench.schema import (
+    LBFGS, MAX_COUNT, Compile, CudaGraph, GridRange, ModelEntry, Name, NonNegativeInt, Optimizer, PositiveFloat, PositiveInt,
+    Strict, error_at,
+)
 
 
 class PykanFitSpec(Strict):
@@ -49,6 +52,8 @@ class KANSpec(ModelEntry):
     kind: Literal["kan"]
     grid_range: GridRange | None = None  # None: the data domain
     lr: PositiveFloat | None = None  # None: the experiment's train.lr (our loop only)
+    optimizer: Optimizer = None  # None: the experiment's train.optimizer (our loop only)
+    lbfgs: LBFGS = None  # with optimizer: lbfgs only; None: its defaults
     pykan_fit: PykanFitSpec | None = None  # None: our training loop, like every other model
     pykan: Annotated[str, Field(pattern=VERSION.pattern, max_length=20)] | None = None  # None: the installed one
     mode: Literal["default", "speed", "speed-compile"] = "speed"
@@ -59,6 +64,9 @@ class KANSpec(ModelEntry):
     def _consistent(self) -> "KANSpec":
         if self.pykan_fit is not None and self.lr is not None:
             raise error_at("lr", cross_field=True, message="pykan's fit() takes its learning rate from pykan_fit.lr; remove lr")
+        if self.pykan_fit is not None and self.optimizer is not None:
+            raise error_at("optimizer", cross_field=True, message="pykan's fit() takes its optimizer from pykan_fit.opt; "
+                           "remove optimizer")
         version = self.pykan or installed()
         if self.mode != "default" and version is not None and not has_speed_mode(version):
             raise error_at("mode", cross_field=True, message=f"expected mode: default for pykan {version} "

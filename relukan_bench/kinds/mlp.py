@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from relukan_bench.kinds import ModelKind, named
-from relukan_bench.schema import Compile, CudaGraph, MAX_LAYERS, MAX_WIDTH, ModelEntry, Name, PositiveFloat
+from relukan_bench.schema import LBFGS, Compile, CudaGraph, MAX_LAYERS, MAX_WIDTH, ModelEntry, Name, Optimizer, PositiveFloat
 
 
 class MLPSpec(ModelEntry):
@@ -19,6 +19,8 @@ class MLPSpec(ModelEntry):
     hidden: Annotated[list[Annotated[int, Field(gt=0, le=MAX_WIDTH)]], Field(min_length=1, max_length=MAX_LAYERS)] | None = None  # None: matched to the ReLU-KAN's parameter count
     activation: Literal["relu", "silu", "tanh"] = "relu"
     lr: PositiveFloat | None = None  # None: the experiment's train.lr
+    optimizer: Optimizer = None  # None: the experiment's train.optimizer
+    lbfgs: LBFGS = None  # with optimizer: lbfgs only; None: its defaults
     compile: Compile = False
     cuda_graph: CudaGraph = False
 

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Callable, Literal, Sequence
 from pydantic import Field, field_validator
 
 from relukan_bench.kinds import EntryError, ModelKind
-from relukan_bench.schema import Compile, CudaGraph, ModelEntry, Name, PositiveFloat
+from relukan_bench.schema import LBFGS, Compile, CudaGraph, ModelEntry, Name, Optimizer, PositiveFloat
 
 FACTORY = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
@@ -34,6 +34,8 @@ class PluginSpec(ModelEntry):
     factory: Annotated[str, Field(max_length=200)]
     options: dict[str, Any] = {}
     lr: PositiveFloat | None = None  # None: the experiment's train.lr
+    optimizer: Optimizer = None  # None: the experiment's train.optimizer
+    lbfgs: LBFGS = None  # with optimizer: lbfgs only; None: its defaults
     compile: Compile = False
     cuda_graph: CudaGraph = False
 

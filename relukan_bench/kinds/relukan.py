@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from relukan_bench.kinds import ModelKind, StepOptions, named
-from relukan_bench.schema import Compile, CudaGraph, ModelEntry, Name, PositiveFloat
+from relukan_bench.schema import LBFGS, Compile, CudaGraph, ModelEntry, Name, Optimizer, PositiveFloat
 
 
 class ReLUKANSpec(ModelEntry):
@@ -17,6 +17,8 @@ class ReLUKANSpec(ModelEntry):
     kind: Literal["relukan"]
     train_se: bool = True
     lr: PositiveFloat | None = None  # None: the experiment's train.lr
+    optimizer: Optimizer = None  # None: the experiment's train.optimizer
+    lbfgs: LBFGS = None  # with optimizer: lbfgs only; None: its defaults
     impl: Literal["reference", "fast"] = "reference"
     compile: Compile = False  # the training step through torch.compile (compile time recorded apart)
     cuda_graph: CudaGraph | None = None  # on CUDA: capture the step in a CUDA graph; None: impl fast only
