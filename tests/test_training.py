@@ -297,3 +297,104 @@ def test_a_captured_cuda_train_step_replays_the_eager_step(compile):
     assert_close_scaled(params[1], params[0], rtol=rtol, what="captured vs eager parameters")
     with pytest.raises(ValueError, match="keeps its data's shape"):
         captured.set_data(x[1, :10], y[1, :10])
+
+
+# ----------------------------------------------------------------------------- LBFGS
+def _sine(samples=64, seed=1):
+    x = torch.rand(samples, 1, generator=torch.Generator().manual_seed(seed))
+    return x, torch.sin(torch.pi * x)
+
+
+def _relukan(seed=0, impl="reference"):
+    torch.manual_seed(seed)
+    return ReLUKAN([1, 1], grid=5, k=3, impl=impl)
+
+
+def test_lbfgs_lowers_the_loss_more_per_step_than_adam_at_lr_1e_3():
+    from relukan_bench.training import LBFGSStep
+
+    x, y = _sine()
+    adam = make_step(_relukan(), TrainSpec(lr=1e-3), x, y)
+    lbfgs = make_step(_relukan(), TrainSpec(lr=1.0), x, y, optimizer="lbfgs")
+    assert isinstance(lbfgs, LBFGSStep) and isinstance(adam, TrainStep)
+    first = [adam().item(), lbfgs().item()]
+    assert first[0] == first[1]  # the same model and data: the same loss before the first update
+    for _ in range(49):
+        adam(), lbfgs()
+    after = [mse(adam.model, x, y), mse(lbfgs.model, x, y)]
+    assert after[1] < after[0] / 100 and after[1] < first[1] / 1000  # measured: 0.56 and 1e-5 from 1.06
+
+
+def test_an_lbfgs_step_returns_the_loss_before_its_update():
+    from relukan_bench.schema import LBFGSSpec
+
+    x, y = _sine()
+    for settings in (None, LBFGSSpec(max_iter=3, history_size=5), LBFGSSpec(line_search="none")):
+        step = make_step(_relukan(), TrainSpec(lr=1.0), x, y, optimizer="lbfgs", lbfgs=settings)
+        for _ in range(3):
+            before, weights = mse(step.model, x, y), step.model.layers[0].linear.weight.detach().clone()
+            loss = step()
+            assert loss.item() == pytest.approx(before, rel=1e-6) and step.last_loss is loss
+            assert not torch.equal(step.model.layers[0].linear.weight, weights)  # the step did update the model
+            if step.optimizer.param_groups[0]["line_search_fn"] == "strong_wolfe":
+                assert mse(step.model, x, y) < before  # the search accepts a decrease only
+        assert step.prepare() == 0.0
+
+
+def test_lbfgs_training_is_deterministic():
+    x, y = _sine()
+    x_test, y_test = _sine(16, seed=2)
+    curves = [train_logged(make_step(_relukan(3), TrainSpec(lr=1.0), x, y, optimizer="lbfgs"), x_test, y_test, steps=30)
+              for _ in range(2)]
+    assert torch.equal(curves[0].losses, curves[1].losses) and not curves[0].diverged
+
+
+@pytest.mark.parametrize("line_search,lr", [("strong_wolfe", 1e8), ("none", 1e3)])
+def test_a_diverging_lbfgs_run_is_recorded_not_raised(line_search, lr):
+    from relukan_bench.schema import LBFGSSpec
+
+    x, y = _sine()
+    step = make_step(_relukan(), TrainSpec(lr=lr), x, y, optimizer="lbfgs", lbfgs=LBFGSSpec(line_search=line_search))
+    curve = train_logged(step, x[:8], y[:8], steps=CHUNK + 20)
+    assert curve.diverged and curve.steps_done <= CHUNK
+    assert not torch.isfinite(curve.losses[-1]).all() and torch.isfinite(curve.losses[:-1]).all()
+    assert not torch.isfinite(step()).all()  # a step on the diverged model returns its NaN loss, updating nothing
+
+
+def test_an_error_lbfgs_raises_on_nan_is_a_divergence_and_any_other_error_is_raised(monkeypatch):
+    import torch.optim.lbfgs as lbfgs
+
+    x, y = _sine()
+
+    def search_into_nan(obj_func, x0, t, d, f, g, gtd, **kwargs):
+        obj_func(x0, 1e30, d)  # a trial point far out: a non-finite loss
+        raise RuntimeError("the search broke")
+
+    monkeypatch.setattr(lbfgs, "_strong_wolfe", search_into_nan)
+    step = make_step(_relukan(), TrainSpec(lr=1.0), x, y, optimizer="lbfgs")
+    assert torch.isnan(step()).all()
+
+    def search_that_breaks(obj_func, x0, t, d, f, g, gtd, **kwargs):
+        raise RuntimeError("the search broke")
+
+    monkeypatch.setattr(lbfgs, "_strong_wolfe", search_that_breaks)
+    with pytest.raises(RuntimeError, match="the search broke"):
+        make_step(_relukan(), TrainSpec(lr=1.0), x, y, optimizer="lbfgs")()
+
+
+def test_lbfgs_is_never_fused_compiled_or_captured():
+    from relukan_bench.kinds.relukan import ReLUKANSpec
+    from relukan_bench.training import FusedStep, LBFGSStep, step_for
+
+    x, y = _sine()
+    for options in ({"fused": True}, {"compile": True}):
+        with pytest.raises(ValueError, match="LBFGS step runs eagerly"):
+            make_step(_relukan(impl="fast"), TrainSpec(), x, y, optimizer="lbfgs", **options)
+    fast = {"name": "fast", "kind": "relukan", "impl": "fast"}
+    assert isinstance(step_for(ReLUKANSpec(**fast), _relukan(impl="fast"), TrainSpec(), x, y), FusedStep)
+    spec = ReLUKANSpec(**fast, optimizer="lbfgs", lr=1.0)
+    step = step_for(spec, _relukan(impl="fast"), TrainSpec(), x, y)
+    assert isinstance(step, LBFGSStep)  # the fast model through autograd (its cuda_graph default is off)
+    reference = step_for(spec.model_copy(update={"impl": "reference"}), _relukan(), TrainSpec(), x, y)
+    for _ in range(3):
+        assert_close_scaled(step(), reference(), rtol=1e-5, what="fast vs reference LBFGS loss")

@@ -71,6 +71,7 @@ def test_a_tiny_real_fit_records_curves_and_final_errors(tiny):
         assert run["best_test_mse"] <= run["final_test_mse"] and 1 <= run["best_step"] <= 25
         assert run["seconds"] > 0 and run["params"] > 0
         assert run["trainer"] == ("pykan-fit" if run["model"] == "kan-pykan-fit" else "loop")
+        assert run["optimizer"] == "adam"  # the config's, and the pykan_fit's opt
         assert (run["spline_params"] is None) == (run["kind"] == "relukan")
     by = {(r.run["function"], r.run["model"], r.run["seed"]): r for r in results}
     # variants of one kind are distinct runs under their own names, trained differently
@@ -313,6 +314,62 @@ def test_a_kans_seeds_still_train_one_by_one():
     results = list(fit.iter_fit(_config(models=[{"name": "kan", "kind": "kan"}], baseline=None, functions=[
         {"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3}]), "cpu"))
     assert [r.run["batched"] for r in results] == [1, 1]
+
+
+F1 = {"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3}
+#: an `optimizer: lbfgs` entry of every built-in kind, at LBFGS's usual first step length
+LBFGS_MODELS = [{"name": name, "kind": kind, **extra, "lr": 1.0, "optimizer": "lbfgs"} for name, kind, extra in [
+    ("relukan", "relukan", {}), ("relukan-fast", "relukan", {"impl": "fast"}), ("bspline", "bspline", {}),
+    ("kan", "kan", {}), ("mlp", "mlp", {"lbfgs": {"history_size": 10, "max_iter": 2}}),
+]]
+
+
+def test_an_lbfgs_run_of_every_kind_trains_in_the_loop_seed_by_seed_and_says_so():
+    models = [*LBFGS_MODELS, {"name": "adam", "kind": "relukan"}, {"name": "pykan-lbfgs", "kind": "kan",
+                                                                   "pykan_fit": {"opt": "LBFGS", "update_grid": False}}]
+    config = _config(models=models, functions=[F1], baseline=None, train={"steps": 15, "lr": 1e-2, "log_every": 5})
+    runs = {(r.run["model"], r.run["seed"]): r.run for r in fit.iter_fit(config, "cpu")}
+    assert len(runs) == 2 * len(models)
+    for (model, seed), run in runs.items():
+        lbfgs = model in {m["name"] for m in LBFGS_MODELS}
+        assert run["optimizer"] == ("adam" if model == "adam" else "lbfgs")
+        assert run["trainer"] == ("pykan-fit" if model == "pykan-lbfgs" else "loop")
+        assert run["batched"] == (2 if model == "adam" else 1)  # an LBFGS entry's seeds train one by one
+        assert run["steps_done"] == 15 and not run["diverged"] and run["error"] is None, (model, seed)
+        assert all(math.isfinite(run[k]) for k in ("final_train_mse", "final_test_mse", "best_test_mse"))
+        if lbfgs and model != "mlp":  # at lr 1, 15 LBFGS steps reach a tenth of 15 Adam steps' error at 1e-2
+            assert run["final_test_mse"] < runs[("adam", seed)]["final_test_mse"] / 10, (model, seed)
+
+
+def test_an_lbfgs_entrys_seeds_are_not_batchable():
+    from relukan_bench.experiments.seed_groups import batchable, groups
+
+    config = _config(models=[{"name": "adam", "kind": "relukan"}, {**LBFGS_MODELS[0], "name": "lbfgs"}], functions=[F1],
+                     baseline=None)
+    models = {m.name: m for m in config.models}
+    assert batchable(config, models["adam"]) and not batchable(config, models["lbfgs"])
+    together = groups(fit.plan(config), config, models, fit.together)
+    assert [[(u.model, u.seed) for u in group] for group in together] == [
+        [("adam", 0), ("adam", 1)], [("lbfgs", 0)], [("lbfgs", 1)]]
+
+
+def test_lbfgs_runs_are_bit_identical_run_twice():
+    config = _config(models=LBFGS_MODELS[:2], seeds=[4], functions=[F1], baseline=None)
+    first, second = (list(fit.iter_fit(config, "cpu")) for _ in range(2))
+    for a, b in zip(first, second):
+        assert a.train_mse == b.train_mse and a.test_mse == b.test_mse and a.predictions == b.predictions
+        assert a.run["final_test_mse"] == b.run["final_test_mse"] and a.run["optimizer"] == "lbfgs"
+
+
+def test_a_diverging_lbfgs_run_is_recorded_as_diverged():
+    absurd = {"name": "absurd", "kind": "relukan", "optimizer": "lbfgs", "lr": 1e3, "lbfgs": {"line_search": "none"}}
+    config = _config(models=[absurd, LBFGS_MODELS[0]], seeds=[0], functions=[F1], baseline=None,
+                     train={"steps": 30, "lr": 1e-2, "log_every": 10})
+    results = {r.run["model"]: r for r in fit.iter_fit(config, "cpu")}
+    run = results["absurd"].run
+    assert run["diverged"] and run["diverged_step"] == run["steps_done"] < 30
+    assert run["error"] == f"the loss is not finite at step {run['steps_done']}" and math.isnan(run["final_test_mse"])
+    assert not results["relukan"].run["diverged"] and results["relukan"].run["steps_done"] == 30
 
 
 def test_thirty_seeds_of_every_kind_run_on_two_workers_and_the_summary_uses_them_all(tmp_path):
