@@ -500,7 +500,7 @@ def _fit_error(overrides: list[str]) -> str:
          "models[1].pykan_fit.stop_grid_update_step: expected at least grid_update_num (10) when update_grid is true (got 5)"),
         (["models[1].lr=0.1"], "models[1].lr: pykan's fit() takes its learning rate from pykan_fit.lr; remove lr"),
         (["models[0].pykan_fit={}"], "models[0].pykan_fit: unknown key"),
-        (["data.samples=10"], "data.samples: unknown key (expected one of: train_samples, test_samples, domain)"),
+        (["data.samples=10"], "data.samples: unknown key (expected one of: train_samples, test_samples, validation_samples, domain)"),
     ],
 )
 def test_fit_config_errors(overrides, expected):

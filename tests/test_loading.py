@@ -180,7 +180,7 @@ def test_an_interrupted_or_older_run_loads_what_is_there(fit_copy):
     with open(fit_copy / "runs.csv", "a") as handle:  # a crash cut the last unit's line short
         handle.write("f1,relukan,relu")
     text = (fit_copy / "curves.csv").read_text().splitlines()
-    (fit_copy / "curves.csv").write_text("\n".join(line.rsplit(",", 1)[0] for line in text) + "\n")  # no test_mse yet
+    (fit_copy / "curves.csv").write_text("\n".join(line.rsplit(",", 2)[0] for line in text) + "\n")  # no test_mse, val_mse yet
     run = relukan_bench.load(fit_copy)
     assert set(run.tables) == {"runs", "curves", "predictions"} and len(run.runs) == 2
     assert list(run.curves.columns) == ["function", "model", "seed", "step", "train_mse"]

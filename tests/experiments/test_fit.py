@@ -134,7 +134,7 @@ def _run(function, model, seed, final, diverged=False, seconds=1.0, best=None):
         "function": function, "model": model, "kind": "kan" if model.startswith("kan") else "relukan",
         "trainer": "loop", "seed": seed, "diverged": diverged,
         "final_train_mse": final / 2, "final_test_mse": math.nan if diverged else final,
-        "final_test_rmse": math.nan if diverged else math.sqrt(final),
+        "final_test_rmse": math.nan if diverged else math.sqrt(final), "final_val_mse": math.nan if diverged else 3 * final,
         "best_test_mse": best if best is not None else final, "seconds": seconds, "params": 10, "spline_params": None,
     }
 
@@ -150,6 +150,7 @@ def test_summary_by_hand():
     assert kan["n_seeds"] == 3 and kan["diverged"] == 0
     assert kan["final_test_mse"] == 4e-2 and kan["final_test_mse_min"] == 1e-2 and kan["final_test_mse_max"] == 9e-2
     assert kan["final_train_mse"] == 2e-2 and kan["final_test_rmse"] == pytest.approx(0.2) and kan["seconds"] == 2.0
+    assert kan["final_val_mse"] == pytest.approx(12e-2) and kan["selected"] is True and kan["tuned_model"] == "kan"
     assert kan["gain"] == 1.0  # the baseline against itself
     assert relukan["diverged"] == 1
     assert relukan["final_test_mse"] == 4e-4  # median of 1e-4, 4e-4 and a diverged (infinite) run

@@ -1,0 +1,139 @@
+"""Tuning: candidates of a model entry, chosen on the validation set alone."""
+
+import csv
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from relukan_bench.config import FitConfig, dump_config, load_config, select
+from relukan_bench.errors import ConfigError
+from relukan_bench.experiments import fit
+from relukan_bench.runner import Request, run
+
+TUNED = """\
+experiment: fit
+seeds: [0, 1]
+baseline: kan
+train: {steps: 12}
+data: {train_samples: 64, test_samples: 32, validation_samples: 32}
+models:
+  - name: relukan
+    kind: relukan
+    tune:
+      - {lr: 1.0e-3}
+      - {lr: 3.0e-2}
+      - {optimizer: lbfgs, lr: 0.5}
+  - name: kan
+    kind: kan
+    tune:
+      - {lr: 1.0e-2}
+      - {label: paper, pykan_fit: {opt: Adam, lr: 1.0, update_grid: false}}
+  - {name: mlp, kind: mlp}
+functions:
+  - {name: f1, expression: sin(pi*x1), width: [1, 1], grid: 5, k: 3}
+"""
+
+
+def _config(tmp_path: Path, text: str = TUNED, overrides=()) -> FitConfig:
+    path = tmp_path / "tuned.yaml"
+    path.write_text(text)
+    return load_config(path, list(overrides), FitConfig)
+
+
+def test_candidates_become_entries_that_load_back_as_themselves(tmp_path):
+    config = _config(tmp_path)
+    assert [m.name for m in config.models] == [
+        "relukan.lr0.001", "relukan.lr0.03", "relukan.lbfgs-lr0.5", "kan.lr0.01", "kan.paper", "mlp"]
+    assert config.origin("kan.paper") == ("kan", "paper") and config.origin("mlp") == ("mlp", "")
+    assert config.models[2].lr == 0.5 and config.models[4].pykan_fit.lr == 1.0 and config.models[3].pykan_fit is None
+    again = tmp_path / "again.yaml"
+    again.write_text(dump_config(config))
+    assert load_config(again, [], FitConfig) == config  # what a run records loads back as the same config
+    assert [m.name for m in select(config, models=["relukan"]).models] == [m.name for m in config.models[:3]]
+    assert select(config, models=["relukan"]).baseline is None and select(config, models=["kan"]).baseline == "kan"
+
+
+@pytest.mark.parametrize("candidate,expected", [
+    ("{lr: -1}", "models[0].tune[1].lr: "),
+    ("{speed: 1}", "models[0].tune[1].speed: unknown key"),
+    ("{name: x}", "models[0].tune[1].name: a candidate changes how the entry trains, not its name"),
+    ("{lr: 1.0e-3}", "models[0].tune[1].label: expected a label no other candidate of this entry has"),
+    ("{label: 'a b', lr: 1.0}", "models[0].tune[1].label: expected a label of letters"),
+    ("7", "models[0].tune[1]: expected a mapping of the entry's keys"),
+])
+def test_a_bad_candidate_is_named_by_its_place(tmp_path, candidate, expected):
+    text = TUNED.replace("      - {lr: 3.0e-2}", f"      - {candidate}")
+    with pytest.raises(ConfigError) as caught:
+        _config(tmp_path, text)
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+
+
+def _row(function, model, seed, test, val, diverged=False):
+    return {"function": function, "model": model, "kind": "relukan", "trainer": "loop", "seed": seed,
+            "diverged": diverged, "final_train_mse": test, "final_test_mse": math.nan if diverged else test,
+            "final_test_rmse": math.sqrt(test), "final_val_mse": math.nan if diverged else val, "best_test_mse": test,
+            "seconds": 1.0, "params": 10, "spline_params": None}
+
+
+def test_the_choice_is_made_on_validation_and_never_on_test():
+    origin = {"m.a": ("m", "a"), "m.b": ("m", "b"), "m.c": ("m", "c"), "k.x": ("k", "x"), "k.y": ("k", "y")}.get
+    runs = [
+        # m.a: the best on test by far, the worst on validation: not to be chosen
+        *[_row("f", "m.a", s, 1e-6, 9e-1) for s in (0, 1, 2)],
+        *[_row("f", "m.b", s, 5e-2, 1e-3 * (s + 1)) for s in (0, 1, 2)],  # best median validation
+        *[_row("f", "m.c", s, 1e-3, 5e-3) for s in (0, 1)], _row("f", "m.c", 2, 1.0, 0.0, diverged=True),
+        *[_row("f", "k.x", s, 2e-1, 2e-1) for s in (0, 1, 2)],
+        *[_row("f", "k.y", s, 1e-1, 3e-1) for s in (0, 1, 2)],
+    ]
+    summary = fit.summarize(runs, "k", lambda name: origin(name) or (name, ""))
+    chosen = {row["model"] for row in summary if row["selected"]}
+    assert chosen == {"m.b", "k.x"}
+    shown = {row["model"]: row for row in fit.selected_rows(summary)}
+    assert set(shown) == {"m", "k"} and shown["m"]["final_test_mse"] == 5e-2
+    assert shown["m"]["gain"] == pytest.approx(2e-1 / 5e-2)  # over the baseline's own choice, k.x
+    assert [r["candidate"] for r in summary] == ["a", "b", "c", "x", "y"]
+
+
+def test_lbfgs_and_pykan_fit_candidates_train_in_the_common_driver_and_the_table_shows_the_choice(tmp_path):
+    (tmp_path / "tuned.yaml").write_text(TUNED)
+    result = run("fit", Request(config=tmp_path / "tuned.yaml", out=tmp_path / "run"))
+    assert not result.failed and result.units == (12, 12)
+    runs = list(csv.DictReader(open(tmp_path / "run" / "runs.csv")))
+    by_model = {r["model"]: r for r in runs}
+    assert by_model["kan.paper"]["trainer"] == "pykan-fit" and by_model["relukan.lbfgs-lr0.5"]["trainer"] == "loop"
+    assert all(math.isfinite(float(r["final_val_mse"])) for r in runs)
+    summary = list(csv.DictReader(open(tmp_path / "run" / "summary.csv")))
+    assert len(summary) == 6 and sum(r["selected"] == "True" for r in summary) == 3
+    table = list(csv.DictReader(open(tmp_path / "run" / "table.csv")))
+    assert set(table[0]) >= {"relukan_test_mse", "kan_test_mse", "mlp_test_mse", "relukan_gain", "mlp_gain"}
+    chosen = {r["tuned_model"]: r for r in summary if r["selected"] == "True"}
+    assert float(table[0]["relukan_test_mse"]) == float(chosen["relukan"]["final_test_mse"])
+    for name in ("tuning.png", "overview.png", "curves_f1.png", "seeds.png"):
+        assert (tmp_path / "run" / name).stat().st_size > 10_000, name
+
+
+def test_resume_mid_tuning_ends_as_an_uninterrupted_run(tmp_path):
+    (tmp_path / "tuned.yaml").write_text(TUNED.replace("seeds: [0, 1]", "seeds: [0]"))
+    run("fit", Request(config=tmp_path / "tuned.yaml", out=tmp_path / "full"))
+    shutil.copytree(tmp_path / "full", tmp_path / "part")
+    part = tmp_path / "part"
+    lines = (part / "runs.csv").read_text().splitlines(keepends=True)
+    (part / "runs.csv").write_text("".join(lines[:4]))  # three candidates finished, the rest not
+    for name in ("summary.csv", "table.csv", "tuning.png"):
+        (part / name).unlink()
+    env = json.loads((part / "env.json").read_text())
+    env.update(end_time=None, interrupted=True)
+    (part / "env.json").write_text(json.dumps(env))
+    result = run("fit", Request(resume=part))
+    assert result.units == (6, 6) and not result.interrupted
+    for name in ("curves.csv", "predictions.csv", "table.csv"):
+        assert (part / name).read_bytes() == (tmp_path / "full" / name).read_bytes(), name
+
+    def without_seconds(path):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(open(path))]
+
+    assert without_seconds(part / "summary.csv") == without_seconds(tmp_path / "full" / "summary.csv")
+    assert (part / "tuning.png").is_file()
