@@ -321,13 +321,14 @@ def reproduce(
     address: Optional[str] = ADDRESS,
     out: Optional[Path] = _out("reproduce"),
     quick: bool = typer.Option(False, "--quick", help="Smoke run of all three experiments (about a minute), marked so in the report."),
+    tuned: bool = typer.Option(False, "--tuned", help="Also fit with every model at its own best, chosen on validation (configs/fit-tuned.yaml, into fit-tuned/; about nine times fit's work): the report states the accuracy claim both ways."),
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
                                           help="Finish an interrupted reproduce run in RUN_DIR: finished experiments and units are kept."),
     as_json: bool = JSON,
 ) -> None:
     """Run speed, fit and forgetting with their default configs and write REPORT.md.
 
-    Writes speed/, fit/ and forgetting/ (each a run directory as its own command writes it), env.json and REPORT.md (environment, our tables beside the paper's, the figures, and a verdict on each of the paper's claims) into results/reproduce/<UTC timestamp>/.
+    Writes speed/, fit/ (with --tuned also fit-tuned/) and forgetting/ (each a run directory as its own command writes it), env.json and REPORT.md (environment, our tables beside the paper's, the figures, and a verdict on each of the paper's claims) into results/reproduce/<UTC timestamp>/.
     """
     from relukan_bench.runner import Request, run_reproduce
 
@@ -337,8 +338,8 @@ def reproduce(
     from relukan_bench.session import interrupts_ignored
 
     notes = [] if resume is not None else [note for exp in experiments().values() if (note := exp.reproduce_config()[1])]
-    request = Request(options=options, out=out, quick=quick, resume=resume, workers=workers, executor=executor.value,
-                      address=address)
+    request = Request(options=options, out=out, quick=quick, tuned=tuned, resume=resume, workers=workers,
+                      executor=executor.value, address=address)
     result = run_reproduce(request, _reporter, None if as_json else _show_experiment)
     with interrupts_ignored():
         for note in notes:
@@ -372,7 +373,9 @@ def _show_experiment(name: str, result: Any) -> None:
     from relukan_bench.report import SMOKE
 
     console = _console()
-    for table in experiment(name).show(result):
+    for table in experiment(result.experiment).show(result):
+        if name != result.experiment:  # a further part of reproduce (fit-tuned)
+            table.title = f"{name}: {table.title or ''}".rstrip(": ")
         if result.quick:
             table.title = f"{SMOKE.upper()} (--quick): {table.title or ''}".rstrip(": ")
         console.print(table)

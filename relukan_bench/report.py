@@ -83,24 +83,36 @@ class Experiment:
     summary: list[dict[str, Any]]
     table: list[dict[str, Any]]
     decomposition: list[dict[str, Any]] = field(default_factory=list)  # speed only
+    # further run directories of the same experiment in the reproduce run (protocol.Part): name -> read back
+    variants: dict[str, "Experiment"] = field(default_factory=dict)
 
     @property
     def interrupted(self) -> bool:
         return bool(self.env.get("interrupted")) or self.env.get("end_time") is None
 
+    def entries(self) -> list[dict[str, Any]]:
+        """The config's model entries as the summary names them: a tuned model's candidates
+        (config `tuned:`) as one entry under the tuned model's name, in config order."""
+        tuned = self.config.get("tuned") or {}
+        found: dict[str, dict[str, Any]] = {}
+        for entry in self.config.get("models", []):
+            name = (tuned.get(entry["name"]) or {}).get("model", entry["name"])
+            found.setdefault(name, {**entry, "name": name})
+        return list(found.values())
+
     def model_names(self) -> list[str]:
         """The config's models that have a summary row, in config order."""
         present = {row["model"] for row in self.summary}
-        return [m["name"] for m in self.config.get("models", []) if m["name"] in present]
+        return [m["name"] for m in self.entries() if m["name"] in present]
 
     def kinds(self) -> dict[str, str]:
-        return {m["name"]: m["kind"] for m in self.config.get("models", [])}
+        return {m["name"]: m["kind"] for m in self.entries()}
 
     def roles(self) -> dict[str, str | None]:
         """Each model's role in the paper's comparison (relukan_bench.kinds)."""
         from relukan_bench.kinds import roles
 
-        return roles(self.config.get("models", []))
+        return roles(self.entries())
 
     def relukan(self) -> str | None:
         """The paper's ReLU-KAN: the model named `relukan`, else the first in the role relukan."""
@@ -144,24 +156,56 @@ def _text_columns(name: str) -> set[str]:
 
 
 def load_experiment(directory: Path, name: str) -> Experiment | None:
-    """The experiment's run directory, or None when it was never started."""
+    """The experiment's run directory, or None when it was never started. Its summary is read
+    as the paper's comparison reads it (`comparison_rows`: a tuned fit's selected candidates)."""
     directory = Path(directory)
     if not (directory / "config.yaml").is_file():
         return None
+    from relukan_bench.experiments.protocol import experiment
     from relukan_bench.results import read_mapping
 
     config = read_mapping(directory / "config.yaml") or {}
     env = read_mapping(directory / "env.json") or {}
     text = _text_columns(name) | {"function"}
-    return Experiment(name, directory, config, env, _rows(directory / "summary.csv", text), _rows(directory / "table.csv", text),
+    summary = experiment(name).comparison_rows(_rows(directory / "summary.csv", text))
+    return Experiment(name, directory, config, env, summary, _rows(directory / "table.csv", text),
                       _rows(directory / "decomposition.csv", text))
 
 
 def load_all(run_dir: Path) -> dict[str, Experiment | None]:
-    """Every registered experiment's directory in a reproduce run (None where never started)."""
-    from relukan_bench.experiments.protocol import experiments
+    """Every registered experiment's directory in a reproduce run (None where never started),
+    with the further parts of it the run holds (`fit-tuned/`) as its `variants`."""
+    from relukan_bench.experiments.protocol import experiments, reproduce_parts
 
-    return {name: load_experiment(Path(run_dir) / name, name) for name in experiments()}
+    found = {name: load_experiment(Path(run_dir) / name, name) for name in experiments()}
+    for name, part in reproduce_parts(tuned=True).items():
+        owner = found.get(part.experiment)
+        if name not in found and owner is not None:
+            variant = load_experiment(Path(run_dir) / name, part.experiment)
+            if variant is not None:
+                owner.variants[name] = variant
+    return found
+
+
+def _further(experiments: dict[str, Experiment | None]) -> list[Any]:
+    """The further parts of the run (protocol.Part: `fit-tuned/`) it holds, in run order."""
+    from relukan_bench.experiments.protocol import reproduce_parts
+
+    return [part for name, part in reproduce_parts(tuned=True).items()
+            if name != part.experiment and name in getattr(experiments.get(part.experiment), "variants", {})]
+
+
+def _missing(experiments: dict[str, Experiment | None], tuned: bool) -> list[str]:
+    """The parts of the run (`tuned`: with those `--tuned` asks for) not run or interrupted."""
+    from relukan_bench.experiments.protocol import reproduce_parts
+
+    missing = []
+    for name, part in reproduce_parts(tuned).items():
+        owner = experiments.get(part.experiment)
+        exp = owner if name == part.experiment else owner.variants.get(name) if owner is not None else None
+        if exp is None or exp.interrupted:
+            missing.append(name)
+    return missing
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -194,7 +238,7 @@ def _verdicts(found: dict[str, Experiment | None], quick: bool) -> list[Verdict]
 
     from relukan_bench.experiments.protocol import experiment
 
-    return [replace(experiment(name).verdict(exp), quick=quick) for name, exp in found.items()]
+    return [replace(verdict, quick=quick) for name, exp in found.items() for verdict in experiment(name).verdicts(exp)]
 
 
 # ----------------------------------------------------------------------------- the environment
@@ -300,15 +344,17 @@ def _head(env: dict[str, Any], experiments: dict[str, Experiment | None]) -> lis
     if env.get("quick"):
         lines += ["> **Smoke run (`--quick`)**, not a result: a handful of steps, one repeat and one seed per "
                   "experiment. It shows that everything runs; its numbers are not evidence for or against the paper.", ""]
-    missing = [name for name, exp in experiments.items() if exp is None or exp.interrupted]
+    further = _further(experiments)
+    missing = _missing(experiments, bool(env.get("tuned")) or bool(further))
     if missing or env.get("interrupted"):
         lines += [f"> **Incomplete**: interrupted or not run: {', '.join(missing) or 'see env.json'}. "
                   "The tables show what finished.", ""]
     where = f"{env.get('cpu') or 'unknown CPU'} ({env.get('cpu_count')} logical cores)"
     where += ", " + ", ".join(env["gpus"]) if env.get("gpus") else ", no GPU"
     when = ", ".join(part for part in ((env.get("start_time") or "")[:10], _duration(env)) if part)
+    again = "".join(f", {part.experiment} again with `configs/{part.config}.yaml` ({part.title})" for part in further)
     return lines + [f"ReLU-KAN (Qiu et al., arXiv 2406.02075) against pykan's KAN, every experiment at its default "
-                    f"config, on {where}" + (f"; {when}." if when else "."), ""]
+                    f"config{again}, on {where}" + (f"; {when}." if when else "."), ""]
 
 
 def _glance(found: list[Verdict]) -> list[str]:

@@ -219,10 +219,11 @@ class ReproduceRun:
 def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None = None,
                   announce: Callable[[str, Any], None] | None = None) -> ReproduceRun:
     """Every experiment with its default config (and the request's `--quick`, options and
-    overrides) into `<run_dir>/<experiment>/`, then `<run_dir>/REPORT.md`.
+    overrides) into `<run_dir>/<experiment>/`, with `request.tuned` also the parts experiments
+    declare for it (`<run_dir>/fit-tuned/`, protocol.reproduce_parts), then `<run_dir>/REPORT.md`.
 
     Every config is validated and every device checked before anything is created. After each
-    experiment `announce(name, result)` lets the caller show it. Ctrl-C stops the experiment in
+    part `announce(part name, result)` lets the caller show it. Ctrl-C stops the part in
     progress (its finished work is kept), skips the rest and still writes the report."""
     from relukan_bench.report import write_report
 
@@ -231,14 +232,14 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     interrupted = False
     try:
         with first_interrupt_only():
-            for name, part in parts.items():
-                runs[name] = run(name, part, reporter(name) if reporter else None)
+            for name, (experiment_name, part) in parts.items():
+                runs[name] = run(experiment_name, part, reporter(name) if reporter else None)
                 if announce:
                     announce(name, runs[name])
                 if runs[name].interrupted:
                     interrupted = True
                     break
-    except KeyboardInterrupt:  # between two experiments
+    except KeyboardInterrupt:  # between two parts
         interrupted = True
     finally:
         from relukan_bench.session import close_run
@@ -252,67 +253,73 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     return ReproduceRun(run_dir, run_dir / "REPORT.md", runs, found, interrupted)
 
 
-def _open_reproduce(request: Request) -> tuple[Path, dict[str, Request], dict[str, Any], Any]:
-    """Check every experiment's config and devices, then create (or reopen) the reproduce
-    directory: its path, each experiment's request, its env.json record and this process's
-    lock on it."""
+def _open_reproduce(request: Request) -> tuple[Path, dict[str, tuple[str, Request]], dict[str, Any], Any]:
+    """Check every part's config and devices, then create (or reopen) the reproduce
+    directory: its path, each part's experiment and request, its env.json record and this
+    process's lock on it."""
     from relukan_bench.env import environment
-    from relukan_bench.experiments.protocol import experiments
+    from relukan_bench.experiments.protocol import experiment, reproduce_parts
     from relukan_bench.results import remove_temporaries, write_json
     from relukan_bench.session import (RunLock, check, execution_of, new_run, record_session, resolve_config, resumed_config,
                                       same_environment)
 
-    recorded, quick = _recorded_reproduce(request)
-    parts = {name: _part(request, name, quick) for name in experiments()}
+    recorded, quick, tuned = _recorded_reproduce(request)
+    asked = reproduce_parts(tuned)
+    declared = {name: experiment(part.experiment) for name, part in asked.items()}
+    parts = {name: _part(request, part, quick) for name, part in asked.items()}
     configs = {}
     for name, part in parts.items():
-        exp = experiments()[name]
+        exp = declared[name]
         configs[name] = resumed_config(part, exp, f"{list(exp.tables)[-1]}.csv")[0] if part.resume else resolve_config(part, exp)
         check(exp, configs[name], exp.devices(configs[name].device), part.config)
         execution_of(exp, part, configs[name])
-    devices = list(dict.fromkeys(d for name, config in configs.items() for d in experiments()[name].devices(config.device)))
+    devices = list(dict.fromkeys(d for name, config in configs.items() for d in declared[name].devices(config.device)))
     env = {"experiment": "reproduce", **environment(next(iter(configs.values())).threads, devices)}
     if recorded is None:
-        env["quick"] = quick
+        env["quick"], env["tuned"] = quick, tuned
         with new_run("reproduce", request.out) as (run_dir, lock):  # nothing is created before this line
             write_json(run_dir / "env.json", env)
-        return run_dir, {name: replace(part, out=run_dir / name) for name, part in parts.items()}, env, lock
+        return run_dir, {name: (declared[name].name, replace(part, out=run_dir / name)) for name, part in parts.items()}, env, lock
     run_dir = Path(request.resume)
     lock = RunLock(run_dir)
     same_environment(run_dir, recorded, env)
-    for part in parts.values():  # an experiment killed before it wrote its config starts afresh
+    for part in parts.values():  # a part killed before it wrote its config starts afresh
         if part.out is not None and part.out.is_dir():
             remove_temporaries(part.out)
     record_session(run_dir, recorded, env)
-    return run_dir, parts, recorded, lock
+    return run_dir, {name: (declared[name].name, part) for name, part in parts.items()}, recorded, lock
 
 
-def _recorded_reproduce(request: Request) -> tuple[dict[str, Any] | None, bool]:
-    """The env.json of the reproduce run `request.resume` names (None for a new run), and
-    whether the run is a `--quick` one."""
+def _recorded_reproduce(request: Request) -> tuple[dict[str, Any] | None, bool, bool]:
+    """The env.json of the reproduce run `request.resume` names (None for a new run), whether
+    the run is a `--quick` one, and whether a `--tuned` one (both as recorded when resumed)."""
     from relukan_bench.errors import UsageError
     from relukan_bench.session import recorded_env
 
     if request.resume is None:
-        return None, request.quick
+        return None, request.quick, request.tuned
     run_dir = Path(request.resume)
     recorded = recorded_env(request)
     if recorded is None or "quick" not in recorded:
         raise UsageError(f"--resume {run_dir}: expected a reproduce run directory (with env.json)")
     if request.quick and not recorded["quick"]:
         raise UsageError(f"--resume {run_dir}: --quick, but the run was a full one; resume without --quick")
-    return recorded, bool(recorded["quick"])
+    if request.tuned and not recorded.get("tuned"):
+        raise UsageError(f"--resume {run_dir}: --tuned, but the run was started without it; resume without --tuned")
+    return recorded, bool(recorded["quick"]), bool(recorded.get("tuned"))
 
 
-def _part(request: Request, name: str, quick: bool) -> Request:
-    """The request of one experiment of a reproduce run: resumed where it had begun."""
+def _part(request: Request, declared: Any, quick: bool) -> Request:
+    """The request of one part of a reproduce run (protocol.Part): resumed where it had begun."""
+    from relukan_bench import resources
     from relukan_bench.experiments.protocol import experiment
 
-    exp = experiment(name)
+    exp = experiment(declared.experiment)
     part = Request(overrides=request.overrides, options=request.options, quick=quick,
                    workers=request.workers if exp.parallel else 1, executor=request.executor if exp.parallel else "local",
                    address=request.address if exp.parallel else None)
+    config = resources.display_path(resources.configs_dir() / f"{declared.config}.yaml") if declared.config else None
     if request.resume is None:
-        return replace(part, config=exp.reproduce_config()[0])
-    directory = Path(request.resume) / name
-    return replace(part, resume=directory) if (directory / "config.yaml").is_file() else replace(part, out=directory)
+        return replace(part, config=config or exp.reproduce_config()[0])
+    directory = Path(request.resume) / declared.name
+    return replace(part, resume=directory) if (directory / "config.yaml").is_file() else replace(part, config=config, out=directory)

@@ -567,6 +567,67 @@ def test_reproduce_quick_writes_a_report_with_every_section_and_working_links(wo
     assert "relukan-bench pykan install 0.1.2 0.0.5" in result.stderr
 
 
+def test_reproduce_quick_tuned_states_the_accuracy_claim_both_ways_and_resumes(workdir):
+    """`reproduce --quick --tuned`: fit-tuned/ after fit/ (configs/fit-tuned.yaml, every candidate), both
+    accuracy rows in the report, the part in --json; a resume keeps it tuned. About 2 to 5 minutes."""
+    result = invoke("reproduce", "--quick", "--tuned", "--out", "rep", "--json")
+    assert result.exit_code == 0, result.output
+    run = workdir / "rep"
+    assert sorted(p.name for p in run.iterdir()) == ["REPORT.md", "env.json", "fit", "fit-tuned", "forgetting", "speed"]
+    env = json.loads((run / "env.json").read_text())
+    assert env["quick"] is True and env["tuned"] is True
+    config = yaml.safe_load((run / "fit-tuned" / "config.yaml").read_text())
+    assert config["train"]["steps"] == 20 and config["seeds"] == [0] and len(config["tuned"]) == 4 * 8 + 9
+    summary = read_csv(run / "fit-tuned" / "summary.csv")
+    assert len(summary) == 6 * 41 and sum(r["selected"] == "True" for r in summary) == 6 * 5
+    assert (run / "fit-tuned" / "overview.png").is_file() and (run / "fit-tuned" / "tuning.png").is_file()
+    outcome = json.loads(result.stdout)
+    assert list(outcome["experiments"]) == ["speed", "fit", "fit-tuned", "forgetting"]
+    assert outcome["experiments"]["fit-tuned"]["experiment"] == "fit"
+    assert len(outcome["experiments"]["fit-tuned"]["summary"]) == len(summary)
+    assert [v["experiment"] for v in outcome["verdicts"]] == ["speed", "fit", "fit-tuned", "forgetting"]
+    text = (run / "REPORT.md").read_text()
+    claim = "ReLU-KAN is two orders of magnitude more accurate than KAN"
+    rows = [line for line in text.splitlines() if line.startswith(f"| {claim}")]
+    assert [row.split(" | ")[0] for row in rows] == [f"| {claim} (shared protocol: Adam lr 1e-3)",
+                                                     f"| {claim} (each model at its best, chosen on validation)"]
+    assert all("smoke run, not a result (" in row for row in rows) and "untested" not in text
+    assert "### The same claim with each model at its best, chosen on validation" in text
+    assert "| function | relukan | kan | relukan-fast | bspline | mlp |" in text  # the settings kept
+    links = re.findall(r"\]\(([^)]+)\)", text)
+    assert "fit-tuned/tuning.png" in links and all((run / link).exists() for link in links)
+    # resumed (nothing left to do): still tuned, its tables shown under the part's name
+    result = invoke("reproduce", "--resume", "rep")
+    assert result.exit_code == 0, result.output
+    assert "(--quick): fit-tuned: Final test MSE after 20 steps" in " ".join(result.stdout.split())
+    assert len([line for line in result.stdout.splitlines() if line.startswith(claim)]) == 2
+    assert (run / "REPORT.md").read_text().count(f"| {claim} (") == 2
+
+
+def test_reproduce_resume_with_tuned_of_an_untuned_run_is_refused(workdir):
+    (workdir / "rep").mkdir()
+    (workdir / "rep" / "env.json").write_text(json.dumps({"experiment": "reproduce", "quick": True}))
+    result = invoke("reproduce", "--resume", "rep", "--tuned")
+    assert result.exit_code == 2 and "--tuned, but the run was started without it" in result.stderr
+    assert sorted(p.name for p in (workdir / "rep").iterdir()) == ["env.json"]
+
+
+def test_a_tuned_reproduce_part_never_started_starts_with_its_own_config(tmp_path):
+    """Resumed before fit-tuned/ was created, the part runs configs/fit-tuned.yaml, not fit's default."""
+    from relukan_bench.experiments.protocol import reproduce_parts
+    from relukan_bench.runner import Request, _part
+
+    parts = reproduce_parts(tuned=True)
+    assert list(parts) == ["speed", "fit", "fit-tuned", "forgetting"] and list(reproduce_parts()) == ["speed", "fit", "forgetting"]
+    fresh = _part(Request(quick=True), parts["fit-tuned"], True)
+    assert fresh.config.name == "fit-tuned.yaml" and fresh.quick
+    resumed = _part(Request(resume=tmp_path), parts["fit-tuned"], True)
+    assert resumed.config.name == "fit-tuned.yaml" and resumed.out == tmp_path / "fit-tuned" and resumed.resume is None
+    (tmp_path / "fit-tuned").mkdir()
+    (tmp_path / "fit-tuned" / "config.yaml").write_text("experiment: fit\n")
+    assert _part(Request(resume=tmp_path), parts["fit-tuned"], True).resume == tmp_path / "fit-tuned"
+
+
 def test_reproduce_cuda_without_a_gpu_creates_nothing(workdir):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():

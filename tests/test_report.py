@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,33 @@ def fit_experiment(errors: dict) -> Experiment:
                             "final_test_mse_min": value / 2, "final_test_mse_max": value * 2, "diverged": 0.0})
         table.append({"function": function, "relukan_gain": kan / relukan, "paper_gain": 50.0,
                       "paper_gain_as_plotted": 500.0})
-    config = {"baseline": "kan", "models": MODELS, "train": {"steps": 5000}, "seeds": [0, 1, 2]}
+    config = {"baseline": "kan", "models": MODELS, "train": {"steps": 5000, "optimizer": "adam", "lr": 1e-3},
+              "seeds": [0, 1, 2]}
     return Experiment("fit", Path("fit"), config, {}, summary, table)
+
+
+PLANTED = {"relukan": ("lr0.1", 1e-15), "kan": ("lr0.1", 1e3)}  # never selected; a ratio of 1e18 were they read
+
+
+def tuned_fit_experiment(kept: dict, planted: dict = PLANTED) -> Experiment:
+    """A tuned fit run as summary.csv writes it: `kept` maps a function to {model: (candidate,
+    MSE)}, the selected candidates (validation MSE 1e-3); every model also tried `planted`
+    (model -> (candidate, MSE)), unselected (validation MSE 1)."""
+    summary, table, tuned = [], [], {}
+    for function, models in kept.items():
+        for model, choice in models.items():
+            for (candidate, value), selected in ((choice, True), (planted[model], False)):
+                entry = f"{model}.{candidate}"
+                tuned[entry] = {"model": model, "candidate": candidate}
+                summary.append({"function": function, "model": entry, "tuned_model": model, "candidate": candidate,
+                                "selected": selected, "final_test_mse": value, "final_val_mse": 1e-3 if selected else 1.0,
+                                "n_seeds": 3.0, "final_test_mse_min": value / 2, "final_test_mse_max": value * 2,
+                                "diverged": 0.0})
+        table.append({"function": function, "relukan_gain": models["kan"][1] / models["relukan"][1], "paper_gain": 50.0,
+                      "paper_gain_as_plotted": 500.0})
+    config = {"baseline": "kan", "models": [{"name": entry, "kind": origin["model"]} for entry, origin in tuned.items()],
+              "tuned": tuned, "train": {"steps": 5000, "optimizer": "adam", "lr": 1e-3}, "seeds": [0, 1, 2]}
+    return Experiment("fit", Path("fit-tuned"), config, {}, summary, table)
 
 
 def forgetting_experiment(fractions: dict) -> Experiment:
@@ -188,20 +214,27 @@ def decomposition(functions: dict) -> list:
              "implementation_share": math.log(code) / math.log(total)} for f, (total, code) in functions.items()]
 
 
-def write_run(run_dir: Path, env: dict, fit_errors: dict | None = None) -> None:
-    """A reproduce run directory of all three experiments, from the hand-made summaries above."""
+def write_part(directory: Path, exp: Experiment) -> None:
+    """`exp` as a run directory: config.yaml, env.json and its tables."""
+    directory.mkdir(parents=True)
+    (directory / "config.yaml").write_text(yaml.safe_dump({"experiment": exp.name, **exp.config}))
+    (directory / "env.json").write_text(json.dumps({"end_time": "2026-11-28T10:00:05+00:00"}))
+    for name, rows in (("summary", exp.summary), ("table", exp.table), ("decomposition", exp.decomposition)):
+        if rows:
+            write_csv(directory / f"{name}.csv", list(dict.fromkeys(k for row in rows for k in row)), rows)
+
+
+def write_run(run_dir: Path, env: dict, fit_errors: dict | None = None, tuned: Experiment | None = None) -> None:
+    """A reproduce run directory of all three experiments, from the hand-made summaries above
+    (and `tuned` as its fit-tuned/)."""
     speed_run = speed_experiment({"f1": 2.0, "f4": 4.0})
     speed_run.decomposition = decomposition({"f1": (2.0, 1.8), "f4": (4.0, 2.5)})
     runs = [speed_run, fit_experiment(fit_errors or {"f1": (1e-3, 1e-5), "f2": (1e-4, 1e-3)}),
             forgetting_experiment({"relukan": (0.02, 0.0, 0.31), "kan": (0.03, 0.0, 0.04), "mlp": (4.2, 0.5, 50.0)})]
     for exp in runs:
-        directory = run_dir / exp.name
-        directory.mkdir(parents=True)
-        (directory / "config.yaml").write_text(yaml.safe_dump({"experiment": exp.name, **exp.config}))
-        (directory / "env.json").write_text(json.dumps({"end_time": "2026-11-28T10:00:05+00:00"}))
-        for name, rows in (("summary", exp.summary), ("table", exp.table), ("decomposition", exp.decomposition)):
-            if rows:
-                write_csv(directory / f"{name}.csv", list(dict.fromkeys(k for row in rows for k in row)), rows)
+        write_part(run_dir / exp.name, exp)
+    if tuned is not None:
+        write_part(run_dir / "fit-tuned", tuned)
     (run_dir / "env.json").write_text(json.dumps({"start_time": "2026-11-28T10:00:00+00:00", "cpu": "Some CPU",
                                                   "cpu_count": 2, "end_time": "2026-11-28T10:20:00+00:00", **env}))
 
@@ -297,3 +330,73 @@ def test_a_quick_run_says_smoke_run_wherever_it_gives_a_verdict(tmp_path):
     write_run(tmp_path / "full", {})
     assert not any(v.quick for v in report.write_report(tmp_path / "full"))
     assert "smoke run" not in (tmp_path / "full" / "REPORT.md").read_text().lower()
+
+
+# ----------------------------------------------------------------------------- the accuracy claim both ways
+SHARED_CLAIM = f"{fit.EXPERIMENT.claim} (shared protocol: Adam lr 1e-3)"
+BEST_CLAIM = f"{fit.EXPERIMENT.claim} (each model at its best, chosen on validation)"
+KEPT = {"f1": {"relukan": ("lbfgs-lr1", 1e-6), "kan": ("pykan-fit", 1e-4)},    # 100x
+        "f2": {"relukan": ("lr0.01", 1e-7), "kan": ("pykan-fit", 1e-4)}}       # 1000x
+
+
+def test_a_tuned_run_states_the_accuracy_claim_both_ways_by_the_same_rule(tmp_path):
+    write_run(tmp_path, {"tuned": True}, tuned=tuned_fit_experiment(KEPT))  # shared: 1/100x and 10x
+    found = report.write_report(tmp_path)
+    text = (tmp_path / "REPORT.md").read_text()
+    assert [v.experiment for v in found] == ["speed", "fit", "fit-tuned", "forgetting"]
+    table = head_table(text)
+    assert [row[0] for row in table[1:]] == [speed.EXPERIMENT.claim, SHARED_CLAIM, BEST_CLAIM, forgetting.EXPERIMENT.claim]
+    assert [row[3] for row in table[1:3 + 1]][1:] == ["**does not hold**", "**holds**"]
+    assert table[2][2] == "1/3.16x (geometric mean); lower MSE on 1 of 2"
+    assert table[3][2] == "316x (geometric mean); lower MSE on 2 of 2"  # sqrt(100 x 1000)
+    assert f"- **{BEST_CLAIM}: holds.** With each model at its best" in text
+    assert "Settings kept: ReLU-KAN `lbfgs-lr1` (1 functions), `lr0.01` (1); KAN `pykan-fit` (2)." in text
+    assert f"- **{SHARED_CLAIM}: does not hold.** After 5000 Adam steps in the same training loop" in text
+    assert "fit again with `configs/fit-tuned.yaml`" in text.splitlines()[2] and "Incomplete" not in text
+    assert "stated both ways when the run tuned" in text  # the rule says so
+
+
+def test_the_tuned_section_shows_the_settings_kept_and_both_accuracies(tmp_path):
+    write_run(tmp_path, {"tuned": True}, tuned=tuned_fit_experiment(KEPT))
+    text = report.build_report(tmp_path)
+    section = text[text.index("## Fitting accuracy"):text.index("## Catastrophic forgetting")]
+    tuned = section[section.index("### The same claim with each model at its best, chosen on validation"):]
+    assert "Run directory: [`fit-tuned/`](fit-tuned/) ([summary.csv](fit-tuned/summary.csv), [table.csv](fit-tuned/table.csv))." in tuned
+    assert ("| function | relukan MSE, shared | kan MSE, shared | ratio, shared | relukan MSE, at its best "
+            "| kan MSE, at its best | ratio, at its best | paper ratio |") in tuned
+    assert "| f1 | 1.00e-03 | 1.00e-05 | **1/100x** | 1.00e-06 | 1.00e-04 | **100x** | 50x |" in tuned
+    assert "| f2 | 1.00e-04 | 1.00e-03 | **10x** | 1.00e-07 | 1.00e-04 | **1000x** | 50x |" in tuned
+    assert "| function | relukan | kan |" in tuned
+    assert "| f1 | `lbfgs-lr1` | `pykan-fit` |" in tuned and "| f2 | `lr0.01` | `pykan-fit` |" in tuned
+    assert "- relukan: `lbfgs-lr1`, `lr0.1`, `lr0.01`\n- kan: `pykan-fit`, `lr0.1`" in tuned  # every candidate tried, the planted one too
+    assert "(Adam lr 1e-3 for every model)" in tuned
+    assert "1.00e-15" not in text and "1.00e+03" not in text  # no unselected candidate anywhere
+    assert section.index("| f1 | 1.00e-03 | 1.00e-05 | **1/100x** | 50x |") < section.index("### The same claim")
+
+
+def test_unselected_candidates_never_enter_a_verdict(tmp_path):
+    """The planted candidates (a ratio of 1e18) are never selected: the verdict is the kept ones' 10x."""
+    kept = {"f1": {"relukan": ("lr0.01", 2e-5), "kan": ("lr0.001", 1e-4)},     # 5x
+            "f2": {"relukan": ("lr0.01", 5e-6), "kan": ("lr0.001", 1e-4)}}     # 20x
+    write_run(tmp_path / "both", {"tuned": True}, tuned=tuned_fit_experiment(kept))
+    best = report.write_report(tmp_path / "both")[2]
+    assert best.claim == BEST_CLAIM and best.outcome == PARTLY and best.ours == "10x (geometric mean); lower MSE on 2 of 2"
+    assert "from 5x (f1) to 20x (f2), geometric mean 10x (" in best.sentence
+    assert "`lr0.1`" not in best.sentence
+    # a plain fit run with `tune:` is read by its selected candidates too, and states its settings
+    write_run(tmp_path / "plain", {})
+    (tmp_path / "plain" / "fit").rename(tmp_path / "plain" / "untuned")
+    write_part(tmp_path / "plain" / "fit", replace(tuned_fit_experiment(kept), directory=Path("fit")))
+    found = report.write_report(tmp_path / "plain")
+    assert [v.claim for v in found][1] == fit.EXPERIMENT.claim and len(found) == 3  # no fit-tuned/: one accuracy row
+    assert found[1].outcome == PARTLY and found[1].ours.startswith("10x (geometric mean)")
+    section = (tmp_path / "plain" / "REPORT.md").read_text().split("## Fitting accuracy")[1]
+    assert "| f1 | 2.00e-05 | 1.00e-04 | **5x** | 50x |" in section and "| f1 | `lr0.01` | `lr0.001` |" in section
+    assert "each model by the candidate of lowest median validation MSE" in section and "Adam steps" not in section
+
+
+def test_a_tuned_run_without_its_tuned_fit_says_it_is_incomplete(tmp_path):
+    write_run(tmp_path, {"tuned": True})
+    text = report.build_report(tmp_path)
+    assert "**Incomplete**: interrupted or not run: fit-tuned." in text
+    assert [row[0] for row in head_table(text)[1:]][1] == fit.EXPERIMENT.claim  # no fit-tuned/: the report as before

@@ -57,6 +57,20 @@ class CompareTable:
     paper: bool = False  # the paper's own numbers
 
 
+@dataclass(frozen=True)
+class Part:
+    """A run directory `reproduce` writes beside the experiments' own: `name` (the directory)
+    runs the experiment `experiment` with the shipped config `config`, only when the reproduce
+    run asks for it (`tuned`: `reproduce --tuned`). The report reads it with its experiment's
+    directory (report.Experiment.variants)."""
+
+    name: str
+    experiment: str
+    config: str
+    title: str = ""  # what it runs, for the report ("each model at its own best, chosen on validation")
+    tuned: bool = True
+
+
 @dataclass
 class Outcome:
     """A finished (or interrupted) run of an experiment, ready to render: its directory, config,
@@ -80,7 +94,7 @@ class Experiment:
     rank: int = 100  # the order of commands, of reproduce and of the report
     title: str = ""  # the report's section title
     claim: str = ""  # the paper's claim it tests
-    report: str = ""  # the module of its REPORT.md part: RULE, section(exp, run_dir), verdict(exp)
+    report: str = ""  # the module of its REPORT.md part: RULE, section(exp, run_dir), verdict(exp), optionally verdicts(exp)
     help: str = ""  # the command's help: first line, blank line, what it writes
     schema: type = object  # the config class
     quick: tuple[str, ...] = ()  # `--quick`: overrides for a smoke run
@@ -104,6 +118,7 @@ class Experiment:
     tested_metrics: tuple[str, ...] = ()  # decided with a significance test where raw repeats allow
     floors: dict[str, float] = {}  # ratios of a metric are taken of max(value, floor)
     compare_tables: tuple[CompareTable, ...] = ()
+    parts: tuple[Part, ...] = ()  # further run directories of `reproduce`, after its own
 
     # ------------------------------------------------------------------ running
     def devices(self, choice: str) -> list[str]:
@@ -122,6 +137,11 @@ class Experiment:
         """The config `reproduce` runs (None: the default one), and a note for the user when a
         fuller one exists but cannot run here (what to prepare for it)."""
         return None, None
+
+    def comparison_rows(self, summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`summary.csv`'s rows as the paper's comparison reads them (the report): each model
+        once (fit: a tuned model by its selected candidate, under its own name)."""
+        return list(summary)
 
     def context(self, config: Any) -> Any:
         """What the run needs beside its config, read before anything is written (the paper's numbers)."""
@@ -209,6 +229,12 @@ class Experiment:
         """The report's verdict on `claim` (report.Verdict)."""
         return importlib.import_module(self.report).verdict(exp)
 
+    def verdicts(self, exp: Any) -> list[Any]:
+        """The report's verdicts: its report module's `verdicts(exp)` where it has one (the claim
+        stated in several ways, one per run directory of the experiment), else `[verdict(exp)]`."""
+        module = importlib.import_module(self.report)
+        return list(module.verdicts(exp)) if hasattr(module, "verdicts") else [module.verdict(exp)]
+
 
 _extra: dict[str, Experiment] = {}
 
@@ -243,6 +269,17 @@ def register(declared: Experiment) -> Experiment:
 
 def unregister(name: str) -> None:
     _extra.pop(name, None)
+
+
+def reproduce_parts(tuned: bool = False) -> dict[str, Part]:
+    """The run directories of a `reproduce` run by name, in the order they run: each
+    experiment's own (its name, its reproduce config: `config` ""), each followed by the
+    further parts it declares that the run asks for (`tuned`: `reproduce --tuned`)."""
+    found: dict[str, Part] = {}
+    for exp in experiments().values():
+        found[exp.name] = Part(exp.name, exp.name, "", exp.title, tuned=False)
+        found.update((part.name, part) for part in exp.parts if tuned or not part.tuned)
+    return found
 
 
 def rows_by_unit(loaded: dict[str, list[dict[str, Any]]], commit: str, key: Callable[[dict[str, Any]], Any]

@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, rows_by_unit, seed_list
+from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, Part, rows_by_unit, seed_list
 from relukan_bench.records import Record
 from relukan_bench.stats import median
 
@@ -747,6 +747,8 @@ class Fit(Experiment):
             "PNG figures into results/fit/<UTC timestamp>/.")
     quick_help = "Smoke run: every function and model, 20 steps, one seed."
     quick = ("train.steps=20", "seeds=[0]")
+    # `reproduce --tuned`: every model again at its own best, chosen on validation (REPORT.md states the claim both ways)
+    parts = (Part("fit-tuned", "fit", "fit-tuned", "each model at its best, chosen on validation"),)
 
     @property
     def schema(self) -> type:
@@ -775,6 +777,9 @@ class Fit(Experiment):
             CompareTable("fit.csv", frozenset({"function", "kan_test_final_mse", "relukan_test_final_mse"}), read.paper_fit, paper=True),
             CompareTable("table.csv", frozenset({"function", "paper_gain"}), read.fit_table),
         )
+
+    def comparison_rows(self, summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        return selected_rows(summary) if summary and "selected" in summary[0] else list(summary)
 
     def compare_note(self, metrics: Sequence[str], paper: bool) -> str:
         return "final test MSE, median over seeds (lower is better), compared as ratios on a log scale"
@@ -852,7 +857,7 @@ class Fit(Experiment):
     def figures(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], shown: dict[str, Any]) -> None:
         from relukan_bench import plots
 
-        chosen = {(r["function"], r["tuned_model"]): r["model"] for r in shown["summary"]}
+        chosen = {(r["function"], r["tuned_model"] or r["model"]): r["model"] for r in shown["all"] if r["selected"]}
         kept = [_renamed(r, config) for r in results
                 if r.steps and chosen.get((r.run["function"], config.origin(r.run["model"])[0])) == r.run["model"]]
         if kept:
