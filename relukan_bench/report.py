@@ -1,4 +1,4 @@
-"""REPORT.md of a `reproduce` run: built from the files of its three run directories alone.
+"""REPORT.md of a `reproduce` run: built from the files of its run directories alone.
 
 The report reads what the experiments wrote (`summary.csv`, `table.csv`, `config.yaml`,
 `env.json`), so it can be rebuilt from a finished or interrupted run at any time, and it
@@ -9,8 +9,10 @@ stated in the report itself:
   some function and device; *partly holds* when it is faster on every function but never
   reaches 15x; *does not hold* when KAN is as fast or faster on some function.
 - fit, "two orders of magnitude more accurate": the geometric mean over functions of
-  KAN MSE / ReLU-KAN MSE (medians over seeds); *holds* at 100x or more, *partly holds* above
-  1x, *does not hold* at 1x or less.
+  KAN MSE / ReLU-KAN MSE (medians over seeds; a tuned run's selected candidates); *holds* at
+  100x or more, *partly holds* above 1x, *does not hold* at 1x or less. With `fit-tuned/`
+  (`reproduce --tuned`) the claim is decided twice by this rule: under the shared protocol and
+  with each model at its best.
 - forgetting, "avoids catastrophic forgetting": ReLU-KAN's forgotten fraction (the share of what
   its phases gained that is lost by the end); *holds* when every seed stays at or below 10%,
   *partly holds* when the median does, *does not hold* otherwise.
