@@ -567,9 +567,31 @@ def test_reproduce_quick_writes_a_report_with_every_section_and_working_links(wo
     assert "relukan-bench pykan install 0.1.2 0.0.5" in result.stderr
 
 
-def test_reproduce_quick_tuned_states_the_accuracy_claim_both_ways_and_resumes(workdir):
-    """`reproduce --quick --tuned`: fit-tuned/ after fit/ (configs/fit-tuned.yaml, every candidate), both
-    accuracy rows in the report, the part in --json; a resume keeps it tuned. About 2 to 5 minutes."""
+TINY_TUNED = TINY_FIT.replace("""  - {name: relukan, kind: relukan}
+  - {name: kan, kind: kan}
+""", """  - {name: relukan, kind: relukan, tune: [{lr: 1.0e-3}, {lr: 3.0e-2}, {optimizer: lbfgs, lr: 0.5}]}
+  - {name: kan, kind: kan, tune: [{lr: 1.0e-2}, {label: paper, pykan_fit: {opt: Adam, lr: 1.0}}]}
+""")
+
+
+@pytest.fixture
+def tiny_shipped(workdir, monkeypatch):
+    """The shipped configs replaced by tiny ones (what `reproduce` reads), fit-tuned.yaml included."""
+    from relukan_bench import resources
+
+    shipped = workdir / "shipped"
+    shipped.mkdir()
+    tiny = {"speed": TINY, "speed-baselines": TINY, "fit": TINY_FIT, "fit-tuned": TINY_TUNED, "forgetting": TINY_FORGETTING}
+    for name, text in tiny.items():
+        (shipped / f"{name}.yaml").write_text(text)
+    monkeypatch.setattr(resources, "configs_dir", lambda: shipped)
+    return shipped
+
+
+def test_reproduce_quick_tuned_states_the_accuracy_claim_both_ways_and_resumes(workdir, tiny_shipped):
+    """`reproduce --quick --tuned`: fit-tuned/ after fit/ (the shipped fit-tuned.yaml, every candidate), both
+    accuracy rows in the report, the part in --json; a resume keeps it tuned. Tiny configs stand in for the
+    shipped ones."""
     result = invoke("reproduce", "--quick", "--tuned", "--out", "rep", "--json")
     assert result.exit_code == 0, result.output
     run = workdir / "rep"
@@ -577,9 +599,9 @@ def test_reproduce_quick_tuned_states_the_accuracy_claim_both_ways_and_resumes(w
     env = json.loads((run / "env.json").read_text())
     assert env["quick"] is True and env["tuned"] is True
     config = yaml.safe_load((run / "fit-tuned" / "config.yaml").read_text())
-    assert config["train"]["steps"] == 20 and config["seeds"] == [0] and len(config["tuned"]) == 4 * 8 + 9
+    assert config["train"]["steps"] == 20 and config["seeds"] == [0] and len(config["tuned"]) == 3 + 2
     summary = read_csv(run / "fit-tuned" / "summary.csv")
-    assert len(summary) == 6 * 41 and sum(r["selected"] == "True" for r in summary) == 6 * 5
+    assert len(summary) == 2 * 6 and sum(r["selected"] == "True" for r in summary) == 2 * 3
     assert (run / "fit-tuned" / "overview.png").is_file() and (run / "fit-tuned" / "tuning.png").is_file()
     outcome = json.loads(result.stdout)
     assert list(outcome["experiments"]) == ["speed", "fit", "fit-tuned", "forgetting"]
@@ -589,11 +611,11 @@ def test_reproduce_quick_tuned_states_the_accuracy_claim_both_ways_and_resumes(w
     text = (run / "REPORT.md").read_text()
     claim = "ReLU-KAN is two orders of magnitude more accurate than KAN"
     rows = [line for line in text.splitlines() if line.startswith(f"| {claim}")]
-    assert [row.split(" | ")[0] for row in rows] == [f"| {claim} (shared protocol: Adam lr 1e-3)",
+    assert [row.split(" | ")[0] for row in rows] == [f"| {claim} (shared protocol: Adam lr 0.01)",
                                                      f"| {claim} (each model at its best, chosen on validation)"]
     assert all("smoke run, not a result (" in row for row in rows) and "untested" not in text
     assert "### The same claim with each model at its best, chosen on validation" in text
-    assert "| function | relukan | kan | relukan-fast | bspline | mlp |" in text  # the settings kept
+    assert "| function | relukan | kan | kan-pykan-fit |" in text  # the settings kept
     links = re.findall(r"\]\(([^)]+)\)", text)
     assert "fit-tuned/tuning.png" in links and all((run / link).exists() for link in links)
     # resumed (nothing left to do): still tuned, its tables shown under the part's name
