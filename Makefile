@@ -21,9 +21,9 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/relukan-bench reproduce --device cpu
 
-## The tests (a few minutes on 2 CPU cores).
+## The tests (a few minutes on 2 CPU cores), spread over up to 4 cores by pytest-xdist.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses=4
 
 ## The pykan releases the speed baselines time beside the installed one, each in its own environment
 ## under .venv (pip, at set-up; nothing is downloaded while a run runs). `make run` then times them too.

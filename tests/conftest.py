@@ -5,6 +5,10 @@ from hypothesis import settings
 
 # Keep the tests' own torch work on one thread: these machines have 2 shared cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Tables written to a pipe are 160 columns wide unless COLUMNS says otherwise; pytest-xdist's
+# workers inherit COLUMNS=80 and LINES=24. Every test sees the same default, however it runs.
+for _variable in ("COLUMNS", "LINES"):
+    os.environ.pop(_variable, None)
 
 # Property tests: the same 300 examples every run by default, so that CI is never red by chance
 # (a failure is a bug, found again by the next run); HYPOTHESIS_PROFILE=explore searches afresh.

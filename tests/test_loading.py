@@ -214,9 +214,9 @@ def _spoil(case: str, fit: Path) -> Path:
         "env-not-json": lambda: (fit / "env.json").write_text("{"),
         "experiment-not-a-name": lambda: _replace(fit / "env.json", '"experiment": "fit"', '"experiment": ["fit"]'),
         "unknown-experiment": lambda: _replace(fit / "env.json", '"experiment": "fit"', '"experiment": "transformer"'),
-        "cell-not-an-int": lambda: _replace(fit / "runs.csv", "\nf1,relukan,relukan,loop,0,", "\nf1,relukan,relukan,loop,zero,"),
+        "cell-not-an-int": lambda: _replace(fit / "runs.csv", "\nf1,relukan,relukan,loop,adam,0,", "\nf1,relukan,relukan,loop,adam,zero,"),
         "cell-not-a-bool": lambda: _replace(fit / "runs.csv", ",False,", ",maybe,"),
-        "int-beyond-64-bits": lambda: _replace(fit / "runs.csv", "\nf1,relukan,relukan,loop,0,", "\nf1,relukan,relukan,loop,99999999999999999999,"),
+        "int-beyond-64-bits": lambda: _replace(fit / "runs.csv", "\nf1,relukan,relukan,loop,adam,0,", "\nf1,relukan,relukan,loop,adam,99999999999999999999,"),
         "unknown-column": lambda: _replace(fit / "runs.csv", "function,model,", "function,bogus,"),
         "column-twice": lambda: _replace(fit / "summary.csv", "function,model,", "function,function,"),
         "unknown-table-column": lambda: _replace(fit / "table.csv", "relukan_test_mse", "relukan_test_rmse"),
@@ -265,7 +265,7 @@ def test_bad_input_is_one_line_naming_the_file(fit_copy, case, message):
 
 
 def test_a_huge_bad_cell_is_clipped_in_the_message(fit_copy):
-    _replace(fit_copy / "runs.csv", "\nf1,relukan,relukan,loop,0,", "\nf1,relukan,relukan,loop," + "9x" * 50_000 + ",")
+    _replace(fit_copy / "runs.csv", "\nf1,relukan,relukan,loop,adam,0,", "\nf1,relukan,relukan,loop,adam," + "9x" * 50_000 + ",")
     with pytest.raises(UsageError) as raised:
         relukan_bench.load(fit_copy)
     assert "column seed: expected int" in str(raised.value) and len(str(raised.value)) <= 300
