@@ -288,3 +288,17 @@ def test_cli_compares_every_experiment_of_two_reproduce_runs(tmp_path):
     rows = read_csv(out)
     assert list(rows[0])[:4] == ["experiment", "function", "model", "device"]
     assert {r["experiment"] for r in rows} == {"speed", "fit"}
+
+
+def test_a_tuned_model_is_compared_by_its_selected_candidate(tmp_path):
+    """Against an untuned run, a tuned run's model is its kept candidate; the others never count."""
+    base = fit_run(tmp_path / "a", {("f1", "relukan"): 1e-3, ("f1", "kan"): 1e-2})
+    tuned = {
+        ("f1", "relukan.lr0.01"): {"tuned_model": "relukan", "candidate": "lr0.01", "selected": True, "final_test_mse": 5e-4},
+        ("f1", "relukan.lr0.1"): {"tuned_model": "relukan", "candidate": "lr0.1", "selected": False, "final_test_mse": 1e-9},
+        ("f1", "kan.lbfgs"): {"tuned_model": "kan", "candidate": "lbfgs", "selected": True, "final_test_mse": 1e-2},
+    }
+    [result] = run(base, fit_run(tmp_path / "b", tuned))
+    assert marks(result) == {("f1", "relukan"): "-", ("f1", "kan"): "~"}
+    by_key = {row.keys: row for row in result.rows}
+    assert by_key[("f1", "relukan")].ratio == pytest.approx(0.5)  # the kept candidate, not the unkept 1e-9

@@ -14,9 +14,14 @@ KEYS = ("function", "model")
 
 
 def fit_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
+    """A tuned model is compared by its selected candidate, under its own name (as the report
+    reads it); its other candidates are not compared."""
     found = {}
     for line, row in _lines(rows):
-        key = tuple(_text(path, line, row, k) for k in KEYS)
+        if row.get("selected") == "False":  # a candidate not kept (older runs have no column)
+            continue
+        key = (_text(path, line, row, "function"),
+               _text(path, line, row, "tuned_model" if row.get("tuned_model") else "model"))
         value = _float(path, line, row, "final_test_mse", required=False)
         diverged = _float(path, line, row, "diverged", required=False) if "diverged" in row else None
         n = _float(path, line, row, "n_seeds", required=False) or 1
