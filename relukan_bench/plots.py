@@ -62,6 +62,25 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
+def _grid(count: int, height: float, extra: float = 0.0, **options: Any) -> tuple[Any, Any]:
+    """A figure WIDTH wide of panels three a row for `count` items, each row `height` inches
+    (plus `extra` for titles and legends): (figure, 2-D array of axes)."""
+    cols = min(3, max(1, count))
+    rows = -(-max(1, count) // cols)
+    return _pyplot().subplots(rows, cols, figsize=(WIDTH, height * rows + extra), squeeze=False, **options)
+
+
+def _finish_grid(axes: Any, used: int, xlabel: str = "", ylabel: str = "") -> None:
+    """The panels past the `used` ones hidden; `xlabel` under the bottom row, `ylabel` left of
+    the first column."""
+    for ax in list(axes.flat)[used:]:
+        ax.axis("off")
+    for ax in axes[-1] if xlabel else ():
+        ax.set_xlabel(xlabel, fontsize=7)
+    for ax in axes[:, 0] if ylabel else ():
+        ax.set_ylabel(ylabel, fontsize=7)
+
+
 def _palette(looks: dict[str, Any]) -> dict[str, Any]:
     """A colour per model: every family its own colormap (`Look.hue`), its models darkest first."""
     plt = _pyplot()
@@ -315,7 +334,7 @@ def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, An
         ax.set(xlabel="$x_1$", ylabel="$y$")
         axes = [ax]
     else:
-        axes = _scatter_grid(plt, predictions, looks, colors, same)
+        axes = _scatter_grid(predictions, looks, colors, same)
         fig = axes[0].figure
     for ax in axes:
         ax.grid(alpha=0.3)
@@ -326,12 +345,10 @@ def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, An
     return _save(fig, path)
 
 
-def _scatter_grid(plt: Any, predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Any], colors: dict[str, Any],
+def _scatter_grid(predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Any], colors: dict[str, Any],
                   same: dict[str, str]) -> list[Any]:
     """Predicted against true value, a panel per model, three a row."""
-    cols = min(3, max(1, len(predictions)))
-    rows = -(-max(1, len(predictions)) // cols)
-    fig, grid = plt.subplots(rows, cols, figsize=(WIDTH, 2.45 * rows), squeeze=False)
+    _, grid = _grid(len(predictions), 2.45)
     axes = list(grid.flat)
     for ax, (model, points) in zip(axes, predictions.items()):
         true, pred = _finite([r["y_true"] for r in points]), _finite([r["y_pred"] for r in points])
@@ -342,12 +359,7 @@ def _scatter_grid(plt: Any, predictions: dict[str, list[dict[str, Any]]], looks:
         seed = f", seed {points[0]['seed']}" if points else ""
         ax.set_title(_label(model, looks, same).replace(": same as", "\nsame as") + seed, fontsize=7)
         ax.set_aspect("equal", adjustable="datalim")
-    for ax in axes[len(predictions):]:
-        ax.axis("off")
-    for ax in grid[-1]:
-        ax.set_xlabel("true value (test set)", fontsize=7)
-    for ax in grid[:, 0]:
-        ax.set_ylabel("predicted", fontsize=7)
+    _finish_grid(grid, len(predictions), "true value (test set)", "predicted")
     return axes[:len(predictions)] or axes[:1]
 
 
@@ -356,11 +368,8 @@ def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dic
                       same: dict[str, dict[str, str]] | None = None, ratios: dict[str, dict[str, Any]] | None = None) -> Path:
     """Test MSE curves of every function, three panels a row, each with its final KAN/ReLU-KAN
     ratio (`ratios` by function; `same` by function: which curves coincide)."""
-    plt = _pyplot()
     colors = _palette(looks)
-    cols = min(3, len(functions))
-    rows = -(-len(functions) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.2 * rows + 0.5), squeeze=False)
+    fig, axes = _grid(len(functions), 2.2, 0.5)
     for ax, function in zip(axes.flat, functions):
         mine = {m: bands[(function.name, m)] for m in looks if (function.name, m) in bands}
         theirs = {kind: curve for (name, kind), curve in paper.items() if name == function.name}
@@ -369,12 +378,7 @@ def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dic
         _ratio_mark(ax, (ratios or {}).get(function.name), last)
         ax.set_title(f"{function.name}: {_math(function.expression)}", fontsize=7.5)
         ax.tick_params(labelsize=6.5)
-    for ax in list(axes.flat)[len(functions):]:
-        ax.axis("off")
-    for ax in axes[-1]:
-        ax.set_xlabel("training step", fontsize=7)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("test MSE", fontsize=7)
+    _finish_grid(axes, len(functions), "training step", "test MSE")
     pair = next((r for r in (ratios or {}).values() if r), None)
     fig.suptitle("Test MSE over training: median over seeds, min-max shaded; the paper's curves thin dashed" + (
         f";\nat the right: final {looks[pair['kan']].label} / {looks[pair['relukan']].label} ratio" if pair else ""), fontsize=8.5)
@@ -387,20 +391,14 @@ def plot_fit_seeds(functions: Sequence[Any], runs: Sequence[dict[str, Any]], loo
     """Every seed's final test MSE as a dot, per function and model (log y), the median over
     seeds as a bar; a diverged run as a cross at the top of its panel. With many seeds this
     shows what a median and a range hide: two clusters, one outlier."""
-    plt = _pyplot()
     from matplotlib.lines import Line2D
 
     models, colors = list(looks), _palette(looks)
-    cols = min(3, len(functions))
-    rows = -(-len(functions) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.0 * rows + 0.6), squeeze=False)
+    fig, axes = _grid(len(functions), 2.0, 0.6)
     for ax, function in zip(axes.flat, functions):
         _seed_dots(ax, [r for r in runs if r["function"] == function.name], models, colors)
         ax.set_title(f"{function.name}: {_math(function.expression)}", fontsize=7.5)
-    for ax in list(axes.flat)[len(functions):]:
-        ax.axis("off")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("final test MSE", fontsize=7)
+    _finish_grid(axes, len(functions), ylabel="final test MSE")
     seeds = len({r["seed"] for r in runs})
     fig.suptitle(f"Final test MSE of every seed ({seeds} seeds): dots, the median as a bar, xN: N diverged runs", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
@@ -415,18 +413,13 @@ def plot_tuning(functions: Sequence[Any], summary: Sequence[dict[str, Any]], mod
     MSE (log y), the selected one ringed; an untuned model as a dashed level. The test set
     chose nothing here."""
     plt = _pyplot()
-    cols = min(3, len(functions))
-    rows = -(-len(functions) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.4 * rows + 0.9), squeeze=False)
+    fig, axes = _grid(len(functions), 2.4, 0.9)
     colors = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(models)}
     labels = list(dict.fromkeys(r["candidate"] for r in summary if r["candidate"]))
     for ax, function in zip(axes.flat, functions):
         _tuning_panel(ax, [r for r in summary if r["function"] == function.name], models, labels, colors)
         ax.set_title(f"{function.name}: {_math(function.expression)}", fontsize=7.5)
-    for ax in list(axes.flat)[len(functions):]:
-        ax.axis("off")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("final validation MSE", fontsize=7)
+    _finish_grid(axes, len(functions), ylabel="final validation MSE")
     fig.suptitle("Tuning: each candidate's median final validation MSE over seeds; ringed: the one selected; "
                  "dashed: not tuned", fontsize=8.5)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
@@ -519,25 +512,17 @@ def plot_forgetting_heatmaps(growth: dict[str, dict[str, Any]], looks: dict[str,
     log10(MSE / the MSE right after the segment's own phase); None before that phase, hatched)
     and `own` (that MSE, per segment, written on the diagonal). One diverging colour scale,
     centred at 1x, the same for every panel, cut at 10**`limit`."""
-    plt = _pyplot()
     from matplotlib.colors import TwoSlopeNorm
 
     known = [abs(v) for g in growth.values() for row in g["log10"] for v in row if v is not None and math.isfinite(v)]
     top = min(limit, max(1.0, math.ceil(max(known, default=1.0) * 2) / 2))
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-top, vmax=top)
-    cols = min(3, max(1, len(growth)))
-    rows = -(-max(1, len(growth)) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.35 * rows + 0.5), squeeze=False)
+    fig, axes = _grid(len(growth), 2.35, 0.5)
     image = None
     for ax, (model, g) in zip(axes.flat, growth.items()):
         image = _growth_panel(ax, g, norm) or image
         ax.set_title(looks[model].label if model in looks else model, fontsize=7.5)
-    for ax in list(axes.flat)[len(growth):]:
-        ax.axis("off")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("after phase", fontsize=7)
-    for ax in axes[-1]:
-        ax.set_xlabel("segment", fontsize=7)
+    _finish_grid(axes, len(growth), "segment", "after phase")
     fig.suptitle("Forgetting: MSE on each segment after each phase over its MSE right after its own phase\n"
                  "(diagonal: that MSE; red: grew, blue: shrank; hatched: not trained yet; median over seeds)", fontsize=8.5)
     fig.tight_layout(rect=(0, 0, 0.9, 0.97))
@@ -592,9 +577,7 @@ def plot_forgetting_curves(curves: dict[str, dict[int, tuple[list[int], list[flo
     training steps (median over seeds, log y); each phase shaded in the colour of the segment
     it trains, its number on top."""
     plt = _pyplot()
-    cols = min(3, max(1, len(curves)))
-    rows = -(-max(1, len(curves)) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.95 * rows + 0.7), squeeze=False, sharex=True, sharey=True)
+    fig, axes = _grid(len(curves), 1.95, 0.7, sharex=True, sharey=True)
     palette = plt.get_cmap("tab10").colors
     series = [values for by_segment in curves.values() for _, values in by_segment.values()]
     for ax, (model, by_segment) in zip(axes.flat, curves.items()):
@@ -611,12 +594,7 @@ def plot_forgetting_curves(curves: dict[str, dict[int, tuple[list[int], list[flo
         ax.grid(which="major", alpha=0.25)
         ax.tick_params(labelsize=6.5)
     _log_y(axes.flat[0], *series)
-    for ax in list(axes.flat)[len(curves):]:
-        ax.axis("off")
-    for ax in axes[-1]:
-        ax.set_xlabel("training step", fontsize=7)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("MSE on the segment", fontsize=7)
+    _finish_grid(axes, len(curves), "training step", "MSE on the segment")
     fig.suptitle("MSE on each segment during training (median over seeds); phase i, numbered on top, trains segment i",
                  fontsize=8.5)
     fig.tight_layout(rect=(0, 0, 1, 0.98))

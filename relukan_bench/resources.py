@@ -28,10 +28,11 @@ def paper_dir() -> Path:
     return _first_existing(_PACKAGE / "_data" / "paper", _REPOSITORY / "results" / "paper")
 
 
-def default_config(experiment: str) -> Path:
-    """The default config of an experiment, as a path relative to the working directory when
-    it lies below it (so that messages show `configs/speed.yaml`, not a long absolute path)."""
-    return display_path(configs_dir() / f"{experiment}.yaml")
+def default_config(name: str) -> Path:
+    """The shipped config `name` (an experiment's default: its name), as a path relative to
+    the working directory when it lies below it (so that messages show `configs/speed.yaml`,
+    not a long absolute path)."""
+    return display_path(configs_dir() / f"{name}.yaml")
 
 
 def display_path(path: Path) -> Path:

@@ -318,7 +318,7 @@ def _part(request: Request, declared: Any, quick: bool) -> Request:
     part = Request(overrides=request.overrides, options=request.options, quick=quick,
                    workers=request.workers if exp.parallel else 1, executor=request.executor if exp.parallel else "local",
                    address=request.address if exp.parallel else None)
-    config = resources.display_path(resources.configs_dir() / f"{declared.config}.yaml") if declared.config else None
+    config = resources.default_config(declared.config) if declared.config else None
     if request.resume is None:
         return replace(part, config=config or exp.reproduce_config()[0])
     directory = Path(request.resume) / declared.name

@@ -247,8 +247,6 @@ def failed_run(config: FitConfig, unit: Unit, spec: Any, device: str, error: str
 def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple[Any, ...], device: str,
             on_progress: Callable[[int, float], None] | None = None) -> RunResult:
     """Train one fresh model; measure its curve, final errors and predictions."""
-    import torch
-
     from relukan_bench.kinds import build_model
     from relukan_bench.models import count_parameters
     from relukan_bench.seeding import derive_seed
