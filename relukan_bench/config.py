@@ -88,6 +88,20 @@ def _unique_names(items: Sequence[Any], key: str) -> None:
         seen.add(item.name)
 
 
+#: Tables put the paper's numbers in columns named `paper…` beside each model's own
+#: (`paper_gain` beside `<model>_gain`), so no model may be named so.
+RESERVED_PREFIX = "paper"
+
+
+def _model_names(models: Sequence[Any]) -> None:
+    """Model names are unique and none starts with the paper's reserved prefix."""
+    _unique_names(models, "models")
+    for index, model in enumerate(models):
+        if model.name.startswith(RESERVED_PREFIX):
+            raise error_at(f"models[{index}].name", f"expected a name not starting with {RESERVED_PREFIX!r}, which the "
+                           f"tables keep for the paper's columns (got {model.name!r})")
+
+
 # --------------------------------------------------------------------------- experiments
 class TimingSpec(Strict):
     """How each (function, model, device) is timed: `repeats` fresh models, each trained
@@ -113,7 +127,7 @@ class SpeedConfig(Strict):
 
     @model_validator(mode="after")
     def _check_names(self) -> "SpeedConfig":
-        _unique_names(self.models, "models")
+        _model_names(self.models)
         _unique_names(self.functions, "functions")
         _known_baseline(self.baseline, self.models)
         _no_pykan_fit(self.models, "speed times our training loop only; pykan's fit() also evaluates, logs and updates grids (use it in fit)")
@@ -188,7 +202,7 @@ class FitConfig(Strict):
 
     @model_validator(mode="after")
     def _check_names(self) -> "FitConfig":
-        _unique_names(self.models, "models")
+        _model_names(self.models)
         _unique_names(self.functions, "functions")
         names = {m.name for m in self.models}
         for name, origin in self.tuned.items():
@@ -265,7 +279,7 @@ class ForgettingConfig(Strict):
         width = self.network.width
         if width[0] != 1 or width[-1] != 1:
             raise error_at("network.width", cross_field=True, message=f"expected one input and one output, e.g. [1, 1] (got {show(width)})")
-        _unique_names(self.models, "models")
+        _model_names(self.models)
         _no_pykan_fit(self.models, "forgetting trains every model by our loop, one optimizer across phases; pykan's fit() cannot")
         _no_lbfgs(self.models, "forgetting keeps one Adam across its phases (or resets it), LBFGS's curvature history would span segments (use it in fit)")
         return self

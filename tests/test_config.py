@@ -607,3 +607,26 @@ def test_any_override_loads_or_is_refused_with_the_one_line_error(minimal_path, 
         return
     assert isinstance(config, SpeedConfig)
     dump_config(config)  # what loads can be written, and loads again
+
+
+@given(suffix=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-.", max_size=12))
+def test_model_names_starting_with_paper_are_refused_in_every_experiment(suffix):
+    """Tables name the paper's columns `paper…` beside each model's (`paper_gain` beside
+    `<model>_gain`): a model so named would write a column twice, so every such name is refused."""
+    name = "paper" + suffix
+    for config, kind in (("speed.yaml", SpeedConfig), ("fit.yaml", FitConfig), ("forgetting.yaml", ForgettingConfig)):
+        path = SPEED_YAML.parent / config
+        with pytest.raises(ConfigError) as info:
+            load_config(path, [f"models[1].name={name}"], kind)
+        message = str(info.value)
+        assert "\n" not in message and message.startswith(f"{path}: "), message
+        assert f"models[1].name: expected a name not starting with 'paper'" in message, message
+
+
+def test_a_tuned_model_named_paper_is_refused(tmp_path):
+    data = yaml.safe_load((SPEED_YAML.parent / "fit.yaml").read_text(encoding="utf-8"))
+    data["models"][1].update(name="paper", tune=[{"lr": 0.01}])
+    data["baseline"] = "relukan"
+    path = _write(tmp_path, data)
+    with pytest.raises(ConfigError, match="expected a name not starting with 'paper'"):
+        load_config(path, [], FitConfig)
