@@ -69,8 +69,9 @@ def device_memory(device: str) -> int | None:
         return None
 
 
-def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], path: Path) -> None:
-    """ConfigError (one line, naming `path` and the keys) when `demand` exceeds a limit."""
+def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], path: Path, workers: int = 1) -> None:
+    """ConfigError (one line, naming `path` and the keys) when `demand` exceeds a limit;
+    `workers` units train at once, each with its own network in memory."""
     from relukan_bench.errors import ConfigError
 
     if demand.units > MAX_UNITS:
@@ -83,14 +84,17 @@ def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], 
         raise ConfigError(f"{path}: {demand.sample_steps_from} make {demand.sample_steps:.2e} sample-steps of "
                           f"training, more than the {MAX_SAMPLE_STEPS:.0e} one run may ask for; ask for fewer")
     for index, shape in enumerate(shapes):
-        need = network_bytes(shape, demand.batch)
+        one = network_bytes(shape, demand.batch)
+        need = one * workers
+        each = f" ({workers} workers at once, {_gib(one)} each)" if workers > 1 else ""
+        fewer = ", a smaller network or fewer workers" if workers > 1 else " or a smaller network"
         for device in devices:
             have = device_memory(device)
             if have is not None and need > have:
                 raise ConfigError(
                     f"{path}: {demand.batch_from} ({demand.batch:,}) through {_where(shape, index)} "
                     f"(width {list(shape.width)}, grid {shape.grid}, k {shape.k}) needs about {_gib(need)} of memory "
-                    f"to train, more than the {_gib(have)} of {device}; ask for fewer samples or a smaller network")
+                    f"to train{each}, more than the {_gib(have)} of {device}; ask for fewer samples{fewer}")
 
 
 def _where(shape: Any, index: int) -> str:

@@ -144,16 +144,17 @@ class RunLock:
             self.fd = None
 
 
-def check(exp: Any, config: Any, devices: Sequence[str], path: Path | None) -> Any:
+def check(exp: Any, config: Any, devices: Sequence[str], path: Path | None, workers: int = 1) -> Any:
     """Every check that needs more than the config's schema, before anything is written or
-    allocated: what the config asks for against the limits (relukan_bench.limits), each model
-    entry's kind check (ConfigError naming the key), then the experiment's context."""
+    allocated: what the config asks for against the limits (relukan_bench.limits; `workers`
+    units train at once on this machine), each model entry's kind check (ConfigError naming
+    the key), then the experiment's context."""
     from relukan_bench.errors import ConfigError
     from relukan_bench.kinds import EntryError, kind_of
     from relukan_bench.limits import check_demand
 
     where = path or resources.default_config(exp.name)
-    check_demand(exp.demand(config, devices), exp.shapes(config), devices, where)
+    check_demand(exp.demand(config, devices), exp.shapes(config), devices, where, workers)
     for index, entry in enumerate(getattr(config, "models", ())):
         kind = kind_of(entry)
         _check_elsewhere(exp, kind, entry, f"{where}: models[{index}]")
@@ -182,8 +183,8 @@ def start(exp: Any, request: Request) -> Session:
     if request.resume is None:
         config = resolve_config(request, exp)
         devices = exp.devices(config.device)
-        context = check(exp, config, devices, config_path(request, exp))
         execution = execution_of(exp, request, config)
+        context = check(exp, config, devices, config_path(request, exp), together(execution[0]))
         run_dir, env, lock = open_run(exp.name, request, config, devices)  # nothing is created before this line
         from relukan_bench.records import columns_of
         from relukan_bench.results import CsvLog
@@ -202,6 +203,12 @@ def execution_of(exp: Any, request: Request, config: Any) -> tuple[Any, str | No
     return resolve(exp, Execution(request.workers, request.executor, request.address), config.threads)
 
 
+def together(execution: Any) -> int:
+    """How many units train at once on this machine: the workers of a local pool or of a
+    Dask cluster started here; one for a cluster elsewhere (its machines hold their own)."""
+    return execution.workers if execution.address is None else 1
+
+
 def _reopen(exp: Any, request: Request) -> Session:
     run_dir = Path(request.resume)
     commit = list(exp.tables)[-1]
@@ -209,7 +216,7 @@ def _reopen(exp: Any, request: Request) -> Session:
     execution = execution_of(exp, request, config)
     lock = RunLock(run_dir)
     try:
-        session = _reopen_locked(exp, run_dir, config, env, lock)
+        session = _reopen_locked(exp, run_dir, config, env, lock, together(execution[0]))
         session.execution, session.warning = execution
         return session
     except BaseException:
@@ -217,7 +224,7 @@ def _reopen(exp: Any, request: Request) -> Session:
         raise
 
 
-def _reopen_locked(exp: Any, run_dir: Path, config: Any, env: dict[str, Any], lock: RunLock) -> Session:
+def _reopen_locked(exp: Any, run_dir: Path, config: Any, env: dict[str, Any], lock: RunLock, workers: int) -> Session:
     from relukan_bench.env import environment
     from relukan_bench.errors import UsageError
     from relukan_bench.records import columns_of
@@ -225,7 +232,7 @@ def _reopen_locked(exp: Any, run_dir: Path, config: Any, env: dict[str, Any], lo
 
     commit = list(exp.tables)[-1]
     devices = exp.devices(config.device)
-    context = check(exp, config, devices, run_dir / "config.yaml")
+    context = check(exp, config, devices, run_dir / "config.yaml", workers)
     try:
         logs_read = {name: read_log(run_dir / f"{name}.csv", types) if (run_dir / f"{name}.csv").exists() else ([], False)
                      for name, types in exp.tables.items()}
