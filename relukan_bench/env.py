@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -36,11 +37,19 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def git_commit() -> dict[str, Any] | None:
-    """The commit of the checkout this package runs from, and whether it had local changes."""
-    root = Path(__file__).resolve().parent.parent
+#: Where a copy of the checkout has no .git (a tree sent to a lent GPU machine), the caller
+#: may name its commit here; it is recorded as declared, not read.
+COMMIT_VARIABLE = "RELUKAN_BENCH_COMMIT"
+_HEX = re.compile(r"[0-9a-f]{7,40}")
+
+
+def git_commit(root: Path | None = None) -> dict[str, Any] | None:
+    """The commit of the checkout this package runs from (or `root`), and whether it had local
+    changes; without a .git, the commit `$RELUKAN_BENCH_COMMIT` declares (when it is one)."""
+    root = root or Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
-        return None
+        declared = os.environ.get(COMMIT_VARIABLE, "").strip().lower()
+        return {"commit": declared, "dirty": None, "declared": True} if _HEX.fullmatch(declared) else None
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
         status = subprocess.run(

@@ -279,7 +279,8 @@ def shown_command(words: Sequence[str], run_dir: Path) -> str:
 
 def _environment(env: dict[str, Any], run_dir: Path) -> str:
     git = env.get("git") or {}
-    commit = (git.get("commit") or "")[:12] + (" (with local changes)" if git.get("dirty") else "") if git else "unknown"
+    commit = ((git.get("commit") or "")[:12] + (" (with local changes)" if git.get("dirty") else "")
+              + (" (declared: the copy it ran from had no .git)" if git.get("declared") else "")) if git else "unknown"
     rows = [
         ("CPU", f"{env.get('cpu')} ({env.get('cpu_count')} logical cores)"),
         ("GPU", ", ".join(env.get("gpus") or []) or "none"),

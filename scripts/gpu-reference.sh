@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The GPU reference run, in pieces that fit short leases on a machine with a GPU.
+#
+#   scripts/gpu-reference.sh [SECONDS] [STAGE...]     (defaults: 540 reproduce tests)
+#
+# Stages, run in order while time is left (each is cut at the deadline and resumed by the next
+# call, so a run too long for one lease finishes over several):
+#   reproduce  `relukan-bench reproduce --device auto` into $RUN (results/reference-gpu): speed on
+#              the CPU and CUDA, fit and forgetting on CUDA with a worker per core; started, or
+#              resumed when $RUN exists. The pykan baselines are left out here (see baselines).
+#   tests      the CUDA variants of the tests (pytest -k cuda), log in $OUT/tests.log.
+#   baselines  `relukan-bench pykan install 0.0.5 0.1.2` from the carried wheels, then the
+#              baselines config's speed run on CUDA into $RUN-baselines (started or resumed).
+# Every call ends by packing $RUN (and $RUN-baselines) into $OUT as split .tar.xz parts, bulk
+# logs included; a later call on a fresh machine that finds such parts in $PARTS (default
+# .parts) and no $RUN unpacks them first, and so resumes where the last lease stopped.
+#
+# Environment: OUT (default /tmp/gpu-reference-out), RUN, WHEELS (default .whl: wheels from
+# scripts/offline-wheels.sh, installed beside the machine's torch when present), PYTHON
+# (python3), QUICK=1 (smoke run: --quick, to check this script on a CPU), RELUKAN_BENCH_COMMIT
+# (the checkout's commit, recorded where the copy has no .git), BASELINES_DEVICE (cuda).
+set -uo pipefail
+usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+case ${1:-} in -h|--help) usage; exit 0 ;; esac
+budget=${1:-540}
+[[ $budget =~ ^[0-9]{1,6}$ ]] || { echo "error: SECONDS: expected a whole number of seconds (got '$budget')" >&2; exit 2; }
+shift || true
+if [ $# -gt 0 ]; then stages=("$@"); else stages=(reproduce tests); fi
+start=$(date +%s)
+out=${OUT:-/tmp/gpu-reference-out}
+run=${RUN:-results/reference-gpu}
+py=${PYTHON:-python3}
+wheels=${WHEELS:-.whl}
+[ -d "$wheels" ] && wheels=$(cd "$wheels" && pwd)  # absolute: pip reads it from elsewhere too
+parts=${PARTS:-.parts}
+quick=()
+[ "${QUICK:-0}" = 1 ] && quick=(--quick)
+reserve=60  # seconds kept for packing the results
+
+left() { echo $(( budget - ($(date +%s) - start) - reserve )); }
+say() { echo "gpu-reference: $*" >&2; }
+
+setup() {
+  if compgen -G "$wheels/*.whl" >/dev/null; then
+    local site=/tmp/relukan-site
+    "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" \
+        $(ls "$wheels"/*.whl | grep -v '/pykan-0\.[01]\.') || { say "cannot install $wheels"; exit 1; }
+    export PYTHONPATH="$site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+  else
+    export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+  fi
+  export PYTHONUNBUFFERED=1
+  "$py" -c 'import torch, relukan_bench; print("torch", torch.__version__, "cuda", torch.cuda.is_available())' \
+    || { say "the package does not import"; exit 1; }
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+}
+
+# `timed SECONDS CMD...`: CMD with Ctrl-C at the deadline (a run keeps its finished units).
+timed() {
+  local seconds=$1; shift
+  [ "$seconds" -gt 30 ] || { say "no time left for: $*"; return 124; }
+  timeout -s INT -k 90 "$seconds" "$@"
+}
+
+bench() { "$py" -m relukan_bench "$@"; }
+
+stage_reproduce() {
+  local none=/tmp/relukan-no-baselines; mkdir -p "$none"
+  if [ -f "$run/env.json" ]; then
+    RELUKAN_BENCH_PYKAN_HOME=$none timed "$(left)" "$py" -m relukan_bench reproduce --resume "$run"
+  else
+    RELUKAN_BENCH_PYKAN_HOME=$none timed "$(left)" "$py" -m relukan_bench reproduce --device auto "${quick[@]}" --out "$run"
+  fi
+}
+
+stage_tests() {
+  timed "$(left)" "$py" -m pytest -q -p no:cacheprovider -n 8 -k cuda tests 2>&1 | tee "$out/tests.log" | tail -5
+}
+
+stage_baselines() {
+  export RELUKAN_BENCH_PYKAN_HOME=/tmp/relukan-pykan
+  PIP_NO_INDEX=1 PIP_FIND_LINKS="$wheels" bench pykan install 0.0.5 0.1.2 || return 1
+  if [ -f "$run-baselines/env.json" ]; then
+    timed "$(left)" "$py" -m relukan_bench speed --resume "$run-baselines"
+  else
+    timed "$(left)" "$py" -m relukan_bench speed -c speed-baselines --device "${BASELINES_DEVICE:-cuda}" "${quick[@]}" --out "$run-baselines"
+  fi
+}
+
+unpack() {
+  local dir name
+  for dir in "$run" "$run-baselines"; do
+    name=$(basename "$dir")
+    if [ ! -d "$dir" ] && compgen -G "$parts/$name.tar.xz.part*" >/dev/null; then
+      cat "$parts/$name".tar.xz.part* | xz -d | tar -xf - || { say "cannot unpack $parts/$name"; exit 1; }
+      say "unpacked $dir from $parts"
+    fi
+  done
+}
+
+pack() {
+  local dir name
+  for dir in "$run" "$run-baselines"; do
+    [ -d "$dir" ] || continue
+    name=$(basename "$dir")
+    rm -f "$out/$name".tar.xz.part*
+    tar -cf - "$dir" | xz -T0 -6 | split -b 15M -d - "$out/$name.tar.xz.part"
+    say "packed $dir into $(ls "$out/$name".tar.xz.part* | wc -l) part(s) in $out"
+  done
+}
+
+mkdir -p "$out"
+setup
+unpack
+for stage in "${stages[@]}"; do
+  case $stage in
+    reproduce|tests|baselines) say "$stage ($(left) s left)"; "stage_$stage"; say "$stage ended with status $?" ;;
+    *) say "unknown stage $stage (expected reproduce, tests or baselines)"; exit 2 ;;
+  esac
+done
+pack
+say "done in $(( $(date +%s) - start )) s"
