@@ -265,7 +265,7 @@ def _compare_one(base: Side, new: Side, threshold: float) -> Comparison:
     if exp.compare_first_only:
         metrics = metrics[:1]  # the first the sides share (speed: ms per step, else speedups)
     comparison = Comparison(exp.name, exp.compare_note(metrics, paper), exp.compare_keys, [], tests=exp.tested_metrics)
-    comparison.warnings += _environment_warnings(base, new)
+    comparison.warnings += _environment_warnings(base, new) + _protocol_warnings(exp, base, new)
     allowed: set[tuple[str, ...]] | None = None
     if paper and base.source != new.source:
         paper_side, run_side = (base, new) if base.source == "paper" else (new, base)
@@ -408,6 +408,32 @@ def _environment_warnings(base: Side, new: Side) -> list[str]:
     differ = [f"{key} {base.env.get(key)!s} vs {new.env.get(key)!s}" for key in ENV_FIELDS
               if base.env.get(key) != new.env.get(key)]
     return ["the environments differ: " + "; ".join(differ)] if differ else []
+
+
+#: How many config differences a warning names before it says "and N more".
+SHOWN_DIFFERENCES = 6
+
+
+def _protocol_warnings(exp: Any, base: Side, new: Side) -> list[str]:
+    """What makes two runs' rows measure different things: a smoke run on either side, and
+    the keys where their recorded configs differ (`train.steps: 5000 -> 20`)."""
+    from relukan_bench.config import differences, load_config
+    from relukan_bench.errors import ConfigError
+
+    sides = [side for side in (base, new) if side.source == "run"]
+    found = [f"{side.label} is a smoke run (--quick): its numbers are not results"
+             for side in sides if (side.env or {}).get("quick")]
+    if len(sides) == 2 and all(side.config_path is not None for side in sides):
+        try:
+            configs = [load_config(side.config_path, [], exp.schema) for side in sides]
+        except (ConfigError, OSError) as exc:
+            return found + [f"the configs were not compared ({exc})"]
+        differ = differences(*configs)
+        if differ:
+            more = f"; and {len(differ) - SHOWN_DIFFERENCES} more" if len(differ) > SHOWN_DIFFERENCES else ""
+            found.append("the runs' configs differ, so their rows may measure different things: "
+                         + "; ".join(differ[:SHOWN_DIFFERENCES]) + more)
+    return found
 
 
 # ----------------------------------------------------------------------------- output

@@ -125,6 +125,26 @@ def test_different_environments_are_named(tmp_path):
     assert "no env.json" in run(base, bare)[0].warnings[0]
 
 
+def test_smoke_runs_and_config_differences_are_named(tmp_path):
+    from relukan_bench.config import FitConfig, dump_config, load_config
+
+    shipped = REPO / "configs" / "fit.yaml"
+    full = dump_config(load_config(shipped, [], FitConfig))
+    smoke = dump_config(load_config(shipped, ["train.steps=20", "seeds=[0]"], FitConfig))
+    base = fit_run(tmp_path / "a", {("f1", "kan"): 1e-3}, config=full)
+    new = fit_run(tmp_path / "b", {("f1", "kan"): 1e-3}, env={**ENV, "quick": True}, config=smoke)
+    [result] = run(base, new)
+    assert result.warnings == [
+        f"{new / 'summary.csv'} is a smoke run (--quick): its numbers are not results",
+        "the runs' configs differ, so their rows may measure different things: seeds: [0, 1, 2] -> [0]; "
+        "train.steps: 5000 -> 20",
+    ]
+    same = fit_run(tmp_path / "c", {("f1", "kan"): 1e-3}, config=full)
+    assert run(base, same)[0].warnings == []
+    broken = fit_run(tmp_path / "d", {("f1", "kan"): 1e-3}, config="train: {steps: -1}\n")
+    assert run(base, broken)[0].warnings[0].startswith("the configs were not compared (")
+
+
 # ----------------------------------------------------------------------------- speed
 def test_speed_difference_needs_a_significant_test(tmp_path):
     steady = [10.0, 10.1, 9.9, 10.05, 9.95, 10.02, 9.98]
