@@ -4,7 +4,7 @@
 #   scripts/gpu-reference.sh [SECONDS] [STAGE...]     (defaults: 540 reproduce tests)
 #
 # Stages, run in order while time is left (each is cut at the deadline and resumed by the next
-# call, so a run too long for one lease finishes over several):
+# call, so a run too long for one lease finishes over several); STAGE:SECONDS caps a stage:
 #   reproduce  `relukan-bench reproduce --device auto` into $RUN (results/reference-gpu): speed on
 #              the CPU and CUDA, fit and forgetting on CUDA with a worker per core; started, or
 #              resumed when $RUN exists. The pykan baselines are left out here (see baselines).
@@ -22,8 +22,8 @@
 set -uo pipefail
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 case ${1:-} in -h|--help) usage; exit 0 ;; esac
-budget=${1:-540}
-[[ $budget =~ ^[0-9]{1,6}$ ]] || { echo "error: SECONDS: expected a whole number of seconds (got '$budget')" >&2; exit 2; }
+budget=${1-540}
+[[ $budget =~ ^[0-9]{1,6}$ ]] || { printf 'error: SECONDS: expected a whole number of seconds (got %q)\n' "$budget" >&2; exit 2; }
 shift || true
 if [ $# -gt 0 ]; then stages=("$@"); else stages=(reproduce tests); fi
 start=$(date +%s)
@@ -37,7 +37,11 @@ quick=()
 [ "${QUICK:-0}" = 1 ] && quick=(--quick)
 reserve=60  # seconds kept for packing the results
 
-left() { echo $(( budget - ($(date +%s) - start) - reserve )); }
+stage_end=0  # a stage's own deadline (STAGE:SECONDS), 0 for none
+left() {
+  local now overall; now=$(date +%s); overall=$(( budget - (now - start) - reserve ))
+  if [ "$stage_end" -gt 0 ] && [ $(( stage_end - now )) -lt "$overall" ]; then echo $(( stage_end - now )); else echo "$overall"; fi
+}
 say() { echo "gpu-reference: $*" >&2; }
 
 setup() {
@@ -109,14 +113,17 @@ pack() {
   done
 }
 
+for stage in "${stages[@]}"; do  # every stage checked before anything runs
+  [[ $stage =~ ^(reproduce|tests|baselines)(:[0-9]{1,6})?$ ]] \
+    || { printf 'error: STAGE: expected reproduce, tests or baselines, optionally :SECONDS (got %q)\n' "$stage" >&2; exit 2; }
+done
 mkdir -p "$out"
 setup
 unpack
 for stage in "${stages[@]}"; do
-  case $stage in
-    reproduce|tests|baselines) say "$stage ($(left) s left)"; "stage_$stage"; say "$stage ended with status $?" ;;
-    *) say "unknown stage $stage (expected reproduce, tests or baselines)"; exit 2 ;;
-  esac
+  name=${stage%%:*} cap=${stage#"$name"}; cap=${cap#:}
+  stage_end=0; [ -n "$cap" ] && stage_end=$(( $(date +%s) + cap ))
+  say "$name ($(left) s left)"; "stage_$name"; say "$name ended with status $?"
 done
 pack
 say "done in $(( $(date +%s) - start )) s"
