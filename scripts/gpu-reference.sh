@@ -66,8 +66,6 @@ timed() {
   timeout -s INT -k 90 "$seconds" "$@"
 }
 
-bench() { "$py" -m relukan_bench "$@"; }
-
 stage_reproduce() {
   local none=/tmp/relukan-no-baselines; mkdir -p "$none"
   if [ -f "$run/env.json" ]; then
@@ -83,7 +81,7 @@ stage_tests() {
 
 stage_baselines() {
   export RELUKAN_BENCH_PYKAN_HOME=/tmp/relukan-pykan
-  PIP_NO_INDEX=1 PIP_FIND_LINKS="$wheels" bench pykan install 0.0.5 0.1.2 || return 1
+  PIP_NO_INDEX=1 PIP_FIND_LINKS="$wheels" "$py" -m relukan_bench pykan install 0.0.5 0.1.2 || return 1
   if [ -f "$run-baselines/env.json" ]; then
     timed "$(left)" "$py" -m relukan_bench speed --resume "$run-baselines"
   else
