@@ -102,6 +102,29 @@ def _model_names(models: Sequence[Any]) -> None:
                            f"tables keep for the paper's columns (got {model.name!r})")
 
 
+def _attach_matches(models: Sequence[Any], shapes: Sequence[Any]) -> None:
+    """Each entry's `match` names another entry of `models` that matches none itself, and
+    fits under it on every shape; that entry is attached as the entry's `target`."""
+    from relukan_bench.kinds import MatchError, resolve
+
+    by_name = {m.name: m for m in models}
+    for index, model in enumerate(models):
+        if model.match is None:
+            continue
+        aim = by_name.get(model.match)
+        if aim is None or aim is model or aim.match is not None:
+            others = [m.name for m in models if m is not model and m.match is None]
+            raise error_at(f"models[{index}].match", f"expected the name of another model that has no match of its own: "
+                           f"{', '.join(others) or 'none'} (got {model.match!r})")
+        model._target = aim
+        for shape in shapes:
+            try:
+                resolve(model, shape)
+            except MatchError as exc:
+                where = f" on {shape.name}" if getattr(shape, "name", None) else ""
+                raise error_at(f"models[{index}].match", f"{exc}{where}") from None
+
+
 # --------------------------------------------------------------------------- experiments
 class TimingSpec(Strict):
     """How each (function, model, device) is timed: `repeats` fresh models, each trained
@@ -129,6 +152,7 @@ class SpeedConfig(Strict):
     def _check_names(self) -> "SpeedConfig":
         _model_names(self.models)
         _unique_names(self.functions, "functions")
+        _attach_matches(self.models, self.functions)
         _known_baseline(self.baseline, self.models)
         _no_pykan_fit(self.models, "speed times our training loop only; pykan's fit() also evaluates, logs and updates grids (use it in fit)")
         _no_lbfgs(self.models, "speed times a step by its phases, and an LBFGS step has none: it evaluates the loss a varying number of times (use it in fit)")
@@ -204,6 +228,7 @@ class FitConfig(Strict):
     def _check_names(self) -> "FitConfig":
         _model_names(self.models)
         _unique_names(self.functions, "functions")
+        _attach_matches(self.models, self.functions)
         names = {m.name for m in self.models}
         for name, origin in self.tuned.items():
             if name not in names:
@@ -280,6 +305,7 @@ class ForgettingConfig(Strict):
         if width[0] != 1 or width[-1] != 1:
             raise error_at("network.width", cross_field=True, message=f"expected one input and one output, e.g. [1, 1] (got {show(width)})")
         _model_names(self.models)
+        _attach_matches(self.models, [self.network])
         _no_pykan_fit(self.models, "forgetting trains every model by our loop, one optimizer across phases; pykan's fit() cannot")
         _no_lbfgs(self.models, "forgetting keeps one Adam across its phases (or resets it), LBFGS's curvature history would span segments (use it in fit)")
         return self

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Iterator, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -146,7 +146,19 @@ class ModelEntry(Strict):
     `lr`, `optimizer: Optimizer = None` and `lbfgs: LBFGS = None`; and, for the same effort on
     every basis, `compile: Compile = False` and `cuda_graph: CudaGraph = False` (what
     relukan_bench.kinds.ModelKind.step reads by default). The checks of those shared keys
-    against each other are here, once for every kind."""
+    against each other are here, once for every kind.
+
+    Every entry may say `match: <model name>`: it is then sized to the largest grid (or
+    degree, or hidden width) whose parameter count does not exceed the named model's
+    (relukan_bench.kinds.resolve); the config attaches that entry as `target`."""
+
+    match: Name | None = None
+    _target: Any = PrivateAttr(default=None)
+
+    @property
+    def target(self) -> Any:
+        """The entry `match` names, attached by the config (None before, or without match)."""
+        return self._target
 
     @model_validator(mode="after")
     def _optimizer_fits(self) -> "ModelEntry":

@@ -9,6 +9,11 @@ whose objects are `ModelKind`s. The config's model union, its error messages, th
 step, seed batching, the report and the plots all read this registry: adding a kind is one
 new module here (or one entry point), nothing else.
 
+Sizes: a kind states its trainable parameters and multiply-adds per sample by formula
+(`ModelKind.size`), and what `match:` varies to reach another model's parameter count
+(`ModelKind.resize`, named by `knob`); `resolve` applies an entry's `match`, `build_model`
+builds what it resolves to, and `size_row` is what the tables record of it.
+
 Nothing here imports torch: builders import their model when called.
 """
 
@@ -37,6 +42,34 @@ class StepOptions:
 
 
 @dataclass(frozen=True)
+class Size:
+    """A model's size by formula: trainable parameters, and multiply-adds per sample of one
+    forward pass (the products of its linear maps and edge coefficients; elementwise basis
+    work is not counted: docs/models.md, "Sizes")."""
+
+    params: int
+    macs: int
+
+
+def shaped(shape: Any, **changes: Any) -> Any:
+    """A copy of a network shape (anything with width, grid and k) with `changes` applied."""
+    from types import SimpleNamespace
+
+    fields = {"width": list(shape.width), "grid": shape.grid, "k": shape.k}
+    return SimpleNamespace(**{**fields, **changes})
+
+
+def by_grid(entry: Any, shape: Any, n: int) -> tuple[Any, Any]:
+    """The default `resize`: the entry unchanged on the shape with grid `n`."""
+    return entry, shaped(shape, grid=n)
+
+
+def edges(width: Sequence[int]) -> list[tuple[int, int]]:
+    """(inputs, outputs) of each layer of `width`."""
+    return list(zip(list(width)[:-1], list(width)[1:]))
+
+
+@dataclass(frozen=True)
 class ModelKind:
     """One model kind. `build(entry, shape, domain, seed)` returns a fresh model of `shape`'s
     width, grid and k (a function or network spec) for inputs in `domain`, seeded with `seed`,
@@ -61,7 +94,12 @@ class ModelKind:
       the entry's name); `family` and `hue`: figures draw every kind of one family in shades of
       the matplotlib colormap `hue` (None: the kind's label is its family);
     - `cost`: about how long a training step takes beside a ReLU-KAN's at the paper's sizes;
-      parallel runs start the costliest work first, and nothing else reads it.
+      parallel runs start the costliest work first, and nothing else reads it;
+    - `size(entry, shape)`: its `Size` by formula, without building it (None: unknown, and
+      `match:` cannot aim at it or resize it);
+    - `resize(entry, shape, n)`: the (entry, shape) at the value `n` of its size knob, `knob`
+      naming it ("grid": the grid G, the default; "hidden": an MLP's hidden width); `match:`
+      takes the largest `n` whose parameters do not exceed its target's.
     """
 
     name: str
@@ -81,6 +119,9 @@ class ModelKind:
     describe: Callable[[Any], str] | None = None
     family: str | None = None
     hue: str = "Greens"
+    size: Callable[[Any, Any], Size] | None = None
+    resize: Callable[[Any, Any, int], tuple[Any, Any]] = by_grid
+    knob: str = "grid"
 
 
 @dataclass(frozen=True)
@@ -156,8 +197,63 @@ def model_union() -> Any:
 
 def build_model(entry: Any, shape: Any, domain: tuple[float, float], seed: int) -> "nn.Module":
     """A freshly initialised model of `shape`'s width, grid and k for the config entry
-    `entry`, seeded with `seed`. The caller's global random state is left as it was."""
+    `entry` (resized as its `match` asks: `resolve`), seeded with `seed`. The caller's global
+    random state is left as it was."""
+    entry, shape, _ = resolve(entry, shape)
     return kind_of(entry).build(entry, shape, tuple(domain), seed)
+
+
+#: the largest knob value `match:` tries (a grid of 4096 intervals is far past any use)
+MAX_KNOB = 4096
+
+
+class MatchError(ValueError):
+    """No size of a `match:` entry fits under its target's parameter count."""
+
+
+def resolve(entry: Any, shape: Any) -> tuple[Any, Any, str]:
+    """(entry, shape, note) as `entry` is built on `shape`: unchanged with note "" when it has
+    no `match`; else resized to the largest knob value whose parameter count does not exceed
+    that of its target (the config entry it names, attached by the config as `target`), the
+    note saying the choice ("grid 7 (1234 <= 1240 params of relukan)")."""
+    target = getattr(entry, "match", None)
+    if target is None:
+        return entry, shape, ""
+    aim = getattr(entry, "target", None)
+    if aim is None:
+        raise MatchError(f"match: {target}: the config attaches the entry it names; none is attached")
+    goal = size_of(aim, shape)
+    kind = kind_of(entry)
+    if goal is None or kind.size is None:
+        raise MatchError(f"match: {target}: the size of {aim.kind if goal is None else entry.kind} is not known by formula")
+    best = None
+    for n in range(1, MAX_KNOB + 1):
+        candidate = kind.resize(entry, shape, n)
+        params = kind.size(*candidate).params
+        if params > goal.params:
+            break
+        best = (candidate, n, params)
+    if best is None:
+        raise MatchError(f"match: {target}: even {kind.knob} 1 has more than the {goal.params} parameters of {target}")
+    (entry, shape), n, params = best
+    return entry, shape, f"{kind.knob} {n} ({params} <= {goal.params} params of {target})"
+
+
+def size_of(entry: Any, shape: Any) -> Size | None:
+    """An entry's `Size` on `shape` as built (after its `match`), by its kind's formula."""
+    kind = kind_of(entry)
+    if kind.size is None:
+        return None
+    if getattr(entry, "match", None) is not None:
+        entry, shape, _ = resolve(entry, shape)
+    return kind.size(entry, shape)
+
+
+def size_row(entry: Any, shape: Any) -> dict[str, Any]:
+    """What a table records of an entry's size on `shape`: `macs` (None: unknown) and
+    `sized`, how `match` sized it ("" when it does not)."""
+    size = size_of(entry, shape)
+    return {"macs": size.macs if size is not None else None, "sized": resolve(entry, shape)[2]}
 
 
 def looks(entries: Sequence[Any]) -> dict[str, Look]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from relukan_bench.kinds import ModelKind, named
+from relukan_bench.kinds import ModelKind, Size, edges, named
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, GridRange, ModelEntry, Name, Optimizer, PositiveFloat
 
 
@@ -32,7 +32,14 @@ def build(entry: BSplineSpec, shape: Any, domain: tuple[float, float], seed: int
         return BSplineKAN(shape.width, shape.grid, shape.k, grid_range=grid_range)
 
 
+def size(entry: BSplineSpec, shape: Any) -> Size:
+    """Per edge G + k coefficients, scale_base and scale_sp; per sample and edge the spline's
+    G + k products (scale_sp folded into the coefficients) and the base branch's one."""
+    n = shape.grid + shape.k
+    return Size(sum(i * o * (n + 2) for i, o in edges(shape.width)), sum(i * o * (n + 1) for i, o in edges(shape.width)))
+
+
 KIND = ModelKind("bspline", BSplineSpec, build, label="B-spline KAN (ours)", role="bspline", rank=3,
                  spline_params=lambda model: model.spline_parameter_count(),
                  line={"linestyle": ":", "linewidth": 1.8}, cost=2.5,
-                 describe=lambda entry: named("B-spline KAN", ["ours"], entry), family="B-spline KAN", hue="Oranges")
+                 describe=lambda entry: named("B-spline KAN", ["ours"], entry), family="B-spline KAN", hue="Oranges", size=size)

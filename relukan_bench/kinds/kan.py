@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from relukan_bench.kinds import EntryError, ModelKind, named
+from relukan_bench.kinds import EntryError, ModelKind, Size, edges, named
 from relukan_bench.pykan_envs import VERSION, env_dir, has_speed_mode, install_hint, installed, missing, needs_environment
 from relukan_bench.schema import (
     LBFGS, MAX_COUNT, Compile, CudaGraph, GridRange, ModelEntry, Name, NonNegativeInt, Optimizer, PositiveFloat, PositiveInt,
@@ -97,6 +97,16 @@ def check(entry: KANSpec, shapes: Any, domain: tuple[float, float]) -> None:
                          + install_hint([entry.pykan]))
 
 
+def size(entry: KANSpec, shape: Any) -> Size:
+    """pykan 0.2.8's KANLayer: per edge G + k coefficients, scale_base and scale_sp (the mask,
+    the node and subnode affines, affine_trainable=False by default, and the symbolic branch
+    do not train). Per sample and edge: G + k spline products, scale_sp's and scale_base's
+    products; per output node the subnode and node scales, applied though not trained."""
+    n = shape.grid + shape.k
+    layers = edges(shape.width)
+    return Size(sum(i * o * (n + 2) for i, o in layers), sum(i * o * (n + 2) + 2 * o for i, o in layers))
+
+
 def describe(entry: KANSpec) -> str:
     """`pykan KAN`, with the release when it is not the installed one, the mode when the
     release has a choice and it is not speed(), and pykan's fit() when it trains."""
@@ -111,4 +121,4 @@ def describe(entry: KANSpec) -> str:
 KIND = ModelKind("kan", KANSpec, build, label="KAN (pykan)", role="kan", rank=1, describe=describe,
                  family="B-spline KAN", hue="Oranges",
                  spline_params=lambda model: model.spline_parameter_count(), check=check,
-                 pykan=lambda entry: (entry.pykan, entry.mode), cost=5.0)
+                 pykan=lambda entry: (entry.pykan, entry.mode), cost=5.0, size=size)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from relukan_bench.kinds import ModelKind, named
+from relukan_bench.kinds import ModelKind, Size, edges, named
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, MAX_LAYERS, MAX_WIDTH, ModelEntry, Name, Optimizer, PositiveFloat
 
 
@@ -44,10 +44,22 @@ def build(entry: MLPSpec, shape: Any, domain: tuple[float, float], seed: int) ->
         return MLP(mlp_sizes(entry, shape), activation=entry.activation)
 
 
+def size(entry: MLPSpec, shape: Any) -> Size:
+    """Per layer a Linear(in -> out) with bias; per sample its in x out products."""
+    layers = edges(mlp_sizes(entry, shape))
+    return Size(sum(i * o + o for i, o in layers), sum(i * o for i, o in layers))
+
+
+def resize(entry: MLPSpec, shape: Any, n: int) -> tuple[MLPSpec, Any]:
+    """`match:` varies the hidden width: max(1, len(width) - 2) hidden layers of `n`."""
+    return entry.model_copy(update={"hidden": [n] * max(1, len(shape.width) - 2)}), shape
+
+
 def describe(entry: MLPSpec) -> str:
     parts = ([f"hidden {'-'.join(map(str, entry.hidden))}"] if entry.hidden else []) + (
         [entry.activation] if entry.activation != "relu" else [])
     return named("MLP", parts, entry)
 
 
-KIND = ModelKind("mlp", MLPSpec, build, label="MLP", role="control", rank=2, describe=describe, family="MLP", hue="Purples")
+KIND = ModelKind("mlp", MLPSpec, build, label="MLP", role="control", rank=2, describe=describe, family="MLP", hue="Purples",
+                 size=size, resize=resize, knob="hidden")

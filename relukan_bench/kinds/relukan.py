@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from relukan_bench.kinds import ModelKind, StepOptions, named
+from relukan_bench.kinds import ModelKind, Size, StepOptions, edges, named
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, ModelEntry, Name, Optimizer, PositiveFloat
 
 
@@ -43,10 +43,19 @@ def step(entry: ReLUKANSpec) -> StepOptions:
     return StepOptions(fused=entry.impl == "fast", compile=entry.compile, cuda_graph=graph)
 
 
+def size(entry: ReLUKANSpec, shape: Any) -> Size:
+    """Per layer a Linear(in*(G+k) -> out), and s and e (in, G+k) when they train."""
+    from relukan_bench.models.relukan import relukan_parameter_count
+
+    n = shape.grid + shape.k
+    return Size(relukan_parameter_count(shape.width, shape.grid, shape.k, entry.train_se),
+                sum(i * n * o for i, o in edges(shape.width)))
+
+
 def describe(entry: ReLUKANSpec) -> str:
     parts = ["paper code" if entry.impl == "reference" else "fast"] + ([] if entry.train_se else ["s and e fixed"])
     return named("ReLU-KAN", parts, entry)
 
 
 KIND = ModelKind("relukan", ReLUKANSpec, build, label="ReLU-KAN", role="relukan", rank=0, batch=batch, step=step,
-                 describe=describe, family="ReLU-KAN", hue="Blues")
+                 describe=describe, family="ReLU-KAN", hue="Blues", size=size)
