@@ -61,6 +61,36 @@ class FunctionSpec(Strict):
         return parse(self.expression)
 
 
+#: a speed function's `expression` that times a bare network shape on random targets
+RANDOM = "random"
+
+
+class SpeedFunctionSpec(FunctionSpec):
+    """A speed function: a FunctionSpec, or, with `expression: random`, a bare network shape
+    (any last width) timed on standard-normal targets; `samples` its own batch size (None: the
+    config's data.samples)."""
+
+    samples: PositiveInt | None = None
+
+    @field_validator("expression", mode="before")
+    @classmethod
+    def _parse_expression(cls, value: Any) -> Any:
+        if value != RANDOM:
+            parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _expression_fits_width(self) -> "SpeedFunctionSpec":
+        if self.expression == RANDOM:
+            return self
+        return FunctionSpec._expression_fits_width(self)
+
+    def target(self) -> Expression:
+        if self.expression == RANDOM:
+            raise ValueError("a random target has no expression")
+        return parse(self.expression)
+
+
 class DataSpec(Strict):
     """Inputs drawn uniformly from [low, high)^n, n = width[0]."""
 
@@ -132,6 +162,9 @@ class TimingSpec(Strict):
 
     repeats: PositiveInt = 5
     warmup_steps: NonNegativeInt = 10
+    # a unit whose first step, measured at a tenth of the batch and scaled up, would take longer
+    # is recorded as too slow to time, not run (None: every unit is timed)
+    max_step_seconds: PositiveFloat | None = None
 
 
 class SpeedConfig(Strict):
@@ -146,7 +179,7 @@ class SpeedConfig(Strict):
     train: TrainSpec = TrainSpec()
     timing: TimingSpec = TimingSpec()
     models: Annotated[list[ModelSpec], Field(min_length=1)]
-    functions: Annotated[list[FunctionSpec], Field(min_length=1)]
+    functions: Annotated[list[SpeedFunctionSpec], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _check_names(self) -> "SpeedConfig":

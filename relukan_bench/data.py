@@ -18,10 +18,14 @@ def uniform_inputs(samples: int, n_inputs: int, domain: tuple[float, float], see
 
 
 def make_dataset(function: "FunctionSpec", samples: int, domain: tuple[float, float], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """x of shape (samples, width[0]) and y = f(x) of shape (samples, 1), on the CPU.
+    """x of shape (samples, width[0]) and y = f(x) of shape (samples, 1), on the CPU; for a
+    speed function whose expression is `random`, y standard normal of shape (samples, width[-1]).
 
     The global random state is not touched.
     """
     x = uniform_inputs(samples, function.width[0], domain, seed)
+    if function.expression == "random":  # a bare shape (speed only): standard-normal targets
+        generator = torch.Generator().manual_seed(seed + 1)
+        return x, torch.randn(samples, function.width[-1], generator=generator)
     y = function.target()(x.double()).float()  # evaluate in float64, store float32
     return x, y

@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 if TYPE_CHECKING:
     from relukan_bench.training import FusedStep, TrainStep
@@ -121,14 +121,37 @@ def peak_memory_mb(step: "TrainStep | FusedStep", device: str) -> float:
         for _, run in phases:
             run()
 
+    return peak_memory_of(one_step, device)
+
+
+def peak_memory_of(run: Callable[[], object], device: str) -> float:
+    """The most memory `run()`'s own tensors hold at once, above what was allocated before
+    it, in MiB: on CUDA the allocator's peak, on the CPU the profiler's allocations summed in
+    time order (`peak_memory_mb` says how)."""
+    import torch
+
     if device.startswith("cuda"):
         synchronize(device)
         before = torch.cuda.memory_allocated(device)
         torch.cuda.reset_peak_memory_stats(device)
-        one_step()
+        run()
         synchronize(device)
         return (torch.cuda.max_memory_allocated(device) - before) / MIB
-    return _cpu_peak_bytes(one_step) / MIB
+    return _cpu_peak_bytes(run) / MIB
+
+
+def time_inference(model: Any, x: Any, calls: int, warmup: int, device: str, compiled: bool) -> dict[str, float]:
+    """Forward-only latency and memory of `model` on `x` under `torch.inference_mode()`, the
+    same method as the training step's: `max(warmup, 1)` untimed calls (a compiled forward
+    compiles at the first, outside the clock), then `calls` timed ones. `infer_ms`: ms per call;
+    `infer_memory_mb`: the peak of one call above what was held before it (`peak_memory_of`)."""
+    import torch
+
+    forward = torch.compile(model) if compiled else model
+    with torch.inference_mode():
+        seconds = time_steps(lambda: forward(x), calls, max(warmup, 1), device)
+        memory = peak_memory_of(lambda: forward(x), device)
+    return {"infer_ms": 1000.0 * seconds / calls, "infer_memory_mb": memory}
 
 
 def _cpu_peak_bytes(run: Callable[[], object]) -> int:

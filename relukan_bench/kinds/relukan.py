@@ -1,6 +1,8 @@
 """`kind: relukan`: ReLU-KAN (relukan_bench.models.relukan), the paper's model: the
-paper-faithful implementation, or the fast one that computes the same function (`impl: fast`;
-docs/performance.md). Its seeds train as one batched model (models/batched.py)."""
+paper-faithful implementation, the fast one that computes the same function (`impl: fast`;
+docs/performance.md), or the reference code's Conv2d over the basis plane, to time that
+(`impl: conv`). Its seeds train as one batched model (models/batched.py) that keeps the
+implementation: a conv entry's batch runs a grouped Conv2d."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ class ReLUKANSpec(ModelEntry):
     lr: PositiveFloat | None = None  # None: the experiment's train.lr
     optimizer: Optimizer = None  # None: the experiment's train.optimizer
     lbfgs: LBFGS = None  # with optimizer: lbfgs only; None: its defaults
-    impl: Literal["reference", "fast"] = "reference"
+    impl: Literal["reference", "fast", "conv"] = "reference"  # conv: the reference code's Conv2d
     compile: Compile = False  # the training step through torch.compile (compile time recorded apart)
     cuda_graph: CudaGraph | None = None  # on CUDA: capture the step in a CUDA graph; None: impl fast only
 
@@ -52,8 +54,12 @@ def size(entry: ReLUKANSpec, shape: Any) -> Size:
                 sum(i * n * o for i, o in edges(shape.width)))
 
 
+#: how figures name each implementation
+IMPL_LABELS = {"reference": "paper code", "fast": "fast", "conv": "reference code's Conv2d"}
+
+
 def describe(entry: ReLUKANSpec) -> str:
-    parts = ["paper code" if entry.impl == "reference" else "fast"] + ([] if entry.train_se else ["s and e fixed"])
+    parts = [IMPL_LABELS[entry.impl]] + ([] if entry.train_se else ["s and e fixed"])
     return named("ReLU-KAN", parts, entry)
 
 

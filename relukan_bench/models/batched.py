@@ -9,8 +9,11 @@ elementwise, takes the same step. What changes is the number of operations per t
 one per layer instead of one per layer and seed, which is what small models spend their time on.
 
 `impl` follows the members: "reference" runs the reference's plain ops with a seed axis,
-"fast" the fast kernels (`relukan_fast` takes the seed axis as it is). `unbatch()` gives the
-seeds back as ordinary `ReLUKAN`s, for evaluation and predictions.
+"fast" the fast kernels (`relukan_fast` takes the seed axis as it is), "conv" the reference
+code's Conv2d with the seeds as its groups: each seed's basis one input channel shaped
+(G+k, in) as the reference reshapes it, its kernels the `out` channels of its group, so that a
+conv entry's batched runs time a Conv2d too, one per layer. `unbatch()` gives the seeds back
+as ordinary `ReLUKAN`s, for evaluation and predictions.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from relukan_bench.models.relukan import ReLUKAN
@@ -55,6 +59,8 @@ class BatchedReLUKAN(nn.Module):
         if self.impl == "fast":
             r2s, params = self.fast_state()
             return relukan_t(x.transpose(1, 2).contiguous(), r2s, params).transpose(1, 2)
+        if self.impl == "conv":
+            return self._conv_forward(x)
         for layer, r in enumerate(self.rs):
             s, e, weight, bias = self.params[4 * layer: 4 * layer + 4]
             xb = x.unsqueeze(-1)  # (S, B, in, 1)
@@ -62,6 +68,23 @@ class BatchedReLUKAN(nn.Module):
             phi = bump * bump
             x = torch.baddbmm(bias.unsqueeze(1), phi.flatten(2), weight.transpose(1, 2))  # (S, B, out)
         return x
+
+    def _conv_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(S, B, in) -> (S, B, out) through one grouped Conv2d per layer. Activations travel as
+        (B, S, features), so that each seed's basis (B, S, in, G+k) is already the (B, S, G+k, in)
+        plane the reference reshapes it into, the seeds its channels."""
+        n = self.grid + self.k
+        x = x.transpose(0, 1)  # (B, S, in)
+        for layer, r in enumerate(self.rs):
+            s, e, weight, bias = self.params[4 * layer: 4 * layer + 4]
+            n_in, n_out = self.width[layer], self.width[layer + 1]
+            xb = x.unsqueeze(-1)  # (B, S, in, 1)
+            bump = r * torch.relu(xb - s) * torch.relu(e - xb)  # (B, S, in, G+k)
+            planes = (bump * bump).reshape(x.shape[0], self.seeds, n, n_in)  # no permute, as the reference
+            kernel = weight.reshape(self.seeds * n_out, 1, n, n_in)  # seed-major: group g holds seed g's kernels
+            y = F.conv2d(planes, kernel, bias.reshape(-1), groups=self.seeds)  # (B, S*out, 1, 1)
+            x = y.reshape(x.shape[0], self.seeds, n_out)
+        return x.transpose(0, 1)
 
     def fast_state(self) -> tuple[tuple[float, ...], list[torch.Tensor]]:
         """Every layer's r^2 and the stacked s, e, weight, bias of every layer, in order."""

@@ -24,11 +24,20 @@ the same in distribution from the first step.
 No SiLU base branch, no per-edge scale, no grid update, no squashing between layers: hidden
 activations that leave [lo - k/G (hi-lo), hi + k/G (hi-lo)] meet all-zero bases, as in the paper.
 
-`impl="reference"` (the default) computes all this with plain PyTorch ops, as written above;
-it is the paper-faithful implementation every other one is tested against. `impl="fast"`
-computes the same function with the same parameters in a feature-major layout with a
-hand-written backward (`models.relukan_fast`); tests/models/test_relukan_fast.py proves the
-two agree in outputs, gradients and training curves.
+Three implementations of the same function, with the same parameters (s, e, the Linear's weight
+and bias: their state dicts are interchangeable), chosen by `impl`:
+
+- `"reference"` (the default) computes all this with plain PyTorch ops, as written above, the
+  contraction as the Linear over the flattened basis; it is the paper-faithful implementation
+  every other one is tested against.
+- `"fast"` computes it in a feature-major layout with a hand-written backward
+  (`models.relukan_fast`); tests/models/test_relukan_fast.py proves it agrees with the
+  reference in outputs, gradients and training curves.
+- `"conv"` computes the contraction as the reference code does: the basis reshaped without a
+  permute to (B, 1, G+k, in) and `torch.nn.functional.conv2d` with the Linear's weight viewed
+  as the (out, 1, G+k, in) kernel, the output (B, out, 1, 1) reshaped to (B, out). The same
+  numbers as "reference" to float rounding; it exists to time the reference code's Conv2d
+  (tests/models/test_relukan_conv.py).
 """
 
 from __future__ import annotations
@@ -36,12 +45,13 @@ from __future__ import annotations
 from typing import Literal, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from relukan_bench.models.relukan_fast import relukan_t
 
-Impl = Literal["reference", "fast"]
-IMPLS = ("reference", "fast")
+Impl = Literal["reference", "fast", "conv"]
+IMPLS = ("reference", "fast", "conv")
 
 
 def _check_impl(impl: str) -> str:
@@ -60,7 +70,8 @@ class ReLUKANLayer(nn.Module):
         k: the order; each input gets G + k bases, each spanning k + 1 intervals.
         train_se: make the starts `s` and ends `e` trainable (the paper's figures did).
         input_range: (lo, hi), the range the initial grid covers.
-        impl: "reference" (plain ops, paper-faithful) or "fast" (same math, `relukan_fast`).
+        impl: "reference" (plain ops, paper-faithful), "fast" (same math, `relukan_fast`) or
+            "conv" (the reference code's Conv2d over the basis plane).
     """
 
     def __init__(
@@ -105,7 +116,18 @@ class ReLUKANLayer(nn.Module):
         if self.impl == "fast":
             return self.forward_t(x.t().contiguous()).t()
         phi = self.basis(x)  # (B, in, G+k)
+        if self.impl == "conv":
+            return self.conv(phi)
         return self.linear(phi.flatten(1))  # (B, in*(G+k)) -> (B, out)
+
+    def conv(self, phi: torch.Tensor) -> torch.Tensor:
+        """The reference code's contraction: the (B, in, G+k) basis reshaped, without a permute,
+        to (B, 1, G+k, in), a Conv2d whose kernel covers the whole plane, (B, out, 1, 1) -> (B, out).
+        The kernel is the Linear's weight viewed as (out, 1, G+k, in): the same memory."""
+        batch, n = phi.shape[0], self.grid + self.k
+        kernel = self.linear.weight.view(self.out_features, 1, n, self.in_features)
+        planes = phi.reshape(batch, 1, n, self.in_features)
+        return F.conv2d(planes, kernel, self.linear.bias).reshape(batch, self.out_features)
 
     def forward_t(self, x_t: torch.Tensor) -> torch.Tensor:
         """The fast path on feature-major activations: (in, B) -> (out, B)."""
@@ -127,7 +149,7 @@ class ReLUKAN(nn.Module):
 
     Every layer's initial grid covers `input_range`, as the reference code does with [0, 1].
     With `impl="fast"` the activations stay feature-major from the first layer to the last:
-    one transpose in, one out.
+    one transpose in, one out. With `impl="conv"` every layer runs the reference code's Conv2d.
     """
 
     def __init__(

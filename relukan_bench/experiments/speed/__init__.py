@@ -56,6 +56,13 @@ class RawRecord(Record):
     optimizer_ms: float
     peak_memory_mb: float
     error: str | None
+    samples: int | None = None
+    macs: int | None = None
+    sized: str | None = None
+    effort: str | None = None
+    infer_ms: float = math.nan
+    infer_memory_mb: float = math.nan
+    too_slow: str | None = None
 
 
 @dataclass
@@ -84,6 +91,15 @@ class SummaryRecord(Record):
     backward_ms: float
     optimizer_ms: float
     peak_memory_mb: float
+    samples: int | None = None
+    macs: int | None = None
+    sized: str | None = None
+    effort: str | None = None
+    infer_ms: float = math.nan
+    infer_q1_ms: float = math.nan
+    infer_q3_ms: float = math.nan
+    infer_memory_mb: float = math.nan
+    too_slow: str | None = None
 
 
 @dataclass
@@ -160,10 +176,25 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
             function = functions[unit.function]
             if (unit.device, unit.function) not in datasets:
                 datasets.clear()  # one function's data alive at a time
-                x, y = make_dataset(function, config.data.samples, tuple(config.data.domain),
+                x, y = make_dataset(function, samples_of(config, function), tuple(config.data.domain),
                                     derive_seed(config.seed, "data", function.name))
                 datasets[(unit.device, unit.function)] = (x.to(unit.device), y.to(unit.device))
             yield _run_unit(config, unit, function, models[unit.model], datasets[(unit.device, unit.function)], workers)
+
+
+def samples_of(config: SpeedConfig, function: Any) -> int:
+    """A function's batch: its own `samples`, else the config's data.samples."""
+    return getattr(function, "samples", None) or config.data.samples
+
+
+def effort_of(spec: Any, device: str) -> str:
+    """What a model entry's step is given on `device`: eager, compiled, fused (a hand-written
+    step), and captured in a CUDA graph (CUDA only); rows of one effort met on equal terms."""
+    from relukan_bench.kinds import kind_of
+
+    options = kind_of(spec).step(spec)
+    parts = [name for name, on in (("fused", options.fused), ("compiled", options.compile)) if on] or ["eager"]
+    return "+".join(parts + (["graph"] if options.cuda_graph and device.startswith("cuda") else []))
 
 
 def _run_unit(config: SpeedConfig, unit: Unit, function: Any, spec: Any, data: tuple[Any, Any], workers: Any) -> dict[str, Any]:
@@ -171,20 +202,22 @@ def _run_unit(config: SpeedConfig, unit: Unit, function: Any, spec: Any, data: t
     import torch
 
     from relukan_bench.experiments.speed.measure import NonFiniteLoss, measure
-    from relukan_bench.kinds import kind_of
+    from relukan_bench.kinds import kind_of, resolve, size_row
     from relukan_bench.pykan_envs import installed, needs_environment
 
     seed = derive_seed(config.seed, "init", function.name, unit.repeat)
     version, mode = kind_of(spec).pykan(spec) or (None, None)
     found: dict[str, Any] = {"pykan_version": (version or installed()) if mode is not None else None,
-                             "threads": torch.get_num_threads()}
+                             "threads": torch.get_num_threads(), **size_row(spec, function)}
     arguments = dict(domain=tuple(config.data.domain), seed=seed, lr=config.train.lr, steps=config.train.steps,
-                     warmup=config.timing.warmup_steps, device=unit.device)
+                     warmup=config.timing.warmup_steps, device=unit.device, max_step_seconds=config.timing.max_step_seconds)
     try:
         if needs_environment(version):
+            entry, shape, _ = resolve(spec, function)  # the worker builds the resolved entry as it is
             found.update(workers.call(
-                version, "relukan_bench.experiments.speed.measure:measure_unit", entry=spec.model_dump(mode="json"),
-                shape={"width": list(function.width), "grid": function.grid, "k": function.k},
+                version, "relukan_bench.experiments.speed.measure:measure_unit",
+                entry={**entry.model_dump(mode="json"), "match": None},
+                shape={"width": list(shape.width), "grid": shape.grid, "k": shape.k},
                 x=data[0].tolist(), y=data[1].tolist(), train=config.train.model_dump(mode="json"),
                 threads=torch.get_num_threads(), **arguments))
         else:
@@ -193,10 +226,11 @@ def _run_unit(config: SpeedConfig, unit: Unit, function: Any, spec: Any, data: t
         found.update(exc.found, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure of one unit is recorded, the run goes on
         found["error"] = failure(exc)
-    return _raw_record(config, unit, spec, seed, mode, found)
+    return _raw_record(config, unit, spec, seed, mode, found, samples_of(config, function))
 
 
-def _raw_record(config: SpeedConfig, unit: Unit, spec: Any, seed: int, mode: str | None, found: dict[str, Any]) -> dict[str, Any]:
+def _raw_record(config: SpeedConfig, unit: Unit, spec: Any, seed: int, mode: str | None, found: dict[str, Any],
+                samples: int) -> dict[str, Any]:
     seconds = found.get("seconds", math.nan)
     return RawRecord(
         function=unit.function, model=unit.model, kind=spec.kind,
@@ -208,7 +242,9 @@ def _raw_record(config: SpeedConfig, unit: Unit, spec: Any, seed: int, mode: str
         compile_seconds=found.get("compile_seconds", math.nan),
         forward_ms=found.get("forward_ms", math.nan), backward_ms=found.get("backward_ms", math.nan),
         optimizer_ms=found.get("optimizer_ms", math.nan), peak_memory_mb=found.get("peak_memory_mb", math.nan),
-        error=found.get("error"),
+        error=found.get("error"), samples=samples, macs=found.get("macs"), sized=found.get("sized") or None,
+        effort=effort_of(spec, unit.device), infer_ms=found.get("infer_ms", math.nan),
+        infer_memory_mb=found.get("infer_memory_mb", math.nan), too_slow=found.get("too_slow") or None,
     ).row()
 
 
@@ -220,12 +256,13 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         groups[(record["function"], record["model"], record["device"])].append(record)
-    stats = {key: describe([r["seconds"] for r in rows if not r.get("error")]) for key, rows in groups.items()}
+    stats = {key: describe([r["seconds"] for r in rows if not r.get("error") and not r.get("too_slow")])
+             for key, rows in groups.items()}
     summary = []
     for (function, model, device), rows in groups.items():
         mine = stats[(function, model, device)]
         base = stats.get((function, baseline, device)) if baseline else None
-        ok = [r for r in rows if not r.get("error")]
+        ok = [r for r in rows if not r.get("error") and not r.get("too_slow")]
         summary.append(SummaryRecord(
             function=function,
             model=model,
@@ -242,12 +279,24 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
             iqr_rel=relative_iqr(mine),
             ms_per_step=1000.0 * mine["median"] / rows[0]["steps"],
             speedup=base["median"] / mine["median"] if base is not None and mine["median"] > 0 else math.nan,
-            final_loss=describe([r["final_loss"] for r in rows if not r.get("error")])["median"],
+            final_loss=describe([r["final_loss"] for r in ok])["median"],
             params=next((r["params"] for r in rows if r["params"] is not None), None),
             compile_s=_median_of_known([r.get("compile_seconds") for r in ok]),
             **{name: _median_of_known([r.get(name) for r in ok]) for name in PHASE_COLUMNS},
+            **_inference(ok), samples=rows[0].get("samples"), macs=rows[0].get("macs"),
+            sized=rows[0].get("sized"), effort=rows[0].get("effort"),
+            too_slow=next((r["too_slow"] for r in rows if r.get("too_slow")), None),
         ).row())
     return summary
+
+
+def _inference(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The forward-only latency's median and quartiles over the timed repeats, and the
+    median of its memory."""
+    known = [r["infer_ms"] for r in rows if r.get("infer_ms") is not None and r["infer_ms"] == r["infer_ms"]]
+    found = describe(known)
+    return {"infer_ms": found["median"], "infer_q1_ms": found["q1"], "infer_q3_ms": found["q3"],
+            "infer_memory_mb": _median_of_known([r.get("infer_memory_mb") for r in rows])}
 
 
 def _median_of_known(values: Sequence[float | None]) -> float:
@@ -557,10 +606,11 @@ class Speed(Experiment):
         from relukan_bench.limits import Demand
 
         units = len(devices) * len(config.functions) * config.timing.repeats * len(config.models)
+        samples = max(samples_of(config, f) for f in config.functions)
         return Demand(units, "devices x functions x timing.repeats x models",
-                      units * (config.timing.warmup_steps + config.train.steps) * config.data.samples,
-                      "those units x (timing.warmup_steps + train.steps) x data.samples",
-                      config.data.samples, "data.samples", units, "devices x functions x timing.repeats x models")
+                      units * (config.timing.warmup_steps + config.train.steps) * samples,
+                      "those units x (timing.warmup_steps + train.steps) x samples (the largest batch)",
+                      samples, "samples (the largest batch)", units, "devices x functions x timing.repeats x models")
 
     def plan(self, config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
         return plan(config, devices)
