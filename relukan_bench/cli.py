@@ -322,13 +322,14 @@ def reproduce(
     out: Optional[Path] = _out("reproduce"),
     quick: bool = typer.Option(False, "--quick", help="Smoke run of all three experiments (about a minute), marked so in the report."),
     tuned: bool = typer.Option(False, "--tuned", help="Also fit with every model at its own best, chosen on validation (configs/fit-tuned.yaml, into fit-tuned/; about nine times fit's work): the report states the accuracy claim both ways."),
+    peers: bool = typer.Option(False, "--peers", help="Also time ReLU-KAN among the field's KANs (configs/speed-peers.yaml and speed-scale.yaml, into speed-peers/ and speed-scale/; peers from PyPI need pip install 'relukan-bench[peers]')."),
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
                                           help="Finish an interrupted reproduce run in RUN_DIR: finished experiments and units are kept."),
     as_json: bool = JSON,
 ) -> None:
     """Run speed, fit and forgetting with their default configs and write REPORT.md.
 
-    Writes speed/, fit/ (with --tuned also fit-tuned/) and forgetting/ (each a run directory as its own command writes it), env.json and REPORT.md (environment, our tables beside the paper's, the figures, and a verdict on each of the paper's claims) into results/reproduce/<UTC timestamp>/.
+    Writes speed/ (with --peers also speed-peers/ and speed-scale/), fit/ (with --tuned also fit-tuned/) and forgetting/ (each a run directory as its own command writes it), env.json and REPORT.md (environment, our tables beside the paper's, the figures, and a verdict on each of the paper's claims) into results/reproduce/<UTC timestamp>/.
     """
     from relukan_bench.runner import Request, run_reproduce
 
@@ -338,7 +339,7 @@ def reproduce(
     from relukan_bench.session import interrupts_ignored
 
     notes = [] if resume is not None else [note for exp in experiments().values() if (note := exp.reproduce_config()[1])]
-    request = Request(options=options, out=out, quick=quick, tuned=tuned, resume=resume, workers=workers,
+    request = Request(options=options, out=out, quick=quick, tuned=tuned, peers=peers, resume=resume, workers=workers,
                       executor=executor.value, address=address)
     result = run_reproduce(request, _reporter, None if as_json else _show_experiment)
     with interrupts_ignored():
@@ -374,7 +375,7 @@ def _show_experiment(name: str, result: Any) -> None:
 
     console = _console()
     for table in experiment(result.experiment).show(result):
-        if name != result.experiment:  # a further part of reproduce (fit-tuned)
+        if name != result.experiment:  # a further part of reproduce (fit-tuned, speed-peers, ...)
             table.title = f"{name}: {table.title or ''}".rstrip(": ")
         if result.quick:
             table.title = f"{SMOKE.upper()} (--quick): {table.title or ''}".rstrip(": ")

@@ -180,7 +180,7 @@ def load_all(run_dir: Path) -> dict[str, Experiment | None]:
     from relukan_bench.experiments.protocol import experiments, reproduce_parts
 
     found = {name: load_experiment(Path(run_dir) / name, name) for name in experiments()}
-    for name, part in reproduce_parts(tuned=True).items():
+    for name, part in reproduce_parts(tuned=True, peers=True).items():
         owner = found.get(part.experiment)
         if name not in found and owner is not None:
             variant = load_experiment(Path(run_dir) / name, part.experiment)
@@ -193,16 +193,17 @@ def _further(experiments: dict[str, Experiment | None]) -> list[Any]:
     """The further parts of the run (protocol.Part: `fit-tuned/`) it holds, in run order."""
     from relukan_bench.experiments.protocol import reproduce_parts
 
-    return [part for name, part in reproduce_parts(tuned=True).items()
+    return [part for name, part in reproduce_parts(tuned=True, peers=True).items()
             if name != part.experiment and name in getattr(experiments.get(part.experiment), "variants", {})]
 
 
-def _missing(experiments: dict[str, Experiment | None], tuned: bool) -> list[str]:
-    """The parts of the run (`tuned`: with those `--tuned` asks for) not run or interrupted."""
+def _missing(experiments: dict[str, Experiment | None], flags: dict[str, bool]) -> list[str]:
+    """The parts of the run (with those its `flags` ask for: `--tuned`, `--peers`) not run or
+    interrupted."""
     from relukan_bench.experiments.protocol import reproduce_parts
 
     missing = []
-    for name, part in reproduce_parts(tuned).items():
+    for name, part in reproduce_parts(**flags).items():
         owner = experiments.get(part.experiment)
         exp = owner if name == part.experiment else owner.variants.get(name) if owner is not None else None
         if exp is None or exp.interrupted:
@@ -348,7 +349,10 @@ def _head(env: dict[str, Any], experiments: dict[str, Experiment | None]) -> lis
         lines += ["> **Smoke run (`--quick`)**, not a result: a handful of steps, one repeat and one seed per "
                   "experiment. It shows that everything runs; its numbers are not evidence for or against the paper.", ""]
     further = _further(experiments)
-    missing = _missing(experiments, bool(env.get("tuned")) or bool(further))
+    from relukan_bench.experiments.protocol import REPRODUCE_FLAGS
+
+    flags = {flag: bool(env.get(flag)) or any(part.flag == flag for part in further) for flag in REPRODUCE_FLAGS}
+    missing = _missing(experiments, flags)
     if missing or env.get("interrupted"):
         lines += [f"> **Incomplete**: interrupted or not run: {', '.join(missing) or 'see env.json'}. "
                   "The tables show what finished.", ""]

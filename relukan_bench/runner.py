@@ -219,8 +219,9 @@ class ReproduceRun:
 def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None = None,
                   announce: Callable[[str, Any], None] | None = None) -> ReproduceRun:
     """Every experiment with its default config (and the request's `--quick`, options and
-    overrides) into `<run_dir>/<experiment>/`, with `request.tuned` also the parts experiments
-    declare for it (`<run_dir>/fit-tuned/`, protocol.reproduce_parts), then `<run_dir>/REPORT.md`.
+    overrides) into `<run_dir>/<experiment>/`, with `request.tuned` and `request.peers` also the
+    parts experiments declare for them (`<run_dir>/fit-tuned/`, `speed-peers/`, `speed-scale/`;
+    protocol.reproduce_parts), then `<run_dir>/REPORT.md`.
 
     Every config is validated and every device checked before anything is created. After each
     part `announce(part name, result)` lets the caller show it. Ctrl-C stops the part in
@@ -263,8 +264,8 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, tuple[str, Reques
     from relukan_bench.session import (RunLock, check, execution_of, new_run, record_session, resolve_config, resumed_config,
                                       same_environment)
 
-    recorded, quick, tuned = _recorded_reproduce(request)
-    asked = reproduce_parts(tuned)
+    recorded, quick, flags = _recorded_reproduce(request)
+    asked = reproduce_parts(**flags)
     declared = {name: experiment(part.experiment) for name, part in asked.items()}
     parts = {name: _part(request, part, quick) for name, part in asked.items()}
     configs = {}
@@ -276,7 +277,8 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, tuple[str, Reques
     devices = list(dict.fromkeys(d for name, config in configs.items() for d in declared[name].devices(config.device)))
     env = {"experiment": "reproduce", **environment(next(iter(configs.values())).threads, devices)}
     if recorded is None:
-        env["quick"], env["tuned"] = quick, tuned
+        env["quick"] = quick
+        env.update(flags)
         with new_run("reproduce", request.out) as (run_dir, lock):  # nothing is created before this line
             write_json(run_dir / "env.json", env)
         return run_dir, {name: (declared[name].name, replace(part, out=run_dir / name)) for name, part in parts.items()}, env, lock
@@ -290,23 +292,26 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, tuple[str, Reques
     return run_dir, {name: (declared[name].name, part) for name, part in parts.items()}, recorded, lock
 
 
-def _recorded_reproduce(request: Request) -> tuple[dict[str, Any] | None, bool, bool]:
+def _recorded_reproduce(request: Request) -> tuple[dict[str, Any] | None, bool, dict[str, bool]]:
     """The env.json of the reproduce run `request.resume` names (None for a new run), whether
-    the run is a `--quick` one, and whether a `--tuned` one (both as recorded when resumed)."""
+    the run is a `--quick` one, and which further parts it asks for, {"tuned": .., "peers": ..}
+    (all as recorded when resumed)."""
     from relukan_bench.errors import UsageError
+    from relukan_bench.experiments.protocol import REPRODUCE_FLAGS
     from relukan_bench.session import recorded_env
 
     if request.resume is None:
-        return None, request.quick, request.tuned
+        return None, request.quick, {flag: bool(getattr(request, flag)) for flag in REPRODUCE_FLAGS}
     run_dir = Path(request.resume)
     recorded = recorded_env(request)
     if recorded is None or "quick" not in recorded:
         raise UsageError(f"--resume {run_dir}: expected a reproduce run directory (with env.json)")
     if request.quick and not recorded["quick"]:
         raise UsageError(f"--resume {run_dir}: --quick, but the run was a full one; resume without --quick")
-    if request.tuned and not recorded.get("tuned"):
-        raise UsageError(f"--resume {run_dir}: --tuned, but the run was started without it; resume without --tuned")
-    return recorded, bool(recorded["quick"]), bool(recorded.get("tuned"))
+    for flag in REPRODUCE_FLAGS:
+        if getattr(request, flag) and not recorded.get(flag):
+            raise UsageError(f"--resume {run_dir}: --{flag}, but the run was started without it; resume without --{flag}")
+    return recorded, bool(recorded["quick"]), {flag: bool(recorded.get(flag)) for flag in REPRODUCE_FLAGS}
 
 
 def _part(request: Request, declared: Any, quick: bool) -> Request:

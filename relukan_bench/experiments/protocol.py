@@ -61,14 +61,15 @@ class CompareTable:
 class Part:
     """A run directory `reproduce` writes beside the experiments' own: `name` (the directory)
     runs the experiment `experiment` with the shipped config `config`, only when the reproduce
-    run asks for it (`tuned`: `reproduce --tuned`). The report reads it with its experiment's
-    directory (report.Experiment.variants)."""
+    run asks for it (`flag`: "tuned" for `reproduce --tuned`, "peers" for `reproduce --peers`;
+    "" for an experiment's own directory, always run). The report reads it with its
+    experiment's directory (report.Experiment.variants)."""
 
     name: str
     experiment: str
     config: str
     title: str = ""  # what it runs, for the report ("each model at its own best, chosen on validation")
-    tuned: bool = True
+    flag: str = "tuned"
 
 
 @dataclass
@@ -271,14 +272,20 @@ def unregister(name: str) -> None:
     _extra.pop(name, None)
 
 
-def reproduce_parts(tuned: bool = False) -> dict[str, Part]:
+#: the options of `reproduce` that ask for further parts (Part.flag)
+REPRODUCE_FLAGS = ("tuned", "peers")
+
+
+def reproduce_parts(tuned: bool = False, peers: bool = False) -> dict[str, Part]:
     """The run directories of a `reproduce` run by name, in the order they run: each
     experiment's own (its name, its reproduce config: `config` ""), each followed by the
-    further parts it declares that the run asks for (`tuned`: `reproduce --tuned`)."""
+    further parts it declares that the run asks for (`tuned`: `reproduce --tuned`; `peers`:
+    `reproduce --peers`)."""
+    asked = {"": True, "tuned": tuned, "peers": peers}
     found: dict[str, Part] = {}
     for exp in experiments().values():
-        found[exp.name] = Part(exp.name, exp.name, "", exp.title, tuned=False)
-        found.update((part.name, part) for part in exp.parts if tuned or not part.tuned)
+        found[exp.name] = Part(exp.name, exp.name, "", exp.title, flag="")
+        found.update((part.name, part) for part in exp.parts if asked.get(part.flag, False))
     return found
 
 

@@ -253,7 +253,7 @@ def size_row(entry: Any, shape: Any) -> dict[str, Any]:
     """What a table records of an entry's size on `shape`: `macs` (None: unknown) and
     `sized`, how `match` sized it ("" when it does not)."""
     size = size_of(entry, shape)
-    return {"macs": size.macs if size is not None else None, "sized": resolve(entry, shape)[2]}
+    return {"macs": size.macs if size is not None else None, "sized": resolve(entry, shape)[2] or None}
 
 
 def looks(entries: Sequence[Any]) -> dict[str, Look]:

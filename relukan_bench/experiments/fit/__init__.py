@@ -61,6 +61,8 @@ class RunRecord(Record):
     batched: int
     compile_seconds: float
     error: str | None
+    macs: int | None = None
+    sized: str | None = None
 
 
 @dataclass
@@ -116,6 +118,8 @@ class SummaryRecord(Record):
     seconds: float
     params: int | None
     spline_params: int | None
+    macs: int | None = None
+    sized: str | None = None
 
 
 #: the tables' columns and types, for the writers and the one reader (results.read_records)
@@ -345,7 +349,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any,
     once, with the arithmetic that logged the curve)."""
     import torch
 
-    from relukan_bench.kinds import kind_of
+    from relukan_bench.kinds import kind_of, size_row
     from relukan_bench.training import mse
 
     steps = config.train.steps
@@ -386,6 +390,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any,
         batched=batched,
         compile_seconds=compile_seconds,
         error=error,
+        **size_row(spec, function),
     ).row()
     logged = [i for i in range(done) if (i + 1) % config.train.log_every == 0 or i + 1 in (steps, done)]
     losses = curve.losses.tolist()
@@ -449,6 +454,7 @@ def summarize(runs: Sequence[dict[str, Any]], baseline: str | None,
             seconds=median([r["seconds"] for r in rows]),
             params=rows[0]["params"] if rows else None,
             spline_params=rows[0]["spline_params"] if rows else None,
+            macs=some.get("macs"), sized=some.get("sized"),
         ))
     chosen = select(summary)
     base = {r["function"]: r["final_test_mse"] for r in summary

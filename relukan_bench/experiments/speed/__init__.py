@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from relukan_bench.errors import failure
-from relukan_bench.experiments.protocol import CompareTable, Experiment, Option
+from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, Part
 from relukan_bench.records import Record
 from relukan_bench.seeding import derive_seed
 from relukan_bench.stats import describe, ratio_range, relative_iqr
@@ -531,6 +531,8 @@ class Speed(Experiment):
 
     tables = {"raw": RawRecord}
     summaries = {"summary": SummaryRecord, "decomposition": DecompositionRecord}
+    parts = (Part("speed-peers", "speed", "speed-peers", "ReLU-KAN among the field's KANs at the paper's shapes", flag="peers"),
+             Part("speed-scale", "speed", "speed-scale", "the field's KANs from 64 to 1000 wide", flag="peers"))
     layouts = {"table": TABLE_LAYOUT}
     units_name = "timed runs"
     workers = True
