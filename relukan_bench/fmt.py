@@ -50,3 +50,10 @@ def failures(row: dict) -> str:
     diverged = count("diverged")
     failed = count("failed") - diverged if "diverged" in row else count("failed")
     return ", ".join(text for n, text in ((diverged, f"{diverged} diverged"), (failed, f"{failed} failed")) if n > 0)
+
+
+def count(value: float | None) -> str:
+    """A count with thousands separators (8,017,000); "" for none."""
+    if value is None or value != value:
+        return ""
+    return f"{int(value):,}"

@@ -626,6 +626,53 @@ def test_reproduce_quick_tuned_states_the_accuracy_claim_both_ways_and_resumes(w
     assert (run / "REPORT.md").read_text().count(f"| {claim} (") == 2
 
 
+TINY_PEERS = """\
+experiment: speed
+baseline: relukan
+data: {samples: 64}
+train: {steps: 3}
+timing: {repeats: 2, warmup_steps: 1, max_step_seconds: 10}
+models:
+  - {name: relukan, kind: relukan}
+  - {name: relukan-conv, kind: relukan, impl: conv}
+  - {name: relukan-fast, kind: relukan, impl: fast}
+  - {name: bspline, kind: bspline}
+  - {name: bspline-matched, kind: bspline, match: relukan}
+  - {name: mlp, kind: mlp, match: relukan}
+  - {name: linear-floor, kind: linear}
+functions:
+  - {name: f4, expression: exp(sin(pi*x1) + x2**2), width: [2, 5, 1], grid: 5, k: 3}
+  - {name: N12-b100, expression: random, width: [12, 12, 1], grid: 5, k: 3, samples: 100}
+"""
+
+
+def test_reproduce_quick_peers_answers_which_kan_is_fastest(workdir, tiny_shipped):
+    """`reproduce --quick --peers`: speed-peers/ and speed-scale/ after speed/, the report's
+    "Among the field's KANs" (an overview and a table per shape, the KAN-benchmarking sentence at
+    [1000, 1000, 1], batch 100, here a small stand-in named so) and the "fastest KAN" verdict."""
+    (tiny_shipped / "speed-peers.yaml").write_text(TINY_PEERS)
+    (tiny_shipped / "speed-scale.yaml").write_text(TINY_PEERS.replace("[12, 12, 1]", "[1000, 1000, 1]").replace(
+        "N12-b100", "N1000-b100").replace("f4, expression: exp(sin(pi*x1) + x2**2), width: [2, 5, 1]",
+                                          "L8-b100, expression: random, width: [8, 8]"))
+    result = invoke("reproduce", "--quick", "--peers", "--out", "rep", "--json")
+    assert result.exit_code == 0, result.output
+    run = workdir / "rep"
+    assert sorted(p.name for p in run.iterdir()) == ["REPORT.md", "env.json", "fit", "forgetting", "speed", "speed-peers",
+                                                     "speed-scale"]
+    assert json.loads((run / "env.json").read_text())["peers"] is True
+    outcome = json.loads(result.stdout)
+    assert [v["experiment"] for v in outcome["verdicts"]] == ["speed", "speed-peers", "fit", "forgetting"]
+    text = (run / "REPORT.md").read_text()
+    assert "### Among the field's KANs" in text and "#### `speed-scale/`" in text and "#### `speed-peers/`" in text
+    assert "| ReLU-KAN is the fastest KAN to train | not claimed" in text
+    assert "KAN-benchmarking timed ReLU-KAN slowest of all at [1000, 1000, 1], batch 100 (N1000-b100 here" in text
+    assert "as the reference code (Conv2d) (`relukan-conv`) it is" in text
+    summary = read_csv(run / "speed-scale" / "summary.csv")
+    assert {r["model"] for r in summary if r["sized"]} == {"bspline-matched", "mlp"}
+    assert all(int(r["macs"]) > 0 and r["effort"] for r in summary)
+    assert "Incomplete" not in text
+
+
 def test_reproduce_resume_with_tuned_of_an_untuned_run_is_refused(workdir):
     (workdir / "rep").mkdir()
     (workdir / "rep" / "env.json").write_text(json.dumps({"experiment": "reproduce", "quick": True}))
@@ -641,6 +688,8 @@ def test_a_tuned_reproduce_part_never_started_starts_with_its_own_config(tmp_pat
 
     parts = reproduce_parts(tuned=True)
     assert list(parts) == ["speed", "fit", "fit-tuned", "forgetting"] and list(reproduce_parts()) == ["speed", "fit", "forgetting"]
+    assert list(reproduce_parts(peers=True)) == ["speed", "speed-peers", "speed-scale", "fit", "forgetting"]
+    assert {p.config for p in reproduce_parts(peers=True).values() if p.flag == "peers"} == {"speed-peers", "speed-scale"}
     fresh = _part(Request(quick=True), parts["fit-tuned"], True)
     assert fresh.config.name == "fit-tuned.yaml" and fresh.quick
     resumed = _part(Request(resume=tmp_path), parts["fit-tuned"], True)

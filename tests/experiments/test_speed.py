@@ -228,3 +228,71 @@ def test_a_version_whose_worker_fails_is_a_failed_unit_that_names_it(pykan_home,
     assert relukan["error"] is None and relukan["seconds"] > 0
     assert old["pykan_version"] == "0.0.5" and old["pykan_mode"] == "default" and math.isnan(old["seconds"])
     assert old["error"].startswith("WorkerError: pykan 0.0.5: ImportError: a broken pykan"), old["error"]
+
+
+SHAPES = """\
+experiment: speed
+baseline: relukan
+data: {samples: 40}
+train: {steps: 3}
+timing: {repeats: 2, warmup_steps: 1}
+models:
+  - {name: relukan, kind: relukan}
+  - {name: bspline, kind: bspline, match: relukan}
+  - {name: fast, kind: relukan, impl: fast}
+functions:
+  - {name: L6, expression: random, width: [6, 6], grid: 5, k: 3, samples: 20}
+  - {name: f1, expression: sin(pi*x1), width: [1, 1], grid: 5, k: 3}
+"""
+
+
+def shapes_config(tmp_path, text=SHAPES, overrides=()):
+    from relukan_bench.config import load_config
+
+    path = tmp_path / "shapes.yaml"
+    path.write_text(text)
+    return load_config(path, list(overrides), SpeedConfig)
+
+
+def test_bare_shapes_on_random_targets_with_their_own_batch(tmp_path):
+    """A shape with `expression: random` of any last width trains on standard-normal targets at
+    its own batch; each row records its batch, multiply-adds, match, effort and inference."""
+    from relukan_bench.experiments.speed import iter_speed
+
+    records = list(iter_speed(shapes_config(tmp_path), ["cpu"]))
+    assert len(records) == 2 * 2 * 3 and not any(r["error"] for r in records)
+    by = {(r["function"], r["model"]): r for r in records if r["repeat"] == 0}
+    assert by[("L6", "relukan")]["samples"] == 20 and by[("f1", "relukan")]["samples"] == 40
+    assert by[("L6", "relukan")]["macs"] == 6 * 8 * 6 and by[("L6", "relukan")]["params"] == 6 * 8 * 6 + 6 + 2 * 6 * 8
+    assert by[("L6", "bspline")]["sized"].startswith("grid ") and by[("L6", "bspline")]["params"] <= by[("L6", "relukan")]["params"]
+    assert (by[("L6", "relukan")]["effort"], by[("L6", "fast")]["effort"]) == ("eager", "fused")
+    for r in records:
+        assert r["infer_ms"] > 0 and r["infer_memory_mb"] >= 0 and r["too_slow"] is None
+    rows = {(r["function"], r["model"]): r for r in summarize(records, "relukan")}
+    assert rows[("L6", "fast")]["infer_q1_ms"] <= rows[("L6", "fast")]["infer_ms"] <= rows[("L6", "fast")]["infer_q3_ms"]
+
+
+def test_a_random_target_needs_no_single_output_but_an_expression_still_does(tmp_path):
+    from relukan_bench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"functions\[0\]\.width: expected the last width to be 1"):
+        shapes_config(tmp_path, SHAPES.replace("expression: random, width: [6, 6]", "expression: x1, width: [6, 6]"))
+    with pytest.raises(ConfigError, match=r"functions\[0\]\.expression"):
+        shapes_config(tmp_path, SHAPES.replace("expression: random", "expression: randomly"))
+
+
+def test_a_model_estimated_above_the_limit_is_marked_too_slow_and_never_run(tmp_path):
+    """The probe runs two steps at a tenth of the batch; a limit no step can meet marks every
+    unit too slow to time, counted apart from failures, never timed and never silently left out."""
+    from relukan_bench.experiments.speed import iter_speed
+
+    config = shapes_config(tmp_path, overrides=["timing.max_step_seconds=1e-9"])
+    records = list(iter_speed(config, ["cpu"]))
+    assert len(records) == 12
+    for r in records:
+        assert r["too_slow"].startswith("too slow to time: one step estimated at") and "limit 1e-09 s" in r["too_slow"]
+        assert r["error"] is None and math.isnan(r["seconds"]) and math.isnan(r["infer_ms"])
+    rows = summarize(records, "relukan")
+    assert all(row["n"] == 0 and row["failed"] == 0 and row["too_slow"] for row in rows)
+    generous = list(iter_speed(shapes_config(tmp_path, overrides=["timing.max_step_seconds=100"]), ["cpu"]))
+    assert all(r["too_slow"] is None and r["seconds"] > 0 for r in generous)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from relukan_bench import fmt
+from relukan_bench.experiments.speed import peers
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite, geomean, link, span
 from relukan_bench.stats import ratio_range
 from relukan_bench.tables import markdown_table
@@ -74,7 +75,8 @@ def section(exp: Experiment, run_dir: Path) -> str:
     if exp.decomposition:
         text += ["", decomposition_section(exp)]
     text += ["", baselines_section(exp)]
-    return "\n".join(text)
+    among = peers.section(exp)
+    return "\n".join(text + (["", among] if among else []))
 
 
 # ----------------------------------------------------------------------------- against which KAN?
@@ -274,6 +276,12 @@ def verdict(exp: Experiment | None) -> Verdict:
     paper = f"~20x: {span(paper_gpu)} GPU, {span(paper_cpu)} CPU"
     return Verdict("speed", claim, outcome, sentence[0].upper() + sentence[1:], paper=paper, ours=_ours(exp, relukan),
                    finding=finding(exp))
+
+
+def verdicts(exp: Experiment | None) -> list[Verdict]:
+    """The claim against pykan; with the peers' runs (`reproduce --peers`), also "fastest KAN?"."""
+    among = peers.verdict(exp)
+    return [verdict(exp)] + ([among] if among is not None else [])
 
 
 def _ours(exp: Experiment, relukan: str) -> str:
