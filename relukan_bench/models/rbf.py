@@ -9,9 +9,10 @@ over [grid_min, grid_max] (FastKAN's defaults -2 and 2) and width h = (grid_max 
     y = phi(z).reshape(B, n_in * n) @ W^T  +  Linear(silu(x))
 
 W (n_out, n_in * n) has no bias and starts truncated-normal with std `init_scale` (0.1), cut at
--2 and 2 (torch's default bounds, absolute: at std 0.1 in effect untruncated); the base branch `Linear(n_in, n_out)` (with bias, PyTorch's default
-initialisation) sees the raw input, the LayerNorm only the RBF branch. The grid is fixed. A
-seeded layer draws its random numbers in FastKAN's order (W, then the base weight and bias).
+-2 and 2 (torch's default bounds, absolute: at std 0.1 in effect untruncated); the base branch
+`Linear(n_in, n_out)` (with bias, PyTorch's default initialisation) sees the raw input, the
+LayerNorm only the RBF branch. The grid is fixed. A seeded layer draws its random numbers in
+FastKAN's order (W, then the base weight and bias).
 
 With a single input (n_in = 1) the LayerNorm maps every x to its bias, so the RBF branch is a
 constant: FastKAN's own layer refuses that case (it asserts n_in > 1 and asks for
