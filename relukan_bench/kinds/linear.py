@@ -45,9 +45,15 @@ def size(entry: LinearSpec, shape: Any) -> Size:
     return Size(sum(i * n * o + o for i, o in layers), sum(i * n * o for i, o in layers))
 
 
+def resize(entry: LinearSpec, shape: Any, n: int) -> tuple[LinearSpec, Any]:
+    """`match:` varies the copies of the input (whatever the grid)."""
+    return entry.model_copy(update={"copies": n}), shape
+
+
 def describe(entry: LinearSpec) -> str:
     return named("nn.Linear floor", [f"{entry.copies} copies"] if entry.copies is not None else [], entry)
 
 
 KIND = ModelKind("linear", LinearSpec, build, label="nn.Linear floor", role="control", rank=20, describe=describe,
-                 family="floor", hue="copper", line={"linestyle": ":", "linewidth": 0.9}, cost=0.5, size=size)
+                 family="floor", hue="copper", line={"linestyle": ":", "linewidth": 0.9}, cost=0.5, size=size,
+                 resize=resize, knob="copies")

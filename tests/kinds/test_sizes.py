@@ -119,3 +119,10 @@ functions:
   - {{name: f, expression: x1*x2, width: [2, 5, 1], grid: 5, k: 3}}
 """)
     return load_config(path, [], SpeedConfig)
+
+
+def test_the_floor_matches_by_its_copies_whatever_the_grid(tmp_path):
+    config = matched_config(tmp_path, "  - {name: floor, kind: linear, copies: 3, match: relukan}")
+    _, _, note = resolve(config.models[1], config.functions[0])
+    # [2, 5, 1] with c copies: (2c*5 + 5) + (5c*1 + 1) = 15c + 6 <= 238, so c = 15
+    assert note == "copies 15 (231 <= 238 params of relukan)"
