@@ -1,4 +1,5 @@
-"""Terminal tables (rich). They arrange records; they compute nothing.
+"""Terminal tables (rich). They arrange records and compute nothing, save the forward-only
+latency's spread and speedup (from the quartiles and medians in its rows).
 
 Cells are plain text or `rich.text.Text` with styles set as attributes, never markup: the
 consoles that print them read no markup, so that nothing a user typed (a path, a name, an
@@ -7,8 +8,10 @@ error message) is ever taken for a style."""
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -34,40 +37,131 @@ def _times(value: float | None) -> str:
     return "inf" if math.isinf(value) else f"{value:.2f}x"
 
 
+WIDE = 1 << 20  # a width no table reaches: the natural width of whatever is measured in it
+
+
+class SplitTable:
+    """A table of row labels (device, model) and value columns (one per function) drawn as
+    as many tables of consecutive value columns as the console's width needs, the labels
+    repeated in each: so that many functions stay readable in 80 columns. No column is ever
+    wrapped or cut: each is as wide as its longest header or cell line (`no_wrap`,
+    `min_width`, measured by rich); the parts are as even as the width allows. The title goes
+    above the first part (`title` may be changed until drawn, as the CLI does), the caption
+    below the last. Cells are plain text or `Text`; plain text is taken as `Text`, never markup.
+
+    Only where the labels and one value column do not fit together (a console far below 80
+    columns) do that part's value columns wrap and fold; the labels stay whole."""
+
+    def __init__(self, title: str, caption: str, labels: Sequence[str], columns: Sequence[tuple[str, str | None]]):
+        self.title, self.caption = title, caption
+        self.labels = list(labels)
+        self.columns = list(columns)  # (header, style) per value column, right-justified
+        self.rows: list[tuple[list[Text], bool]] = []
+
+    def add_row(self, labels: Sequence[str | Text], cells: Sequence[str | Text], end_section: bool = False) -> None:
+        """A row: its labels, then a cell per value column."""
+        self.rows.append(([Text(c) if isinstance(c, str) else c for c in [*labels, *cells]], end_section))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        wide = options.update_width(WIDE)
+        headers = [*self.labels, *(header for header, _ in self.columns)]
+        widths = [max(Measurement.get(console, wide, Text(cell) if isinstance(cell, str) else cell).maximum
+                      for cell in [header, *(row[index] for row, _ in self.rows)])
+                  for index, header in enumerate(headers)]
+        groups = self._groups(lambda group: self._fits(console, options, group, widths))
+        for index, group in enumerate(groups):
+            yield self._part(group, widths, self._fits(console, options, group, widths),
+                             self.title if index == 0 else None, self.caption if index == len(groups) - 1 else None)
+
+    def _fits(self, console: Console, options: ConsoleOptions, group: list[int], widths: list[int]) -> bool:
+        """Whether the labels and these value columns, none of them narrowed, fit the width."""
+        part = self._part(group, widths, True, None, None)
+        return Measurement.get(console, options.update_width(WIDE), part).maximum <= options.max_width
+
+    def _groups(self, fits: Callable[[list[int]], bool]) -> list[list[int]]:
+        """The value columns in consecutive groups that fit: as few as packing them in order
+        gives, then spread evenly over that many parts where those fit too."""
+        packed: list[list[int]] = []
+        for index in range(len(self.columns)):
+            if packed and fits([*packed[-1], index]):
+                packed[-1].append(index)
+            else:
+                packed.append([index])
+        if len(packed) < 2:
+            return packed or [[]]
+        count, extra = divmod(len(self.columns), len(packed))
+        starts = [i * count + min(i, extra) for i in range(len(packed) + 1)]
+        even = [list(range(start, end)) for start, end in zip(starts, starts[1:])]
+        return even if all(fits(group) for group in even) else packed
+
+    def _part(self, group: list[int], widths: list[int], whole: bool, title: str | None, caption: str | None) -> Table:
+        """One part: the labels and the value columns in `group` (their indices); `whole`:
+        every column at its full width, else the value columns may wrap."""
+        table = Table(title=title, caption=caption)
+        for index, header in enumerate(self.labels):
+            table.add_column(Text(header), no_wrap=True, min_width=widths[index])
+        for index in group:
+            header, style = self.columns[index]
+            width = widths[len(self.labels) + index]
+            table.add_column(Text(header), justify="right", style=style, no_wrap=whole, min_width=width if whole else None,
+                             overflow="ellipsis" if whole else "fold")
+        for cells, end_section in self.rows:
+            table.add_row(*cells[:len(self.labels)], *(cells[len(self.labels) + i] for i in group), end_section=end_section)
+        return table
+
+
+def _by_model(summary: Sequence[dict[str, Any]], title: str, caption: str,
+              cell: Callable[[dict[str, Any] | None], Text],
+              last: Callable[[str, list[str]], tuple[Text, list[Text]]] | None = None) -> SplitTable:
+    """A row per device and model that ran there, a column per function, `cell` of each
+    summary row; `last(device, functions)`: an optional last row per device (label, cells)."""
+    models = list(dict.fromkeys(row["model"] for row in summary))
+    functions = list(dict.fromkeys(row["function"] for row in summary))
+    table = SplitTable(title, caption, ["device", "model"], [(function, None) for function in functions])
+    by_key = {(r["function"], r["device"], r["model"]): r for r in summary}
+    devices = list(dict.fromkeys(row["device"] for row in summary))
+    for device in devices:
+        here = [m for m in models if any((f, device, m) in by_key for f in functions)]
+        for index, model in enumerate(here):
+            table.add_row([device, model], [cell(by_key.get((f, device, model))) for f in functions],
+                          end_section=last is None and index == len(here) - 1)
+        if last is not None:
+            label, cells = last(device, functions)
+            table.add_row([device, label], cells, end_section=True)
+    return table
+
+
 def speed_table(
     summary: Sequence[dict[str, Any]],
     baseline: str | None,
     paper: dict[tuple[str, str], float],
     steps: int,
-) -> Table:
+) -> SplitTable:
     """A row per device and model, a column per function (so that a run of many baselines
-    stays readable): each cell the median ms per step with its interquartile range, and below
-    it the speedup over the baseline; a last row per device with the paper's ReLU-KAN/KAN
-    speedup."""
-    models = list(dict.fromkeys(row["model"] for row in summary))
-    functions = list(dict.fromkeys(row["function"] for row in summary))
-    table = Table(
-        title=f"ms per training step over {steps} steps: median (IQR/median); below: speedup over {baseline or 'nothing'}",
-        caption=f"speedup = {baseline or 'baseline'} / model, medians; yellow: IQR > {NOISY:.0%}",
-    )
-    table.add_column("device")
-    table.add_column("model")
-    for function in functions:
-        table.add_column(function, justify="right", no_wrap=True)
-    by_key = {(r["function"], r["device"], r["model"]): r for r in summary}
-    devices = list(dict.fromkeys(row["device"] for row in summary))
-    for device in devices:
-        for model in models:
-            if any((f, device, model) in by_key for f in functions):
-                table.add_row(device, model, *[_speed_cell(by_key.get((f, device, model)), model == baseline) for f in functions])
+    stays readable; split into parts of consecutive functions where the width needs it): each
+    cell the median ms per step with its interquartile range, and below it the speedup over
+    the baseline, or "too slow" where the unit was not timed; a last row per device with the
+    paper's ReLU-KAN/KAN speedup."""
+    too_slow = any(row.get("too_slow") for row in summary)
+
+    def paper_row(device: str, functions: list[str]) -> tuple[Text, list[Text]]:
         label = "gpu" if device == "cuda" else device
-        table.add_row(device, Text("paper speedup", style="dim"),
-                      *[Text(_times(paper.get((f, label))), style="dim") for f in functions], end_section=True)
-    return table
+        return Text("paper speedup", style="dim"), [Text(_times(paper.get((f, label))), style="dim") for f in functions]
+
+    return _by_model(
+        summary,
+        f"ms per training step over {steps} steps: median (IQR/median); below: speedup over {baseline or 'nothing'}",
+        f"speedup = {baseline or 'baseline'} / model, medians; yellow: IQR > {NOISY:.0%}"
+        + ("; too slow: not timed, one step estimated above timing.max_step_seconds (summary.csv's too_slow says "
+           "by how much)" if too_slow else ""),
+        lambda row: _speed_cell(row, row is not None and row["model"] == baseline),
+        paper_row,
+    )
 
 
 def _speed_cell(row: dict[str, Any] | None, is_baseline: bool) -> Text:
-    """'12.5 (6%)' (yellow when noisy), the speedup below it in bold, failures in red."""
+    """'12.5 (6%)' (yellow when noisy), the speedup below it in bold, "too slow" (dim) where
+    the unit was not timed, failures in red."""
     if row is None:
         return Text("")
     spread = row["iqr_rel"]
@@ -81,77 +175,110 @@ def _speed_cell(row: dict[str, Any] | None, is_baseline: bool) -> Text:
     text = Text(plain, style="yellow" if noisy else "")
     if not is_baseline and _times(row.get("speedup")):
         text = below(text, _times(row.get("speedup")), "bold")
+    if row.get("too_slow"):
+        text = below(text, "too slow", "dim")
     return below(text, fmt.failures(row), "red") if fmt.failures(row) else text
 
 
-def decomposition_table(split: Sequence[dict[str, Any]]) -> Table:
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def inference_table(summary: Sequence[dict[str, Any]], baseline: str | None) -> SplitTable | None:
+    """The forward-only latency (ms per call, no gradients), in the layout of `speed_table`:
+    the median with its interquartile range, and below it the speedup over the baseline's
+    (the ratio of the two medians); None when no row has one (runs from before it)."""
+    if not any(_finite(row.get("infer_ms")) for row in summary):
+        return None
+    base = {(r["function"], r["device"]): r.get("infer_ms") for r in summary if r["model"] == baseline}
+
+    def cell(row: dict[str, Any] | None) -> Text:
+        if row is None:
+            return Text("")
+        median, low, high = row.get("infer_ms"), row.get("infer_q1_ms"), row.get("infer_q3_ms")
+        text = Text("")
+        if _finite(median):
+            spread = (high - low) / median if median > 0 and _finite(low) and _finite(high) else math.nan
+            text = Text(f"{median:.3g}" + (f" ({100 * spread:.0f}%)" if spread == spread else ""),
+                        style="yellow" if spread == spread and spread > NOISY else "")
+            reference = base.get((row["function"], row["device"]))
+            if row["model"] != baseline and _finite(reference) and median > 0:
+                text = below(text, _times(reference / median), "bold")
+        if row.get("too_slow"):
+            text = below(text, "too slow", "dim")
+        return below(text, fmt.failures(row), "red") if fmt.failures(row) else text
+
+    return _by_model(
+        summary,
+        f"ms per forward call (inference, no gradients): median (IQR/median); below: speedup over {baseline or 'nothing'}",
+        f"speedup = {baseline or 'baseline'} / model, medians of the forward-only latency; yellow: IQR > {NOISY:.0%}",
+        cell,
+    )
+
+
+def decomposition_table(split: Sequence[dict[str, Any]]) -> SplitTable:
     """Per function, device and ReLU-KAN: its speedup over pykan split into the
     implementation's part (pykan / our B-spline KAN) and the basis's (our B-spline KAN /
-    ReLU-KAN), with quartile ranges (experiments/speed.py, `decompose`)."""
+    ReLU-KAN), with quartile ranges below (experiments/speed.py, `decompose`); split into
+    parts like `SplitTable` where the width needs it."""
     first = split[0]
-    table = Table(
-        title="where the speedup comes from: total = implementation x basis",
-        caption=f"implementation = {first['kan']} / {first['bspline']} (the same B-spline KAN, pykan's code vs a few "
-                f"tensor operations); basis = {first['bspline']} / ReLU-KAN; share = the implementation's part of the "
-                "total on a log scale; brackets: quartile range",
+    table = SplitTable(
+        "where the speedup comes from: total = implementation x basis",
+        f"implementation = {first['kan']} / {first['bspline']} (the same B-spline KAN, pykan's code vs a few "
+        f"tensor operations); basis = {first['bspline']} / ReLU-KAN; share = the implementation's part of the "
+        "total on a log scale; brackets: quartile range",
+        ["function", "device", "ReLU-KAN"],
+        [("total", None), ("implementation", None), ("basis", None), ("implementation\nshare", "bold")],
     )
-    for name in ("function", "device", "ReLU-KAN"):
-        table.add_column(name)
-    for name in ("total", "implementation", "basis"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("implementation\nshare", justify="right", style="bold")
     for row in split:
-        cells = [row["function"], row["device"], row["relukan"]]
+        cells: list[str | Text] = []
         for name in ("total", "implementation", "basis"):
-            cells.append(f"{_times(row[name])} [{_times(row[name + '_low'])}-{_times(row[name + '_high'])}]")
+            cells.append(below(_times(row[name]), f"[{_times(row[name + '_low'])}-{_times(row[name + '_high'])}]", "dim"))
         share = row["implementation_share"]
         cells.append(f"{share:.0%}" if share == share else "")
-        table.add_row(*cells)
+        table.add_row([row["function"], row["device"], row["relukan"]], cells)
     return table
 
 
-def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]], config: Any) -> Table:
-    """Per function: each model's median final test MSE over seeds with its range, each
-    model's gain over the baseline, and the paper's KAN/ReLU-KAN ratio in MSE and as plotted."""
+def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]], config: Any) -> SplitTable:
+    """A row per model, a column per function (split into parts of consecutive functions where
+    the width needs it): each cell the model's median final test MSE over seeds, its range
+    below, then its gain over the baseline; two last rows with the paper's KAN/ReLU-KAN ratio,
+    in MSE and as plotted."""
     models = [m.name for m in config.models if any(r["model"] == m.name for r in summary)]
     baseline = config.baseline if config.baseline in models else None
-    others = [m for m in models if m != baseline] if baseline else []
-    out = Table(
-        title=f"Final test MSE after {config.train.steps} steps: median over seeds, range below",
-        caption=(f"gain = {baseline} MSE / model MSE (medians): how many times lower the model's error is; "
-                 "below 1 written 1/N x, N times higher. " if baseline else "")
+    out = SplitTable(
+        f"Final test MSE after {config.train.steps} steps: median over seeds, range below"
+        + (f"; below that: gain over {baseline}" if baseline else ""),
+        (f"gain = {baseline} MSE / model MSE (medians): how many times lower the model's error is; "
+         "below 1 written 1/N x, N times higher. " if baseline else "")
         + "Paper: its KAN/ReLU-KAN ratio in MSE on both sides, and as its figures plot it "
         "(KAN RMSE against ReLU-KAN MSE). *: the paper's two models ran different functions (table.csv says which).",
+        ["model"], [(row["function"], None) for row in table],
     )
-    out.add_column("fn")
-    for model in models:
-        out.add_column(f"{model}\ntest MSE", justify="right", no_wrap=True)
-    for model in others:
-        out.add_column(f"{model}\ngain", justify="right", style="bold", no_wrap=True)
-    out.add_column("paper\ngain", justify="right", style="dim", no_wrap=True)
-    out.add_column("paper as\nplotted", justify="right", style="dim", no_wrap=True)
     by_key = {(r["function"], r["model"]): r for r in summary}
-    for row in table:
-        cells = [row["function"]]
-        for model in models:
-            found = by_key.get((row["function"], model))
-            cells.append(_mse_cell(found) if found else "")
-        for model in others:
-            cells.append(fmt.times(row.get(f"{model}_gain")))
-        mark = "*" if row.get("paper_note") else ""
-        cells.append(fmt.times(row.get("paper_gain")) + mark if row.get("paper_gain") is not None else "")
-        cells.append(fmt.times(row.get("paper_gain_as_plotted")) + mark if row.get("paper_gain_as_plotted") is not None else "")
-        out.add_row(*cells)
+    for index, model in enumerate(models):
+        gains = [row.get(f"{model}_gain") if baseline and model != baseline else None for row in table]
+        out.add_row([model], [_mse_cell(by_key.get((row["function"], model)), gain) for row, gain in zip(table, gains)],
+                    end_section=index == len(models) - 1)
+    for label, key in (("paper gain", "paper_gain"), ("paper as plotted", "paper_gain_as_plotted")):
+        out.add_row([Text(label, style="dim")],
+                    [Text(fmt.times(row.get(key)) + ("*" if row.get("paper_note") else "") if row.get(key) is not None
+                          else "", style="dim") for row in table])
     return out
 
 
-def _mse_cell(row: dict[str, Any]) -> Text:
-    """The median final test MSE; below it the range over seeds (2 digits); below that how
-    many diverged or failed."""
+def _mse_cell(row: dict[str, Any] | None, gain: float | None) -> Text:
+    """The median final test MSE; below it the range over seeds (2 digits); below that the
+    gain over the baseline (bold), then how many diverged or failed."""
+    if row is None:
+        return Text("")
     text = Text(fmt.mse(row["final_test_mse"]))
     if row["n_seeds"] > 1 and math.isfinite(row["final_test_mse_min"]):
         high = row["final_test_mse_max"]
         text = below(text, f"{fmt.mse(row['final_test_mse_min'], 1)}-{'inf' if math.isinf(high) else fmt.mse(high, 1)}", "dim")
+    if fmt.times(gain):
+        text = below(text, fmt.times(gain), "bold")
     if fmt.failures(row):
         text = below(text, fmt.failures(row), "red")
     return text

@@ -1,11 +1,13 @@
 """Terminal tables: rendered to text at a fixed width and read back."""
 
+import io
 import math
+import re
 
 from rich.console import Console
 
 from relukan_bench.config import FitConfig
-from relukan_bench.render import fit_table
+from relukan_bench.render import decomposition_table, fit_table, inference_table, speed_table
 
 
 def _text(table) -> str:
@@ -51,3 +53,107 @@ def test_forgetting_table_shows_medians_ranges_fractions_and_divergence():
         assert "ReLU-KAN" in text and "MLP" in text
         assert "2.59e-03" in text and "-5.10e-03 to 4.60e-02" in text and "2%" in text and "0% to 35%" in text
         assert "-5.10e-03 to diverged" in text and "1 diverged" in text and "79" in text
+
+
+# Many models and functions in 80 columns (a log): every name whole, no line wider than the console.
+MODELS = ["relukan", "relukan-fast", "relukan-conv", "relukan-compiled", "kan", "kan-0.2.8-compile", "kan-pykan-fit",
+          "bspline", "bspline-compiled", "bspline-captured", "rbf", "rbf-matched", "chebyshev", "chebyshev-matched",
+          "fourier", "inkan", "flashkan", "linear-floor", "mlp", "mlp-matched"]
+FUNCTIONS = [f"{axis}{size}-b{batch}" for axis in ("L", "N") for size in (10, 100, 1000) for batch in (100, 1000)]
+
+
+def _narrow(renderable) -> list[str]:
+    """The lines of `renderable` printed in a log 80 columns wide; none is wider."""
+    console = Console(width=80, record=True, file=io.StringIO(), color_system=None)
+    console.print(renderable)
+    lines = console.export_text().splitlines()
+    assert lines and all(len(line) <= 80 for line in lines), "\n".join(line for line in lines if len(line) > 80)
+    return lines
+
+
+def _names_whole(lines: list[str], names: list[str]) -> None:
+    """Every name appears as a whole cell (between borders), not only as part of a longer one."""
+    cells = {cell.strip() for line in lines for cell in re.split("[│┃]", line)}
+    missing = [name for name in names if name not in cells]
+    assert not missing, missing
+
+
+def _speed_summary(inference: bool) -> list[dict]:
+    rows = []
+    for f_index, function in enumerate(FUNCTIONS):
+        for m_index, model in enumerate(MODELS):
+            slow = model == "kan-0.2.8-compile" and function.startswith("L1000")
+            ms = 0.1 * (1 + m_index) * (1 + f_index)
+            row = {"function": function, "model": model, "device": "cpu", "n": 0 if slow else 7, "failed": 0,
+                   "ms_per_step": math.nan if slow else ms, "iqr_rel": math.nan if slow else 0.04,
+                   "speedup": math.nan if slow else 0.1 * (5 + m_index) * 1.001}
+            if inference:
+                median = math.nan if slow else ms / 3
+                row.update(infer_ms=median, infer_q1_ms=median * 0.98, infer_q3_ms=median * 1.03, macs=1200 * m_index,
+                           params=79 + m_index, effort="eager", samples=1000,
+                           too_slow="too slow to time: one step estimated at 31.2 s (limit 10 s; measured at batch 100)"
+                           if slow else None)
+            rows.append(row)
+    return rows
+
+
+def test_speed_tables_with_many_models_and_functions_fit_80_columns_with_every_name_whole():
+    lines = _narrow(speed_table(_speed_summary(True), "kan", {}, 5))
+    _names_whole(lines, MODELS + FUNCTIONS + ["paper speedup"])
+    headers = [line for line in lines if "┃ device" in line]
+    assert len(headers) > 1  # split into parts, the row labels repeated in each
+    assert all(line.count("kan-0.2.8-compile") == 1 for line in lines if "kan-0.2.8-compile" in line)
+    assert any("too slow" in line for line in lines)  # the unit not timed says so instead of an empty cell
+    assert "ms per training step over 5 steps" in " ".join(" ".join(lines).split())
+
+    inference = inference_table(_speed_summary(True), "kan")
+    lines = _narrow(inference)
+    _names_whole(lines, MODELS + FUNCTIONS)
+    text = " ".join(" ".join(lines).split())
+    assert "ms per forward call" in text and "speedup over kan" in text
+    relukan = next(line for line in lines if "│ relukan " in line)  # 0.1 ms / 3 against kan's 0.5 ms / 3: 5x
+    assert "0.0333 (5%)" in relukan
+    assert any("5.00x" in line for line in lines)
+
+
+def test_the_inference_table_appears_only_where_rows_have_a_forward_latency():
+    older = _speed_summary(False)  # rows from before the columns
+    assert inference_table(older, "kan") is None
+    lines = _narrow(speed_table(older, "kan", {("L10-b100", "cpu"): 5.0}, 5))
+    _names_whole(lines, MODELS + FUNCTIONS)
+    assert not any("too slow" in line for line in lines) and any("5.00x" in line for line in lines)
+    assert inference_table(_speed_summary(True), "kan") is not None
+
+
+def test_fit_table_with_many_models_and_functions_fits_80_columns_with_every_name_whole():
+    functions = FUNCTIONS[:5] + ["f1", "f2", "f3", "f4", "f5"]
+    config = FitConfig.model_validate({
+        "baseline": "kan", "train": {"steps": 5000},
+        "models": [{"name": name, "kind": "relukan" if "relukan" in name else "kan"} for name in MODELS],
+        "functions": [{"name": name, "expression": "exp(x1)", "width": [1, 1], "grid": 5, "k": 3} for name in functions],
+    })
+    summary = [{"function": function, "model": model, "final_test_mse": 1.04e-4 * (1 + i), "final_test_mse_min": 8.1e-5,
+                "final_test_mse_max": math.inf if model == "mlp" else 1.8e-4, "n_seeds": 3,
+                "diverged": int(model == "mlp")}
+               for function in functions for i, model in enumerate(MODELS)]
+    table = [{"function": function, **{f"{model}_test_mse": 1.04e-4 for model in MODELS},
+              **{f"{model}_gain": 0.1 for model in MODELS if model != "kan"},
+              "paper_gain": 0.5986, "paper_gain_as_plotted": 125.98, "paper_note": "x1**2 + x1 + 1" if function == "f3" else ""}
+             for function in functions]
+    lines = _narrow(fit_table(summary, table, config))
+    _names_whole(lines, MODELS + functions + ["paper gain", "paper as plotted"])
+    text = " ".join(" ".join(lines).split())
+    assert "Final test MSE after 5000 steps" in text
+    assert "8.1e-05-1.8e-04" in text and "8.1e-05-inf" in text and "1 diverged" in text
+    assert "1/10x" in text and "1/1.67x*" in text and "126x*" in text and "126x " in text
+
+
+def test_the_decomposition_table_fits_80_columns():
+    split = [{"function": function, "device": "cpu", "relukan": relukan, "kan": "kan-0.2.8-compile",
+              "bspline": "bspline-compiled", "total": 14.79, "total_low": 14.0, "total_high": 15.5,
+              "implementation": 1.1, "implementation_low": 1.0, "implementation_high": 1.2, "basis": 13.44,
+              "basis_low": 13.0, "basis_high": 14.0, "implementation_share": 0.04}
+             for function in FUNCTIONS for relukan in ("relukan", "relukan-fast")]
+    lines = _narrow(decomposition_table(split))
+    _names_whole(lines, FUNCTIONS + ["relukan", "relukan-fast", "total", "implementation", "basis"])
+    assert any("[14.00x-15.50x]" in line for line in lines) and any("4%" in line for line in lines)

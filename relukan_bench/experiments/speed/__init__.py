@@ -661,6 +661,7 @@ class Speed(Experiment):
 
         shown, config = outcome.shown, outcome.config
         tables = [render.speed_table(shown["summary"], config.baseline, shown["paper"], config.train.steps)]
+        tables += [table for table in [render.inference_table(shown["summary"], config.baseline)] if table]
         return tables + ([render.decomposition_table(shown["split"])] if shown["split"] else [])
 
 
