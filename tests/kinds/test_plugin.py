@@ -93,26 +93,26 @@ def test_installed_packages_register_kinds_by_entry_point(tmp_path, monkeypatch)
     dist = tmp_path / "site"
     (dist / "mykinds-1.0.dist-info").mkdir(parents=True)
     (dist / "mykinds-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: mykinds\nVersion: 1.0\n")
-    (dist / "mykinds-1.0.dist-info" / "entry_points.txt").write_text("[relukan_bench.models]\nrbf = mykinds:KIND\n")
+    (dist / "mykinds-1.0.dist-info" / "entry_points.txt").write_text("[relukan_bench.models]\nmyrbf = mykinds:KIND\n")
     (dist / "mykinds.py").write_text(
         "from typing import Literal\n"
         "from relukan_bench.kinds import ModelKind\n"
         "from relukan_bench.schema import ModelEntry, Name\n"
         "class RBFSpec(ModelEntry):\n"
-        "    name: Name\n    kind: Literal['rbf']\n    lr: float | None = None\n"
+        "    name: Name\n    kind: Literal['myrbf']\n    lr: float | None = None\n"
         "def build(entry, shape, domain, seed):\n"
         "    from relukan_bench.seeding import seeded\n"
         "    from tests.plugins.rbf_kan import make\n"
         "    with seeded(seed):\n        return make(shape.width, shape.grid, shape.k, domain)\n"
-        "KIND = ModelKind('rbf', RBFSpec, build, label='RBF KAN')\n")
+        "KIND = ModelKind('myrbf', RBFSpec, build, label='RBF KAN')\n")
     monkeypatch.syspath_prepend(str(dist))
     kinds.cache_clear()
     try:
-        assert "rbf" in kinds()
+        assert "myrbf" in kinds()
         from relukan_bench.kinds import model_union
         from pydantic import TypeAdapter
 
-        entry = TypeAdapter(model_union()).validate_python({"name": "r", "kind": "rbf"})
+        entry = TypeAdapter(model_union()).validate_python({"name": "r", "kind": "myrbf"})
         assert build_model(entry, load_config_shape(), (0.0, 1.0), 0)(torch.rand(3, 2)).shape == (3, 1)
     finally:
         kinds.cache_clear()
