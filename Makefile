@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	if ! command -v nvidia-smi >/dev/null 2>&1; then $(BIN)/python -m pip install "torch==2.13.0"; fi
-	$(BIN)/python -m pip install -e ".[dev,dask]"
+	$(BIN)/python -m pip install -e ".[dev,dask,peers]"
 	touch $(STAMP)
 
 setup: $(STAMP)
