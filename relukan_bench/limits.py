@@ -44,6 +44,9 @@ class Demand:
     batch_from: str
     rows: int = 0  # rows the per-unit logs will hold
     rows_from: str = ""
+    # every unit first probes its model at batch / probe and runs no larger step that would not
+    # fit (speed with timing.max_step_seconds: measure.too_slow); 1: every unit runs at full size
+    probe: int = 1
 
 
 def network_bytes(shape: Any, batch: int) -> int:
@@ -84,7 +87,8 @@ def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], 
         raise ConfigError(f"{path}: {demand.sample_steps_from} make {demand.sample_steps:.2e} sample-steps of "
                           f"training, more than the {MAX_SAMPLE_STEPS:.0e} one run may ask for; ask for fewer")
     for index, shape in enumerate(shapes):
-        one = network_bytes(shape, demand.batch)
+        batch = max(1, (getattr(shape, "samples", None) or demand.batch) // demand.probe)  # a shape's own batch first
+        one = network_bytes(shape, batch)
         need = one * workers
         each = f" ({workers} workers at once, {_gib(one)} each)" if workers > 1 else ""
         fewer = ", a smaller network or fewer workers" if workers > 1 else " or a smaller network"
@@ -92,7 +96,7 @@ def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], 
             have = device_memory(device)
             if have is not None and need > have:
                 raise ConfigError(
-                    f"{path}: {demand.batch_from} ({demand.batch:,}) through {_where(shape, index)} "
+                    f"{path}: {demand.batch_from} ({batch:,}) through {_where(shape, index)} "
                     f"(width {list(shape.width)}, grid {shape.grid}, k {shape.k}) needs about {_gib(need)} of memory "
                     f"to train{each}, more than the {_gib(have)} of {device}; ask for fewer samples{fewer}")
 

@@ -609,10 +609,14 @@ class Speed(Experiment):
 
         units = len(devices) * len(config.functions) * config.timing.repeats * len(config.models)
         samples = max(samples_of(config, f) for f in config.functions)
+        from relukan_bench.experiments.speed.measure import PROBE_FRACTION
+
+        probe = PROBE_FRACTION if config.timing.max_step_seconds is not None else 1
         return Demand(units, "devices x functions x timing.repeats x models",
                       units * (config.timing.warmup_steps + config.train.steps) * samples,
                       "those units x (timing.warmup_steps + train.steps) x samples (the largest batch)",
-                      samples, "samples (the largest batch)", units, "devices x functions x timing.repeats x models")
+                      samples, "samples" if probe == 1 else "samples / 10 (the probe's batch)",
+                      units, "devices x functions x timing.repeats x models", probe=probe)
 
     def plan(self, config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
         return plan(config, devices)

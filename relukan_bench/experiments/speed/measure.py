@@ -56,22 +56,31 @@ def measure(spec: Any, shape: Any, domain: tuple[float, float], seed: int, x: An
 
 #: the probe of `too_slow` runs on this fraction of the batch
 PROBE_FRACTION = 10
+#: the share of the device's memory one step may be estimated to hold
+MEMORY_SHARE = 0.5
 
 
 def too_slow(model: Any, x: Any, y: Any, train: Any, lr: float, device: str, limit: float) -> str:
     """"" when one training step of `model` on (x, y) is estimated to take at most `limit`
-    seconds; else why it is not timed. The estimate: two plain autograd Adam steps on a tenth
-    of the batch, the second clocked, scaled by the batch (a step's work grows with it) — so a
-    model whose full step would not fit in memory or in time is never run at full size."""
-    from relukan_bench.timing import time_steps
+    seconds and to fit in the device's memory; else why it is not timed. The estimate: two
+    plain autograd Adam steps on a tenth of the batch, the second clocked, then the peak memory
+    of a third, both scaled by the batch (a step's work and activations grow with it), so that a
+    model whose full step would not fit in time or in memory is never run at full size."""
+    from relukan_bench.limits import device_memory
+    from relukan_bench.timing import peak_memory_of, time_steps
     from relukan_bench.training import make_step
 
     part = max(1, x.shape[0] // PROBE_FRACTION)
     step = make_step(model, train, x[:part], y[:part], lr=lr)
-    estimate = time_steps(step, 1, 1, device) * x.shape[0] / part
-    if estimate <= limit:
-        return ""
-    return f"too slow to time: one step estimated at {estimate:.3g} s (limit {limit:g} s; measured at batch {part})"
+    scale = x.shape[0] / part
+    estimate = time_steps(step, 1, 1, device) * scale
+    if estimate > limit:
+        return f"too slow to time: one step estimated at {estimate:.3g} s (limit {limit:g} s; measured at batch {part})"
+    held, have = peak_memory_of(step, device) * scale * 2**20, device_memory(device)
+    if have is not None and held > MEMORY_SHARE * have:
+        return (f"too large to time: one step estimated to hold {held / 2**30:.3g} GiB, more than "
+                f"{MEMORY_SHARE:.0%} of the {have / 2**30:.3g} GiB of {device} (measured at batch {part})")
+    return ""
 
 
 class NonFiniteLoss(ValueError):
