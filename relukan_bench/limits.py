@@ -87,7 +87,10 @@ def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], 
         raise ConfigError(f"{path}: {demand.sample_steps_from} make {demand.sample_steps:.2e} sample-steps of "
                           f"training, more than the {MAX_SAMPLE_STEPS:.0e} one run may ask for; ask for fewer")
     for index, shape in enumerate(shapes):
-        batch = max(1, (getattr(shape, "samples", None) or demand.batch) // demand.probe)  # a shape's own batch first
+        own = getattr(shape, "samples", None)  # a shape's own batch first
+        batch = max(1, (own or demand.batch) // demand.probe)
+        batch_from = (f"functions[{index}].samples" if own else demand.batch_from) + (
+            f" / {demand.probe} (the probe's batch)" if demand.probe > 1 else "")
         one = network_bytes(shape, batch)
         need = one * workers
         each = f" ({workers} workers at once, {_gib(one)} each)" if workers > 1 else ""
@@ -96,7 +99,7 @@ def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], 
             have = device_memory(device)
             if have is not None and need > have:
                 raise ConfigError(
-                    f"{path}: {demand.batch_from} ({batch:,}) through {_where(shape, index)} "
+                    f"{path}: {batch_from} ({batch:,}) through {_where(shape, index)} "
                     f"(width {list(shape.width)}, grid {shape.grid}, k {shape.k}) needs about {_gib(need)} of memory "
                     f"to train{each}, more than the {_gib(have)} of {device}; ask for fewer samples{fewer}")
 

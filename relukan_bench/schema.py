@@ -79,6 +79,10 @@ Width = Annotated[list[int], BeforeValidator(_width)]
 Seeds = Annotated[list[Seed], Field(min_length=1, max_length=10_000), AfterValidator(_distinct_seeds)]
 
 
+#: keys every model entry shares (ModelEntry), listed after an entry's own in messages
+LISTED_LAST = ("match",)
+
+
 class Strict(BaseModel):
     """Base of every config node: strict types, frozen, unknown keys refused by name."""
 
@@ -88,7 +92,7 @@ class Strict(BaseModel):
     @classmethod
     def _refuse_unknown_keys(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            allowed = list(cls.model_fields)
+            allowed = [k for k in cls.model_fields if k not in LISTED_LAST] + [k for k in LISTED_LAST if k in cls.model_fields]
             for key in data:
                 if key not in allowed:
                     raise error_at(repr(key)[1:-1][:60] if isinstance(key, str) else str(key)[:60], f"unknown key (expected one of: {', '.join(allowed)})")

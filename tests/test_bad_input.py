@@ -119,7 +119,7 @@ CASES = [
     case("duplicate-model-names-forgetting", ["forgetting", "-c", "forgetting.yaml", "models.mlp.name=kan"],
          "forgetting.yaml: models[2].name: expected a name not used before in models (got 'kan' again)"),
     case("unknown-relukan-impl", ["speed", "-c", "tiny.yaml", "models.relukan.impl=turbo"],
-         "tiny.yaml: models[0].impl: expected 'reference' or 'fast' (got 'turbo')"),
+         "tiny.yaml: models[0].impl: expected 'reference', 'fast' or 'conv' (got 'turbo')"),
     case("pykan-version-not-prepared", ["speed", "-c", "tiny.yaml", "models.kan.pykan=0.0.3", "models.kan.mode=default"],
          "tiny.yaml: models[1].pykan: pykan 0.0.3 has no environment in "),
     case("pykan-version-not-a-version", ["speed", "-c", "tiny.yaml", "models.kan.pykan=latest"],
@@ -138,7 +138,7 @@ CASES = [
          "tiny.yaml: models[1].grid_range: expected grid_range as [low, high] with low < high (got [1, 0])"),
     case("bspline-has-no-pykan-fit", ["fit", "-c", "fit.yaml", "models.kan.kind=bspline", "models.kan.pykan_fit={opt: Adam}"],
          "fit.yaml: models[1].pykan_fit: unknown key (expected one of: name, kind, grid_range, lr, optimizer, lbfgs, compile, "
-         "cuda_graph)"),
+         "cuda_graph, match)"),
     case("unknown-optimizer", ["fit", "-c", "fit.yaml", "models.relukan.optimizer=sgd"],
          "fit.yaml: models[0].optimizer: expected 'adam' or 'lbfgs' (got 'sgd')"),
     case("lbfgs-compiled", ["fit", "-c", "fit.yaml", "models.relukan.optimizer=lbfgs", "models.relukan.compile=true"],
@@ -160,7 +160,7 @@ CASES = [
     case("lbfgs-in-forgetting", ["forgetting", "-c", "forgetting.yaml", "models.mlp.optimizer=lbfgs"],
          "forgetting.yaml: models[2].optimizer: expected adam (got lbfgs): forgetting keeps one Adam across its phases"),
     case("unknown-model-kind", ["speed", "-c", "tiny.yaml", "models.kan.kind=transformer"],
-         "tiny.yaml: models[1].kind: expected one of 'relukan', 'kan', 'mlp', 'bspline', 'plugin' (got 'transformer')"),
+         "tiny.yaml: models[1].kind: expected one of 'relukan', 'kan', 'mlp', 'bspline', 'plugin', 'rbf', 'chebyshev', 'fourier', 'inkan', 'flashkan', 'linear' (got 'transformer')"),
     # ------------------------------------------------------------------ expressions
     case("expression-syntax-error", ["speed", "-c", "tiny.yaml", "functions.f1.expression=sin(pi*x1"],
          "tiny.yaml: functions[0].expression: invalid expression 'sin(pi*x1': syntax error"),

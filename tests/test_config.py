@@ -258,7 +258,7 @@ def test_baseline_names_the_models(tmp_path):
 
 def test_unknown_model_kind_lists_the_kinds(tmp_path):
     path, message = _error_for(tmp_path, lambda d: d["models"][0].update(kind="transformer"))
-    assert message == f"{path}: models[0].kind: expected one of 'relukan', 'kan', 'mlp', 'bspline', 'plugin' (got 'transformer')"
+    assert message == f"{path}: models[0].kind: expected one of 'relukan', 'kan', 'mlp', 'bspline', 'plugin', 'rbf', 'chebyshev', 'fourier', 'inkan', 'flashkan', 'linear' (got 'transformer')"
 
 
 def test_experiment_of_another_kind(tmp_path):

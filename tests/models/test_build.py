@@ -5,6 +5,12 @@ import torch
 
 from relukan_bench.config import FunctionSpec
 from relukan_bench.kinds.bspline import BSplineSpec
+from relukan_bench.kinds.chebyshev import ChebyshevSpec
+from relukan_bench.kinds.flashkan import FlashKANSpec
+from relukan_bench.kinds.fourier import FourierSpec
+from relukan_bench.kinds.inkan import InKANSpec
+from relukan_bench.kinds.linear import LinearSpec
+from relukan_bench.kinds.rbf import RBFSpec
 from relukan_bench.kinds.kan import KANSpec
 from relukan_bench.kinds.mlp import MLPSpec
 from relukan_bench.kinds.relukan import ReLUKANSpec
@@ -55,6 +61,13 @@ FLOAT64_ENTRIES = [
     KANSpec(name="kan", kind="kan"),
     MLPSpec(name="mlp", kind="mlp"),
     BSplineSpec(name="bspline", kind="bspline"),
+    ReLUKANSpec(name="relukan-conv", kind="relukan", impl="conv"),
+    RBFSpec(name="rbf", kind="rbf"),
+    ChebyshevSpec(name="chebyshev", kind="chebyshev"),
+    FourierSpec(name="fourier", kind="fourier"),
+    InKANSpec(name="inkan", kind="inkan"),
+    FlashKANSpec(name="flashkan", kind="flashkan"),
+    LinearSpec(name="linear", kind="linear"),
 ]
 
 

@@ -615,7 +615,7 @@ class Speed(Experiment):
         return Demand(units, "devices x functions x timing.repeats x models",
                       units * (config.timing.warmup_steps + config.train.steps) * samples,
                       "those units x (timing.warmup_steps + train.steps) x samples (the largest batch)",
-                      samples, "samples" if probe == 1 else "samples / 10 (the probe's batch)",
+                      config.data.samples, "data.samples",
                       units, "devices x functions x timing.repeats x models", probe=probe)
 
     def plan(self, config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
