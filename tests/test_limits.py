@@ -52,3 +52,18 @@ def test_fit_with_more_workers_than_memory_is_refused_before_anything_is_written
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
     assert "(8 workers at once, " in result.stderr and "fewer workers" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_shape_is_checked_at_its_own_batch_and_a_probed_run_at_the_probe_batch():
+    """A speed shape's own `samples` is its batch; with a probe (timing.max_step_seconds) the
+    check is at a tenth of it, since no unit runs a full step the probe finds too large."""
+    batch = _batch_for(2.0)  # twice the machine at full size, a fifth of it at the probe's batch
+    shape = SimpleNamespace(name="L1000-b", width=[1000, 1], grid=5, k=3, samples=batch)
+    small = _demand(1)
+    with pytest.raises(ConfigError) as info:
+        check_demand(small, [shape], ["cpu"], Path("speed-scale.yaml"))
+    assert str(info.value).startswith(f"speed-scale.yaml: functions[0].samples ({batch:,}) through the network of functions[0]")
+    probed = Demand(**{**small.__dict__, "probe": 10})
+    check_demand(probed, [shape], ["cpu"], Path("speed-scale.yaml"))  # a fifth of the memory: fits
+    with pytest.raises(ConfigError, match=r"functions\[0\]\.samples / 10 \(the probe's batch\)"):
+        check_demand(probed, [SimpleNamespace(**{**shape.__dict__, "samples": 10 * batch})], ["cpu"], Path("speed-scale.yaml"))

@@ -296,3 +296,20 @@ def test_a_model_estimated_above_the_limit_is_marked_too_slow_and_never_run(tmp_
     assert all(row["n"] == 0 and row["failed"] == 0 and row["too_slow"] for row in rows)
     generous = list(iter_speed(shapes_config(tmp_path, overrides=["timing.max_step_seconds=100"]), ["cpu"]))
     assert all(r["too_slow"] is None and r["seconds"] > 0 for r in generous)
+
+
+def test_the_probe_refuses_a_step_estimated_to_outgrow_the_memory(monkeypatch):
+    """The probe scales a step's measured peak by the batch: past half the device's memory the
+    unit is 'too large to time', and a step within both limits is timed."""
+    import torch
+
+    from relukan_bench.config import TrainSpec
+    from relukan_bench.experiments.speed import measure as module
+    from relukan_bench.models.relukan import ReLUKAN
+
+    x, y = torch.rand(200, 3), torch.rand(200, 1)
+    model = ReLUKAN([3, 4, 1], 5, 3)
+    assert module.too_slow(model, x, y, TrainSpec(), 1e-3, "cpu", limit=100.0) == ""
+    monkeypatch.setattr("relukan_bench.limits.device_memory", lambda device: 1024)  # a 1 KiB device
+    found = module.too_slow(model, x, y, TrainSpec(), 1e-3, "cpu", limit=100.0)
+    assert found.startswith("too large to time: one step estimated to hold") and "(measured at batch 20)" in found
