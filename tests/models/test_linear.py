@@ -117,7 +117,7 @@ def test_trains_in_float64():
 
 def test_the_kind_is_a_control_drawn_as_a_floor():
     kind = kind_of("linear")
-    assert (kind.role, kind.label, kind.family, kind.batch, kind.knob) == ("control", "nn.Linear floor", "floor", None, "grid")
+    assert (kind.role, kind.label, kind.family, kind.batch, kind.knob) == ("control", "nn.Linear floor", "floor", None, "copies")
     assert not kind.step(FLOOR).fused
     look = looks([FLOOR, LinearSpec(name="floor-4", kind="linear", copies=4, lr=0.01)])
     assert look["floor"].label == "nn.Linear floor" and look["floor"].hue == "copper"
