@@ -171,7 +171,8 @@ def test_speed_resume_times_only_the_missing_units(tmp_path):
     raw = _rows(tmp_path / "part" / "raw.csv")
     assert raw[:4] == kept
     whole = _rows(tmp_path / "full" / "raw.csv")
-    measured = ("seconds", "ms_per_step", "forward_ms", "backward_ms", "optimizer_ms", "peak_memory_mb")
+    measured = ("seconds", "ms_per_step", "forward_ms", "backward_ms", "optimizer_ms", "peak_memory_mb", "infer_ms",
+                "infer_memory_mb")
     assert _without(raw, *measured) == _without(whole, *measured)
     assert raw[4:] != whole[4:]  # timed again: a second measurement never gives the same nanoseconds
     assert [int(r["n"]) for r in read_csv(tmp_path / "part" / "summary.csv")] == [2] * 6
