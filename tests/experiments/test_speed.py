@@ -313,3 +313,35 @@ def test_the_probe_refuses_a_step_estimated_to_outgrow_the_memory(monkeypatch):
     monkeypatch.setattr("relukan_bench.limits.device_memory", lambda device: 1024)  # a 1 KiB device
     found = module.too_slow(model, x, y, TrainSpec(), 1e-3, "cpu", limit=100.0)
     assert found.startswith("too large to time: one step estimated to hold") and "(measured at batch 20)" in found
+
+
+COMPILED = """\
+experiment: speed
+baseline: relukan
+data: {samples: 32}
+train: {steps: 2}
+timing: {repeats: 1, warmup_steps: 1}
+models:
+  - {name: relukan, kind: relukan}
+  - {name: conv-c, kind: relukan, impl: conv, compile: true}
+  - {name: rbf-c, kind: rbf, compile: true}
+  - {name: chebyshev-c, kind: chebyshev, compile: true}
+  - {name: fourier-c, kind: fourier, compile: true}
+  - {name: floor-c, kind: linear, compile: true}
+functions:
+  - {name: f4, expression: exp(sin(pi*x1) + x2**2), width: [2, 5, 1], grid: 5, k: 3}
+"""
+
+
+def test_every_new_kind_also_runs_compiled_and_says_so(tmp_path):
+    """`compile: true` on the new kinds: the whole step and the forward through torch.compile,
+    compile time recorded apart, the effort column saying `compiled` (inkan and flashkan:
+    tests/kinds/test_peers.py)."""
+    from relukan_bench.experiments.speed import iter_speed
+
+    records = {r["model"]: r for r in iter_speed(shapes_config(tmp_path, COMPILED), ["cpu"])}
+    assert not any(r["error"] for r in records.values())
+    assert records["relukan"]["effort"] == "eager" and math.isnan(records["relukan"]["compile_seconds"])
+    for name in ("conv-c", "rbf-c", "chebyshev-c", "fourier-c", "floor-c"):
+        assert records[name]["effort"] == "compiled" and records[name]["compile_seconds"] > 0, name
+        assert records[name]["seconds"] > 0 and records[name]["infer_ms"] > 0, name
