@@ -193,7 +193,9 @@ def effort_of(spec: Any, device: str) -> str:
     from relukan_bench.kinds import kind_of
 
     options = kind_of(spec).step(spec)
-    parts = [name for name, on in (("fused", options.fused), ("compiled", options.compile)) if on] or ["eager"]
+    own = getattr(spec, "basis_compile", False)  # a PyPI peer run as shipped: its basis compiled by the package
+    parts = [name for name, on in (("fused", options.fused), ("compiled", options.compile), ("basis compiled", own))
+             if on] or ["eager"]
     return "+".join(parts + (["graph"] if options.cuda_graph and device.startswith("cuda") else []))
 
 
