@@ -345,3 +345,17 @@ def test_every_new_kind_also_runs_compiled_and_says_so(tmp_path):
     for name in ("conv-c", "rbf-c", "chebyshev-c", "fourier-c", "floor-c"):
         assert records[name]["effort"] == "compiled" and records[name]["compile_seconds"] > 0, name
         assert records[name]["seconds"] > 0 and records[name]["infer_ms"] > 0, name
+
+
+def test_effort_names_what_each_step_is_given():
+    from relukan_bench.experiments.speed import effort_of
+    from relukan_bench.kinds import kind_of
+
+    def entry(kind, **options):
+        return kind_of(kind).entry.model_validate({"name": "m", "kind": kind, **options})
+
+    assert effort_of(entry("relukan"), "cpu") == "eager"
+    assert effort_of(entry("relukan", impl="fast"), "cpu") == "fused"
+    assert effort_of(entry("relukan", impl="fast"), "cuda") == "fused+graph"
+    assert effort_of(entry("bspline", compile=True), "cuda:0") == "compiled"
+    assert effort_of(entry("inkan", basis_compile=True), "cpu") == "basis compiled"
