@@ -666,7 +666,7 @@ def test_reproduce_quick_peers_answers_which_kan_is_fastest(workdir, tiny_shippe
     assert "### Among the field's KANs" in text and "#### `speed-scale/`" in text and "#### `speed-peers/`" in text
     assert "| ReLU-KAN is the fastest KAN to train | not claimed" in text
     assert "KAN-benchmarking timed ReLU-KAN slowest of all at [1000, 1000, 1], batch 100 (N1000-b100 here" in text
-    assert "as the reference code (Conv2d) (`relukan-conv`) it is" in text
+    assert "as the reference code computes it (Conv2d, `relukan-conv`) it is" in text
     summary = read_csv(run / "speed-scale" / "summary.csv")
     assert {r["model"] for r in summary if r["sized"]} == {"bspline-matched", "mlp"}
     assert all(int(r["macs"]) > 0 and r["effort"] for r in summary)

@@ -150,16 +150,20 @@ def harness_sentence(run: Experiment) -> str:
         order = sorted((m for m in among if _timed(rows.get(m))), key=lambda m: rows[m]["median_s"])
         if model not in order:
             continue
-        name = {"conv": "the reference code (Conv2d)", "fast": "our fast implementation"}.get(impl, "our paper-faithful one")
+        name = {"conv": "as the reference code computes it (Conv2d", "fast": "as our fast implementation ("}.get(
+            impl, "as our paper-faithful one (")
         place = ("the slowest" if order[-1] == model else "the fastest" if order[0] == model else
                  f"number {order.index(model) + 1}")
-        parts.append(f"as {name} (`{model}`) it is {place} of {len(order)} KANs to train, "
-                     f"{rows[model]['ms_per_step']:.3g} ms a step, {_ratio(rows[order[0]], rows[model], False)} "
-                     f"the fastest (`{order[0]}`)")
+        behind = "" if order[0] == model else f", {_ratio(rows[model], rows[order[0]], False)} the time of `{order[0]}`"
+        parts.append(f"{name}{', ' if impl == 'conv' else ''}`{model}`) it is {place} of {len(order)} KANs to train "
+                     f"(itself and the peers), {rows[model]['ms_per_step']:.3g} ms a step{behind}")
     slow = [m for m in _kans(run) if rows.get(m, {}).get("too_slow")]
     tail = f" ({', '.join(f'`{m}`' for m in slow)}: too slow to time)" if slow else ""
+    timed = [m for m in _kans(run) if _timed(rows.get(m))]
+    last = max(timed, key=lambda m: rows[m]["median_s"], default=None)
+    tail += f"; the slowest KAN timed there is `{last}`, {rows[last]['ms_per_step']:.3g} ms a step" if last else ""
     return (f"KAN-benchmarking timed ReLU-KAN slowest of all at [1000, 1000, 1], batch 100 ({function} here, {device}): "
-            + "; ".join(parts) + f"{tail}. Ratios are model time over the fastest's; brackets: quartile ranges.")
+            + "; ".join(parts) + f"{tail}. Brackets: quartile ranges.")
 
 
 def section(exp: Experiment) -> str:
