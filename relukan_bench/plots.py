@@ -204,7 +204,7 @@ def _speed_paper(ax: Any, paper: dict[tuple[str, str], float], functions: Sequen
 def _speed_axes(ax: Any, functions: Sequence[str], ticks: dict[str, str], title: str, ylabel: str) -> None:
     from matplotlib import ticker
 
-    ax.set_xticks(range(len(functions)), [ticks[f] for f in functions], fontsize=7.5)
+    ax.set_xticks(range(len(functions)), [ticks[f] for f in functions], fontsize=7.5 if len(functions) <= 8 else 6.5)
     ax.set_xlim(-0.5, len(functions) - 0.5)
     for boundary in range(1, len(functions)):
         ax.axvline(boundary - 0.5, color="0.85", linewidth=0.6, zorder=0)

@@ -1,7 +1,7 @@
 """`kind: linear`: the floor of a speed table (relukan_bench.models.linear): per layer an
 nn.Linear over the input repeated `copies` times, the multiply-adds of ReLU-KAN's contraction
 with a basis that costs a copy. A floor for time, not a model to fit (no activation between
-its layers). Drawn thin and dotted, in copper."""
+its layers). Drawn thin and dotted, in grey-blue (bone)."""
 
 from __future__ import annotations
 
@@ -55,5 +55,5 @@ def describe(entry: LinearSpec) -> str:
 
 
 KIND = ModelKind("linear", LinearSpec, build, label="nn.Linear floor", role="control", rank=20, describe=describe,
-                 family="floor", hue="copper", line={"linestyle": ":", "linewidth": 0.9}, cost=0.5, size=size,
+                 family="floor", hue="bone", line={"linestyle": ":", "linewidth": 0.9}, cost=0.5, size=size,
                  resize=resize, knob="copies")

@@ -120,7 +120,7 @@ def test_the_kind_is_a_control_drawn_as_a_floor():
     assert (kind.role, kind.label, kind.family, kind.batch, kind.knob) == ("control", "nn.Linear floor", "floor", None, "copies")
     assert not kind.step(FLOOR).fused
     look = looks([FLOOR, LinearSpec(name="floor-4", kind="linear", copies=4, lr=0.01)])
-    assert look["floor"].label == "nn.Linear floor" and look["floor"].hue == "copper"
+    assert look["floor"].label == "nn.Linear floor" and look["floor"].hue == "bone"
     assert look["floor-4"].label == "nn.Linear floor (4 copies, lr 0.01)"
     assert look["floor"].line["linestyle"] == ":"
 

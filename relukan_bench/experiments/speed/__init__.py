@@ -489,10 +489,17 @@ def figure(run_dir: Any, config: SpeedConfig, summary: Sequence[dict[str, Any]],
     title = (f"Training speedup over {named[baseline].label}, {config.train.steps} steps (median of {repeats} repeats, "
              "whiskers: quartile range)" if baseline else
              f"Training time of {config.train.steps} steps (median of {repeats} repeats, whiskers: quartiles)")
-    plot_speed(points, {m: v for m, v in named.items() if m != baseline}, {f.name: f"{f.name}\n{list(f.width)}" for f in config.functions},
+    plot_speed(points, {m: v for m, v in named.items() if m != baseline}, {f.name: _tick(f) for f in config.functions},
                run_dir / "speed.png", paper=paper if compared else None, paper_after=relukan, title=title,
                ylabel=f"speedup over {named[baseline].label}" if baseline else "seconds",
                reference=f"{named[baseline].label} (1x)" if baseline else None)
+
+
+def _tick(function: Any) -> str:
+    """A function's label under speed.png: its name and width; a bare shape (`expression:
+    random`) its name alone, on two lines at its dashes (the sweep's names say width and batch:
+    L1000-b100)."""
+    return function.name.replace("-", "\n") if function.expression == "random" else f"{function.name}\n{list(function.width)}"
 
 
 # ----------------------------------------------------------------------------- the declaration
