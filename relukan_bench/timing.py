@@ -113,8 +113,6 @@ def peak_memory_mb(step: "TrainStep | FusedStep", device: str) -> float:
     before. On the CPU: torch's profiler records every allocation and free (`profile_memory`);
     their sizes summed in time order give what the step holds at each moment, the peak is the
     largest sum (`_cpu_peak_bytes`)."""
-    import torch
-
     phases = step.phases()
 
     def one_step() -> None:

@@ -13,17 +13,16 @@ import math
 
 import pytest
 import torch
-import yaml
 
-from relukan_bench.config import NetworkSpec, SpeedConfig, TrainSpec, load_config
+from relukan_bench.config import NetworkSpec, SpeedConfig, load_config
 from relukan_bench.errors import ConfigError
 from relukan_bench.kinds import build_model, kind_of
 from relukan_bench.kinds.chebyshev import ChebyshevSpec
 from relukan_bench.models import count_parameters
 from relukan_bench.models.chebyshev import ChebyshevKAN, chebyshev_basis
 from relukan_bench.seeding import seeded
-from relukan_bench.training import make_step
 from tests.close import assert_close_scaled
+from tests.models.kinds_kit import f4_losses, speed_config
 
 FLOAT32 = 3e-5  # float32 outputs against the float64 reference
 GRADIENTS = 1e-4  # float32 gradients against the float64 reference
@@ -136,25 +135,12 @@ def test_initialisation_is_chebykans():
 
 
 def test_trains_through_the_common_step():
-    x = torch.rand(300, 2, generator=torch.Generator().manual_seed(0))
-    y = torch.exp(torch.sin(torch.pi * x[:, :1]) + x[:, 1:] ** 2)
-    model = build_model(ChebyshevSpec(name="c", kind="chebyshev"), NetworkSpec(width=[2, 5, 1], grid=5, k=3), (0.0, 1.0), 0)
-    step = make_step(model, TrainSpec(lr=1e-2), x, y)
-    losses = torch.stack([step() for _ in range(50)])
+    losses = f4_losses(ChebyshevSpec(name="c", kind="chebyshev"), steps=50)
     assert torch.isfinite(losses).all() and losses[-1] < losses[0] / 10
 
 
-def _config(tmp_path, *models):
-    data = {"experiment": "speed", "baseline": "relukan", "train": {"steps": 5},
-            "models": [{"name": "relukan", "kind": "relukan"}, *models],
-            "functions": [{"name": "f2", "expression": "x1*x2", "width": [2, 1], "grid": 5, "k": 3}]}
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
-
-
 def test_a_config_with_the_kind_loads(tmp_path):
-    config = load_config(_config(tmp_path, {"name": "cheby", "kind": "chebyshev", "lr": 0.01}), [], SpeedConfig)
+    config = load_config(speed_config(tmp_path, {"name": "cheby", "kind": "chebyshev", "lr": 0.01}), [], SpeedConfig)
     entry = config.models[1]
     assert (entry.kind, entry.lr) == ("chebyshev", 0.01)
     assert build_model(entry, config.functions[0], (0.0, 1.0), 0).degree == 7
@@ -162,7 +148,7 @@ def test_a_config_with_the_kind_loads(tmp_path):
 
 def test_a_bad_option_is_refused_by_name(tmp_path):
     with pytest.raises(ConfigError, match="degree"):  # the degree follows G and k: no option of its own
-        load_config(_config(tmp_path, {"name": "c", "kind": "chebyshev", "degree": 4}), [], SpeedConfig)
+        load_config(speed_config(tmp_path, {"name": "c", "kind": "chebyshev", "degree": 4}), [], SpeedConfig)
 
 
 def test_refuses_bad_arguments():

@@ -6,9 +6,8 @@ import sys
 
 import pytest
 import torch
-import yaml
 
-from relukan_bench.config import NetworkSpec, SpeedConfig, TrainSpec, load_config
+from relukan_bench.config import NetworkSpec, SpeedConfig, load_config
 from relukan_bench.errors import ConfigError
 from relukan_bench.kinds import build_model, kind_of, looks
 from relukan_bench.kinds.linear import LinearSpec
@@ -16,8 +15,8 @@ from relukan_bench.kinds.relukan import ReLUKANSpec
 from relukan_bench.kinds.relukan import size as relukan_size
 from relukan_bench.models import count_parameters
 from relukan_bench.models.linear import LinearFloor, linear_floor_parameter_count
-from relukan_bench.training import make_step
 from tests.close import assert_close_scaled
+from tests.models.kinds_kit import f4_losses, speed_config
 from tests.models.shapes import paper_shapes
 
 SHAPES = [([1, 1], 5, 3), ([2, 5, 1], 5, 3), ([4, 4, 2, 1], 10, 3), ([1, 1], 25, 1), ([3, 2], 4, 0), ([64, 64], 5, 3)]
@@ -99,11 +98,7 @@ def test_seeded_builds_are_reproducible_and_leave_the_global_state():
 
 
 def test_trains_through_the_common_step():
-    x = torch.rand(300, 2, generator=torch.Generator().manual_seed(0))
-    y = torch.exp(torch.sin(torch.pi * x[:, :1]) + x[:, 1:] ** 2)
-    model = build_model(FLOOR, network([2, 5, 1], 5, 3), (0.0, 1.0), 0)
-    step = make_step(model, TrainSpec(lr=1e-2), x, y)
-    losses = torch.stack([step() for _ in range(30)])
+    losses = f4_losses(FLOOR, steps=30)
     assert torch.isfinite(losses).all() and losses[-1] < losses[0] / 4
 
 
@@ -130,17 +125,8 @@ def test_the_kind_module_imports_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def _config(tmp_path, *models):
-    data = {"experiment": "speed", "baseline": "relukan", "train": {"steps": 5},
-            "models": [{"name": "relukan", "kind": "relukan"}, *models],
-            "functions": [{"name": "f2", "expression": "x1*x2", "width": [2, 1], "grid": 5, "k": 3}]}
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
-
-
 def test_a_config_with_the_kind_loads(tmp_path):
-    config = load_config(_config(tmp_path, {"name": "floor", "kind": "linear"},
+    config = load_config(speed_config(tmp_path, {"name": "floor", "kind": "linear"},
                                  {"name": "floor-4", "kind": "linear", "copies": 4, "lr": 0.01, "compile": True}),
                          [], SpeedConfig)
     default, four = config.models[1:]
@@ -152,9 +138,9 @@ def test_a_config_with_the_kind_loads(tmp_path):
 
 def test_a_bad_option_is_refused_by_name(tmp_path):
     with pytest.raises(ConfigError, match="copies"):
-        load_config(_config(tmp_path, {"name": "floor", "kind": "linear", "copies": 0}), [], SpeedConfig)
+        load_config(speed_config(tmp_path, {"name": "floor", "kind": "linear", "copies": 0}), [], SpeedConfig)
     with pytest.raises(ConfigError, match="repeats"):
-        load_config(_config(tmp_path, {"name": "floor", "kind": "linear", "repeats": 3}), [], SpeedConfig)
+        load_config(speed_config(tmp_path, {"name": "floor", "kind": "linear", "repeats": 3}), [], SpeedConfig)
 
 
 def test_refuses_bad_arguments():

@@ -15,17 +15,16 @@ import math
 
 import pytest
 import torch
-import yaml
 
-from relukan_bench.config import NetworkSpec, SpeedConfig, TrainSpec, load_config
+from relukan_bench.config import NetworkSpec, SpeedConfig, load_config
 from relukan_bench.errors import ConfigError
 from relukan_bench.kinds import build_model, kind_of
 from relukan_bench.kinds.rbf import RBFSpec
 from relukan_bench.models import count_parameters
 from relukan_bench.models.rbf import RBFKAN
 from relukan_bench.seeding import seeded
-from relukan_bench.training import make_step
 from tests.close import assert_close_scaled
+from tests.models.kinds_kit import f4_losses, speed_config
 
 FLOAT32 = 3e-5  # float32 outputs against the float64 reference
 GRADIENTS = 1e-4  # float32 gradients against the float64 reference
@@ -188,25 +187,12 @@ def test_initialisation_is_fastkans():
 
 
 def test_trains_through_the_common_step():
-    x = torch.rand(300, 2, generator=torch.Generator().manual_seed(0))
-    y = torch.exp(torch.sin(torch.pi * x[:, :1]) + x[:, 1:] ** 2)
-    model = build_model(RBFSpec(name="r", kind="rbf"), NetworkSpec(width=[2, 5, 1], grid=5, k=3), (0.0, 1.0), 0)
-    step = make_step(model, TrainSpec(lr=1e-2), x, y)
-    losses = torch.stack([step() for _ in range(50)])
+    losses = f4_losses(RBFSpec(name="r", kind="rbf"), steps=50)
     assert torch.isfinite(losses).all() and losses[-1] < losses[0] / 4
 
 
-def _config(tmp_path, *models):
-    data = {"experiment": "speed", "baseline": "relukan", "train": {"steps": 5},
-            "models": [{"name": "relukan", "kind": "relukan"}, *models],
-            "functions": [{"name": "f2", "expression": "x1*x2", "width": [2, 1], "grid": 5, "k": 3}]}
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
-
-
 def test_a_config_with_the_kind_loads(tmp_path):
-    config = load_config(_config(tmp_path, {"name": "fastkan", "kind": "rbf"},
+    config = load_config(speed_config(tmp_path, {"name": "fastkan", "kind": "rbf"},
                                  {"name": "rbf-bare", "kind": "rbf", "layernorm": False, "use_base_update": False,
                                   "grid_range": [-1, 1], "init_scale": 0.2, "lr": 0.01}), [], SpeedConfig)
     default, bare = config.models[1:]
@@ -219,9 +205,9 @@ def test_a_config_with_the_kind_loads(tmp_path):
 
 def test_a_bad_option_is_refused_by_name(tmp_path):
     with pytest.raises(ConfigError, match="layer_norm"):
-        load_config(_config(tmp_path, {"name": "r", "kind": "rbf", "layer_norm": False}), [], SpeedConfig)
+        load_config(speed_config(tmp_path, {"name": "r", "kind": "rbf", "layer_norm": False}), [], SpeedConfig)
     with pytest.raises(ConfigError, match="init_scale"):
-        load_config(_config(tmp_path, {"name": "r", "kind": "rbf", "init_scale": -1.0}), [], SpeedConfig)
+        load_config(speed_config(tmp_path, {"name": "r", "kind": "rbf", "init_scale": -1.0}), [], SpeedConfig)
 
 
 def test_refuses_bad_arguments():
