@@ -60,6 +60,11 @@ class FunctionSpec(Strict):
     def target(self) -> Expression:
         return parse(self.expression)
 
+    @property
+    def bare(self) -> bool:
+        """Whether this is a bare network shape with random targets (speed: `expression: random`)."""
+        return False
+
 
 #: a speed function's `expression` that times a bare network shape on random targets
 RANDOM = "random"
@@ -81,14 +86,11 @@ class SpeedFunctionSpec(FunctionSpec):
 
     @model_validator(mode="after")
     def _expression_fits_width(self) -> "SpeedFunctionSpec":
-        if self.expression == RANDOM:
-            return self
-        return FunctionSpec._expression_fits_width(self)
+        return self if self.bare else FunctionSpec._expression_fits_width(self)
 
-    def target(self) -> Expression:
-        if self.expression == RANDOM:
-            raise ValueError("a random target has no expression")
-        return parse(self.expression)
+    @property
+    def bare(self) -> bool:
+        return self.expression == RANDOM
 
 
 class DataSpec(Strict):

@@ -24,7 +24,7 @@ def make_dataset(function: "FunctionSpec", samples: int, domain: tuple[float, fl
     The global random state is not touched.
     """
     x = uniform_inputs(samples, function.width[0], domain, seed)
-    if function.expression == "random":  # a bare shape (speed only): standard-normal targets
+    if function.bare:  # a bare shape (speed only): standard-normal targets
         generator = torch.Generator().manual_seed(seed + 1)
         return x, torch.randn(samples, function.width[-1], generator=generator)
     y = function.target()(x.double()).float()  # evaluate in float64, store float32

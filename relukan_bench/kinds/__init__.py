@@ -34,11 +34,13 @@ ENTRY_POINT_GROUP = "relukan_bench.models"
 @dataclass(frozen=True)
 class StepOptions:
     """How a model entry trains: `fused` picks the autograd-free fused step (the fast ReLU-KAN),
-    `compile` torch.compiles it, `cuda_graph` captures it on a GPU."""
+    `compile` torch.compiles it, `cuda_graph` captures it on a GPU; `basis_compile` says that
+    the model compiles its own basis (a PyPI peer run as shipped), which the kind builds."""
 
     fused: bool = False
     compile: bool = False
     cuda_graph: bool = False
+    basis_compile: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ class ModelKind:
     rank: int = 100  # where it is listed: built-in kinds first, in the order the docs give
     batch: Callable[[list["nn.Module"]], "nn.Module"] | None = None
     step: Callable[[Any], StepOptions] = lambda entry: StepOptions(
-        compile=bool(getattr(entry, "compile", False)), cuda_graph=bool(getattr(entry, "cuda_graph", False)))
+        compile=bool(getattr(entry, "compile", False)), cuda_graph=bool(getattr(entry, "cuda_graph", False)),
+        basis_compile=bool(getattr(entry, "basis_compile", False)))
     pykan: Callable[[Any], tuple[str | None, str] | None] = lambda entry: None
     spline_params: Callable[["nn.Module"], int | None] = lambda model: None
     check: Callable[[Any, Sequence[Any], tuple[float, float]], None] | None = None
@@ -241,19 +244,23 @@ def resolve(entry: Any, shape: Any) -> tuple[Any, Any, str]:
 
 def size_of(entry: Any, shape: Any) -> Size | None:
     """An entry's `Size` on `shape` as built (after its `match`), by its kind's formula."""
-    kind = kind_of(entry)
-    if kind.size is None:
-        return None
-    if getattr(entry, "match", None) is not None:
-        entry, shape, _ = resolve(entry, shape)
-    return kind.size(entry, shape)
+    return _sized(entry, shape)[0]
 
 
 def size_row(entry: Any, shape: Any) -> dict[str, Any]:
     """What a table records of an entry's size on `shape`: `macs` (None: unknown) and
-    `sized`, how `match` sized it ("" when it does not)."""
-    size = size_of(entry, shape)
-    return {"macs": size.macs if size is not None else None, "sized": resolve(entry, shape)[2] or None}
+    `sized`, how `match` sized it (None when it does not)."""
+    size, note = _sized(entry, shape)
+    return {"macs": size.macs if size is not None else None, "sized": note or None}
+
+
+def _sized(entry: Any, shape: Any) -> tuple[Size | None, str]:
+    """The entry's `Size` on `shape` (None: unknown) and the note of its `match`, resolved once."""
+    kind = kind_of(entry)
+    if kind.size is None:
+        return None, ""
+    entry, shape, note = resolve(entry, shape)
+    return kind.size(entry, shape), note
 
 
 def looks(entries: Sequence[Any]) -> dict[str, Look]:

@@ -193,9 +193,8 @@ def effort_of(spec: Any, device: str) -> str:
     from relukan_bench.kinds import kind_of
 
     options = kind_of(spec).step(spec)
-    own = getattr(spec, "basis_compile", False)  # a PyPI peer run as shipped: its basis compiled by the package
-    parts = [name for name, on in (("fused", options.fused), ("compiled", options.compile), ("basis compiled", own))
-             if on] or ["eager"]
+    parts = [name for name, on in (("fused", options.fused), ("compiled", options.compile),
+                                   ("basis compiled", options.basis_compile)) if on] or ["eager"]
     return "+".join(parts + (["graph"] if options.cuda_graph and device.startswith("cuda") else []))
 
 
@@ -258,13 +257,13 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         groups[(record["function"], record["model"], record["device"])].append(record)
-    stats = {key: describe([r["seconds"] for r in rows if not r.get("error") and not r.get("too_slow")])
-             for key, rows in groups.items()}
+    timed = {key: [r for r in rows if not r.get("error") and not r.get("too_slow")] for key, rows in groups.items()}
+    stats = {key: describe([r["seconds"] for r in rows]) for key, rows in timed.items()}
     summary = []
     for (function, model, device), rows in groups.items():
         mine = stats[(function, model, device)]
         base = stats.get((function, baseline, device)) if baseline else None
-        ok = [r for r in rows if not r.get("error") and not r.get("too_slow")]
+        ok = timed[(function, model, device)]
         summary.append(SummaryRecord(
             function=function,
             model=model,
@@ -295,16 +294,19 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
 def _inference(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     """The forward-only latency's median and quartiles over the timed repeats, and the
     median of its memory."""
-    known = [r["infer_ms"] for r in rows if r.get("infer_ms") is not None and r["infer_ms"] == r["infer_ms"]]
-    found = describe(known)
+    found = describe(_known([r.get("infer_ms") for r in rows]))
     return {"infer_ms": found["median"], "infer_q1_ms": found["q1"], "infer_q3_ms": found["q3"],
             "infer_memory_mb": _median_of_known([r.get("infer_memory_mb") for r in rows])}
 
 
+def _known(values: Sequence[float | None]) -> list[float]:
+    """The values that are numbers (not None, not NaN)."""
+    return [v for v in values if v is not None and v == v]
+
+
 def _median_of_known(values: Sequence[float | None]) -> float:
     """The median of the values that are numbers; NaN when none is."""
-    known = [v for v in values if v is not None and v == v]
-    return describe(known)["median"]
+    return describe(_known(values))["median"]
 
 
 # ----------------------------------------------------------------------------- where the speedup comes from
@@ -499,7 +501,7 @@ def _tick(function: Any) -> str:
     """A function's label under speed.png: its name and width; a bare shape (`expression:
     random`) its name alone, on two lines at its dashes (the sweep's names say width and batch:
     L1000-b100)."""
-    return function.name.replace("-", "\n") if function.expression == "random" else f"{function.name}\n{list(function.width)}"
+    return function.name.replace("-", "\n") if function.bare else f"{function.name}\n{list(function.width)}"
 
 
 # ----------------------------------------------------------------------------- the declaration
