@@ -344,13 +344,13 @@ def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
 
 def _head(env: dict[str, Any], experiments: dict[str, Experiment | None]) -> list[str]:
     """The title, the smoke-run and incomplete banners, and one line on what ran where and when."""
+    from relukan_bench.experiments.protocol import REPRODUCE_FLAGS
+
     lines = ["# ReLU-KAN against KAN: a reproduction", ""]
     if env.get("quick"):
         lines += ["> **Smoke run (`--quick`)**, not a result: a handful of steps, one repeat and one seed per "
                   "experiment. It shows that everything runs; its numbers are not evidence for or against the paper.", ""]
     further = _further(experiments)
-    from relukan_bench.experiments.protocol import REPRODUCE_FLAGS
-
     flags = {flag: bool(env.get(flag)) or any(part.flag == flag for part in further) for flag in REPRODUCE_FLAGS}
     missing = _missing(experiments, flags)
     if missing or env.get("interrupted"):

@@ -64,12 +64,16 @@ def _inference(row: dict[str, Any]) -> dict[str, Any]:
     return {"median_s": row.get("infer_ms"), "q1_s": row.get("infer_q1_ms"), "q3_s": row.get("infer_q3_ms")}
 
 
-def fastest(run: Experiment, function: str, device: str, inference: bool = False,
-            among: list[str] | None = None) -> str | None:
-    """The KAN (of `among`, default every KAN) with the lowest median time on the shape."""
-    rows, metric = _rows(run, function, device), "infer_ms" if inference else "median_s"
-    timed = [m for m in (among or _kans(run)) if _timed(rows.get(m), metric)]
-    return min(timed, key=lambda m: rows[m][metric], default=None)
+def _order(run: Experiment, rows: dict[str, dict[str, Any]], among: list[str] | None = None,
+           metric: str = "median_s") -> list[str]:
+    """The KANs of `among` (default every KAN) timed on the shape of `rows`, fastest first."""
+    return sorted((m for m in (among or _kans(run)) if _timed(rows.get(m), metric)), key=lambda m: rows[m][metric])
+
+
+def fastest(run: Experiment, function: str, device: str, inference: bool = False) -> str | None:
+    """The KAN with the lowest median time on the shape (training step, or forward call)."""
+    order = _order(run, _rows(run, function, device), metric="infer_ms" if inference else "median_s")
+    return order[0] if order else None
 
 
 def _ratio(base: dict[str, Any] | None, row: dict[str, Any] | None, inference: bool) -> str:
@@ -122,7 +126,7 @@ def overview(run: Experiment) -> str:
     for function, device in _shapes(run):
         rows = _rows(run, function, device)
         train, infer = fastest(run, function, device), fastest(run, function, device, inference=True)
-        order = sorted((m for m in _kans(run) if _timed(rows.get(m))), key=lambda m: rows[m]["median_s"])
+        order = _order(run, rows)
         rank = f"{order.index(relukan) + 1} of {len(order)}" if relukan in order else "not timed"
         body.append([_label(run, function), device,
                      f"`{train}` {rows[train]['ms_per_step']:.3g} ms" if train else "",
@@ -146,8 +150,7 @@ def harness_sentence(run: Experiment) -> str:
     rows, impls = _rows(run, function, device), _impls(run)
     parts = []
     for model, impl in impls.items():
-        among = [m for m in _kans(run) if m == model or m not in impls]  # this ReLU-KAN against the peers
-        order = sorted((m for m in among if _timed(rows.get(m))), key=lambda m: rows[m]["median_s"])
+        order = _order(run, rows, [m for m in _kans(run) if m == model or m not in impls])  # it against the peers
         if model not in order:
             continue
         name = {"conv": "as the reference code computes it (Conv2d", "fast": "as our fast implementation ("}.get(
@@ -159,8 +162,7 @@ def harness_sentence(run: Experiment) -> str:
                      f"(itself and the peers), {rows[model]['ms_per_step']:.3g} ms a step{behind}")
     slow = [m for m in _kans(run) if rows.get(m, {}).get("too_slow")]
     tail = f" ({', '.join(f'`{m}`' for m in slow)}: too slow to time)" if slow else ""
-    timed = [m for m in _kans(run) if _timed(rows.get(m))]
-    last = max(timed, key=lambda m: rows[m]["median_s"], default=None)
+    last = (_order(run, rows) or [None])[-1]
     tail += f"; the slowest KAN timed there is `{last}`, {rows[last]['ms_per_step']:.3g} ms a step" if last else ""
     return (f"KAN-benchmarking timed ReLU-KAN slowest of all at [1000, 1000, 1], batch 100 ({function} here, {device}): "
             + "; ".join(parts) + f"{tail}. Brackets: quartile ranges.")
