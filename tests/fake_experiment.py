@@ -33,10 +33,23 @@ class FakeConfig(Strict):
     figures_sleep: Annotated[float, Field(ge=0)] = 0.0  # seconds the figures take, so that a test can interrupt them
     figures_fail: bool = False  # the figures raise, as matplotlib can
     die: list[str] = []  # items whose units end their process at once (a worker killed; never run these serially)
+    pause_while: str | None = None  # while this file exists, each unit waits (and marks it waiting with <file>.waiting)
 
 
 def _value(item: str, seed: int, index: int, offset: int) -> float:
     return (zlib.crc32(f"{item}/{seed}/{index}".encode()) % 10_000) / 1000.0 + offset
+
+
+def _pause(gate: str | None) -> None:
+    """Wait while the file `gate` exists, so that a test decides when a unit may go on."""
+    from pathlib import Path
+
+    if gate is None or not Path(gate).exists():
+        return
+    Path(gate + ".waiting").touch()
+    deadline = time.monotonic() + 120
+    while Path(gate).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 class Fake(Experiment):
@@ -73,6 +86,7 @@ class Fake(Experiment):
             if INTERRUPT_AT and number == INTERRUPT_AT[0]:
                 raise KeyboardInterrupt
             progress((item, seed), 0, math.nan)
+            _pause(config.pause_while)
             time.sleep(config.sleep)
             if item in config.die:
                 import os

@@ -141,6 +141,16 @@ def _wait_for_rows(log: Path, rows: int, process) -> None:
         time.sleep(0.01)
 
 
+def _wait_for_file(path: Path, process) -> None:
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not path.exists():
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.01)
+    assert path.exists(), f"{path} never appeared"
+
+
 SLOW = "seeds: [0, 1, 2, 3]\nitems: [a, b, c, d, e]\npoints: 50\nsleep: 0.05\n"
 
 
@@ -203,14 +213,17 @@ def test_figures_that_fail_are_a_warning_and_the_run_is_closed(tmp_path):
 def test_two_resumes_at_once_the_second_is_refused_and_the_run_stays_whole(tmp_path):
     """While one process finishes a run, a second `--resume` of it exits 2 without writing;
     the first ends with every unit exactly once."""
-    _config(tmp_path, SLOW)
+    gate = tmp_path / "gate"
+    _config(tmp_path, SLOW + f"pause_while: {gate}\n")
     INTERRUPT_AT.append(3)
     run("fake", Request(config=tmp_path / "fake.yaml", out=tmp_path / "run"))
     INTERRUPT_AT.clear()
+    gate.touch()  # the first process's next unit waits until the gate goes: it holds the run until then
     first = _process(["fake", "--resume", "run"], tmp_path)
-    _wait_for_rows(tmp_path / "run" / "units.csv", 4, first)  # it holds the run now
+    _wait_for_file(Path(f"{gate}.waiting"), first)
     second = _process(["fake", "--resume", "run"], tmp_path)
     out, err = second.communicate(timeout=60)
+    gate.unlink()
     assert second.returncode == 2, err
     assert err == "error: --resume run: another relukan-bench process is writing this run; wait for it to end (or stop it) and try again\n"
     assert first.wait(timeout=60) == 0, first.communicate()
