@@ -112,6 +112,19 @@ class TrainSpec(Strict):
 ModelSpec = model_union()
 
 
+def _check_orders(models: Sequence[Any], shapes: Sequence[Any]) -> None:
+    """Each entry's own `k` leaves a grid of at least 1 on every shape (kinds.reorder)."""
+    from relukan_bench.kinds import OrderError, reorder
+
+    for index, model in enumerate(models):
+        for shape in shapes:
+            try:
+                reorder(model, shape)
+            except OrderError as exc:
+                where = getattr(shape, "name", None)
+                raise error_at(f"models[{index}].k", f"{exc} on {where or 'the network'}", cross_field=True) from None
+
+
 def _unique_names(items: Sequence[Any], key: str) -> None:
     seen: set[str] = set()
     for index, item in enumerate(items):
@@ -134,18 +147,21 @@ def _model_names(models: Sequence[Any]) -> None:
                            f"tables keep for the paper's columns (got {model.name!r})")
 
 
-def _attach_matches(models: Sequence[Any], shapes: Sequence[Any]) -> None:
-    """Each entry's `match` names another entry of `models` that matches none itself, and
-    fits under it on every shape; that entry is attached as the entry's `target`."""
+def _attach_matches(models: Sequence[Any], shapes: Sequence[Any], tuned: dict[str, Any] | None = None) -> None:
+    """Each entry's `match` names another entry of `models` that matches none itself (or a
+    tuned model, whose candidates are all one size: `_tuned_targets`), and fits under it on
+    every shape; that entry is attached as the entry's `target`."""
     from relukan_bench.kinds import MatchError, resolve
 
     by_name = {m.name: m for m in models}
+    by_name.update(_tuned_targets(models, shapes, tuned or {}, by_name))
     for index, model in enumerate(models):
         if model.match is None:
             continue
         aim = by_name.get(model.match)
         if aim is None or aim is model or aim.match is not None:
             others = [m.name for m in models if m is not model and m.match is None]
+            others += sorted({t.model for t in (tuned or {}).values() if t.model in by_name} - set(others))
             raise error_at(f"models[{index}].match", f"expected the name of another model that has no match of its own: "
                            f"{', '.join(others) or 'none'} (got {model.match!r})")
         model._target = aim
@@ -155,6 +171,30 @@ def _attach_matches(models: Sequence[Any], shapes: Sequence[Any]) -> None:
             except MatchError as exc:
                 where = f" on {shape.name}" if getattr(shape, "name", None) else ""
                 raise error_at(f"models[{index}].match", f"{exc}{where}") from None
+
+
+def _tuned_targets(models: Sequence[Any], shapes: Sequence[Any], tuned: dict[str, Any],
+                   by_name: dict[str, Any]) -> dict[str, Any]:
+    """A tuned model's name -> its first candidate, as what `match: <tuned model>` aims at,
+    when every candidate has that size on every shape (none: the candidates of a tuned entry
+    that matches itself); a candidate of another size refuses the match."""
+    from relukan_bench.kinds import size_of
+
+    groups: dict[str, list[Any]] = {}
+    for name, origin in tuned.items():
+        if name in by_name and origin.model not in by_name:
+            groups.setdefault(origin.model, []).append(by_name[name])
+    found = {}
+    for model, candidates in groups.items():
+        if any(c.match is not None for c in candidates):
+            continue
+        uneven = next((shape for shape in shapes if len({size_of(c, shape) for c in candidates}) > 1), None)
+        aiming = [i for i, m in enumerate(models) if m.match == model]
+        if uneven is not None and aiming:
+            raise error_at(f"models[{aiming[0]}].match", f"the candidates of {model} differ in size on "
+                           f"{getattr(uneven, 'name', None) or 'the network'}; match one candidate by its name")
+        found[model] = candidates[0]
+    return found
 
 
 # --------------------------------------------------------------------------- experiments
@@ -186,6 +226,7 @@ class SpeedConfig(Strict):
     @model_validator(mode="after")
     def _check_names(self) -> "SpeedConfig":
         _model_names(self.models)
+        _check_orders(self.models, self.functions)
         _unique_names(self.functions, "functions")
         _attach_matches(self.models, self.functions)
         _known_baseline(self.baseline, self.models)
@@ -262,8 +303,9 @@ class FitConfig(Strict):
     @model_validator(mode="after")
     def _check_names(self) -> "FitConfig":
         _model_names(self.models)
+        _check_orders(self.models, self.functions)
         _unique_names(self.functions, "functions")
-        _attach_matches(self.models, self.functions)
+        _attach_matches(self.models, self.functions, self.tuned)
         names = {m.name for m in self.models}
         for name, origin in self.tuned.items():
             if name not in names:
@@ -340,6 +382,7 @@ class ForgettingConfig(Strict):
         if width[0] != 1 or width[-1] != 1:
             raise error_at("network.width", cross_field=True, message=f"expected one input and one output, e.g. [1, 1] (got {show(width)})")
         _model_names(self.models)
+        _check_orders(self.models, [self.network])
         _attach_matches(self.models, [self.network])
         _no_pykan_fit(self.models, "forgetting trains every model by our loop, one optimizer across phases; pykan's fit() cannot")
         _no_lbfgs(self.models, "forgetting keeps one Adam across its phases (or resets it), LBFGS's curvature history would span segments (use it in fit)")

@@ -351,8 +351,7 @@ def _head(env: dict[str, Any], experiments: dict[str, Experiment | None]) -> lis
         lines += ["> **Smoke run (`--quick`)**, not a result: a handful of steps, one repeat and one seed per "
                   "experiment. It shows that everything runs; its numbers are not evidence for or against the paper.", ""]
     further = _further(experiments)
-    flags = {flag: bool(env.get(flag)) or any(part.flag == flag for part in further) for flag in REPRODUCE_FLAGS}
-    missing = _missing(experiments, flags)
+    missing = _missing(experiments, {flag: bool(env.get(flag)) for flag in REPRODUCE_FLAGS})
     if missing or env.get("interrupted"):
         lines += [f"> **Incomplete**: interrupted or not run: {', '.join(missing) or 'see env.json'}. "
                   "The tables show what finished.", ""]

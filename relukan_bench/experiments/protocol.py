@@ -61,15 +61,20 @@ class CompareTable:
 class Part:
     """A run directory `reproduce` writes beside the experiments' own: `name` (the directory)
     runs the experiment `experiment` with the shipped config `config`, only when the reproduce
-    run asks for it (`flag`: "tuned" for `reproduce --tuned`, "peers" for `reproduce --peers`;
-    "" for an experiment's own directory, always run). The report reads it with its
-    experiment's directory (report.Experiment.variants)."""
+    run asks for it (`flag`: "tuned" for `reproduce --tuned`, "peers" for `reproduce --peers`, a
+    tuple of them for a part that needs each; "" for an experiment's own directory, always
+    run). The report reads it with its experiment's directory (report.Experiment.variants)."""
 
     name: str
     experiment: str
     config: str
     title: str = ""  # what it runs, for the report ("each model at its own best, chosen on validation")
-    flag: str = "tuned"
+    flag: str | tuple[str, ...] = "tuned"
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The reproduce flags that must all be given for this part to run (none: always)."""
+        return tuple(f for f in ((self.flag,) if isinstance(self.flag, str) else self.flag) if f)
 
 
 @dataclass
@@ -280,12 +285,12 @@ def reproduce_parts(tuned: bool = False, peers: bool = False) -> dict[str, Part]
     """The run directories of a `reproduce` run by name, in the order they run: each
     experiment's own (its name, its reproduce config: `config` ""), each followed by the
     further parts it declares that the run asks for (`tuned`: `reproduce --tuned`; `peers`:
-    `reproduce --peers`)."""
-    asked = {"": True, "tuned": tuned, "peers": peers}
+    `reproduce --peers`; a part needing both runs with both)."""
+    asked = {"tuned": tuned, "peers": peers}
     found: dict[str, Part] = {}
     for exp in experiments().values():
         found[exp.name] = Part(exp.name, exp.name, "", exp.title, flag="")
-        found.update((part.name, part) for part in exp.parts if asked.get(part.flag, False))
+        found.update((part.name, part) for part in exp.parts if all(asked.get(flag, False) for flag in part.needs))
     return found
 
 

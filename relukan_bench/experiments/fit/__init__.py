@@ -752,7 +752,11 @@ class Fit(Experiment):
     quick_help = "Smoke run: every function and model, 20 steps, one seed."
     quick = ("train.steps=20", "seeds=[0]")
     # `reproduce --tuned`: every model again at its own best, chosen on validation (REPORT.md states the claim both ways)
-    parts = (Part("fit-tuned", "fit", "fit-tuned", "each model at its best, chosen on validation"),)
+    parts = (Part("fit-tuned", "fit", "fit-tuned", "each model at its best, chosen on validation"),
+             Part("fit-peers", "fit", "fit-peers", "ReLU-KAN among the field's KANs, at the same grid and at equal size",
+                  flag="peers"),
+             Part("fit-peers-tuned", "fit", "fit-peers-tuned", "the field's KANs at equal size, each at its best",
+                  flag=("peers", "tuned")))
 
     @property
     def schema(self) -> type:
