@@ -80,7 +80,7 @@ Seeds = Annotated[list[Seed], Field(min_length=1, max_length=10_000), AfterValid
 
 
 #: keys every model entry shares (ModelEntry), listed after an entry's own in messages
-LISTED_LAST = ("match",)
+LISTED_LAST = ("k", "match")
 
 
 class Strict(BaseModel):
@@ -152,10 +152,15 @@ class ModelEntry(Strict):
     relukan_bench.kinds.ModelKind.step reads by default). The checks of those shared keys
     against each other are here, once for every kind.
 
+    Every entry may say `k: <order>`: it is then built at that order, its grid shifted so that
+    each edge keeps the shape's G + k basis functions (grid G + k of the shape - its k, at
+    least 1; relukan_bench.kinds.reorder): a cubic-only kind runs on a k = 1 network this way.
+
     Every entry may say `match: <model name>`: it is then sized to the largest grid (or
     degree, or hidden width) whose parameter count does not exceed the named model's
     (relukan_bench.kinds.resolve); the config attaches that entry as `target`."""
 
+    k: NonNegativeInt | None = None  # None: the shape's order (and grid)
     match: Name | None = None
     _target: Any = PrivateAttr(default=None)
 

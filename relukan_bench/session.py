@@ -148,10 +148,11 @@ class RunLock:
 def check(exp: Any, config: Any, devices: Sequence[str], path: Path | None, workers: int = 1) -> Any:
     """Every check that needs more than the config's schema, before anything is written or
     allocated: what the config asks for against the limits (relukan_bench.limits; `workers`
-    units train at once on this machine), each model entry's kind check (ConfigError naming
-    the key), then the experiment's context."""
+    units train at once on this machine), each model entry's kind check on the shapes it is
+    built on (its own `k` and `match` applied: kinds.resolve; ConfigError naming the key), then
+    the experiment's context."""
     from relukan_bench.errors import ConfigError
-    from relukan_bench.kinds import EntryError, kind_of
+    from relukan_bench.kinds import EntryError, kind_of, resolve
     from relukan_bench.limits import check_demand
 
     where = path or resources.default_config(exp.name)
@@ -161,7 +162,7 @@ def check(exp: Any, config: Any, devices: Sequence[str], path: Path | None, work
         _check_elsewhere(exp, kind, entry, f"{where}: models[{index}]")
         if kind.check is not None:
             try:
-                kind.check(entry, exp.shapes(config), exp.domain(config))
+                kind.check(entry, [resolve(entry, shape)[1] for shape in exp.shapes(config)], exp.domain(config))
             except EntryError as exc:
                 raise ConfigError(f"{where}: models[{index}].{exc.key}: {exc.message}") from None
     return exp.context(config)

@@ -138,7 +138,7 @@ CASES = [
          "tiny.yaml: models[1].grid_range: expected grid_range as [low, high] with low < high (got [1, 0])"),
     case("bspline-has-no-pykan-fit", ["fit", "-c", "fit.yaml", "models.kan.kind=bspline", "models.kan.pykan_fit={opt: Adam}"],
          "fit.yaml: models[1].pykan_fit: unknown key (expected one of: name, kind, grid_range, lr, optimizer, lbfgs, compile, "
-         "cuda_graph, match)"),
+         "cuda_graph, k, match)"),
     case("unknown-optimizer", ["fit", "-c", "fit.yaml", "models.relukan.optimizer=sgd"],
          "fit.yaml: models[0].optimizer: expected 'adam' or 'lbfgs' (got 'sgd')"),
     case("lbfgs-compiled", ["fit", "-c", "fit.yaml", "models.relukan.optimizer=lbfgs", "models.relukan.compile=true"],

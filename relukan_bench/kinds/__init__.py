@@ -11,8 +11,9 @@ new module here (or one entry point), nothing else.
 
 Sizes: a kind states its trainable parameters and multiply-adds per sample by formula
 (`ModelKind.size`), and what `match:` varies to reach another model's parameter count
-(`ModelKind.resize`, named by `knob`); `resolve` applies an entry's `match`, `build_model`
-builds what it resolves to, and `size_row` is what the tables record of it.
+(`ModelKind.resize`, named by `knob`); `resolve` applies an entry's own order `k:` (`reorder`)
+and its `match`, `build_model` builds what it resolves to, and `size_row` is what the tables
+record of it.
 
 Nothing here imports torch: builders import their model when called.
 """
@@ -54,10 +55,13 @@ class Size:
 
 
 def shaped(shape: Any, **changes: Any) -> Any:
-    """A copy of a network shape (anything with width, grid and k) with `changes` applied."""
+    """A copy of a network shape (anything with width, grid and k, and the function's `name`
+    where it has one) with `changes` applied."""
     from types import SimpleNamespace
 
     fields = {"width": list(shape.width), "grid": shape.grid, "k": shape.k}
+    if getattr(shape, "name", None) is not None:
+        fields["name"] = shape.name
     return SimpleNamespace(**{**fields, **changes})
 
 
@@ -101,7 +105,12 @@ class ModelKind:
       `match:` cannot aim at it or resize it);
     - `resize(entry, shape, n)`: the (entry, shape) at the value `n` of its size knob, `knob`
       naming it ("grid": the grid G, the default; "hidden": an MLP's hidden width); `match:`
-      takes the largest `n` whose parameters do not exceed its target's.
+      takes the largest `n` whose parameters do not exceed its target's;
+    - `basis`: where each basis function of an edge acts: "local" (on a few grid intervals: a
+      ReLU-KAN's bumps, B-splines, Gaussian RBFs), "global" (on the whole domain: Chebyshev
+      polynomials, Fourier terms), or None (no per-edge basis: an MLP, the floor, a plugin).
+      A local basis is why a KAN is expected to resist catastrophic forgetting: training on
+      one region leaves the coefficients of the others alone.
     """
 
     name: str
@@ -125,6 +134,15 @@ class ModelKind:
     size: Callable[[Any, Any], Size] | None = None
     resize: Callable[[Any, Any, int], tuple[Any, Any]] = by_grid
     knob: str = "grid"
+    basis: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.basis not in BASES:
+            raise ValueError(f"kind {self.name}: expected basis to be one of {', '.join(map(str, BASES))} (got {self.basis!r})")
+
+
+#: what `ModelKind.basis` may say
+BASES = ("local", "global", None)
 
 
 @dataclass(frozen=True)
@@ -200,7 +218,7 @@ def model_union() -> Any:
 
 def build_model(entry: Any, shape: Any, domain: tuple[float, float], seed: int) -> "nn.Module":
     """A freshly initialised model of `shape`'s width, grid and k for the config entry
-    `entry` (resized as its `match` asks: `resolve`), seeded with `seed`. The caller's global
+    `entry` (at its own order `k` and resized as its `match` asks: `resolve`), seeded with `seed`. The caller's global
     random state is left as it was."""
     entry, shape, _ = resolve(entry, shape)
     return kind_of(entry).build(entry, shape, tuple(domain), seed)
@@ -214,14 +232,45 @@ class MatchError(ValueError):
     """No size of a `match:` entry fits under its target's parameter count."""
 
 
+class OrderError(ValueError):
+    """An entry's own `k:` leaves no grid on a shape (G + k of the shape - k of the entry < 1)."""
+
+
+def reorder(entry: Any, shape: Any) -> tuple[Any, str]:
+    """(shape, note): the shape an entry with its own order `k` is built on, order k and the
+    grid shifted to keep the shape's G + k basis functions per edge (grid G + shape's k - k);
+    `shape` and "" when the entry has no `k` or the shape's. OrderError when no grid is left."""
+    k = getattr(entry, "k", None)
+    if k is None or k == shape.k:
+        return shape, ""
+    bases = shape.grid + shape.k
+    grid = bases - k
+    if grid < 1:
+        raise OrderError(f"k {k} leaves grid {grid} to keep the {bases} basis functions per edge of grid {shape.grid}, "
+                         f"k {shape.k}; expected k at most {bases - 1}")
+    return (shaped(shape, grid=grid, k=k),
+            f"k {k}, grid {grid} ({bases} basis functions per edge as the shape's k {shape.k}, grid {shape.grid})")
+
+
 def resolve(entry: Any, shape: Any) -> tuple[Any, Any, str]:
     """(entry, shape, note) as `entry` is built on `shape`: unchanged with note "" when it has
-    no `match`; else resized to the largest knob value whose parameter count does not exceed
-    that of its target (the config entry it names, attached by the config as `target`), the
-    note saying the choice ("grid 7 (1234 <= 1240 params of relukan)")."""
-    target = getattr(entry, "match", None)
-    if target is None:
-        return entry, shape, ""
+    neither its own `k` nor a `match`. Its `k` builds it at that order on the grid that keeps
+    the shape's basis functions per edge (`reorder`, the note saying so); its `match` then
+    resizes it to the largest knob value whose parameter count does not exceed that of its
+    target (the config entry it names, attached by the config as `target`, on `shape`), the
+    note saying the choice ("grid 7 (1234 <= 1240 params of relukan)"; after a `k`: "k 3 (the
+    shape's 1), grid 7 (...)")."""
+    built, order = reorder(entry, shape)
+    if getattr(entry, "match", None) is None:
+        return entry, built, order
+    entry, built, note = _matched(entry, shape, built)
+    return entry, built, f"k {built.k} (the shape's {shape.k}), {note}" if order else note
+
+
+def _matched(entry: Any, shape: Any, built: Any) -> tuple[Any, Any, str]:
+    """`entry` on `built` (its shape at its own order) resized by its `match` to fit under its
+    target's parameters on `shape`: (entry, shape, note). MatchError when it cannot."""
+    target = entry.match
     aim = getattr(entry, "target", None)
     if aim is None:
         raise MatchError(f"match: {target}: the config attaches the entry it names; none is attached")
@@ -231,15 +280,15 @@ def resolve(entry: Any, shape: Any) -> tuple[Any, Any, str]:
         raise MatchError(f"match: {target}: the size of {aim.kind if goal is None else entry.kind} is not known by formula")
     best = None
     for n in range(1, MAX_KNOB + 1):
-        candidate = kind.resize(entry, shape, n)
+        candidate = kind.resize(entry, built, n)
         params = kind.size(*candidate).params
         if params > goal.params:
             break
         best = (candidate, n, params)
     if best is None:
         raise MatchError(f"match: {target}: even {kind.knob} 1 has more than the {goal.params} parameters of {target}")
-    (entry, shape), n, params = best
-    return entry, shape, f"{kind.knob} {n} ({params} <= {goal.params} params of {target})"
+    (entry, built), n, params = best
+    return entry, built, f"{kind.knob} {n} ({params} <= {goal.params} params of {target})"
 
 
 def size_of(entry: Any, shape: Any) -> Size | None:
@@ -249,18 +298,16 @@ def size_of(entry: Any, shape: Any) -> Size | None:
 
 def size_row(entry: Any, shape: Any) -> dict[str, Any]:
     """What a table records of an entry's size on `shape`: `macs` (None: unknown) and
-    `sized`, how `match` sized it (None when it does not)."""
+    `sized`, how its own `k` and its `match` sized it (None when neither does)."""
     size, note = _sized(entry, shape)
     return {"macs": size.macs if size is not None else None, "sized": note or None}
 
 
 def _sized(entry: Any, shape: Any) -> tuple[Size | None, str]:
-    """The entry's `Size` on `shape` (None: unknown) and the note of its `match`, resolved once."""
+    """The entry's `Size` on `shape` (None: unknown) and the note of its `k` and `match`, resolved once."""
     kind = kind_of(entry)
-    if kind.size is None:
-        return None, ""
     entry, shape, note = resolve(entry, shape)
-    return kind.size(entry, shape), note
+    return (kind.size(entry, shape) if kind.size is not None else None), note
 
 
 def looks(entries: Sequence[Any]) -> dict[str, Look]:

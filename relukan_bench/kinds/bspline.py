@@ -42,4 +42,5 @@ def size(entry: BSplineSpec, shape: Any) -> Size:
 KIND = ModelKind("bspline", BSplineSpec, build, label="B-spline KAN (ours)", role="bspline", rank=3,
                  spline_params=lambda model: model.spline_parameter_count(),
                  line={"linestyle": ":", "linewidth": 1.8}, cost=2.5,
-                 describe=lambda entry: named("B-spline KAN", ["ours"], entry), family="B-spline KAN", hue="Oranges", size=size)
+                 describe=lambda entry: named("B-spline KAN", ["ours"], entry), family="B-spline KAN", hue="Oranges", size=size,
+                 basis="local")

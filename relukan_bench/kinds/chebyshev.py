@@ -39,4 +39,5 @@ def size(entry: ChebyshevSpec, shape: Any) -> Size:
 
 
 KIND = ModelKind("chebyshev", ChebyshevSpec, build, label="Chebyshev KAN (ChebyKAN)", rank=11, cost=1.5,
-                 describe=lambda entry: named("ChebyKAN", [], entry), family="Chebyshev KAN", hue="cool", size=size)
+                 describe=lambda entry: named("ChebyKAN", [], entry), family="Chebyshev KAN", hue="cool", size=size,
+                 basis="global")

@@ -113,4 +113,5 @@ def size(entry: FlashKANSpec, shape: Any) -> Size:
 
 KIND = ModelKind("flashkan", FlashKANSpec, build, label="FlashKAN (PyPI)", rank=14, check=check,
                  spline_params=spline_params, cost=2.5, describe=lambda entry: describe(entry, "FlashKAN"),
-                 family="FlashKAN", hue="BuGn", size=size)
+                 family="FlashKAN", hue="BuGn", size=size,
+                 basis="local")

@@ -52,4 +52,5 @@ def describe(entry: FourierSpec) -> str:
 
 
 KIND = ModelKind("fourier", FourierSpec, build, label="Fourier KAN", rank=12, cost=2.0, describe=describe,
-                 family="Fourier KAN", hue="RdPu", size=size)
+                 family="Fourier KAN", hue="RdPu", size=size,
+                 basis="global")

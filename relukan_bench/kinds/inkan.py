@@ -5,7 +5,8 @@ the function's width, each grid covering the data domain (or the entry's `grid_r
 Effort: `compile: false` runs it eagerly (`compile_basis=False`), as our other eager rows run;
 `basis_compile: true` runs it as shipped, its basis through torch.compile, as a new user would;
 `compile: true` compiles the whole training step, as for every kind. Cubic only: a function
-with k other than 3 is refused before anything is written, and so is a config naming the kind
+with k other than 3 is refused before anything is written (an entry's own `k: 3` builds it at
+order 3 on any shape), and so is a config naming the kind
 where the package is not installed (`pip install 'relukan-bench[peers]'`).
 
 The helpers the two PyPI kinds share (kinds/flashkan.py: the checks, the stack of layers, the
@@ -67,13 +68,16 @@ def refuse_missing(package: str) -> None:
 
 
 def cubic_problem(kind: str, shapes: Sequence[Any]) -> str | None:
-    """Why `kind`, cubic only, cannot be built on one of `shapes` (functions or a network); None if it can."""
+    """Why `kind`, cubic only, cannot be built on one of `shapes` (functions or a network, as
+    the entry builds on them: its own `k` applied); None if it can."""
     for shape in shapes:
         if shape.k != 3:
             name = getattr(shape, "name", None)
             if name is None:
-                return f"{kind} is cubic only: expected network.k: 3 (got network.k: {shape.k})"
-            return f"{kind} is cubic only: expected k: 3 on every function (got k: {shape.k} on {name})"
+                return (f"{kind} is cubic only: expected network.k: 3 (got network.k: {shape.k}); or set k: 3 on "
+                        "this entry, which keeps the network's G + k basis functions per edge")
+            return (f"{kind} is cubic only: expected k: 3 on every function (got k: {shape.k} on {name}); or set k: 3 "
+                    "on this entry, which keeps each function's G + k basis functions per edge")
     return None
 
 
@@ -140,4 +144,5 @@ def describe(entry: Any, base: str) -> str:
 
 KIND = ModelKind("inkan", InKANSpec, build, label="inKAN (PyPI)", rank=13, check=check_peer("inkan"),
                  spline_params=spline_params, cost=2.5, describe=lambda entry: describe(entry, "inKAN"),
-                 family="inKAN", hue="Greys", size=size)
+                 family="inKAN", hue="Greys", size=size,
+                 basis="local")

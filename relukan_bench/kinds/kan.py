@@ -121,4 +121,5 @@ def describe(entry: KANSpec) -> str:
 KIND = ModelKind("kan", KANSpec, build, label="KAN (pykan)", role="kan", rank=1, describe=describe,
                  family="B-spline KAN", hue="Oranges",
                  spline_params=lambda model: model.spline_parameter_count(), check=check,
-                 pykan=lambda entry: (entry.pykan, entry.mode), cost=5.0, size=size)
+                 pykan=lambda entry: (entry.pykan, entry.mode), cost=5.0, size=size,
+                 basis="local")

@@ -53,4 +53,5 @@ def describe(entry: RBFSpec) -> str:
 
 
 KIND = ModelKind("rbf", RBFSpec, build, label="Gaussian-RBF KAN (FastKAN)", rank=10, cost=1.5, describe=describe,
-                 family="Gaussian-RBF KAN", hue="Reds", size=size)
+                 family="Gaussian-RBF KAN", hue="Reds", size=size,
+                 basis="local")

@@ -64,4 +64,5 @@ def describe(entry: ReLUKANSpec) -> str:
 
 
 KIND = ModelKind("relukan", ReLUKANSpec, build, label="ReLU-KAN", role="relukan", rank=0, batch=batch, step=step,
-                 describe=describe, family="ReLU-KAN", hue="Blues", size=size)
+                 describe=describe, family="ReLU-KAN", hue="Blues", size=size,
+                 basis="local")

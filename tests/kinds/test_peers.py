@@ -218,7 +218,8 @@ def test_a_function_that_is_not_cubic_is_refused(kind):
     with pytest.raises(EntryError) as caught:
         check(spec(kind), [shape([2, 1], name="f1"), shape([2, 1], k=2, name="f3")], DOMAIN)
     assert (caught.value.key, caught.value.message) == (
-        "kind", f"{kind} is cubic only: expected k: 3 on every function (got k: 2 on f3)")
+        "kind", f"{kind} is cubic only: expected k: 3 on every function (got k: 2 on f3); or set k: 3 on this entry, "
+        "which keeps each function's G + k basis functions per edge")
     with pytest.raises(EntryError, match=r"expected network.k: 3 \(got network.k: 1\)"):
         check(spec(kind), [NetworkSpec(width=[1, 1], grid=5, k=1)], DOMAIN)
     with pytest.raises(ValueError, match="cubic only"):
@@ -273,7 +274,8 @@ def test_the_cli_refuses_a_function_that_is_not_cubic_in_one_line(tmp_path, monk
     result = CliRunner().invoke(app, ["speed", "--config", "peers.yaml"], terminal_width=120)
     assert result.exit_code == 2 and result.stdout == "", result.output
     assert result.stderr == ("error: peers.yaml: models[1].kind: inkan is cubic only: expected k: 3 on every function "
-                             "(got k: 2 on f1)\n")
+                             "(got k: 2 on f1); or set k: 3 on this entry, which keeps each function's G + k basis "
+                             "functions per edge\n")
     assert snapshot(tmp_path) == before
 
 

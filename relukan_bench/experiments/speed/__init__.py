@@ -217,7 +217,7 @@ def _run_unit(config: SpeedConfig, unit: Unit, function: Any, spec: Any, data: t
             entry, shape, _ = resolve(spec, function)  # the worker builds the resolved entry as it is
             found.update(workers.call(
                 version, "relukan_bench.experiments.speed.measure:measure_unit",
-                entry={**entry.model_dump(mode="json"), "match": None},
+                entry={**entry.model_dump(mode="json"), "match": None, "k": None},
                 shape={"width": list(shape.width), "grid": shape.grid, "k": shape.k},
                 x=data[0].tolist(), y=data[1].tolist(), train=config.train.model_dump(mode="json"),
                 threads=torch.get_num_threads(), **arguments))
