@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Sequence, TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from relukan_bench.errors import ConfigError, UsageError, clip
 from relukan_bench.expressions import Expression, parse
@@ -264,6 +264,24 @@ class FitDataSpec(Strict):
     domain: Domain = [0.0, 1.0]
 
 
+def _speed_run(path: str) -> str:
+    """A speed run directory: config.yaml saying `experiment: speed`, and summary.csv."""
+    import yaml
+
+    directory = Path(path)
+    try:
+        recorded = yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8"))
+        found = isinstance(recorded, dict) and recorded.get("experiment") == "speed" and (directory / "summary.csv").is_file()
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        found = False
+    if not found:
+        raise ValueError(f"expected a speed run directory, with config.yaml and summary.csv (got {path!r})")
+    return path
+
+
+StepTimes = Annotated[str, AfterValidator(_speed_run)]
+
+
 class Tuned(Strict):
     """Where a tuning candidate's entry came from: the model it tunes, its candidate label."""
 
@@ -292,6 +310,9 @@ class FitConfig(Strict):
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     functions: Annotated[list[FunctionSpec], Field(min_length=1)]
     tuned: dict[Name, Tuned] = {}  # entry name -> what it tunes (relukan_bench.tuning; filled from `tune:`)
+    # a speed run directory: the time to each target uses its step times where it timed the same
+    # model on the same shape and batch (experiments/fit/targets.py); None: this run's own
+    step_times: StepTimes | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -137,3 +137,26 @@ def test_resume_mid_tuning_ends_as_an_uninterrupted_run(tmp_path):
 
     assert without_seconds(part / "summary.csv") == without_seconds(tmp_path / "full" / "summary.csv")
     assert (part / "tuning.png").is_file()
+
+
+def test_match_may_name_a_tuned_model_and_sizes_every_candidate_under_it(tmp_path):
+    """`match: relukan` on a tuned relukan aims at its candidates (all one size); the matched
+    entry's own candidates are sized alike."""
+    from relukan_bench.kinds import size_of
+
+    text = TUNED.replace("  - {name: mlp, kind: mlp}\n", "  - {name: mlp, kind: mlp, match: relukan}\n"
+                         "  - {name: cheb, kind: chebyshev, match: relukan, tune: [{lr: 1.0e-3}, {lr: 1.0e-2}]}\n")
+    config = _config(tmp_path, text)
+    f1 = config.functions[0]
+    goal = size_of(next(m for m in config.models if m.name.startswith("relukan.")), f1).params
+    matched = [m for m in config.models if m.name == "mlp" or m.name.startswith("cheb.")]
+    assert len(matched) == 3 and all(0 < size_of(m, f1).params <= goal for m in matched)
+    assert len({size_of(m, f1) for m in matched if m.name.startswith("cheb.")}) == 1
+
+
+def test_match_refuses_a_tuned_model_whose_candidates_differ_in_size(tmp_path):
+    text = TUNED.replace("      - {optimizer: lbfgs, lr: 0.5}\n", "      - {train_se: false}\n").replace(
+        "  - {name: mlp, kind: mlp}\n", "  - {name: mlp, kind: mlp, match: relukan}\n")
+    with pytest.raises(ConfigError, match=r"models\[\d+\]\.match: the candidates of relukan differ in size on f1; "
+                                          r"match one candidate by its name"):
+        _config(tmp_path, text)

@@ -120,6 +120,23 @@ class SummaryRecord(Record):
     spline_params: int | None
     macs: int | None = None
     sized: str | None = None
+    # time to a target (experiments/fit/targets.py): the median first step at which the
+    # validation MSE reaches 1e-N (inf: not reached), the seeds that reached it, and that many
+    # steps times the median seconds per step (`step_s`, from `step_source`)
+    steps_e2: float | None = None
+    steps_e3: float | None = None
+    steps_e4: float | None = None
+    steps_e5: float | None = None
+    reached_e2: int | None = None
+    reached_e3: int | None = None
+    reached_e4: int | None = None
+    reached_e5: int | None = None
+    step_s: float | None = None
+    step_source: str | None = None
+    time_e2: float | None = None
+    time_e3: float | None = None
+    time_e4: float | None = None
+    time_e5: float | None = None
 
 
 #: the tables' columns and types, for the writers and the one reader (results.read_records)
@@ -853,7 +870,10 @@ class Fit(Experiment):
     def summarize(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], context: Any) -> dict[str, Any]:
         from relukan_bench.results import write_csv
 
+        from relukan_bench.experiments.fit import targets
+
         summary = summarize([r.run for r in results], config.baseline, config.origin)
+        targets.summary_columns(results, summary, targets.speed_step_times(config))
         chosen = selected_rows(summary)
         shown = compared(config)
         model_names, function_names = [m.name for m in shown.models], [f.name for f in config.functions]

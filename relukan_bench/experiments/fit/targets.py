@@ -1,0 +1,117 @@
+"""Time to a target: for every fit run, the first logged step at which the validation MSE is at
+or below each of TARGETS, and for every (function, model entry) that many steps (the median
+over its seeds) times the model's median training time per step.
+
+"Not reached" is a value, not a gap: a run that never gets there counts as infinitely many
+steps (written `inf`), so the median over seeds is infinite when most seeds miss, and the
+summary's `reached_eN` counts the seeds that did.
+
+The step time is, where the config names a speed run (`step_times`) that timed the same model
+entry on the same shape, batch and device, that run's median time per step (its method:
+warm-up, repeats, one thread; docs/methodology.md); otherwise this run's own: each run's
+training wall time over its steps (the errors it logs every step included), the median over
+the seeds. `step_source` says which.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+#: the validation MSE levels the summary reports the steps and the time to
+TARGETS = (1e-2, 1e-3, 1e-4, 1e-5)
+#: `step_source` of a step time measured by the fit run itself
+THIS_RUN = "this run"
+
+
+def suffix(target: float) -> str:
+    """A target's column suffix: 1e-4 -> "e4"."""
+    return f"e{round(-math.log10(target))}"
+
+
+def first_step(steps: Sequence[int], values: Sequence[float], target: float) -> float:
+    """The first logged step whose value is at or below `target` (inf: never)."""
+    return next((float(step) for step, value in zip(steps, values) if value <= target), math.inf)
+
+
+def run_steps(steps: Sequence[int], values: Sequence[float]) -> dict[str, float]:
+    """A run's steps to every target, by column suffix."""
+    return {suffix(t): first_step(steps, values, t) for t in TARGETS}
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    low, high = ordered[middle - 1], ordered[middle]
+    return high if math.isinf(high) else (low + high) / 2
+
+
+def summary_columns(results: Sequence[Any], summary: list[dict[str, Any]],
+                    timed: dict[tuple[str, str, str], float]) -> None:
+    """Fill every summary row's steps_eN (median over the seeds that did not fail), reached_eN,
+    step_s, step_source and time_eN. `timed`: (function, model, device) -> seconds per step
+    from a speed run, where one applies."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for result in results:
+        run = result.run
+        if not run.get("error") or run.get("diverged"):
+            groups.setdefault((run["function"], run["model"]), []).append(result)
+    for row in summary:
+        group = groups.get((row["function"], row["model"]), [])
+        reached = [run_steps(r.steps, r.val_mse) for r in group]
+        own = _median([r.run["seconds"] / r.run["steps_done"] for r in group if r.run.get("steps_done")])
+        device = group[0].run["device"] if group else None
+        step_s = timed.get((row["function"], row["model"], device))
+        row["step_s"], row["step_source"] = (step_s, "speed run") if step_s is not None else (own, THIS_RUN)
+        for target in TARGETS:
+            key = suffix(target)
+            steps = _median([r[key] for r in reached])
+            row[f"steps_{key}"] = steps
+            row[f"reached_{key}"] = sum(not math.isinf(r[key]) for r in reached)
+            row[f"time_{key}"] = steps * row["step_s"] if not math.isinf(steps) else math.inf
+
+
+def speed_step_times(config: Any) -> dict[tuple[str, str, str], float]:
+    """(fit function, fit model entry, device) -> seconds per step, from the speed run `config.step_times`
+    names: where it timed an entry defined as this one (name, lr and tuning aside, Adam only) on
+    a function of the same width, grid and k, at the fit's training batch."""
+    if config.step_times is None:
+        return {}
+    from relukan_bench.config import SpeedConfig, load_config
+    from relukan_bench.experiments.fit import trainer
+    from relukan_bench.results import read_csv
+
+    run_dir = Path(config.step_times)
+    speed = load_config(run_dir / "config.yaml", [], SpeedConfig)
+    rows = {(r["function"], r["model"], r["device"]): r for r in read_csv(run_dir / "summary.csv")}
+    if speed.data.samples != config.data.train_samples:
+        return {}
+    found = {}
+    for function in config.functions:
+        shape = next((f for f in speed.functions if (list(f.width), f.grid, f.k) == (list(function.width), function.grid, function.k)), None)
+        for entry in config.models if shape is not None else []:
+            twin = next((m for m in speed.models if m.name == config.origin(entry.name)[0]), None)
+            if twin is None or trainer(entry) != "loop" or _definition(entry) != _definition(twin):
+                continue
+            for (name, model, device), row in rows.items():
+                ms = _number(row.get("ms_per_step"))
+                if (name, model) == (shape.name, twin.name) and ms is not None and not row.get("too_slow"):
+                    found[(function.name, entry.name, device)] = ms / 1000
+    return found
+
+
+def _definition(entry: Any) -> dict[str, Any]:
+    return entry.model_dump(exclude={"name", "lr"})
+
+
+def _number(text: Any) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
