@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from relukan_bench import fmt
+from relukan_bench.experiments.fit import peers
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, geomean, link, span
 from relukan_bench.tables import markdown_table
 
@@ -68,7 +69,9 @@ def section(exp: Experiment, run_dir: Path) -> str:
         "Per function: " + ", ".join(f"[{p.stem}]({link(p, run_dir)})" for p in [*curves, *fits]) if curves or fits else "",
     ]
     best = _at_its_best(exp)
-    return "\n".join(text + (["", tuned_section(exp, *best, run_dir)] if best is not None else []))
+    among = peers.section(exp)
+    return "\n".join(text + (["", tuned_section(exp, *best, run_dir)] if best is not None else [])
+                     + (["", among] if among else []))
 
 
 def _trained(exp: Experiment) -> str:
@@ -100,7 +103,8 @@ def _at_its_best(exp: Experiment | None) -> tuple[Any, Experiment] | None:
 
     if exp is None:
         return None
-    return next(((part, exp.variants[part.name]) for part in EXPERIMENT.parts if part.name in exp.variants), None)
+    return next(((part, exp.variants[part.name]) for part in EXPERIMENT.parts
+                 if part.needs == ("tuned",) and part.name in exp.variants), None)
 
 
 def _optimizer(exp: Experiment) -> str:
@@ -254,11 +258,12 @@ def verdicts(exp: Experiment | None) -> list[Verdict]:
     ways: under the shared protocol and with each model at its best, by the same rule."""
     shared = verdict(exp)
     best = _at_its_best(exp)
+    among = [found] if (found := peers.verdict(exp)) is not None else []
     if exp is None or best is None:
-        return [shared]
+        return [shared, *among]
     part, tuned = best[0], verdict(best[1])
     return [replace(shared, claim=f"{shared.claim} (shared protocol: {_protocol(exp)})"),
-            replace(tuned, experiment=part.name, claim=f"{tuned.claim} ({part.title})")]
+            replace(tuned, experiment=part.name, claim=f"{tuned.claim} ({part.title})"), *among]
 
 
 # ----------------------------------------------------------------------------- forgetting
