@@ -268,6 +268,33 @@ def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]]
     return out
 
 
+def target_table(summary: Sequence[dict[str, Any]], config: Any, key: str = "e4") -> SplitTable | None:
+    """A row per model, a column per function: the time to the validation MSE 1e-N (the median
+    steps below it), or "not reached" with the seeds that did; None for a summary without
+    those columns (a run from before they existed)."""
+    if not summary or summary[0].get(f"time_{key}") is None:
+        return None
+    functions = list(dict.fromkeys(r["function"] for r in summary))
+    models = [m.name for m in config.models if any(r["model"] == m.name for r in summary)]
+    sources = " and ".join(sorted({str(r.get("step_source")) for r in summary if r.get("step_source")}))
+    out = SplitTable(f"Time to validation MSE 1{key.replace('e', 'e-')}: median steps x median seconds per step",
+                     f"steps read off curves logged every {config.train.log_every}; step times from {sources}",
+                     ["model"], [(f, None) for f in functions])
+    by_key = {(r["function"], r["model"]): r for r in summary}
+    for model in models:
+        out.add_row([model], [_target_cell(by_key.get((f, model)), key) for f in functions])
+    return out
+
+
+def _target_cell(row: dict[str, Any] | None, key: str) -> Text:
+    if row is None:
+        return Text("")
+    time, steps = row.get(f"time_{key}"), row.get(f"steps_{key}")
+    if not _finite(time) or not _finite(steps):
+        return below(Text("not reached", style="dim"), f"{int(row.get(f'reached_{key}') or 0)}/{row['n_seeds']} seeds", "dim")
+    return below(Text(f"{time:.3g} s"), f"{steps:.0f} steps", "dim")
+
+
 def _mse_cell(row: dict[str, Any] | None, gain: float | None) -> Text:
     """The median final test MSE; below it the range over seeds (2 digits); below that the
     gain over the baseline (bold), then how many diverged or failed."""

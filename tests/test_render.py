@@ -157,3 +157,26 @@ def test_the_decomposition_table_fits_80_columns():
     lines = _narrow(decomposition_table(split))
     _names_whole(lines, FUNCTIONS + ["relukan", "relukan-fast", "total", "implementation", "basis"])
     assert any("[14.00x-15.50x]" in line for line in lines) and any("4%" in line for line in lines)
+
+
+def test_the_time_to_1e_4_table_gives_time_and_steps_or_not_reached_with_the_seeds():
+    from relukan_bench.render import target_table
+
+    config = FitConfig.model_validate({
+        "train": {"log_every": 10},
+        "models": [{"name": "relukan", "kind": "relukan"}, {"name": "kan", "kind": "kan"}],
+        "functions": [{"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3}],
+    })
+    summary = [
+        {"function": "f1", "model": "relukan", "n_seeds": 3, "time_e4": 12.34, "steps_e4": 450.0, "reached_e4": 3,
+         "step_source": "this run"},
+        {"function": "f1", "model": "kan", "n_seeds": 3, "time_e4": math.inf, "steps_e4": math.inf, "reached_e4": 1,
+         "step_source": "this run"},
+    ]
+    text = _text(target_table(summary, config))
+    words = " ".join(text.split())  # the title and caption wrap to the table's width
+    assert "Time to validation MSE 1e-4" in words and "logged every 10; step times from this run" in words
+    relukan, kan = (line for line in text.splitlines() if line.startswith(("│ relukan", "│ kan")))
+    assert "12.3 s" in relukan and "not reached" in kan
+    assert "450 steps" in text and "1/3 seeds" in text
+    assert target_table([{"function": "f1", "model": "kan", "n_seeds": 3}], config) is None  # an older summary

@@ -897,7 +897,9 @@ class Fit(Experiment):
     def show(self, outcome: Any) -> list[Any]:
         from relukan_bench import render
 
-        return [render.fit_table(outcome.shown["summary"], outcome.shown["table"], outcome.shown["config"])]
+        shown = outcome.shown
+        times = render.target_table(shown["summary"], shown["config"])
+        return [render.fit_table(shown["summary"], shown["table"], shown["config"]), *([times] if times else [])]
 
 
 
