@@ -322,14 +322,14 @@ def reproduce(
     out: Optional[Path] = _out("reproduce"),
     quick: bool = typer.Option(False, "--quick", help="Smoke run of all three experiments (about a minute), marked so in the report."),
     tuned: bool = typer.Option(False, "--tuned", help="Also fit with every model at its own best, chosen on validation (configs/fit-tuned.yaml, into fit-tuned/; about nine times fit's work): the report states the accuracy claim both ways."),
-    peers: bool = typer.Option(False, "--peers", help="Also time ReLU-KAN among the field's KANs (configs/speed-peers.yaml and speed-scale.yaml, into speed-peers/ and speed-scale/; peers from PyPI need pip install 'relukan-bench[peers]')."),
+    peers: bool = typer.Option(False, "--peers", help="Also run ReLU-KAN among the field's KANs: speed (configs/speed-peers.yaml and speed-scale.yaml), fit (fit-peers.yaml) and forgetting (forgetting-peers.yaml), each into the directory of its config's name; peers from PyPI need pip install 'relukan-bench[peers]'."),
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
                                           help="Finish an interrupted reproduce run in RUN_DIR: finished experiments and units are kept."),
     as_json: bool = JSON,
 ) -> None:
     """Run speed, fit and forgetting with their default configs and write REPORT.md.
 
-    Writes speed/ (with --peers also speed-peers/ and speed-scale/), fit/ (with --tuned also fit-tuned/) and forgetting/ (each a run directory as its own command writes it), env.json and REPORT.md (environment, our tables beside the paper's, the figures, and a verdict on each of the paper's claims) into results/reproduce/<UTC timestamp>/.
+    Writes speed/ (with --peers also speed-peers/ and speed-scale/), fit/ (with --tuned also fit-tuned/, with --peers fit-peers/) and forgetting/ (with --peers also forgetting-peers/; each a run directory as its own command writes it), env.json and REPORT.md (environment, our tables beside the paper's, the figures, and a verdict on each of the paper's claims) into results/reproduce/<UTC timestamp>/.
     """
     from relukan_bench.runner import Request, run_reproduce
 

@@ -220,7 +220,7 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
                   announce: Callable[[str, Any], None] | None = None) -> ReproduceRun:
     """Every experiment with its default config (and the request's `--quick`, options and
     overrides) into `<run_dir>/<experiment>/`, with `request.tuned` and `request.peers` also the
-    parts experiments declare for them (`<run_dir>/fit-tuned/`, `speed-peers/`, `speed-scale/`;
+    parts experiments declare for them (`<run_dir>/fit-tuned/`, `speed-peers/`, `forgetting-peers/`, ...;
     protocol.reproduce_parts), then `<run_dir>/REPORT.md`.
 
     Every config is validated and every device checked before anything is created. After each

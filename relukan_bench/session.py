@@ -33,7 +33,7 @@ class Request:
     out: Path | None = None
     quick: bool = False
     tuned: bool = False  # reproduce: also the parts experiments declare for it (fit-tuned)
-    peers: bool = False  # reproduce: also the field's KANs (speed-peers, speed-scale)
+    peers: bool = False  # reproduce: also the field's KANs (speed-peers, speed-scale, fit-peers, forgetting-peers)
     resume: Path | None = None  # an interrupted run directory to finish
     workers: int | None = 1  # units at once (None: the experiment's default, every core; relukan_bench.executors)
     executor: str = "local"  # local | dask

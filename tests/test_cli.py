@@ -654,14 +654,17 @@ def test_reproduce_quick_peers_answers_which_kan_is_fastest(workdir, tiny_shippe
     (tiny_shipped / "speed-scale.yaml").write_text(TINY_PEERS.replace("[12, 12, 1]", "[1000, 1000, 1]").replace(
         "N12-b100", "N1000-b100").replace("f4, expression: exp(sin(pi*x1) + x2**2), width: [2, 5, 1]",
                                           "L8-b100, expression: random, width: [8, 8]"))
+    (tiny_shipped / "fit-peers.yaml").write_text(TINY_FIT)
+    (tiny_shipped / "forgetting-peers.yaml").write_text(TINY_FORGETTING_PEERS)
     result = invoke("reproduce", "--quick", "--peers", "--out", "rep", "--json")
     assert result.exit_code == 0, result.output
     run = workdir / "rep"
-    assert sorted(p.name for p in run.iterdir()) == ["REPORT.md", "env.json", "fit", "forgetting", "speed", "speed-peers",
-                                                     "speed-scale"]
+    assert sorted(p.name for p in run.iterdir()) == ["REPORT.md", "env.json", "fit", "fit-peers", "forgetting",
+                                                     "forgetting-peers", "speed", "speed-peers", "speed-scale"]
     assert json.loads((run / "env.json").read_text())["peers"] is True
     outcome = json.loads(result.stdout)
-    assert [v["experiment"] for v in outcome["verdicts"]] == ["speed", "speed-peers", "fit", "forgetting"]
+    assert [v["experiment"] for v in outcome["verdicts"]] == ["speed", "speed-peers", "fit", "fit-peers", "forgetting",
+                                                              "forgetting-peers"]
     text = (run / "REPORT.md").read_text()
     assert "### Among the field's KANs" in text and "#### `speed-scale/`" in text and "#### `speed-peers/`" in text
     assert "| ReLU-KAN is the fastest KAN to train | not claimed" in text
@@ -671,6 +674,16 @@ def test_reproduce_quick_peers_answers_which_kan_is_fastest(workdir, tiny_shippe
     assert {r["model"] for r in summary if r["sized"]} == {"bspline-matched", "mlp"}
     assert all(int(r["macs"]) > 0 and r["effort"] for r in summary)
     assert "Incomplete" not in text
+    forgetting = text[text.index("## Catastrophic forgetting"):]
+    assert "### Among the field's KANs" in forgetting and "| ReLU-KAN forgets least among the field's KANs |" in text
+    assert "`chebyshev` | global |" in forgetting and "The KAN that forgets least is `" in forgetting
+
+
+TINY_FORGETTING_PEERS = TINY_FORGETTING.replace("  - {name: kan, kind: kan}\n  - {name: mlp, kind: mlp}\n", """\
+  - {name: bspline, kind: bspline}
+  - {name: chebyshev, kind: chebyshev}
+  - {name: mlp, kind: mlp, match: relukan}
+""")
 
 
 def test_reproduce_resume_with_tuned_of_an_untuned_run_is_refused(workdir):
@@ -688,8 +701,10 @@ def test_a_tuned_reproduce_part_never_started_starts_with_its_own_config(tmp_pat
 
     parts = reproduce_parts(tuned=True)
     assert list(parts) == ["speed", "fit", "fit-tuned", "forgetting"] and list(reproduce_parts()) == ["speed", "fit", "forgetting"]
-    assert list(reproduce_parts(peers=True)) == ["speed", "speed-peers", "speed-scale", "fit", "forgetting"]
-    assert {p.config for p in reproduce_parts(peers=True).values() if p.flag == "peers"} == {"speed-peers", "speed-scale"}
+    assert list(reproduce_parts(peers=True)) == ["speed", "speed-peers", "speed-scale", "fit", "fit-peers", "forgetting",
+                                                 "forgetting-peers"]
+    assert {p.config for p in reproduce_parts(peers=True).values() if p.flag == "peers"} == {
+        "speed-peers", "speed-scale", "fit-peers", "forgetting-peers"}
     fresh = _part(Request(quick=True), parts["fit-tuned"], True)
     assert fresh.config.name == "fit-tuned.yaml" and fresh.quick
     resumed = _part(Request(resume=tmp_path), parts["fit-tuned"], True)

@@ -38,7 +38,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, rows_by_unit, seed_list
+from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, Part, rows_by_unit, seed_list
 from relukan_bench.records import Record
 from relukan_bench.stats import median
 
@@ -107,6 +107,7 @@ class RunRecord(Record):
     batched: int
     compile_seconds: float
     error: str | None
+    sized: str | None = None  # how the entry's own k and its match sized it (kinds.size_row); None: neither
 
 
 @dataclass
@@ -131,6 +132,7 @@ class SummaryRecord(Record):
     forgotten_fraction_min: float
     forgotten_fraction_max: float
     seconds: float
+    sized: str | None = None  # as in runs.csv
 
 
 #: the tables' columns and types, for the writers and the one reader (results.read_records)
@@ -251,12 +253,14 @@ def failed_run(config: ForgettingConfig, unit: Unit, spec: Any, device: str, err
     """The record of a run that raised: who it was and why, no numbers."""
     import torch
 
+    from relukan_bench.kinds import size_row
     from relukan_bench.seeding import derive_seed
 
     return RunResult(RunRecord.blank(
         model=unit.model, kind=spec.kind, seed=unit.seed, init_seed=derive_seed(unit.seed, "init", "forgetting"),
         device=device, threads=torch.get_num_threads(), phases=config.data.segments,
         steps_per_phase=config.train.steps_per_phase, diverged=False, error=error,
+        sized=size_row(spec, config.network)["sized"],
     ))
 
 
@@ -377,6 +381,8 @@ class _Group:
     def run_record(self, s: int, unit: Unit, seconds: float, compile_seconds: float) -> dict[str, Any]:
         import torch
 
+        from relukan_bench.kinds import size_row
+
         diverged = self.diverged_phase[s]
         numbers = scores(self.matrices[s]) if diverged is None else Scores(*[math.nan] * 5)
         return RunRecord(
@@ -388,6 +394,7 @@ class _Group:
             max_forgetting=numbers.max_forgetting, forgotten_fraction=numbers.forgotten_fraction,
             seconds=seconds, params=self.params, batched=self.count, compile_seconds=compile_seconds,
             error=f"the loss is not finite in phase {diverged}" if diverged is not None else None,
+            sized=size_row(self.spec, self.config.network)["sized"],
         ).row()
 
 
@@ -438,6 +445,7 @@ def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             forgotten_fraction_min=min(fractions, default=math.nan),
             forgotten_fraction_max=max(fractions, default=math.nan),
             seconds=median([r["seconds"] for r in rows]),
+            sized=group.first.get("sized"),
         ).row())
     return summary
 
@@ -533,6 +541,8 @@ class Forgetting(Experiment):
 
     tables = {"matrix": MatrixRecord, "predictions": PredictionRecord, "curves": CurveRecord, "runs": RunRecord}
     summaries = {"summary": SummaryRecord}
+    parts = (Part("forgetting-peers", "forgetting", "forgetting-peers", "which of the field's KANs forgets least",
+                  flag="peers"),)
     units_name = "training runs"
     selects = ("models",)
 

@@ -3,7 +3,8 @@ and heatmap) and its verdict.
 
 "Avoids catastrophic forgetting": ReLU-KAN's forgotten fraction (the share of what its phases
 gained that is lost by the end); *holds* when every seed stays at or below `HOLDS_AT`,
-*partly holds* when the median does, *does not hold* otherwise.
+*partly holds* when the median does, *does not hold* otherwise. With the field's KANs
+(`reproduce --peers`, experiments/forgetting/peers.py), also "forgets least among them?".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from relukan_bench import fmt
+from relukan_bench.experiments.forgetting import peers
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite, geomean, link, span
 from relukan_bench.stats import ratio_range
 from relukan_bench.tables import markdown_table
@@ -43,7 +45,8 @@ def section(exp: Experiment, run_dir: Path) -> str:
         "",
         "Also: " + ", ".join(f"[{p.stem}]({link(p, run_dir)})" for p in others) if others else "",
     ]
-    return "\n".join(text)
+    among = peers.section(exp)
+    return "\n".join(text + (["", among] if among else []))
 
 
 def zero_mse(exp: Experiment) -> float:
@@ -84,6 +87,13 @@ def verdict(exp: Experiment | None) -> Verdict:
     ours += f" ({fmt.percent(mine.get('forgotten_fraction_min'))} to {fmt.percent(highest)})" if seeds > 1 else ""
     ours += f"; KAN {fmt.percent(kan['forgotten_fraction'])}" if kan else ""
     return Verdict("forgetting", claim, outcome, sentence, paper="no forgetting (figures only, no number)", ours=ours)
+
+
+def verdicts(exp: Experiment | None) -> list[Verdict]:
+    """The claim on ReLU-KAN alone; with the peers' run (`reproduce --peers`), also "forgets least
+    among the field's KANs?" (experiments/forgetting/peers.py)."""
+    among = peers.verdict(exp)
+    return [verdict(exp)] + ([among] if among is not None else [])
 
 
 # ----------------------------------------------------------------------------- the report
