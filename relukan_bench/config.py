@@ -264,17 +264,23 @@ class FitDataSpec(Strict):
     domain: Domain = [0.0, 1.0]
 
 
-def _speed_run(path: str) -> str:
-    """A speed run directory: config.yaml saying `experiment: speed`, and summary.csv."""
+def is_speed_run(directory: Path) -> bool:
+    """Whether `directory` holds a speed run: config.yaml saying `experiment: speed`, and summary.csv."""
     import yaml
 
-    directory = Path(path)
     try:
         recorded = yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8"))
-        found = isinstance(recorded, dict) and recorded.get("experiment") == "speed" and (directory / "summary.csv").is_file()
+        return isinstance(recorded, dict) and recorded.get("experiment") == "speed" and (directory / "summary.csv").is_file()
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        found = False
-    if not found:
+        return False
+
+
+def _speed_run(path: str) -> str:
+    """An absolute path must name a speed run now; a relative one names a sibling of the run
+    directory (experiments/fit/targets.py), which may be written before this run ends."""
+    if not path.strip() or "\x00" in path:
+        raise ValueError(f"expected the path of a speed run directory (got {path!r})")
+    if Path(path).is_absolute() and not is_speed_run(Path(path)):
         raise ValueError(f"expected a speed run directory, with config.yaml and summary.csv (got {path!r})")
     return path
 
@@ -310,8 +316,9 @@ class FitConfig(Strict):
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     functions: Annotated[list[FunctionSpec], Field(min_length=1)]
     tuned: dict[Name, Tuned] = {}  # entry name -> what it tunes (relukan_bench.tuning; filled from `tune:`)
-    # a speed run directory: the time to each target uses its step times where it timed the same
-    # model on the same shape and batch (experiments/fit/targets.py); None: this run's own
+    # a speed run directory (a relative path: beside this run's directory, as reproduce writes
+    # its parts): the time to each target uses its step times where it timed the same model on
+    # the same shape and batch (experiments/fit/targets.py); None: this run's own
     step_times: StepTimes | None = None
 
     @model_validator(mode="before")

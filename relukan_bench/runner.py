@@ -92,6 +92,7 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
             if results.shuffled:
                 session.rewrite([exp.rows(result) for result in results.ordered])  # the logs in plan order
             shown = exp.summarize(run_dir, config, results.ordered, session.context)
+            warnings += list(shown.get("warnings", [])) if isinstance(shown, dict) else []
             warnings += _figures(exp, run_dir, config, results.ordered, shown)
         finally:
             session.close(interrupted)

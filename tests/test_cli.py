@@ -654,13 +654,17 @@ def test_reproduce_quick_peers_answers_which_kan_is_fastest(workdir, tiny_shippe
     (tiny_shipped / "speed-scale.yaml").write_text(TINY_PEERS.replace("[12, 12, 1]", "[1000, 1000, 1]").replace(
         "N12-b100", "N1000-b100").replace("f4, expression: exp(sin(pi*x1) + x2**2), width: [2, 5, 1]",
                                           "L8-b100, expression: random, width: [8, 8]"))
-    (tiny_shipped / "fit-peers.yaml").write_text(TINY_FIT)
+    (tiny_shipped / "speed-fit-peers.yaml").write_text(TINY_STEP_TIMES)
+    (tiny_shipped / "fit-peers.yaml").write_text(TINY_FIT + "step_times: speed-fit-peers\n")
     (tiny_shipped / "forgetting-peers.yaml").write_text(TINY_FORGETTING_PEERS)
     result = invoke("reproduce", "--quick", "--peers", "--out", "rep", "--json")
     assert result.exit_code == 0, result.output
     run = workdir / "rep"
     assert sorted(p.name for p in run.iterdir()) == ["REPORT.md", "env.json", "fit", "fit-peers", "forgetting",
-                                                     "forgetting-peers", "speed", "speed-peers", "speed-scale"]
+                                                     "forgetting-peers", "speed", "speed-fit-peers", "speed-peers",
+                                                     "speed-scale"]
+    sources = {r["model"]: r["step_source"] for r in read_csv(run / "fit-peers" / "summary.csv")}
+    assert sources == {"relukan": "speed run", "kan": "speed run", "kan-pykan-fit": "this run"}  # the sibling's step times
     assert json.loads((run / "env.json").read_text())["peers"] is True
     outcome = json.loads(result.stdout)
     assert [v["experiment"] for v in outcome["verdicts"]] == ["speed", "speed-peers", "fit", "fit-peers", "forgetting",
@@ -678,6 +682,11 @@ def test_reproduce_quick_peers_answers_which_kan_is_fastest(workdir, tiny_shippe
     assert "### Among the field's KANs" in forgetting and "| ReLU-KAN forgets least among the field's KANs |" in text
     assert "`chebyshev` | global |" in forgetting and "The KAN that forgets least is `" in forgetting
 
+
+#: speed on TINY_FIT's shapes and batch, with its Adam entries: the step times of fit-peers/
+TINY_STEP_TIMES = TINY.replace("  - {name: f2, expression: sin(pi*x1 + pi*x2), width: [2, 1], grid: 5, k: 3}\n"
+                               "  - {name: g, expression: x1*x2, width: [2, 1], grid: 3, k: 2}\n",
+                               "  - {name: f4, expression: sin(pi*x1 + pi*x2), width: [2, 5, 1], grid: 5, k: 3}\n")
 
 TINY_FORGETTING_PEERS = TINY_FORGETTING.replace("  - {name: kan, kind: kan}\n  - {name: mlp, kind: mlp}\n", """\
   - {name: bspline, kind: bspline}
@@ -701,10 +710,13 @@ def test_a_tuned_reproduce_part_never_started_starts_with_its_own_config(tmp_pat
 
     parts = reproduce_parts(tuned=True)
     assert list(parts) == ["speed", "fit", "fit-tuned", "forgetting"] and list(reproduce_parts()) == ["speed", "fit", "forgetting"]
-    assert list(reproduce_parts(peers=True)) == ["speed", "speed-peers", "speed-scale", "fit", "fit-peers", "forgetting",
-                                                 "forgetting-peers"]
+    assert list(reproduce_parts(peers=True)) == ["speed", "speed-peers", "speed-scale", "speed-fit-peers", "fit",
+                                                 "fit-peers", "forgetting", "forgetting-peers"]
     assert {p.config for p in reproduce_parts(peers=True).values() if p.flag == "peers"} == {
-        "speed-peers", "speed-scale", "fit-peers", "forgetting-peers"}
+        "speed-peers", "speed-scale", "speed-fit-peers", "fit-peers", "forgetting-peers"}
+    both = reproduce_parts(tuned=True, peers=True)  # a part needing both flags runs only with both
+    assert list(both)[4:8] == ["fit", "fit-tuned", "fit-peers", "fit-peers-tuned"] and both["fit-peers-tuned"].needs == ("peers", "tuned")
+    assert "fit-peers-tuned" not in parts and "fit-peers-tuned" not in reproduce_parts(peers=True)
     fresh = _part(Request(quick=True), parts["fit-tuned"], True)
     assert fresh.config.name == "fit-tuned.yaml" and fresh.quick
     resumed = _part(Request(resume=tmp_path), parts["fit-tuned"], True)

@@ -195,7 +195,8 @@ class Experiment:
         return str(unit)
 
     def summarize(self, run_dir: Path, config: Any, results: Sequence[Any], context: Any) -> dict[str, Any]:
-        """Write the derived tables (after every unit); return what `show` needs."""
+        """Write the derived tables (after every unit); return what `show` needs (and, under
+        "warnings", lines the run ends with, as for figures that failed)."""
         return {}
 
     def figures(self, run_dir: Path, config: Any, results: Sequence[Any], shown: dict[str, Any]) -> None:

@@ -80,7 +80,7 @@ def test_step_times_come_from_a_real_speed_run_of_the_same_entry_shape_and_batch
     lbfgs = "  - {name: relukan-lbfgs, kind: relukan, optimizer: lbfgs, lr: 1.0}\n"
     (tmp_path / "fit.yaml").write_text(FIT.replace("functions:", lbfgs + "functions:")
                                        + f"step_times: {tmp_path / 'speed'}\n")
-    run("fit", Request(config=tmp_path / "fit.yaml", out=tmp_path / "fit"))
+    assert run("fit", Request(config=tmp_path / "fit.yaml", out=tmp_path / "fit")).warnings == []
     timed = {(r["function"], r["model"]): r["ms_per_step"] for r in csv.DictReader(open(tmp_path / "speed" / "summary.csv"))}
     rows = {(r["function"], r["model"]): r for r in csv.DictReader(open(tmp_path / "fit" / "summary.csv"))}
     for model in ("relukan", "kan"):
@@ -93,7 +93,7 @@ def test_step_times_come_from_a_real_speed_run_of_the_same_entry_shape_and_batch
         assert (math.isinf(steps) and math.isinf(time)) or time == pytest.approx(steps * float(row["step_s"]), rel=1e-9)
 
 
-def test_step_times_that_name_no_speed_run_are_refused_in_one_line(tmp_path):
+def test_an_absolute_step_times_that_names_no_speed_run_is_refused_in_one_line(tmp_path):
     from relukan_bench.config import FitConfig, load_config
     from relukan_bench.errors import ConfigError
     from tests.tiny import FIT
@@ -104,3 +104,25 @@ def test_step_times_that_name_no_speed_run_are_refused_in_one_line(tmp_path):
     for where in (tmp_path / "missing", tmp_path / "notaspeedrun"):
         with pytest.raises(ConfigError, match=r"step_times: expected a speed run directory, with config.yaml and summary.csv"):
             load_config(tmp_path / "fit.yaml", [f"step_times={where}"], FitConfig)
+    assert load_config(tmp_path / "fit.yaml", ["step_times=speed-beside"], FitConfig).step_times == "speed-beside"
+
+
+def test_a_relative_step_times_names_a_sibling_and_without_one_the_run_says_so(tmp_path):
+    """`step_times: speed` beside the run directory is read (as reproduce lays its parts out);
+    where there is none the run ends with a warning and uses its own step times."""
+    import csv
+
+    from relukan_bench.runner import Request, run
+    from tests.tiny import FIT, SPEED
+
+    (tmp_path / "fit.yaml").write_text(FIT.replace("seeds: [0, 1]", "seeds: [0]") + "step_times: speed\n")
+    alone = run("fit", Request(config=tmp_path / "fit.yaml", out=tmp_path / "alone" / "fit", functions=["f1"]))
+    assert alone.warnings == [f"step_times: no speed run at {tmp_path / 'alone' / 'speed'}; the times to a target use "
+                              "this run's own step times"]
+    (tmp_path / "speed.yaml").write_text(SPEED)
+    run("speed", Request(config=tmp_path / "speed.yaml", out=tmp_path / "rep" / "speed", functions=["f1"]))
+    beside = run("fit", Request(config=tmp_path / "fit.yaml", out=tmp_path / "rep" / "fit", functions=["f1"]))
+    assert beside.warnings == []
+    rows = list(csv.DictReader(open(tmp_path / "rep" / "fit" / "summary.csv")))
+    assert {r["model"]: r["step_source"] for r in rows} == {"relukan": "speed run", "kan": "speed run",
+                                                             "kan-pykan-fit": targets.THIS_RUN}

@@ -873,14 +873,16 @@ class Fit(Experiment):
         from relukan_bench.experiments.fit import targets
 
         summary = summarize([r.run for r in results], config.baseline, config.origin)
-        targets.summary_columns(results, summary, targets.speed_step_times(config))
+        speed_run, warning = targets.speed_run(config, run_dir)
+        targets.summary_columns(results, summary, targets.speed_step_times(config, speed_run))
         chosen = selected_rows(summary)
         shown = compared(config)
         model_names, function_names = [m.name for m in shown.models], [f.name for f in config.functions]
         table = paper_table(chosen, function_names, model_names, config.baseline, context)
         write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
         write_csv(run_dir / "table.csv", table_columns(model_names, config.baseline), table)
-        return {"summary": chosen, "all": summary, "table": table, "paper": context, "config": shown}
+        return {"summary": chosen, "all": summary, "table": table, "paper": context, "config": shown,
+                "warnings": [warning] if warning else []}
 
     def figures(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], shown: dict[str, Any]) -> None:
         from relukan_bench import plots

@@ -115,8 +115,10 @@ def time_table(run: Experiment, models: list[str], key: str = "e4") -> str:
 
 
 def _sources(run: Experiment) -> str:
+    """Where the step times came from: the speed run beside this one (named), this run, or both."""
     found = sorted({r.get("step_source") for r in run.summary if r.get("step_source")})
-    return " and ".join(found) or "unknown"
+    named = run.config.get("step_times")
+    return " and ".join(f"the speed run `{named}/`" if s == "speed run" and named else s for s in found) or "unknown"
 
 
 def _winners(run: Experiment, models: list[str], pick: Any, show: Any) -> str:

@@ -6,7 +6,8 @@ over its seeds) times the model's median training time per step.
 steps (written `inf`), so the median over seeds is infinite when most seeds miss, and the
 summary's `reached_eN` counts the seeds that did.
 
-The step time is, where the config names a speed run (`step_times`) that timed the same model
+The step time is, where the config names a speed run (`step_times`; a relative path names a
+directory beside the fit run's, as `reproduce` writes its parts) that timed the same model
 entry on the same shape, batch and device, that run's median time per step (its method:
 warm-up, repeats, one thread; docs/methodology.md); otherwise this run's own: each run's
 training wall time over its steps (the errors it logs every step included), the median over
@@ -76,17 +77,30 @@ def summary_columns(results: Sequence[Any], summary: list[dict[str, Any]],
             row[f"time_{key}"] = steps * row["step_s"] if not math.isinf(steps) else math.inf
 
 
-def speed_step_times(config: Any) -> dict[tuple[str, str, str], float]:
-    """(fit function, fit model entry, device) -> seconds per step, from the speed run `config.step_times`
-    names: where it timed an entry defined as this one (name, lr and tuning aside, Adam only) on
-    a function of the same width, grid and k, at the fit's training batch."""
+def speed_run(config: Any, run_dir: Path) -> tuple[Path | None, str | None]:
+    """The speed run `config.step_times` names (a relative path: beside `run_dir`), or None
+    with a warning saying why this run's own step times are used instead."""
+    from relukan_bench.config import is_speed_run
+
     if config.step_times is None:
+        return None, None
+    where = Path(config.step_times)
+    where = where if where.is_absolute() else Path(run_dir).parent / where
+    if is_speed_run(where):
+        return where, None
+    return None, f"step_times: no speed run at {where}; the times to a target use this run's own step times"
+
+
+def speed_step_times(config: Any, run_dir: Path | None) -> dict[tuple[str, str, str], float]:
+    """(fit function, fit model entry, device) -> seconds per step, from the speed run
+    `run_dir` (None: none): where it timed an entry defined as this one (name, lr and tuning
+    aside, Adam only) on a function of the same width, grid and k, at the fit's training batch."""
+    if run_dir is None:
         return {}
     from relukan_bench.config import SpeedConfig, load_config
     from relukan_bench.experiments.fit import trainer
     from relukan_bench.results import read_csv
 
-    run_dir = Path(config.step_times)
     speed = load_config(run_dir / "config.yaml", [], SpeedConfig)
     rows = {(r["function"], r["model"], r["device"]): r for r in read_csv(run_dir / "summary.csv")}
     if speed.data.samples != config.data.train_samples:

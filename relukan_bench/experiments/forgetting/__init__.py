@@ -107,7 +107,6 @@ class RunRecord(Record):
     batched: int
     compile_seconds: float
     error: str | None
-    sized: str | None = None  # how the entry's own k and its match sized it (kinds.size_row); None: neither
 
 
 @dataclass
@@ -132,7 +131,7 @@ class SummaryRecord(Record):
     forgotten_fraction_min: float
     forgotten_fraction_max: float
     seconds: float
-    sized: str | None = None  # as in runs.csv
+    sized: str | None = None  # how the entry's own k and its match sized it (kinds.size_row); None: neither
 
 
 #: the tables' columns and types, for the writers and the one reader (results.read_records)
@@ -253,14 +252,12 @@ def failed_run(config: ForgettingConfig, unit: Unit, spec: Any, device: str, err
     """The record of a run that raised: who it was and why, no numbers."""
     import torch
 
-    from relukan_bench.kinds import size_row
     from relukan_bench.seeding import derive_seed
 
     return RunResult(RunRecord.blank(
         model=unit.model, kind=spec.kind, seed=unit.seed, init_seed=derive_seed(unit.seed, "init", "forgetting"),
         device=device, threads=torch.get_num_threads(), phases=config.data.segments,
         steps_per_phase=config.train.steps_per_phase, diverged=False, error=error,
-        sized=size_row(spec, config.network)["sized"],
     ))
 
 
@@ -381,8 +378,6 @@ class _Group:
     def run_record(self, s: int, unit: Unit, seconds: float, compile_seconds: float) -> dict[str, Any]:
         import torch
 
-        from relukan_bench.kinds import size_row
-
         diverged = self.diverged_phase[s]
         numbers = scores(self.matrices[s]) if diverged is None else Scores(*[math.nan] * 5)
         return RunRecord(
@@ -394,7 +389,6 @@ class _Group:
             max_forgetting=numbers.max_forgetting, forgotten_fraction=numbers.forgotten_fraction,
             seconds=seconds, params=self.params, batched=self.count, compile_seconds=compile_seconds,
             error=f"the loss is not finite in phase {diverged}" if diverged is not None else None,
-            sized=size_row(self.spec, self.config.network)["sized"],
         ).row()
 
 
@@ -445,7 +439,6 @@ def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             forgotten_fraction_min=min(fractions, default=math.nan),
             forgotten_fraction_max=max(fractions, default=math.nan),
             seconds=median([r["seconds"] for r in rows]),
-            sized=group.first.get("sized"),
         ).row())
     return summary
 
@@ -618,7 +611,12 @@ class Forgetting(Experiment):
     def summarize(self, run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult], context: Any) -> dict[str, Any]:
         from relukan_bench.results import write_csv
 
+        from relukan_bench.kinds import size_row
+
         summary = summarize([r.run for r in results])
+        entries = {m.name: m for m in config.models}
+        for row in summary:  # from the config, not the logs: runs logged before the column existed resume as they were
+            row["sized"] = size_row(entries[row["model"]], config.network)["sized"] if row["model"] in entries else None
         write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
         return {"summary": summary}
 

@@ -543,7 +543,9 @@ class Speed(Experiment):
     tables = {"raw": RawRecord}
     summaries = {"summary": SummaryRecord, "decomposition": DecompositionRecord}
     parts = (Part("speed-peers", "speed", "speed-peers", "ReLU-KAN among the field's KANs at the paper's shapes", flag="peers"),
-             Part("speed-scale", "speed", "speed-scale", "the field's KANs from 64 to 1000 wide", flag="peers"))
+             Part("speed-scale", "speed", "speed-scale", "the field's KANs from 64 to 1000 wide", flag="peers"),
+             Part("speed-fit-peers", "speed", "speed-fit-peers", "the step times of the field's KANs on the fitting shapes",
+                  flag="peers"))
     layouts = {"table": TABLE_LAYOUT}
     units_name = "timed runs"
     workers = True
