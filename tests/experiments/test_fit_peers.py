@@ -79,4 +79,5 @@ def test_the_verdict_counts_the_functions_relukan_wins_at_equal_size(reproduced)
     assert found.experiment == "fit-peers-tuned" and found.claim == peers.CLAIM
     assert found.outcome == {2: HOLDS, 1: PARTLY, 0: FAILS}[won]
     assert found.ours == f"ReLU-KAN most accurate on {won} of 2 functions"
+    assert found.finding.startswith("First KAN to validation MSE 1e-4 in wall time (`fit-peers/`, every model trained alike): f1 ")
     assert found in report.write_report(reproduced)

@@ -126,3 +126,9 @@ def test_a_relative_step_times_names_a_sibling_and_without_one_the_run_says_so(t
     rows = list(csv.DictReader(open(tmp_path / "rep" / "fit" / "summary.csv")))
     assert {r["model"]: r["step_source"] for r in rows} == {"relukan": "speed run", "kan": "speed run",
                                                              "kan-pykan-fit": targets.THIS_RUN}
+
+
+def test_the_timed_columns_are_the_summarys_time_columns():
+    from relukan_bench.experiments.fit import SUMMARY_COLUMNS
+
+    assert set(targets.TIMED) == {c for c in SUMMARY_COLUMNS if c == "step_s" or c.startswith("time_e")}

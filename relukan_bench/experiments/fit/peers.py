@@ -198,4 +198,14 @@ def verdict(exp: Experiment | None) -> Verdict | None:
     return Verdict(run.directory.name, CLAIM, outcome,
                    f"At equal size ({how}), the most accurate KAN per function: {tally}. ReLU-KAN on {len(won)} of "
                    f"{len(decided)}.", paper="not claimed (compared with pykan only)",
-                   ours=f"ReLU-KAN most accurate on {len(won)} of {len(decided)} functions")
+                   ours=f"ReLU-KAN most accurate on {len(won)} of {len(decided)} functions", finding=_first(exp))
+
+
+def _first(exp: Experiment | None) -> str:
+    """The line under the verdicts: the first KAN to validation MSE 1e-4 per function, in the
+    shared protocol (every model trained alike, Adam, its step times from the speed run)."""
+    run = _run(exp, SHARED)
+    if run is None:
+        return ""
+    return (f"First KAN to validation MSE 1e-4 in wall time (`{SHARED}/`, every model trained alike): "
+            f"{_winners(run, run.model_names(), first_to, _reach)}.")

@@ -24,6 +24,8 @@ from typing import Any, Sequence
 TARGETS = (1e-2, 1e-3, 1e-4, 1e-5)
 #: `step_source` of a step time measured by the fit run itself
 THIS_RUN = "this run"
+#: the summary's columns that hold a measured time (they differ from run to run, as `seconds` does)
+TIMED = ("step_s", *(f"time_e{n}" for n in (2, 3, 4, 5)))
 
 
 def suffix(target: float) -> str:
