@@ -5,6 +5,7 @@ and seeds, summed, and divided by the workers the run will use.
 
     python benchmarks/fit_cost.py configs/fit-peers-tuned.yaml --workers 2
     python benchmarks/fit_cost.py configs/fit-peers.yaml --steps 50
+    python benchmarks/fit_cost.py configs/fit-peers-tuned.yaml --only lbfgs,pykan-fit
 
 The first steps are no cheaper than the rest (pykan's fit() updates its grids in its first 50
 steps; LBFGS's first line searches are its longest), so the estimate errs high. It ignores the
@@ -26,6 +27,8 @@ def main() -> None:
     parser.add_argument("config", type=Path)
     parser.add_argument("--steps", type=int, default=100, help="steps each entry trains to be timed")
     parser.add_argument("--workers", type=int, default=2, help="parallel workers the run will use")
+    parser.add_argument("--only", default="", help="time only the entries whose names contain one of these, comma-separated "
+                        "(e.g. lbfgs,pykan-fit); the estimate then covers those entries alone")
     args = parser.parse_args()
     setup(args.threads)
 
@@ -36,7 +39,9 @@ def main() -> None:
     short = load_config(args.config, [f"device={args.device}", f"train.steps={args.steps}"], FitConfig)
     rows, start = [], time.perf_counter()
     for function in short.functions:
-        units = [Unit(function.name, short.seeds[0], model.name) for model in short.models]
+        wanted = [w for w in args.only.split(",") if w]
+        units = [Unit(function.name, short.seeds[0], model.name) for model in short.models
+                 if not wanted or any(w in model.name for w in wanted)]
         for result in iter_fit(short, args.device, units=units):
             run = result.run
             per_step = run["seconds"] / max(run["steps_done"] or 1, 1)
