@@ -266,12 +266,12 @@ class FitDataSpec(Strict):
 
 def is_speed_run(directory: Path) -> bool:
     """Whether `directory` holds a speed run: config.yaml saying `experiment: speed`, and summary.csv."""
-    import yaml
+    from relukan_bench.yamlio import YamlError, loads, read_text
 
     try:
-        recorded = yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8"))
+        recorded = loads(read_text(directory / "config.yaml"))
         return isinstance(recorded, dict) and recorded.get("experiment") == "speed" and (directory / "summary.csv").is_file()
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, YamlError):
         return False
 
 

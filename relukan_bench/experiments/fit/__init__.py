@@ -868,9 +868,8 @@ class Fit(Experiment):
         return f"{unit.function} {unit.model} seed {unit.seed}"
 
     def summarize(self, run_dir: Any, config: FitConfig, results: Sequence[RunResult], context: Any) -> dict[str, Any]:
-        from relukan_bench.results import write_csv
-
         from relukan_bench.experiments.fit import targets
+        from relukan_bench.results import write_csv
 
         summary = summarize([r.run for r in results], config.baseline, config.origin)
         speed_run, warning = targets.speed_run(config, run_dir)

@@ -24,13 +24,15 @@ from typing import Any, Sequence
 TARGETS = (1e-2, 1e-3, 1e-4, 1e-5)
 #: `step_source` of a step time measured by the fit run itself
 THIS_RUN = "this run"
-#: the summary's columns that hold a measured time (they differ from run to run, as `seconds` does)
-TIMED = ("step_s", *(f"time_e{n}" for n in (2, 3, 4, 5)))
 
 
 def suffix(target: float) -> str:
     """A target's column suffix: 1e-4 -> "e4"."""
     return f"e{round(-math.log10(target))}"
+
+
+#: the summary's columns that hold a measured time (they differ from run to run, as `seconds` does)
+TIMED = ("step_s", *(f"time_{suffix(t)}" for t in TARGETS))
 
 
 def first_step(steps: Sequence[int], values: Sequence[float], target: float) -> float:
@@ -43,22 +45,13 @@ def run_steps(steps: Sequence[int], values: Sequence[float]) -> dict[str, float]
     return {suffix(t): first_step(steps, values, t) for t in TARGETS}
 
 
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    low, high = ordered[middle - 1], ordered[middle]
-    return high if math.isinf(high) else (low + high) / 2
-
-
 def summary_columns(results: Sequence[Any], summary: list[dict[str, Any]],
                     timed: dict[tuple[str, str, str], float]) -> None:
     """Fill every summary row's steps_eN (median over the seeds that did not fail), reached_eN,
     step_s, step_source and time_eN. `timed`: (function, model, device) -> seconds per step
     from a speed run, where one applies."""
+    from relukan_bench.stats import median
+
     groups: dict[tuple[str, str], list[Any]] = {}
     for result in results:
         run = result.run
@@ -67,13 +60,13 @@ def summary_columns(results: Sequence[Any], summary: list[dict[str, Any]],
     for row in summary:
         group = groups.get((row["function"], row["model"]), [])
         reached = [run_steps(r.steps, r.val_mse) for r in group]
-        own = _median([r.run["seconds"] / r.run["steps_done"] for r in group if r.run.get("steps_done")])
+        own = median([r.run["seconds"] / r.run["steps_done"] for r in group if r.run.get("steps_done")])
         device = group[0].run["device"] if group else None
         step_s = timed.get((row["function"], row["model"], device))
         row["step_s"], row["step_source"] = (step_s, "speed run") if step_s is not None else (own, THIS_RUN)
         for target in TARGETS:
             key = suffix(target)
-            steps = _median([r[key] for r in reached])
+            steps = median([r[key] for r in reached])
             row[f"steps_{key}"] = steps
             row[f"reached_{key}"] = sum(not math.isinf(r[key]) for r in reached)
             row[f"time_{key}"] = steps * row["step_s"] if not math.isinf(steps) else math.inf
@@ -104,20 +97,21 @@ def speed_step_times(config: Any, run_dir: Path | None) -> dict[tuple[str, str, 
     from relukan_bench.results import read_csv
 
     speed = load_config(run_dir / "config.yaml", [], SpeedConfig)
-    rows = {(r["function"], r["model"], r["device"]): r for r in read_csv(run_dir / "summary.csv")}
     if speed.data.samples != config.data.train_samples:
         return {}
+    timed: dict[tuple[str, str], dict[str, float]] = {}  # (speed function, model) -> device -> seconds per step
+    for row in read_csv(run_dir / "summary.csv"):  # read loosely: a speed run of any version has these columns
+        ms = _number(row.get("ms_per_step"))
+        if ms is not None and not row.get("too_slow"):
+            timed.setdefault((row.get("function"), row.get("model")), {})[row.get("device")] = ms / 1000
     found = {}
     for function in config.functions:
         shape = next((f for f in speed.functions if (list(f.width), f.grid, f.k) == (list(function.width), function.grid, function.k)), None)
         for entry in config.models if shape is not None else []:
             twin = next((m for m in speed.models if m.name == config.origin(entry.name)[0]), None)
-            if twin is None or trainer(entry) != "loop" or _definition(entry) != _definition(twin):
-                continue
-            for (name, model, device), row in rows.items():
-                ms = _number(row.get("ms_per_step"))
-                if (name, model) == (shape.name, twin.name) and ms is not None and not row.get("too_slow"):
-                    found[(function.name, entry.name, device)] = ms / 1000
+            if twin is not None and trainer(entry) == "loop" and _definition(entry) == _definition(twin):
+                found.update({(function.name, entry.name, device): seconds
+                              for device, seconds in timed.get((shape.name, twin.name), {}).items()})
     return found
 
 

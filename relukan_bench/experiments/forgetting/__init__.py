@@ -609,9 +609,8 @@ class Forgetting(Experiment):
         return f"{unit.model} seed {unit.seed}"
 
     def summarize(self, run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult], context: Any) -> dict[str, Any]:
-        from relukan_bench.results import write_csv
-
         from relukan_bench.kinds import size_row
+        from relukan_bench.results import write_csv
 
         summary = summarize([r.run for r in results])
         entries = {m.name: m for m in config.models}

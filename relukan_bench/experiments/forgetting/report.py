@@ -54,7 +54,7 @@ def zero_mse(exp: Experiment) -> float:
     from relukan_bench.config import ForgettingDataSpec
     from relukan_bench.experiments.forgetting import zero_mse as compute
 
-    return compute(ForgettingDataSpec.model_validate(exp.config["data"]))
+    return compute(ForgettingDataSpec.model_validate(exp.config.get("data", {})))  # the defaults where the run names none
 
 
 def verdict(exp: Experiment | None) -> Verdict:
