@@ -316,6 +316,9 @@ class FitConfig(Strict):
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     functions: Annotated[list[FunctionSpec], Field(min_length=1)]
     tuned: dict[Name, Tuned] = {}  # entry name -> what it tunes (relukan_bench.tuning; filled from `tune:`)
+    # the seeds the candidates are chosen on (None: every seed); the chosen candidate alone then
+    # trains on the other seeds (relukan_bench.tuning.due)
+    tune_seeds: Seeds | None = None
     # a speed run directory (a relative path: beside this run's directory, as reproduce writes
     # its parts): the time to each target uses its step times where it timed the same model on
     # the same shape and batch (experiments/fit/targets.py); None: this run's own
@@ -341,12 +344,31 @@ class FitConfig(Strict):
         tuned_models = {t.model for t in self.tuned.values()}
         if self.baseline not in tuned_models:
             _known_baseline(self.baseline, self.models)
+        _check_tune_seeds(self.tune_seeds, self.seeds, bool(self.tuned), self.train.batch_seeds)
         return self
 
     def origin(self, name: str) -> tuple[str, str]:
         """(the model an entry tunes, its candidate label); (name, "") for an untuned entry."""
         found = self.tuned.get(name)
         return (found.model, found.candidate) if found is not None else (name, "")
+
+
+def _check_tune_seeds(tune_seeds: Sequence[int] | None, seeds: Sequence[int], tuned: bool, batched: bool) -> None:
+    """`tune_seeds`: some of `seeds`, in a config that has candidates to choose among and
+    trains each seed alone (a batch trains all its seeds at once: choosing on some would save
+    nothing, and a batch of fewer seeds rounds differently)."""
+    if tune_seeds is None:
+        return
+    if not tuned:
+        raise error_at("tune_seeds", cross_field=True,
+                       message="expected a config whose models list `tune:` candidates (nothing to choose among)")
+    if batched:
+        raise error_at("tune_seeds", cross_field=True, message="expected train.batch_seeds: false (a batch trains "
+                       "all its seeds at once, so choosing on some of them would save nothing)")
+    stray = [seed for seed in tune_seeds if seed not in seeds]
+    if stray:
+        raise error_at("tune_seeds", cross_field=True, message=f"expected some of the run's seeds (got {stray[0]}, "
+                       f"not in seeds)")
 
 
 class NetworkSpec(Strict):

@@ -38,8 +38,12 @@ class RichReporter:
         self.task: Any = None
 
     def start(self, total: int) -> None:
+        """Show the bar; again (a run in stages) with the new total, on the same bar."""
         self.progress.start()
-        self.task = self.progress.add_task("starting", total=total)
+        if self.task is None:
+            self.task = self.progress.add_task("starting", total=total)
+        else:
+            self.progress.update(self.task, total=total)
 
     def update(self, done: int, current: str) -> None:
         self.progress.update(self.task, completed=done, description=current)
@@ -78,8 +82,13 @@ class LogReporter:
         self.thread: threading.Thread | None = None
 
     def start(self, total: int) -> None:
+        """Begin the heartbeat; again (a run in stages) with the new total, the clock and the
+        rate running on from the first start."""
         with self.lock:
-            self.total, self.began = total, self.clock()
+            self.total = total
+            if self.thread is None:
+                self.began = self.clock()
+        self.stopped.clear()
         self.thread = threading.Thread(target=self._beat, name="relukan-bench-progress", daemon=True)
         self.thread.start()
 

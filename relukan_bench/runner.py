@@ -59,16 +59,14 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
     workers), writing each as it finishes; summaries, figures; close the run."""
     from relukan_bench.devices import ieee_float32
     from relukan_bench.errors import ExecutionError
-    from relukan_bench.executors import execute, record
+    from relukan_bench.executors import record
     from relukan_bench.experiments.protocol import Outcome
     from relukan_bench.timing import threads
 
     config, run_dir = session.config, session.run_dir
     session.note(execution=record(session.execution, session.warning))
     units = exp.plan(config, session.devices)
-    order = {unit: index for index, unit in enumerate(units)}
-    todo = [unit for unit in units if unit not in session.done]
-    results = _Results(exp, order, exp.rebuild(session.loaded))
+    results = _Results(exp, {unit: index for index, unit in enumerate(units)}, exp.rebuild(session.loaded))
     track = _Progress(exp, reporter, results, exp.steps(config), len(units))
 
     def write(result: Any) -> None:
@@ -78,14 +76,8 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
         track.finished(results.last)
         exp.summarize(run_dir, config, results.ordered, session.context)
 
-    lost = None
     with threads(config.threads), ieee_float32():
-        runs = execute(exp, config, session.devices, todo, track.progress, session.execution)
-        try:
-            interrupted = _collect(runs, write, reporter, track, len(units) - len(todo), len(units),
-                                   first=lambda: todo and track.progress(todo[0], 0, math.nan))
-        except ExecutionError as exc:
-            interrupted, lost = True, exc
+        interrupted, lost, wanted = _stages(exp, session, units, results, track, reporter, write)
     warnings: list[str] = [session.warning] if session.warning else []
     with interrupts_ignored():  # the run is closed as it stands, whatever is pressed meanwhile
         try:
@@ -100,8 +92,34 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
         raise ExecutionError(f"{run_dir}: {lost}; what finished is kept; to finish the run: "
                              f"relukan-bench {exp.name} --resume {run_dir}")
     failed = [line for line in map(exp.failure, results.ordered) if line]
-    return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results.ordered), len(units)), warnings,
+    return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results.ordered), wanted), warnings,
                    bool(session.env.get("quick")))
+
+
+def _stages(exp: Any, session: Any, units: list[Any], results: "_Results", track: "_Progress", reporter: Reporter,
+            write: Callable[[Any], None]) -> tuple[bool, Exception | None, int]:
+    """Execute the planned units that are due (`exp.due`) and not finished, stage after stage
+    (what finished may make more due), until nothing new is due or the run stops. Returns
+    (interrupted, the execution error that stopped it, how many units are wanted)."""
+    from relukan_bench.errors import ExecutionError
+    from relukan_bench.executors import execute
+
+    stage = 0
+    while True:
+        wanted = exp.due(session.config, units, results.ordered)
+        todo = [unit for unit in wanted if unit not in results.units]
+        if stage and not todo:
+            return False, None, len(wanted)
+        stage += 1
+        track.total = len(wanted)
+        runs = execute(exp, session.config, session.devices, todo, track.progress, session.execution)
+        try:
+            interrupted = _collect(runs, write, reporter, track, len(wanted) - len(todo), len(wanted),
+                                   first=lambda: todo and track.progress(todo[0], 0, math.nan))
+        except ExecutionError as exc:
+            return True, exc, len(wanted)
+        if interrupted or not todo:
+            return interrupted, None, len(wanted)
 
 
 class _Results:
@@ -111,6 +129,7 @@ class _Results:
     def __init__(self, exp: Any, order: dict[Any, int], rebuilt: list[Any]):
         self.exp, self.order, self.ordered, self.last = exp, order, [], None
         self.keys: list[int] = []
+        self.units: set[Any] = set()
         self.shuffled = False
         for result in rebuilt:
             self.add(result, exp.rows(result))
@@ -120,6 +139,7 @@ class _Results:
 
         commit = list(self.exp.tables)[-1]
         self.last = self.exp.key(rows[commit][0])
+        self.units.add(self.last)
         index = self.order.get(self.last, len(self.order))
         at = bisect.bisect_right(self.keys, index)
         self.keys.insert(at, index)

@@ -16,6 +16,11 @@ from. Everything downstream (plan, workers, resume, logs) sees ordinary entries;
 `config.yaml` records the expanded form, which loads back as itself. The summary then selects,
 per function and tuned model, the candidate with the lowest median final validation MSE
 (`select`); the test set never chooses anything.
+
+With `tune_seeds:` the candidates are chosen on those seeds alone, and only the chosen one
+trains on the others (`due`): a run in two stages that costs about the tuning seeds' share of
+the full protocol plus one candidate's other seeds. The run's plan still lists every
+(function, candidate, seed); `due` says which of them are wanted, given what has finished.
 """
 
 from __future__ import annotations
@@ -121,13 +126,14 @@ def origin(tuned: dict[str, Any], name: str) -> tuple[str, str]:
     return (found.model, found.candidate) if hasattr(found, "model") else (found["model"], found["candidate"])
 
 
-def select(summary: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+def select(summary: Sequence[dict[str, Any]], scores: dict[tuple[str, str], float] | None = None) -> set[tuple[str, str]]:
     """The (function, model entry) pairs selected: per function and tuned model, the candidate
     whose median final validation MSE is lowest (a diverged or missing one ranks last; ties go
-    to the first listed). Untuned entries are always selected. Reads only `final_val_mse`."""
+    to the first listed). Untuned entries are always selected. Reads only `final_val_mse`, or
+    the (function, entry) `scores` where given (`choice_scores`: the tuning seeds' alone)."""
     best: dict[tuple[str, str], tuple[float, str]] = {}
     for row in summary:
-        value = row["final_val_mse"]
+        value = row["final_val_mse"] if scores is None else scores.get((row["function"], row["model"]), math.nan)
         score = value if isinstance(value, (int, float)) and value == value else math.inf
         key = (row["function"], row["tuned_model"])
         if key not in best or score < best[key][0]:
@@ -138,3 +144,37 @@ def select(summary: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
 def median_or_nan(values: Sequence[float]) -> float:
     finite = [v for v in values if v == v]
     return median(finite) if finite else math.nan
+
+
+def choice_scores(runs: Sequence[dict[str, Any]], seeds: Sequence[int] | None) -> dict[tuple[str, str], float]:
+    """(function, entry) -> the median final validation MSE of its runs on `seeds` (None: on
+    every seed), as `select` ranks them: a diverged run counts as unbounded, one that raised is
+    left out, and an entry with no number is NaN (it ranks last)."""
+    from relukan_bench.experiments.seed_groups import over_seeds, unbounded
+
+    on = None if seeds is None else set(seeds)
+    chosen_on = [run for run in runs if on is None or int(run["seed"]) in on]
+    groups = over_seeds(chosen_on, lambda run: (run["function"], run["model"]))
+    return {key: median_or_nan([unbounded(r, "final_val_mse") for r in group.rows]) for key, group in groups.items()}
+
+
+def due(config: Any, units: Sequence[Any], runs: Sequence[dict[str, Any]]) -> list[Any]:
+    """Of the planned `units` (function, seed, model), those wanted once `runs` (runs.csv rows)
+    have finished: all of them, unless `config.tune_seeds` names the seeds the candidates are
+    chosen on; then every unit on those seeds and every untuned entry's, and a candidate's
+    other seeds once all its tuned model's candidates have finished the tuning seeds and it
+    was chosen."""
+    if config.tune_seeds is None:
+        return list(units)
+    on = set(config.tune_seeds)
+    first = [u for u in units if u.seed in on or u.model not in config.tuned]
+    finished = {(r["function"], r["model"], int(r["seed"])) for r in runs}
+    open_ = {(u.function, config.tuned[u.model].model) for u in first
+             if u.model in config.tuned and (u.function, u.model, u.seed) not in finished}
+    decided = [r for r in runs if r["model"] in config.tuned and int(r["seed"]) in on
+               and (r["function"], config.tuned[r["model"]].model) not in open_]
+    summary = [{"function": f, "model": m, "tuned_model": config.tuned[m].model} for f, m in
+               dict.fromkeys((r["function"], r["model"]) for r in decided)]
+    chosen = select(summary, choice_scores(decided, None))
+    wanted = set(first) | {u for u in units if (u.function, u.model) in chosen}
+    return [u for u in units if u in wanted]

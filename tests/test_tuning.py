@@ -10,6 +10,7 @@ import pytest
 
 from relukan_bench.config import FitConfig, dump_config, load_config, select
 from relukan_bench.errors import ConfigError
+from relukan_bench import tuning
 from relukan_bench.experiments import fit
 from relukan_bench.runner import Request, run
 
@@ -162,3 +163,60 @@ def test_match_refuses_a_tuned_model_whose_candidates_differ_in_size(tmp_path):
     with pytest.raises(ConfigError, match=r"models\[\d+\]\.match: the candidates of relukan differ in size on f1; "
                                           r"match one candidate by its name"):
         _config(tmp_path, text)
+
+
+ON_ONE_SEED = TUNED.replace("seeds: [0, 1]", "seeds: [0, 1, 2]\ntune_seeds: [1]").replace(
+    "train: {steps: 12}", "train: {steps: 12, batch_seeds: false}")
+
+
+@pytest.mark.parametrize("change,expected", [
+    (("tune_seeds: [1]", "tune_seeds: [1, 7]"), "tune_seeds: expected some of the run's seeds (got 7"),
+    (("batch_seeds: false", "batch_seeds: true"), "tune_seeds: expected train.batch_seeds: false"),
+    (("tune_seeds: [1]", "tune_seeds: []"), "tune_seeds: "),
+])
+def test_tune_seeds_must_be_some_of_the_seeds_of_a_run_that_trains_seeds_alone(tmp_path, change, expected):
+    with pytest.raises(ConfigError) as caught:
+        _config(tmp_path, ON_ONE_SEED.replace(*change))
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_tune_seeds_needs_candidates_to_choose_among(tmp_path):
+    text = "\n".join(line for line in ON_ONE_SEED.splitlines() if "tune:" not in line and not line.startswith("      -"))
+    with pytest.raises(ConfigError) as caught:
+        _config(tmp_path, text)
+    assert "tune_seeds: expected a config whose models list `tune:` candidates" in str(caught.value)
+
+
+def test_due_holds_a_candidates_other_seeds_until_every_candidate_of_its_model_finished_the_tuning_seed(tmp_path):
+    config = _config(tmp_path, ON_ONE_SEED)
+    units = fit.plan(config)
+    first = tuning.due(config, units, [])
+    assert {(u.model, u.seed) for u in first} == {
+        *((m.name, 1) for m in config.models), ("mlp", 0), ("mlp", 2)}  # the untuned entry: every seed
+    vals = {"relukan.lr0.001": 3e-3, "relukan.lr0.03": 1e-4, "relukan.lbfgs-lr0.5": 2e-3, "kan.lr0.01": 5e-3}
+    runs = [_row("f1", model, 1, test=1e-9, val=val) for model, val in vals.items()]  # kan.paper not finished
+    runs.append(_row("f1", "relukan.lr0.001", 0, test=1e-9, val=1e-9))  # a stray other seed chooses nothing
+    then = tuning.due(config, units, runs)
+    assert set(then) - set(first) == {fit.Unit("f1", 0, "relukan.lr0.03"), fit.Unit("f1", 2, "relukan.lr0.03")}
+    runs.append({**_row("f1", "kan.paper", 1, test=1.0, val=1.0), "diverged": True})  # diverged ranks last
+    assert {u for u in tuning.due(config, units, runs) if u.model.startswith("kan")} - set(first) == {
+        fit.Unit("f1", 0, "kan.lr0.01"), fit.Unit("f1", 2, "kan.lr0.01")}
+    assert tuning.due(config.model_copy(update={"tune_seeds": None}), units, runs) == units
+
+
+def test_choosing_on_one_seed_trains_only_the_chosen_candidate_on_the_others(tmp_path):
+    (tmp_path / "tuned.yaml").write_text(ON_ONE_SEED)
+    result = run("fit", Request(config=tmp_path / "tuned.yaml", out=tmp_path / "run"))
+    assert not result.failed and not result.interrupted and result.units == (5 + 3 + 2 * 2, 5 + 3 + 2 * 2)
+    runs = list(csv.DictReader(open(tmp_path / "run" / "runs.csv")))
+    summary = list(csv.DictReader(open(tmp_path / "run" / "summary.csv")))
+    for tuned in ("relukan", "kan"):
+        rows = [r for r in summary if r["tuned_model"] == tuned]
+        on_seed_1 = {r["model"]: float(r["final_val_mse"]) for r in runs if r["seed"] == "1" and r["model"].startswith(tuned + ".")}
+        chosen = [r for r in rows if r["selected"] == "True"]
+        assert len(chosen) == 1 and chosen[0]["model"] == min(on_seed_1, key=on_seed_1.get)
+        assert {r["model"]: int(r["n_seeds"]) for r in rows} == {m: 3 if m == chosen[0]["model"] else 1 for m in on_seed_1}
+    planned = [(u.model, str(u.seed)) for u in fit.plan(_config(tmp_path, ON_ONE_SEED))]
+    assert [(r["model"], r["seed"]) for r in runs] == [u for u in planned if u in {(r["model"], r["seed"]) for r in runs}]
+    again = run("fit", Request(resume=tmp_path / "run"))
+    assert again.units == result.units and not again.interrupted  # nothing more is due

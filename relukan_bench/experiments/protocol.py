@@ -162,6 +162,12 @@ class Experiment:
     def plan(self, config: Any, devices: Sequence[str]) -> list[Any]:
         raise NotImplementedError
 
+    def due(self, config: Any, units: Sequence[Any], finished: Sequence[Any]) -> list[Any]:
+        """Of the planned `units`, those wanted once the `finished` results are in (a run in
+        stages: fit's `tune_seeds` trains a chosen candidate's other seeds after the choice).
+        The runner asks again after each stage, until nothing new is due."""
+        return list(units)
+
     def key(self, row: dict[str, Any]) -> Any:
         """The unit a row of any of its per-unit logs belongs to."""
         raise NotImplementedError

@@ -441,15 +441,16 @@ def _predictions(model: Any, function: Any, domain: tuple[float, float], x_test:
 
 # ----------------------------------------------------------------------------- statistics
 def summarize(runs: Sequence[dict[str, Any]], baseline: str | None,
-              origin: Callable[[str], tuple[str, str]] = lambda name: (name, "")) -> list[dict[str, Any]]:
+              origin: Callable[[str], tuple[str, str]] = lambda name: (name, ""),
+              tune_seeds: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """One row per (function, model entry), medians across seeds. Diverged runs count in
     `diverged` and as an infinite final error; runs that raised count in `failed` (with the
     diverged ones) and are left out of the numbers. `origin(entry)`: (tuned model, candidate);
     the candidates of a tuned model are chosen among on validation MSE alone
-    (relukan_bench.tuning.select). gain = the baseline's median final test MSE (its selected
+    (relukan_bench.tuning.select), on `tune_seeds` alone when given. gain = the baseline's median final test MSE (its selected
     candidate's, when tuned) / this one's."""
     from relukan_bench.experiments.seed_groups import over_seeds, unbounded as _final
-    from relukan_bench.tuning import select
+    from relukan_bench.tuning import choice_scores, select
 
     groups = over_seeds(runs, lambda run: (run["function"], run["model"]))
     summary = []
@@ -473,7 +474,7 @@ def summarize(runs: Sequence[dict[str, Any]], baseline: str | None,
             spline_params=rows[0]["spline_params"] if rows else None,
             macs=some.get("macs"), sized=some.get("sized"),
         ))
-    chosen = select(summary)
+    chosen = select(summary, None if tune_seeds is None else choice_scores(runs, tune_seeds))
     base = {r["function"]: r["final_test_mse"] for r in summary
             if r["tuned_model"] == baseline and (r["function"], r["model"]) in chosen}
     for row in summary:
@@ -837,6 +838,11 @@ class Fit(Experiment):
     def plan(self, config: FitConfig, devices: Sequence[str]) -> list[Unit]:
         return plan(config)
 
+    def due(self, config: FitConfig, units: Sequence[Unit], finished: Sequence[RunResult]) -> list[Unit]:
+        from relukan_bench.tuning import due
+
+        return due(config, units, [result.run for result in finished])
+
     def key(self, row: dict[str, Any]) -> Unit:
         return key(row)
 
@@ -871,7 +877,7 @@ class Fit(Experiment):
         from relukan_bench.experiments.fit import targets
         from relukan_bench.results import write_csv
 
-        summary = summarize([r.run for r in results], config.baseline, config.origin)
+        summary = summarize([r.run for r in results], config.baseline, config.origin, config.tune_seeds)
         speed_run, warning = targets.speed_run(config, run_dir)
         targets.summary_columns(results, summary, targets.speed_step_times(config, speed_run))
         chosen = selected_rows(summary)
