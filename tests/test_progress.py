@@ -87,6 +87,29 @@ def test_resumed_steps_do_not_make_the_estimate_optimistic():
     assert "about 15s left" in stream.getvalue().splitlines()[-1]  # 50 steps in 15 s, 50 to go (not 950 in 15 s)
 
 
+def test_a_second_stage_goes_on_with_the_clock_the_rate_and_the_heartbeat_of_the_first():
+    stream, clock = io.StringIO(), Clock()
+    log = LogReporter("fit", stream, clock)
+    log.HEARTBEAT = 0.2
+    log.start(2 * 100)  # the first stage: 2 units
+    log.update(0, "next run")
+    clock.now += 20
+    log.update(200, "next run")
+    log.finished(2, 2)
+    log.stop()
+    log.start(4 * 100)  # the second: what the first made due, 2 more units
+    log.finished(2, 4)
+    clock.now += 10
+    log.update(250, "run 3/4: f1 kan seed 1, step 50/100")
+    import time
+
+    deadline = time.monotonic() + 5
+    while "step 50/100" not in stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log.stop()
+    assert "fit: 2/4 units, 30s elapsed, about 18s left; run 3/4: f1 kan seed 1, step 50/100" in stream.getvalue()
+
+
 def test_a_closed_stream_does_not_end_the_run():
     stream = io.StringIO()
     log = LogReporter("fit", stream, Clock())

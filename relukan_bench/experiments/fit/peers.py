@@ -152,7 +152,7 @@ def _run_lines(run: Experiment, title: str) -> list[str]:
     lines = [f"#### `{where}/`: {title}", "",
              f"{steps} full-batch steps, {len(seeds)} seeds; median final test MSE over the seeds [their range], "
              "the most accurate KAN in bold (the MLP is a control, never ranked)"
-             + (", with the candidate each kept" if run.config.get("tuned") else "") + ".", ""]
+             + (", with the candidate each kept" if run.config.get("tuned") else "") + "." + _chosen_on(run), ""]
     matched, same = _matched(run), _same_grid(run)
     lines += ["At equal size (every KAN at most ReLU-KAN's parameter count):", "", accuracy_table(run, matched), ""]
     if [m for m in same if m not in matched]:
@@ -162,6 +162,15 @@ def _run_lines(run: Experiment, title: str) -> list[str]:
               f"{_sources(run)}); the first KAN in bold; not reached: most seeds never got there.", "",
               time_table(run, [m for m in run.model_names()]), ""]
     return lines
+
+
+def _chosen_on(run: Experiment) -> str:
+    """How a run that chose on some seeds (`tune_seeds`) chose, else nothing."""
+    on = run.config.get("tune_seeds") if run.config.get("tuned") else None
+    if not on:
+        return ""
+    return (f" Every candidate trained on seed{'s' if len(on) > 1 else ''} {', '.join(map(str, on))}, which chose it by "
+            "final validation MSE; the kept one alone trained on the other seeds.")
 
 
 def section(exp: Experiment | None) -> str:
