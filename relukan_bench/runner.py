@@ -104,13 +104,13 @@ def _stages(exp: Any, session: Any, units: list[Any], results: "_Results", track
     from relukan_bench.errors import ExecutionError
     from relukan_bench.executors import execute
 
-    stage = 0
+    first = True
     while True:
         wanted = exp.due(session.config, units, results.ordered)
         todo = [unit for unit in wanted if unit not in results.units]
-        if stage and not todo:
+        if not (first or todo):
             return False, None, len(wanted)
-        stage += 1
+        first = False
         track.total = len(wanted)
         runs = execute(exp, session.config, session.devices, todo, track.progress, session.execution)
         try:

@@ -73,7 +73,6 @@ class Session:
     env: dict[str, Any]
     logs: dict[str, Any]  # table -> CsvLog
     loaded: dict[str, list[dict[str, Any]]]  # table -> records of finished units, as written
-    done: set[Any]  # the units finished before this session
     context: Any = None
     lock: "RunLock | None" = None
     execution: Any = None  # relukan_bench.executors.Execution, workers decided
@@ -192,7 +191,7 @@ def start(exp: Any, request: Request) -> Session:
         from relukan_bench.results import CsvLog
 
         logs = {name: CsvLog(run_dir / f"{name}.csv", columns_of(table)) for name, table in exp.tables.items()}
-        return Session(run_dir, config, devices, env, logs, {name: [] for name in exp.tables}, set(), context, lock,
+        return Session(run_dir, config, devices, env, logs, {name: [] for name in exp.tables}, context, lock,
                        *execution)
     return _reopen(exp, request)
 
@@ -253,7 +252,7 @@ def _reopen_locked(exp: Any, run_dir: Path, config: Any, env: dict[str, Any], lo
             write_csv(run_dir / f"{name}.csv", columns_of(exp.tables[name]), rows)
     logs = {name: CsvLog(run_dir / f"{name}.csv", columns_of(table), resume=True) for name, table in exp.tables.items()}
     record_session(run_dir, env, now, units_done=len(done))
-    return Session(run_dir, config, devices, env, logs, loaded, done, context, lock)
+    return Session(run_dir, config, devices, env, logs, loaded, context, lock)
 
 
 def resumed_config(request: Request, exp: Any, log: str) -> tuple[Any, dict[str, Any]]:

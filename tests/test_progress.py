@@ -13,6 +13,15 @@ class Clock:
         return self.now
 
 
+def _wait_for(stream, text, seconds=5.0):
+    """Until `text` is in `stream` (written by the heartbeat thread), or `seconds` pass."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while text not in stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_a_stream_that_is_not_a_terminal_gets_lines_and_a_terminal_the_bar():
     class Tty(io.StringIO):
         def isatty(self):
@@ -64,11 +73,7 @@ def test_a_long_unit_still_gets_a_line_a_minute():
     log.finished(0, 1)
     clock.now += 5
     log.update(50, "run 1/1: f4 kan seed 0, step 50/100")
-    import time
-
-    deadline = time.monotonic() + 5
-    while "step 50/100" not in stream.getvalue() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for(stream, "step 50/100")
     log.stop()
     assert "fit: 0/1 units, 5s elapsed, about 5s left; run 1/1: f4 kan seed 0, step 50/100" in stream.getvalue()
 
@@ -101,11 +106,7 @@ def test_a_second_stage_goes_on_with_the_clock_the_rate_and_the_heartbeat_of_the
     log.finished(2, 4)
     clock.now += 10
     log.update(250, "run 3/4: f1 kan seed 1, step 50/100")
-    import time
-
-    deadline = time.monotonic() + 5
-    while "step 50/100" not in stream.getvalue() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for(stream, "step 50/100")
     log.stop()
     assert "fit: 2/4 units, 30s elapsed, about 18s left; run 3/4: f1 kan seed 1, step 50/100" in stream.getvalue()
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from relukan_bench import tuning
 from relukan_bench.config import FitConfig, dump_config, load_config, select
 from relukan_bench.errors import ConfigError
-from relukan_bench import tuning
 from relukan_bench.experiments import fit
 from relukan_bench.runner import Request, run
 

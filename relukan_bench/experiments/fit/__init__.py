@@ -447,8 +447,8 @@ def summarize(runs: Sequence[dict[str, Any]], baseline: str | None,
     `diverged` and as an infinite final error; runs that raised count in `failed` (with the
     diverged ones) and are left out of the numbers. `origin(entry)`: (tuned model, candidate);
     the candidates of a tuned model are chosen among on validation MSE alone
-    (relukan_bench.tuning.select), on `tune_seeds` alone when given. gain = the baseline's median final test MSE (its selected
-    candidate's, when tuned) / this one's."""
+    (relukan_bench.tuning.select), on `tune_seeds` alone when given. gain = the baseline's
+    median final test MSE (its selected candidate's, when tuned) / this one's."""
     from relukan_bench.experiments.seed_groups import over_seeds, unbounded as _final
     from relukan_bench.tuning import choice_scores, select
 
