@@ -2,7 +2,7 @@
 makes one call into the library and renders the result.
 
 Only this module turns library errors into a one-line message and an exit status:
-2 for bad input (config, option, device), 130 for Ctrl-C. Nothing heavy is imported at module
+2 for bad input (config, option, device), 128 + the signal for a stop (Ctrl-C 130, SIGTERM 143, SIGHUP 129). Nothing heavy is imported at module
 level, so `--help` and `--version` answer at once.
 """
 
@@ -103,9 +103,11 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from relukan_bench.errors import BenchError
+        from relukan_bench.signals import exit_status, stops_as_interrupts
 
         try:
-            return command(*args, **kwargs)
+            with stops_as_interrupts():  # SIGTERM and SIGHUP stop a run as Ctrl-C does
+                return command(*args, **kwargs)
         except BenchError as exc:
             typer.echo(f"error: {_one_line(str(exc))}", err=True)
             raise typer.Exit(exc.exit_code) from None
@@ -114,8 +116,10 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             typer.echo(f"error: {_one_line(where + (exc.strerror or str(exc)))}", err=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
+            from relukan_bench.signals import describe
+
+            typer.echo(f"interrupted{describe()}", err=True)
+            raise typer.Exit(exit_status()) from None
 
     return wrapper
 
@@ -236,18 +240,21 @@ def _finish(command: str, result: Any, what: str, as_json: bool) -> None:
 def _ending(command: str, run_dir: Path, failures: List[str], interrupted: bool, as_json: bool, kept: str,
             failed: str) -> None:
     """On stderr, the units that failed and how the run ended; the run directory alone on the
-    last line of stdout (unless it went out as JSON); exit 130 after Ctrl-C (with the command
-    that finishes the run), 1 when a unit failed."""
+    last line of stdout (unless it went out as JSON); after a stop signal 128 + its number
+    (Ctrl-C: 130; with the command that finishes the run), 1 when a unit failed."""
     for line in failures:
         typer.echo(f"failed: {line}", err=True)
+    from relukan_bench.signals import describe, exit_status
+
     if interrupted:
-        typer.echo(f"interrupted: {kept}; to finish the run: relukan-bench {command} --resume {run_dir}", err=True)
+        typer.echo(f"interrupted{describe()}: {kept}; to finish the run: relukan-bench {command} --resume {run_dir}",
+                   err=True)
     elif failures:
         typer.echo(f"{failed} failed (recorded in the results with their error)", err=True)
     if not as_json:
         typer.echo(str(run_dir))
     if interrupted or failures:
-        raise typer.Exit(130 if interrupted else 1)
+        raise typer.Exit(exit_status() if interrupted else 1)
 
 
 JSON = typer.Option(False, "--json", help="Print one JSON object (run directory, status, summary rows) instead of "
@@ -272,7 +279,7 @@ def _experiment_command(exp: Any) -> None:
         request = _request(given["config"], given["overrides"], options, given.get("functions"), given.get("models"),
                            given["out"], given["quick"], given["resume"])
         request = replace(request, workers=given["workers"], executor=given["executor"].value, address=given["address"])
-        from relukan_bench.session import interrupts_ignored
+        from relukan_bench.signals import interrupts_ignored
 
         result = run(exp.name, request, _reporter(exp.name))
         with interrupts_ignored():  # the run is closed: how it ended is told as it ended, whatever is pressed now
@@ -336,7 +343,7 @@ def reproduce(
     options = [f"{key}={value}" for key, value in {"threads": threads, "device": device.value if device else None}.items()
                if value is not None]
     from relukan_bench.experiments.protocol import experiments
-    from relukan_bench.session import interrupts_ignored
+    from relukan_bench.signals import interrupts_ignored
 
     notes = [] if resume is not None else [note for exp in experiments().values() if (note := exp.reproduce_config()[1])]
     request = Request(options=options, out=out, quick=quick, tuned=tuned, peers=peers, resume=resume, workers=workers,
@@ -387,7 +394,7 @@ def _show_experiment(name: str, result: Any) -> None:
 def compare(
     base: Path = typer.Argument(..., metavar="BASE", help="A results directory (a run, a reproduce run), a summary/table CSV, or `paper`: the paper's numbers, shipped with the package.", show_default=False),
     new: Path = typer.Argument(..., metavar="NEW", help="The same kinds as BASE (or `paper`).", show_default=False),
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write the table as CSV: the key columns, then base, new, ratio, mark, metric, p, note.", show_default=False),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the table as CSV: the key columns, then base, new, ratio, mark, metric, p, note. A regular file there is replaced; anything else, or a file the comparison reads, is refused.", show_default=False),
     threshold: float = typer.Option(1.10, "--threshold", help="A ratio NEW/BASE beyond this (or below its inverse) counts as a change."),
     fail_on_regression: bool = typer.Option(False, "--fail-on-regression", help="Exit 1 when some row is worse beyond the threshold (+)."),
 ) -> None:
@@ -399,16 +406,10 @@ def compare(
     from relukan_bench.render import compare_table, styled
 
     comparing.check_threshold(threshold)  # before anything is read
-    comparisons = comparing.compare(comparing.load(base), comparing.load(new), threshold)
-    if out is not None:
-        from relukan_bench.results import write_csv
-
-        try:
-            write_csv(out, comparing.csv_columns(comparisons), comparing.csv_rows(comparisons))
-        except OSError as exc:
-            from relukan_bench.errors import UsageError
-
-            raise UsageError(f"--out {out}: cannot write the file ({exc.strerror})") from None
+    sides = comparing.load(base), comparing.load(new)
+    comparisons = comparing.compare(*sides, threshold)
+    if out is not None:  # never over a file it read, nor anything but a regular file
+        comparing.write_table(out, comparisons, sides)
     console = _console()
     for comparison in comparisons:
         console.print(compare_table(comparison, str(base), str(new)))
@@ -463,7 +464,7 @@ def config_copy(
     name: str = typer.Argument(..., metavar="NAME", help="A shipped config's name (config list).", show_default=False),
     dest: Optional[Path] = typer.Argument(None, metavar="DEST", show_default=False,
                                           help="Where to write it: a file or a directory (default: NAME.yaml here)."),
-    force: bool = typer.Option(False, "--force", help="Replace DEST if it exists."),
+    force: bool = typer.Option(False, "--force", help="Replace DEST if it is a regular file (never the config copied, nor anything else)."),
 ) -> None:
     """Copy a shipped config, comments and all, to edit it and pass it to --config. Prints the path written."""
     from relukan_bench.shipped import copy

@@ -6,7 +6,7 @@ seeds stay together). `execute` here runs those pieces:
 
 - `workers=1` (and the local executor): in this process, one unit after another, as always;
 - `local`: in N worker processes of this machine (`concurrent.futures.ProcessPoolExecutor`,
-  spawned, Ctrl-C ignored in them);
+  spawned, Ctrl-C, SIGTERM and SIGHUP ignored in them);
 - `dask`: as Dask tasks on a local cluster bound to 127.0.0.1 (dashboard off), or on the
   cluster `address` names. Dask is the optional extra `relukan-bench[dask]`; docs/cluster.md
   says why Dask and not Ray.
@@ -83,7 +83,9 @@ def resolve(exp: Any, execution: Execution, threads: int) -> tuple[Execution, st
     if execution.executor == "dask":
         dask_available()
         if execution.address is not None:
-            reachable(execution.address)
+            from relukan_bench.executors_dask import check_scheduler
+
+            check_scheduler(execution.address)
     warning = None
     if workers > 1 and not exp.parallel:
         warning = f"{exp.name} ran with {workers} parallel workers: {exp.serial_reason}"
@@ -98,29 +100,6 @@ def dask_available() -> None:
         import distributed  # noqa: F401
     except ImportError:
         raise UsageError("--executor dask: Dask is not installed; install it with pip install 'relukan-bench[dask]'") from None
-
-
-def reachable(address: str) -> None:
-    """UsageError (one line) unless something listens at the scheduler `address`: checked
-    before a run directory is created, so that a mistyped address leaves nothing behind."""
-    import socket
-
-    from relukan_bench.errors import UsageError, clip
-
-    try:
-        from distributed.comm.addressing import get_address_host_port
-
-        host, port = get_address_host_port(address)
-        if not 1 <= int(port) <= 65535:
-            raise ValueError(f"port {port} is not 1 to 65535")
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"--address {clip(address, 60)}: expected a scheduler address such as tcp://10.0.0.5:8786 "
-                         f"({clip(str(exc), 120)})") from None
-    try:
-        socket.create_connection((host, port), timeout=10).close()
-    except OSError as exc:
-        raise UsageError(f"--address {clip(address, 60)}: no Dask scheduler answers there "
-                         f"({clip(str(exc.strerror or exc), 120)})") from None
 
 
 def record(execution: Execution, warning: str | None) -> dict[str, Any]:
@@ -268,13 +247,14 @@ _local: tuple[Any, Any] | None = None
 
 
 def _start_local_worker(queue: Any, event: Any) -> None:
-    """A local worker process: Ctrl-C is the driver's to handle; remember the channel; end
-    when the driver is gone (killed with `kill -9`, it cannot say so)."""
-    import signal
+    """A local worker process: Ctrl-C, SIGTERM and SIGHUP are the driver's to handle; remember
+    the channel; end when the driver is gone (killed with `kill -9`, it cannot say so)."""
     import threading
 
+    from relukan_bench.signals import ignore_stops
+
     global _local
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_stops()
     _local = (queue, event)
     threading.Thread(target=_end_with, args=(os.getppid(),), name="relukan-bench-orphan-watch", daemon=True).start()
 

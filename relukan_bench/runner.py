@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
-from relukan_bench.session import Request, first_interrupt_only, interrupts_deferred, interrupts_ignored
+from relukan_bench.session import Request
+from relukan_bench.signals import first_interrupt_only, interrupts_deferred, interrupts_ignored
 
 __all__ = ["Reporter", "SilentReporter", "Request", "ReproduceRun", "run", "run_reproduce"]
 

@@ -11,8 +11,6 @@ finished units are kept byte for byte.
 
 from __future__ import annotations
 
-import signal
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -305,10 +303,26 @@ def same_environment(run_dir: Path, recorded: dict[str, Any], now: dict[str, Any
                          "results of two environments are not one run, start a new run")
 
 
+#: The run directories whose code this process has compared with its own (`record_session`): a
+#: reproduce run's comparison covers its parts, which then say nothing more.
+_COMPARED: set[Path] = set()
+
+
 def record_session(run_dir: Path, env: dict[str, Any], now: dict[str, Any], **details: Any) -> None:
-    """Note in env.json that another session goes on with the run."""
+    """Note in env.json that another session goes on with the run, with its commit and tree
+    state (`git`). Where that code is not what the run (and the runs inside it) was computed
+    with, say so in one `warning:` line on stderr, and go on."""
+    import sys
+
+    from relukan_bench.env import code_change, commits, run_sessions
     from relukan_bench.results import write_json
 
+    here = Path(run_dir).resolve()
+    if not _COMPARED.intersection(here.parents):
+        change = code_change(commits(run_sessions(run_dir, env)), now["git"])
+        if change:
+            print(f"warning: --resume {run_dir}: {change}", file=sys.stderr, flush=True)
+    _COMPARED.add(here)
     env.setdefault("resumed", []).append({"start_time": now["start_time"], **details, "git": now["git"], "command": now["command"]})
     env["end_time"] = None
     write_json(run_dir / "env.json", env)
@@ -395,60 +409,3 @@ def close_run(run_dir: Path, env: dict[str, Any], interrupted: bool) -> None:
     env["end_time"] = utc_now()
     env["interrupted"] = interrupted
     write_json(run_dir / "env.json", env)
-
-
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C until the block has finished; then deliver it to the handler that was in
-    place (by default: raise KeyboardInterrupt)."""
-    with _held() as (received, previous):
-        yield
-    if received:
-        if callable(previous):
-            previous(signal.SIGINT, None)
-        else:
-            raise KeyboardInterrupt
-
-
-@contextmanager
-def interrupts_ignored() -> Iterator[None]:
-    """Ctrl-C does nothing within the block: for closing a run, which must end as the first
-    Ctrl-C left it."""
-    with _held():
-        yield
-
-
-@contextmanager
-def first_interrupt_only() -> Iterator[None]:
-    """Within the block the first Ctrl-C raises KeyboardInterrupt; any later one does nothing,
-    so that keeping and closing what the first one stopped is not cut short by a second press."""
-    received: list[int] = []
-
-    def handler(signum: int, frame: Any) -> None:
-        received.append(signum)
-        if len(received) == 1:
-            raise KeyboardInterrupt
-
-    with _handling(handler):
-        yield
-
-
-@contextmanager
-def _held() -> Iterator[tuple[list[int], Any]]:
-    received: list[int] = []
-    with _handling(lambda signum, frame: received.append(signum)) as previous:
-        yield received, previous
-
-
-@contextmanager
-def _handling(handler: Any) -> Iterator[Any]:
-    """`handler` for SIGINT within the block (main thread only: signals go nowhere else);
-    yields the handler it replaced."""
-    if threading.current_thread() is not threading.main_thread():
-        yield None
-        return
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield previous
-    finally:
-        signal.signal(signal.SIGINT, previous)

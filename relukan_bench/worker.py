@@ -11,7 +11,7 @@ A call sends one JSON line and reads one back:
 Only functions of this package can be called, with JSON arguments. The worker writes its
 answers to a descriptor of its own: whatever pykan prints goes to the worker's stderr, which
 the client keeps in a file and quotes when the worker ends unexpectedly. The worker ignores
-Ctrl-C (it reaches the whole process group); the client decides, and closes its workers when
+Ctrl-C, SIGTERM and SIGHUP (they may reach the whole process group); the client decides, and closes its workers when
 it leaves. The main process waits while a worker computes, so a timed unit never shares the
 CPU with the process that started it.
 
@@ -136,11 +136,10 @@ def _answer(out: BinaryIO, message: dict[str, Any]) -> None:
 
 def serve(directory: str) -> None:
     """Answer calls on stdin until it closes; answers go to the real stdout only."""
-    import signal
-
     from relukan_bench.errors import failure
+    from relukan_bench.signals import ignore_stops
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_stops()
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what pykan prints goes to stderr, never into the answers
     sys.stdout = sys.stderr

@@ -100,8 +100,10 @@ def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Any:
         os.chdir(here)
 
 
-def test_ctrl_c_stops_the_workers_keeps_what_finished_and_resume_ends_as_a_serial_run(tmp_path):
-    """Ctrl-C reaches the driver and its workers at once (as from a terminal, to the process group)."""
+@pytest.mark.parametrize("stop,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_signal_stops_the_workers_keeps_what_finished_and_resume_ends_as_a_serial_run(tmp_path, stop, status):
+    """Ctrl-C (from a terminal) or SIGTERM (from `timeout`, SLURM, systemd) reaches the driver
+    and its workers at once, sent to the whole process group."""
     import os
 
     (tmp_path / "fit.yaml").write_text(FIT.replace("steps: 12", "steps: 60"))
@@ -112,9 +114,9 @@ def test_ctrl_c_stops_the_workers_keeps_what_finished_and_resume_ends_as_a_seria
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and (not runs.exists() or len(runs.read_text().splitlines()) < 2):
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGINT)
+    os.killpg(process.pid, stop)
     _, err = process.communicate(timeout=180)
-    assert process.returncode == 130 and "Traceback" not in err, err
+    assert process.returncode == status and "Traceback" not in err, err
     assert "to finish the run: relukan-bench fit --resume run" in err.splitlines()[-1]
     kept = len(runs.read_text().splitlines()) - 1
     assert 1 <= kept < 12

@@ -154,21 +154,31 @@ def _wait_for_file(path: Path, process) -> None:
 SLOW = "seeds: [0, 1, 2, 3]\nitems: [a, b, c, d, e]\npoints: 50\nsleep: 0.05\n"
 
 
-def test_ctrl_c_in_a_real_process_keeps_summarises_and_resume_finishes(tmp_path):
-    """SIGINT a real process: exit 130 with the command that finishes the run, the finished
-    units kept and summarised; `--resume` runs only the rest and ends as an uninterrupted run."""
+STOPS = {"SIGINT": ("", 130), "SIGTERM": (" (SIGTERM)", 143), "SIGHUP": (" (SIGHUP)", 129)}
+
+
+@pytest.mark.parametrize("stop", list(STOPS))
+def test_a_stop_signal_in_a_real_process_keeps_summarises_and_resume_finishes(tmp_path, stop):
+    """Ctrl-C, SIGTERM (timeout, SLURM, docker stop) or SIGHUP to a real process: exit 128 + the
+    signal with the command that finishes the run, the finished units kept and summarised,
+    env.json closed; `--resume` runs only the rest and ends as an uninterrupted run."""
+    import json
     import signal
 
+    said, status = STOPS[stop]
     _config(tmp_path, SLOW)
     run("fake", Request(config=tmp_path / "fake.yaml", out=tmp_path / "whole", overrides=["sleep=0"]))
     process = _process(["fake", "-c", "fake.yaml", "--out", "run"], tmp_path)
     _wait_for_rows(tmp_path / "run" / "units.csv", 2, process)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, stop))
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
+    assert process.returncode == status, err
     assert "Traceback" not in err and err.splitlines()[-1].endswith("to finish the run: relukan-bench fake --resume run")
+    assert out.splitlines()[-1] == "run"
+    env = json.loads((tmp_path / "run" / "env.json").read_text())
+    assert env["end_time"] is not None and env["interrupted"] is True
     finished = (tmp_path / "run" / "units.csv").read_text().splitlines()
-    assert f"interrupted: {len(finished) - 1} of 20 fake units finished" in err
+    assert f"interrupted{said}: {len(finished) - 1} of 20 fake units finished" in err
     summary = list(csv.DictReader(open(tmp_path / "run" / "summary.csv")))
     assert sum(int(row["n"]) for row in summary) == len(finished) - 1
     resumed = _process(["fake", "--resume", "run"], tmp_path)
@@ -180,8 +190,9 @@ def test_ctrl_c_in_a_real_process_keeps_summarises_and_resume_finishes(tmp_path)
     assert again.returncode == 2 and "seeds: [0, 1, 2, 3] -> [0, 1]" in err and err.count("\n") == 1
 
 
-def test_a_second_ctrl_c_while_the_run_closes_changes_nothing(tmp_path):
-    """Ctrl-C, then Ctrl-C again 0.4 s later while the figures are drawn: the run still closes
+@pytest.mark.parametrize("first,second", [("SIGINT", "SIGINT"), ("SIGTERM", "SIGINT"), ("SIGINT", "SIGHUP")])
+def test_a_second_stop_while_the_run_closes_changes_nothing(tmp_path, first, second):
+    """A stop, then another 0.4 s later while the figures are drawn: the run still closes
     (env.json has its end), and the exit status and message are the first one's."""
     import json
     import signal
@@ -190,11 +201,12 @@ def test_a_second_ctrl_c_while_the_run_closes_changes_nothing(tmp_path):
     _config(tmp_path, SLOW + "figures_sleep: 1.5\n")
     process = _process(["fake", "-c", "fake.yaml", "--out", "run"], tmp_path)
     _wait_for_rows(tmp_path / "run" / "units.csv", 2, process)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, first))
     time.sleep(0.4)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, second))
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
+    assert process.returncode == STOPS[first][1], err
+    assert f"interrupted{STOPS[first][0]}:" in err
     assert "Traceback" not in err and err.splitlines()[-1].endswith("to finish the run: relukan-bench fake --resume run"), err
     env = json.loads((tmp_path / "run" / "env.json").read_text())
     assert env["end_time"] is not None and env["interrupted"] is True
@@ -264,3 +276,22 @@ def test_sigkill_twice_leaves_whole_files_and_resume_finishes_bit_for_bit(tmp_pa
     import json
 
     assert len(json.loads((tmp_path / "run" / "env.json").read_text())["resumed"]) == 2
+
+
+def test_a_stop_signal_ignored_at_start_stays_ignored(tmp_path):
+    """Under `nohup` SIGHUP is ignored when the command starts: the run goes on to its end."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    _config(tmp_path, "seeds: [0, 1]\nitems: [a, b]\npoints: 4\nsleep: 0.2\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-m", "tests.fake_experiment", "fake", "-c", "fake.yaml", "--out", "run"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    _wait_for_rows(tmp_path / "run" / "units.csv", 1, process)
+    process.send_signal(signal.SIGHUP)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert len((tmp_path / "run" / "units.csv").read_text().splitlines()) == 1 + 4
