@@ -3,6 +3,10 @@
 #
 #   scripts/gpu-reference.sh [SECONDS] [STAGE...]     (defaults: 540 reproduce tests)
 #
+# SECONDS (the whole call) and a stage's :SECONDS are whole numbers from 0 to 999999 in decimal
+# digits (leading zeros too: 0540 is 540). Any other argument is refused in one line, status 2,
+# before anything runs; the line `gpu-reference: 540 s for reproduce tests` shows what was read.
+#
 # Stages, run in order while time is left (each is cut at the deadline and resumed by the next
 # call, so a run too long for one lease finishes over several); STAGE:SECONDS caps a stage:
 #   reproduce  `relukan-bench reproduce --device auto` into $RUN (results/reference-gpu): speed on
@@ -21,11 +25,42 @@
 # (the checkout's commit, recorded where the copy has no .git), BASELINES_DEVICE (cuda).
 set -uo pipefail
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-case ${1:-} in -h|--help) usage; exit 0 ;; esac
-budget=${1-540}
-[[ $budget =~ ^[0-9]{1,6}$ ]] || { printf 'error: SECONDS: expected a whole number of seconds (got %q)\n' "$budget" >&2; exit 2; }
-shift || true
-if [ $# -gt 0 ]; then stages=("$@"); else stages=(reproduce tests); fi
+say() { echo "gpu-reference: $*" >&2; }
+# `refuse WHAT VALUE`: one line on stderr, VALUE quoted (control characters escaped, cut to 80
+# characters), and exit status 2; every argument is checked this way before anything runs.
+refuse() {
+  local shown; printf -v shown %q "${2:0:80}"; [ "${#2}" -le 80 ] || shown+=...
+  printf 'error: %s (got %s)\n' "$1" "$shown" >&2; exit 2
+}
+# `decimal VALUE`: VALUE into $secs when it is a whole number from 0 to 999999 in ASCII digits,
+# else status 1. Leading zeros go first: bash reads 0540 as octal (352) and 08 not at all.
+decimal() {
+  local digits=${1#"${1%%[!0]*}"}
+  case $1 in ''|*[!0123456789]*) return 1 ;; esac
+  [ "${#digits}" -le 6 ] || return 1
+  secs=$(( 10#${digits:-0} ))
+}
+for arg; do case $arg in -h|--help) usage; exit 0 ;; esac; done
+for arg; do
+  case $arg in --*|-[!0123456789]*) refuse "unknown option: the only options are -h and --help" "$arg" ;; esac
+done
+budget=540 stages=(reproduce tests)
+if [ $# -gt 0 ]; then
+  decimal "$1" || refuse "SECONDS: expected a whole number of seconds, 0 to 999999" "$1"
+  budget=$secs; shift
+fi
+# `stage_ok STAGE`: status 0 for reproduce, tests or baselines, optionally :SECONDS (into $secs).
+stage_ok() {
+  case ${1%%:*} in reproduce|tests|baselines) ;; *) return 1 ;; esac
+  [[ $1 != *:* ]] || decimal "${1#*:}"
+}
+[ $# -eq 0 ] || stages=()
+for stage; do
+  stage_ok "$stage" \
+    || refuse "STAGE: expected reproduce, tests or baselines, optionally :SECONDS from 0 to 999999" "$stage"
+  if [[ $stage == *:* ]]; then stages+=("${stage%%:*}:$secs"); else stages+=("$stage"); fi
+done
+say "$budget s for ${stages[*]}"
 start=$(date +%s)
 out=${OUT:-/tmp/gpu-reference-out}
 run=${RUN:-results/reference-gpu}
@@ -42,7 +77,6 @@ left() {
   local now overall; now=$(date +%s); overall=$(( budget - (now - start) - reserve ))
   if [ "$stage_end" -gt 0 ] && [ $(( stage_end - now )) -lt "$overall" ]; then echo $(( stage_end - now )); else echo "$overall"; fi
 }
-say() { echo "gpu-reference: $*" >&2; }
 
 setup() {
   if compgen -G "$wheels/*.whl" >/dev/null; then
@@ -111,10 +145,6 @@ pack() {
   done
 }
 
-for stage in "${stages[@]}"; do  # every stage checked before anything runs
-  [[ $stage =~ ^(reproduce|tests|baselines)(:[0-9]{1,6})?$ ]] \
-    || { printf 'error: STAGE: expected reproduce, tests or baselines, optionally :SECONDS (got %q)\n' "$stage" >&2; exit 2; }
-done
 mkdir -p "$out"
 setup
 unpack
