@@ -51,8 +51,19 @@ class _Commands(_TidyHelp, TyperGroup):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        null_before = _is_null(1)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
+        except OSError as exc:
+            if not _reader_gone(exc):
+                raise
+            _silence(1, 2)
+            sys.exit(_stopped_status())
+        except SystemExit as exc:  # click and rich end a closed pipe of their own output (the help) with status 1
+            if exc.code == 1 and (type(sys.stdout).__name__ == "PacifyFlushWrapper" or _is_null(1) > null_before):
+                _silence(1, 2)
+                sys.exit(_stopped_status())
+            raise
         except _ClickUsageError as exc:
             if exc.__class__.__name__ == "NoArgsIsHelpError":  # no arguments at all: the help, as usual
                 return super().main(*args, standalone_mode=True, **kwargs)
@@ -62,7 +73,64 @@ class _Commands(_TidyHelp, TyperGroup):
         except typer.Abort:
             typer.echo("aborted", err=True)
             sys.exit(1)
-        sys.exit(code if isinstance(code, int) else 0)
+        code = code if isinstance(code, int) else 0
+        sys.exit(_stopped_status() if code == 0 and _GONE else code)
+
+
+#: set once the reader of stdout is gone: what the command still writes there goes nowhere
+_GONE: list[int] = []
+
+
+def _reader_gone(exc: BaseException) -> bool:
+    """A write failed because its reader went away: a closed pipe (`| head`), a hung-up terminal."""
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.EIO)
+
+
+def _silence(*descriptors: int) -> None:
+    """Point `descriptors` at /dev/null, so that what is still written (and Python's own flush
+    at exit) ends quietly, as other command-line tools end on a closed pipe."""
+    import os
+
+    null = os.open(os.devnull, os.O_WRONLY)
+    for descriptor in descriptors:
+        os.dup2(null, descriptor)
+    os.close(null)
+    _GONE.append(1)
+
+
+def _is_null(descriptor: int) -> bool:
+    """Whether `descriptor` writes to /dev/null."""
+    import os
+
+    try:
+        return os.path.samestat(os.fstat(descriptor), os.stat(os.devnull))
+    except OSError:
+        return False
+
+
+def _stopped_status() -> int:
+    """The exit status once the reader went away: the stop signal's if one stopped the run,
+    else 141, the status of a process that SIGPIPE ended (what `seq 9 | true` gives)."""
+    from relukan_bench.signals import exit_status, received
+
+    return exit_status() if received() else 141
+
+
+def _shielded(show: Callable[..., None]) -> Callable[..., None]:
+    """`show` (tables on stdout) that goes on quietly when stdout's reader is gone: a run
+    (reproduce's next part) must not stop because nobody reads its tables any more."""
+
+    def shown(*args: Any) -> None:
+        try:
+            show(*args)
+        except OSError as exc:
+            if not _reader_gone(exc):
+                raise
+            _silence(1)
+
+    return shown
 
 
 app = typer.Typer(
@@ -112,6 +180,9 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             typer.echo(f"error: {_one_line(str(exc))}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # a disk that filled up, a directory removed under the run: what finished is on disk
+            if _reader_gone(exc):  # stdout's reader is gone (`| head`): end quietly
+                _silence(1, 2)
+                raise typer.Exit(_stopped_status()) from None
             where = f"{exc.filename}: " if exc.filename else ""
             typer.echo(f"error: {_one_line(where + (exc.strerror or str(exc)))}", err=True)
             raise typer.Exit(1) from None
@@ -145,9 +216,14 @@ def _console():
 
     from rich.console import Console
 
-    console = Console(stderr=False, markup=False)  # nothing a user typed is read as markup
+    class Tables(Console):
+        def on_broken_pipe(self) -> None:  # the reader is gone: the run goes on, its tables go nowhere
+            self.quiet = True
+            _silence(1)
+
+    console = Tables(stderr=False, markup=False)  # nothing a user typed is read as markup
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=False, markup=False, width=160)
+        console = Tables(stderr=False, markup=False, width=160)
     return console
 
 
@@ -194,11 +270,28 @@ def _workers_option(exp: Any | None) -> Any:
     else:
         text = ("Training units at once, each in a worker process with the pinned thread count; the results are "
                 "the same whatever N. Default: every usable core (cores / threads); 1: in this process.")
-    from relukan_bench.executors import WORKERS_VARIABLE
-
-    parallel = exp is None or exp.parallel  # the variable never makes a timing experiment parallel
+    if exp is None or exp.parallel:
+        text += " RELUKAN_BENCH_WORKERS sets the default."
     return typer.Option(None, "--workers", min=1, metavar="N", help=text + (" Speed stays serial." if exp is None else ""),
-                        show_default=False, envvar=WORKERS_VARIABLE if parallel else None)
+                        show_default=False)
+
+
+def _workers(given: Optional[int], parallel: bool) -> Optional[int]:
+    """`--workers` as typed, else (for work that runs in parallel) RELUKAN_BENCH_WORKERS, read
+    here so that an error names the variable only when the value came from it."""
+    import os
+    import re
+
+    from relukan_bench.errors import UsageError
+    from relukan_bench.executors import MAX_WORKERS, WORKERS_VARIABLE
+
+    text = os.environ.get(WORKERS_VARIABLE, "")
+    if given is not None or not parallel or not text.strip():
+        return given
+    if not re.fullmatch(r"[0-9]{1,9}", text.strip()) or not 1 <= int(text.strip()) <= MAX_WORKERS:
+        raise UsageError(f"{WORKERS_VARIABLE}={_one_line(text)[:40]!r}: expected a whole number of workers from 1 "
+                         f"to {MAX_WORKERS} (unset it for the default)")
+    return int(text.strip())
 
 
 RESUME = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
@@ -230,7 +323,7 @@ def _finish(command: str, result: Any, what: str, as_json: bool) -> None:
     if as_json:
         from relukan_bench.outcome_json import dumps, run_object
 
-        typer.echo(dumps(run_object(result)))
+        _shielded(typer.echo)(dumps(run_object(result)))
     finished, planned = result.units
     _ending(command, result.run_dir, result.failed, result.interrupted, as_json,
             kept=f"{finished} of {planned} {what} finished and were kept and summarised",
@@ -252,7 +345,7 @@ def _ending(command: str, run_dir: Path, failures: List[str], interrupted: bool,
     elif failures:
         typer.echo(f"{failed} failed (recorded in the results with their error)", err=True)
     if not as_json:
-        typer.echo(str(run_dir))
+        _shielded(typer.echo)(str(run_dir))
     if interrupted or failures:
         raise typer.Exit(exit_status() if interrupted else 1)
 
@@ -278,13 +371,13 @@ def _experiment_command(exp: Any) -> None:
                 options[option.key] = option.convert(value) if option.convert else value
         request = _request(given["config"], given["overrides"], options, given.get("functions"), given.get("models"),
                            given["out"], given["quick"], given["resume"])
-        request = replace(request, workers=given["workers"], executor=given["executor"].value, address=given["address"])
+        request = replace(request, workers=_workers(given["workers"], exp.parallel), executor=given["executor"].value, address=given["address"])
         from relukan_bench.signals import interrupts_ignored
 
         result = run(exp.name, request, _reporter(exp.name))
         with interrupts_ignored():  # the run is closed: how it ended is told as it ended, whatever is pressed now
             if not given["json"]:
-                _show_experiment(exp.name, result)
+                _shielded(_show_experiment)(exp.name, result)
             _finish(exp.name, result, exp.units_name, given["json"])
 
     def parameter(name: str, default: Any, annotation: Any) -> inspect.Parameter:
@@ -346,9 +439,10 @@ def reproduce(
     from relukan_bench.signals import interrupts_ignored
 
     notes = [] if resume is not None else [note for exp in experiments().values() if (note := exp.reproduce_config()[1])]
-    request = Request(options=options, out=out, quick=quick, tuned=tuned, peers=peers, resume=resume, workers=workers,
+    request = Request(options=options, out=out, quick=quick, tuned=tuned, peers=peers, resume=resume,
+                      workers=_workers(workers, True),
                       executor=executor.value, address=address)
-    result = run_reproduce(request, _reporter, None if as_json else _show_experiment)
+    result = run_reproduce(request, _reporter, None if as_json else _shielded(_show_experiment))
     with interrupts_ignored():
         for note in notes:
             typer.echo(f"note: {note}", err=True)
@@ -362,7 +456,7 @@ def _reproduce_ending(result: Any, as_json: bool) -> None:
     if as_json:
         from relukan_bench.outcome_json import dumps, reproduce_object
 
-        typer.echo(dumps(reproduce_object(result)))
+        _shielded(typer.echo)(dumps(reproduce_object(result)))
     else:
         console = _console()
         console.rule("Verdicts")
@@ -492,6 +586,8 @@ def pykan_install(
     bad = [v for v in versions if not pykan_envs.VERSION.fullmatch(v)]
     if bad:
         raise UsageError(f"VERSION {_one_line(bad[0])[:40]!r}: expected a pykan release such as 0.0.5")
+    pykan_envs.released(list(dict.fromkeys(versions)))  # asks the index; writes nothing
+    pykan_envs.writable_home()
     for version in dict.fromkeys(versions):
         try:
             pykan_envs.install(version, echo=typer.echo)

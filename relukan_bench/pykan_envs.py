@@ -102,6 +102,47 @@ def install_hint(versions: list[str]) -> str:
     return f"prepare it with `relukan-bench pykan install {' '.join(versions)}` (or `make baselines`)"
 
 
+def released(versions: list[str]) -> None:
+    """UsageError unless the package index has every one of `versions`, asked once before
+    anything is installed (`pip index versions`). Where the index cannot be asked (pip without
+    the command, no index), nothing is refused here: pip's own answer decides, in `install`."""
+    from relukan_bench.errors import UsageError
+
+    done = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "pykan", "--no-input",
+                           "--disable-pip-version-check"], capture_output=True, text=True)
+    found = re.search(r"^Available versions: (.+)$", done.stdout, re.MULTILINE)
+    if done.returncode != 0 or found is None:
+        return
+    available = [v.strip() for v in found.group(1).split(",")]
+    unknown = [v for v in versions if v not in available]
+    if unknown:
+        raise UsageError(f"VERSION {unknown[0]}: no such pykan release in the package index "
+                         f"(available: {', '.join(sorted(available, key=version_tuple))})")
+
+
+def writable_home() -> None:
+    """UsageError naming the directory (and $RELUKAN_BENCH_PYKAN_HOME where it set it) unless
+    environments can be written there, found by creating it and a probe directory in it: what
+    this created is removed again when it cannot (a file in the path, no permission, a
+    read-only or virtual file system)."""
+    from relukan_bench.errors import UsageError, clip
+
+    where = home()
+    created = [p for p in (where, *where.parents) if not os.path.lexists(p)]
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=where))
+    except OSError as exc:
+        for directory in created:  # deepest first
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+        named = f"{HOME_VARIABLE}={where}" if os.environ.get(HOME_VARIABLE) else str(where)
+        raise UsageError(f"{clip(named, 200)}: the pykan environments' directory cannot be written "
+                         f"({exc.strerror or exc})") from None
+
+
 def install(version: str, echo: Callable[[str], None] = print) -> Path:
     """Install pykan `version` into its environment with pip; an existing environment is
     replaced only once the new one is complete. Raises RuntimeError with pip's last lines."""
@@ -116,6 +157,10 @@ def install(version: str, echo: Callable[[str], None] = print) -> Path:
         echo(f"pykan {version}: {' '.join(command[2:])}")
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
+            if "No matching distribution found" in done.stderr:
+                from relukan_bench.errors import UsageError
+
+                raise UsageError(f"VERSION {version}: no such pykan release in the package index")
             tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
             raise RuntimeError(f"pip could not install pykan=={version}: {tail}")
         (staging / _MARKER).write_text(version + "\n", encoding="utf-8")

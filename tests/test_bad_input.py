@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from relukan_bench.cli import app
@@ -448,3 +449,22 @@ def test_an_unwritable_out_directory_is_refused_and_left_as_it_was(tmp_path, mon
     result = CliRunner().invoke(app, [*command, "--out", str(out)], terminal_width=120)
     assert_refused(result, fragment)
     assert snapshot(tmp_path) == before and not any(out.iterdir())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=12))
+def test_workers_from_the_environment_are_a_decimal_1_to_256_or_refused_naming_the_variable(tmp_path, monkeypatch, text):
+    """RELUKAN_BENCH_WORKERS is read by the same rule whatever it holds; an error names the
+    variable only when the value came from it (`--workers 0` typed blames the option)."""
+    import re
+
+    if not text.strip() or (re.fullmatch(r"[0-9]{1,9}", text.strip()) and 1 <= int(text.strip()) <= 256):
+        return
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fit.yaml").write_text(TINY_FIT)
+    result = CliRunner().invoke(app, ["fit", "-c", "fit.yaml", "--out", "run"], env={"RELUKAN_BENCH_WORKERS": text})
+    assert_refused(result, "error: RELUKAN_BENCH_WORKERS=")
+    typed = CliRunner().invoke(app, ["fit", "-c", "fit.yaml", "--workers", "0", "--out", "run"], env={"RELUKAN_BENCH_WORKERS": text})
+    assert_refused(typed, "'--workers'")
+    assert "RELUKAN_BENCH_WORKERS" not in typed.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / "fit.yaml"]

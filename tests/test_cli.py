@@ -854,3 +854,32 @@ def test_pykan_install_and_list(tmp_path, monkeypatch):
     result = invoke("pykan", "install", "999.0.0")
     assert result.exit_code == 1 and "pip could not install pykan==999.0.0" in result.stderr
     assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["0.0.5"]  # nothing half-installed
+
+
+def _into_a_closed_pipe(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """The command with stdout a pipe whose reader has already gone (`... | true`)."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "relukan_bench", *args], cwd=cwd, stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=600)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["fit", "--help"], ["config", "show", "fit"], ["config", "list"]])
+def test_output_into_a_closed_pipe_ends_quietly_with_sigpipes_status(tmp_path, args):
+    done = _into_a_closed_pipe(args, tmp_path)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_a_run_whose_reader_is_gone_finishes_and_ends_quietly(tmp_path):
+    """`relukan-bench fit ... | true`: the run is complete on disk; no message; status 141."""
+    (tmp_path / "fit.yaml").write_text(TINY_FIT)
+    done = _into_a_closed_pipe(["fit", "-c", "fit.yaml", "--out", "run", "--workers", "1"], tmp_path)
+    assert done.returncode == 141 and "error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    env = json.loads((tmp_path / "run" / "env.json").read_text())
+    assert env["end_time"] is not None and env["interrupted"] is False
+    assert (tmp_path / "run" / "summary.csv").is_file()

@@ -41,11 +41,40 @@ def test_install_refuses_what_is_not_a_version(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_failed_install_leaves_nothing(tmp_path, monkeypatch):
+def test_a_release_that_does_not_exist_is_a_usage_error_and_leaves_nothing(tmp_path, monkeypatch):
+    from relukan_bench.errors import UsageError
+
     monkeypatch.setenv(pykan_envs.HOME_VARIABLE, str(tmp_path))
-    with pytest.raises(RuntimeError, match="pip could not install pykan==999.0.0"):
+    with pytest.raises(UsageError, match="VERSION 999.0.0: no such pykan release in the package index"):
         pykan_envs.install("999.0.0", echo=lambda line: None)
     assert list(tmp_path.iterdir()) == []
+
+
+def _install(*argv: str, home: str):
+    from typer.testing import CliRunner
+
+    from relukan_bench.cli import app
+
+    return CliRunner().invoke(app, ["pykan", "install", *argv], env={pykan_envs.HOME_VARIABLE: home})
+
+
+def test_install_of_an_unknown_release_exits_2_before_installing_any(tmp_path):
+    """0.0.5 exists, 9.9.9 does not: the index is asked first, so nothing is installed."""
+    result = _install("0.0.5", "9.9.9", home=str(tmp_path / "envs"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: VERSION 9.9.9: no such pykan release") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "envs").exists()
+
+
+@pytest.mark.parametrize("where", ["file", "sysfs"])
+def test_an_environments_directory_that_cannot_be_written_exits_2_naming_the_variable(tmp_path, where):
+    (tmp_path / "file").write_text("")
+    home = {"file": str(tmp_path / "file" / "envs"), "sysfs": "/sys/relukan-bench-envs"}[where]
+    before = sorted(tmp_path.iterdir())
+    result = _install("0.0.5", home=home)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {pykan_envs.HOME_VARIABLE}={home}: the pykan environments' directory")
+    assert result.stderr.count("\n") == 1 and result.stdout == "" and sorted(tmp_path.iterdir()) == before
 
 
 def test_prepared_environments_hold_their_release(pykan_home):
