@@ -1,4 +1,6 @@
-"""What a result was measured on: versions, hardware, threads, commit, command line."""
+"""What a result was measured on: versions, hardware, threads, commit, command line; and the code
+each session of a run ran (`run_sessions`, `commits`), so that a resume under other code is told
+(`code_change`) and a report names every commit (`describe`)."""
 
 from __future__ import annotations
 
@@ -44,8 +46,9 @@ _HEX = re.compile(r"[0-9a-f]{7,40}")
 
 
 def git_commit(root: Path | None = None) -> dict[str, Any] | None:
-    """The commit of the checkout this package runs from (or `root`), and whether it had local
-    changes; without a .git, the commit `$RELUKAN_BENCH_COMMIT` declares (when it is one)."""
+    """The commit of the checkout this package runs from (or `root`), and whether a tracked file
+    had uncommitted changes (`dirty`); without a .git, the commit `$RELUKAN_BENCH_COMMIT`
+    declares (when it is one)."""
     root = root or Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
         declared = os.environ.get(COMMIT_VARIABLE, "").strip().lower()
@@ -61,6 +64,81 @@ def git_commit(root: Path | None = None) -> dict[str, Any] | None:
     if commit.returncode != 0:
         return None
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+#: How a commit with changes not committed is named (REPORT.md, the warning of `--resume`).
+DIRTY = "uncommitted changes"
+
+
+def _code(git: Any) -> tuple[str, bool] | None:
+    """What identifies the code of a `git` record: its commit and whether the tree had changes
+    (a declared commit counts as clean); None for no record, or one that is not a record."""
+    if not isinstance(git, dict) or not isinstance(git.get("commit"), str) or not git["commit"]:
+        return None
+    return git["commit"], bool(git.get("dirty"))
+
+
+def describe(git: Any, length: int = 12) -> str:
+    """A `git` record in words: `85bba7a221a4`, `0e125e5d0778 (uncommitted changes)`, or
+    `unknown` where no commit was recorded."""
+    code = _code(git)
+    if code is None:
+        return "unknown"
+    declared = " (declared: the copy it ran from had no .git)" if git.get("declared") else ""
+    return code[0][:length] + (f" ({DIRTY})" if code[1] else "") + declared
+
+
+def sessions(env: Any) -> list[tuple[str, Any]]:
+    """(start time, `git` record) of every session an env.json records: the one that started
+    the run (its top-level `git`), then each `resumed` entry's. Files without these keys (or
+    with something else there) give what they have."""
+    if not isinstance(env, dict):
+        return []
+    resumed = env.get("resumed") if isinstance(env.get("resumed"), list) else []
+    found = [(env.get("start_time"), env.get("git"))]
+    found += [(entry.get("start_time"), entry.get("git")) for entry in resumed if isinstance(entry, dict)]
+    return [(start if isinstance(start, str) else "", git) for start, git in found]
+
+
+def run_sessions(run_dir: Path, env: Any = None) -> list[tuple[str, Any]]:
+    """The sessions of the run in `run_dir` (`env`, else its env.json) and of the runs inside
+    it (a reproduce run's parts: its subdirectories with an env.json), in the order they started."""
+    from relukan_bench.results import read_mapping
+
+    run_dir = Path(run_dir)
+    found = sessions(env if env is not None else read_mapping(run_dir / "env.json"))
+    try:
+        parts = sorted(path for path in run_dir.iterdir() if (path / "env.json").is_file())
+    except OSError:
+        parts = []
+    for part in parts:
+        found += sessions(read_mapping(part / "env.json"))
+    return sorted(found, key=lambda session: session[0])
+
+
+def commits(found: list[tuple[str, Any]]) -> list[Any]:
+    """The distinct code (commit and tree state) of `found` sessions, in the order first used:
+    their `git` records, None for a session that recorded none."""
+    seen: dict[Any, Any] = {}
+    for _, git in found:
+        seen.setdefault(_code(git), git if _code(git) is not None else None)
+    return list(seen.values())
+
+
+def code_change(recorded: list[Any], now: Any) -> str | None:
+    """What to warn of when a session running the code `now` (a `git` record) goes on with a
+    run computed with `recorded` (`commits`): None when `now` is a clean commit already
+    recorded, or when no commit is known on either side."""
+    known = [_code(git) for git in recorded]
+    code = _code(now)
+    if code is None and not any(known):
+        return None
+    if code is not None and not code[1] and code in known:
+        return None
+    where = ", ".join(describe(git) for git in recorded) or "unknown"
+    this = f"commit {describe(now)}" if code is not None else f"an unknown commit (no .git, nor ${COMMIT_VARIABLE})"
+    return (f"the run was computed with commit{'s' if len(recorded) > 1 else ''} {where}; this session runs "
+            f"{this}, so the run will mix code versions (env.json records each session's commit)")
 
 
 def program(argv0: str) -> str:

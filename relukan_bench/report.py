@@ -278,10 +278,20 @@ def shown_command(words: Sequence[str], run_dir: Path) -> str:
     return " ".join(shown)
 
 
-def _environment(env: dict[str, Any], run_dir: Path) -> str:
-    git = env.get("git") or {}
-    commit = ((git.get("commit") or "")[:12] + (" (with local changes)" if git.get("dirty") else "")
-              + (" (declared: the copy it ran from had no .git)" if git.get("declared") else "")) if git else "unknown"
+def computed_with(run_dir: Path, env: dict[str, Any]) -> str:
+    """Every commit the run and its parts were computed with, in the order first used, with
+    their tree state: `commit 85bba7a221a4`, or `commits 0e125e5d0778 (uncommitted changes),
+    e3ffd4d15185` for a run resumed under other code, or whose parts ran other code
+    (relukan_bench.env.run_sessions)."""
+    from relukan_bench.env import commits, describe, run_sessions
+
+    used = commits(run_sessions(run_dir, env))
+    return f"commit{'s' if len(used) > 1 else ''} " + ", ".join(describe(git) for git in used or [None])
+
+
+def _environment(env: dict[str, Any], run_dir: Path, commit: str) -> str:
+    from relukan_bench.env import describe
+
     rows = [
         ("CPU", f"{env.get('cpu')} ({env.get('cpu_count')} logical cores)"),
         ("GPU", ", ".join(env.get("gpus") or []) or "none"),
@@ -290,13 +300,14 @@ def _environment(env: dict[str, Any], run_dir: Path) -> str:
         ("python / torch / pykan / numpy",
          f"{env.get('python')} / {env.get('torch')} / {env.get('pykan')} / {env.get('numpy')}"),
         ("platform", str(env.get("platform"))),
-        ("relukan-bench", f"{env.get('relukan_bench')}, commit {commit}"),
+        ("relukan-bench", f"{env.get('relukan_bench')}, {commit}"),
         ("command", shown_command(env.get("command") or [], run_dir)),
         ("started / ended (UTC)", f"{env.get('start_time')} / {env.get('end_time') or 'not finished'}"),
     ]
     for session in env.get("resumed") or []:  # `--resume` went on with the run
         command = shown_command(session.get("command") or [], run_dir)
-        rows.append(("resumed (UTC)", f"{session.get('start_time')}: {command}"))
+        code = f"; commit {describe(session['git'])}" if session.get("git") else ""
+        rows.append(("resumed (UTC)", f"{session.get('start_time')}: {command}{code}"))
     return markdown_table(["", ""], [list(r) for r in rows], right=[False, False])
 
 
@@ -335,8 +346,9 @@ def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
     env = read_mapping(run_dir / "env.json") or {}
     experiments = load_all(run_dir)
     found = _verdicts(experiments, bool(env.get("quick")))
+    commit = computed_with(run_dir, env)
     lines = [*_head(env, experiments), *_glance(found), *_verdict_lines(found), "## Environment", "",
-             _what_ran(env), "", _environment(env, run_dir), ""]
+             _what_ran(env, commit), "", _environment(env, run_dir, commit), ""]
     for name, exp in experiments.items():
         lines += _section(name, exp, run_dir, bool(env.get("quick")))
     return "\n".join(lines).rstrip() + "\n", found
@@ -372,14 +384,18 @@ def _glance(found: list[Verdict]) -> list[str]:
             *[line for finding in findings for line in (finding, "")], CONVENTION, ""]
 
 
-def _what_ran(env: dict[str, Any]) -> str:
+def _what_ran(env: dict[str, Any], commit: str) -> str:
+    """What the run is, how long it took and in how many sessions; where it was computed with
+    several commits, which ones (a run resumed under other code mixes them)."""
     duration = _duration(env)
     return ("Paper: Qiu et al., *ReLU-KAN: New Kolmogorov-Arnold Networks that Only Need Matrix Addition, "
             "Dot Multiplication, and ReLU*, arXiv 2406.02075. KAN is pykan's. Every experiment ran its default "
             "config (`configs/`); each one's directory holds its config, environment, raw records and tables."
             + (f" Wall time of the whole run: {duration}." if duration and not env.get("resumed") else "")
             + (f" From its start to its end: {duration}, in {1 + len(env['resumed'])} sessions (it was resumed; "
-               "see the environment)." if duration and env.get("resumed") else ""))
+               "see the environment)." if duration and env.get("resumed") else "")
+            + (f" Computed with {commit} (in the order first used; each part's env.json records each session's "
+               "commit): its numbers come from more than one version of the code." if commit.startswith("commits ") else ""))
 
 
 def _verdict_lines(found: list[Verdict]) -> list[str]:

@@ -400,3 +400,41 @@ def test_a_tuned_run_without_its_tuned_fit_says_it_is_incomplete(tmp_path):
     text = report.build_report(tmp_path)
     assert "**Incomplete**: interrupted or not run: fit-tuned." in text
     assert [row[0] for row in head_table(text)[1:]][1] == fit.EXPERIMENT.claim  # no fit-tuned/: the report as before
+
+
+# ----------------------------------------------------------------------------- the code it was computed with
+def code(commit: str, dirty: bool = False) -> dict:
+    return {"commit": commit * 40, "dirty": dirty}
+
+
+def with_sessions(directory: Path, first: tuple[str, dict], *resumed: tuple[str, dict]) -> None:
+    """Give the env.json in `directory` a session at each (start time, git record)."""
+    env = json.loads((directory / "env.json").read_text())
+    env.update(start_time=first[0], git=first[1],
+               resumed=[{"start_time": start, "git": git, "command": ["relukan-bench", "reproduce", "--resume", "r"]}
+                        for start, git in resumed])
+    (directory / "env.json").write_text(json.dumps(env))
+
+
+def test_the_report_names_every_commit_the_run_and_its_parts_were_computed_with(tmp_path):
+    write_run(tmp_path, {})
+    with_sessions(tmp_path, ("2026-12-01T09:00:00+00:00", code("a")), ("2026-12-01T12:00:00+00:00", code("c")))
+    with_sessions(tmp_path / "speed", ("2026-12-01T09:00:00+00:00", code("a")), ("2026-12-01T12:00:00+00:00", code("c")))
+    with_sessions(tmp_path / "fit", ("2026-12-01T10:00:00+00:00", code("b", dirty=True)), ("2026-12-01T12:00:00+00:00", code("c")))
+    with_sessions(tmp_path / "forgetting", ("2026-12-01T11:00:00+00:00", code("a", dirty=True)))
+    text = report.write_report(tmp_path) and (tmp_path / "REPORT.md").read_text()
+    used = "commits aaaaaaaaaaaa, bbbbbbbbbbbb (uncommitted changes), aaaaaaaaaaaa (uncommitted changes), cccccccccccc"
+    assert f"| relukan-bench | None, {used} |" in text
+    assert (f"Computed with {used} (in the order first used; each part's env.json records each session's commit): "
+            "its numbers come from more than one version of the code.") in text
+    assert "| resumed (UTC) | 2026-12-01T12:00:00+00:00: relukan-bench reproduce --resume r; commit cccccccccccc |" in text
+
+
+def test_a_run_computed_with_one_commit_names_it_in_one_phrase(tmp_path):
+    write_run(tmp_path, {})
+    for directory in (tmp_path, tmp_path / "speed", tmp_path / "fit", tmp_path / "forgetting"):
+        with_sessions(directory, ("2026-12-01T09:00:00+00:00", code("a")), ("2026-12-01T12:00:00+00:00", code("a")))
+    text = report.build_report(tmp_path)
+    assert "| relukan-bench | None, commit aaaaaaaaaaaa |" in text and "Computed with" not in text
+    write_run(tmp_path / "old", {})  # env.json files from before commits were recorded
+    assert "| relukan-bench | None, commit unknown |" in report.build_report(tmp_path / "old")
