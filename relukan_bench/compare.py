@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from relukan_bench.errors import UsageError
+from relukan_bench.errors import UsageError, clip
+from relukan_bench.safe_files import present
 
 MIN_REPEATS = 7
 ALPHA = 0.01
@@ -62,6 +63,7 @@ class Side:
     env: dict[str, Any] | None = None
     config_path: Path | None = None
     paper_rows: list[dict[str, str]] | None = None
+    files: list[Path] = field(default_factory=list)  # what it was read from (no output may replace them)
 
     @property
     def label(self) -> str:
@@ -103,14 +105,22 @@ class Comparison:
 # ----------------------------------------------------------------------------- reading
 def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     import csv
+    import io
+
+    from relukan_bench.results import read_table_text
 
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        text = read_table_text(path)  # a regular file only, bounded
+        with io.StringIO(text, newline="") as handle:
             reader = csv.DictReader(handle)
             rows = list(reader)
             columns = list(reader.fieldnames or [])
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise UsageError(f"{path}: cannot read it as CSV ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{clip(str(path))}: cannot read it as CSV (not UTF-8: byte {exc.start})") from None
+    except OSError as exc:
+        raise UsageError(f"{clip(str(path))}: cannot read it as CSV ({exc.strerror or exc})") from None
+    except csv.Error as exc:
+        raise UsageError(f"{clip(str(path))}: cannot read it as CSV ({exc})") from None
     if not columns:
         raise UsageError(f"{path}: empty file, expected a CSV table with a header row")
     for number, row in enumerate(rows, start=2):
@@ -120,15 +130,19 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def number(path: Path, line: int, row: dict[str, str], column: str, required: bool = True) -> float | None:
-    text = (row.get(column) or "").strip()
+    """A cell as a number, read as the writers write one (relukan_bench.results.parse_float:
+    `1_0`, `٣` or `1e999` are not numbers); None for an empty cell that is not `required`."""
+    from relukan_bench.results import parse_float
+
+    text = (row.get(column) or "").strip(" \t")
     if text == "":
         if required:
             raise UsageError(f"{path}: line {line}, column {column}: expected a number (got an empty cell)")
         return None
     try:
-        return float(text)
+        return parse_float(text)
     except ValueError:
-        raise UsageError(f"{path}: line {line}, column {column}: expected a number (got {text!r})") from None
+        raise UsageError(f"{path}: line {line}, column {column}: expected a number (got {clip(text, 40)!r})") from None
 
 
 def name(path: Path, line: int, row: dict[str, str], column: str) -> str:
@@ -173,18 +187,18 @@ def load(path: Path) -> dict[str, Side]:
         from relukan_bench.resources import paper_dir
 
         path = paper_dir()
-    if not path.exists():
-        raise UsageError(f"{path}: no such file or directory (`{PAPER}` names the paper's numbers)")
-    if path.is_file():
+    if not present(path):
+        raise UsageError(f"{clip(str(path))}: no such file or directory (`{PAPER}` names the paper's numbers)")
+    if not path.is_dir():  # a CSV; anything but a regular file is refused as it is read
         side = _load_csv(path, path.parent)
         return {side.experiment: side}
-    found = {name: _load_run_dir(path / name) for name in _experiments() if (path / name / "summary.csv").is_file()}
+    found = {name: _load_run_dir(path / name) for name in _experiments() if present(path / name / "summary.csv")}
     if found:  # a reproduce run
         return found
-    if (path / "summary.csv").is_file():
+    if present(path / "summary.csv"):
         side = _load_run_dir(path)
         return {side.experiment: side}
-    papers = [path / t.file for exp in _experiments().values() for t in exp.compare_tables if t.paper and (path / t.file).is_file()]
+    papers = [path / t.file for exp in _experiments().values() for t in exp.compare_tables if t.paper and present(path / t.file)]
     for paper in papers:  # the paper's numbers
         side = _load_csv(paper, path)
         found[side.experiment] = side
@@ -197,7 +211,13 @@ def load(path: Path) -> dict[str, Side]:
 def _load_run_dir(directory: Path) -> Side:
     """A run directory: its summary, with what the experiment adds from its other tables."""
     summary = _load_csv(directory / "summary.csv", directory)
-    _experiments()[summary.experiment].compare_run(summary, directory, _load_csv)
+
+    def load_csv(path: Path, directory: Path) -> Side:  # what the experiment reads besides is an input too
+        side = _load_csv(path, directory)
+        summary.files.extend(side.files)
+        return side
+
+    _experiments()[summary.experiment].compare_run(summary, directory, load_csv)
     return summary
 
 
@@ -210,14 +230,15 @@ def _load_csv(path: Path, directory: Path) -> Side:
                          f"(got columns {shown})")
     exp, table = found
     if table.paper:
-        side = Side(path, exp.name, "paper", {}, paper_rows=rows)
+        side = Side(path, exp.name, "paper", {}, paper_rows=rows, files=[path])
         table.read(side, path, rows)
         return side
     env_path, config_path = directory / "env.json", directory / "config.yaml"
     from relukan_bench.results import read_mapping
 
-    env = read_mapping(env_path)
-    side = Side(path, exp.name, "run", {}, env=env, config_path=config_path if config_path.is_file() else None)
+    env = read_mapping(env_path)  # what cannot be read (a FIFO, not JSON, a field of another type) counts as absent
+    side = Side(path, exp.name, "run", {}, env=env, config_path=config_path if config_path.is_file() else None,
+                files=[path, env_path, config_path])
     table.read(side, path, rows)
     if not any(side.metrics.values()):
         raise UsageError(f"{path}: no rows to compare")
@@ -442,6 +463,15 @@ def csv_columns(comparisons: Sequence[Comparison]) -> list[str]:
     values; `experiment` first when several experiments are compared."""
     keys = [k for k in ("function", "model", "device") if any(k in c.keys for c in comparisons)]
     return (["experiment"] if len(comparisons) > 1 else []) + keys + list(COLUMNS_TAIL)
+
+
+def write_table(out: Path, comparisons: Sequence[Comparison], sides: Iterable[dict[str, Side]]) -> None:
+    """`--out`: the comparisons as CSV, written atomically; refused (UsageError) where `out` is
+    not a regular file or a new path, or is a file the comparison read (`sides`' files)."""
+    from relukan_bench.results import csv_text, write_output
+
+    inputs = [path for found in sides for side in found.values() for path in side.files]
+    write_output(out, csv_text(csv_columns(comparisons), csv_rows(comparisons)), inputs, replace=True, what="--out")
 
 
 def csv_rows(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:

@@ -8,9 +8,14 @@ Every table the experiment declares (its record classes, `Experiment.tables` and
 `summaries`, and the column templates of `Experiment.layouts`) is read by the one CSV reader
 (`relukan_bench.results.read_log`) and given the pandas dtype of its declared type
 (`relukan_bench.records.PANDAS_DTYPES`), whatever the values are: docs/outputs.md documents
-both. What is not there is left out: a bulk log dropped from a committed run, the summaries of a
-run interrupted before its first unit, a column an older run did not write yet, a line a crash
-cut short (as `--resume` does). What cannot be read raises `UsageError`, one line naming the file.
+both. Each cell is converted by its column's declared type, never by how it looks: a model
+named `nan` stays text, and `1_0` in an int column is refused (relukan_bench.results.parse).
+What is not there is left out: a bulk log dropped from a committed run, the summaries of a run
+interrupted before its first unit, a column an older run did not write yet, a line a crash cut
+short (as `--resume` does). What is there but cannot be read raises `UsageError`, one line
+naming the file: a table that is a FIFO, a directory, a device or a broken symbolic link as
+much as one that is not UTF-8 (only regular files are read: relukan_bench.safe_files), and an
+env.json with a field of another type than a run writes (relukan_bench.results.ENV_JSON).
 
 pandas is imported here only; `import relukan_bench` stays light.
 """
@@ -23,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relukan_bench.errors import UsageError, clip
+from relukan_bench.safe_files import present
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,9 +77,9 @@ def load(run_dir: str | Path) -> Run:
     if not path.is_dir():
         raise UsageError(f"{path}: expected a run directory ({'a file' if path.exists() else 'no such directory'})")
     names = list(experiments())
-    if not (path / "config.yaml").exists() and any((path / name).is_dir() for name in names):
+    if not present(path / "config.yaml") and any((path / name).is_dir() for name in names):
         return _reproduce(path, names)
-    if not (path / "config.yaml").exists():
+    if not present(path / "config.yaml"):
         raise UsageError(f"{path}: not a run directory: expected config.yaml and env.json (a {', '.join(names)} run) "
                          f"or a reproduce run's {', '.join(f'{name}/' for name in names)}")
     return _experiment_run(path, None)
@@ -101,7 +107,7 @@ def _experiment_run(path: Path, expected: str | None) -> Run:
         raise UsageError(f"{path / 'env.json'}: expected the experiment {wanted} (got {clip(repr(kind), 40)})")
     tables = {}
     for stem, declared in declared_tables(known[kind]).items():
-        if (path / f"{stem}.csv").is_file():
+        if present(path / f"{stem}.csv"):  # there in any form: read, or refused
             tables[stem] = read_table(path / f"{stem}.csv", declared, kind)
     return Run(kind, path, tables=tables, config=config, env=env)
 
@@ -112,12 +118,12 @@ def declared_tables(exp: Any) -> dict[str, Any]:
 
 
 def _mapping(path: Path, what: str) -> dict[str, Any]:
-    from relukan_bench.results import read_mapping
+    from relukan_bench.results import Unreadable, mapping_of
 
-    data = read_mapping(path)  # bounded, by the configs' own YAML reader
-    if data is None:
-        raise UsageError(f"{path}: expected {what} ({'unreadable or not a mapping' if path.exists() else 'missing'})")
-    return data
+    try:
+        return mapping_of(path)  # bounded, a regular file only, by the configs' own YAML reader
+    except Unreadable as exc:
+        raise UsageError(f"{path}: expected {what} ({exc})") from None
 
 
 def column_types(declared: Any, columns: list[str]) -> dict[str, type]:
@@ -143,26 +149,35 @@ def column_types(declared: Any, columns: list[str]) -> dict[str, type]:
 
 def read_table(path: Path, declared: Any, kind: str = "") -> pd.DataFrame:
     """One CSV of a run as a DataFrame with the dtypes of its declared column types."""
-    import csv
+    types, records = read_rows(path, declared, kind)
+    return _frame(path, types, records)
 
-    from relukan_bench.results import read_log
+
+def read_rows(path: Path, declared: Any, kind: str = "") -> tuple[dict[str, type], list[dict[str, Any]]]:
+    """One CSV of a run: the declared type of each of its columns, and its rows, each cell
+    converted by its column's type (a line a crash cut short is left out). UsageError, one
+    line naming the file, when it cannot be read or a cell is not of its column's type."""
+    import csv
+    import io
+
+    from relukan_bench.results import read_log, read_table_text
 
     what = f"a {kind} {path.name}".replace("  ", " ")
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            header = next(csv.reader(handle), None)
+        text = read_table_text(path)  # a regular file only, bounded
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
         if not header:
             raise ValueError("empty file, expected a header row")
         types = column_types(declared, header)
-        records, _ = read_log(path, types)  # a line a crash cut short is left out
+        records, _ = read_log(path, types, text)
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: expected {what} in UTF-8 (byte {exc.start} is not)") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read {what} ({exc.strerror})") from None
+        raise UsageError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
     except (ValueError, csv.Error) as exc:
         message = str(exc).removeprefix(f"{path}: ")
         raise UsageError(clip(f"{path}: expected {what}: {message}", 300)) from None
-    return _frame(path, types, records)
+    return types, records
 
 
 def _frame(path: Path, types: dict[str, type], records: list[dict[str, Any]]) -> pd.DataFrame:

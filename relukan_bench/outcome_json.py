@@ -4,10 +4,14 @@
      "units": {"finished": 90, "planned": 90}, "failed": [], "warnings": [],
      "summary": [{"function": "f1", "model": "relukan", ...}, ...]}
 
-`status` is `complete`, `failed` (some units failed; the rest is kept) or `interrupted`. The
-summary rows are `summary.csv`'s, numbers as numbers; a value that is not a finite number
-(a diverged run's `inf`, a missing `nan`) or an empty cell is `null`. A `reproduce` run gives
-its report, verdicts and the object of each experiment.
+`status` is `complete`, `failed` (some units failed; the rest is kept), `interrupted`, or `lost`
+(a worker process died or a Dask task was lost: `error` says why, the units it held are
+unfinished and `--resume` runs them). The
+summary rows are `summary.csv`'s, each cell by its column's declared type (the experiment's
+summary record, as `relukan_bench.load` reads it): a number column gives numbers, a text column
+text (a model named `nan` or `1e3` stays a string), a bool column true or false. A value that is
+not a finite number (a diverged run's `inf`, a missing `nan`) or an empty cell is `null`. A
+`reproduce` run gives its report, verdicts and the object of each experiment.
 """
 
 from __future__ import annotations
@@ -18,42 +22,38 @@ from pathlib import Path
 from typing import Any
 
 
-def status(interrupted: bool, failed: Any) -> str:
-    return "interrupted" if interrupted else "failed" if failed else "complete"
+def status(interrupted: bool, failed: Any, lost: str | None = None) -> str:
+    return "lost" if lost else "interrupted" if interrupted else "failed" if failed else "complete"
 
 
-def _value(text: str) -> Any:
-    """A CSV cell as JSON: int, finite float, null (empty, nan, inf), or the text."""
-    if text == "":
+def _value(value: Any) -> Any:
+    """A cell read by its declared type, as JSON: null for None and for a float that is not finite."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return {"True": True, "False": False}.get(text, text)
-    return number if math.isfinite(number) else None
+    return value
 
 
-def summary_rows(run_dir: Path) -> list[dict[str, Any]]:
-    """The rows of `run_dir/summary.csv` (none when the run wrote none)."""
-    from relukan_bench.results import read_csv
+def summary_rows(run_dir: Path, experiment: str) -> list[dict[str, Any]]:
+    """The rows of `run_dir/summary.csv`, a table of `experiment` (none when the run wrote none)."""
+    from relukan_bench.experiments.protocol import experiments
+    from relukan_bench.loading import declared_tables, read_rows
+    from relukan_bench.safe_files import present
 
     path = Path(run_dir) / "summary.csv"
-    if not path.is_file():
+    if not present(path):
         return []
-    return [{key: _value(value) for key, value in row.items()} for row in read_csv(path)]
+    _, records = read_rows(path, declared_tables(experiments()[experiment])["summary"], experiment)
+    return [{key: _value(value) for key, value in record.items()} for record in records]
 
 
 def run_object(outcome: Any) -> dict[str, Any]:
     """The object of one experiment's run (relukan_bench.experiments.protocol.Outcome)."""
     finished, planned = outcome.units
     return {"experiment": outcome.experiment, "run_dir": str(outcome.run_dir),
-            "status": status(outcome.interrupted, outcome.failed), "quick": outcome.quick,
+            "status": status(outcome.interrupted, outcome.failed, outcome.lost), "quick": outcome.quick,
+            "error": outcome.lost,
             "units": {"finished": finished, "planned": planned}, "failed": list(outcome.failed),
-            "warnings": list(outcome.warnings), "summary": summary_rows(outcome.run_dir)}
+            "warnings": list(outcome.warnings), "summary": summary_rows(outcome.run_dir, outcome.experiment)}
 
 
 def reproduce_object(result: Any) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def reproduce_object(result: Any) -> dict[str, Any]:
     failed = [line for run in result.runs.values() for line in run.failed]
     quick = any(run.quick for run in result.runs.values())
     return {"command": "reproduce", "run_dir": str(result.run_dir), "report": str(result.report),
-            "status": status(result.interrupted, failed), "quick": quick,
+            "status": status(result.interrupted, failed, result.lost), "quick": quick, "error": result.lost,
             "verdicts": [{"experiment": v.experiment, "claim": v.claim, "outcome": v.outcome, "status": v.status,
                           "sentence": v.sentence}
                          for v in result.verdicts],

@@ -66,12 +66,13 @@ def purpose(path: Path) -> str:
 
 
 def find_config(given: Path | str) -> Path:
-    """The config `given` names: a file that exists (a path wins), else a shipped config by
-    name, with or without `.yaml` (`fit-paper-kan`, `fit-paper-kan.yaml`). A name that is
-    neither is returned as given, for the loader to report as not found."""
+    """The config `given` names: a regular file that exists (a path wins), else a shipped
+    config by name, with or without `.yaml` (`fit-paper-kan`, `fit-paper-kan.yaml`); a
+    directory or a FIFO named `fit` does not hide the shipped `fit`. A name that is neither is
+    returned as given, for the loader to report as not found."""
     path = Path(given)
     try:
-        if path.exists() or len(path.parts) != 1:
+        if path.is_file() or len(path.parts) != 1:
             return path
     except (OSError, ValueError):  # a name no file system takes (too long, a NUL): not a file
         return path

@@ -8,7 +8,13 @@ and a resumed run cuts off.
 
 Tables declare their columns with a type (`{"seed": int, "mse": float, ...}`), so that a log
 read back (`read_records`) gives the same values that were written: floats are written with
-`repr` and round-trip bit for bit; an empty cell is None, or NaN in a float column.
+`repr` and round-trip bit for bit; an empty cell is None, or NaN in a float column. A cell is
+converted by its column's declared type, never by how it looks (`parse`): a name `nan` stays
+text, and `1_0` or `٣` in an int column is refused.
+
+Only regular files are read, and only so far (relukan_bench.safe_files). An output a user
+names (`write_output`) never replaces anything but a regular file that is none of the
+command's inputs.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
 
-from relukan_bench.errors import UsageError
+from relukan_bench.errors import UsageError, clip
 
 
 def new_run_dir(experiment: str, out: Path | None, root: Path = Path("results")) -> Path:
@@ -64,6 +71,18 @@ def write_text(path: Path, text: str) -> None:
         handle.write(text.encode("utf-8"))
 
 
+def write_output(path: Path, text: str, inputs: Iterable[Path] = (), replace: bool = True, what: str = "") -> None:
+    """Write `text` to an output a user named (`compare --out`, `config copy`'s DEST) atomically,
+    once `relukan_bench.safe_files.check_output` allows it. UsageError naming it otherwise."""
+    from relukan_bench.safe_files import check_output
+
+    check_output(path, inputs, replace, what)
+    try:
+        write_text(Path(path), text)
+    except OSError as exc:
+        raise UsageError(f"{what} {clip(str(path))}: cannot write the file ({exc.strerror or exc})".strip()) from None
+
+
 @contextmanager
 def _replacing(path: Path) -> Iterator[BinaryIO]:
     """A new binary file that replaces `path` when the block ends: written in the same
@@ -93,7 +112,8 @@ def write_json(path: Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    """A table as the writers write it: a header, then a line per row (floats by `repr`)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -112,7 +132,7 @@ def _cell(value: Any) -> Any:
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     """A whole table, atomically."""
-    write_text(path, _csv_text(columns, rows))
+    write_text(path, csv_text(columns, rows))
 
 
 class CsvLog:
@@ -129,14 +149,14 @@ class CsvLog:
             if found != self.columns:
                 raise UsageError(f"{self.path}: expected the columns {','.join(self.columns)} (got {','.join(found)})")
         else:
-            write_text(self.path, _csv_text(self.columns, []))
+            write_text(self.path, csv_text(self.columns, []))
 
     def append(self, row: Mapping[str, Any]) -> None:
         self.extend([row])
 
     def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Append `rows` in one write, synced to disk before it returns."""
-        data = memoryview(_csv_text(self.columns, rows).split("\n", 1)[1].encode("utf-8"))  # without the header
+        data = memoryview(csv_text(self.columns, rows).split("\n", 1)[1].encode("utf-8"))  # without the header
         if not data:
             return
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
@@ -149,7 +169,7 @@ class CsvLog:
 
 
 def _header(path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8") as handle:
+    with io.StringIO(read_table_text(path), newline="") as handle:
         return next(csv.reader(handle), [])
 
 
@@ -161,21 +181,30 @@ def remove_temporaries(directory: Path) -> list[Path]:
     return found
 
 
-def read_log(path: Path, table: Any) -> tuple[list[dict[str, Any]], bool]:
+def read_table_text(path: Path) -> str:
+    """The text of a table of a run: a regular file only, bounded, UTF-8
+    (relukan_bench.safe_files). OSError or UnicodeDecodeError when it cannot be read."""
+    from relukan_bench.safe_files import MAX_TABLE_BYTES, read_text
+
+    return read_text(path, MAX_TABLE_BYTES)
+
+
+def read_log(path: Path, table: Any, text: str | None = None) -> tuple[list[dict[str, Any]], bool]:
     """The records of a per-unit log (`read_records`) without a partial last line that a crash
-    left, and whether there was one."""
-    text = Path(path).read_bytes().decode("utf-8")
+    left, and whether there was one; from `text` when given (else the file)."""
+    text = read_table_text(path) if text is None else text
     whole = text[: text.rfind("\n") + 1]
     return read_records(path, table, whole), whole != text
 
 
 def read_records(path: Path, table: Any, text: str | None = None) -> list[dict[str, Any]]:
     """The rows of a CSV written from records of `table` (a record class, relukan_bench.records,
-    or a mapping of column -> str, int, float or bool), converted back; from `text` when given
-    (else the file). Raises ValueError naming the file, row and column of a bad cell."""
+    or a mapping of column -> str, int, float or bool), each cell converted by its column's
+    declared type (`parse`), never by how it looks; from `text` when given (else the file).
+    Raises ValueError naming the file, row and column of a bad cell."""
     try:
         if text is None:
-            text = Path(path).read_bytes().decode("utf-8")
+            text = read_table_text(path)
         return _records(path, table, text)
     except csv.Error as exc:  # a field beyond csv's limit, a NUL byte: not a table we wrote
         raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
@@ -197,41 +226,139 @@ def _records(path: Path, table: Any, text: str) -> list[dict[str, Any]]:
             for column, kind in types.items():
                 text = row[column]
                 try:
-                    record[column] = _parse(text, kind)
+                    record[column] = parse(text, kind)
                 except (TypeError, ValueError):
                     raise ValueError(f"{path}: line {number}, column {column}: expected {kind.__name__} (got {text!r})") from None
             records.append(record)
         return records
 
 
-def _parse(text: str | None, kind: type) -> Any:
+#: What `repr` writes for an int (and str for a numpy integer): ASCII digits, a leading minus.
+_INT = re.compile(r"-?[0-9]+")
+#: What `repr` writes for a float (`0.1`, `1e-05`, `-1.5e+16`, `inf`, `nan`); an integer too.
+_FLOAT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?|-?inf|nan", re.IGNORECASE)
+
+
+def parse_int(text: str) -> int:
+    """An integer as the writers write one; ValueError for anything else (`1_0`, `٣`, ` 3`, `+3`)."""
+    if not _INT.fullmatch(text):
+        raise ValueError(f"expected an integer in ASCII digits (got {text[:40]!r})")
+    return int(text)
+
+
+def parse_float(text: str) -> float:
+    """A float as the writers write one (`repr`, `nan` and `inf` included), or an integer;
+    ValueError for anything else (`1_0`, `٣`, ` 1.0`, `infinity`, and a finite-looking number
+    too large for a float)."""
+    if not _FLOAT.fullmatch(text):
+        raise ValueError(f"expected a number (got {text[:40]!r})")
+    value = float(text)
+    if math.isinf(value) and "inf" not in text.lower():
+        raise ValueError(f"a number beyond the range of a float (got {text[:40]!r})")
+    return value
+
+
+def parse(text: str | None, kind: type) -> Any:
+    """A CSV cell of a column of declared type `kind` (str, int, float or bool): an empty cell
+    is NaN in a float column, else None. ValueError when the cell is not of that type."""
     if text is None:  # a short row
         raise ValueError("missing cell")
     if kind is float:
-        return math.nan if text == "" else float(text)
+        return math.nan if text == "" else parse_float(text)
     if text == "":
         return None
     if kind is bool:
         if text not in ("True", "False"):
             raise ValueError(text)
         return text == "True"
-    return kind(text)
+    if kind is int:
+        return parse_int(text)
+    if kind is str:
+        return text
+    raise TypeError(f"a column is str, int, float or bool (got {kind})")
+
+
+class Unreadable(ValueError):
+    """A run's env.json or config.yaml that cannot be read; the message says why, briefly."""
 
 
 def read_mapping(path: Path) -> dict[str, Any] | None:
     """The mapping in a run's `env.json` (JSON) or `config.yaml` (YAML, by the configs' own
-    reader), or None when the file is missing, cannot be read, is not JSON or YAML, is nested
-    beyond reason, or holds no mapping: what cannot be read counts as absent."""
+    reader), or None when it cannot be read (`mapping_of`): what cannot be read counts as absent."""
+    try:
+        return mapping_of(path)
+    except Unreadable:
+        return None
+
+
+def mapping_of(path: Path) -> dict[str, Any]:
+    """The mapping in a run's `env.json` or `config.yaml`. Unreadable when the file is missing,
+    is not a regular file, cannot be read, is not JSON or YAML, is nested beyond reason, holds
+    no mapping, or (env.json) has a field of another type than a run writes there (`ENV_JSON`)."""
     from relukan_bench.yamlio import YamlError, loads, read_text
 
     try:
-        text = read_text(path)  # bounded: env.json and config.yaml are a page or two
+        text = read_text(path)  # bounded, a regular file only: env.json and config.yaml are a page or two
         data = json.loads(text) if Path(path).suffix == ".json" else loads(text)
-    except (OSError, ValueError, RecursionError, YamlError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        return None
-    return data if isinstance(data, dict) else None
+    except FileNotFoundError:
+        raise Unreadable("missing") from None
+    except UnicodeDecodeError:
+        raise Unreadable("not UTF-8") from None
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc)) from None
+    except (ValueError, RecursionError, YamlError):  # JSONDecodeError is a ValueError
+        raise Unreadable("not JSON" if Path(path).suffix == ".json" else "not YAML") from None
+    if not isinstance(data, dict):
+        raise Unreadable("not a mapping")
+    if Path(path).name == "env.json":
+        wrong = next((key for key, declared in ENV_JSON.items() if key in data and not conforms(data[key], declared)), None)
+        if wrong is not None:
+            raise Unreadable(f"its field {wrong} is not {describe(ENV_JSON[wrong])}")
+    return data
+
+
+_GIT = ({"commit": str, "dirty": (bool, None), "declared": bool}, None)
+_EXECUTION = {"executor": str, "workers": int, "address": str, "warning": str}
+#: The fields a run writes into env.json (relukan_bench.env.environment, the runner and the
+#: session) and their JSON types: a type, None (null), a tuple of alternatives, [X] (a list
+#: of X), {field: X} (an object; fields not named here are not checked). A field of another
+#: type makes the file unreadable: nothing downstream is handed a number for a list.
+ENV_JSON: dict[str, Any] = {
+    "experiment": str, "config_sha256": str, "quick": bool, "tuned": bool, "peers": bool, "interrupted": bool,
+    "relukan_bench": str, "python": str, "platform": str, "machine": str, "cpu": str, "cpu_count": (int, None),
+    "threads": int, "interop_threads": int, "torch": str, "torch_cuda": (str, None), "pykan": (str, None),
+    "numpy": (str, None), "gpu": (str, None), "gpus": [str], "devices": [str], "float32": str, "git": _GIT,
+    "command": [str], "start_time": str, "end_time": (str, None), "execution": _EXECUTION,
+    "resumed": [{"start_time": str, "units_done": int, "git": _GIT, "command": [str], "execution": _EXECUTION}],
+}
+
+
+def conforms(value: Any, declared: Any) -> bool:
+    """Whether the JSON `value` is of the `declared` type (as `ENV_JSON` writes them). A bool is
+    not an int here, nor an int a float."""
+    if isinstance(declared, tuple):
+        return any(conforms(value, alternative) for alternative in declared)
+    if declared is None:
+        return value is None
+    if isinstance(declared, list):
+        return isinstance(value, list) and all(conforms(item, declared[0]) for item in value)
+    if isinstance(declared, dict):
+        return isinstance(value, dict) and all(conforms(value[key], kind) for key, kind in declared.items() if key in value)
+    return type(value) is declared
+
+
+def describe(declared: Any) -> str:
+    """A declared JSON type in words: `text`, `a list of text`, `an object or null`."""
+    if isinstance(declared, tuple):
+        return " or ".join(describe(alternative) for alternative in declared)
+    if isinstance(declared, list):
+        return f"a list of {describe(declared[0]).removeprefix('an ').removeprefix('a ')}"
+    return "an object" if isinstance(declared, dict) else {None: "null", str: "text", int: "an integer", bool: "true or false",
+                                                           float: "a number"}[declared]
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
+    """The rows of a CSV file as text, read by `read_table_text`: what a reader converts by the
+    types its columns declare."""
+    with io.StringIO(read_table_text(path), newline="") as handle:
         return list(csv.DictReader(handle))

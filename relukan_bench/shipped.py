@@ -96,19 +96,40 @@ def show(name: str, overrides: Sequence[str] = (), experiment: str | None = None
 
 def copy(name: str, dest: Path | None = None, force: bool = False) -> Path:
     """Copy the config `name` (with its comments) to `dest` (default: `<name>.yaml` here, or
-    into `dest` when it is a directory); never over an existing file unless `force`."""
-    from relukan_bench.results import write_text
+    into `dest` when it is a directory); never over an existing file unless `force`, never over
+    anything but a regular file, never over the config copied. The source must be a config of
+    some experiment (ConfigError or UsageError naming it otherwise)."""
+    from relukan_bench.results import write_output
 
     source = _named(name)
+    text = _config_text(source)
     target = Path(dest) if dest is not None else Path(source.name)
-    if target.is_dir():
+    if _is_dir(target):
         target = target / source.name
-    if target.exists() and not force:
-        raise UsageError(f"{target}: already exists (pass --force to replace it)")
-    if not target.parent.is_dir():
-        raise UsageError(f"{target.parent}: no such directory")
-    try:
-        write_text(target, source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{target}: cannot write the file ({exc.strerror})") from None
+    if not _is_dir(target.parent):
+        raise UsageError(f"{clip(str(target.parent))}: no such directory")
+    write_output(target, text, [source], replace=force)
     return target
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):  # a name too long: not a directory, and check_output says why
+        return False
+
+
+def _config_text(path: Path) -> str:
+    """The text of the config file at `path`, once it is known to configure some experiment
+    (`experiment_of`) and to validate against that experiment's schema."""
+    from relukan_bench.config import _read_yaml, load_config
+    from relukan_bench.yamlio import read_text
+
+    _read_yaml(path)  # a regular file, UTF-8, bounded, a YAML mapping: ConfigError naming it otherwise
+    try:
+        exp = experiment_of(path)
+    except UsageError:
+        raise UsageError(f"{clip(str(path))}: expected a config of one of the experiments "
+                         "(relukan-bench config list), with an experiment: key") from None
+    load_config(path, [], exp.schema)
+    return read_text(path)

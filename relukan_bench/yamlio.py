@@ -98,11 +98,14 @@ for _cls in (_Loader, _Dumper):
 
 def read_text(path: Path) -> str:
     """The text of a YAML file, read no further than `MAX_BYTES` (a larger file is refused,
-    YamlError); OSError and UnicodeDecodeError as `open` raises them."""
-    with open(path, "rb") as handle:
-        raw = handle.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
-        raise YamlError(f"longer than {MAX_BYTES >> 10} KiB; a config is a page or two")
+    YamlError); OSError and UnicodeDecodeError as `open` raises them. Only a regular file is
+    read (relukan_bench.safe_files): a FIFO or a device is refused, an OSError, never waited on."""
+    from relukan_bench.safe_files import TooLarge, read_bytes
+
+    try:
+        raw = read_bytes(path, MAX_BYTES)
+    except TooLarge:
+        raise YamlError(f"longer than {MAX_BYTES >> 10} KiB; a config is a page or two") from None
     return raw.decode("utf-8")
 
 
