@@ -327,27 +327,31 @@ def _finish(command: str, result: Any, what: str, as_json: bool) -> None:
     finished, planned = result.units
     _ending(command, result.run_dir, result.failed, result.interrupted, as_json,
             kept=f"{finished} of {planned} {what} finished and were kept and summarised",
-            failed=f"{len(result.failed)} of {planned} {what}")
+            failed=f"{len(result.failed)} of {planned} {what}", lost=result.lost)
 
 
 def _ending(command: str, run_dir: Path, failures: List[str], interrupted: bool, as_json: bool, kept: str,
-            failed: str) -> None:
+            failed: str, lost: Optional[str] = None) -> None:
     """On stderr, the units that failed and how the run ended; the run directory alone on the
     last line of stdout (unless it went out as JSON); after a stop signal 128 + its number
-    (Ctrl-C: 130; with the command that finishes the run), 1 when a unit failed."""
+    (Ctrl-C: 130; with the command that finishes the run), 1 when a unit failed or the
+    executor lost units (a worker died: they are unfinished, and --resume runs them)."""
     for line in failures:
         typer.echo(f"failed: {line}", err=True)
     from relukan_bench.signals import describe, exit_status
 
-    if interrupted:
+    if lost:
+        typer.echo(f"error: {_one_line(lost)}; {kept}; to finish the run: relukan-bench {command} --resume {run_dir}",
+                   err=True)
+    elif interrupted:
         typer.echo(f"interrupted{describe()}: {kept}; to finish the run: relukan-bench {command} --resume {run_dir}",
                    err=True)
     elif failures:
         typer.echo(f"{failed} failed (recorded in the results with their error)", err=True)
     if not as_json:
         _shielded(typer.echo)(str(run_dir))
-    if interrupted or failures:
-        raise typer.Exit(exit_status() if interrupted else 1)
+    if interrupted or failures or lost:
+        raise typer.Exit(exit_status() if interrupted and not lost else 1)
 
 
 JSON = typer.Option(False, "--json", help="Print one JSON object (run directory, status, summary rows) instead of "
@@ -465,7 +469,7 @@ def _reproduce_ending(result: Any, as_json: bool) -> None:
         console.print(f"Report: {result.report}")
     failures = [f"{name}: {line}" for name, run in result.runs.items() for line in run.failed]
     _ending("reproduce", result.run_dir, failures, result.interrupted, as_json,
-            kept="the finished work was kept and reported", failed=f"{len(failures)} unit(s)")
+            kept="the finished work was kept and reported", failed=f"{len(failures)} unit(s)", lost=result.lost)
 
 
 def _show_experiment(name: str, result: Any) -> None:

@@ -165,16 +165,16 @@ def _drive(pool: Any, exp: Any, config: Any, devices: Sequence[str], tasks: list
 def _results(future: Any) -> list[Any]:
     from concurrent.futures.process import BrokenProcessPool
 
-    from relukan_bench.errors import ExecutionError
+    from relukan_bench.errors import ExecutionError, failure
 
     try:
         return future.result()
     except BrokenProcessPool as exc:
         raise ExecutionError(f"a worker process died ({exc})") from None
-    except Exception as exc:
+    except Exception as exc:  # a unit's own failure is in its result: what escapes a task is the executor's
         if exc.__class__.__name__ == "KilledWorker":  # Dask gave up on a task whose workers kept dying
             raise ExecutionError(f"Dask workers died running a task ({exc})") from None
-        raise
+        raise ExecutionError(f"a task was lost ({failure(exc)})") from None
 
 
 def _stop(pool: Any, pending: set[Any]) -> Iterator[Any]:

@@ -59,7 +59,6 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
     """Execute the units `session` has still to do (relukan_bench.executors: here or in parallel
     workers), writing each as it finishes; summaries, figures; close the run."""
     from relukan_bench.devices import ieee_float32
-    from relukan_bench.errors import ExecutionError
     from relukan_bench.executors import record
     from relukan_bench.experiments.protocol import Outcome
     from relukan_bench.timing import threads
@@ -89,12 +88,9 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
             warnings += _figures(exp, run_dir, config, results.ordered, shown)
         finally:
             session.close(interrupted)
-    if lost is not None:
-        raise ExecutionError(f"{run_dir}: {lost}; what finished is kept; to finish the run: "
-                             f"relukan-bench {exp.name} --resume {run_dir}")
     failed = [line for line in map(exp.failure, results.ordered) if line]
     return Outcome(exp.name, run_dir, config, shown, interrupted, failed, (len(results.ordered), wanted), warnings,
-                   bool(session.env.get("quick")))
+                   bool(session.env.get("quick")), None if lost is None else str(lost))
 
 
 def _stages(exp: Any, session: Any, units: list[Any], results: "_Results", track: "_Progress", reporter: Reporter,
@@ -236,6 +232,7 @@ class ReproduceRun:
     runs: dict[str, Any]  # experiment -> Outcome (those that started)
     verdicts: list[Any]
     interrupted: bool = False
+    lost: str | None = None  # why a part's executor lost units (a worker died); the rest was not run
 
 
 def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None = None,
@@ -259,7 +256,7 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
                 runs[name] = run(experiment_name, part, reporter(name) if reporter else None)
                 if announce:
                     announce(name, runs[name])
-                if runs[name].interrupted:
+                if runs[name].interrupted or runs[name].lost:
                     interrupted = True
                     break
     except KeyboardInterrupt:  # between two parts
@@ -273,7 +270,8 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
                 found = write_report(run_dir)
             finally:
                 lock.release()
-    return ReproduceRun(run_dir, run_dir / "REPORT.md", runs, found, interrupted)
+    lost = next((f"{name}: {outcome.lost}" for name, outcome in runs.items() if outcome.lost), None)
+    return ReproduceRun(run_dir, run_dir / "REPORT.md", runs, found, interrupted, lost)
 
 
 def _open_reproduce(request: Request) -> tuple[Path, dict[str, tuple[str, Request]], dict[str, Any], Any]:

@@ -32,7 +32,15 @@ PACKAGE = "relukan_bench."
 
 
 class WorkerError(RuntimeError):
-    """A worker that could not start, answered nonsense, or ended."""
+    """What the called function raised in the worker: the unit's own failure, recorded."""
+
+
+def _lost(message: str) -> Exception:
+    """A worker that ended or answered nonsense: the unit it held is lost, not failed; the run
+    stops as interrupted and `--resume` runs the unit again (an ExecutionError)."""
+    from relukan_bench.errors import ExecutionError
+
+    return ExecutionError(message)
 
 
 class Worker:
@@ -58,8 +66,12 @@ class Worker:
         except OSError:
             line = b""
         if not line:
-            raise WorkerError(f"the pykan {self.version} worker ended ({self._stderr_tail()})")
-        answer = json.loads(line)
+            raise _lost(f"the pykan {self.version} worker ended ({self._stderr_tail()})")
+        try:
+            answer = json.loads(line)
+            assert isinstance(answer, dict) and ("error" in answer or "result" in answer)
+        except (ValueError, AssertionError):
+            raise _lost(f"the pykan {self.version} worker answered something that is not an answer") from None
         if "error" in answer:
             raise WorkerError(f"pykan {self.version}: {answer['error']}")
         return answer["result"]

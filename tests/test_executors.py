@@ -136,10 +136,22 @@ def test_a_worker_that_dies_ends_the_run_in_one_line_keeping_what_finished(tmp_p
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "worker process died" in last and "fake --resume" in last
+    assert result.stdout.splitlines()[-1] == str(tmp_path / "run")  # stdout still ends with the run directory
     env = json.loads((tmp_path / "run" / "env.json").read_text())
     assert env["interrupted"] is True and env["end_time"]
     with open(tmp_path / "run" / "units.csv", newline="") as handle:
         assert all(row["item"] != "c" for row in csv.DictReader(handle))
+
+
+def test_a_worker_that_dies_under_json_ends_with_the_status_line(tmp_path):
+    (tmp_path / "fake.yaml").write_text("experiment: fake\nitems: [a, b, c, d]\ndie: [c]\nsleep: 0.2\n")
+    result = subprocess.run([sys.executable, "-m", "tests.fake_experiment", "fake", "-c", str(tmp_path / "fake.yaml"),
+                             "--workers", "2", "--out", str(tmp_path / "run"), "--json"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    status = json.loads(result.stdout.splitlines()[-1])
+    assert status["status"] == "lost" and "worker process died" in status["error"]
+    assert status["units"]["finished"] < status["units"]["planned"]
 
 
 def test_speed_stays_serial_unless_asked_and_then_says_why(tmp_path):

@@ -91,6 +91,7 @@ class Outcome:
     units: tuple[int, int] = (0, 0)  # (finished, planned)
     warnings: list[str] = field(default_factory=list)  # what went wrong beside the units (a figure not drawn)
     quick: bool = False  # a `--quick` smoke run: its numbers are no result
+    lost: str | None = None  # why the executor lost units (a worker died): the run closed as interrupted
 
 
 class Experiment:

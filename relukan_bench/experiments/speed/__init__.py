@@ -202,6 +202,7 @@ def _run_unit(config: SpeedConfig, unit: Unit, function: Any, spec: Any, data: t
     """One unit's raw record, measured here or in the worker of its pykan version."""
     import torch
 
+    from relukan_bench.errors import ExecutionError
     from relukan_bench.experiments.speed.measure import NonFiniteLoss, measure
     from relukan_bench.kinds import kind_of, resolve, size_row
     from relukan_bench.pykan_envs import installed, needs_environment
@@ -225,6 +226,8 @@ def _run_unit(config: SpeedConfig, unit: Unit, function: Any, spec: Any, data: t
             found.update(measure(spec, function, x=data[0], y=data[1], train=config.train, **arguments))
     except NonFiniteLoss as exc:
         found.update(exc.found, error=str(exc))
+    except ExecutionError:  # the worker was lost, not the unit: unfinished, and --resume runs it again
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure of one unit is recorded, the run goes on
         found["error"] = failure(exc)
     return _raw_record(config, unit, spec, seed, mode, found, samples_of(config, function))
