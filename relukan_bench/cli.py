@@ -202,6 +202,13 @@ def _one_line(message: str) -> str:
     return clip(message, 2000)
 
 
+def _escape(text: str) -> str:
+    """`text` with its control characters escaped (relukan_bench.errors.escape)."""
+    from relukan_bench.errors import escape
+
+    return escape(text)
+
+
 def _names(value: Optional[str]) -> Optional[List[str]]:
     if value is None:
         return None
@@ -220,6 +227,14 @@ def _console():
         def on_broken_pipe(self) -> None:  # the reader is gone: the run goes on, its tables go nowhere
             self.quiet = True
             _silence(1)
+
+        def _render_buffer(self, buffer: Any) -> str:  # text from a user (a path in a title) never drives the terminal
+            from rich.segment import Segment
+
+            from relukan_bench.errors import escape
+
+            return super()._render_buffer(part if part.control else Segment(
+                "\n".join(map(escape, part.text.split("\n"))), part.style) for part in buffer)
 
     console = Tables(stderr=False, markup=False)  # nothing a user typed is read as markup
     if not console.is_terminal and "COLUMNS" not in os.environ:
@@ -300,7 +315,18 @@ RESUME = typer.Option(None, "--resume", metavar="RUN_DIR", show_default=False,
 
 
 def _out(experiment: str) -> Any:
-    return typer.Option(None, "--out", metavar="DIR", help=f"Run directory, new or empty (default: results/{experiment}/<UTC timestamp>/).", show_default=False)
+    return typer.Option(None, "--out", metavar="DIR", help=f"Run directory, new or empty (default: results/{experiment}/<UTC timestamp>/).",
+                        show_default=False, callback=_plain_path)
+
+
+def _plain_path(value: Optional[Path]) -> Optional[Path]:
+    """A path this command creates, refused when it holds a control character (a newline
+    would make the last line of stdout a path that does not exist; an escape drives the terminal)."""
+    from relukan_bench.errors import escape
+
+    if value is not None and escape(str(value)) != str(value):
+        raise typer.BadParameter(f"{escape(str(value))[:200]}: a path this command creates may not hold control characters")
+    return value
 
 
 def _request(config: Optional[Path], overrides: Optional[List[str]], options: dict[str, Any],
@@ -337,19 +363,19 @@ def _ending(command: str, run_dir: Path, failures: List[str], interrupted: bool,
     (Ctrl-C: 130; with the command that finishes the run), 1 when a unit failed or the
     executor lost units (a worker died: they are unfinished, and --resume runs them)."""
     for line in failures:
-        typer.echo(f"failed: {line}", err=True)
+        typer.echo(f"failed: {_one_line(line)}", err=True)
     from relukan_bench.signals import describe, exit_status
 
     if lost:
         typer.echo(f"error: {_one_line(lost)}; {kept}; to finish the run: relukan-bench {command} --resume {run_dir}",
                    err=True)
     elif interrupted:
-        typer.echo(f"interrupted{describe()}: {kept}; to finish the run: relukan-bench {command} --resume {run_dir}",
-                   err=True)
+        typer.echo(_one_line(f"interrupted{describe()}: {kept}; to finish the run: relukan-bench {command} "
+                             f"--resume {run_dir}"), err=True)
     elif failures:
         typer.echo(f"{failed} failed (recorded in the results with their error)", err=True)
     if not as_json:
-        _shielded(typer.echo)(str(run_dir))
+        _shielded(typer.echo)(_escape(str(run_dir)))
     if interrupted or failures or lost:
         raise typer.Exit(exit_status() if interrupted and not lost else 1)
 
@@ -594,7 +620,7 @@ def pykan_install(
     pykan_envs.writable_home()
     for version in dict.fromkeys(versions):
         try:
-            pykan_envs.install(version, echo=typer.echo)
+            pykan_envs.install(version, echo=lambda line: typer.echo(_escape(line)))
         except RuntimeError as exc:
             typer.echo(f"error: {_one_line(str(exc))}", err=True)
             raise typer.Exit(1) from None
@@ -608,7 +634,7 @@ def pykan_list() -> None:
 
     typer.echo(f"installed: {pykan_envs.installed() or 'none'} (this process)")
     for version in pykan_envs.prepared_versions():
-        typer.echo(f"{version}: {pykan_envs.env_dir(version)}")
+        typer.echo(_escape(f"{version}: {pykan_envs.env_dir(version)}"))
 
 
 def main() -> None:

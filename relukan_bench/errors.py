@@ -37,10 +37,29 @@ class ExpressionError(ValueError):
 
 
 def clip(text: str, limit: int = 80) -> str:
-    """`text` on one line (line breaks become spaces), cut to `limit` characters with "...":
-    what every message quotes from a user, so that no message repeats a huge value."""
-    flat = " ".join(text.splitlines())
+    """`text` on one line (line breaks become spaces), its control characters escaped
+    (`escape`), cut to `limit` characters with "...": what every message quotes from a user, so
+    that no message repeats a huge value or drives the terminal."""
+    flat = escape(" ".join(str(text).splitlines()))
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def escape(text: str) -> str:
+    """`text` with every character that a terminal would act on rather than show written as an
+    escape: C0 and C1 controls and DEL (`\x1b`, `\x07`, `\r`, `\t`), and Unicode's format and separator
+    characters (`\u202e`, which reverses the text after it; `\u2028`). Everything else as it is."""
+    return "".join(_escaped(c) if _controls(c) else c for c in text)
+
+
+def _controls(character: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def _escaped(character: str) -> str:
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def failure(exc: BaseException) -> str:

@@ -9,7 +9,11 @@ whole catalogue runs in seconds.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -37,6 +41,8 @@ FIT_NOT_A_NUMBER = "function,model,n_seeds,final_test_mse\nf1,kan,1,lots\n"
 UNKNOWN_HEADER = "colour,size\nred,3\n"
 
 NO_GPU = "needs a machine without CUDA"
+#: Whether Dask is installed (the optional extra): the rows of `--executor dask` need it.
+DASK = importlib.util.find_spec("distributed") is not None
 
 # A fit run as an interruption leaves it (no unit finished yet), for the --resume rows.
 FIT_RUN = {"run/config.yaml": TINY_FIT, "run/env.json": '{"experiment": "fit"}',
@@ -51,9 +57,34 @@ ENV_OF_ANOTHER_CONFIG = json.dumps({"experiment": "fit", "config_sha256": "0" * 
 
 
 def case(id, argv, fragment, files=None, no_gpu=False):
-    """One row: `argv` to the app, extra `files` (path -> text; None: an empty directory) set
-    up in the working directory first, and the `fragment` the error line must contain."""
+    """One row: `argv` to the app, extra `files` (path -> text or bytes; None: an empty
+    directory; a `Special` file) set up in the working directory first, and the `fragment` the
+    error line must contain."""
     return pytest.param(argv, files or {}, fragment, no_gpu, id=id)
+
+
+@dataclass(frozen=True)
+class Special:
+    """A file of a row that is not a regular file: a `fifo`, a `device` (a character device,
+    as /dev/null is: only root makes one, so its rows are skipped for others), or a `symlink`
+    to `target`."""
+
+    kind: str
+    target: str = ""
+
+    def make(self, path: Path) -> None:
+        if self.kind == "fifo":
+            os.mkfifo(path)
+        elif self.kind == "device":
+            if os.geteuid() != 0:
+                pytest.skip("only root makes a device node")
+            os.mknod(path, 0o644 | stat.S_IFCHR, os.makedev(1, 3))
+        else:
+            path.symlink_to(self.target)
+
+
+FIFO, DEVICE = Special("fifo"), Special("device")
+COMPARED = {"fit_a.csv": FIT_A, "fit_b.csv": FIT_B}
 
 
 CASES = [
@@ -206,6 +237,21 @@ CASES = [
          "--device cuda: no CUDA device is available here", no_gpu=True),
     case("fit-device-cuda-without-gpu", ["fit", "-c", "fit.yaml", "--device", "cuda"],
          "--device cuda: no CUDA device is available here", no_gpu=True),
+    # ------------------------------------------------------------------ execution: a Dask scheduler's address
+    *([case("address-tls-without-certificates", ["fit", "-c", "fit.yaml", "--executor", "dask", "--address",
+                                                 "tls://127.0.0.1:8786"],
+            "--address tls://127.0.0.1:8786: tls:// needs TLS certificates in Dask's config"),
+       case("address-inproc", ["fit", "-c", "fit.yaml", "--executor", "dask", "--address", "inproc://127.0.0.1/1/1"],
+            "expected a tcp://, tls://, ws:// or wss:// address of a Dask scheduler (got the scheme 'inproc')"),
+       case("address-ucx", ["forgetting", "-c", "forgetting.yaml", "--executor", "dask", "--address", "ucx://127.0.0.1:8786"],
+            "--address ucx://127.0.0.1:8786: expected a tcp://, tls://, ws:// or wss:// address"),
+       case("address-http", ["fit", "-c", "fit.yaml", "--executor", "dask", "--address", "http://127.0.0.1:8786"],
+            "(got the scheme 'http')"),
+       case("address-ws-nothing-listens", ["fit", "-c", "fit.yaml", "--executor", "dask", "--address", "ws://127.0.0.1:1"],
+            "--address ws://127.0.0.1:1: no Dask scheduler answers there (Connection refused)"),
+       case("address-no-host", ["fit", "-c", "fit.yaml", "--executor", "dask", "--address", "tcp://:8786"],
+            "--address tcp://:8786: expected a scheduler address such as tcp://10.0.0.5:8786 (no host)")]
+      if DASK else []),
     # ------------------------------------------------------------------ where the results go
     case("out-parent-is-a-file", ["speed", "-c", "tiny.yaml", "--out", "blocker/run"],
          "--out blocker/run: cannot create the directory (Not a directory)", files={"blocker": "x"}),
@@ -243,6 +289,68 @@ CASES = [
     case("compare-out-parent-is-a-file", ["compare", "fit_a.csv", "fit_b.csv", "--out", "blocker/cmp.csv"],
          "--out blocker/cmp.csv: cannot write the file (Not a directory)",
          files={"fit_a.csv": FIT_A, "fit_b.csv": FIT_B, "blocker": "x"}),
+    # ------------------------------------------------------------------ files: only regular ones are read or replaced
+    case("compare-out-fifo", ["compare", "fit_a.csv", "fit_b.csv", "--out", "cmp.csv"],
+         "--out cmp.csv: expected a regular file or a new path (got a FIFO, which is left as it is)",
+         files={**COMPARED, "cmp.csv": FIFO}),
+    case("compare-out-symlink-to-stdout", ["compare", "fit_a.csv", "fit_b.csv", "--out", "cmp.csv"],
+         "--out cmp.csv: expected a regular file or a new path (got a symbolic link", files={**COMPARED, "cmp.csv": Special("symlink", "/proc/self/fd/1")}),
+    case("compare-out-device", ["compare", "fit_a.csv", "fit_b.csv", "--out", "fakenull"],
+         "--out fakenull: expected a regular file or a new path (got a character device", files={**COMPARED, "fakenull": DEVICE}),
+    case("compare-out-directory", ["compare", "fit_a.csv", "fit_b.csv", "--out", "cmp"],
+         "--out cmp: expected a regular file or a new path (got a directory", files={**COMPARED, "cmp": None}),
+    case("compare-out-is-base", ["compare", "fit_a.csv", "fit_b.csv", "--out", "fit_a.csv"],
+         "--out fit_a.csv: is also an input of this command; expected another path", files=COMPARED),
+    case("compare-out-is-new-spelled-otherwise", ["compare", "fit_a.csv", "fit_b.csv", "--out", "sub/../fit_b.csv"],
+         "--out sub/../fit_b.csv: is also an input of this command (fit_b.csv)", files={**COMPARED, "sub": None}),
+    case("compare-out-is-a-file-a-run-directory-holds", ["compare", "a", "fit_b.csv", "--out", "a/env.json"],
+         "--out a/env.json: is also an input of this command", files={"a/summary.csv": FIT_A, "a/env.json": "{}", "fit_b.csv": FIT_B}),
+    case("compare-base-fifo", ["compare", "pipe.csv", "fit_a.csv"],
+         "pipe.csv: cannot read it as CSV (expected a regular file, got a FIFO)", files={"fit_a.csv": FIT_A, "pipe.csv": FIFO}),
+    case("compare-summary-dev-zero", ["compare", "a", "fit_a.csv"],
+         "a/summary.csv: cannot read it as CSV (expected a regular file, got a character device)",
+         files={"fit_a.csv": FIT_A, "a/summary.csv": Special("symlink", "/dev/zero")}),
+    case("compare-summary-symlink-loop", ["compare", "a", "fit_a.csv"],
+         "a/summary.csv: cannot read it as CSV (Too many levels of symbolic links)",
+         files={"fit_a.csv": FIT_A, "a/summary.csv": Special("symlink", "summary.csv")}),
+    case("compare-summary-a-directory", ["compare", "a", "fit_a.csv"],
+         "a/summary.csv: cannot read it as CSV (expected a regular file, got a directory)", files={"fit_a.csv": FIT_A, "a/summary.csv": None}),
+    case("compare-number-with-underscores", ["compare", "fit_a.csv", "u.csv"],
+         "u.csv: line 2, column final_test_mse: expected a number (got '1_000')", files={"fit_a.csv": FIT_A, "u.csv": FIT_A.replace("0.001", "1_000")}),
+    case("compare-number-in-other-digits", ["compare", "fit_a.csv", "u.csv"],
+         "u.csv: line 2, column final_test_mse: expected a number (got '\u0663')", files={"fit_a.csv": FIT_A, "u.csv": FIT_A.replace("0.001", "\u0663")}),
+    case("config-fifo", ["fit", "-c", "pipe.yaml"], "pipe.yaml: cannot read config file (NotRegularFile: expected a regular file, got a FIFO)",
+         files={"pipe.yaml": FIFO}),
+    case("config-copy-binary", ["config", "copy", "./prog", "x.yaml"], "prog: cannot read config file (UnicodeDecodeError",
+         files={"prog": b"\x7fELF\x02\x01\xd0\xff"}),
+    case("config-copy-not-a-config", ["config", "copy", "./passwd", "pw.yaml"],
+         "passwd: expected a mapping of keys at the top level (got 'root:x:0:0:root:/root:/bin/bash')",
+         files={"passwd": "root:x:0:0:root:/root:/bin/bash\n"}),
+    case("config-copy-a-mapping-of-no-experiment", ["config", "copy", "./notes.yaml", "x.yaml"],
+         "notes.yaml: expected a config of one of the experiments", files={"notes.yaml": "colour: red\n"}),
+    case("config-copy-invalid-config", ["config", "copy", "./fit-mine.yaml", "x.yaml"],
+         "fit-mine.yaml: colour: unknown key", files={"fit-mine.yaml": TINY_FIT + "colour: red\n"}),
+    case("config-copy-dest-dangling-symlink", ["config", "copy", "fit", "x.yaml"],
+         "x.yaml: expected a regular file or a new path (got a symbolic link", files={"x.yaml": Special("symlink", "nowhere")}),
+    case("config-copy-force-fifo", ["config", "copy", "fit", "p.yaml", "--force"],
+         "p.yaml: expected a regular file or a new path (got a FIFO", files={"p.yaml": FIFO}),
+    case("config-copy-force-device", ["config", "copy", "fit", "fakenull", "--force"],
+         "fakenull: expected a regular file or a new path (got a character device", files={"fakenull": DEVICE}),
+    case("config-copy-force-onto-itself", ["config", "copy", "fit.yaml", "fit.yaml", "--force"],
+         "fit.yaml: is also an input of this command; expected another path"),
+    case("config-copy-force-onto-itself-spelled-otherwise", ["config", "copy", "fit.yaml", "sub/../fit.yaml", "--force"],
+         "sub/../fit.yaml: is also an input of this command (fit.yaml)", files={"sub": None}),
+    case("config-copy-dest-of-600-characters", ["config", "copy", "fit", "d" * 600 + ".yaml"],
+         "d" * 77 + "...: cannot write the file (File name too long)"),
+    case("resume-env-fifo", ["fit", "--resume", "run"], "--resume run: expected a fit run directory",
+         files={**FIT_RUN, "run/env.json": FIFO}),
+    case("resume-env-field-of-another-type", ["fit", "--resume", "run"], "--resume run: expected a fit run directory",
+         files={**FIT_RUN, "run/env.json": '{"experiment": "fit", "gpus": "none"}'}),
+    case("resume-log-fifo", ["fit", "--resume", "run"], "--resume run: cannot read the run (expected a regular file, got a FIFO)",
+         files={**FIT_RUN, "run/runs.csv": FIFO}),
+    case("resume-log-dev-zero", ["fit", "--resume", "run"],
+         "--resume run: cannot read the run (expected a regular file, got a character device)",
+         files={**FIT_RUN, "run/runs.csv": Special("symlink", "/dev/zero")}),
     # ------------------------------------------------------------------ reproduce
     case("reproduce-device-cuda-without-gpu", ["reproduce", "--quick", "--device", "cuda", "--out", "rep"],
          "--device cuda: no CUDA device is available here", no_gpu=True),
@@ -379,9 +487,15 @@ CASES += [
 ]
 
 
-def snapshot(root: Path) -> dict[str, bytes | None]:
-    """Every path under `root`, with a file's contents (None for a directory)."""
-    return {str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes()) for p in sorted(root.rglob("*"))}
+def snapshot(root: Path) -> dict[str, bytes | str | None]:
+    """Every path under `root`, with a regular file's contents, a symbolic link's target, what
+    any other file is (`prw-r--r--`: a FIFO, never opened), None for a directory."""
+    found: dict[str, bytes | str | None] = {}
+    for path in sorted(root.rglob("*")):
+        mode = path.lstat().st_mode
+        found[str(path.relative_to(root))] = (path.read_bytes() if stat.S_ISREG(mode) else None if stat.S_ISDIR(mode)
+                                              else f"-> {os.readlink(path)}" if stat.S_ISLNK(mode) else stat.filemode(mode))
+    return found
 
 
 @pytest.mark.parametrize("argv,files,fragment,no_gpu", CASES)
@@ -401,7 +515,12 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, 
             path.mkdir(parents=True)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+            if isinstance(text, Special):
+                text.make(path)
+            elif isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                path.write_text(text)
     before = snapshot(tmp_path)
 
     result = CliRunner().invoke(app, argv, terminal_width=120)
@@ -468,3 +587,29 @@ def test_workers_from_the_environment_are_a_decimal_1_to_256_or_refused_naming_t
     assert_refused(typed, "'--workers'")
     assert "RELUKAN_BENCH_WORKERS" not in typed.stderr
     assert list(tmp_path.iterdir()) == [tmp_path / "fit.yaml"]
+
+
+CONTROLS = st.sampled_from(["\x1b", "\x07", "\r", "\n", "\t", "\x00", "\x7f", "\x9b", "\u202e", "\u2028", "\u200b", "\x08"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.lists(st.one_of(CONTROLS, st.text(st.characters(blacklist_categories=("Cs",)), max_size=4)),
+                     min_size=1, max_size=8).map("".join).filter(lambda t: any(c in t for c in "\x1b\x07\r\n\t\x00\x7f\x9b\u202e\u2028\u200b\x08")),
+       where=st.sampled_from(["compare", "config", "out", "override", "resume"]))
+def test_control_characters_a_user_typed_are_escaped_in_the_message_and_refused_in_paths_created(tmp_path, monkeypatch, text, where):
+    """Whatever a user types, the error line is one line of printable text: no escape sequence
+    reaches the terminal, and no path with a control character is created."""
+    import unicodedata
+
+    if "\x00" in text and where != "override":
+        text = text.replace("\x00", "")  # argv cannot hold NUL
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fit.yaml").write_text(TINY_FIT)
+    argv = {"compare": ["compare", text, "paper"], "config": ["fit", "-c", text], "out": ["fit", "-c", "fit.yaml", "--out", text],
+            "override": ["fit", "-c", "fit.yaml", f"train.steps={text}"], "resume": ["fit", "--resume", text]}[where]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    line = result.stderr[:-1]
+    assert result.stderr.endswith("\n") and line.startswith("error: "), result.stderr
+    assert not [c for c in line if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")], repr(line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.yaml"]
