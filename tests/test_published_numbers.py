@@ -1,6 +1,6 @@
-"""Every figure the README publishes in its answer table, and docs/performance.md's headline
-figures, recomputed from the committed run that holds it, so that a figure and its source cannot
-drift apart.
+"""Every figure the README publishes in its answer table, and docs/performance.md's and
+docs/peers.md's headline figures, recomputed from the committed run that holds it, so that a
+figure and its source cannot drift apart.
 
 A figure is found by a template: the words around it, with `{}` for a number, `{f}` for a list of
 functions ("f1, f2", "f3 to f5") and `{w}` for a word. Each template comes with the values it
@@ -539,3 +539,58 @@ PERFORMANCE_PROSE = [
 @pytest.mark.parametrize("template, source", PERFORMANCE_PROSE, ids=[t[:40] for t, _ in PERFORMANCE_PROSE])
 def test_the_performance_pages_headline_figures_are_their_committed_values(template, source):
     check(PERFORMANCE.read_text(encoding="utf-8"), template, source)
+
+
+# --- docs/peers.md -----------------------------------------------------------------------------
+
+def peer(run: str, function: str, model: str, col: str) -> float:
+    """A fit summary's figure; a tuned run's by the candidate its model kept."""
+    (row,) = [r for r in pick(f"{PEERS}/{run}/summary.csv", function=function, selected="True")
+              if model in (r["model"], r["tuned_model"])]
+    return float(row[col])
+
+
+def started(part: str) -> datetime:
+    env = json.loads((ROOT / PEERS / part / "env.json").read_text(encoding="utf-8"))
+    return datetime.fromisoformat(env["start_time"])
+
+
+def start_to_start(part: str, following: str) -> list[float]:
+    seconds = (started(following) - started(part)).total_seconds()
+    return [seconds // 60, seconds % 60]
+
+
+def first_to_target_shared() -> list[float]:
+    found = []
+    for f, model in (("f1", "chebyshev-matched"), ("f4", "chebyshev-matched")):
+        found += [peer("fit-peers", f, model, "time_e4"), peer("fit-peers", f, model, "steps_e4")]
+    return found + [peer("fit-peers", f, "bspline-matched", "time_e4") for f in ("f2", "f3", "f5")]
+
+
+def at_their_best() -> list[float]:
+    tuned = "fit-peers-tuned"
+    return [peer(tuned, "f1", "inkan-matched", "final_test_mse"), peer(tuned, "f2", "inkan-matched", "final_test_mse"),
+            *(peer(tuned, f, "kan-matched", "final_test_mse") for f in ("f3", "f4", "f5")),
+            *(peer(tuned, "f6", "bspline-matched", c)
+              for c in ("final_test_mse", "final_test_mse_min", "final_test_mse_max"))]
+
+
+PEERS_PROSE = [
+    ("(pykan's and ours are the same model and tie; {} on f1 against ReLU-KAN's {})",
+     lambda: [peer("fit-peers", "f1", model, "final_test_mse") for model in ("bspline-matched", "relukan")]),
+    ("the Chebyshev KAN on f1 ({} s, {} steps) and f4 ({} s, {} steps), our B-spline KAN on f2, f3 and f5 ({} s, {} s, "
+     "{} s)", first_to_target_shared),
+    ("the most accurate KAN is inkan on f1 ({}) and f2 ({}, LBFGS), pykan's KAN trained by its `fit()` on f3 to f5 "
+     "({}, {}, {}), our B-spline KAN on f6 ({} [{} to {}])", at_their_best),
+    ("`speed-peers/` {} min {} s ({} units), `speed-scale/` {} min {} s ({} units",
+     lambda: [*start_to_start("speed-peers", "speed-scale"), len(rows(f"{PEERS}/speed-peers/raw.csv")),
+              *start_to_start("speed-scale", "fit"), len(rows(f"{PEERS}/speed-scale/raw.csv"))]),
+    ("The default `speed/` part took {} min {} s", lambda: start_to_start("speed", "speed-peers")),
+    ("`fit-peers/` {} min {} s ({} training runs",
+     lambda: [*start_to_start("fit-peers", "forgetting-peers"), len(rows(f"{PEERS}/fit-peers/runs.csv"))]),
+]
+
+
+@pytest.mark.parametrize("template, source", PEERS_PROSE, ids=[t[:40] for t, _ in PEERS_PROSE])
+def test_the_peers_pages_figures_are_their_committed_values(template, source):
+    check((ROOT / "docs" / "peers.md").read_text(encoding="utf-8"), template, source)
