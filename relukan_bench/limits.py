@@ -11,7 +11,15 @@ refuses a run that asks for more than
   each, a run at the limit trains for a quarter of an hour, at pykan's 1 us for 12 days);
 - the memory of the device: the activations of one forward and backward pass over the
   largest batch, plus the parameters and their optimizer state, estimated from the widths,
-  grid and order of every network shape, against the machine's RAM (or the GPU's memory).
+  grid and order of every network shape, against the machine's RAM (or the GPU's memory);
+  with parallel workers, that times the workers that train at once, and each worker
+  process's own resident memory (Python, torch and this package, measured as this process's
+  once torch is imported, at least `WORKER_FLOOR`) against the machine's RAM.
+
+Every quantity a config can grow enters: every data set a step or a log evaluates (training,
+test and validation samples), every loss evaluation an optimizer makes per step (LBFGS's
+`max_eval`, pykan's `fit()` with LBFGS), the seeds a batched model trains at once (only for
+kinds that batch their seeds).
 
 The refusal is one line naming the config file, the keys that multiply up, and the limit.
 """
@@ -29,6 +37,9 @@ MAX_SAMPLE_STEPS = 10**12
 BYTES = 4  # float32
 ACTIVATION_COPIES = 8  # tensors autograd and the basis computations keep per activation, generously
 PARAMETER_COPIES = 4  # the parameter, its gradient and Adam's two moments
+#: the least a spawned worker process holds before it trains anything (Python, torch, numpy,
+#: this package): about 400 MB measured on Linux with torch 2.13's CPU build
+WORKER_FLOOR = 400 * 2**20
 
 
 @dataclass(frozen=True)
@@ -86,22 +97,57 @@ def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], 
     if demand.sample_steps > MAX_SAMPLE_STEPS:
         raise ConfigError(f"{path}: {demand.sample_steps_from} make {demand.sample_steps:.2e} sample-steps of "
                           f"training, more than the {MAX_SAMPLE_STEPS:.0e} one run may ask for; ask for fewer")
+    started = max(1, min(workers, demand.units))  # no more workers start than there are units
+    _check_workers(started, path, "" if started == workers else f" ({started} start: one per unit)", workers)
+    workers = started
     for index, shape in enumerate(shapes):
-        own = getattr(shape, "samples", None)  # a shape's own batch first
-        batch = max(1, (own or demand.batch) // demand.probe)
-        batch_from = (f"functions[{index}].samples" if own else demand.batch_from) + (
-            f" / {demand.probe} (the probe's batch)" if demand.probe > 1 else "")
-        one = network_bytes(shape, batch)
-        need = one * workers
-        each = f" ({workers} workers at once, {_gib(one)} each)" if workers > 1 else ""
-        fewer = ", a smaller network or fewer workers" if workers > 1 else " or a smaller network"
-        for device in devices:
-            have = device_memory(device)
-            if have is not None and need > have:
-                raise ConfigError(
-                    f"{path}: {batch_from} ({batch:,}) through {_where(shape, index)} "
-                    f"(width {list(shape.width)}, grid {shape.grid}, k {shape.k}) needs about {_gib(need)} of memory "
-                    f"to train{each}, more than the {_gib(have)} of {device}; ask for fewer samples{fewer}")
+        _check_memory(demand, index, shape, devices, path, workers)
+
+
+def _check_workers(workers: int, path: Path, note: str, asked: int) -> None:
+    """ConfigError when the worker processes alone, before any training, need more RAM than
+    the machine has."""
+    from relukan_bench.errors import ConfigError
+
+    have = device_memory("cpu")
+    if workers > 1 and have is not None and workers * worker_bytes() > have:
+        raise ConfigError(f"{path}: --workers {asked}{note}: the worker processes alone need about "
+                          f"{_gib(workers * worker_bytes())} of memory ({_gib(worker_bytes())} each before any training), "
+                          f"more than the {_gib(have)} of this machine; ask for fewer workers")
+
+
+def _check_memory(demand: Demand, index: int, shape: Any, devices: Sequence[str], path: Path, workers: int) -> None:
+    from relukan_bench.errors import ConfigError
+
+    own = getattr(shape, "samples", None)  # a shape's own batch first
+    batch = max(1, (own or demand.batch) // demand.probe)
+    batch_from = (f"functions[{index}].samples" if own else demand.batch_from) + (
+        f" / {demand.probe} (the probe's batch)" if demand.probe > 1 else "")
+    one = network_bytes(shape, batch)
+    fewer = ", a smaller network or fewer workers" if workers > 1 else " or a smaller network"
+    for device in devices:
+        processes = workers * worker_bytes() if workers > 1 and device == "cpu" else 0
+        need, have = one * workers + processes, device_memory(device)
+        each = (f" ({workers} workers at once, {_gib(one)} each" + (" and their processes" if processes else "") + ")"
+                if workers > 1 else "")
+        if have is not None and need > have:
+            raise ConfigError(
+                f"{path}: {batch_from} ({batch:,}) through {_where(shape, index)} "
+                f"(width {list(shape.width)}, grid {shape.grid}, k {shape.k}) needs about {_gib(need)} of memory "
+                f"to train{each}, more than the {_gib(have)} of {device}; ask for fewer samples{fewer}")
+
+
+def worker_bytes() -> int:
+    """About what one worker process holds before it trains: this process's resident size once
+    torch is imported (a spawned worker imports the same), at least `WORKER_FLOOR`."""
+    import torch  # noqa: F401 - a worker imports it: so must the measure
+
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            resident = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        resident = 0
+    return max(WORKER_FLOOR, resident)
 
 
 def _where(shape: Any, index: int) -> str:

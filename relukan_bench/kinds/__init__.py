@@ -87,6 +87,8 @@ class ModelKind:
     - `step(entry)`: the `StepOptions` of an entry (default: autograd and the config's optimizer,
       compiled and captured as the entry's `compile` and `cuda_graph` say); an entry with
       `optimizer: lbfgs` trains through autograd whatever they say (training.step_for);
+    - `evaluations(entry)`: the most loss evaluations one training step of the entry makes
+      (1; an LBFGS step up to its `max_eval`): what the run's bound on training counts;
     - `pykan(entry)`: for a pykan model, its (version, mode): the version None is the installed
       one, any other runs in a worker process (relukan_bench.pykan_envs); None for other kinds;
     - `spline_params(model)`: its B-spline coefficients, for the kinds that have them;
@@ -124,6 +126,7 @@ class ModelKind:
         compile=bool(getattr(entry, "compile", False)), cuda_graph=bool(getattr(entry, "cuda_graph", False)),
         basis_compile=bool(getattr(entry, "basis_compile", False)))
     pykan: Callable[[Any], tuple[str | None, str] | None] = lambda entry: None
+    evaluations: Callable[[Any], int] = lambda entry: evaluations_of(entry)
     spline_params: Callable[["nn.Module"], int | None] = lambda model: None
     check: Callable[[Any, Sequence[Any], tuple[float, float]], None] | None = None
     line: dict[str, Any] = field(default_factory=lambda: {"linewidth": 1.2})
@@ -324,6 +327,16 @@ def looks(entries: Sequence[Any]) -> dict[str, Look]:
     labels = [look.label for look in found.values()]
     return {name: (look if labels.count(look.label) == 1 else replace(look, label=f"{look.label} [{name}]"))
             for name, look in found.items()}
+
+
+def evaluations_of(entry: Any) -> int:
+    """The most loss evaluations one step of our loop makes for `entry`: 1, or with
+    `optimizer: lbfgs` its settings' `max_eval`."""
+    if getattr(entry, "optimizer", None) != "lbfgs":
+        return 1
+    from relukan_bench.schema import LBFGSSpec
+
+    return (getattr(entry, "lbfgs", None) or LBFGSSpec()).evaluations()
 
 
 def optimizer_of(entry: Any, default: str) -> str:

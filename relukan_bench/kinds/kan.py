@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from relukan_bench.kinds import EntryError, ModelKind, Size, edges, named
+from relukan_bench.kinds import EntryError, ModelKind, Size, edges, evaluations_of, named
 from relukan_bench.pykan_envs import VERSION, env_dir, has_speed_mode, install_hint, installed, missing, needs_environment
 from relukan_bench.schema import (
     LBFGS, MAX_COUNT, Compile, CudaGraph, GridRange, ModelEntry, Name, NonNegativeInt, Optimizer, PositiveFloat, PositiveInt,
@@ -118,7 +118,19 @@ def describe(entry: KANSpec) -> str:
     return named(f"pykan {entry.pykan} KAN" if entry.pykan else "pykan KAN", parts, entry)
 
 
-KIND = ModelKind("kan", KANSpec, build, label="KAN (pykan)", role="kan", rank=1, describe=describe,
+#: the most loss evaluations one step of pykan's `fit()` with LBFGS makes: its LBFGS keeps
+#: torch's max_iter 20 and max_eval 20 x 5 / 4
+PYKAN_LBFGS_EVALUATIONS = 25
+
+
+def evaluations(entry: KANSpec) -> int:
+    """pykan's `fit()` with LBFGS: up to 25 evaluations a step; otherwise as our loop's."""
+    if entry.pykan_fit is not None:
+        return PYKAN_LBFGS_EVALUATIONS if entry.pykan_fit.opt == "LBFGS" else 1
+    return evaluations_of(entry)
+
+
+KIND = ModelKind("kan", KANSpec, build, label="KAN (pykan)", role="kan", rank=1, describe=describe, evaluations=evaluations,
                  family="B-spline KAN", hue="Oranges",
                  spline_params=lambda model: model.spline_parameter_count(), check=check,
                  pykan=lambda entry: (entry.pykan, entry.mode), cost=5.0, size=size,

@@ -824,14 +824,21 @@ class Fit(Experiment):
     def demand(self, config: FitConfig, devices: Sequence[str]) -> Any:
         from relukan_bench.limits import Demand
 
+        from relukan_bench.kinds import kind_of
+
         data, train = config.data, config.train
-        units = len(config.functions) * len(config.models) * len(config.seeds)
-        at_once = len(config.seeds) if train.batch_seeds else 1
+        runs = len(config.functions) * len(config.seeds)
+        units = runs * len(config.models)
+        evaluations = sum(kind_of(model).evaluations(model) for model in config.models)
+        at_once = len(config.seeds) if train.batch_seeds and any(kind_of(m).batch for m in config.models) else 1
+        largest = max((data.train_samples, "data.train_samples"), (data.test_samples, "data.test_samples"),
+                      (data.validation_samples, "data.validation_samples"))
         return Demand(units, "functions x models x seeds",
-                      units * train.steps * (data.train_samples + data.test_samples),
-                      "those units x train.steps x (data.train_samples + data.test_samples)",
-                      max(data.train_samples, data.test_samples) * at_once,
-                      "data.train_samples" + (" x seeds (trained at once)" if at_once > 1 else ""),
+                      runs * train.steps * (evaluations * data.train_samples + len(config.models)
+                                            * (data.test_samples + data.validation_samples)),
+                      "functions x seeds x train.steps x (each model's loss evaluations per step (LBFGS: max_eval) "
+                      "x data.train_samples + models x (data.test_samples + data.validation_samples))",
+                      largest[0] * at_once, largest[1] + (" x seeds (trained at once)" if at_once > 1 else ""),
                       units * (train.steps // train.log_every + 1 + data.test_samples),
                       "those units x (train.steps / train.log_every + data.test_samples)")
 

@@ -569,7 +569,9 @@ class Forgetting(Experiment):
 
         data, train = config.data, config.train
         units = len(config.models) * len(config.seeds)
-        at_once = len(config.seeds) if train.batch_seeds else 1
+        from relukan_bench.kinds import kind_of
+
+        at_once = len(config.seeds) if train.batch_seeds and any(kind_of(m).batch for m in config.models) else 1
         steps = data.segments * train.steps_per_phase
         return Demand(units, "models x seeds", units * steps * data.points,
                       "those units x data.segments x train.steps_per_phase x data.points",
