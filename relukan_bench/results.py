@@ -113,13 +113,32 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    """A table as the writers write it: a header, then a line per row (floats by `repr`)."""
+    """A table as the writers write it: a header, then a line per row (floats by `repr`), each
+    line ending in "\n". A cell that holds a carriage return is quoted as one that holds a line
+    break is (csv quotes only what its line terminator holds), so any text reads back as written."""
+    rows = rows if isinstance(rows, Sequence) else list(rows)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({key: _cell(row.get(key)) for key in columns})
-    return buffer.getvalue()
+    text = buffer.getvalue()
+    return text if "\r" not in text else _quoting_returns(columns, rows)
+
+
+def _quoting_returns(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    """`csv_text` of rows that hold a carriage return: each line written with the terminator
+    "\r\n" (so that csv quotes a cell holding "\r"), which then ends in "\n" alone."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
+    lines = []
+    cells = ({key: _cell(row.get(key)) for key in columns} for row in rows)
+    for write, row in [(writer.writeheader, ()), *((writer.writerow, (row,)) for row in cells)]:
+        buffer.seek(0)
+        buffer.truncate()
+        write(*row)
+        lines.append(buffer.getvalue()[:-2] + "\n")
+    return "".join(lines)
 
 
 def _cell(value: Any) -> Any:

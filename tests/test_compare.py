@@ -242,6 +242,12 @@ def test_forgetting_compares_three_measures_and_floors_negative_forgetting(tmp_p
     ("function,model,kind,trainer,n_seeds,diverged,final_test_mse\nf1,kan,kan,loop,1,0\n", "line 2: expected 7 cells"),
     ("function,model,kind,trainer,n_seeds,diverged,final_test_mse\n,kan,kan,loop,1,0,1e-3\n",
      "line 2, column function: expected a name"),
+    ("function,model,kind,trainer,n_seeds,diverged,final_test_mse\nf1,kan,kan,loop,1,0,1_000\n",
+     "line 2, column final_test_mse: expected a number (got '1_000')"),
+    ("function,model,kind,trainer,n_seeds,diverged,final_test_mse\nf1,kan,kan,loop,\u0663,0,1e-3\n",
+     "line 2, column n_seeds: expected a number (got '\u0663')"),
+    ("function,model,kind,trainer,n_seeds,diverged,final_test_mse\nf1,kan,kan,loop,1,0,1e999\n",
+     "line 2, column final_test_mse: expected a number (got '1e999')"),
 ])
 def test_malformed_csvs_are_refused(tmp_path, content, message):
     path = tmp_path / "bad.csv"
@@ -322,3 +328,63 @@ def test_a_tuned_model_is_compared_by_its_selected_candidate(tmp_path):
     assert marks(result) == {("f1", "relukan"): "-", ("f1", "kan"): "~"}
     by_key = {row.keys: row for row in result.rows}
     assert by_key[("f1", "relukan")].ratio == pytest.approx(0.5)  # the kept candidate, not the unkept 1e-9
+
+
+# ----------------------------------------------------------------------------- files: what is read, what is written
+def test_names_that_look_like_numbers_are_compared_as_names(tmp_path):
+    names = {("nan", "1e3"): 1e-3, ("inf", "True"): 2e-3, ("1_000", "null"): 3e-3}
+    [result] = run(fit_run(tmp_path / "a", names), fit_run(tmp_path / "b", names))
+    assert set(marks(result)) == set(names) and set(marks(result).values()) == {"~"}
+
+
+@pytest.mark.parametrize("spoil", ["fifo", "directory", "loop", "dev-zero"])
+def test_a_table_that_is_not_a_regular_file_is_refused_at_once(tmp_path, spoil):
+    import os
+
+    base = speed_run(tmp_path / "a", {("f1", "kan"): [1.0] * 7})
+    (base / "raw.csv").unlink()
+    {"fifo": lambda p: os.mkfifo(p), "directory": lambda p: p.mkdir(), "loop": lambda p: p.symlink_to(p.name),
+     "dev-zero": lambda p: p.symlink_to("/dev/zero")}[spoil](base / "raw.csv")
+    with pytest.raises(UsageError, match=r"a/raw\.csv: cannot read it as CSV \((expected a regular file|Too many levels)"):
+        compare.load(base)
+
+
+@pytest.mark.parametrize("env", ["fifo", '{"cpu": ["AMD"], "threads": "1"}', '{"git": 3}'])
+def test_an_env_json_that_cannot_be_read_counts_as_absent(tmp_path, env):
+    import os
+
+    base = fit_run(tmp_path / "a", {("f1", "kan"): 1e-3}, env=None)
+    if env == "fifo":
+        os.mkfifo(base / "env.json")
+    else:
+        (base / "env.json").write_text(env)
+    [result] = run(base, fit_run(tmp_path / "b", {("f1", "kan"): 1e-3}))
+    assert any(warning.startswith(f"no env.json beside {base / 'summary.csv'}") for warning in result.warnings)
+
+
+def test_the_out_table_is_never_written_over_a_file_the_comparison_read(tmp_path):
+    a = speed_run(tmp_path / "a", {("f1", "kan"): [1.0] * 7})
+    b = speed_run(tmp_path / "b", {("f1", "kan"): [1.0] * 7})
+    (a / "config.yaml").write_text("experiment: speed\n")
+    for target in (a / "raw.csv", a / "summary.csv", a / "env.json", a / "config.yaml", tmp_path / "b" / ".." / "b" / "raw.csv"):
+        before = target.read_bytes()
+        result = invoke(a, b, "--out", target)
+        assert result.exit_code == 2 and "is also an input of this command" in result.stderr, result.output
+        assert result.stdout == "" and target.read_bytes() == before
+
+
+def test_the_out_table_replaces_a_regular_file_and_nothing_else(tmp_path):
+    import os
+
+    base = fit_run(tmp_path / "a", {("f1", "kan"): 1e-3})
+    new = fit_run(tmp_path / "b", {("f1", "kan"): 1e-3})
+    out = tmp_path / "cmp.csv"
+    out.write_text("old\n")
+    assert invoke(base, new, "--out", out).exit_code == 0 and read_csv(out)[0]["mark"] == "~"  # its rule: replaced
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "stdout.csv").symlink_to("/proc/self/fd/1")
+    (tmp_path / "dir").mkdir()
+    for target, what in (("pipe.csv", "a FIFO"), ("stdout.csv", "a symbolic link"), ("dir", "a directory")):
+        result = invoke(base, new, "--out", tmp_path / target)
+        assert result.exit_code == 2 and f"expected a regular file or a new path (got {what}" in result.stderr
+    assert (tmp_path / "stdout.csv").is_symlink() and (tmp_path / "dir").is_dir() and not (tmp_path / "pipe.csv").is_file()

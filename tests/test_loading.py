@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import relukan_bench
 from relukan_bench.errors import BenchError, UsageError
@@ -225,9 +226,45 @@ def _spoil(case: str, fit: Path) -> Path:
         "not-utf8": lambda: (fit / "predictions.csv").write_bytes(b"function,model\n\xff\xfe,x\n"),
         "empty-csv": lambda: (fit / "summary.csv").write_text(""),
         "nul-byte": lambda: (fit / "summary.csv").write_bytes(b"function,mo\0del\n"),
+        "int-with-underscores": lambda: _replace(fit / "runs.csv", "\nf1,relukan,relukan,loop,adam,0,", "\nf1,relukan,relukan,loop,adam,1_0,"),
+        "int-in-other-digits": lambda: _replace(fit / "runs.csv", "\nf1,relukan,relukan,loop,adam,0,", "\nf1,relukan,relukan,loop,adam,\u0663,"),
+        "float-beyond-a-float": lambda: _set_cell(fit / "runs.csv", "final_test_mse", "1e999"),
+        "float-with-underscores": lambda: _set_cell(fit / "runs.csv", "final_test_mse", "1_0.5"),
+        "table-fifo": lambda: _special(fit / "runs.csv", "fifo"),
+        "table-directory": lambda: _special(fit / "runs.csv", "directory"),
+        "table-symlink-loop": lambda: _special(fit / "runs.csv", "runs.csv"),
+        "table-dev-zero": lambda: _special(fit / "runs.csv", "/dev/zero"),
+        "table-dangling-symlink": lambda: _special(fit / "curves.csv", "nowhere.csv"),
+        "env-fifo": lambda: _special(fit / "env.json", "fifo"),
+        "config-fifo": lambda: _special(fit / "config.yaml", "fifo"),
+        "env-field-a-string-for-a-list": lambda: _replace(fit / "env.json", '"gpus": []', '"gpus": "none"'),
+        "env-field-a-number-for-a-mapping": lambda: _replace(fit / "env.json", '"git": ', '"git": 7, "was": '),
     }
     spoil[case]()
     return fit
+
+
+def _set_cell(path: Path, column: str, text: str) -> None:
+    """The first row's `column` of the CSV at `path` set to `text`."""
+    rows = list(csv.DictReader(path.open(newline="")))
+    rows[0][column] = text
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _special(path: Path, kind: str) -> None:
+    """`path` replaced by a FIFO, a directory, or a symbolic link to `kind`."""
+    import os
+
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.symlink_to(kind)
 
 
 BAD = [
@@ -251,14 +288,33 @@ BAD = [
     ("not-utf8", "predictions.csv: expected a fit predictions.csv in UTF-8 (byte 15 is not)"),
     ("empty-csv", "summary.csv: expected a fit summary.csv: empty file, expected a header row"),
     ("nul-byte", "summary.csv: expected a fit summary.csv: "),
+    ("int-with-underscores", "runs.csv: expected a fit runs.csv: line 2, column seed: expected int (got '1_0')"),
+    ("int-in-other-digits", "runs.csv: expected a fit runs.csv: line 2, column seed: expected int (got '\u0663')"),
+    ("float-beyond-a-float", "runs.csv: expected a fit runs.csv: line 2, column final_test_mse: expected float (got '1e999')"),
+    ("float-with-underscores", "runs.csv: expected a fit runs.csv: line 2, column final_test_mse: expected float (got '1_0.5')"),
+    ("table-fifo", "runs.csv: cannot read a fit runs.csv (expected a regular file, got a FIFO)"),
+    ("table-directory", "runs.csv: cannot read a fit runs.csv (expected a regular file, got a directory)"),
+    ("table-symlink-loop", "runs.csv: cannot read a fit runs.csv (Too many levels of symbolic links)"),
+    ("table-dev-zero", "runs.csv: cannot read a fit runs.csv (expected a regular file, got a character device)"),
+    ("table-dangling-symlink", "curves.csv: cannot read a fit curves.csv (No such file or directory)"),
+    ("env-fifo", "env.json: expected the run's environment as a JSON object (expected a regular file, got a FIFO)"),
+    ("config-fifo", "config.yaml: expected the run's config as a YAML mapping (expected a regular file, got a FIFO)"),
+    ("env-field-a-string-for-a-list", "env.json: expected the run's environment as a JSON object (its field gpus is not a list of text)"),
+    ("env-field-a-number-for-a-mapping", "env.json: expected the run's environment as a JSON object (its field git is not an object or null)"),
 ]
 
 
 @pytest.mark.parametrize("case,message", BAD, ids=[case for case, _ in BAD])
 def test_bad_input_is_one_line_naming_the_file(fit_copy, case, message):
+    import signal
+
     path = _spoil(case, fit_copy)
-    with pytest.raises(UsageError) as raised:
-        relukan_bench.load(path)
+    signal.alarm(10)  # a FIFO read would block: fail rather than hang
+    try:
+        with pytest.raises(UsageError) as raised:
+            relukan_bench.load(path)
+    finally:
+        signal.alarm(0)
     text = str(raised.value)
     assert isinstance(raised.value, BenchError) and "\n" not in text and len(text) < 400
     assert message in text, text
@@ -285,6 +341,31 @@ def test_a_reproduce_directory_checks_what_it_holds(runs, tmp_path):
     (reproduce / "env.json").write_text(json.dumps({"experiment": "fit"}))
     with pytest.raises(UsageError, match=r"reproduce/env\.json: expected a reproduce run's environment \(got experiment 'fit'\)"):
         relukan_bench.load(reproduce)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=20), st.text(min_size=1, max_size=20)), min_size=1, max_size=4))
+def test_any_name_written_as_a_record_is_the_same_string_by_load_and_by_json(tmp_path, names):
+    """`nan`, `1_000`, `1e3`, `inf`, `True`, quotes, line breaks: a name is text, by load() and
+    by --json (relukan_bench.outcome_json), whatever it looks like."""
+    from relukan_bench.experiments.fit import SummaryRecord
+    from relukan_bench.outcome_json import dumps, summary_rows
+    from relukan_bench.results import write_csv, write_json, write_text
+
+    run = tmp_path / "named"
+    run.mkdir(exist_ok=True)
+    write_text(run / "config.yaml", "experiment: fit\n")
+    write_json(run / "env.json", {"experiment": "fit"})
+    rows = [SummaryRecord.blank(function=function, model=model, tuned_model=model, selected=True, n_seeds=3,
+                                final_test_mse=0.25) for function, model in names]
+    write_csv(run / "summary.csv", SummaryRecord.columns(), rows)
+    summary = relukan_bench.load(run).summary
+    assert list(zip(summary["function"], summary["model"])) == names
+    assert summary["n_seeds"].tolist() == [3] * len(names) and str(summary["n_seeds"].dtype) == "Int64"
+    found = json.loads(dumps({"summary": summary_rows(run, "fit")}))["summary"]
+    assert [(row["function"], row["model"]) for row in found] == names
+    assert all(row["n_seeds"] == 3 and row["final_test_mse"] == 0.25 and row["selected"] is True and row["gain"] is None
+               for row in found)
 
 
 @pytest.mark.parametrize("models,baseline", [(["relukan", "kan"], "kan"), (["a.b-c_d", "paper_x", "x_gain", "k"], "k"),

@@ -364,3 +364,117 @@ def test_read_mapping_reads_json_and_yaml(tmp_path):
     (tmp_path / "config.yaml").write_text("baseline: kan\nseeds: [0, 1]\n")
     assert read_mapping(tmp_path / "env.json") == {"a": 1}
     assert read_mapping(tmp_path / "config.yaml") == {"baseline": "kan", "seeds": [0, 1]}
+
+
+# ----------------------------------------------------------------------------- values by their declared type
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from relukan_bench.results import ENV_JSON, conforms, mapping_of, parse, parse_float, parse_int  # noqa: E402
+
+NAMES = st.text(min_size=1, max_size=30)  # any text a name could hold: `nan`, `1e3`, `True`, quotes, line breaks
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(NAMES, min_size=1, max_size=5))
+def test_any_name_written_in_a_text_column_reads_back_as_the_same_string(tmp_path_factory, names):
+    path = tmp_path_factory.mktemp("names") / "runs.csv"
+    types = {"model": str, "seed": int, "mse": float}
+    rows = [{"model": name, "seed": 0, "mse": 0.5} for name in names]
+    write_csv(path, list(types), rows)
+    assert read_records(path, types) == rows
+    assert read_log(path, types) == (rows, False)
+
+
+INT_TEXT = re.compile(r"-?[0-9]+")
+FLOAT_TEXT = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|-?inf|nan", re.IGNORECASE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=12), st.text(alphabet="0123456789-+_.eE infatyINFATY\u0663\u00b2 ", max_size=8)))
+def test_any_text_in_an_int_or_float_column_is_that_type_or_refused(text):
+    """An int is ASCII digits with a minus; a float what `repr` writes (or an integer) and
+    within a float's range; never a number of other digits, underscores or spaces, never
+    another exception than ValueError."""
+    for kind, pattern in ((int, INT_TEXT), (float, FLOAT_TEXT)):
+        readable = bool(pattern.fullmatch(text)) and (kind is int or not (math.isinf(float(text)) and "inf" not in text.lower()))
+        try:
+            value = parse(text, kind)
+        except ValueError:
+            assert not readable and text != "" or kind is int and text == "", (kind, text)
+            continue
+        if text == "":
+            assert value is None if kind is int else math.isnan(value)
+        else:
+            assert readable and type(value) is kind and value == kind(text) or math.isnan(value), (kind, text, value)
+
+
+@pytest.mark.parametrize("text", ["1_0", "\u0663", " 3", "3 ", "+3", "0x10", "3.0", "\u00b2", "1e3", ""])
+def test_an_int_is_ascii_digits_and_a_minus_only(text):
+    with pytest.raises(ValueError):
+        parse_int(text)
+
+
+@pytest.mark.parametrize("text", ["1_0.5", "\u0663.0", " 1.0", "1.0\n", "infinity", "Infinity", "1e999", "-1e400", "0x1p3", "1.0f", ""])
+def test_a_float_is_what_repr_writes(text):
+    with pytest.raises(ValueError):
+        parse_float(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_every_float_repr_writes_reads_back_bit_for_bit(value):
+    back = parse_float(repr(value))
+    assert back == value or (math.isnan(back) and math.isnan(value))
+    assert math.copysign(1, back) == math.copysign(1, value) or math.isnan(value)
+
+
+def test_the_committed_runs_env_json_all_have_the_declared_types():
+    files = sorted(Path(__file__).resolve().parents[1].glob("results/**/env.json"))
+    assert len(files) > 10
+    for path in files:
+        assert mapping_of(path) == json.loads(path.read_text()), path
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(ENV_JSON)), JSON)
+def test_an_env_json_field_of_another_type_makes_the_file_unreadable(tmp_path_factory, field, value):
+    """Any JSON value in any declared field: the file reads as a mapping whose field has the
+    declared type, or counts as unreadable (None, and a reason naming the field)."""
+    path = tmp_path_factory.mktemp("env") / "env.json"
+    path.write_text(json.dumps({"experiment": "fit", field: value}))
+    found = read_mapping(path)
+    if found is None:
+        with pytest.raises(results.Unreadable, match=f"its field {field} is not "):
+            mapping_of(path)
+    else:
+        assert conforms(found[field], ENV_JSON[field]) and found[field] == value
+
+
+@pytest.mark.parametrize("field,value", [("gpus", "none"), ("devices", ["cpu", 1]), ("git", 3), ("git", {"commit": 7}),
+                                         ("resumed", "yes"), ("resumed", [1]), ("threads", True), ("threads", 1.0),
+                                         ("command", "relukan-bench fit"), ("quick", "false"), ("execution", [])])
+def test_the_fields_a_reader_relies_on_are_checked(tmp_path, field, value):
+    (tmp_path / "env.json").write_text(json.dumps({"experiment": "fit", field: value}))
+    assert read_mapping(tmp_path / "env.json") is None
+
+
+def test_a_config_yaml_is_not_checked_against_env_json_fields(tmp_path):
+    (tmp_path / "config.yaml").write_text("gpus: none\n")
+    assert read_mapping(tmp_path / "config.yaml") == {"gpus": "none"}
+
+
+@pytest.mark.parametrize("reader", [read_csv, lambda path: read_log(path, {"a": str}), lambda path: read_records(path, {"a": str})])
+def test_the_table_readers_refuse_a_fifo_at_once(tmp_path, reader):
+    import os
+
+    os.mkfifo(tmp_path / "runs.csv")
+    with pytest.raises(OSError, match="expected a regular file, got a FIFO"):
+        reader(tmp_path / "runs.csv")
+    os.mkfifo(tmp_path / "env.json")
+    with pytest.raises(results.Unreadable, match="expected a regular file, got a FIFO"):
+        mapping_of(tmp_path / "env.json")

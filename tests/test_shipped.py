@@ -1,5 +1,6 @@
 """Shipped configs by name: list, show, copy, and --config NAME."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,73 @@ def test_any_name_is_a_config_or_one_line_error(name):
         assert "\n" not in message and len(message) < 400
         return
     assert path.is_file()
+
+
+# ----------------------------------------------------------------------------- only regular files
+@pytest.mark.parametrize("kind", ["directory", "fifo", "dangling-symlink"])
+def test_only_a_regular_file_hides_a_shipped_config_of_its_name(tmp_path, monkeypatch, kind):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    {"directory": lambda: os.mkdir("fit"), "fifo": lambda: os.mkfifo("fit"), "dangling-symlink": lambda: os.symlink("nowhere", "fit")}[kind]()
+    assert resources.find_config("fit").resolve() == (REPO / "configs" / "fit.yaml").resolve()
+    assert loads(shipped.show("fit"))["experiment"] == "fit"
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"\x7fELF\x02\x01\xd0\xff", "cannot read config file (UnicodeDecodeError"),
+    (b"root:x:0:0:root:/root:/bin/bash\n", "expected a mapping of keys at the top level"),
+    (b"colour: red\n", "expected a config of one of the experiments"),
+    (b"experiment: fit\ncolour: red\n", "colour: unknown key"),
+])
+def test_copy_copies_only_a_config_of_some_experiment(tmp_path, content, message):
+    source = tmp_path / "source"
+    source.write_bytes(content)
+    with pytest.raises(BenchError, match=re.escape(message)):
+        shipped.copy(str(source), tmp_path / "copy.yaml")
+    assert not (tmp_path / "copy.yaml").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink-to-stdout", "dangling-symlink", "device"])
+@pytest.mark.parametrize("force", [False, True])
+def test_copy_never_replaces_what_is_not_a_regular_file(tmp_path, kind, force):
+    import os
+    import stat
+
+    dest = tmp_path / "dest.yaml"
+    if kind == "fifo":
+        os.mkfifo(dest)
+    elif kind == "device":
+        if os.geteuid() != 0:
+            pytest.skip("only root makes a device node")
+        os.mknod(dest, 0o644 | stat.S_IFCHR, os.makedev(1, 3))
+    else:
+        dest.symlink_to("/proc/self/fd/1" if kind == "symlink-to-stdout" else "nowhere")
+    before = os.lstat(dest)
+    with pytest.raises(UsageError, match=r"dest\.yaml: expected a regular file or a new path \(got a "):
+        shipped.copy("fit", dest, force=force)
+    assert (os.lstat(dest).st_mode, os.lstat(dest).st_ino) == (before.st_mode, before.st_ino)
+
+
+def test_copy_never_writes_over_the_config_it_copies(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "mine.yaml"
+    text = (REPO / "configs" / "fit.yaml").read_text() + "# mine\n"
+    mine.write_text(text)
+    (tmp_path / "sub").mkdir()
+    os.link(mine, tmp_path / "hard.yaml")
+    for dest in ("mine.yaml", "sub/../mine.yaml", str(mine), "hard.yaml"):
+        with pytest.raises(UsageError, match=r"is also an input of this command( \(mine\.yaml\))?; expected another path"):
+            shipped.copy("mine.yaml", Path(dest), force=True)
+    assert mine.read_text() == text
+    shipped.copy("fit", Path("mine.yaml"), force=True)  # another config over it, with --force: replaced
+    assert mine.read_text() == (REPO / "configs" / "fit.yaml").read_text() and (tmp_path / "hard.yaml").read_text() != mine.read_text()
+
+
+def test_copy_clips_a_long_dest_in_its_message(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as raised:
+        shipped.copy("fit", Path("d" * 600 + ".yaml"))
+    assert "File name too long" in str(raised.value) and len(str(raised.value)) < 200

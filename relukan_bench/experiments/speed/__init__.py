@@ -594,7 +594,9 @@ class Speed(Experiment):
         return "ms per training step, median over repeats (lower is better)"
 
     def compare_run(self, side: Any, directory: Any, load_csv: Any) -> None:
-        if (directory / "raw.csv").is_file():  # the raw repeats, for the significance test
+        from relukan_bench.safe_files import present
+
+        if present(directory / "raw.csv"):  # the raw repeats, for the significance test (read, or refused)
             side.metrics["ms_per_step"] = load_csv(directory / "raw.csv", directory).metrics["ms_per_step"]
 
     def paper_keys(self, paper_rows: Sequence[dict[str, str]], config_path: Any) -> set[tuple[str, ...]]:
