@@ -85,6 +85,8 @@ def _candidates(index: int, entry: dict[str, Any], tuned: dict[str, Any]) -> lis
         fixed = [key for key in candidate if key in FIXED]
         if fixed:
             raise error_at(f"{at}.{fixed[0]}", f"a candidate changes how the entry trains, not its {fixed[0]}")
+        settings = {key: value for key, value in candidate.items() if key != "label"}
+        _checked({**base, **settings, "name": "candidate"}, at)  # validated before anything formats it
         label = label_of(candidate)
         name = f"{base.get('name')}.{label}"
         if not re.match(NAME_PATTERN, label) or len(name) > 64:
@@ -94,7 +96,6 @@ def _candidates(index: int, entry: dict[str, Any], tuned: dict[str, Any]) -> lis
             raise error_at(f"{at}.label", f"expected a label no other candidate of this entry has (got {label!r} "
                            "again; give one a `label:`)")
         labels.add(label)
-        settings = {key: value for key, value in candidate.items() if key != "label"}
         out.append(_checked({**base, **settings, "name": name}, at))
         tuned[name] = {"model": base.get("name"), "candidate": label}
     return out
@@ -109,11 +110,13 @@ def _checked(entry: dict[str, Any], at: str) -> dict[str, Any]:
     try:
         TypeAdapter(model_union()).validate_python(entry)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        from relukan_bench.config import _describe_error
+
+        error = exc.errors(include_url=False)[0]
         loc = [part for part in error["loc"] if isinstance(part, str) and part != entry.get("kind")]
-        key = error.get("ctx", {}).get("key") if isinstance(error.get("ctx"), dict) else None
-        where = ".".join([at, *[p for p in loc if p not in ("name", "kind")], *([key] if key else [])])
-        raise error_at(where, error.get("ctx", {}).get("message") or error["msg"]) from None
+        suffix, message = _describe_error(error)
+        where = ".".join([at, *[p for p in loc if p not in ("name", "kind")], *([suffix] if suffix else [])])
+        raise error_at(where, message) from None
     return entry
 
 

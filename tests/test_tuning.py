@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from relukan_bench import tuning
 from relukan_bench.config import FitConfig, dump_config, load_config, select
@@ -220,3 +221,31 @@ def test_choosing_on_one_seed_trains_only_the_chosen_candidate_on_the_others(tmp
     assert [(r["model"], r["seed"]) for r in runs] == [u for u in planned if u in {(r["model"], r["seed"]) for r in runs}]
     again = run("fit", Request(resume=tmp_path / "run"))
     assert again.units == result.units and not again.interrupted  # nothing more is due
+
+
+_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+                       | st.text(st.characters(whitelist_categories=("L", "N", "P", "Zs")), max_size=6), lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.sampled_from(["a", "lr", "opt", "max_eval"]), inner, max_size=2), max_leaves=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=st.sampled_from(["lr", "optimizer", "lbfgs", "pykan_fit", "label", "pykan_fit.lr", "lbfgs.max_eval"]),
+       value=_VALUES)
+def test_any_candidate_value_is_validated_before_anything_formats_it(key, value):
+    """Whatever a candidate holds, `config show` prints the config or refuses it in one line
+    naming the candidate's key: a candidate's label is made only from validated values."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from relukan_bench.cli import app
+
+    top, _, inner = key.partition(".")
+    candidate = {top: {inner: value} if inner else value}
+    if top in ("lbfgs",):
+        candidate["optimizer"] = "lbfgs"
+    result = CliRunner().invoke(app, ["config", "show", "fit-tuned", f"models.kan.tune[0]={json.dumps(candidate, ensure_ascii=False)}"])
+    assert result.exit_code in (0, 2) and "Traceback" not in result.output, result.output
+    if result.exit_code == 2:
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+        assert "models[1].tune[0]" in result.stderr, result.stderr
