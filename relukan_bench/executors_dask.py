@@ -10,8 +10,7 @@ address, the run's tasks go to that existing cluster, whose workers must have re
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 #: How long a run waits to connect to the scheduler at `--address` (seconds), once
 #: `check_scheduler` has heard it answer.
@@ -205,27 +204,11 @@ def _local_cluster(workers: int) -> Any:
     # 10 ms to sample the task's stack (measured: units 1.2x slower with it on).
     dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": [],
                      "distributed.worker.profile.enabled": False})
-    with _sigint_ignored_by_children():
+    from relukan_bench.signals import ignored_by_children
+
+    with ignored_by_children():
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                             dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                             worker_dashboard_address=None, memory_limit=0, silence_logs=40)
-
-
-@contextmanager
-def _sigint_ignored_by_children() -> Iterator[None]:
-    """Ctrl-C ignored while the block starts processes, which inherit that: the driver handles
-    Ctrl-C (stops the run, keeps what finished) and closes the cluster itself. A Ctrl-C within
-    the second the cluster takes to start is not seen."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 

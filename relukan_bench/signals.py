@@ -64,6 +64,15 @@ def ignore_stops() -> None:
 
 
 @contextmanager
+def ignored_by_children() -> Iterator[None]:
+    """The stop signals ignored while the block starts processes, which inherit that (a Dask
+    cluster's workers): the driver handles the stop and closes them itself. A stop within the
+    second they take to start is not seen."""
+    with _handling(signal.SIG_IGN):
+        yield
+
+
+@contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """Hold a stop signal until the block has finished; then deliver it to the handler that
     was in place (by default: raise KeyboardInterrupt)."""
