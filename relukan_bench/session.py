@@ -321,7 +321,9 @@ def record_session(run_dir: Path, env: dict[str, Any], now: dict[str, Any], **de
     if not _COMPARED.intersection(here.parents):
         change = code_change(commits(run_sessions(run_dir, env)), now["git"])
         if change:
-            print(f"warning: --resume {run_dir}: {change}", file=sys.stderr, flush=True)
+            from relukan_bench.errors import clip
+
+            print(f"warning: {clip(f'--resume {run_dir}: {change}', 2000)}", file=sys.stderr, flush=True)
     _COMPARED.add(here)
     env.setdefault("resumed", []).append({"start_time": now["start_time"], **details, "git": now["git"], "command": now["command"]})
     env["end_time"] = None
