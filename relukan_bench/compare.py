@@ -198,7 +198,8 @@ def load(path: Path) -> dict[str, Side]:
     if present(path / "summary.csv"):
         side = _load_run_dir(path)
         return {side.experiment: side}
-    papers = [path / t.file for exp in _experiments().values() for t in exp.compare_tables if t.paper and present(path / t.file)]
+    papers = [path / t.file for exp in _experiments().values() for t in exp.compare_tables
+              if t.paper and present(path / t.file)]
     for paper in papers:  # the paper's numbers
         side = _load_csv(paper, path)
         found[side.experiment] = side

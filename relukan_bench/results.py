@@ -247,7 +247,8 @@ def _records(path: Path, table: Any, text: str) -> list[dict[str, Any]]:
                 try:
                     record[column] = parse(text, kind)
                 except (TypeError, ValueError):
-                    raise ValueError(f"{path}: line {number}, column {column}: expected {kind.__name__} (got {text!r})") from None
+                    raise ValueError(f"{path}: line {number}, column {column}: "
+                                     f"expected {kind.__name__} (got {clip(text, 40) if text else text!r})") from None
             records.append(record)
         return records
 
@@ -372,8 +373,8 @@ def describe(declared: Any) -> str:
         return " or ".join(describe(alternative) for alternative in declared)
     if isinstance(declared, list):
         return f"a list of {describe(declared[0]).removeprefix('an ').removeprefix('a ')}"
-    return "an object" if isinstance(declared, dict) else {None: "null", str: "text", int: "an integer", bool: "true or false",
-                                                           float: "a number"}[declared]
+    words = {None: "null", str: "text", int: "an integer", bool: "true or false", float: "a number"}
+    return "an object" if isinstance(declared, dict) else words[declared]
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
