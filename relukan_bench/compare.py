@@ -287,7 +287,8 @@ def _compare_one(base: Side, new: Side, threshold: float) -> Comparison:
     if exp.compare_first_only:
         metrics = metrics[:1]  # the first the sides share (speed: ms per step, else speedups)
     comparison = Comparison(exp.name, exp.compare_note(metrics, paper), exp.compare_keys, [], tests=exp.tested_metrics)
-    comparison.warnings += _environment_warnings(base, new) + _protocol_warnings(exp, base, new)
+    comparison.warnings += (_environment_warnings(base, new) + _protocol_warnings(exp, base, new)
+                            + _unfinished_warnings(exp, base, new))
     allowed: set[tuple[str, ...]] | None = None
     if paper and base.source != new.source:
         paper_side, run_side = (base, new) if base.source == "paper" else (new, base)
@@ -455,6 +456,27 @@ def _protocol_warnings(exp: Any, base: Side, new: Side) -> list[str]:
             more = f"; and {len(differ) - SHOWN_DIFFERENCES} more" if len(differ) > SHOWN_DIFFERENCES else ""
             found.append("the runs' configs differ, so their rows may measure different things: "
                          + "; ".join(differ[:SHOWN_DIFFERENCES]) + more)
+    return found
+
+
+def _unfinished_warnings(exp: Any, base: Side, new: Side) -> list[str]:
+    """A run still being written, interrupted or killed: its rows are medians over the units
+    that had finished, which may be fewer seeds or repeats than the other side's."""
+    from relukan_bench.session import being_written
+
+    found = []
+    for side in (base, new):
+        if side.source != "run" or side.env is None:
+            continue
+        directory = side.path if side.path.is_dir() else side.path.parent
+        if being_written(directory):
+            why = "another process is writing it now"
+        elif ("end_time" in side.env and side.env["end_time"] is None) or side.env.get("interrupted"):
+            why = "it was interrupted or killed"
+        else:
+            continue
+        found.append(f"{directory} is unfinished ({why}): its rows summarise only the units that had finished, "
+                     f"perhaps over fewer seeds or repeats; to finish it: relukan-bench {exp.name} --resume {directory}")
     return found
 
 

@@ -142,6 +142,25 @@ class RunLock:
             self.fd = None
 
 
+def being_written(run_dir: Path) -> bool:
+    """Whether another process holds `run_dir`'s `RunLock` (it is writing the run now)."""
+    import os
+
+    try:
+        import fcntl
+
+        fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except (ImportError, OSError):
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # and with it the shared lock, if it was taken
+
+
 def check(exp: Any, config: Any, devices: Sequence[str], path: Path | None, workers: int = 1) -> Any:
     """Every check that needs more than the config's schema, before anything is written or
     allocated: what the config asks for against the limits (relukan_bench.limits; `workers`

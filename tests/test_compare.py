@@ -388,3 +388,23 @@ def test_the_out_table_replaces_a_regular_file_and_nothing_else(tmp_path):
         result = invoke(base, new, "--out", tmp_path / target)
         assert result.exit_code == 2 and f"expected a regular file or a new path (got {what}" in result.stderr
     assert (tmp_path / "stdout.csv").is_symlink() and (tmp_path / "dir").is_dir() and not (tmp_path / "pipe.csv").is_file()
+
+
+@pytest.mark.parametrize("state", ["interrupted", "killed", "being written"])
+def test_a_run_that_is_not_finished_is_named_with_how_to_finish_it(tmp_path, state):
+    """Medians over the units that had finished may be over fewer seeds: compare says so."""
+    from relukan_bench.session import RunLock
+
+    base = fit_run(tmp_path / "a", {("f1", "kan"): 1e-3}, env={**ENV, "end_time": "2026-12-07T00:00:00Z"})
+    env = {**ENV, "end_time": None} if state != "interrupted" else {**ENV, "end_time": "x", "interrupted": True}
+    new = fit_run(tmp_path / "b", {("f1", "kan"): 1e-3}, env=env)
+    lock = RunLock(new) if state == "being written" else None
+    try:
+        [result] = run(base, new)
+    finally:
+        if lock is not None:
+            lock.release()
+    [warning] = result.warnings
+    why = "another process is writing it now" if state == "being written" else "it was interrupted or killed"
+    assert warning.startswith(f"{new} is unfinished ({why})") and warning.endswith(f"relukan-bench fit --resume {new}")
+    assert run(base, base)[0].warnings == []
