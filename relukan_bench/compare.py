@@ -116,11 +116,11 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
             rows = list(reader)
             columns = list(reader.fieldnames or [])
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{clip(str(path))}: cannot read it as CSV (not UTF-8: byte {exc.start})") from None
+        raise UsageError(f"{clip(str(path), 240)}: cannot read it as CSV (not UTF-8: byte {exc.start})") from None
     except OSError as exc:
-        raise UsageError(f"{clip(str(path))}: cannot read it as CSV ({exc.strerror or exc})") from None
+        raise UsageError(f"{clip(str(path), 240)}: cannot read it as CSV ({exc.strerror or exc})") from None
     except csv.Error as exc:
-        raise UsageError(f"{clip(str(path))}: cannot read it as CSV ({exc})") from None
+        raise UsageError(f"{clip(str(path), 240)}: cannot read it as CSV ({exc})") from None
     if not columns:
         raise UsageError(f"{path}: empty file, expected a CSV table with a header row")
     for number, row in enumerate(rows, start=2):
@@ -188,7 +188,7 @@ def load(path: Path) -> dict[str, Side]:
 
         path = paper_dir()
     if not present(path):
-        raise UsageError(f"{clip(str(path))}: no such file or directory (`{PAPER}` names the paper's numbers)")
+        raise UsageError(f"{clip(str(path), 240)}: no such file or directory (`{PAPER}` names the paper's numbers)")
     if not path.is_dir():  # a CSV; anything but a regular file is refused as it is read
         side = _load_csv(path, path.parent)
         return {side.experiment: side}

@@ -80,7 +80,7 @@ def write_output(path: Path, text: str, inputs: Iterable[Path] = (), replace: bo
     try:
         write_text(Path(path), text)
     except OSError as exc:
-        raise UsageError(f"{what} {clip(str(path))}: cannot write the file ({exc.strerror or exc})".strip()) from None
+        raise UsageError(f"{what} {clip(str(path), 240)}: cannot write the file ({exc.strerror or exc})".strip()) from None
 
 
 @contextmanager

@@ -113,7 +113,7 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), replace: b
     """UsageError unless the command may write a new regular file at `path`: nothing is there
     yet, or a regular file that is none of `inputs` and `replace` allows replacing. `what`
     (`--out`, `DEST`) starts the messages, before the path (clipped)."""
-    shown = f"{what} {clip(str(path))}".strip()
+    shown = f"{what} {clip(str(path), 240)}".strip()
     try:
         found = os.lstat(path)
     except FileNotFoundError:
@@ -125,7 +125,7 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), replace: b
                          "which is left as it is)")
     for source in inputs:
         if _same(found, source):
-            also = "" if str(source) == str(path) else f" ({clip(str(source))})"
+            also = "" if str(source) == str(path) else f" ({clip(str(source), 240)})"
             raise UsageError(f"{shown}: is also an input of this command{also}; expected another path")
     if not replace:
         raise UsageError(f"{shown}: already exists (pass --force to replace it)")

@@ -129,7 +129,7 @@ def _config_text(path: Path) -> str:
     try:
         exp = experiment_of(path)
     except UsageError:
-        raise UsageError(f"{clip(str(path))}: expected a config of one of the experiments "
+        raise UsageError(f"{clip(str(path), 240)}: expected a config of one of the experiments "
                          "(relukan-bench config list), with an experiment: key") from None
     load_config(path, [], exp.schema)
     return read_text(path)
