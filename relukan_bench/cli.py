@@ -51,7 +51,7 @@ class _Commands(_TidyHelp, TyperGroup):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
-        null_before = _is_null(1)
+        null_before, _GONE[:] = _is_null(1), []
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except OSError as exc:
