@@ -121,6 +121,8 @@ def test_a_stop_signal_stops_the_workers_keeps_what_finished_and_resume_ends_as_
     kept = len(runs.read_text().splitlines()) - 1
     assert 1 <= kept < 12
     assert json.loads((tmp_path / "run" / "env.json").read_text())["interrupted"] is True
+    if stop != signal.SIGINT:
+        return  # what follows a stop does not depend on which signal it was
     assert run("fit", Request(resume=tmp_path / "run", workers=2)).units == (12, 12)
     run("fit", Request(config=tmp_path / "fit.yaml", out=tmp_path / "serial", workers=1))
     _same_run(tmp_path / "run", tmp_path / "serial")
