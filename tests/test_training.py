@@ -6,7 +6,8 @@ import torch
 from relukan_bench.config import FunctionSpec, TrainSpec
 from relukan_bench.data import make_dataset
 from relukan_bench.models.relukan import ReLUKAN
-from relukan_bench.training import CHUNK, TrainStep, make_optimizer, make_step, mse, train_logged, truncate_at_divergence
+from relukan_bench.steps import TrainStep
+from relukan_bench.training import CHUNK, make_optimizer, make_step, mse, train_logged, truncate_at_divergence
 from tests.close import assert_close_scaled
 from tests.on_devices import needs_cuda
 
@@ -87,7 +88,7 @@ def _through_new_data(step, before, x, y, after):
 
 
 def test_fused_adam_is_torchs_fused_adam_bit_for_bit():
-    from relukan_bench.training import FusedAdam
+    from relukan_bench.fused_step import FusedAdam
 
     torch.manual_seed(0)
     mine = [torch.randn(4, 13, requires_grad=True), torch.randn(7, requires_grad=True)]
@@ -109,7 +110,7 @@ def test_fused_adam_is_torchs_fused_adam_bit_for_bit():
 def test_fused_step_prepare_changes_nothing_and_compiles_apart():
     """prepare() on a compiled step: the compile happens there, and training afterwards is
     the eager step's to compiler rounding."""
-    from relukan_bench.training import FusedStep
+    from relukan_bench.fused_step import FusedStep
 
     torch.manual_seed(0)
     eager_model = ReLUKAN([2, 1], 5, 3, impl="fast")
@@ -165,7 +166,7 @@ def test_a_fused_step_owns_its_data():
 def test_a_captured_cuda_step_replays_the_eager_step(compile):
     """The CUDA graph is the eager step recorded once: the same losses and parameters, through
     new data and an optimizer reset (what forgetting does between phases)."""
-    from relukan_bench.training import FusedStep
+    from relukan_bench.fused_step import FusedStep
 
     torch.manual_seed(0)
     eager_model = ReLUKAN([4, 4, 2, 1], 10, 3, impl="fast").cuda()
@@ -191,7 +192,7 @@ def test_many_compiled_steps_of_many_shapes_all_run_compiled():
     every FusedStep shares one gradient function, so a long run must raise that limit."""
     import torch._dynamo.utils as dynamo_utils
 
-    from relukan_bench.training import FusedStep
+    from relukan_bench.fused_step import FusedStep
 
     torch.manual_seed(0)
     steps = [make_step(ReLUKAN([2, 1], 5, 3, impl="fast"), TrainSpec(), torch.rand(n, 2), torch.rand(n, 1), fused=True, compile=True)
@@ -311,7 +312,7 @@ def _relukan(seed=0, impl="reference"):
 
 
 def test_lbfgs_lowers_the_loss_more_per_step_than_adam_at_lr_1e_3():
-    from relukan_bench.training import LBFGSStep
+    from relukan_bench.steps import LBFGSStep
 
     x, y = _sine()
     adam = make_step(_relukan(), TrainSpec(lr=1e-3), x, y)
@@ -384,7 +385,9 @@ def test_an_error_lbfgs_raises_on_nan_is_a_divergence_and_any_other_error_is_rai
 
 def test_lbfgs_is_never_fused_compiled_or_captured():
     from relukan_bench.kinds.relukan import ReLUKANSpec
-    from relukan_bench.training import FusedStep, LBFGSStep, step_for
+    from relukan_bench.fused_step import FusedStep
+    from relukan_bench.steps import LBFGSStep
+    from relukan_bench.training import step_for
 
     x, y = _sine()
     for options in ({"fused": True}, {"compile": True}):
