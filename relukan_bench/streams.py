@@ -1,0 +1,65 @@
+"""What the CLI does when the reader of its stdout goes away (`| head`, a hung-up terminal):
+it stops writing there quietly, as other command-line tools do, and ends with the status of a
+process that SIGPIPE ended (141), or the stop signal's. Signal handling itself lives in
+`relukan_bench.signals`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+
+#: set once the reader of stdout is gone: what the command still writes there goes nowhere
+_GONE: list[int] = []
+
+
+def _reader_gone(exc: BaseException) -> bool:
+    """A write failed because its reader went away: a closed pipe (`| head`), a hung-up terminal."""
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.EIO)
+
+
+def _silence(*descriptors: int) -> None:
+    """Point `descriptors` at /dev/null, so that what is still written (and Python's own flush
+    at exit) ends quietly, as other command-line tools end on a closed pipe."""
+    import os
+
+    null = os.open(os.devnull, os.O_WRONLY)
+    for descriptor in descriptors:
+        os.dup2(null, descriptor)
+    os.close(null)
+    _GONE.append(1)
+
+
+def _is_null(descriptor: int) -> bool:
+    """Whether `descriptor` writes to /dev/null."""
+    import os
+
+    try:
+        return os.path.samestat(os.fstat(descriptor), os.stat(os.devnull))
+    except OSError:
+        return False
+
+
+def _stopped_status() -> int:
+    """The exit status once the reader went away: the stop signal's if one stopped the run,
+    else 141, the status of a process that SIGPIPE ended (what `seq 9 | true` gives)."""
+    from relukan_bench.signals import exit_status, received
+
+    return exit_status() if received() else 141
+
+
+def _shielded(show: Callable[..., None]) -> Callable[..., None]:
+    """`show` (tables on stdout) that goes on quietly when stdout's reader is gone: a run
+    (reproduce's next part) must not stop because nobody reads its tables any more."""
+
+    def shown(*args: Any) -> None:
+        try:
+            show(*args)
+        except OSError as exc:
+            if not _reader_gone(exc):
+                raise
+            _silence(1)
+
+    return shown
