@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from relukan_bench.config import FitConfig, load_config
-from relukan_bench.experiments import fit
+from relukan_bench.config import load_config
+from relukan_bench.experiments.fit.config import FitConfig
+from relukan_bench.experiments.fit.paper import paper_curves, paper_fits, paper_table, table_columns
+from relukan_bench.experiments.fit.plan import CURVE_POINTS, iter_fit, plan, together
+from relukan_bench.experiments.fit.records import RUN_COLUMNS, SUMMARY_COLUMNS, RunResult
+from relukan_bench.experiments.fit.summary import curve_bands, representative_seed, summarize
 from relukan_bench.results import read_csv
 from tests.close import assert_close_scaled
 
@@ -47,15 +51,15 @@ def _config(**changes):
 @pytest.fixture(scope="module")
 def tiny():
     config = _config()
-    return config, list(fit.iter_fit(config, "cpu"))
+    return config, list(iter_fit(config, "cpu"))
 
 
 def test_plan_runs_every_seed_of_a_model_together():
     config = _config()
-    assert [(u.function, u.seed, u.model) for u in fit.plan(config)][:4] == [
+    assert [(u.function, u.seed, u.model) for u in plan(config)][:4] == [
         ("f1", 0, "relukan"), ("f1", 1, "relukan"), ("f1", 0, "kan"), ("f1", 1, "kan"),
     ]
-    assert len(fit.plan(config)) == 2 * 2 * 4
+    assert len(plan(config)) == 2 * 2 * 4
 
 
 def test_a_tiny_real_fit_records_curves_and_final_errors(tiny):
@@ -63,7 +67,7 @@ def test_a_tiny_real_fit_records_curves_and_final_errors(tiny):
     assert len(results) == 16
     for result in results:
         run = result.run
-        assert list(run) == fit.RUN_COLUMNS
+        assert list(run) == RUN_COLUMNS
         assert run["steps_done"] == 25 and not run["diverged"] and run["error"] is None
         assert result.steps == [10, 20, 25]  # every log_every steps, and the last
         assert run["final_test_mse"] == pytest.approx(result.test_mse[-1], rel=1e-4)
@@ -88,7 +92,7 @@ def test_predictions_curve_for_1d_and_test_set_for_nd(tiny):
     _, results = tiny
     by = {(r.run["function"], r.run["model"], r.run["seed"]): r.predictions for r in results}
     line = by[("f1", "relukan", 0)]
-    assert len(line) == fit.CURVE_POINTS and line[0]["x1"] == 0.0 and line[-1]["x1"] == 1.0
+    assert len(line) == CURVE_POINTS and line[0]["x1"] == 0.0 and line[-1]["x1"] == 1.0
     assert line[-1]["y_true"] == pytest.approx(0.0, abs=1e-6)  # sin(pi)
     scatter = by[("g", "kan", 1)]
     assert len(scatter) == 16 and all(p["x1"] is None for p in scatter)
@@ -99,7 +103,7 @@ def test_predictions_curve_for_1d_and_test_set_for_nd(tiny):
 
 def test_relukan_runs_are_reproducible():
     config = _config(models=[{"name": "relukan", "kind": "relukan"}], seeds=[4], baseline=None)
-    first, second = (list(fit.iter_fit(config, "cpu")) for _ in range(2))
+    first, second = (list(iter_fit(config, "cpu")) for _ in range(2))
     assert [r.test_mse for r in first] == [r.test_mse for r in second]
 
 
@@ -114,7 +118,7 @@ def test_a_diverging_run_is_stopped_and_the_others_go_on():
         ],
         baseline="relukan",
     )
-    results = {r.run["model"]: r for r in fit.iter_fit(config, "cpu") if r.run["function"] == "f1"}
+    results = {r.run["model"]: r for r in iter_fit(config, "cpu") if r.run["function"] == "f1"}
     assert not results["relukan"].run["diverged"] and results["relukan"].run["steps_done"] == 300
     for name in ("kan-absurd", "pykan-absurd"):
         result = results[name]
@@ -123,7 +127,7 @@ def test_a_diverging_run_is_stopped_and_the_others_go_on():
         assert result.steps[-1] == run["diverged_step"]  # the step it diverged at is kept
         assert not (math.isfinite(result.train_mse[-1]) and math.isfinite(result.test_mse[-1]))
         assert math.isnan(run["final_test_mse"]) and result.predictions == []
-    summary = {row["model"]: row for row in fit.summarize([r.run for r in results.values()], "relukan")}
+    summary = {row["model"]: row for row in summarize([r.run for r in results.values()], "relukan")}
     assert summary["kan-absurd"]["diverged"] == 1 and math.isinf(summary["kan-absurd"]["final_test_mse"])
     assert summary["kan-absurd"]["gain"] == 0.0  # relukan's finite MSE / infinite
     assert summary["relukan"]["diverged"] == 0
@@ -144,9 +148,9 @@ def test_summary_by_hand():
         _run("f", "kan", 0, 4e-2, seconds=3.0), _run("f", "kan", 1, 1e-2, seconds=1.0), _run("f", "kan", 2, 9e-2, seconds=2.0),
         _run("f", "relukan", 0, 1e-4), _run("f", "relukan", 1, 4e-4), _run("f", "relukan", 2, 0.0, diverged=True, best=5e-3),
     ]
-    rows = {row["model"]: row for row in fit.summarize(runs, "kan")}
+    rows = {row["model"]: row for row in summarize(runs, "kan")}
     kan, relukan = rows["kan"], rows["relukan"]
-    assert list(kan) == fit.SUMMARY_COLUMNS
+    assert list(kan) == SUMMARY_COLUMNS
     assert kan["n_seeds"] == 3 and kan["diverged"] == 0
     assert kan["final_test_mse"] == 4e-2 and kan["final_test_mse_min"] == 1e-2 and kan["final_test_mse_max"] == 9e-2
     assert kan["final_train_mse"] == 2e-2 and kan["final_test_rmse"] == pytest.approx(0.2) and kan["seconds"] == 2.0
@@ -161,17 +165,17 @@ def test_summary_by_hand():
 
 def test_representative_seed_is_the_median_run():
     runs = [_run("f", "kan", 0, 4e-2), _run("f", "kan", 1, 1e-2), _run("f", "kan", 2, 9e-2)]
-    assert fit.representative_seed(runs, "f", "kan") == 0
+    assert representative_seed(runs, "f", "kan") == 0
     runs = [_run("f", "m", 0, 1.0, diverged=True), _run("f", "m", 1, 3.0), _run("f", "m", 2, 2.0)]
-    assert fit.representative_seed(runs, "f", "m") == 1  # the diverged run ranks last
-    assert fit.representative_seed([_run("f", "m", 0, 1.0, diverged=True)], "f", "m") is None
+    assert representative_seed(runs, "f", "m") == 1  # the diverged run ranks last
+    assert representative_seed([_run("f", "m", 0, 1.0, diverged=True)], "f", "m") is None
 
 
 def test_curve_bands_by_hand():
-    a = fit.RunResult({"function": "f", "model": "m", "seed": 0}, [1, 2, 3], [4.0, 2.0, 1.0], [5.0, 3.0, 2.0])
-    b = fit.RunResult({"function": "f", "model": "m", "seed": 1}, [1, 2], [2.0, math.nan], [1.0, 7.0])  # diverged at 2
-    c = fit.RunResult({"function": "f", "model": "m", "seed": 2}, [1, 2, 3], [6.0, 4.0, 3.0], [3.0, 1.0, 4.0])
-    band = fit.curve_bands([a, b, c])[("f", "m")]
+    a = RunResult({"function": "f", "model": "m", "seed": 0}, [1, 2, 3], [4.0, 2.0, 1.0], [5.0, 3.0, 2.0])
+    b = RunResult({"function": "f", "model": "m", "seed": 1}, [1, 2], [2.0, math.nan], [1.0, 7.0])  # diverged at 2
+    c = RunResult({"function": "f", "model": "m", "seed": 2}, [1, 2, 3], [6.0, 4.0, 3.0], [3.0, 1.0, 4.0])
+    band = curve_bands([a, b, c])[("f", "m")]
     assert band["step"] == [1, 2, 3]
     assert band["train_median"] == [4.0, 3.0, 2.0] and band["train_min"] == [2.0, 2.0, 1.0] and band["train_max"] == [6.0, 4.0, 3.0]
     assert band["test_median"] == [3.0, 3.0, 3.0] and band["test_max"] == [5.0, 7.0, 4.0]
@@ -179,7 +183,7 @@ def test_curve_bands_by_hand():
 
 def _paper(config_name):
     config = load_config(REPO / "configs" / config_name, [], FitConfig)
-    return config, fit.paper_fits(read_csv(PAPER / "fit.csv"), config)
+    return config, paper_fits(read_csv(PAPER / "fit.csv"), config)
 
 
 def test_paper_numbers_in_mse_for_the_side_that_ran_our_function():
@@ -202,7 +206,7 @@ def test_paper_numbers_in_mse_for_the_side_that_ran_our_function():
 
 def test_paper_curves_are_mse_for_both_models():
     _, paper = _paper("fit.yaml")
-    curves = fit.paper_curves(read_csv(PAPER / "loss_curves.csv"), paper)
+    curves = paper_curves(read_csv(PAPER / "loss_curves.csv"), paper)
     assert ("f3", "kan") in curves and ("f3", "relukan") not in curves
     kan = curves[("f1", "kan")]
     assert len(kan["step"]) == 5000 and kan["step"][0] == 1
@@ -216,12 +220,12 @@ def test_paper_table_layout():
         {"function": "f4", "model": "relukan", "final_test_mse": 1e-4, "gain": 50.0},
         {"function": "f4", "model": "kan", "final_test_mse": 5e-3, "gain": math.nan},
     ]
-    columns = fit.table_columns(["relukan", "kan"], "kan")
+    columns = table_columns(["relukan", "kan"], "kan")
     assert columns == [
         "function", "relukan_test_mse", "kan_test_mse", "relukan_gain",
         "paper_kan_test_mse", "paper_relukan_test_mse", "paper_gain", "paper_gain_as_plotted", "paper_note",
     ]
-    table = fit.paper_table(summary, ["f4", "f9"], ["relukan", "kan"], "kan", paper)
+    table = paper_table(summary, ["f4", "f9"], ["relukan", "kan"], "kan", paper)
     assert table[0]["relukan_test_mse"] == 1e-4 and table[0]["relukan_gain"] == 50.0
     assert table[0]["paper_gain"] == paper["f4"].gain
     assert table[1] == {"function": "f9", "relukan_test_mse": None, "kan_test_mse": None, "relukan_gain": None}
@@ -242,7 +246,7 @@ def test_a_run_whose_pykan_fit_raises_is_recorded_as_diverged(monkeypatch):
 
     monkeypatch.setattr(PyKAN, "pykan_fit", failing_fit)
     config = _config(seeds=[0], functions=[_config().functions[0].model_dump()])
-    results = {r.run["model"]: r for r in fit.iter_fit(config, "cpu")}
+    results = {r.run["model"]: r for r in iter_fit(config, "cpu")}
     run = results["kan-pykan-fit"].run
     assert run["diverged"] and run["diverged_step"] == 7 and run["steps_done"] == 7
     assert run["error"] == "pykan fit() failed: RuntimeError: linalg.lstsq: the algorithm failed to converge"
@@ -259,7 +263,7 @@ def test_a_run_that_raises_is_recorded_as_failed_and_left_out_of_the_numbers(mon
 
     monkeypatch.setattr(MultKAN, "forward", broken_forward)
     config = _config(seeds=[0, 1], functions=[_config().functions[0].model_dump()])
-    results = list(fit.iter_fit(config, "cpu"))
+    results = list(iter_fit(config, "cpu"))
     assert [r.run["model"] for r in results] == [m for m in ("relukan", "kan", "kan-pykan-fit", "bspline") for _ in (0, 1)]  # nothing skipped
     for result in results:
         run = result.run
@@ -269,7 +273,7 @@ def test_a_run_that_raises_is_recorded_as_failed_and_left_out_of_the_numbers(mon
             assert (run["function"], run["seed"], run["steps"]) == ("f1", result.run["seed"], 25)
         else:
             assert run["error"] is None and run["steps_done"] == 25
-    summary = {row["model"]: row for row in fit.summarize([r.run for r in results], "kan")}
+    summary = {row["model"]: row for row in summarize([r.run for r in results], "kan")}
     assert summary["relukan"]["failed"] == 0 and summary["relukan"]["n_seeds"] == 2
     assert summary["kan"]["failed"] == 2 and summary["kan"]["n_seeds"] == 0 and summary["kan"]["diverged"] == 0
     assert math.isnan(summary["kan"]["final_test_mse"]) and math.isnan(summary["relukan"]["gain"])
@@ -281,7 +285,7 @@ def test_the_same_config_and_seed_give_the_same_results():
     f6 = {"name": "f6", "expression": "exp(sin(pi*x1**2 + pi*x2**2) + sin(pi*x3**2 + pi*x4**2))",
           "width": [4, 4, 2, 1], "grid": 10, "k": 3}
     config = _config(seeds=[0], functions=[f6], train={"steps": 40, "lr": 1e-2, "log_every": 1})
-    first, second = list(fit.iter_fit(config, "cpu")), list(fit.iter_fit(config, "cpu"))
+    first, second = list(iter_fit(config, "cpu")), list(iter_fit(config, "cpu"))
     for a, b in zip(first, second):
         assert a.run["model"] == b.run["model"]
         if a.run["kind"] == "relukan":
@@ -294,8 +298,8 @@ def test_the_same_config_and_seed_give_the_same_results():
 
 def test_a_relukans_seeds_train_batched_and_match_separate_runs():
     models = [{"name": "relukan", "kind": "relukan"}, {"name": "fast", "kind": "relukan", "impl": "fast"}]
-    batched = list(fit.iter_fit(_config(models=models, seeds=[0, 1, 2], baseline=None), "cpu"))
-    alone = list(fit.iter_fit(_config(models=models, seeds=[0, 1, 2], baseline=None, train={"steps": 25, "lr": 1e-2, "log_every": 10,
+    batched = list(iter_fit(_config(models=models, seeds=[0, 1, 2], baseline=None), "cpu"))
+    alone = list(iter_fit(_config(models=models, seeds=[0, 1, 2], baseline=None, train={"steps": 25, "lr": 1e-2, "log_every": 10,
                                                                             "batch_seeds": False}), "cpu"))
     assert [r.run["batched"] for r in batched] == [3] * 12 and [r.run["batched"] for r in alone] == [1] * 12
     for a, b in zip(batched, alone):
@@ -312,7 +316,7 @@ def test_a_relukans_seeds_train_batched_and_match_separate_runs():
 
 
 def test_a_kans_seeds_still_train_one_by_one():
-    results = list(fit.iter_fit(_config(models=[{"name": "kan", "kind": "kan"}], baseline=None, functions=[
+    results = list(iter_fit(_config(models=[{"name": "kan", "kind": "kan"}], baseline=None, functions=[
         {"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3}]), "cpu"))
     assert [r.run["batched"] for r in results] == [1, 1]
 
@@ -329,7 +333,7 @@ def test_an_lbfgs_run_of_every_kind_trains_in_the_loop_seed_by_seed_and_says_so(
     models = [*LBFGS_MODELS, {"name": "adam", "kind": "relukan"}, {"name": "pykan-lbfgs", "kind": "kan",
                                                                    "pykan_fit": {"opt": "LBFGS", "update_grid": False}}]
     config = _config(models=models, functions=[F1], baseline=None, train={"steps": 15, "lr": 1e-2, "log_every": 5})
-    runs = {(r.run["model"], r.run["seed"]): r.run for r in fit.iter_fit(config, "cpu")}
+    runs = {(r.run["model"], r.run["seed"]): r.run for r in iter_fit(config, "cpu")}
     assert len(runs) == 2 * len(models)
     for (model, seed), run in runs.items():
         lbfgs = model in {m["name"] for m in LBFGS_MODELS}
@@ -349,14 +353,14 @@ def test_an_lbfgs_entrys_seeds_are_not_batchable():
                      baseline=None)
     models = {m.name: m for m in config.models}
     assert batchable(config, models["adam"]) and not batchable(config, models["lbfgs"])
-    together = groups(fit.plan(config), config, models, fit.together)
-    assert [[(u.model, u.seed) for u in group] for group in together] == [
+    grouped = groups(plan(config), config, models, together)
+    assert [[(u.model, u.seed) for u in group] for group in grouped] == [
         [("adam", 0), ("adam", 1)], [("lbfgs", 0)], [("lbfgs", 1)]]
 
 
 def test_lbfgs_runs_are_bit_identical_run_twice():
     config = _config(models=LBFGS_MODELS[:2], seeds=[4], functions=[F1], baseline=None)
-    first, second = (list(fit.iter_fit(config, "cpu")) for _ in range(2))
+    first, second = (list(iter_fit(config, "cpu")) for _ in range(2))
     for a, b in zip(first, second):
         assert a.train_mse == b.train_mse and a.test_mse == b.test_mse and a.predictions == b.predictions
         assert a.run["final_test_mse"] == b.run["final_test_mse"] and a.run["optimizer"] == "lbfgs"
@@ -366,7 +370,7 @@ def test_a_diverging_lbfgs_run_is_recorded_as_diverged():
     absurd = {"name": "absurd", "kind": "relukan", "optimizer": "lbfgs", "lr": 1e3, "lbfgs": {"line_search": "none"}}
     config = _config(models=[absurd, LBFGS_MODELS[0]], seeds=[0], functions=[F1], baseline=None,
                      train={"steps": 30, "lr": 1e-2, "log_every": 10})
-    results = {r.run["model"]: r for r in fit.iter_fit(config, "cpu")}
+    results = {r.run["model"]: r for r in iter_fit(config, "cpu")}
     run = results["absurd"].run
     assert run["diverged"] and run["diverged_step"] == run["steps_done"] < 30
     assert run["error"] == f"the loss is not finite at step {run['steps_done']}" and math.isnan(run["final_test_mse"])

@@ -8,7 +8,8 @@ import math
 import pytest
 from hypothesis import given, strategies as st
 
-from relukan_bench.experiments.fit import RunResult, targets
+from relukan_bench.experiments.fit import targets
+from relukan_bench.experiments.fit.records import RunResult
 from relukan_bench.experiments.fit.targets import first_step, run_steps, suffix
 
 
@@ -94,8 +95,9 @@ def test_step_times_come_from_a_real_speed_run_of_the_same_entry_shape_and_batch
 
 
 def test_an_absolute_step_times_that_names_no_speed_run_is_refused_in_one_line(tmp_path):
-    from relukan_bench.config import FitConfig, load_config
+    from relukan_bench.config import load_config
     from relukan_bench.errors import ConfigError
+    from relukan_bench.experiments.fit.config import FitConfig
     from tests.tiny import FIT
 
     (tmp_path / "fit.yaml").write_text(FIT)
@@ -129,6 +131,6 @@ def test_a_relative_step_times_names_a_sibling_and_without_one_the_run_says_so(t
 
 
 def test_the_timed_columns_are_the_summarys_time_columns():
-    from relukan_bench.experiments.fit import SUMMARY_COLUMNS
+    from relukan_bench.experiments.fit.records import SUMMARY_COLUMNS
 
     assert set(targets.TIMED) == {c for c in SUMMARY_COLUMNS if c == "step_s" or c.startswith("time_e")}

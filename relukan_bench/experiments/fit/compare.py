@@ -8,7 +8,8 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from relukan_bench.compare import Entry, Side, lines as _lines, number as _float, name as _text
+from relukan_bench.compare_sides import Entry, Side, lines as _lines, number as _float, name as _text
+from relukan_bench.experiments.fit.paper import paper_fits
 
 KEYS = ("function", "model")
 
@@ -58,8 +59,8 @@ def paper_fit(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
 
 def paper_keys(paper_rows: Sequence[dict[str, str]], config_path: Path) -> set[tuple[str, ...]]:
     """The paper's rows whose model ran the same function as the run whose config is `config_path`."""
-    from relukan_bench.config import FitConfig, load_config
-    from relukan_bench.experiments.fit import paper_fits
+    from relukan_bench.config import load_config
+    from relukan_bench.experiments.fit.config import FitConfig
 
     config = load_config(config_path, [], FitConfig)
     keys = set()

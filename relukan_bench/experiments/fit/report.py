@@ -5,7 +5,7 @@ numbers, the figures) and its verdict.
 ReLU-KAN MSE (medians over seeds); *holds* at `HOLDS_AT` or more, *partly holds* above 1x,
 *does not hold* at 1x or less.
 
-A tuned run (`tune:` candidates, relukan_bench.tuning) is read by each model's selected
+A tuned run (`tune:` candidates, experiments/fit/tuning.py) is read by each model's selected
 candidate only (report.load_experiment). When the reproduce run holds `fit-tuned/`
 (`reproduce --tuned`) the claim is stated both ways, each by the same rule: under the shared
 protocol (every model trained alike) and with each model at its own best, chosen on
@@ -21,8 +21,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import relukan_bench.experiments.fit.peers as peers
 from relukan_bench import fmt
-from relukan_bench.experiments.fit import peers
+from relukan_bench.experiments import protocol
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, geomean, link, span
 from relukan_bench.tables import markdown_table
 
@@ -99,11 +100,9 @@ def _tuned(exp: Experiment) -> bool:
 
 def _at_its_best(exp: Experiment | None) -> tuple[Any, Experiment] | None:
     """The reproduce run's tuned fit (`fit-tuned/`: its protocol.Part and directory), when it has one."""
-    from relukan_bench.experiments.fit import EXPERIMENT
-
     if exp is None:
         return None
-    return next(((part, exp.variants[part.name]) for part in EXPERIMENT.parts
+    return next(((part, exp.variants[part.name]) for part in protocol.experiment("fit").parts
                  if part.needs == ("tuned",) and part.name in exp.variants), None)
 
 
@@ -205,9 +204,7 @@ def _ratios(exp: Experiment) -> _Ratios:
 
 def verdict(exp: Experiment | None) -> Verdict:
     """The claim judged on one run directory (a tuned one by its selected candidates)."""
-    from relukan_bench.experiments.fit import EXPERIMENT
-
-    claim = EXPERIMENT.claim
+    claim = protocol.experiment("fit").claim
     if exp is None or not exp.summary or exp.relukan() is None or exp.kan() is None:
         return Verdict("fit", claim, UNTESTED, "Untested: the fit experiment did not produce ReLU-KAN and KAN rows.")
     found = _ratios(exp)

@@ -20,6 +20,10 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from relukan_bench.experiments.fit.plan import trainer
+from relukan_bench.results import read_csv
+from relukan_bench.stats import median
+
 #: the validation MSE levels the summary reports the steps and the time to
 TARGETS = (1e-2, 1e-3, 1e-4, 1e-5)
 #: `step_source` of a step time measured by the fit run itself
@@ -50,8 +54,6 @@ def summary_columns(results: Sequence[Any], summary: list[dict[str, Any]],
     """Fill every summary row's steps_eN (median over the seeds that did not fail), reached_eN,
     step_s, step_source and time_eN. `timed`: (function, model, device) -> seconds per step
     from a speed run, where one applies."""
-    from relukan_bench.stats import median
-
     groups: dict[tuple[str, str], list[Any]] = {}
     for result in results:
         run = result.run
@@ -75,7 +77,7 @@ def summary_columns(results: Sequence[Any], summary: list[dict[str, Any]],
 def speed_run(config: Any, run_dir: Path) -> tuple[Path | None, str | None]:
     """The speed run `config.step_times` names (a relative path: beside `run_dir`), or None
     with a warning saying why this run's own step times are used instead."""
-    from relukan_bench.config import is_speed_run
+    from relukan_bench.experiments.fit.config import is_speed_run
 
     if config.step_times is None:
         return None, None
@@ -92,9 +94,8 @@ def speed_step_times(config: Any, run_dir: Path | None) -> dict[tuple[str, str, 
     aside, Adam only) on a function of the same width, grid and k, at the fit's training batch."""
     if run_dir is None:
         return {}
-    from relukan_bench.config import SpeedConfig, load_config
-    from relukan_bench.experiments.fit import trainer
-    from relukan_bench.results import read_csv
+    from relukan_bench.config import load_config
+    from relukan_bench.experiments.speed.config import SpeedConfig
 
     speed = load_config(run_dir / "config.yaml", [], SpeedConfig)
     if speed.data.samples != config.data.train_samples:
