@@ -5,9 +5,11 @@ import math
 import pytest
 import torch
 
-from relukan_bench.config import ForgettingConfig, ForgettingDataSpec
-from relukan_bench.experiments import forgetting
-from relukan_bench.experiments.forgetting import Unit, run_one, scores, summarize, target, zero_mse
+from relukan_bench.experiments.forgetting.config import ForgettingConfig, ForgettingDataSpec
+from relukan_bench.experiments.forgetting.plan import Unit, iter_forgetting, run_one
+from relukan_bench.experiments.forgetting.records import RUN_COLUMNS, SUMMARY_COLUMNS
+from relukan_bench.experiments.forgetting.summary import curve_medians, median_matrix, representative_seed, scores, summarize
+from relukan_bench.experiments.forgetting.target import target, zero_mse
 from tests.close import assert_close_scaled
 
 #: Float32 MSEs after the same training steps through different kernels (the seeds as one
@@ -102,15 +104,15 @@ def test_summary_medians_and_spread_over_seeds():
     assert a["final_mse"] == pytest.approx(0.21) and a["learned_mse"] == 0.01
     b = rows["b"]  # a diverged run counts as unbounded
     assert b["diverged"] == 1 and b["forgetting"] == math.inf and b["forgetting_min"] == 0.5
-    assert list(rows["a"]) == forgetting.SUMMARY_COLUMNS
+    assert list(rows["a"]) == SUMMARY_COLUMNS
 
 
 def test_representative_seed_is_the_median_forgetting():
     runs = [_run("a", 0, 0.3), _run("a", 1, 0.1), _run("a", 2, 0.2)]
-    assert forgetting.representative_seed(runs, "a") == 2
+    assert representative_seed(runs, "a") == 2
     runs = [_run("a", 0, 0.3), _run("a", 1, 0.1, diverged=True), _run("a", 2, 0.2)]
-    assert forgetting.representative_seed(runs, "a") == 0  # the diverged seed ranks last
-    assert forgetting.representative_seed([_run("a", 0, 0.1, diverged=True)], "a") is None
+    assert representative_seed(runs, "a") == 0  # the diverged seed ranks last
+    assert representative_seed([_run("a", 0, 0.1, diverged=True)], "a") is None
 
 
 def test_median_matrix_and_curves():
@@ -118,9 +120,9 @@ def test_median_matrix_and_curves():
         {"model": "a", "seed": s, "phase": p, "segment": j, "mse": 10 * p + j + s}
         for s in (0, 1, 2) for p in (0, 1, 2) for j in (1, 2)
     ]
-    assert forgetting.median_matrix(rows, "a") == [[2, 3], [12, 13], [22, 23]]
+    assert median_matrix(rows, "a") == [[2, 3], [12, 13], [22, 23]]
     curves = [{"model": "a", "seed": s, "step": t, "segment": j, "mse": t + s} for s in (0, 1, 2) for t in (1, 2) for j in (1, 2)]
-    assert forgetting.curve_medians(curves, "a") == {1: ([1, 2], [2, 3]), 2: ([1, 2], [2, 3])}
+    assert curve_medians(curves, "a") == {1: ([1, 2], [2, 3]), 2: ([1, 2], [2, 3])}
 
 
 # ----------------------------------------------------------------------------- real runs
@@ -150,7 +152,7 @@ def test_a_real_run_fills_the_matrix_predictions_and_curves(model):
     config = _config()
     result = _one(config, model)
     run = result.run
-    assert list(run) == forgetting.RUN_COLUMNS
+    assert list(run) == RUN_COLUMNS
     assert (run["phases"], run["phases_done"], run["diverged"], run["steps_per_phase"]) == (4, 4, False, 30)
     matrix = [[None] * 4 for _ in range(5)]
     for row in result.matrix:
@@ -195,7 +197,7 @@ def test_divergence_stops_the_run_and_is_recorded():
 def test_iter_forgetting_runs_the_plan_in_order():
     config = _config(seeds=[0, 1], models=SMALL["models"][:1] + SMALL["models"][2:3], train={**SMALL["train"], "steps_per_phase": 3})
     seen = []
-    results = list(forgetting.iter_forgetting(config, "cpu", lambda unit, done, loss: seen.append((unit.seed, unit.model, done))))
+    results = list(iter_forgetting(config, "cpu", lambda unit, done, loss: seen.append((unit.seed, unit.model, done))))
     assert [(r.run["seed"], r.run["model"]) for r in results] == [(0, "relukan"), (1, "relukan"), (0, "mlp"), (1, "mlp")]
     assert [r.run["batched"] for r in results] == [2, 2, 1, 1]  # the ReLU-KAN's two seeds train at once
     assert seen[:4] == [(0, "relukan", 3), (0, "relukan", 6), (0, "relukan", 9), (0, "relukan", 12)]
@@ -205,8 +207,8 @@ def test_iter_forgetting_runs_the_plan_in_order():
 def test_batched_seeds_match_separate_runs(reset):
     models = [{"name": "relukan", "kind": "relukan"}, {"name": "fast", "kind": "relukan", "impl": "fast"}]
     train = {**SMALL["train"], "steps_per_phase": 20, "reset_optimizer": reset}
-    together = list(forgetting.iter_forgetting(_config(seeds=[0, 1, 2], models=models, train=train), "cpu"))
-    alone = list(forgetting.iter_forgetting(_config(seeds=[0, 1, 2], models=models, train={**train, "batch_seeds": False}), "cpu"))
+    together = list(iter_forgetting(_config(seeds=[0, 1, 2], models=models, train=train), "cpu"))
+    alone = list(iter_forgetting(_config(seeds=[0, 1, 2], models=models, train={**train, "batch_seeds": False}), "cpu"))
     assert [r.run["batched"] for r in together] == [3] * 6 and [r.run["batched"] for r in alone] == [1] * 6
     for a, b in zip(together, alone):
         assert (a.run["seed"], a.run["model"], a.run["init_seed"]) == (b.run["seed"], b.run["model"], b.run["init_seed"])

@@ -10,10 +10,10 @@ import yaml
 from typer.testing import CliRunner
 
 from relukan_bench.cli import app
-from relukan_bench.config import ForgettingDataSpec
-from relukan_bench.experiments.forgetting import zero_mse
 from relukan_bench.experiments.forgetting import peers
 from relukan_bench.experiments.forgetting import report as forgetting_report
+from relukan_bench.experiments.forgetting.config import ForgettingDataSpec
+from relukan_bench.experiments.forgetting.target import zero_mse
 from relukan_bench.experiments.protocol import reproduce_parts
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, load_all
 from relukan_bench.results import read_csv
@@ -41,7 +41,8 @@ def test_the_peers_part_runs_with_reproduce_peers_only():
 
 
 def test_the_shipped_config_builds_the_cubic_peers_at_k_3_on_grid_23():
-    from relukan_bench.config import ForgettingConfig, load_config
+    from relukan_bench.config import load_config
+    from relukan_bench.experiments.forgetting.config import ForgettingConfig
     from relukan_bench.kinds import kind_of, size_row
     from relukan_bench.resources import find_config
 

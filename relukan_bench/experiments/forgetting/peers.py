@@ -14,6 +14,9 @@ import math
 from typing import Any
 
 from relukan_bench import fmt
+from relukan_bench.experiments.forgetting.config import ForgettingDataSpec
+from relukan_bench.experiments.forgetting.target import zero_mse as of_data
+from relukan_bench.kinds import kinds
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite
 from relukan_bench.tables import markdown_table
 
@@ -38,15 +41,11 @@ def run(exp: Experiment | None) -> Experiment | None:
 
 
 def _basis(run: Experiment, model: str) -> str | None:
-    from relukan_bench.kinds import kinds
-
     kind = kinds().get(run.kinds().get(model, ""))
     return kind.basis if kind is not None else None
 
 
 def _label(kind: str) -> str:
-    from relukan_bench.kinds import kinds
-
     return kinds()[kind].label if kind in kinds() else kind
 
 
@@ -56,10 +55,9 @@ def _fraction(row: dict[str, Any]) -> float:
 
 
 def zero_mse(run: Experiment) -> float:
-    """The MSE on a segment of predicting 0 there (the forgetting report's, which imports this module)."""
-    from relukan_bench.experiments.forgetting.report import zero_mse as of_run
-
-    return of_run(run)
+    """The MSE of predicting 0 on a segment, from the run's own data settings (the forgetting
+    report's too, which imports this module)."""
+    return of_data(ForgettingDataSpec.model_validate(run.config.get("data", {})))  # the defaults where the run names none
 
 
 def _kans(run: Experiment) -> list[str]:

@@ -13,11 +13,15 @@ import math
 from pathlib import Path
 from typing import Any
 
+import relukan_bench.experiments.forgetting.peers as peers
 from relukan_bench import fmt
-from relukan_bench.experiments.forgetting import peers
+from relukan_bench.experiments.forgetting.peers import zero_mse
+from relukan_bench.experiments.forgetting.tables import summary_table
+from relukan_bench.experiments.protocol import experiment
+from relukan_bench.kinds import kinds
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite, geomean, link, span
 from relukan_bench.stats import ratio_range
-from relukan_bench.tables import markdown_table
+from relukan_bench.tables import markdown_table, to_markdown
 
 HOLDS_AT = 0.10  # at most 10% of what was gained is lost
 RULE = (f"forgetting holds when ReLU-KAN loses at most {HOLDS_AT:.0%} of its gains on every seed, and partly holds "
@@ -25,10 +29,6 @@ RULE = (f"forgetting holds when ReLU-KAN loses at most {HOLDS_AT:.0%} of its gai
 
 
 def section(exp: Experiment, run_dir: Path) -> str:
-    from relukan_bench.experiments.forgetting import summary_table
-    from relukan_bench.kinds import kinds
-    from relukan_bench.tables import to_markdown
-
     data, train = exp.config.get("data", {}), exp.config.get("train", {})
     labels = {name: kinds()[kind].label if kind in kinds() else kind for name, kind in exp.kinds().items()}
     table = summary_table(exp.summary, zero_mse(exp), data.get("segments"), train.get("steps_per_phase"), train.get("lr"),
@@ -49,18 +49,8 @@ def section(exp: Experiment, run_dir: Path) -> str:
     return "\n".join(text + (["", among] if among else []))
 
 
-def zero_mse(exp: Experiment) -> float:
-    """The MSE of predicting 0 on a segment, from the run's own data settings."""
-    from relukan_bench.config import ForgettingDataSpec
-    from relukan_bench.experiments.forgetting import zero_mse as compute
-
-    return compute(ForgettingDataSpec.model_validate(exp.config.get("data", {})))  # the defaults where the run names none
-
-
 def verdict(exp: Experiment | None) -> Verdict:
-    from relukan_bench.experiments.forgetting import EXPERIMENT
-
-    claim = EXPERIMENT.claim
+    claim = experiment("forgetting").claim
     if exp is None or not exp.summary or exp.relukan() is None:
         return Verdict("forgetting", claim, UNTESTED, "Untested: the forgetting experiment did not produce a ReLU-KAN row.")
     rows = {r["model"]: r for r in exp.summary}
