@@ -8,7 +8,10 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from relukan_bench.compare import Entry, Side, lines as _lines, number as _float, name as _text
+from relukan_bench.compare_sides import Entry, Side, lines as _lines, number as _float, name as _text
+from relukan_bench.experiments.speed.paper import paper_speedups
+from relukan_bench.results import read_mapping
+from relukan_bench.stats import median
 
 KEYS = ("function", "model", "device")
 
@@ -19,8 +22,6 @@ def speed_raw(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
         key = tuple(_text(path, line, row, k) for k in KEYS)
         value = None if row.get("error") else _float(path, line, row, "ms_per_step", required=False)  # a failed unit
         samples.setdefault(key, []).append(math.nan if value is None else value)
-    from relukan_bench.stats import median
-
     side.metrics["ms_per_step"] = {
         key: Entry(median([v for v in values if v == v]), samples=[v for v in values if v == v],
                    failed=any(v != v for v in values))
@@ -53,8 +54,6 @@ def _baseline(side: Side) -> str:
     """The run's baseline model: its config.yaml says, else the default `kan`."""
     if side.config_path is None:
         return "kan"
-    from relukan_bench.results import read_mapping
-
     baseline = (read_mapping(side.config_path) or {}).get("baseline")
     return baseline if isinstance(baseline, str) and baseline else "kan"
 
@@ -87,8 +86,8 @@ def paper_speed(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
 
 def paper_keys(paper_rows: Sequence[dict[str, str]], config_path: Path) -> set[tuple[str, ...]]:
     """The paper's rows that ran the same function as the run whose config is `config_path`."""
-    from relukan_bench.config import SpeedConfig, load_config
-    from relukan_bench.experiments.speed import paper_speedups
+    from relukan_bench.config import load_config
+    from relukan_bench.experiments.speed.config import SpeedConfig
 
     config = load_config(config_path, [], SpeedConfig)
     return {(f, "relukan", "cuda" if d == "gpu" else d) for f, d in paper_speedups(paper_rows, config)}

@@ -12,10 +12,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+import relukan_bench.experiments.speed.peers as peers
 from relukan_bench import fmt
-from relukan_bench.experiments.speed import peers
+from relukan_bench.experiments.speed.paper import CLAIM
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite, geomean, link, span
-from relukan_bench.stats import ratio_range
+from relukan_bench.stats import median, ratio_range
 from relukan_bench.tables import markdown_table
 
 HOLDS_AT = 15.0  # "about 20x": at least 15x somewhere
@@ -234,9 +235,7 @@ def _decomposition_lines(exp: Experiment, kan: str) -> list[str]:
 
 
 def verdict(exp: Experiment | None) -> Verdict:
-    from relukan_bench.experiments.speed import EXPERIMENT
-
-    claim = EXPERIMENT.claim
+    claim = CLAIM
     if exp is None or not exp.summary or exp.relukan() is None or exp.kan() is None:
         return Verdict("speed", claim, UNTESTED, "Untested: the speed experiment did not produce ReLU-KAN and KAN rows.")
     relukan = exp.relukan()
@@ -298,8 +297,6 @@ def _ours(exp: Experiment, relukan: str) -> str:
 def finding(exp: Experiment) -> str:
     """One line: where the paper's ReLU-KAN's speedup over pykan comes from (decomposition.csv):
     pykan's code (kan / B-spline KAN) or the ReLU basis (B-spline KAN / ReLU-KAN); "" without it."""
-    from relukan_bench.stats import median
-
     relukan = exp.relukan()
     rows = [r for r in exp.decomposition if r["relukan"] == relukan and finite(r.get("implementation"))]
     shares = [r["implementation_share"] for r in rows if finite(r.get("implementation_share"))]
