@@ -4,8 +4,11 @@ import math
 
 import pytest
 
-from relukan_bench.config import SpeedConfig
-from relukan_bench.experiments.speed import DECOMPOSITION_COLUMNS, decompose, paper_speedups, paper_table, plan, summarize, table_columns
+from relukan_bench.experiments.speed.config import SpeedConfig
+from relukan_bench.experiments.speed.paper import paper_speedups, paper_table, table_columns
+from relukan_bench.experiments.speed.plan import plan
+from relukan_bench.experiments.speed.records import DECOMPOSITION_COLUMNS
+from relukan_bench.experiments.speed.summary import decompose, summarize
 
 
 def record(function, model, seconds, device="cpu", steps=100, loss=0.5):
@@ -111,7 +114,7 @@ def test_failed_units_are_counted_and_left_out_of_the_statistics():
 
 
 def test_a_unit_whose_loss_is_not_finite_is_recorded_as_failed():
-    from relukan_bench.experiments.speed import iter_speed
+    from relukan_bench.experiments.speed.plan import iter_speed
 
     config = CONFIG.model_copy(update={"functions": CONFIG.functions[:1], "timing": CONFIG.timing.model_copy(update={"repeats": 1}),
                                        "train": CONFIG.train.model_copy(update={"steps": 5, "lr": 1e30})})
@@ -157,7 +160,7 @@ def test_every_pykan_version_and_mode_in_one_run(pykan_home, tmp_path):
         "functions:\n  - {name: f2, expression: sin(pi*x1 + pi*x2), width: [2, 1], grid: 5, k: 3}\n")
     outcome = run("speed", Request(config=tmp_path / "c.yaml", out=tmp_path / "run"))
     assert not outcome.failed, outcome.failed
-    from relukan_bench.experiments.speed import RawRecord
+    from relukan_bench.experiments.speed.records import RawRecord
     from relukan_bench.results import read_records
 
     raw = read_records(tmp_path / "run" / "raw.csv", RawRecord)
@@ -189,7 +192,8 @@ def test_every_pykan_version_and_mode_in_one_run(pykan_home, tmp_path):
 
 def test_reproduce_runs_the_baselines_config_once_its_environments_are_prepared(pykan_home):
     from relukan_bench.config import load_config
-    from relukan_bench.experiments.speed import EXPERIMENT, baseline_versions
+    from relukan_bench.experiments.speed import EXPERIMENT
+    from relukan_bench.experiments.speed.config import baseline_versions
 
     path, note = EXPERIMENT.reproduce_config()
     assert path.name == "speed-baselines.yaml" and note is None
@@ -205,7 +209,7 @@ def test_reproduce_runs_the_baselines_config_once_its_environments_are_prepared(
 def test_a_version_whose_worker_fails_is_a_failed_unit_that_names_it(pykan_home, tmp_path, monkeypatch):
     """An environment whose pykan cannot even be imported: each of its units fails with one line
     naming the version, the row still says which pykan was asked for, the others run."""
-    from relukan_bench.experiments.speed import iter_speed
+    from relukan_bench.experiments.speed.plan import iter_speed
     from relukan_bench.pykan_envs import HOME_VARIABLE
 
     broken = tmp_path / "home"
@@ -257,7 +261,7 @@ def shapes_config(tmp_path, text=SHAPES, overrides=()):
 def test_bare_shapes_on_random_targets_with_their_own_batch(tmp_path):
     """A shape with `expression: random` of any last width trains on standard-normal targets at
     its own batch; each row records its batch, multiply-adds, match, effort and inference."""
-    from relukan_bench.experiments.speed import iter_speed
+    from relukan_bench.experiments.speed.plan import iter_speed
 
     records = list(iter_speed(shapes_config(tmp_path), ["cpu"]))
     assert len(records) == 2 * 2 * 3 and not any(r["error"] for r in records)
@@ -284,7 +288,7 @@ def test_a_random_target_needs_no_single_output_but_an_expression_still_does(tmp
 def test_a_model_estimated_above_the_limit_is_marked_too_slow_and_never_run(tmp_path):
     """The probe runs two steps at a tenth of the batch; a limit no step can meet marks every
     unit too slow to time, counted apart from failures, never timed and never silently left out."""
-    from relukan_bench.experiments.speed import iter_speed
+    from relukan_bench.experiments.speed.plan import iter_speed
 
     config = shapes_config(tmp_path, overrides=["timing.max_step_seconds=1e-9"])
     records = list(iter_speed(config, ["cpu"]))
@@ -304,7 +308,7 @@ def test_the_probe_refuses_a_step_estimated_to_outgrow_the_memory(monkeypatch):
     import torch
 
     from relukan_bench.config import TrainSpec
-    from relukan_bench.experiments.speed import measure as module
+    import relukan_bench.experiments.speed.measure as module
     from relukan_bench.models.relukan import ReLUKAN
 
     x, y = torch.rand(200, 3), torch.rand(200, 1)
@@ -337,7 +341,7 @@ def test_every_new_kind_also_runs_compiled_and_says_so(tmp_path):
     """`compile: true` on the new kinds: the whole step and the forward through torch.compile,
     compile time recorded apart, the effort column saying `compiled` (inkan and flashkan:
     tests/kinds/test_peers.py)."""
-    from relukan_bench.experiments.speed import iter_speed
+    from relukan_bench.experiments.speed.plan import iter_speed
 
     records = {r["model"]: r for r in iter_speed(shapes_config(tmp_path, COMPILED), ["cpu"])}
     assert not any(r["error"] for r in records.values())
@@ -348,7 +352,7 @@ def test_every_new_kind_also_runs_compiled_and_says_so(tmp_path):
 
 
 def test_effort_names_what_each_step_is_given():
-    from relukan_bench.experiments.speed import effort_of
+    from relukan_bench.experiments.speed.plan import effort_of
     from relukan_bench.kinds import kind_of
 
     def entry(kind, **options):
