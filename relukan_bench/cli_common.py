@@ -72,10 +72,6 @@ class _Commands(_TidyHelp, TyperGroup):
         sys.exit(_stopped_status() if code == 0 and _GONE else code)
 
 
-#: set once the reader of stdout is gone: what the command still writes there goes nowhere
-_GONE: list[int] = []
-
-
 def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn library errors into one line on stderr and an exit status, never a traceback."""
 
