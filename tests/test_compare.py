@@ -9,8 +9,11 @@ from typer.testing import CliRunner
 
 from relukan_bench import compare
 from relukan_bench.cli import app
+from relukan_bench.compare_sides import load
 from relukan_bench.errors import UsageError
-from relukan_bench.experiments import fit, forgetting, speed
+from relukan_bench.experiments import forgetting
+from relukan_bench.experiments.fit import records as fit_records
+from relukan_bench.experiments.speed import records as speed_records
 from relukan_bench.results import read_csv, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +31,7 @@ def fit_run(directory: Path, values: dict, env: dict | None = ENV, config: str |
         row = {"function": function, "model": model, "kind": model, "trainer": "loop", "n_seeds": 1, "diverged": 0}
         row.update(value if isinstance(value, dict) else {"final_test_mse": value})
         rows.append(row)
-    write_csv(directory / "summary.csv", fit.SUMMARY_COLUMNS, rows)
+    write_csv(directory / "summary.csv", fit_records.SUMMARY_COLUMNS, rows)
     if env is not None:
         (directory / "env.json").write_text(json.dumps(env))
     if config is not None:
@@ -49,15 +52,15 @@ def speed_run(directory: Path, ms: dict, env: dict | None = ENV, speedups: dict 
         summary.append({"function": function, "model": model, "device": "cpu", "n": len(repeats),
                         "median_s": ordered[len(ordered) // 2] / 10, "ms_per_step": ordered[len(ordered) // 2],
                         "speedup": (speedups or {}).get((function, model), 1.0 if model == "kan" else math.nan)})
-    write_csv(directory / "raw.csv", speed.RAW_COLUMNS, raw)
-    write_csv(directory / "summary.csv", speed.SUMMARY_COLUMNS, summary)
+    write_csv(directory / "raw.csv", speed_records.RAW_COLUMNS, raw)
+    write_csv(directory / "summary.csv", speed_records.SUMMARY_COLUMNS, summary)
     if env is not None:
         (directory / "env.json").write_text(json.dumps(env))
     return directory
 
 
 def run(base: Path, new: Path, threshold: float = 1.10) -> list:
-    return compare.compare(compare.load(base), compare.load(new), threshold)
+    return compare.compare(load(base), load(new), threshold)
 
 
 def marks(comparison) -> dict:
@@ -126,7 +129,8 @@ def test_different_environments_are_named(tmp_path):
 
 
 def test_smoke_runs_and_config_differences_are_named(tmp_path):
-    from relukan_bench.config import FitConfig, dump_config, load_config
+    from relukan_bench.config import dump_config, load_config
+    from relukan_bench.experiments.fit.config import FitConfig
 
     shipped = REPO / "configs" / "fit.yaml"
     full = dump_config(load_config(shipped, [], FitConfig))
@@ -253,16 +257,16 @@ def test_malformed_csvs_are_refused(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)
     with pytest.raises(UsageError) as caught:
-        compare.load(path)
+        load(path)
     assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
 
 
 def test_unrelated_and_missing_inputs_are_refused(tmp_path):
     with pytest.raises(UsageError, match="no such file"):
-        compare.load(tmp_path / "nope")
+        load(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="not a results directory"):
-        compare.load(tmp_path / "empty")
+        load(tmp_path / "empty")
     fits = fit_run(tmp_path / "fit", {("f1", "kan"): 1e-3})
     speeds = speed_run(tmp_path / "speed", {("f1", "kan"): [1.0]})
     with pytest.raises(UsageError, match="no experiment in common"):
@@ -346,7 +350,7 @@ def test_a_table_that_is_not_a_regular_file_is_refused_at_once(tmp_path, spoil):
     {"fifo": lambda p: os.mkfifo(p), "directory": lambda p: p.mkdir(), "loop": lambda p: p.symlink_to(p.name),
      "dev-zero": lambda p: p.symlink_to("/dev/zero")}[spoil](base / "raw.csv")
     with pytest.raises(UsageError, match=r"a/raw\.csv: cannot read it as CSV \((expected a regular file|Too many levels)"):
-        compare.load(base)
+        load(base)
 
 
 @pytest.mark.parametrize("env", ["fifo", '{"cpu": ["AMD"], "threads": "1"}', '{"git": 3}'])
