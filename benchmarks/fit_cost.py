@@ -1,5 +1,5 @@
 """What a fit config will cost before it runs: every (function, model entry) trained for a few
-steps on seed 0 by the experiment's own code (relukan_bench.experiments.fit.iter_fit: the same
+steps on seed 0 by the experiment's own code (relukan_bench.experiments.fit.plan.iter_fit: the same
 trainer, optimizer, logging and evaluation), its seconds per step scaled to the config's steps
 and seeds, summed, and divided by the workers the run will use.
 
@@ -37,8 +37,9 @@ def main() -> None:
     args = parser.parse_args()
     setup(args.threads)
 
-    from relukan_bench.config import FitConfig, load_config
-    from relukan_bench.experiments.fit import Unit, iter_fit
+    from relukan_bench.config import load_config
+    from relukan_bench.experiments.fit.config import FitConfig
+    from relukan_bench.experiments.fit.plan import Unit, iter_fit
 
     full = load_config(args.config, [f"device={args.device}"], FitConfig)
     short = load_config(args.config, [f"device={args.device}", f"train.steps={args.steps}"], FitConfig)

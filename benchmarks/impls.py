@@ -50,8 +50,9 @@ def main() -> None:
     args = parser.parse_args()
     setup(args.threads)
 
-    from relukan_bench.config import SpeedConfig, load_config
+    from relukan_bench.config import load_config
     from relukan_bench.data import make_dataset
+    from relukan_bench.experiments.speed.config import SpeedConfig
     from relukan_bench.timing import clock
 
     config = load_config(ROOT / "configs" / "speed.yaml", [], SpeedConfig)

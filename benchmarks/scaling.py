@@ -31,8 +31,9 @@ def variants(width: int, batch: int, grid: int, k: int, device: str, reference: 
     import torch
 
     from relukan_bench.config import TrainSpec
+    from relukan_bench.fused_step import FusedAdam
     from relukan_bench.models.relukan import ReLUKAN
-    from relukan_bench.training import FusedAdam, make_step
+    from relukan_bench.training import make_step
 
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(batch, width, generator=generator).to(device)

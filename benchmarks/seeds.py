@@ -31,8 +31,9 @@ def main() -> None:
     setup(args.threads)
     import torch
 
-    from relukan_bench.config import SpeedConfig, TrainSpec, load_config
+    from relukan_bench.config import TrainSpec, load_config
     from relukan_bench.data import make_dataset
+    from relukan_bench.experiments.speed.config import SpeedConfig
     from relukan_bench.models.batched import BatchedReLUKAN
     from relukan_bench.models.relukan import ReLUKAN
     from relukan_bench.training import keep_large_allocations, make_step

@@ -1,136 +1,26 @@
 """The `relukan-bench` command line. Thin: each command turns its options into a request,
 makes one call into the library and renders the result.
 
-Only this module turns library errors into a one-line message and an exit status:
-2 for bad input (config, option, device), 128 + the signal for a stop (Ctrl-C 130, SIGTERM 143, SIGHUP 129). Nothing heavy is imported at module
-level, so `--help` and `--version` answer at once.
+Only the CLI (this module, and `cli_common` which its commands share) turns library errors
+into a one-line message and an exit status: 2 for bad input (config, option, device), 128 +
+the signal for a stop (Ctrl-C 130, SIGTERM 143, SIGHUP 129). Nothing heavy is imported at
+module level, so `--help` and `--version` answer at once.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, List, Optional
 
 import enum
 
 import typer
-from typer.core import TyperCommand, TyperGroup
 
 from relukan_bench import __version__
-
-try:  # recent typer vendors click; older typer used click itself
-    from typer._click.exceptions import UsageError as _ClickUsageError
-except ImportError:  # pragma: no cover
-    from click.exceptions import UsageError as _ClickUsageError
-
-
-class _TidyHelp:
-    """Help that shows a value's type only where the option takes one: no `<bool>` after a
-    flag, no `<list[str]>` after an argument whose name already says what it takes."""
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)  # type: ignore[misc]
-        for param in params:
-            if getattr(param, "is_flag", False) and param.metavar is None:
-                param.metavar = ""  # an option's metavar replaces its type in the help
-            elif param.param_type_name == "argument" and param.metavar is not None:
-                param.display_type_rich = lambda ctx: None  # an argument's metavar does not
-        return params
-
-
-class _Command(_TidyHelp, TyperCommand):
-    """One command (see `_TidyHelp`)."""
-
-
-class _Commands(_TidyHelp, TyperGroup):
-    """The command group, with usage errors (an option's value out of range, an unknown
-    option or choice) reported like every other error: one line, exit status 2."""
-
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
-        if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
-        null_before, _GONE[:] = _is_null(1), []
-        try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
-        except OSError as exc:
-            if not _reader_gone(exc):
-                raise
-            _silence(1, 2)
-            sys.exit(_stopped_status())
-        except SystemExit as exc:  # click and rich end a closed pipe of their own output (the help) with status 1
-            if exc.code == 1 and (type(sys.stdout).__name__ == "PacifyFlushWrapper" or _is_null(1) > null_before):
-                _silence(1, 2)
-                sys.exit(_stopped_status())
-            raise
-        except _ClickUsageError as exc:
-            if exc.__class__.__name__ == "NoArgsIsHelpError":  # no arguments at all: the help, as usual
-                return super().main(*args, standalone_mode=True, **kwargs)
-            command = exc.ctx.command_path if exc.ctx is not None else "relukan-bench"
-            typer.echo(f"error: {command}: {_one_line(' '.join(exc.format_message().split()))}", err=True)
-            sys.exit(exc.exit_code)
-        except typer.Abort:
-            typer.echo("aborted", err=True)
-            sys.exit(1)
-        code = code if isinstance(code, int) else 0
-        sys.exit(_stopped_status() if code == 0 and _GONE else code)
-
-
-#: set once the reader of stdout is gone: what the command still writes there goes nowhere
-_GONE: list[int] = []
-
-
-def _reader_gone(exc: BaseException) -> bool:
-    """A write failed because its reader went away: a closed pipe (`| head`), a hung-up terminal."""
-    import errno
-
-    return isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.EIO)
-
-
-def _silence(*descriptors: int) -> None:
-    """Point `descriptors` at /dev/null, so that what is still written (and Python's own flush
-    at exit) ends quietly, as other command-line tools end on a closed pipe."""
-    import os
-
-    null = os.open(os.devnull, os.O_WRONLY)
-    for descriptor in descriptors:
-        os.dup2(null, descriptor)
-    os.close(null)
-    _GONE.append(1)
-
-
-def _is_null(descriptor: int) -> bool:
-    """Whether `descriptor` writes to /dev/null."""
-    import os
-
-    try:
-        return os.path.samestat(os.fstat(descriptor), os.stat(os.devnull))
-    except OSError:
-        return False
-
-
-def _stopped_status() -> int:
-    """The exit status once the reader went away: the stop signal's if one stopped the run,
-    else 141, the status of a process that SIGPIPE ended (what `seq 9 | true` gives)."""
-    from relukan_bench.signals import exit_status, received
-
-    return exit_status() if received() else 141
-
-
-def _shielded(show: Callable[..., None]) -> Callable[..., None]:
-    """`show` (tables on stdout) that goes on quietly when stdout's reader is gone: a run
-    (reproduce's next part) must not stop because nobody reads its tables any more."""
-
-    def shown(*args: Any) -> None:
-        try:
-            show(*args)
-        except OSError as exc:
-            if not _reader_gone(exc):
-                raise
-            _silence(1)
-
-    return shown
+from relukan_bench.cli_common import OVERRIDES, _Command, _Commands, _console, _escape, _one_line, _reports_errors
+from relukan_bench.cli_tools import compare, config_app, pykan_app
+from relukan_bench.streams import _shielded
 
 
 app = typer.Typer(
@@ -165,81 +55,11 @@ def _main(
     """
 
 
-def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into one line on stderr and an exit status, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from relukan_bench.errors import BenchError
-        from relukan_bench.signals import exit_status, stops_as_interrupts
-
-        try:
-            with stops_as_interrupts():  # SIGTERM and SIGHUP stop a run as Ctrl-C does
-                return command(*args, **kwargs)
-        except BenchError as exc:
-            typer.echo(f"error: {_one_line(str(exc))}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except OSError as exc:  # a disk that filled up, a directory removed under the run: what finished is on disk
-            if _reader_gone(exc):  # stdout's reader is gone (`| head`): end quietly
-                _silence(1, 2)
-                raise typer.Exit(_stopped_status()) from None
-            where = f"{exc.filename}: " if exc.filename else ""
-            typer.echo(f"error: {_one_line(where + (exc.strerror or str(exc)))}", err=True)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            from relukan_bench.signals import describe
-
-            typer.echo(f"interrupted{describe()}", err=True)
-            raise typer.Exit(exit_status()) from None
-
-    return wrapper
-
-
-def _one_line(message: str) -> str:
-    """A message as the one line the CLI prints (relukan_bench.errors.clip, 2000 characters)."""
-    from relukan_bench.errors import clip
-
-    return clip(message, 2000)
-
-
-def _escape(text: str) -> str:
-    """`text` with its control characters escaped (relukan_bench.errors.escape)."""
-    from relukan_bench.errors import escape
-
-    return escape(text)
-
-
 def _names(value: Optional[str]) -> Optional[List[str]]:
     if value is None:
         return None
     names = [name.strip() for name in value.split(",") if name.strip()]
     return names or None
-
-
-def _console():
-    """stdout for tables. Written to a file or pipe (a log), tables get 160 columns rather
-    than rich's 80, unless COLUMNS says otherwise."""
-    import os
-
-    from rich.console import Console
-
-    class Tables(Console):
-        def on_broken_pipe(self) -> None:  # the reader is gone: the run goes on, its tables go nowhere
-            self.quiet = True
-            _silence(1)
-
-        def _render_buffer(self, buffer: Any) -> str:  # text from a user (a path in a title) never drives the terminal
-            from rich.segment import Segment
-
-            from relukan_bench.errors import escape
-
-            return super()._render_buffer(part if part.control else Segment(
-                "\n".join(map(escape, part.text.split("\n"))), part.style) for part in buffer)
-
-    console = Tables(stderr=False, markup=False)  # nothing a user typed is read as markup
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Tables(stderr=False, markup=False, width=160)
-    return console
 
 
 def _reporter(name: str) -> Any:
@@ -256,8 +76,6 @@ class Device(str, enum.Enum):
 
 
 # Options several commands share: one definition each.
-OVERRIDES = typer.Argument(None, metavar="KEY=VALUE", show_default=False,
-                           help="Config overrides as key=value, e.g. train.steps=50 functions.f1.grid=10.")
 CONFIG = typer.Option(None, "--config", "-c", metavar="NAME|PATH", show_default=False,
                       help="A shipped config's name (relukan-bench config list) or a YAML file. Default: the "
                            "command's own shipped config, e.g. fit.")
@@ -513,128 +331,10 @@ def _show_experiment(name: str, result: Any) -> None:
         console.print(table)
 
 
-@app.command(cls=_Command)
-@_reports_errors
-def compare(
-    base: Path = typer.Argument(..., metavar="BASE", help="A results directory (a run, a reproduce run), a summary/table CSV, or `paper`: the paper's numbers, shipped with the package.", show_default=False),
-    new: Path = typer.Argument(..., metavar="NEW", help="The same kinds as BASE (or `paper`).", show_default=False),
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write the table as CSV: the key columns, then base, new, ratio, mark, metric, p, note. A regular file there is replaced; anything else, or a file the comparison reads, is refused.", show_default=False),
-    threshold: float = typer.Option(1.10, "--threshold", help="A ratio NEW/BASE beyond this (or below its inverse) counts as a change."),
-    fail_on_regression: bool = typer.Option(False, "--fail-on-regression", help="Exit 1 when some row is worse beyond the threshold (+)."),
-) -> None:
-    """Put two result tables side by side: what changed between BASE and NEW, and whether it matters.
-
-    Rows are matched on function, model and device. Speed compares ms per step (with a Mann-Whitney U test where both sides have 7+ raw repeats), or speedups when one side is the paper; fit and forgetting compare errors as ratios with a geometric mean per model.
-    """
-    from relukan_bench import compare as comparing
-    from relukan_bench.render import compare_table, styled
-
-    comparing.check_threshold(threshold)  # before anything is read
-    sides = comparing.load(base), comparing.load(new)
-    comparisons = comparing.compare(*sides, threshold)
-    if out is not None:  # never over a file it read, nor anything but a regular file
-        comparing.write_table(out, comparisons, sides)
-    console = _console()
-    for comparison in comparisons:
-        console.print(compare_table(comparison, str(base), str(new)))
-        for warning in comparison.warnings:
-            console.print(styled(("warning:", "yellow"), f" {warning}"), highlight=False)
-        if comparison.tests and not comparison.tested and comparison.rows:
-            console.print(styled(("no significance test: the ratio alone decides (raw repeats on both sides needed)", "dim")))
-    regressions = sum(len(c.regressions) for c in comparisons)
-    if fail_on_regression and regressions:
-        typer.echo(f"{regressions} row(s) worse beyond the threshold {threshold:g}", err=True)
-        raise typer.Exit(1)
-
-
-config_app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False,
-                         help="The configs shipped with the package: list them, print one resolved, copy one to edit.")
+# the commands that run no experiment (relukan_bench.cli_tools), listed after those that do
+app.command(cls=_Command)(compare)
 app.add_typer(config_app, name="config")
-
-
-@config_app.command("list", cls=_Command)
-@_reports_errors
-def config_list() -> None:
-    """Every shipped config: its name (what --config takes), its experiment and its purpose."""
-    from rich.table import Table
-
-    from relukan_bench.shipped import listing
-
-    table = Table(caption="relukan-bench config show NAME: every key resolved; config copy NAME: the file, to edit")
-    for column in ("name", "experiment", "purpose"):
-        table.add_column(column, no_wrap=column != "purpose")
-    for row in listing():
-        table.add_row(*row)
-    _console().print(table)
-
-
-@config_app.command("show", cls=_Command)
-@_reports_errors
-def config_show(
-    name: str = typer.Argument(..., metavar="NAME|PATH", help="A shipped config's name (config list) or a YAML file.", show_default=False),
-    overrides: Optional[List[str]] = OVERRIDES,
-    experiment: Optional[str] = typer.Option(None, "--experiment", metavar="NAME", show_default=False,
-                                             help="The experiment it configures, where its name does not say."),
-) -> None:
-    """Print a config resolved, overrides applied and every default filled in, as YAML ready to save: what a run with it records in config.yaml."""
-    from relukan_bench.shipped import show
-
-    typer.echo(show(name, overrides or [], experiment), nl=False)
-
-
-@config_app.command("copy", cls=_Command)
-@_reports_errors
-def config_copy(
-    name: str = typer.Argument(..., metavar="NAME", help="A shipped config's name (config list).", show_default=False),
-    dest: Optional[Path] = typer.Argument(None, metavar="DEST", show_default=False,
-                                          help="Where to write it: a file or a directory (default: NAME.yaml here)."),
-    force: bool = typer.Option(False, "--force", help="Replace DEST if it is a regular file (never the config copied, nor anything else)."),
-) -> None:
-    """Copy a shipped config, comments and all, to edit it and pass it to --config. Prints the path written."""
-    from relukan_bench.shipped import copy
-
-    typer.echo(str(copy(name, dest, force)))
-
-
-pykan_app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False,
-                        help="Prepare pykan versions other than the installed one, for the speed experiment's baselines.")
 app.add_typer(pykan_app, name="pykan")
-
-
-@pykan_app.command("install", cls=_Command)
-@_reports_errors
-def pykan_install(
-    versions: List[str] = typer.Argument(..., metavar="VERSION...", help="pykan releases, e.g. 0.0.5 0.1.2.", show_default=False),
-) -> None:
-    """Install pykan releases, each into an environment of its own (pip, from the package index).
-
-    A speed config's kan entry names one with `pykan: "0.0.5"`; the run times it in a worker process of this interpreter with that release first on its path. Nothing is downloaded while a run runs.
-    """
-    from relukan_bench import pykan_envs
-    from relukan_bench.errors import UsageError
-
-    bad = [v for v in versions if not pykan_envs.VERSION.fullmatch(v)]
-    if bad:
-        raise UsageError(f"VERSION {_one_line(bad[0])[:40]!r}: expected a pykan release such as 0.0.5")
-    pykan_envs.released(list(dict.fromkeys(versions)))  # asks the index; writes nothing
-    pykan_envs.writable_home()
-    for version in dict.fromkeys(versions):
-        try:
-            pykan_envs.install(version, echo=lambda line: typer.echo(_escape(line)))
-        except RuntimeError as exc:
-            typer.echo(f"error: {_one_line(str(exc))}", err=True)
-            raise typer.Exit(1) from None
-
-
-@pykan_app.command("list", cls=_Command)
-@_reports_errors
-def pykan_list() -> None:
-    """The installed pykan and every prepared environment."""
-    from relukan_bench import pykan_envs
-
-    typer.echo(f"installed: {pykan_envs.installed() or 'none'} (this process)")
-    for version in pykan_envs.prepared_versions():
-        typer.echo(_escape(f"{version}: {pykan_envs.env_dir(version)}"))
 
 
 def main() -> None:

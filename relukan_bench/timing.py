@@ -20,10 +20,14 @@ import statistics
 import sys
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
-if TYPE_CHECKING:
-    from relukan_bench.training import FusedStep, TrainStep
+
+class Phased(Protocol):
+    """A training step cut into phases (`steps.TrainStep`, `fused_step.FusedStep`): each
+    phase's name and what runs it, in the order a step runs them."""
+
+    def phases(self) -> Sequence[tuple[str, Callable[[], Any]]]: ...
 
 #: The phases `time_phases` reports, in the order a step runs them.
 PHASES = ("forward", "backward", "optimizer")
@@ -69,7 +73,7 @@ def time_steps(step: Callable[[], object], steps: int, warmup: int, device: str)
     return clock(device) - start
 
 
-def time_phases(step: "TrainStep | FusedStep", steps: int, device: str) -> dict[str, float]:
+def time_phases(step: Phased, steps: int, device: str) -> dict[str, float]:
     """Where one step's time goes: {"forward_ms", "backward_ms", "optimizer_ms"}, each the
     median over `steps` steps of that phase's milliseconds, the clock read (`clock`) right
     before and right after the phase, so every phase is measured, none is estimated by
@@ -99,7 +103,7 @@ def time_phases(step: "TrainStep | FusedStep", steps: int, device: str) -> dict[
     return {f"{name}_ms": statistics.median(times[name]) if times.get(name) else math.nan for name in PHASES}
 
 
-def peak_memory_mb(step: "TrainStep | FusedStep", device: str) -> float:
+def peak_memory_mb(step: Phased, device: str) -> float:
     """The most memory one training step's own tensors hold at once, above what was allocated
     before it (model, data, optimizer state, the previous step's gradients), in MiB (2**20
     bytes; the column is named peak_memory_mb all the same).

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from relukan_bench.cli import app
-from relukan_bench.experiments import fit
+from relukan_bench.experiments.fit.records import RUN_COLUMNS
 from tests.tiny import FIT as TINY_FIT, FORGETTING as TINY_FORGETTING, SPEED as TINY
 
 
@@ -46,7 +46,7 @@ DASK = importlib.util.find_spec("distributed") is not None
 
 # A fit run as an interruption leaves it (no unit finished yet), for the --resume rows.
 FIT_RUN = {"run/config.yaml": TINY_FIT, "run/env.json": '{"experiment": "fit"}',
-           "run/runs.csv": ",".join(fit.RUN_COLUMNS) + "\n"}
+           "run/runs.csv": ",".join(RUN_COLUMNS) + "\n"}
 
 
 # Hostile YAML: nine levels of nine-fold aliases (9^9 values once expanded), a key given twice.

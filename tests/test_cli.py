@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from relukan_bench import __version__
 from relukan_bench.cli import app
-from relukan_bench.experiments.speed import RAW_COLUMNS, SUMMARY_COLUMNS
+from relukan_bench.experiments.speed.records import RAW_COLUMNS, SUMMARY_COLUMNS
 from relukan_bench.results import read_csv
 from tests.on_devices import needs_cuda
 from tests.tiny import FIT as TINY_FIT, FORGETTING as TINY_FORGETTING, SPEED as TINY
@@ -244,7 +244,7 @@ def fitdir(workdir):
 
 
 def test_fit_tiny_run_writes_every_file_and_column(fitdir):
-    from relukan_bench.experiments.fit import CURVE_COLUMNS, PREDICTION_COLUMNS, RUN_COLUMNS, SUMMARY_COLUMNS
+    from relukan_bench.experiments.fit.records import CURVE_COLUMNS, PREDICTION_COLUMNS, RUN_COLUMNS, SUMMARY_COLUMNS
 
     result = invoke("fit", "-c", "fit.yaml", "--out", "run", "--threads", "1", "--seeds", "0,1,2")
     assert result.exit_code == 0, result.output
@@ -433,7 +433,8 @@ def forgetdir(workdir):
 
 
 def test_forgetting_tiny_run_writes_every_file_and_column(forgetdir):
-    from relukan_bench.experiments.forgetting import CURVE_COLUMNS, MATRIX_COLUMNS, PREDICTION_COLUMNS, RUN_COLUMNS, SUMMARY_COLUMNS, scores
+    from relukan_bench.experiments.forgetting.records import CURVE_COLUMNS, MATRIX_COLUMNS, PREDICTION_COLUMNS, RUN_COLUMNS, SUMMARY_COLUMNS
+    from relukan_bench.experiments.forgetting.summary import scores
 
     result = invoke("forgetting", "-c", "forgetting.yaml", "--out", "run", "--threads", "1", "--seeds", "0,1,2")
     assert result.exit_code == 0, result.output

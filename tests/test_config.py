@@ -9,8 +9,11 @@ import pytest
 import yaml
 from hypothesis import given, strategies as st
 
-from relukan_bench.config import FitConfig, ForgettingConfig, SpeedConfig, dump_config, load_config, select
+from relukan_bench.config import dump_config, load_config, select
 from relukan_bench.errors import ConfigError, UsageError
+from relukan_bench.experiments.fit.config import FitConfig
+from relukan_bench.experiments.forgetting.config import ForgettingConfig
+from relukan_bench.experiments.speed.config import SpeedConfig
 
 SPEED_YAML = Path(__file__).parents[1] / "configs" / "speed.yaml"
 

@@ -70,8 +70,10 @@ def test_forgetting_in_parallel_gives_a_serial_runs_files(tmp_path):
 
 
 def test_tasks_keep_a_batched_models_seeds_together_and_start_with_the_costliest(fit_serial):
-    from relukan_bench.config import load_config, FitConfig
-    from relukan_bench.experiments.fit import EXPERIMENT as FIT_EXPERIMENT, plan
+    from relukan_bench.config import load_config
+    from relukan_bench.experiments.fit import EXPERIMENT as FIT_EXPERIMENT
+    from relukan_bench.experiments.fit.config import FitConfig
+    from relukan_bench.experiments.fit.plan import plan
 
     config = load_config(fit_serial / "fit.yaml", [], FitConfig)
     units = plan(config)

@@ -102,7 +102,8 @@ def test_every_quantity_a_config_can_grow_enters_the_demand(tmp_path, monkeypatc
 
 def _fit(*overrides: str):
     from relukan_bench import resources
-    from relukan_bench.config import FitConfig, load_config
+    from relukan_bench.config import load_config
+    from relukan_bench.experiments.fit.config import FitConfig
 
     return load_config(resources.default_config("fit"), list(overrides), FitConfig)
 

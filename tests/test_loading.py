@@ -348,7 +348,7 @@ def test_a_reproduce_directory_checks_what_it_holds(runs, tmp_path):
 def test_any_name_written_as_a_record_is_the_same_string_by_load_and_by_json(tmp_path, names):
     """`nan`, `1_000`, `1e3`, `inf`, `True`, quotes, line breaks: a name is text, by load() and
     by --json (relukan_bench.outcome_json), whatever it looks like."""
-    from relukan_bench.experiments.fit import SummaryRecord
+    from relukan_bench.experiments.fit.records import SummaryRecord
     from relukan_bench.outcome_json import dumps, summary_rows
     from relukan_bench.results import write_csv, write_json, write_text
 
@@ -371,8 +371,8 @@ def test_any_name_written_as_a_record_is_the_same_string_by_load_and_by_json(tmp
 @pytest.mark.parametrize("models,baseline", [(["relukan", "kan"], "kan"), (["a.b-c_d", "paper_x", "x_gain", "k"], "k"),
                                              (["relukan"], None)])
 def test_table_csv_columns_as_written_all_match_their_templates(models, baseline):
-    from relukan_bench.experiments.fit import table_columns as fit_columns
-    from relukan_bench.experiments.speed import table_columns as speed_columns
+    from relukan_bench.experiments.fit.paper import table_columns as fit_columns
+    from relukan_bench.experiments.speed.paper import table_columns as speed_columns
 
     for name, columns in {"fit": fit_columns(models, baseline), "speed": speed_columns(models, baseline)}.items():
         types = column_types(experiments()[name].layouts["table"], columns)

@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from relukan_bench.config import TrainSpec
+from relukan_bench.fused_step import FusedStep
 from relukan_bench.models.relukan import ReLUKAN
+from relukan_bench.steps import TrainStep
 from relukan_bench.timing import MIB, peak_memory_mb, time_phases, time_steps
-from relukan_bench.training import FusedStep, TrainStep, make_step
+from relukan_bench.training import make_step
 from tests.on_devices import DEVICES
 
 F5 = ([4, 4, 2, 1], 10, 3)  # speed's f5: width, grid, k

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ pytest.importorskip("matplotlib")
 
 from relukan_bench import fmt, plots  # noqa: E402
 from relukan_bench.config import load_config  # noqa: E402
+from relukan_bench.experiments.fit import figures as fit_figures  # noqa: E402
+from relukan_bench.experiments.forgetting import figures as forgetting_figures  # noqa: E402
 from relukan_bench.experiments.protocol import experiment  # noqa: E402
+from relukan_bench.experiments.speed import figures as speed_figures  # noqa: E402
 from relukan_bench.runner import Request, run  # noqa: E402
 from tests.tiny import FORGETTING  # noqa: E402
 
@@ -98,7 +102,8 @@ def _redraw(run_dir: Path, out: Path, monkeypatch) -> dict[str, object]:
         drawn[Path(path).name] = fig
         return path
 
-    monkeypatch.setattr(plots, "_save", keep)
+    for module in [m for m in list(sys.modules.values()) if getattr(m, "__dict__", {}).get("_save") is plots._save]:
+        monkeypatch.setattr(module, "_save", keep)  # plots and every module that saves its figures through it
     exp = experiment(loads(read_text(run_dir / "config.yaml"))["experiment"])
     config = load_config(run_dir / "config.yaml", [], exp.schema)
     results = exp.rebuild({t: read_log(run_dir / f"{t}.csv", types)[0] for t, types in exp.tables.items()})
@@ -125,7 +130,8 @@ def _png_of_print_size(path: Path) -> None:
 
 # ----------------------------------------------------------------------------- speed
 def test_speed_png_is_the_speedup_beside_the_papers_with_readable_labels(speed_run, tmp_path, monkeypatch):
-    from relukan_bench.experiments.speed import paper_speedups, speed_points
+    from relukan_bench.experiments.speed.figures import speed_points
+    from relukan_bench.experiments.speed.paper import paper_speedups
     from relukan_bench.results import read_csv
 
     _png_of_print_size(speed_run / "speed.png")
@@ -159,10 +165,10 @@ def _scatters(ax):
 def test_speed_on_two_devices_has_a_marker_per_device(speed_run, tmp_path, monkeypatch):
     """The rows of a CUDA device (the CPU's, every model's time scaled: no GPU here) beside the
     CPU's: a point per device, told apart by marker and legend."""
-    from relukan_bench.experiments.speed import figure
+    from relukan_bench.experiments.speed.figures import figure
 
     drawn: dict[str, object] = {}
-    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
+    monkeypatch.setattr(speed_figures, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
     rows = _numbers(list(csv.DictReader((speed_run / "summary.csv").open())))
     scale = {"kan": 4.0, "relukan": 0.5, "relukan-fast": 0.05, "bspline": 0.6, "mlp": 0.1, "rbf": 0.3}
     cuda = [dict(r, device="cuda", **{k: r[k] * scale[r["model"]] for k in ("median_s", "q1_s", "q3_s")}) for r in rows]
@@ -179,10 +185,10 @@ def test_speed_on_two_devices_has_a_marker_per_device(speed_run, tmp_path, monke
 
 
 def test_speed_without_a_baseline_draws_seconds_and_no_paper(speed_run, tmp_path, monkeypatch):
-    from relukan_bench.experiments.speed import figure
+    from relukan_bench.experiments.speed.figures import figure
 
     drawn: dict[str, object] = {}
-    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
+    monkeypatch.setattr(speed_figures, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
     rows = _numbers(list(csv.DictReader((speed_run / "summary.csv").open())))
     config = load_config(speed_run / "config.yaml", ["baseline=null"], experiment("speed").schema)
     figure(tmp_path, config, rows, experiment("speed").context(config))
@@ -218,7 +224,8 @@ def test_fit_figures_show_every_model_and_say_which_coincide(fit_run, tmp_path, 
 
 def test_fit_y_range_is_ours_and_the_final_ratio_is_written(fit_run, tmp_path, monkeypatch):
     from relukan_bench import resources
-    from relukan_bench.experiments.fit import curve_bands, paper_curves
+    from relukan_bench.experiments.fit.paper import paper_curves
+    from relukan_bench.experiments.fit.summary import curve_bands
     from relukan_bench.results import read_csv, read_log
 
     drawn = _redraw(fit_run, tmp_path, monkeypatch)
@@ -242,19 +249,17 @@ def test_fit_y_range_is_ours_and_the_final_ratio_is_written(fit_run, tmp_path, m
 
 
 def test_train_and_test_share_one_panel_where_they_coincide(fit_run, tmp_path, monkeypatch):
-    from relukan_bench.experiments import fit
-
-    monkeypatch.setattr(fit, "TRAIN_TEST", math.inf)  # every curve coincides
+    monkeypatch.setattr(fit_figures, "TRAIN_TEST", math.inf)  # every curve coincides
     drawn = _redraw(fit_run, tmp_path / "one", monkeypatch)
     [ax] = drawn["curves_f1.png"].axes
     assert ax.get_title().startswith("test MSE (train MSE within a factor")
-    monkeypatch.setattr(fit, "TRAIN_TEST", -1.0)  # none does
+    monkeypatch.setattr(fit_figures, "TRAIN_TEST", -1.0)  # none does
     drawn = _redraw(fit_run, tmp_path / "two", monkeypatch)
     assert [a.get_title() for a in drawn["curves_f1.png"].axes] == ["train MSE", "test MSE"]
 
 
 def test_coinciding_curves_are_found_and_no_others():
-    from relukan_bench.experiments.fit import coinciding
+    from relukan_bench.experiments.fit.figures import coinciding
 
     def band(values):
         return {"test_median": values}
@@ -269,7 +274,7 @@ def test_coinciding_curves_are_found_and_no_others():
 def test_forgetting_heatmap_is_growth_since_the_own_phase_on_a_centred_scale(forgetting_run, tmp_path, monkeypatch):
     from matplotlib.colors import TwoSlopeNorm
 
-    from relukan_bench.experiments.forgetting import growth, median_matrix
+    from relukan_bench.experiments.forgetting.summary import growth, median_matrix
     from relukan_bench.results import read_log
 
     for name in ("heatmap.png", "curves.png", "panels_relukan.png"):
@@ -311,7 +316,8 @@ def test_forgetting_curves_are_a_grid_with_the_phases_marked(forgetting_run, tmp
 
 # ----------------------------------------------------------------------------- labels and math
 def test_labels_come_from_the_kinds_and_tell_every_entry_apart():
-    from relukan_bench.config import FitConfig, SpeedConfig
+    from relukan_bench.experiments.speed.config import SpeedConfig
+    from relukan_bench.experiments.fit.config import FitConfig
     from relukan_bench.kinds import looks
 
     root = Path(plots.__file__).parents[1] / "configs"
@@ -367,19 +373,19 @@ def test_figures_of_nothing_finite_are_still_drawn(tmp_path):
     nan, inf = math.nan, math.inf
     looks = {"a": Look("A", "F", "Blues", "relukan"), "b": Look("B", "G", "no such colormap", "kan")}
     point = {"function": "f1", "device": "cpu", "value": nan, "low": nan, "high": inf, "annotate": True}
-    plots.plot_speed([dict(point, model="a"), dict(point, model="b")], looks, {"f1": "f1\n[1, 1]"}, tmp_path / "s.png",
+    speed_figures.plot_speed([dict(point, model="a"), dict(point, model="b")], looks, {"f1": "f1\n[1, 1]"}, tmp_path / "s.png",
                      paper={("f1", "cpu"): 5.0}, paper_after="a", ylabel="speedup over B", reference="B (1x)")
     function = SimpleNamespace(name="f1", expression="sin(pi*x1)", width=[1, 1], grid=5, k=3)
     band = {"step": [0, 1], **{f"{w}_{p}": [nan, inf] for w in ("train", "test") for p in ("median", "min", "max")}}
     ratio = {"kan": "b", "relukan": "a", "kan_mse": inf, "relukan_mse": nan, "value": nan}
-    plots.plot_fit_curves(function, {"a": band, "b": band}, {}, looks, tmp_path / "c.png", same={"b": "a"}, ratio=ratio)
-    plots.plot_fit_overview([function], {("f1", "a"): band}, looks, {}, tmp_path / "o.png", ratios={"f1": ratio})
+    fit_figures.plot_fit_curves(function, {"a": band, "b": band}, {}, looks, tmp_path / "c.png", same={"b": "a"}, ratio=ratio)
+    fit_figures.plot_fit_overview([function], {("f1", "a"): band}, looks, {}, tmp_path / "o.png", ratios={"f1": ratio})
     rows = [{"x1": 0.0, "y_true": nan, "y_pred": inf, "seed": 0}]
-    plots.plot_fit_predictions(function, {"a": rows, "b": []}, looks, tmp_path / "p.png")
+    fit_figures.plot_fit_predictions(function, {"a": rows, "b": []}, looks, tmp_path / "p.png")
     runs = [{"function": "f1", "model": m, "seed": 0, "final_test_mse": inf, "diverged": True} for m in looks]
-    plots.plot_fit_seeds([function], runs, looks, tmp_path / "d.png")
-    plots.plot_forgetting_heatmaps({"a": {"log10": [], "own": []}, "b": {"log10": [[nan]], "own": [nan]}}, looks, tmp_path / "h.png")
-    plots.plot_forgetting_curves({"a": {1: ([0, 1], [nan, inf])}}, looks, 1, tmp_path / "k.png")
-    plots.plot_forgetting_panels("A", [0.0, 1.0], [0.0, 1.0], 1, {0: {1: [nan, inf]}}, None, tmp_path / "n.png")
+    fit_figures.plot_fit_seeds([function], runs, looks, tmp_path / "d.png")
+    forgetting_figures.plot_forgetting_heatmaps({"a": {"log10": [], "own": []}, "b": {"log10": [[nan]], "own": [nan]}}, looks, tmp_path / "h.png")
+    forgetting_figures.plot_forgetting_curves({"a": {1: ([0, 1], [nan, inf])}}, looks, 1, tmp_path / "k.png")
+    forgetting_figures.plot_forgetting_panels("A", [0.0, 1.0], [0.0, 1.0], 1, {0: {1: [nan, inf]}}, None, tmp_path / "n.png")
     for name in ("s", "c", "o", "p", "d", "h", "k", "n"):
         assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -6,8 +6,9 @@ import re
 
 from rich.console import Console
 
-from relukan_bench.config import FitConfig
-from relukan_bench.render import decomposition_table, fit_table, inference_table, speed_table
+from relukan_bench.experiments.fit.config import FitConfig
+from relukan_bench.experiments.fit.tables import fit_table
+from relukan_bench.experiments.speed.tables import decomposition_table, inference_table, speed_table
 
 
 def _text(table) -> str:
@@ -38,7 +39,7 @@ def test_fit_table_shows_medians_ranges_divergence_and_the_paper():
 
 
 def test_forgetting_table_shows_medians_ranges_fractions_and_divergence():
-    from relukan_bench.experiments.forgetting import summary_table
+    from relukan_bench.experiments.forgetting.tables import summary_table
     from relukan_bench.tables import to_markdown, to_rich
 
     row = {"model": "relukan", "params": 79, "n_seeds": 3, "diverged": 0, "learned_mse": 4.12e-3, "final_mse": 4.75e-3,
@@ -160,7 +161,7 @@ def test_the_decomposition_table_fits_80_columns():
 
 
 def test_the_time_to_1e_4_table_gives_time_and_steps_or_not_reached_with_the_seeds():
-    from relukan_bench.render import target_table
+    from relukan_bench.experiments.fit.tables import target_table
 
     config = FitConfig.model_validate({
         "train": {"log_every": 10},

@@ -11,7 +11,7 @@ import yaml
 
 from relukan_bench import env as env_module
 from relukan_bench import fmt, report
-from relukan_bench.experiments.fit import report as fit_report
+from relukan_bench.experiments.fit import records as fit_records, report as fit_report
 from relukan_bench.experiments.forgetting import report as forgetting_report
 from relukan_bench.experiments.speed import report as speed_report
 from relukan_bench.tables import markdown_table
@@ -188,7 +188,7 @@ def test_markdown_table_escapes_pipes():
 def test_the_columns_the_report_reads_exist():
     """The report reads these columns from the experiments' tables by name."""
     assert {"speedup", "ms_per_step", "iqr_rel", "q1_s", "q3_s"} <= set(speed.SUMMARY_COLUMNS)
-    assert {"final_test_mse", "final_test_mse_min", "final_test_mse_max", "n_seeds", "diverged"} <= set(fit.SUMMARY_COLUMNS)
+    assert {"final_test_mse", "final_test_mse_min", "final_test_mse_max", "n_seeds", "diverged"} <= set(fit_records.SUMMARY_COLUMNS)
     assert {"forgotten_fraction", "forgotten_fraction_min", "forgotten_fraction_max", "forgetting", "learned_mse",
             "final_mse", "max_forgetting", "params"} <= set(forgetting.SUMMARY_COLUMNS)
 

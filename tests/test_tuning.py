@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from relukan_bench import tuning
-from relukan_bench.config import FitConfig, dump_config, load_config, select
+from relukan_bench.config import dump_config, load_config, select
 from relukan_bench.errors import ConfigError
-from relukan_bench.experiments import fit
+from relukan_bench.experiments.fit import tuning
+from relukan_bench.experiments.fit.config import FitConfig
+from relukan_bench.experiments.fit.plan import Unit, plan
+from relukan_bench.experiments.fit.summary import selected_rows, summarize
 from relukan_bench.runner import Request, run
 
 TUNED = """\
@@ -90,10 +92,10 @@ def test_the_choice_is_made_on_validation_and_never_on_test():
         *[_row("f", "k.x", s, 2e-1, 2e-1) for s in (0, 1, 2)],
         *[_row("f", "k.y", s, 1e-1, 3e-1) for s in (0, 1, 2)],
     ]
-    summary = fit.summarize(runs, "k", lambda name: origin(name) or (name, ""))
+    summary = summarize(runs, "k", lambda name: origin(name) or (name, ""))
     chosen = {row["model"] for row in summary if row["selected"]}
     assert chosen == {"m.b", "k.x"}
-    shown = {row["model"]: row for row in fit.selected_rows(summary)}
+    shown = {row["model"]: row for row in selected_rows(summary)}
     assert set(shown) == {"m", "k"} and shown["m"]["final_test_mse"] == 5e-2
     assert shown["m"]["gain"] == pytest.approx(2e-1 / 5e-2)  # over the baseline's own choice, k.x
     assert [r["candidate"] for r in summary] == ["a", "b", "c", "x", "y"]
@@ -190,7 +192,7 @@ def test_tune_seeds_needs_candidates_to_choose_among(tmp_path):
 
 def test_due_holds_a_candidates_other_seeds_until_every_candidate_of_its_model_finished_the_tuning_seed(tmp_path):
     config = _config(tmp_path, ON_ONE_SEED)
-    units = fit.plan(config)
+    units = plan(config)
     first = tuning.due(config, units, [])
     assert {(u.model, u.seed) for u in first} == {
         *((m.name, 1) for m in config.models), ("mlp", 0), ("mlp", 2)}  # the untuned entry: every seed
@@ -198,10 +200,10 @@ def test_due_holds_a_candidates_other_seeds_until_every_candidate_of_its_model_f
     runs = [_row("f1", model, 1, test=1e-9, val=val) for model, val in vals.items()]  # kan.paper not finished
     runs.append(_row("f1", "relukan.lr0.001", 0, test=1e-9, val=1e-9))  # a stray other seed chooses nothing
     then = tuning.due(config, units, runs)
-    assert set(then) - set(first) == {fit.Unit("f1", 0, "relukan.lr0.03"), fit.Unit("f1", 2, "relukan.lr0.03")}
+    assert set(then) - set(first) == {Unit("f1", 0, "relukan.lr0.03"), Unit("f1", 2, "relukan.lr0.03")}
     runs.append({**_row("f1", "kan.paper", 1, test=1.0, val=1.0), "diverged": True})  # diverged ranks last
     assert {u for u in tuning.due(config, units, runs) if u.model.startswith("kan")} - set(first) == {
-        fit.Unit("f1", 0, "kan.lr0.01"), fit.Unit("f1", 2, "kan.lr0.01")}
+        Unit("f1", 0, "kan.lr0.01"), Unit("f1", 2, "kan.lr0.01")}
     assert tuning.due(config.model_copy(update={"tune_seeds": None}), units, runs) == units
 
 
@@ -217,7 +219,7 @@ def test_choosing_on_one_seed_trains_only_the_chosen_candidate_on_the_others(tmp
         chosen = [r for r in rows if r["selected"] == "True"]
         assert len(chosen) == 1 and chosen[0]["model"] == min(on_seed_1, key=on_seed_1.get)
         assert {r["model"]: int(r["n_seeds"]) for r in rows} == {m: 3 if m == chosen[0]["model"] else 1 for m in on_seed_1}
-    planned = [(u.model, str(u.seed)) for u in fit.plan(_config(tmp_path, ON_ONE_SEED))]
+    planned = [(u.model, str(u.seed)) for u in plan(_config(tmp_path, ON_ONE_SEED))]
     assert [(r["model"], r["seed"]) for r in runs] == [u for u in planned if u in {(r["model"], r["seed"]) for r in runs}]
     again = run("fit", Request(resume=tmp_path / "run"))
     assert again.units == result.units and not again.interrupted  # nothing more is due

@@ -49,7 +49,7 @@ class Option:
 class CompareTable:
     """A table `compare` can read, usually named `file`: it is this experiment's when its
     header holds `columns`; `read(side, path, rows)` fills the side's metrics
-    (relukan_bench.compare)."""
+    (relukan_bench.compare_sides)."""
 
     file: str
     columns: frozenset[str]

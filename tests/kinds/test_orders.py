@@ -10,9 +10,11 @@ from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
 from relukan_bench.cli import app
-from relukan_bench.config import ForgettingConfig, SpeedConfig, load_config
+from relukan_bench.config import load_config
 from relukan_bench.errors import ConfigError
 from relukan_bench.experiments.forgetting import EXPERIMENT as FORGETTING
+from relukan_bench.experiments.forgetting.config import ForgettingConfig
+from relukan_bench.experiments.speed.config import SpeedConfig
 from relukan_bench.kinds import OrderError, build_model, kind_of, reorder, resolve, shaped, size_of, size_row
 from relukan_bench.models import count_parameters
 from relukan_bench.session import check

@@ -19,7 +19,8 @@ from torch._dynamo.utils import counters
 from typer.testing import CliRunner
 
 from relukan_bench.cli import app
-from relukan_bench.config import FunctionSpec, NetworkSpec, TrainSpec
+from relukan_bench.config import FunctionSpec, TrainSpec
+from relukan_bench.experiments.forgetting.config import NetworkSpec
 from relukan_bench.kinds import EntryError, build_model, kind_of, shaped
 from relukan_bench.kinds.flashkan import FlashKANSpec
 from relukan_bench.kinds.inkan import INSTALL, InKANSpec

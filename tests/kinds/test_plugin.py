@@ -11,7 +11,8 @@ import torch
 from typer.testing import CliRunner
 
 from relukan_bench.cli import app
-from relukan_bench.config import FitConfig, load_config
+from relukan_bench.config import load_config
+from relukan_bench.experiments.fit.config import FitConfig
 from relukan_bench.kinds import build_model, kind_of, kinds
 from relukan_bench.results import read_csv
 from relukan_bench.runner import Request, run
@@ -50,12 +51,13 @@ def test_a_plugin_runs_in_every_experiment_and_the_report_reads_it(name, text, t
 
 def test_compare_and_the_report_take_a_plugin_row(tmp_path):
     from relukan_bench import compare
+    from relukan_bench.compare_sides import load
     from relukan_bench.report import load_experiment
 
     (tmp_path / "fit.yaml").write_text(_with_plugin(FIT))
     run("fit", Request(config=tmp_path / "fit.yaml", out=tmp_path / "a"))
     run("fit", Request(config=tmp_path / "fit.yaml", out=tmp_path / "b"))
-    [comparison] = compare.compare(compare.load(tmp_path / "a"), compare.load(tmp_path / "b"))
+    [comparison] = compare.compare(load(tmp_path / "a"), load(tmp_path / "b"))
     assert any(row.keys[1] == "rbf" and row.mark == "~" for row in comparison.rows)
     exp = load_experiment(tmp_path / "a", "fit")
     assert "rbf" in exp.model_names() and exp.roles()["rbf"] is None
@@ -120,7 +122,7 @@ def test_installed_packages_register_kinds_by_entry_point(tmp_path, monkeypatch)
 
 
 def load_config_shape():
-    from relukan_bench.config import NetworkSpec
+    from relukan_bench.experiments.forgetting.config import NetworkSpec
 
     return NetworkSpec(width=[2, 1], grid=5, k=3)
 

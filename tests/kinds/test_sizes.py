@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from relukan_bench.config import SpeedConfig, load_config
+from relukan_bench.config import load_config
 from relukan_bench.errors import ConfigError
+from relukan_bench.experiments.speed.config import SpeedConfig
 from relukan_bench.kinds import build_model, kind_of, kinds, resolve, shaped, size_of, size_row
 from relukan_bench.models import count_parameters
 

@@ -9,7 +9,8 @@ from typing import Any
 import torch
 import yaml
 
-from relukan_bench.config import NetworkSpec, TrainSpec
+from relukan_bench.config import TrainSpec
+from relukan_bench.experiments.forgetting.config import NetworkSpec
 from relukan_bench.kinds import build_model
 from relukan_bench.training import make_step
 

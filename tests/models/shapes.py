@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from relukan_bench.config import FitConfig, ForgettingConfig, SpeedConfig, load_config
+from relukan_bench.config import load_config
+from relukan_bench.experiments.fit.config import FitConfig
+from relukan_bench.experiments.forgetting.config import ForgettingConfig
+from relukan_bench.experiments.speed.config import SpeedConfig
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

@@ -149,6 +149,6 @@ def test_refuses_bad_arguments():
 
 
 def _function(width, grid, k):
-    from relukan_bench.config import NetworkSpec
+    from relukan_bench.experiments.forgetting.config import NetworkSpec
 
     return NetworkSpec(width=width, grid=grid, k=k)

@@ -13,8 +13,10 @@ import math
 import pytest
 import torch
 
-from relukan_bench.config import NetworkSpec, SpeedConfig, load_config
+from relukan_bench.config import load_config
 from relukan_bench.errors import ConfigError
+from relukan_bench.experiments.forgetting.config import NetworkSpec
+from relukan_bench.experiments.speed.config import SpeedConfig
 from relukan_bench.kinds import build_model, kind_of
 from relukan_bench.kinds.fourier import FourierSpec
 from relukan_bench.models import count_parameters

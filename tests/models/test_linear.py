@@ -7,8 +7,10 @@ import sys
 import pytest
 import torch
 
-from relukan_bench.config import NetworkSpec, SpeedConfig, load_config
+from relukan_bench.config import load_config
 from relukan_bench.errors import ConfigError
+from relukan_bench.experiments.forgetting.config import NetworkSpec
+from relukan_bench.experiments.speed.config import SpeedConfig
 from relukan_bench.kinds import build_model, kind_of, looks
 from relukan_bench.kinds.linear import LinearSpec
 from relukan_bench.kinds.relukan import ReLUKANSpec

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from relukan_bench.config import FunctionSpec, NetworkSpec
+from relukan_bench.config import FunctionSpec
+from relukan_bench.experiments.forgetting.config import NetworkSpec
 from relukan_bench.kinds.mlp import MLPSpec
 from relukan_bench.kinds import build_model
 from relukan_bench.kinds.mlp import mlp_sizes

@@ -13,12 +13,14 @@ import pytest
 import torch
 from torch import nn
 
-from relukan_bench.config import NetworkSpec, TrainSpec
+from relukan_bench.config import TrainSpec
+from relukan_bench.experiments.forgetting.config import NetworkSpec
 from relukan_bench.kinds import build_model, kind_of
 from relukan_bench.kinds.relukan import ReLUKANSpec, size
 from relukan_bench.models.batched import BatchedReLUKAN
 from relukan_bench.models.relukan import ReLUKAN, ReLUKANLayer
-from relukan_bench.training import TrainStep, make_step, step_for
+from relukan_bench.steps import TrainStep
+from relukan_bench.training import make_step, step_for
 from tests.close import assert_close_scaled
 from tests.models.shapes import paper_shapes
 from tests.models.test_relukan import ReferenceConvLayer

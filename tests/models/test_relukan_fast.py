@@ -15,10 +15,12 @@ import pytest
 import torch
 
 from relukan_bench.config import TrainSpec
+from relukan_bench.fused_step import FusedStep
 from relukan_bench.models.relukan import ReLUKAN, ReLUKANLayer
 from relukan_bench.models import relukan_fast
 from relukan_bench.models.relukan_fast import mse_grads
-from relukan_bench.training import FusedStep, TrainStep, make_step
+from relukan_bench.steps import TrainStep
+from relukan_bench.training import make_step
 from tests.close import assert_close_scaled
 from tests.models.shapes import paper_shapes
 from tests.on_devices import DEVICES

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from relukan_bench.compare import Entry, Side, lines as _lines, number as _float, name as _text
+from relukan_bench.compare_sides import Entry, Side, lines as _lines, number as _float, name as _text
 
 KEYS = ("model",)
 METRICS = ("learned_mse", "final_mse", "forgetting")
