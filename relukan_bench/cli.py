@@ -9,11 +9,10 @@ module level, so `--help` and `--version` answer at once.
 
 from __future__ import annotations
 
+import enum
 import sys
 from pathlib import Path
 from typing import Any, List, Optional
-
-import enum
 
 import typer
 
@@ -21,7 +20,6 @@ from relukan_bench import __version__
 from relukan_bench.cli_common import OVERRIDES, _Command, _Commands, _console, _escape, _one_line, _reports_errors
 from relukan_bench.cli_tools import compare, config_app, pykan_app
 from relukan_bench.streams import _shielded
-
 
 app = typer.Typer(
     cls=_Commands,

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 from relukan_bench.errors import UsageError, clip
 from relukan_bench.safe_files import present
 
+
 @dataclass
 class Entry:
     """One side's number for one row."""

@@ -24,6 +24,7 @@ from relukan_bench.kinds import model_union
 from relukan_bench.overrides import apply_override
 from relukan_bench.schema import Name, NonNegativeInt, PositiveFloat, PositiveInt, Strict, Width, error_at, show
 
+
 # --------------------------------------------------------------------------- building blocks
 class FunctionSpec(Strict):
     """One target function and the network shape both models use for it."""

@@ -12,6 +12,7 @@ import torch
 
 from relukan_bench.steps import Phases, _compile, _Step
 
+
 class FusedAdam:
     """Adam with torch's fused kernel (`torch._fused_adam_`, the kernel behind
     `torch.optim.Adam(fused=True)`), its state allocated up front and its per-step Python

@@ -15,7 +15,6 @@ from typing import Any
 
 from relukan_bench.errors import ConfigError, clip
 
-
 _TOKEN = re.compile(r"([A-Za-z0-9_-]+)|\[([0-9]{1,9})\]")  # keys and names as the schema spells them
 _INDEX = re.compile(r"[0-9]{1,9}")
 _MAX_KEY = 200

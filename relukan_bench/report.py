@@ -32,12 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-
 from relukan_bench import fmt
 from relukan_bench.results import read_csv
-from relukan_bench.stats import ratio_range
 from relukan_bench.tables import markdown_table
-
 
 HOLDS, PARTLY, FAILS, UNTESTED = "holds", "partly holds", "does not hold", "untested"
 

@@ -281,8 +281,16 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, tuple[str, Reques
     from relukan_bench.env import environment
     from relukan_bench.experiments.protocol import experiment, reproduce_parts
     from relukan_bench.results import remove_temporaries, write_json
-    from relukan_bench.session import (RunLock, check, execution_of, new_run, record_session, resolve_config, resumed_config,
-                                      same_environment)
+    from relukan_bench.session import (
+        RunLock,
+        check,
+        execution_of,
+        new_run,
+        record_session,
+        resolve_config,
+        resumed_config,
+        same_environment,
+    )
 
     recorded, quick, flags = _recorded_reproduce(request)
     asked = reproduce_parts(**flags)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-
 #: set once the reader of stdout is gone: what the command still writes there goes nowhere
 _GONE: list[int] = []
 

@@ -21,7 +21,15 @@ from pydantic import model_validator
 
 from relukan_bench.kinds import EntryError, ModelKind, Size, edges, named
 from relukan_bench.schema import (
-    LBFGS, Compile, CudaGraph, GridRange, ModelEntry, Name, Optimizer, PositiveFloat, error_at,
+    LBFGS,
+    Compile,
+    CudaGraph,
+    GridRange,
+    ModelEntry,
+    Name,
+    Optimizer,
+    PositiveFloat,
+    error_at,
 )
 
 #: how to install the PyPI kinds' packages (pyproject.toml's `peers` extra: the versions tested)

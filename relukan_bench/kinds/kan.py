@@ -14,10 +14,29 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from relukan_bench.kinds import EntryError, ModelKind, Size, edges, evaluations_of, named
-from relukan_bench.pykan_envs import VERSION, env_dir, has_speed_mode, install_hint, installed, missing, needs_environment
+from relukan_bench.pykan_envs import (
+    VERSION,
+    env_dir,
+    has_speed_mode,
+    install_hint,
+    installed,
+    missing,
+    needs_environment,
+)
 from relukan_bench.schema import (
-    LBFGS, MAX_COUNT, Compile, CudaGraph, GridRange, ModelEntry, Name, NonNegativeInt, Optimizer, PositiveFloat, PositiveInt,
-    Strict, error_at,
+    LBFGS,
+    MAX_COUNT,
+    Compile,
+    CudaGraph,
+    GridRange,
+    ModelEntry,
+    Name,
+    NonNegativeInt,
+    Optimizer,
+    PositiveFloat,
+    PositiveInt,
+    Strict,
+    error_at,
 )
 
 

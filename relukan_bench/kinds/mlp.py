@@ -8,7 +8,17 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from relukan_bench.kinds import ModelKind, Size, edges, named
-from relukan_bench.schema import LBFGS, Compile, CudaGraph, MAX_LAYERS, MAX_WIDTH, ModelEntry, Name, Optimizer, PositiveFloat
+from relukan_bench.schema import (
+    LBFGS,
+    MAX_LAYERS,
+    MAX_WIDTH,
+    Compile,
+    CudaGraph,
+    ModelEntry,
+    Name,
+    Optimizer,
+    PositiveFloat,
+)
 
 
 class MLPSpec(ModelEntry):

@@ -39,7 +39,6 @@ from torch import nn
 
 from relukan_bench.seeding import preserved_rng, seeded
 
-
 MODES = ("default", "speed", "speed-compile")
 
 

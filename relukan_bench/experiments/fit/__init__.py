@@ -28,12 +28,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from relukan_bench import resources
-from relukan_bench.experiments.fit import compare as read, targets
-from relukan_bench.experiments.fit.figures import _renamed, figures as draw_figures, plot_tuning
+from relukan_bench.experiments.fit import compare as read
+from relukan_bench.experiments.fit import targets
+from relukan_bench.experiments.fit.figures import _renamed, plot_tuning
+from relukan_bench.experiments.fit.figures import figures as draw_figures
 from relukan_bench.experiments.fit.paper import TABLE_LAYOUT, PaperFit, compared, paper_fits, paper_table, table_columns
-from relukan_bench.experiments.fit.plan import Unit, iter_fit, key, plan as full_plan, together
+from relukan_bench.experiments.fit.plan import Unit, iter_fit, key, together
+from relukan_bench.experiments.fit.plan import plan as full_plan
 from relukan_bench.experiments.fit.records import (
-    SUMMARY_COLUMNS, CurveRecord, PredictionRecord, RunRecord, RunResult, SummaryRecord,
+    SUMMARY_COLUMNS,
+    CurveRecord,
+    PredictionRecord,
+    RunRecord,
+    RunResult,
+    SummaryRecord,
 )
 from relukan_bench.experiments.fit.summary import selected_rows, summarize
 from relukan_bench.experiments.fit.tables import fit_table, target_table

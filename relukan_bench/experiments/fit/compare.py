@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from relukan_bench.compare_sides import Entry, Side, lines as _lines, number as _float, name as _text
+from relukan_bench.compare_sides import Entry, Side
+from relukan_bench.compare_sides import lines as _lines
+from relukan_bench.compare_sides import name as _text
+from relukan_bench.compare_sides import number as _float
 from relukan_bench.experiments.fit.paper import paper_fits
 
 KEYS = ("function", "model")

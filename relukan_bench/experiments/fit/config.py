@@ -9,7 +9,14 @@ from typing import Annotated, Any, Literal, Sequence
 from pydantic import AfterValidator, Field, model_validator
 
 from relukan_bench.config import (
-    FunctionSpec, ModelSpec, TrainSpec, _attach_matches, _check_orders, _known_baseline, _model_names, _unique_names,
+    FunctionSpec,
+    ModelSpec,
+    TrainSpec,
+    _attach_matches,
+    _check_orders,
+    _known_baseline,
+    _model_names,
+    _unique_names,
 )
 from relukan_bench.experiments.fit.tuning import expand
 from relukan_bench.schema import Domain, Name, PositiveInt, Seeds, Strict, Threads, error_at

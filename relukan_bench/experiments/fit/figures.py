@@ -16,7 +16,18 @@ from relukan_bench.experiments.fit.records import RunResult
 from relukan_bench.experiments.fit.summary import _ratio, curve_bands, representative_seed
 from relukan_bench.kinds import looks
 from relukan_bench.plots import (
-    DUPLICATE_LINE, WIDTH, _better, _finish_grid, _finite, _grid, _log_limits, _log_y, _math, _palette, _pyplot, _save,
+    DUPLICATE_LINE,
+    WIDTH,
+    _better,
+    _finish_grid,
+    _finite,
+    _grid,
+    _log_limits,
+    _log_y,
+    _math,
+    _palette,
+    _pyplot,
+    _save,
     _shared_legend,
 )
 from relukan_bench.results import read_csv

@@ -9,7 +9,9 @@ from collections import defaultdict
 from typing import Any, Callable, Sequence
 
 from relukan_bench.experiments.fit.records import RunResult, SummaryRecord
-from relukan_bench.experiments.seed_groups import over_seeds, representative_seed as median_seed, unbounded as _final
+from relukan_bench.experiments.seed_groups import over_seeds
+from relukan_bench.experiments.seed_groups import representative_seed as median_seed
+from relukan_bench.experiments.seed_groups import unbounded as _final
 from relukan_bench.stats import median
 
 

@@ -41,9 +41,15 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import relukan_bench.experiments.forgetting.compare as read
 from relukan_bench.experiments.forgetting.figures import figures as draw_figures
-from relukan_bench.experiments.forgetting.plan import RunResult, Unit, iter_forgetting, key, plan as full_plan, together
+from relukan_bench.experiments.forgetting.plan import RunResult, Unit, iter_forgetting, key, together
+from relukan_bench.experiments.forgetting.plan import plan as full_plan
 from relukan_bench.experiments.forgetting.records import (
-    SUMMARY_COLUMNS, CurveRecord, MatrixRecord, PredictionRecord, RunRecord, SummaryRecord,
+    SUMMARY_COLUMNS,
+    CurveRecord,
+    MatrixRecord,
+    PredictionRecord,
+    RunRecord,
+    SummaryRecord,
 )
 from relukan_bench.experiments.forgetting.summary import summarize
 from relukan_bench.experiments.forgetting.tables import summary_table

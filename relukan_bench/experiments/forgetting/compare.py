@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from relukan_bench.compare_sides import Entry, Side, lines as _lines, number as _float, name as _text
+from relukan_bench.compare_sides import Entry, Side
+from relukan_bench.compare_sides import lines as _lines
+from relukan_bench.compare_sides import name as _text
+from relukan_bench.compare_sides import number as _float
 
 KEYS = ("model",)
 METRICS = ("learned_mse", "final_mse", "forgetting")

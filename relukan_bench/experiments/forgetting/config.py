@@ -8,10 +8,25 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from relukan_bench.config import (
-    ModelSpec, _attach_matches, _check_orders, _model_names, _no_lbfgs, _no_pykan_fit,
+    ModelSpec,
+    _attach_matches,
+    _check_orders,
+    _model_names,
+    _no_lbfgs,
+    _no_pykan_fit,
 )
 from relukan_bench.schema import (
-    MAX_COUNT, Domain, NonNegativeInt, PositiveFloat, PositiveInt, Seeds, Strict, Threads, Width, error_at, show,
+    MAX_COUNT,
+    Domain,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Seeds,
+    Strict,
+    Threads,
+    Width,
+    error_at,
+    show,
 )
 
 

@@ -9,9 +9,7 @@ gained that is lost by the end); *holds* when every seed stays at or below `HOLD
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any
 
 import relukan_bench.experiments.forgetting.peers as peers
 from relukan_bench import fmt
@@ -19,9 +17,8 @@ from relukan_bench.experiments.forgetting.peers import zero_mse
 from relukan_bench.experiments.forgetting.tables import summary_table
 from relukan_bench.experiments.protocol import experiment
 from relukan_bench.kinds import kinds
-from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite, geomean, link, span
-from relukan_bench.stats import ratio_range
-from relukan_bench.tables import markdown_table, to_markdown
+from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite, link
+from relukan_bench.tables import to_markdown
 
 HOLDS_AT = 0.10  # at most 10% of what was gained is lost
 RULE = (f"forgetting holds when ReLU-KAN loses at most {HOLDS_AT:.0%} of its gains on every seed, and partly holds "

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from relukan_bench.experiments.forgetting.records import SummaryRecord
-from relukan_bench.experiments.seed_groups import over_seeds, representative_seed as median_seed, unbounded as _value
+from relukan_bench.experiments.seed_groups import over_seeds
+from relukan_bench.experiments.seed_groups import representative_seed as median_seed
+from relukan_bench.experiments.seed_groups import unbounded as _value
 from relukan_bench.stats import median
 
 

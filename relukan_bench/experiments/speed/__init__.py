@@ -29,7 +29,11 @@ from relukan_bench.experiments.speed.measure import PROBE_FRACTION
 from relukan_bench.experiments.speed.paper import CLAIM, TABLE_LAYOUT, paper_speedups, paper_table, table_columns
 from relukan_bench.experiments.speed.plan import Unit, _seconds_label, iter_speed, key, plan, samples_of
 from relukan_bench.experiments.speed.records import (
-    DECOMPOSITION_COLUMNS, SUMMARY_COLUMNS, DecompositionRecord, RawRecord, SummaryRecord,
+    DECOMPOSITION_COLUMNS,
+    SUMMARY_COLUMNS,
+    DecompositionRecord,
+    RawRecord,
+    SummaryRecord,
 )
 from relukan_bench.experiments.speed.summary import decompose, summarize
 from relukan_bench.experiments.speed.tables import decomposition_table, inference_table, speed_table

@@ -12,8 +12,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from relukan_bench.config import (
-    FunctionSpec, ModelSpec, TrainSpec, _attach_matches, _check_orders, _known_baseline, _model_names, _no_lbfgs,
-    _no_pykan_fit, _unique_names,
+    FunctionSpec,
+    ModelSpec,
+    TrainSpec,
+    _attach_matches,
+    _check_orders,
+    _known_baseline,
+    _model_names,
+    _no_lbfgs,
+    _no_pykan_fit,
+    _unique_names,
 )
 from relukan_bench.expressions import parse
 from relukan_bench.schema import Domain, Name, NonNegativeInt, PositiveFloat, PositiveInt, Seed, Strict, Threads
