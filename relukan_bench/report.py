@@ -72,7 +72,7 @@ class Verdict:
 
 
 @dataclass
-class Experiment:
+class LoadedRun:
     """One experiment's run directory as the report reads it."""
 
     name: str
@@ -83,7 +83,7 @@ class Experiment:
     table: list[dict[str, Any]]
     decomposition: list[dict[str, Any]] = field(default_factory=list)  # speed only
     # further run directories of the same experiment in the reproduce run (protocol.Part): name -> read back
-    variants: dict[str, "Experiment"] = field(default_factory=dict)
+    variants: dict[str, "LoadedRun"] = field(default_factory=dict)
 
     @property
     def interrupted(self) -> bool:
@@ -154,7 +154,7 @@ def _text_columns(name: str) -> set[str]:
     return {column for table in experiment(name).summaries.values() for column, kind in types_of(table).items() if kind is str}
 
 
-def load_experiment(directory: Path, name: str) -> Experiment | None:
+def load_experiment(directory: Path, name: str) -> LoadedRun | None:
     """The experiment's run directory, or None when it was never started. Its summary is read
     as the paper's comparison reads it (`comparison_rows`: a tuned fit's selected candidates)."""
     directory = Path(directory)
@@ -167,11 +167,11 @@ def load_experiment(directory: Path, name: str) -> Experiment | None:
     env = read_mapping(directory / "env.json") or {}
     text = _text_columns(name) | {"function"}
     summary = experiment(name).comparison_rows(_rows(directory / "summary.csv", text))
-    return Experiment(name, directory, config, env, summary, _rows(directory / "table.csv", text),
+    return LoadedRun(name, directory, config, env, summary, _rows(directory / "table.csv", text),
                       _rows(directory / "decomposition.csv", text))
 
 
-def load_all(run_dir: Path) -> dict[str, Experiment | None]:
+def load_all(run_dir: Path) -> dict[str, LoadedRun | None]:
     """Every registered experiment's directory in a reproduce run (None where never started),
     with the further parts of it the run holds (`fit-tuned/`) as its `variants`."""
     from relukan_bench.experiments.protocol import experiments, reproduce_parts
@@ -186,7 +186,7 @@ def load_all(run_dir: Path) -> dict[str, Experiment | None]:
     return found
 
 
-def _further(experiments: dict[str, Experiment | None]) -> list[Any]:
+def _further(experiments: dict[str, LoadedRun | None]) -> list[Any]:
     """The further parts of the run (protocol.Part: `fit-tuned/`) it holds, in run order."""
     from relukan_bench.experiments.protocol import reproduce_parts
 
@@ -194,7 +194,7 @@ def _further(experiments: dict[str, Experiment | None]) -> list[Any]:
             if name != part.experiment and name in getattr(experiments.get(part.experiment), "variants", {})]
 
 
-def _missing(experiments: dict[str, Experiment | None], flags: dict[str, bool]) -> list[str]:
+def _missing(experiments: dict[str, LoadedRun | None], flags: dict[str, bool]) -> list[str]:
     """The parts of the run (with those its `flags` ask for: `--tuned`, `--peers`) not run or
     interrupted."""
     from relukan_bench.experiments.protocol import reproduce_parts
@@ -233,7 +233,7 @@ def link(path: Path, run_dir: Path) -> str:
     return path.relative_to(run_dir).as_posix()
 
 
-def _verdicts(found: dict[str, Experiment | None], quick: bool) -> list[Verdict]:
+def _verdicts(found: dict[str, LoadedRun | None], quick: bool) -> list[Verdict]:
     from dataclasses import replace
 
     from relukan_bench.experiments.protocol import experiment
@@ -351,7 +351,7 @@ def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
     return "\n".join(lines).rstrip() + "\n", found
 
 
-def _head(env: dict[str, Any], experiments: dict[str, Experiment | None]) -> list[str]:
+def _head(env: dict[str, Any], experiments: dict[str, LoadedRun | None]) -> list[str]:
     """The title, the smoke-run and incomplete banners, and one line on what ran where and when."""
     from relukan_bench.experiments.protocol import REPRODUCE_FLAGS
 
@@ -411,7 +411,7 @@ def _rules() -> list[str]:
     return [exp.rule for exp in experiments().values()]
 
 
-def _section(name: str, exp: Experiment | None, run_dir: Path, quick: bool = False) -> list[str]:
+def _section(name: str, exp: LoadedRun | None, run_dir: Path, quick: bool = False) -> list[str]:
     """One experiment's section: where its files are, then what its declaration writes."""
     from relukan_bench.experiments.protocol import experiment
 

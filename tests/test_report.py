@@ -16,13 +16,13 @@ from relukan_bench.experiments.forgetting import report as forgetting_report
 from relukan_bench.experiments.speed import report as speed_report
 from relukan_bench.tables import markdown_table
 from relukan_bench.experiments import fit, forgetting, speed
-from relukan_bench.report import FAILS, HOLDS, PARTLY, SMOKE, UNTESTED, Experiment
+from relukan_bench.report import FAILS, HOLDS, PARTLY, SMOKE, UNTESTED, LoadedRun
 from relukan_bench.results import write_csv
 
 MODELS = [{"name": "relukan", "kind": "relukan"}, {"name": "kan", "kind": "kan"}]
 
 
-def speed_experiment(speedups: dict, paper: tuple = (5.0, 20.0), device: str = "cpu") -> Experiment:
+def speed_experiment(speedups: dict, paper: tuple = (5.0, 20.0), device: str = "cpu") -> LoadedRun:
     summary, table = [], []
     for function, value in speedups.items():
         summary += [
@@ -33,10 +33,10 @@ def speed_experiment(speedups: dict, paper: tuple = (5.0, 20.0), device: str = "
         ]
         table.append({"function": function, "paper_speedup_cpu": paper[0], "paper_speedup_gpu": paper[1]})
     config = {"baseline": "kan", "models": MODELS, "train": {"steps": 500}, "timing": {"repeats": 7}}
-    return Experiment("speed", Path("speed"), config, {}, summary, table)
+    return LoadedRun("speed", Path("speed"), config, {}, summary, table)
 
 
-def fit_experiment(errors: dict) -> Experiment:
+def fit_experiment(errors: dict) -> LoadedRun:
     """`errors` maps a function to (relukan MSE, kan MSE)."""
     summary, table = [], []
     for function, (relukan, kan) in errors.items():
@@ -47,13 +47,13 @@ def fit_experiment(errors: dict) -> Experiment:
                       "paper_gain_as_plotted": 500.0})
     config = {"baseline": "kan", "models": MODELS, "train": {"steps": 5000, "optimizer": "adam", "lr": 1e-3},
               "seeds": [0, 1, 2]}
-    return Experiment("fit", Path("fit"), config, {}, summary, table)
+    return LoadedRun("fit", Path("fit"), config, {}, summary, table)
 
 
 PLANTED = {"relukan": ("lr0.1", 1e-15), "kan": ("lr0.1", 1e3)}  # never selected; a ratio of 1e18 were they read
 
 
-def tuned_fit_experiment(kept: dict, planted: dict = PLANTED) -> Experiment:
+def tuned_fit_experiment(kept: dict, planted: dict = PLANTED) -> LoadedRun:
     """A tuned fit run as summary.csv writes it: `kept` maps a function to {model: (candidate,
     MSE)}, the selected candidates (validation MSE 1e-3); every model also tried `planted`
     (model -> (candidate, MSE)), unselected (validation MSE 1)."""
@@ -71,17 +71,17 @@ def tuned_fit_experiment(kept: dict, planted: dict = PLANTED) -> Experiment:
                       "paper_gain_as_plotted": 500.0})
     config = {"baseline": "kan", "models": [{"name": entry, "kind": origin["model"]} for entry, origin in tuned.items()],
               "tuned": tuned, "train": {"steps": 5000, "optimizer": "adam", "lr": 1e-3}, "seeds": [0, 1, 2]}
-    return Experiment("fit", Path("fit-tuned"), config, {}, summary, table)
+    return LoadedRun("fit", Path("fit-tuned"), config, {}, summary, table)
 
 
-def forgetting_experiment(fractions: dict) -> Experiment:
+def forgetting_experiment(fractions: dict) -> LoadedRun:
     """`fractions` maps a model to its (median, min, max) forgotten fraction."""
     summary = [{"model": model, "n_seeds": 3.0, "forgotten_fraction": median, "forgotten_fraction_min": low,
                 "forgotten_fraction_max": high, "forgetting": 1e-3, "learned_mse": 1e-3, "final_mse": 2e-3, "max_forgetting": 2e-3, "params": 79.0}
                for model, (median, low, high) in fractions.items()]
     config = {"models": [*MODELS, {"name": "mlp", "kind": "mlp"}],
               "data": {"points": 5000, "segments": 5, "sigma": 5.0, "scale": 0.08, "domain": [0.0, 1.0]}}
-    return Experiment("forgetting", Path("forgetting"), config, {}, summary, [])
+    return LoadedRun("forgetting", Path("forgetting"), config, {}, summary, [])
 
 
 @pytest.mark.parametrize("speedups, outcome", [
@@ -214,7 +214,7 @@ def decomposition(functions: dict) -> list:
              "implementation_share": math.log(code) / math.log(total)} for f, (total, code) in functions.items()]
 
 
-def write_part(directory: Path, exp: Experiment) -> None:
+def write_part(directory: Path, exp: LoadedRun) -> None:
     """`exp` as a run directory: config.yaml, env.json and its tables."""
     directory.mkdir(parents=True)
     (directory / "config.yaml").write_text(yaml.safe_dump({"experiment": exp.name, **exp.config}))
@@ -224,7 +224,7 @@ def write_part(directory: Path, exp: Experiment) -> None:
             write_csv(directory / f"{name}.csv", list(dict.fromkeys(k for row in rows for k in row)), rows)
 
 
-def write_run(run_dir: Path, env: dict, fit_errors: dict | None = None, tuned: Experiment | None = None) -> None:
+def write_run(run_dir: Path, env: dict, fit_errors: dict | None = None, tuned: LoadedRun | None = None) -> None:
     """A reproduce run directory of all three experiments, from the hand-made summaries above
     (and `tuned` as its fit-tuned/)."""
     speed_run = speed_experiment({"f1": 2.0, "f4": 4.0})

@@ -21,7 +21,8 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from types import MappingProxyType
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 Progress = Callable[[Any, int, float], None]  # (unit, steps done in it, train loss or NaN)
 
@@ -63,7 +64,7 @@ class Part:
     runs the experiment `experiment` with the shipped config `config`, only when the reproduce
     run asks for it (`flag`: "tuned" for `reproduce --tuned`, "peers" for `reproduce --peers`, a
     tuple of them for a part that needs each; "" for an experiment's own directory, always
-    run). The report reads it with its experiment's directory (report.Experiment.variants)."""
+    run). The report reads it with its experiment's directory (report.LoadedRun.variants)."""
 
     name: str
     experiment: str
@@ -106,11 +107,11 @@ class Experiment:
     schema: type = object  # the config class
     quick: tuple[str, ...] = ()  # `--quick`: overrides for a smoke run
     quick_help: str = "Smoke run: a handful of steps."
-    tables: dict[str, type] = {}  # per-unit logs (record classes) in the order a unit is written; the last commits it
-    summaries: dict[str, type] = {}  # the derived tables of fixed columns (record classes), rewritten after every unit
+    tables: Mapping[str, type] = MappingProxyType({})  # per-unit logs (record classes) in the order a unit is written; the last commits it
+    summaries: Mapping[str, type] = MappingProxyType({})  # the derived tables of fixed columns (record classes), rewritten after every unit
     # the derived tables whose columns depend on the config: column templates in order (`{M}`:
     # a model's name) -> str, int, float or bool, as docs/outputs.md gives them (relukan_bench.loading)
-    layouts: dict[str, dict[str, type]] = {}
+    layouts: Mapping[str, Mapping[str, type]] = MappingProxyType({})
     units_name: str = "runs"  # "timed runs", "training runs": how the CLI counts units
     workers: bool = False  # runs pykan versions other than the installed one in workers (relukan_bench.worker)
     parallel: bool = True  # its units run in parallel workers by default (relukan_bench.executors)
@@ -121,9 +122,9 @@ class Experiment:
     compare_keys: tuple[str, ...] = ()  # what matches two rows
     compare_metrics: tuple[str, ...] = ()  # in order of preference for a pair of sides
     compare_first_only: bool = False  # compare only the first metric both sides have
-    higher_is_better: dict[str, bool] = {}
+    higher_is_better: Mapping[str, bool] = MappingProxyType({})
     tested_metrics: tuple[str, ...] = ()  # decided with a significance test where raw repeats allow
-    floors: dict[str, float] = {}  # ratios of a metric are taken of max(value, floor)
+    floors: Mapping[str, float] = MappingProxyType({})  # ratios of a metric are taken of max(value, floor)
     compare_tables: tuple[CompareTable, ...] = ()
     parts: tuple[Part, ...] = ()  # further run directories of `reproduce`, after its own
 
@@ -236,7 +237,7 @@ class Experiment:
         return importlib.import_module(self.report).RULE if self.report else ""
 
     def section(self, exp: Any, run_dir: Path) -> str:
-        """The report's section (markdown) from a run directory read back (report.Experiment)."""
+        """The report's section (markdown) from a run directory read back (report.LoadedRun)."""
         return importlib.import_module(self.report).section(exp, run_dir) if self.report else ""
 
     def verdict(self, exp: Any) -> Any:

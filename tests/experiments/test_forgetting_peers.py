@@ -15,7 +15,7 @@ from relukan_bench.experiments.forgetting import report as forgetting_report
 from relukan_bench.experiments.forgetting.config import ForgettingDataSpec
 from relukan_bench.experiments.forgetting.target import zero_mse
 from relukan_bench.experiments.protocol import reproduce_parts
-from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, load_all
+from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, load_all
 from relukan_bench.results import read_csv
 
 SMALL = {
@@ -106,15 +106,15 @@ def test_the_report_answers_which_kan_forgets_least(reproduced):
         forgetting_report.verdict(None)]
 
 
-def _summary(fractions: dict, learned: dict | None = None) -> Experiment:
+def _summary(fractions: dict, learned: dict | None = None) -> LoadedRun:
     kinds = {"relukan": "relukan", "bspline": "bspline", "chebyshev": "chebyshev", "fourier": "fourier", "mlp": "mlp"}
     rows = [{"model": m, "kind": kinds[m], "n_seeds": 3.0, "params": 27.0, "learned_mse": (learned or {}).get(m, 1e-2),
              "forgetting": 1e-3,
              "forgetting_min": 0.0, "forgetting_max": 2e-3, "forgotten_fraction": f, "forgotten_fraction_min": f / 2,
              "forgotten_fraction_max": 2 * f, "failed": 0.0, "diverged": 0.0} for m, f in fractions.items()]
     config = {"train": {"steps_per_phase": 250, "lr": 1e-3}, "models": [{"name": m, "kind": kinds[m]} for m in fractions]}
-    variant = Experiment("forgetting", Path("forgetting-peers"), config, {}, rows, [])
-    return Experiment("forgetting", Path("forgetting"), config, {}, rows, [], variants={"forgetting-peers": variant})
+    variant = LoadedRun("forgetting", Path("forgetting-peers"), config, {}, rows, [])
+    return LoadedRun("forgetting", Path("forgetting"), config, {}, rows, [], variants={"forgetting-peers": variant})
 
 
 @pytest.mark.parametrize("fractions,learned,outcome", [

@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from relukan_bench import fmt
-from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite
+from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite
 from relukan_bench.tables import markdown_table
 
 SHARED, TUNED = "fit-peers", "fit-peers-tuned"
@@ -26,36 +26,36 @@ RULE = ("most accurate holds when the paper-faithful ReLU-KAN has the lowest med
         "one's best when the run tuned, else under the shared protocol)")
 
 
-def _run(exp: Experiment | None, name: str) -> Experiment | None:
+def _run(exp: LoadedRun | None, name: str) -> LoadedRun | None:
     run = exp.variants.get(name) if exp is not None else None
     return run if run is not None and run.summary else None
 
 
-def _matched(run: Experiment) -> list[str]:
+def _matched(run: LoadedRun) -> list[str]:
     """The equal-size preset: ReLU-KAN, the entries sized by `match`, in config order."""
     relukan = run.relukan()
     return [m["name"] for m in run.entries() if m.get("match") or m["name"] == relukan
             if m["name"] in run.model_names()]
 
 
-def _same_grid(run: Experiment) -> list[str]:
+def _same_grid(run: LoadedRun) -> list[str]:
     return [m["name"] for m in run.entries() if not m.get("match") and m["name"] in run.model_names()]
 
 
-def _kans(run: Experiment, models: list[str]) -> list[str]:
+def _kans(run: LoadedRun, models: list[str]) -> list[str]:
     roles = run.roles()
     return [m for m in models if roles.get(m) != "control"]
 
 
-def _row(run: Experiment, function: str, model: str) -> dict[str, Any] | None:
+def _row(run: LoadedRun, function: str, model: str) -> dict[str, Any] | None:
     return next((r for r in run.summary if r["function"] == function and r["model"] == model), None)
 
 
-def _functions(run: Experiment) -> list[str]:
+def _functions(run: LoadedRun) -> list[str]:
     return list(dict.fromkeys(r["function"] for r in run.summary))
 
 
-def most_accurate(run: Experiment, function: str, models: list[str]) -> str | None:
+def most_accurate(run: LoadedRun, function: str, models: list[str]) -> str | None:
     """The KAN of `models` with the lowest median final test MSE on `function`."""
     scored = [(row["final_test_mse"], m) for m in _kans(run, models)
               if (row := _row(run, function, m)) is not None and finite(row.get("final_test_mse"))]
@@ -67,7 +67,7 @@ def _time(row: dict[str, Any] | None, key: str = "e4") -> float:
     return value if isinstance(value, (int, float)) and value == value else math.inf
 
 
-def first_to(run: Experiment, function: str, models: list[str], key: str = "e4") -> str | None:
+def first_to(run: LoadedRun, function: str, models: list[str], key: str = "e4") -> str | None:
     """The KAN of `models` that reaches the validation MSE 1e-N first in wall time (None: none does)."""
     timed = [(_time(_row(run, function, m), key), m) for m in _kans(run, models)]
     timed = [t for t in timed if not math.isinf(t[0])]
@@ -82,7 +82,7 @@ def _mse(row: dict[str, Any] | None) -> str:
     return fmt.mse(row.get("final_test_mse")) + (spread if (row.get("n_seeds") or 0) > 1 else "") + candidate
 
 
-def accuracy_table(run: Experiment, models: list[str]) -> str:
+def accuracy_table(run: LoadedRun, models: list[str]) -> str:
     """Median final test MSE [seed range] per model (rows) and function (columns); the most
     accurate KAN of each function in bold."""
     functions = _functions(run)
@@ -105,7 +105,7 @@ def _reach(row: dict[str, Any] | None, key: str = "e4") -> str:
     return f"{_time(row, key):.3g} s ({row.get(f'steps_{key}'):.0f} steps)"
 
 
-def time_table(run: Experiment, models: list[str], key: str = "e4") -> str:
+def time_table(run: LoadedRun, models: list[str], key: str = "e4") -> str:
     """Time to the validation MSE 1e-N (steps) per model and function; the first KAN in bold."""
     functions = _functions(run)
     first = {f: first_to(run, f, models, key) for f in functions}
@@ -114,14 +114,14 @@ def time_table(run: Experiment, models: list[str], key: str = "e4") -> str:
     return markdown_table(["model", *functions], body, right=[False, *[False] * len(functions)])
 
 
-def _sources(run: Experiment) -> str:
+def _sources(run: LoadedRun) -> str:
     """Where the step times came from: the speed run beside this one (named), this run, or both."""
     found = sorted({r.get("step_source") for r in run.summary if r.get("step_source")})
     named = run.config.get("step_times")
     return " and ".join(f"the speed run `{named}/`" if s == "speed run" and named else s for s in found) or "unknown"
 
 
-def _winners(run: Experiment, models: list[str], pick: Any, show: Any) -> str:
+def _winners(run: LoadedRun, models: list[str], pick: Any, show: Any) -> str:
     """"f1 `model` (value), ..." for every function, by `pick(run, function, models)`."""
     parts = []
     for function in _functions(run):
@@ -130,7 +130,7 @@ def _winners(run: Experiment, models: list[str], pick: Any, show: Any) -> str:
     return "; ".join(parts)
 
 
-def answers(exp: Experiment | None) -> list[str]:
+def answers(exp: LoadedRun | None) -> list[str]:
     """The answers up front: most accurate at equal size (and at each one's best), first to 1e-4."""
     shared, tuned = _run(exp, SHARED), _run(exp, TUNED)
     lines = []
@@ -146,7 +146,7 @@ def answers(exp: Experiment | None) -> list[str]:
     return lines
 
 
-def _run_lines(run: Experiment, title: str) -> list[str]:
+def _run_lines(run: LoadedRun, title: str) -> list[str]:
     steps, seeds = run.config.get("train", {}).get("steps"), run.config.get("seeds", [])
     where = run.directory.name
     lines = [f"#### `{where}/`: {title}", "",
@@ -164,7 +164,7 @@ def _run_lines(run: Experiment, title: str) -> list[str]:
     return lines
 
 
-def _chosen_on(run: Experiment) -> str:
+def _chosen_on(run: LoadedRun) -> str:
     """How a run that chose on some seeds (`tune_seeds`) chose, else nothing."""
     on = run.config.get("tune_seeds") if run.config.get("tuned") else None
     if not on:
@@ -173,7 +173,7 @@ def _chosen_on(run: Experiment) -> str:
             "final validation MSE; the kept one alone trained on the other seeds.")
 
 
-def section(exp: Experiment | None) -> str:
+def section(exp: LoadedRun | None) -> str:
     """### Among the field's KANs: the answers, then each run's tables."""
     shared, tuned = _run(exp, SHARED), _run(exp, TUNED)
     if shared is None and tuned is None:
@@ -190,7 +190,7 @@ def section(exp: Experiment | None) -> str:
     return "\n".join(lines).rstrip()
 
 
-def verdict(exp: Experiment | None) -> Verdict | None:
+def verdict(exp: LoadedRun | None) -> Verdict | None:
     """"Most accurate KAN at equal size?" (RULE); None without the peers' fit runs."""
     run = _run(exp, TUNED) or _run(exp, SHARED)
     if run is None:
@@ -210,7 +210,7 @@ def verdict(exp: Experiment | None) -> Verdict | None:
                    ours=f"ReLU-KAN most accurate on {len(won)} of {len(decided)} functions", finding=_first(exp))
 
 
-def _first(exp: Experiment | None) -> str:
+def _first(exp: LoadedRun | None) -> str:
     """The line under the verdicts: the first KAN to validation MSE 1e-4 per function, in the
     shared protocol (every model trained alike, Adam, its step times from the speed run)."""
     run = _run(exp, SHARED)

@@ -24,7 +24,7 @@ from typing import Any
 import relukan_bench.experiments.fit.peers as peers
 from relukan_bench import fmt
 from relukan_bench.experiments import protocol
-from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, geomean, link, span
+from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, geomean, link, span
 from relukan_bench.tables import markdown_table
 
 HOLDS_AT = 100.0  # "two orders of magnitude"
@@ -34,7 +34,7 @@ RULE = (f"accuracy holds when the geometric mean over functions of KAN MSE / ReL
 AT_ITS_BEST = "each model at its best, chosen on validation"
 
 
-def section(exp: Experiment, run_dir: Path) -> str:
+def section(exp: LoadedRun, run_dir: Path) -> str:
     """The medians of ReLU-KAN and KAN, each ReLU-KAN's ratio and the paper's, per function (the
     other models, the seed ranges and the paper's errors stay in table.csv and summary.csv);
     then, when the reproduce run tuned, each model at its best beside it."""
@@ -75,7 +75,7 @@ def section(exp: Experiment, run_dir: Path) -> str:
                      + (["", among] if among else []))
 
 
-def _trained(exp: Experiment) -> str:
+def _trained(exp: LoadedRun) -> str:
     """How the section's errors were obtained, in a sentence."""
     steps, seeds = exp.config.get("train", {}).get("steps"), exp.config.get("seeds", [])
     if _tuned(exp):
@@ -84,7 +84,7 @@ def _trained(exp: Experiment) -> str:
     return f"Final test MSE after {steps} full-batch {_optimizer(exp)} steps, median over {len(seeds)} seed(s)."
 
 
-def _mse_cell(exp: Experiment, function: str, model: str) -> str:
+def _mse_cell(exp: LoadedRun, function: str, model: str) -> str:
     """A model's median test MSE on a function, with its failures ("1 diverged")."""
     row = next((r for r in exp.summary if r["function"] == function and r["model"] == model), None)
     if row is None:
@@ -93,12 +93,12 @@ def _mse_cell(exp: Experiment, function: str, model: str) -> str:
 
 
 # ----------------------------------------------------------------------------- tuning
-def _tuned(exp: Experiment) -> bool:
+def _tuned(exp: LoadedRun) -> bool:
     """Whether the run tuned its models (config `tuned:`)."""
     return bool(exp.config.get("tuned"))
 
 
-def _at_its_best(exp: Experiment | None) -> tuple[Any, Experiment] | None:
+def _at_its_best(exp: LoadedRun | None) -> tuple[Any, LoadedRun] | None:
     """The reproduce run's tuned fit (`fit-tuned/`: its protocol.Part and directory), when it has one."""
     if exp is None:
         return None
@@ -106,13 +106,13 @@ def _at_its_best(exp: Experiment | None) -> tuple[Any, Experiment] | None:
                  if part.needs == ("tuned",) and part.name in exp.variants), None)
 
 
-def _optimizer(exp: Experiment) -> str:
+def _optimizer(exp: LoadedRun) -> str:
     """The config's `train.optimizer` as it is written: Adam, LBFGS."""
     name = exp.config.get("train", {}).get("optimizer", "adam")
     return {"adam": "Adam", "lbfgs": "LBFGS"}.get(name, str(name))
 
 
-def _protocol(exp: Experiment) -> str:
+def _protocol(exp: LoadedRun) -> str:
     """The shared protocol's optimizer and learning rate: "Adam lr 1e-3"."""
     lr = exp.config.get("train", {}).get("lr")
     if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
@@ -121,7 +121,7 @@ def _protocol(exp: Experiment) -> str:
     return f"{_optimizer(exp)} lr " + (f"{lr:g}" if 0.01 <= lr < 1000 else f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}")
 
 
-def _settings(exp: Experiment) -> str:
+def _settings(exp: LoadedRun) -> str:
     """The settings kept per function and model (the selected candidates), and those tried."""
     models = exp.model_names()
     kept = {(r["function"], r["model"]): r.get("candidate") for r in exp.summary}
@@ -141,7 +141,7 @@ def _settings(exp: Experiment) -> str:
                       "", "Candidates tried:", "", *lines])
 
 
-def tuned_section(exp: Experiment, part: Any, best: Experiment, run_dir: Path) -> str:
+def tuned_section(exp: LoadedRun, part: Any, best: LoadedRun, run_dir: Path) -> str:
     """The accuracy with each model at its best beside the shared protocol's, the settings kept."""
     kan, relukan = best.kan() or exp.kan(), best.relukan() or exp.relukan()
     where = best.directory.relative_to(run_dir).as_posix()
@@ -187,7 +187,7 @@ class _Ratios:
     extremes: list[float]
 
 
-def _ratios(exp: Experiment) -> _Ratios:
+def _ratios(exp: LoadedRun) -> _Ratios:
     relukan, kan = exp.relukan(), exp.kan()
     rows = {(r["function"], r["model"]): r for r in exp.summary}
     functions, gains, extremes = [], [], []
@@ -202,7 +202,7 @@ def _ratios(exp: Experiment) -> _Ratios:
     return _Ratios(functions, gains, extremes)
 
 
-def verdict(exp: Experiment | None) -> Verdict:
+def verdict(exp: LoadedRun | None) -> Verdict:
     """The claim judged on one run directory (a tuned one by its selected candidates)."""
     claim = protocol.experiment("fit").claim
     if exp is None or not exp.summary or exp.relukan() is None or exp.kan() is None:
@@ -227,7 +227,7 @@ def verdict(exp: Experiment | None) -> Verdict:
                    ours=f"{fmt.times(mean)} (geometric mean); lower MSE on {better} of {len(gains)}")
 
 
-def _opening(exp: Experiment) -> str:
+def _opening(exp: LoadedRun) -> str:
     steps = exp.config.get("train", {}).get("steps")
     if _tuned(exp):
         return (f"With {AT_ITS_BEST} (per function the candidate of lowest median validation MSE after {steps} "
@@ -235,7 +235,7 @@ def _opening(exp: Experiment) -> str:
     return f"After {steps} {_optimizer(exp)} steps in the same training loop"
 
 
-def _kept(exp: Experiment) -> str:
+def _kept(exp: LoadedRun) -> str:
     """" Settings kept: ReLU-KAN `lbfgs-lr1` (4 functions), `lr0.01` (2); KAN ...": what the
     tuned ReLU-KAN and KAN kept, most often first."""
     if not _tuned(exp):
@@ -250,7 +250,7 @@ def _kept(exp: Experiment) -> str:
     return (" Settings kept: " + "; ".join(said) + ".") if said else ""
 
 
-def verdicts(exp: Experiment | None) -> list[Verdict]:
+def verdicts(exp: LoadedRun | None) -> list[Verdict]:
     """The claim on the fit run; when the reproduce run tuned too (`fit-tuned/`), stated both
     ways: under the shared protocol and with each model at its best, by the same rule."""
     shared = verdict(exp)

@@ -17,7 +17,7 @@ from relukan_bench import fmt
 from relukan_bench.experiments.forgetting.config import ForgettingDataSpec
 from relukan_bench.experiments.forgetting.target import zero_mse as of_data
 from relukan_bench.kinds import kinds
-from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite
+from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite
 from relukan_bench.tables import markdown_table
 
 #: the reproduce run's directory of this part (experiments/forgetting: `parts`)
@@ -34,13 +34,13 @@ WHERE = {"local": "each basis function acts on a few grid intervals",
          "global": "each basis function acts on the whole domain"}
 
 
-def run(exp: Experiment | None) -> Experiment | None:
+def run(exp: LoadedRun | None) -> LoadedRun | None:
     """The forgetting-peers run a reproduce run holds (None without it, or without a summary)."""
     found = exp.variants.get(PART) if exp is not None else None
     return found if found is not None and found.summary else None
 
 
-def _basis(run: Experiment, model: str) -> str | None:
+def _basis(run: LoadedRun, model: str) -> str | None:
     kind = kinds().get(run.kinds().get(model, ""))
     return kind.basis if kind is not None else None
 
@@ -54,32 +54,32 @@ def _fraction(row: dict[str, Any]) -> float:
     return value if finite(value) else math.inf
 
 
-def zero_mse(run: Experiment) -> float:
+def zero_mse(run: LoadedRun) -> float:
     """The MSE of predicting 0 on a segment, from the run's own data settings (the forgetting
     report's too, which imports this module)."""
     return of_data(ForgettingDataSpec.model_validate(run.config.get("data", {})))  # the defaults where the run names none
 
 
-def _kans(run: Experiment) -> list[str]:
+def _kans(run: LoadedRun) -> list[str]:
     """The run's KANs (a kind that declares a basis) with a forgotten fraction, in config order."""
     rows = {r["model"]: r for r in run.summary}
     return [m for m in run.model_names() if _basis(run, m) is not None and finite(rows[m].get("forgotten_fraction"))]
 
 
-def unlearned(run: Experiment) -> list[str]:
+def unlearned(run: LoadedRun) -> list[str]:
     """The KANs whose median learned MSE is not below that of predicting 0: what they did not
     learn they cannot forget, so they are not ranked."""
     rows, zero = {r["model"]: r for r in run.summary}, zero_mse(run)
     return [m for m in _kans(run) if not (finite(rows[m].get("learned_mse")) and rows[m]["learned_mse"] < zero)]
 
 
-def order(run: Experiment) -> list[str]:
+def order(run: LoadedRun) -> list[str]:
     """The KANs that learned their segments, the least forgetting (forgotten fraction) first."""
     rows, left_out = {r["model"]: r for r in run.summary}, unlearned(run)
     return sorted((m for m in _kans(run) if m not in left_out), key=lambda m: _fraction(rows[m]))
 
 
-def bases_sentence(run: Experiment) -> str:
+def bases_sentence(run: LoadedRun) -> str:
     """Which of the run's KANs have a local basis and which a global one, read from their kinds,
     grouped by what their basis functions are: "local: B-splines (`kan`, `bspline`), ...; global: ..."."""
     found: dict[str, dict[str, list[str]]] = {basis: {} for basis in WHERE}
@@ -100,7 +100,7 @@ def _ranged(row: dict[str, Any], key: str, style: Any) -> str:
     return text + fmt.failures(row)
 
 
-def table(run: Experiment) -> str:
+def table(run: LoadedRun) -> str:
     """Per model, the least forgetting first (models without a fraction last): its basis, its
     parameters, what it learned and what it lost."""
     rows = {r["model"]: r for r in run.summary}
@@ -113,7 +113,7 @@ def table(run: Experiment) -> str:
     return markdown_table(header, body, right=[False, False, True, True, True, True])
 
 
-def reordered_sentence(run: Experiment) -> str:
+def reordered_sentence(run: LoadedRun) -> str:
     """Which models ran at an order of their own (the cubic-only peers at k = 3), and on which grid."""
     found = [(r["model"], r["sized"]) for r in run.summary if str(r.get("sized") or "").startswith("k ")]
     if not found:
@@ -123,7 +123,7 @@ def reordered_sentence(run: Experiment) -> str:
             f"the network's basis functions: {listed}.")
 
 
-def answer(run: Experiment) -> str:
+def answer(run: LoadedRun) -> str:
     """"Which KAN forgets least?" with its number and ReLU-KAN's."""
     ranked, left_out = order(run), unlearned(run)
     skipped = (f" Not ranked, their learned MSE not below the {zero_mse(run):.3f} of predicting 0: "
@@ -140,7 +140,7 @@ def answer(run: Experiment) -> str:
     return text + f" ({len(ranked)} KANs ranked)." + skipped
 
 
-def section(exp: Experiment | None) -> str:
+def section(exp: LoadedRun | None) -> str:
     """### Among the field's KANs: the bases, the table, the models at their own order and the answer."""
     found = run(exp)
     if found is None:
@@ -159,7 +159,7 @@ def section(exp: Experiment | None) -> str:
     return "\n".join(lines)
 
 
-def verdict(exp: Experiment | None) -> Verdict | None:
+def verdict(exp: LoadedRun | None) -> Verdict | None:
     """"Forgets least among the field's KANs?" (RULE); None without the peers' run."""
     found = run(exp)
     if found is None:

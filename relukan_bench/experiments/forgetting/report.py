@@ -17,7 +17,7 @@ from relukan_bench.experiments.forgetting.peers import zero_mse
 from relukan_bench.experiments.forgetting.tables import summary_table
 from relukan_bench.experiments.protocol import experiment
 from relukan_bench.kinds import kinds
-from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite, link
+from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite, link
 from relukan_bench.tables import to_markdown
 
 HOLDS_AT = 0.10  # at most 10% of what was gained is lost
@@ -25,7 +25,7 @@ RULE = (f"forgetting holds when ReLU-KAN loses at most {HOLDS_AT:.0%} of its gai
         "when the median seed does")
 
 
-def section(exp: Experiment, run_dir: Path) -> str:
+def section(exp: LoadedRun, run_dir: Path) -> str:
     data, train = exp.config.get("data", {}), exp.config.get("train", {})
     labels = {name: kinds()[kind].label if kind in kinds() else kind for name, kind in exp.kinds().items()}
     table = summary_table(exp.summary, zero_mse(exp), data.get("segments"), train.get("steps_per_phase"), train.get("lr"),
@@ -46,7 +46,7 @@ def section(exp: Experiment, run_dir: Path) -> str:
     return "\n".join(text + (["", among] if among else []))
 
 
-def verdict(exp: Experiment | None) -> Verdict:
+def verdict(exp: LoadedRun | None) -> Verdict:
     claim = experiment("forgetting").claim
     if exp is None or not exp.summary or exp.relukan() is None:
         return Verdict("forgetting", claim, UNTESTED, "Untested: the forgetting experiment did not produce a ReLU-KAN row.")
@@ -76,7 +76,7 @@ def verdict(exp: Experiment | None) -> Verdict:
     return Verdict("forgetting", claim, outcome, sentence, paper="no forgetting (figures only, no number)", ours=ours)
 
 
-def verdicts(exp: Experiment | None) -> list[Verdict]:
+def verdicts(exp: LoadedRun | None) -> list[Verdict]:
     """The claim on ReLU-KAN alone; with the peers' run (`reproduce --peers`), also "forgets least
     among the field's KANs?" (experiments/forgetting/peers.py)."""
     among = peers.verdict(exp)

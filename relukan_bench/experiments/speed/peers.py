@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from relukan_bench import fmt
-from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite
+from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite
 from relukan_bench.stats import ratio_range
 from relukan_bench.tables import markdown_table
 
@@ -25,33 +25,33 @@ PARTS = ("speed-peers", "speed-scale")
 HARNESS = ([1000, 1000, 1], 100)
 
 
-def runs(exp: Experiment | None) -> list[Experiment]:
+def runs(exp: LoadedRun | None) -> list[LoadedRun]:
     """The peers' speed runs a reproduce run holds, in PARTS order."""
     if exp is None:
         return []
     return [exp.variants[name] for name in PARTS if name in exp.variants and exp.variants[name].summary]
 
 
-def _impls(run: Experiment) -> dict[str, str]:
+def _impls(run: LoadedRun) -> dict[str, str]:
     """Each ReLU-KAN model's implementation: reference (paper-faithful), conv (the reference
     code's Conv2d) or fast."""
     return {m["name"]: m.get("impl", "reference") for m in run.entries() if m.get("kind") == "relukan"}
 
 
-def _kans(run: Experiment) -> list[str]:
+def _kans(run: LoadedRun) -> list[str]:
     roles = run.roles()
     return [m for m in run.model_names() if roles.get(m) != "control"]
 
 
-def _floor(run: Experiment) -> str | None:
+def _floor(run: LoadedRun) -> str | None:
     return next((m["name"] for m in run.entries() if m.get("kind") == "linear"), None)
 
 
-def _shapes(run: Experiment) -> list[tuple[str, str]]:
+def _shapes(run: LoadedRun) -> list[tuple[str, str]]:
     return list(dict.fromkeys((r["function"], r["device"]) for r in run.summary))
 
 
-def _rows(run: Experiment, function: str, device: str) -> dict[str, dict[str, Any]]:
+def _rows(run: LoadedRun, function: str, device: str) -> dict[str, dict[str, Any]]:
     return {r["model"]: r for r in run.summary if r["function"] == function and r["device"] == device}
 
 
@@ -64,13 +64,13 @@ def _inference(row: dict[str, Any]) -> dict[str, Any]:
     return {"median_s": row.get("infer_ms"), "q1_s": row.get("infer_q1_ms"), "q3_s": row.get("infer_q3_ms")}
 
 
-def _order(run: Experiment, rows: dict[str, dict[str, Any]], among: list[str] | None = None,
+def _order(run: LoadedRun, rows: dict[str, dict[str, Any]], among: list[str] | None = None,
            metric: str = "median_s") -> list[str]:
     """The KANs of `among` (default every KAN) timed on the shape of `rows`, fastest first."""
     return sorted((m for m in (among or _kans(run)) if _timed(rows.get(m), metric)), key=lambda m: rows[m][metric])
 
 
-def fastest(run: Experiment, function: str, device: str, inference: bool = False) -> str | None:
+def fastest(run: LoadedRun, function: str, device: str, inference: bool = False) -> str | None:
     """The KAN with the lowest median time on the shape (training step, or forward call)."""
     order = _order(run, _rows(run, function, device), metric="infer_ms" if inference else "median_s")
     return order[0] if order else None
@@ -86,7 +86,7 @@ def _ratio(base: dict[str, Any] | None, row: dict[str, Any] | None, inference: b
     return f"{fmt.times(value)} [{fmt.times(low)} to {fmt.times(high)}]"
 
 
-def _cells(run: Experiment, model: str, row: dict[str, Any], base: dict[str, Any] | None,
+def _cells(run: LoadedRun, model: str, row: dict[str, Any], base: dict[str, Any] | None,
            floor: dict[str, Any] | None) -> list[str]:
     """One model's row of a shape's table."""
     sized = f" ({row['sized']})" if row.get("sized") else ""
@@ -101,7 +101,7 @@ def _cells(run: Experiment, model: str, row: dict[str, Any], base: dict[str, Any
                    _ratio(row, floor, True), memory]
 
 
-def shape_table(run: Experiment, function: str, device: str) -> str:
+def shape_table(run: LoadedRun, function: str, device: str) -> str:
     """Every model on one shape: size, effort, training and inference time, their ratios."""
     rows = _rows(run, function, device)
     relukan, floor = run.relukan(), _floor(run)
@@ -112,14 +112,14 @@ def shape_table(run: Experiment, function: str, device: str) -> str:
     return markdown_table(header, body, right=[False, *[True] * (len(header) - 1)])
 
 
-def _label(run: Experiment, function: str) -> str:
+def _label(run: LoadedRun, function: str) -> str:
     row = next((r for r in run.summary if r["function"] == function), {})
     entry = next((f for f in run.config.get("functions", []) if f.get("name") == function), {})
     batch = row.get("samples") or entry.get("samples") or run.config.get("data", {}).get("samples")
     return f"{function} {entry.get('width', '')} batch {int(batch) if finite(batch) else batch}"
 
 
-def overview(run: Experiment) -> str:
+def overview(run: LoadedRun) -> str:
     """Per shape: the fastest KAN to train and to infer, and where ReLU-KAN stands."""
     relukan = run.relukan()
     body = []
@@ -137,7 +137,7 @@ def overview(run: Experiment) -> str:
     return markdown_table(header, body, right=[False, False, False, False, True, True])
 
 
-def harness_sentence(run: Experiment) -> str:
+def harness_sentence(run: LoadedRun) -> str:
     """KAN-benchmarking's finding at [1000, 1000, 1], batch 100: is ReLU-KAN the slowest KAN,
     as the reference code (Conv2d) and as ours (paper-faithful, fast)? "" without that shape."""
     width, batch = HARNESS
@@ -168,7 +168,7 @@ def harness_sentence(run: Experiment) -> str:
             + "; ".join(parts) + f"{tail}. Brackets: quartile ranges.")
 
 
-def section(exp: Experiment) -> str:
+def section(exp: LoadedRun) -> str:
     """### Among the field's KANs: per run, the overview, the KAN-benchmarking sentence and a
     table per shape."""
     found = runs(exp)
@@ -190,7 +190,7 @@ def section(exp: Experiment) -> str:
     return "\n".join(lines).rstrip()
 
 
-def verdict(exp: Experiment | None) -> Verdict | None:
+def verdict(exp: LoadedRun | None) -> Verdict | None:
     """"Fastest KAN?" over every shape of the peers' runs (RULE); None without them."""
     found = runs(exp)
     if not found:

@@ -15,7 +15,7 @@ from typing import Any
 import relukan_bench.experiments.speed.peers as peers
 from relukan_bench import fmt
 from relukan_bench.experiments.speed.paper import CLAIM
-from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, Experiment, Verdict, finite, geomean, link, span
+from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite, geomean, link, span
 from relukan_bench.stats import median, ratio_range
 from relukan_bench.tables import markdown_table
 
@@ -24,11 +24,11 @@ RULE = (f"speed holds when ReLU-KAN's median speedup reaches {HOLDS_AT:.0f}x on 
         "holds when it is faster on every function")
 
 
-def _speed_rows(exp: Experiment) -> dict[tuple[str, str, str], dict[str, Any]]:
+def _speed_rows(exp: LoadedRun) -> dict[tuple[str, str, str], dict[str, Any]]:
     return {(r["function"], r["model"], r["device"]): r for r in exp.summary}
 
 
-def speed_spread(exp: Experiment, function: str, model: str, device: str) -> tuple[float, float]:
+def speed_spread(exp: LoadedRun, function: str, model: str, device: str) -> tuple[float, float]:
     """The speedup's quartile range: baseline q1 / model q3 to baseline q3 / model q1."""
     rows = _speed_rows(exp)
     mine, base = rows.get((function, model, device)), rows.get((function, exp.kan(), device))
@@ -37,7 +37,7 @@ def speed_spread(exp: Experiment, function: str, model: str, device: str) -> tup
     return ratio_range(base, mine)[1:]
 
 
-def section(exp: Experiment, run_dir: Path) -> str:
+def section(exp: LoadedRun, run_dir: Path) -> str:
     models = exp.model_names()
     kan = exp.kan()
     others = [m for m in models if m != kan]
@@ -81,12 +81,12 @@ def section(exp: Experiment, run_dir: Path) -> str:
 
 
 # ----------------------------------------------------------------------------- against which KAN?
-def _baselines(exp: Experiment) -> list[str]:
+def _baselines(exp: LoadedRun) -> list[str]:
     """The run's pykan models, in config order."""
     return [m for m in exp.model_names() if exp.roles().get(m) == "kan"]
 
 
-def baseline_label(exp: Experiment, model: str) -> str:
+def baseline_label(exp: LoadedRun, model: str) -> str:
     """'pykan 0.0.5, default' from the summary's columns (a run from before they existed: its
     config's mode, or speed)."""
     row = next((r for r in exp.summary if r["model"] == model), {})
@@ -95,7 +95,7 @@ def baseline_label(exp: Experiment, model: str) -> str:
     return f"pykan {version}, {row.get('pykan_mode') or entry.get('mode') or 'speed'}"
 
 
-def _speedups(exp: Experiment, relukan: str, kan: str, device: str) -> dict[str, tuple[float, float, float]]:
+def _speedups(exp: LoadedRun, relukan: str, kan: str, device: str) -> dict[str, tuple[float, float, float]]:
     """ReLU-KAN's speedup over `kan` per function on `device`: (median ratio, low, high)."""
     rows = _speed_rows(exp)
     found = {}
@@ -106,7 +106,7 @@ def _speedups(exp: Experiment, relukan: str, kan: str, device: str) -> dict[str,
     return found
 
 
-def baselines_section(exp: Experiment) -> str:
+def baselines_section(exp: LoadedRun) -> str:
     """ReLU-KAN's speedup over every pykan version and mode the run timed, beside the paper's."""
     relukan, kans = exp.relukan(), _baselines(exp)
     functions = list(dict.fromkeys(r["function"] for r in exp.summary))
@@ -142,7 +142,7 @@ def baselines_section(exp: Experiment) -> str:
     return "\n".join(lines)
 
 
-def _baselines_sentence(exp: Experiment, relukan: str) -> str:
+def _baselines_sentence(exp: LoadedRun, relukan: str) -> str:
     """With several pykan baselines: the range of ReLU-KAN's speedups over all of them, and the
     one it is fastest against."""
     kans = _baselines(exp)
@@ -159,7 +159,7 @@ def _baselines_sentence(exp: Experiment, relukan: str) -> str:
             f"`{kan}` ({baseline_label(exp, kan)}) on {device} (see \"Against which KAN?\").")
 
 
-def _baseline_verdict(exp: Experiment, kan: str, device: str, speedups: dict[str, tuple[float, float, float]],
+def _baseline_verdict(exp: LoadedRun, kan: str, device: str, speedups: dict[str, tuple[float, float, float]],
                       paper: dict[str, dict[str, Any]], label: str) -> str:
     """One sentence: how fast ReLU-KAN is against this pykan, the verdict on "about 20x", and
     how our speedups compare with the paper's on the same functions."""
@@ -175,7 +175,7 @@ def _baseline_verdict(exp: Experiment, kan: str, device: str, speedups: dict[str
             f"{len(medians)} functions, so \"about 20x\" **{outcome}** against it{against}.")
 
 
-def _equal(exp: Experiment, row: dict[str, Any]) -> bool:
+def _equal(exp: LoadedRun, row: dict[str, Any]) -> bool:
     """A decomposition row's `equal_effort`; in runs from before the column, equal unless the
     ReLU-KAN is a fast one (then every B-spline KAN was plain)."""
     value = row.get("equal_effort")
@@ -184,7 +184,7 @@ def _equal(exp: Experiment, row: dict[str, Any]) -> bool:
     return str(value).lower() in ("true", "1", "1.0")
 
 
-def decomposition_section(exp: Experiment) -> str:
+def decomposition_section(exp: LoadedRun) -> str:
     """Where the speedup comes from: pykan / our B-spline KAN (the implementation) times our
     B-spline KAN / ReLU-KAN (the basis), from `decomposition.csv`; each ReLU-KAN against the
     B-spline KAN of its own effort where there is one."""
@@ -217,7 +217,7 @@ def decomposition_section(exp: Experiment) -> str:
     ])
 
 
-def _decomposition_lines(exp: Experiment, kan: str) -> list[str]:
+def _decomposition_lines(exp: LoadedRun, kan: str) -> list[str]:
     lines = []
     for relukan in dict.fromkeys(r["relukan"] for r in exp.decomposition):
         mine = [r for r in exp.decomposition if r["relukan"] == relukan]
@@ -234,7 +234,7 @@ def _decomposition_lines(exp: Experiment, kan: str) -> list[str]:
     return lines
 
 
-def verdict(exp: Experiment | None) -> Verdict:
+def verdict(exp: LoadedRun | None) -> Verdict:
     claim = CLAIM
     if exp is None or not exp.summary or exp.relukan() is None or exp.kan() is None:
         return Verdict("speed", claim, UNTESTED, "Untested: the speed experiment did not produce ReLU-KAN and KAN rows.")
@@ -277,13 +277,13 @@ def verdict(exp: Experiment | None) -> Verdict:
                    finding=finding(exp))
 
 
-def verdicts(exp: Experiment | None) -> list[Verdict]:
+def verdicts(exp: LoadedRun | None) -> list[Verdict]:
     """The claim against pykan; with the peers' runs (`reproduce --peers`), also "fastest KAN?"."""
     among = peers.verdict(exp)
     return [verdict(exp)] + ([among] if among is not None else [])
 
 
-def _ours(exp: Experiment, relukan: str) -> str:
+def _ours(exp: LoadedRun, relukan: str) -> str:
     """ReLU-KAN's median speedups per device, for the head table: `1.88x to 3.77x CPU`."""
     parts = []
     for device in dict.fromkeys(r["device"] for r in exp.summary):
@@ -294,7 +294,7 @@ def _ours(exp: Experiment, relukan: str) -> str:
     return "; ".join(parts)
 
 
-def finding(exp: Experiment) -> str:
+def finding(exp: LoadedRun) -> str:
     """One line: where the paper's ReLU-KAN's speedup over pykan comes from (decomposition.csv):
     pykan's code (kan / B-spline KAN) or the ReLU basis (B-spline KAN / ReLU-KAN); "" without it."""
     relukan = exp.relukan()
