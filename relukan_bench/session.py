@@ -286,7 +286,8 @@ def resumed_config(request: Request, exp: Any, log: str) -> tuple[Any, dict[str,
     # Runs record their experiment in env.json; older ones are known by their log.
     kind = env.get("experiment", exp.name if (run_dir / log).is_file() else None) if env is not None else None
     if kind != exp.name or not (run_dir / "config.yaml").is_file():
-        raise UsageError(f"--resume {run_dir}: expected a {exp.name} run directory (with config.yaml and env.json)")
+        why = _unreadable(run_dir / "env.json") if env is None else ""
+        raise UsageError(f"--resume {run_dir}: expected a {exp.name} run directory (with config.yaml and env.json){why}")
     recorded_digest = env.get("config_sha256")
     if recorded_digest is not None and recorded_digest != digest_of(run_dir / "config.yaml"):
         raise UsageError(f"--resume {run_dir}: config.yaml was edited after the run started (it is not the config "
@@ -299,6 +300,22 @@ def resumed_config(request: Request, exp: Any, log: str) -> tuple[Any, dict[str,
         raise UsageError(f"--resume {run_dir}: the config differs from the one the run recorded ({shown}); "
                          "resume with the same config, or start a new run")
     return config, env
+
+
+def _unreadable(path: Path) -> str:
+    """Why the file at `path`, which is there, cannot be read as a run's record ("; env.json:
+    expected a regular file, got a FIFO"); "" where it is absent or reads."""
+    import os
+
+    from relukan_bench.results import Unreadable, mapping_of
+
+    if not os.path.lexists(path):
+        return ""
+    try:
+        mapping_of(path)
+    except Unreadable as exc:
+        return f"; {path.name}: {exc}"
+    return ""
 
 
 def recorded_env(request: Request) -> dict[str, Any] | None:

@@ -348,9 +348,10 @@ CASES = [
          "sub/../fit.yaml: is also an input of this command (fit.yaml)", files={"sub": None}),
     case("config-copy-dest-of-600-characters", ["config", "copy", "fit", "d" * 600 + ".yaml"],
          "d" * 77 + "...: cannot write the file (File name too long)"),
-    case("resume-env-fifo", ["fit", "--resume", "run"], "--resume run: expected a fit run directory",
-         files={**FIT_RUN, "run/env.json": FIFO}),
-    case("resume-env-field-of-another-type", ["fit", "--resume", "run"], "--resume run: expected a fit run directory",
+    case("resume-env-fifo", ["fit", "--resume", "run"],
+         "--resume run: expected a fit run directory (with config.yaml and env.json); env.json: expected a regular "
+         "file, got a FIFO", files={**FIT_RUN, "run/env.json": FIFO}),
+    case("resume-env-field-of-another-type", ["fit", "--resume", "run"], "--resume run: expected a fit run directory (with config.yaml and env.json); env.json: ",
          files={**FIT_RUN, "run/env.json": '{"experiment": "fit", "gpus": "none"}'}),
     case("resume-log-fifo", ["fit", "--resume", "run"], "--resume run: cannot read the run (expected a regular file, got a FIFO)",
          files={**FIT_RUN, "run/runs.csv": FIFO}),
