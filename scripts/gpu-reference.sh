@@ -26,20 +26,7 @@
 set -uo pipefail
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 say() { echo "gpu-reference: $*" >&2; }
-# `refuse WHAT VALUE`: one line on stderr, VALUE quoted (control characters escaped, cut to 80
-# characters), and exit status 2; every argument is checked this way before anything runs.
-refuse() {
-  local shown; printf -v shown %q "${2:0:80}"; [ "${#2}" -le 80 ] || shown+=...
-  printf 'error: %s (got %s)\n' "$1" "$shown" >&2; exit 2
-}
-# `decimal VALUE`: VALUE into $secs when it is a whole number from 0 to 999999 in ASCII digits,
-# else status 1. Leading zeros go first: bash reads 0540 as octal (352) and 08 not at all.
-decimal() {
-  local digits=${1#"${1%%[!0]*}"}
-  case $1 in ''|*[!0123456789]*) return 1 ;; esac
-  [ "${#digits}" -le 6 ] || return 1
-  secs=$(( 10#${digits:-0} ))
-}
+. "$(dirname "$0")/args.sh"  # refuse, decimal
 for arg; do case $arg in -h|--help) usage; exit 0 ;; esac; done
 for arg; do
   case $arg in --*|-[!0123456789]*) refuse "unknown option: the only options are -h and --help" "$arg" ;; esac
@@ -47,9 +34,9 @@ done
 budget=540 stages=(reproduce tests)
 if [ $# -gt 0 ]; then
   decimal "$1" || refuse "SECONDS: expected a whole number of seconds, 0 to 999999" "$1"
-  budget=$secs; shift
+  budget=$num; shift
 fi
-# `stage_ok STAGE`: status 0 for reproduce, tests or baselines, optionally :SECONDS (into $secs).
+# `stage_ok STAGE`: status 0 for reproduce, tests or baselines, optionally :SECONDS (into $num).
 stage_ok() {
   case ${1%%:*} in reproduce|tests|baselines) ;; *) return 1 ;; esac
   [[ $1 != *:* ]] || decimal "${1#*:}"
@@ -58,7 +45,7 @@ stage_ok() {
 for stage; do
   stage_ok "$stage" \
     || refuse "STAGE: expected reproduce, tests or baselines, optionally :SECONDS from 0 to 999999" "$stage"
-  if [[ $stage == *:* ]]; then stages+=("${stage%%:*}:$secs"); else stages+=("$stage"); fi
+  if [[ $stage == *:* ]]; then stages+=("${stage%%:*}:$num"); else stages+=("$stage"); fi
 done
 say "$budget s for ${stages[*]}"
 start=$(date +%s)

@@ -16,20 +16,7 @@
 # refused in one line, status 2, before anything runs or is made.
 set -euo pipefail
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-# `refuse WHAT VALUE`: one line on stderr, VALUE quoted (control characters escaped, cut to 80
-# characters), and exit status 2.
-refuse() {
-  local shown; printf -v shown %q "${2:0:80}"; [ "${#2}" -le 80 ] || shown+=...
-  printf 'error: %s (got %s)\n' "$1" "$shown" >&2; exit 2
-}
-# `decimal VALUE`: VALUE into $num when it is a whole number of at most 6 digits in ASCII digits,
-# else status 1. Leading zeros go first: bash reads 012 as octal (10) and 08 not at all.
-decimal() {
-  local digits=${1#"${1%%[!0]*}"}
-  case $1 in ''|*[!0123456789]*) return 1 ;; esac
-  [ "${#digits}" -le 6 ] || return 1
-  num=$(( 10#${digits:-0} ))
-}
+. "$(dirname "$0")/args.sh"  # refuse, decimal
 # `version_ok VALUE`: status 0 for 3.MINOR, MINOR from 10 to 99 (into $num).
 version_ok() {
   [[ $1 == *.* ]] && decimal "${1%%.*}" && [ "$num" -eq 3 ] \
