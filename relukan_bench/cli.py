@@ -17,12 +17,13 @@ from typing import Any, List, Optional
 import typer
 
 from relukan_bench import __version__
-from relukan_bench.cli_common import OVERRIDES, _Command, _Commands, _console, _escape, _one_line, _reports_errors
+from relukan_bench.cli_common import OVERRIDES, Command, Commands, one_line, reports_errors, tables_console
 from relukan_bench.cli_tools import compare, config_app, pykan_app
-from relukan_bench.streams import _shielded
+from relukan_bench.errors import escape
+from relukan_bench.streams import shielded
 
 app = typer.Typer(
-    cls=_Commands,
+    cls=Commands,
     name="relukan-bench",
     no_args_is_help=True,
     add_completion=True,
@@ -120,7 +121,7 @@ def _workers(given: Optional[int], parallel: bool) -> Optional[int]:
     if given is not None or not parallel or not text.strip():
         return given
     if not re.fullmatch(r"[0-9]{1,9}", text.strip()) or not 1 <= int(text.strip()) <= MAX_WORKERS:
-        raise UsageError(f"{WORKERS_VARIABLE}={_one_line(text)[:40]!r}: expected a whole number of workers from 1 "
+        raise UsageError(f"{WORKERS_VARIABLE}={one_line(text)[:40]!r}: expected a whole number of workers from 1 "
                          f"to {MAX_WORKERS} (unset it for the default)")
     return int(text.strip())
 
@@ -161,11 +162,11 @@ def _finish(command: str, result: Any, what: str, as_json: bool) -> None:
     """What went wrong beside the units, the run directory on the last line of stdout (or the
     whole outcome as one JSON object), then how the run ended (`_ending`)."""
     for warning in result.warnings:
-        typer.echo(f"warning: {_one_line(warning)}", err=True)
+        typer.echo(f"warning: {one_line(warning)}", err=True)
     if as_json:
         from relukan_bench.outcome_json import dumps, run_object
 
-        _shielded(typer.echo)(dumps(run_object(result)))
+        shielded(typer.echo)(dumps(run_object(result)))
     finished, planned = result.units
     _ending(command, result.run_dir, result.failed, result.interrupted, as_json,
             kept=f"{finished} of {planned} {what} finished and were kept and summarised",
@@ -179,19 +180,19 @@ def _ending(command: str, run_dir: Path, failures: List[str], interrupted: bool,
     (Ctrl-C: 130; with the command that finishes the run), 1 when a unit failed or the
     executor lost units (a worker died: they are unfinished, and --resume runs them)."""
     for line in failures:
-        typer.echo(f"failed: {_one_line(line)}", err=True)
+        typer.echo(f"failed: {one_line(line)}", err=True)
     from relukan_bench.signals import describe, exit_status
 
     if lost:
-        typer.echo(f"error: {_one_line(lost)}; {kept}; to finish the run: relukan-bench {command} --resume {run_dir}",
+        typer.echo(f"error: {one_line(lost)}; {kept}; to finish the run: relukan-bench {command} --resume {run_dir}",
                    err=True)
     elif interrupted:
-        typer.echo(_one_line(f"interrupted{describe()}: {kept}; to finish the run: relukan-bench {command} "
+        typer.echo(one_line(f"interrupted{describe()}: {kept}; to finish the run: relukan-bench {command} "
                              f"--resume {run_dir}"), err=True)
     elif failures:
         typer.echo(f"{failed} failed (recorded in the results with their error)", err=True)
     if not as_json:
-        _shielded(typer.echo)(_escape(str(run_dir)))
+        shielded(typer.echo)(escape(str(run_dir)))
     if interrupted or failures or lost:
         raise typer.Exit(exit_status() if interrupted and not lost else 1)
 
@@ -223,7 +224,7 @@ def _experiment_command(exp: Any) -> None:
         result = run(exp.name, request, _reporter(exp.name))
         with interrupts_ignored():  # the run is closed: how it ended is told as it ended, whatever is pressed now
             if not given["json"]:
-                _shielded(_show_experiment)(exp.name, result)
+                shielded(_show_experiment)(exp.name, result)
             _finish(exp.name, result, exp.units_name, given["json"])
 
     def parameter(name: str, default: Any, annotation: Any) -> inspect.Parameter:
@@ -243,7 +244,7 @@ def _experiment_command(exp: Any) -> None:
                parameter("resume", RESUME, Optional[Path]), parameter("json", JSON, bool)]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__name__, command.__doc__ = exp.name, exp.help
-    app.command(name=exp.name, help=exp.help, cls=_Command)(_reports_errors(command))
+    app.command(name=exp.name, help=exp.help, cls=Command)(reports_errors(command))
 
 
 def _register_experiments() -> None:
@@ -257,8 +258,8 @@ def _register_experiments() -> None:
 _register_experiments()
 
 
-@app.command(cls=_Command)
-@_reports_errors
+@app.command(cls=Command)
+@reports_errors
 def reproduce(
     device: Optional[Device] = typer.Option(None, "--device", case_sensitive=False, help="cpu, cuda, or auto (speed: the CPU plus CUDA when present; fit and forgetting: CUDA when present, else the CPU). Default: the configs' (cpu).", show_default=False),
     threads: Optional[int] = THREADS,
@@ -288,7 +289,7 @@ def reproduce(
     request = Request(options=options, out=out, quick=quick, tuned=tuned, peers=peers, resume=resume,
                       workers=_workers(workers, True),
                       executor=executor.value, address=address)
-    result = run_reproduce(request, _reporter, None if as_json else _shielded(_show_experiment))
+    result = run_reproduce(request, _reporter, None if as_json else shielded(_show_experiment))
     with interrupts_ignored():
         for note in notes:
             typer.echo(f"note: {note}", err=True)
@@ -302,9 +303,9 @@ def _reproduce_ending(result: Any, as_json: bool) -> None:
     if as_json:
         from relukan_bench.outcome_json import dumps, reproduce_object
 
-        _shielded(typer.echo)(dumps(reproduce_object(result)))
+        shielded(typer.echo)(dumps(reproduce_object(result)))
     else:
-        console = _console()
+        console = tables_console()
         console.rule("Verdicts")
         for verdict in result.verdicts:
             console.print(styled((verdict.headline, "bold"), f" {verdict.sentence}"), highlight=False)
@@ -320,7 +321,7 @@ def _show_experiment(name: str, result: Any) -> None:
     from relukan_bench.experiments.protocol import experiment
     from relukan_bench.report import SMOKE
 
-    console = _console()
+    console = tables_console()
     for table in experiment(result.experiment).show(result):
         if name != result.experiment:  # a further part of reproduce (fit-tuned, speed-peers, ...)
             table.title = f"{name}: {table.title or ''}".rstrip(": ")
@@ -330,7 +331,7 @@ def _show_experiment(name: str, result: Any) -> None:
 
 
 # the commands that run no experiment (relukan_bench.cli_tools), listed after those that do
-app.command(cls=_Command)(compare)
+app.command(cls=Command)(compare)
 app.add_typer(config_app, name="config")
 app.add_typer(pykan_app, name="pykan")
 

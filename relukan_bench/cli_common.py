@@ -1,6 +1,6 @@
 """What every command of the CLI shares: the command classes (tidy help; usage errors reported
 like every other error, in one line with exit status 2), the wrapper that turns library errors
-into one line on stderr and an exit status (`_reports_errors`), the console tables go to, and
+into one line on stderr and an exit status (`reports_errors`), the console tables go to, and
 the trailing `key=value` overrides argument.
 """
 
@@ -13,7 +13,8 @@ from typing import Any, Callable
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from relukan_bench.streams import _GONE, _is_null, _reader_gone, _silence, _stopped_status
+from relukan_bench.errors import BenchError, clip, escape
+from relukan_bench.streams import gone, is_null, reader_gone, reset, silence, stopped_status
 
 try:  # recent typer vendors click; older typer used click itself
     from typer._click.exceptions import UsageError as _ClickUsageError
@@ -35,88 +36,77 @@ class _TidyHelp:
         return params
 
 
-class _Command(_TidyHelp, TyperCommand):
+class Command(_TidyHelp, TyperCommand):
     """One command (see `_TidyHelp`)."""
 
 
-class _Commands(_TidyHelp, TyperGroup):
+class Commands(_TidyHelp, TyperGroup):
     """The command group, with usage errors (an option's value out of range, an unknown
     option or choice) reported like every other error: one line, exit status 2."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
-        null_before, _GONE[:] = _is_null(1), []
+        null_before = is_null(1)
+        reset()
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except OSError as exc:
-            if not _reader_gone(exc):
+            if not reader_gone(exc):
                 raise
-            _silence(1, 2)
-            sys.exit(_stopped_status())
+            silence(1, 2)
+            sys.exit(stopped_status())
         except SystemExit as exc:  # click and rich end a closed pipe of their own output (the help) with status 1
-            if exc.code == 1 and (type(sys.stdout).__name__ == "PacifyFlushWrapper" or _is_null(1) > null_before):
-                _silence(1, 2)
-                sys.exit(_stopped_status())
+            if exc.code == 1 and (type(sys.stdout).__name__ == "PacifyFlushWrapper" or is_null(1) and not null_before):
+                silence(1, 2)
+                sys.exit(stopped_status())
             raise
         except _ClickUsageError as exc:
             if exc.__class__.__name__ == "NoArgsIsHelpError":  # no arguments at all: the help, as usual
                 return super().main(*args, standalone_mode=True, **kwargs)
             command = exc.ctx.command_path if exc.ctx is not None else "relukan-bench"
-            typer.echo(f"error: {command}: {_one_line(' '.join(exc.format_message().split()))}", err=True)
+            typer.echo(f"error: {command}: {one_line(' '.join(exc.format_message().split()))}", err=True)
             sys.exit(exc.exit_code)
         except typer.Abort:
             typer.echo("aborted", err=True)
             sys.exit(1)
         code = code if isinstance(code, int) else 0
-        sys.exit(_stopped_status() if code == 0 and _GONE else code)
+        sys.exit(stopped_status() if code == 0 and gone() else code)
 
 
-def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn library errors into one line on stderr and an exit status, never a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from relukan_bench.errors import BenchError
-        from relukan_bench.signals import exit_status, stops_as_interrupts
+        from relukan_bench.signals import describe, exit_status, stops_as_interrupts
 
         try:
             with stops_as_interrupts():  # SIGTERM and SIGHUP stop a run as Ctrl-C does
                 return command(*args, **kwargs)
         except BenchError as exc:
-            typer.echo(f"error: {_one_line(str(exc))}", err=True)
+            typer.echo(f"error: {one_line(str(exc))}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # a disk that filled up, a directory removed under the run: what finished is on disk
-            if _reader_gone(exc):  # stdout's reader is gone (`| head`): end quietly
-                _silence(1, 2)
-                raise typer.Exit(_stopped_status()) from None
+            if reader_gone(exc):  # stdout's reader is gone (`| head`): end quietly
+                silence(1, 2)
+                raise typer.Exit(stopped_status()) from None
             where = f"{exc.filename}: " if exc.filename else ""
-            typer.echo(f"error: {_one_line(where + (exc.strerror or str(exc)))}", err=True)
+            typer.echo(f"error: {one_line(where + (exc.strerror or str(exc)))}", err=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            from relukan_bench.signals import describe
-
             typer.echo(f"interrupted{describe()}", err=True)
             raise typer.Exit(exit_status()) from None
 
     return wrapper
 
 
-def _one_line(message: str) -> str:
+def one_line(message: str) -> str:
     """A message as the one line the CLI prints (relukan_bench.errors.clip, 2000 characters)."""
-    from relukan_bench.errors import clip
-
     return clip(message, 2000)
 
 
-def _escape(text: str) -> str:
-    """`text` with its control characters escaped (relukan_bench.errors.escape)."""
-    from relukan_bench.errors import escape
-
-    return escape(text)
-
-
-def _console():
+def tables_console():
     """stdout for tables. Written to a file or pipe (a log), tables get 160 columns rather
     than rich's 80, unless COLUMNS says otherwise."""
     import os
@@ -126,12 +116,10 @@ def _console():
     class Tables(Console):
         def on_broken_pipe(self) -> None:  # the reader is gone: the run goes on, its tables go nowhere
             self.quiet = True
-            _silence(1)
+            silence(1)
 
         def _render_buffer(self, buffer: Any) -> str:  # text from a user (a path in a title) never drives the terminal
             from rich.segment import Segment
-
-            from relukan_bench.errors import escape
 
             return super()._render_buffer(part if part.control else Segment(
                 "\n".join(map(escape, part.text.split("\n"))), part.style) for part in buffer)

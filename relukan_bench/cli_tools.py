@@ -9,10 +9,11 @@ from typing import List, Optional
 
 import typer
 
-from relukan_bench.cli_common import OVERRIDES, _Command, _Commands, _console, _escape, _one_line, _reports_errors
+from relukan_bench.cli_common import OVERRIDES, Command, Commands, one_line, reports_errors, tables_console
+from relukan_bench.errors import escape
 
 
-@_reports_errors
+@reports_errors
 def compare(
     base: Path = typer.Argument(..., metavar="BASE", help="A results directory (a run, a reproduce run), a summary/table CSV, or `paper`: the paper's numbers, shipped with the package.", show_default=False),
     new: Path = typer.Argument(..., metavar="NEW", help="The same kinds as BASE (or `paper`).", show_default=False),
@@ -33,7 +34,7 @@ def compare(
     comparisons = comparing.compare(*sides, threshold)
     if out is not None:  # never over a file it read, nor anything but a regular file
         comparing.write_table(out, comparisons, sides)
-    console = _console()
+    console = tables_console()
     for comparison in comparisons:
         console.print(compare_table(comparison, str(base), str(new)))
         for warning in comparison.warnings:
@@ -46,12 +47,12 @@ def compare(
         raise typer.Exit(1)
 
 
-config_app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False,
+config_app = typer.Typer(cls=Commands, no_args_is_help=True, add_completion=False,
                          help="The configs shipped with the package: list them, print one resolved, copy one to edit.")
 
 
-@config_app.command("list", cls=_Command)
-@_reports_errors
+@config_app.command("list", cls=Command)
+@reports_errors
 def config_list() -> None:
     """Every shipped config: its name (what --config takes), its experiment and its purpose."""
     from rich.table import Table
@@ -63,11 +64,11 @@ def config_list() -> None:
         table.add_column(column, no_wrap=column != "purpose")
     for row in listing():
         table.add_row(*row)
-    _console().print(table)
+    tables_console().print(table)
 
 
-@config_app.command("show", cls=_Command)
-@_reports_errors
+@config_app.command("show", cls=Command)
+@reports_errors
 def config_show(
     name: str = typer.Argument(..., metavar="NAME|PATH", help="A shipped config's name (config list) or a YAML file.", show_default=False),
     overrides: Optional[List[str]] = OVERRIDES,
@@ -80,8 +81,8 @@ def config_show(
     typer.echo(show(name, overrides or [], experiment), nl=False)
 
 
-@config_app.command("copy", cls=_Command)
-@_reports_errors
+@config_app.command("copy", cls=Command)
+@reports_errors
 def config_copy(
     name: str = typer.Argument(..., metavar="NAME", help="A shipped config's name (config list).", show_default=False),
     dest: Optional[Path] = typer.Argument(None, metavar="DEST", show_default=False,
@@ -94,12 +95,12 @@ def config_copy(
     typer.echo(str(copy(name, dest, force)))
 
 
-pykan_app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False,
+pykan_app = typer.Typer(cls=Commands, no_args_is_help=True, add_completion=False,
                         help="Prepare pykan versions other than the installed one, for the speed experiment's baselines.")
 
 
-@pykan_app.command("install", cls=_Command)
-@_reports_errors
+@pykan_app.command("install", cls=Command)
+@reports_errors
 def pykan_install(
     versions: List[str] = typer.Argument(..., metavar="VERSION...", help="pykan releases, e.g. 0.0.5 0.1.2.", show_default=False),
 ) -> None:
@@ -112,23 +113,23 @@ def pykan_install(
 
     bad = [v for v in versions if not pykan_envs.VERSION.fullmatch(v)]
     if bad:
-        raise UsageError(f"VERSION {_one_line(bad[0])[:40]!r}: expected a pykan release such as 0.0.5")
+        raise UsageError(f"VERSION {one_line(bad[0])[:40]!r}: expected a pykan release such as 0.0.5")
     pykan_envs.released(list(dict.fromkeys(versions)))  # asks the index; writes nothing
     pykan_envs.writable_home()
     for version in dict.fromkeys(versions):
         try:
-            pykan_envs.install(version, echo=lambda line: typer.echo(_escape(line)))
+            pykan_envs.install(version, echo=lambda line: typer.echo(escape(line)))
         except RuntimeError as exc:
-            typer.echo(f"error: {_one_line(str(exc))}", err=True)
+            typer.echo(f"error: {one_line(str(exc))}", err=True)
             raise typer.Exit(1) from None
 
 
-@pykan_app.command("list", cls=_Command)
-@_reports_errors
+@pykan_app.command("list", cls=Command)
+@reports_errors
 def pykan_list() -> None:
     """The installed pykan and every prepared environment."""
     from relukan_bench import pykan_envs
 
     typer.echo(f"installed: {pykan_envs.installed() or 'none'} (this process)")
     for version in pykan_envs.prepared_versions():
-        typer.echo(_escape(f"{version}: {pykan_envs.env_dir(version)}"))
+        typer.echo(escape(f"{version}: {pykan_envs.env_dir(version)}"))

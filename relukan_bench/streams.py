@@ -8,18 +8,27 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-#: set once the reader of stdout is gone: what the command still writes there goes nowhere
-_GONE: list[int] = []
+_gone: list[bool] = [False]  # the reader of stdout went away during this command
 
 
-def _reader_gone(exc: BaseException) -> bool:
+def gone() -> bool:
+    """Whether the reader of stdout went away during this command (`silence` was called)."""
+    return _gone[0]
+
+
+def reset() -> None:
+    """A command starts with its reader present."""
+    _gone[0] = False
+
+
+def reader_gone(exc: BaseException) -> bool:
     """A write failed because its reader went away: a closed pipe (`| head`), a hung-up terminal."""
     import errno
 
     return isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.EIO)
 
 
-def _silence(*descriptors: int) -> None:
+def silence(*descriptors: int) -> None:
     """Point `descriptors` at /dev/null, so that what is still written (and Python's own flush
     at exit) ends quietly, as other command-line tools end on a closed pipe."""
     import os
@@ -28,10 +37,10 @@ def _silence(*descriptors: int) -> None:
     for descriptor in descriptors:
         os.dup2(null, descriptor)
     os.close(null)
-    _GONE.append(1)
+    _gone[0] = True
 
 
-def _is_null(descriptor: int) -> bool:
+def is_null(descriptor: int) -> bool:
     """Whether `descriptor` writes to /dev/null."""
     import os
 
@@ -41,7 +50,7 @@ def _is_null(descriptor: int) -> bool:
         return False
 
 
-def _stopped_status() -> int:
+def stopped_status() -> int:
     """The exit status once the reader went away: the stop signal's if one stopped the run,
     else 141, the status of a process that SIGPIPE ended (what `seq 9 | true` gives)."""
     from relukan_bench.signals import exit_status, received
@@ -49,7 +58,7 @@ def _stopped_status() -> int:
     return exit_status() if received() else 141
 
 
-def _shielded(show: Callable[..., None]) -> Callable[..., None]:
+def shielded(show: Callable[..., None]) -> Callable[..., None]:
     """`show` (tables on stdout) that goes on quietly when stdout's reader is gone: a run
     (reproduce's next part) must not stop because nobody reads its tables any more."""
 
@@ -57,8 +66,8 @@ def _shielded(show: Callable[..., None]) -> Callable[..., None]:
         try:
             show(*args)
         except OSError as exc:
-            if not _reader_gone(exc):
+            if not reader_gone(exc):
                 raise
-            _silence(1)
+            silence(1)
 
     return shown
