@@ -98,25 +98,29 @@ def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], 
         raise ConfigError(f"{path}: {demand.sample_steps_from} make {demand.sample_steps:.2e} sample-steps of "
                           f"training, more than the {MAX_SAMPLE_STEPS:.0e} one run may ask for; ask for fewer")
     started = max(1, min(workers, demand.units))  # no more workers start than there are units
-    _check_workers(started, path, "" if started == workers else f" ({started} start: one per unit)", workers)
-    workers = started
+    each = worker_bytes() if started > 1 else 0  # a worker process's own memory; none in this process
+    _check_workers(started, each, path, f"--workers {workers}" + (f" ({started} start: one per unit)"
+                                                                  if started != workers else ""))
     for index, shape in enumerate(shapes):
-        _check_memory(demand, index, shape, devices, path, workers)
+        _check_memory(demand, index, shape, devices, path, started, each)
 
 
-def _check_workers(workers: int, path: Path, note: str, asked: int) -> None:
-    """ConfigError when the worker processes alone, before any training, need more RAM than
-    the machine has."""
+def _check_workers(workers: int, each: int, path: Path, asked: str) -> None:
+    """ConfigError when `workers` processes of `each` bytes alone, before any training, need
+    more RAM than the machine has."""
     from relukan_bench.errors import ConfigError
 
     have = device_memory("cpu")
-    if workers > 1 and have is not None and workers * worker_bytes() > have:
-        raise ConfigError(f"{path}: --workers {asked}{note}: the worker processes alone need about "
-                          f"{_gib(workers * worker_bytes())} of memory ({_gib(worker_bytes())} each before any training), "
-                          f"more than the {_gib(have)} of this machine; ask for fewer workers")
+    if have is not None and workers * each > have:
+        raise ConfigError(f"{path}: {asked}: the worker processes alone need about {_gib(workers * each)} of memory "
+                          f"({_gib(each)} each before any training), more than the {_gib(have)} of this machine; "
+                          "ask for fewer workers")
 
 
-def _check_memory(demand: Demand, index: int, shape: Any, devices: Sequence[str], path: Path, workers: int) -> None:
+def _check_memory(demand: Demand, index: int, shape: Any, devices: Sequence[str], path: Path, workers: int,
+                  process: int) -> None:
+    """ConfigError when `workers` networks of `shape` training at once (on the CPU also their
+    processes, `process` bytes each) need more memory than a device has."""
     from relukan_bench.errors import ConfigError
 
     own = getattr(shape, "samples", None)  # a shape's own batch first
@@ -126,7 +130,7 @@ def _check_memory(demand: Demand, index: int, shape: Any, devices: Sequence[str]
     one = network_bytes(shape, batch)
     fewer = ", a smaller network or fewer workers" if workers > 1 else " or a smaller network"
     for device in devices:
-        processes = workers * worker_bytes() if workers > 1 and device == "cpu" else 0
+        processes = workers * process if device == "cpu" else 0
         need, have = one * workers + processes, device_memory(device)
         each = (f" ({workers} workers at once, {_gib(one)} each" + (" and their processes" if processes else "") + ")"
                 if workers > 1 else "")

@@ -256,7 +256,7 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
                 runs[name] = run(experiment_name, part, reporter(name) if reporter else None)
                 if announce:
                     announce(name, runs[name])
-                if runs[name].interrupted or runs[name].lost:
+                if runs[name].interrupted:  # a part whose units were lost is closed as interrupted too
                     interrupted = True
                     break
     except KeyboardInterrupt:  # between two parts
