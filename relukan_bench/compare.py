@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from relukan_bench.compare_sides import Entry, Side, _experiments
+from relukan_bench.compare_sides import Entry, Side, registered_experiments
 from relukan_bench.errors import UsageError
 
 MIN_REPEATS = 7
@@ -84,13 +84,13 @@ def check_threshold(threshold: float) -> None:
 def compare(base: dict[str, Side], new: dict[str, Side], threshold: float = 1.10) -> list[Comparison]:
     """One comparison per experiment both inputs hold. UsageError when they share none."""
     check_threshold(threshold)
-    shared = [name for name in _experiments() if name in base and name in new]
+    shared = [name for name in registered_experiments() if name in base and name in new]
     if not shared:
         def what(sides: dict[str, Side]) -> str:
             return " and ".join(f"{s.experiment} {'numbers of the paper' if s.source == 'paper' else 'results'}"
                                 for s in sides.values())
 
-        unpublished = [name for name in {*base, *new} if not any(t.paper for t in _experiments()[name].compare_tables)]
+        unpublished = [name for name in {*base, *new} if not any(t.paper for t in registered_experiments()[name].compare_tables)]
         reason = f"the paper reports no numbers for {unpublished[0]}" if unpublished and any(
             s.source == "paper" for s in [*base.values(), *new.values()]) else \
             "no experiment in common; expected results of the same experiment on both sides"
@@ -100,7 +100,7 @@ def compare(base: dict[str, Side], new: dict[str, Side], threshold: float = 1.10
 
 
 def _compare_one(base: Side, new: Side, threshold: float) -> Comparison:
-    exp = _experiments()[base.experiment]
+    exp = registered_experiments()[base.experiment]
     paper = base.source == "paper" or new.source == "paper"
     metrics = [m for m in exp.compare_candidates(paper) if m in base.metrics and m in new.metrics]
     if not metrics:
@@ -153,7 +153,7 @@ def _paper_keys(exp: Any, paper: Side, run: Side) -> tuple[set[tuple[str, ...]] 
 def _rules() -> tuple[dict[str, bool], dict[str, float], set[str]]:
     """Per metric, over every experiment: higher is better, the floor of its ratios, tested."""
     higher, floors, tested = {}, {}, set()
-    for exp in _experiments().values():
+    for exp in registered_experiments().values():
         higher.update(exp.higher_is_better)
         floors.update(exp.floors)
         tested.update(exp.tested_metrics)

@@ -96,7 +96,7 @@ def name(path: Path, line: int, row: dict[str, str], column: str) -> str:
     return text
 
 
-def _experiments() -> dict[str, Any]:
+def registered_experiments() -> dict[str, Any]:
     from relukan_bench.experiments.protocol import experiments
 
     return experiments()
@@ -105,7 +105,7 @@ def _experiments() -> dict[str, Any]:
 def _table(columns: Sequence[str]) -> tuple[Any, Any] | None:
     """(experiment, table declaration) of the first declared table whose columns the header holds."""
     have = set(columns)
-    for exp in _experiments().values():
+    for exp in registered_experiments().values():
         for table in exp.compare_tables:
             if table.columns <= have:
                 return exp, table
@@ -113,7 +113,7 @@ def _table(columns: Sequence[str]) -> tuple[Any, Any] | None:
 
 
 def _known() -> str:
-    return ", ".join(f"{exp.name} {'/'.join(t.file for t in exp.compare_tables)}" for exp in _experiments().values()
+    return ", ".join(f"{exp.name} {'/'.join(t.file for t in exp.compare_tables)}" for exp in registered_experiments().values()
                      if exp.compare_tables)
 
 
@@ -136,13 +136,13 @@ def load(path: Path) -> dict[str, Side]:
     if not path.is_dir():  # a CSV; anything but a regular file is refused as it is read
         side = _load_csv(path, path.parent)
         return {side.experiment: side}
-    found = {name: _load_run_dir(path / name) for name in _experiments() if present(path / name / "summary.csv")}
+    found = {name: _load_run_dir(path / name) for name in registered_experiments() if present(path / name / "summary.csv")}
     if found:  # a reproduce run
         return found
     if present(path / "summary.csv"):
         side = _load_run_dir(path)
         return {side.experiment: side}
-    papers = [path / t.file for exp in _experiments().values() for t in exp.compare_tables
+    papers = [path / t.file for exp in registered_experiments().values() for t in exp.compare_tables
               if t.paper and present(path / t.file)]
     for paper in papers:  # the paper's numbers
         side = _load_csv(paper, path)
@@ -150,7 +150,7 @@ def load(path: Path) -> dict[str, Side]:
     if found:
         return found
     raise UsageError(f"{path}: not a results directory: expected summary.csv, a reproduce run's "
-                     f"{', '.join(f'{name}/' for name in _experiments())} or the paper's numbers in it")
+                     f"{', '.join(f'{name}/' for name in registered_experiments())} or the paper's numbers in it")
 
 
 def _load_run_dir(directory: Path) -> Side:
@@ -162,7 +162,7 @@ def _load_run_dir(directory: Path) -> Side:
         summary.files.extend(side.files)
         return side
 
-    _experiments()[summary.experiment].compare_run(summary, directory, load_csv)
+    registered_experiments()[summary.experiment].compare_run(summary, directory, load_csv)
     return summary
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, Sequence, TypeVar
 
 from pydantic import ValidationError, field_validator, model_validator
 
-from relukan_bench.config_errors import _format_validation_error
+from relukan_bench.config_errors import format_validation_error
 from relukan_bench.errors import ConfigError, UsageError, clip
 from relukan_bench.expressions import Expression, parse
 from relukan_bench.kinds import model_union
@@ -77,7 +77,7 @@ class TrainSpec(Strict):
 ModelSpec = model_union()
 
 
-def _check_orders(models: Sequence[Any], shapes: Sequence[Any]) -> None:
+def check_orders(models: Sequence[Any], shapes: Sequence[Any]) -> None:
     """Each entry's own `k` leaves a grid of at least 1 on every shape (kinds.reorder)."""
     from relukan_bench.kinds import OrderError, reorder
 
@@ -90,7 +90,7 @@ def _check_orders(models: Sequence[Any], shapes: Sequence[Any]) -> None:
                 raise error_at(f"models[{index}].k", f"{exc} on {where or 'the network'}", cross_field=True) from None
 
 
-def _unique_names(items: Sequence[Any], key: str) -> None:
+def check_unique_names(items: Sequence[Any], key: str) -> None:
     seen: set[str] = set()
     for index, item in enumerate(items):
         if item.name in seen:
@@ -103,16 +103,16 @@ def _unique_names(items: Sequence[Any], key: str) -> None:
 RESERVED_PREFIX = "paper"
 
 
-def _model_names(models: Sequence[Any]) -> None:
+def check_model_names(models: Sequence[Any]) -> None:
     """Model names are unique and none starts with the paper's reserved prefix."""
-    _unique_names(models, "models")
+    check_unique_names(models, "models")
     for index, model in enumerate(models):
         if model.name.startswith(RESERVED_PREFIX):
             raise error_at(f"models[{index}].name", f"expected a name not starting with {RESERVED_PREFIX!r}, which the "
                            f"tables keep for the paper's columns (got {model.name!r})")
 
 
-def _attach_matches(models: Sequence[Any], shapes: Sequence[Any], tuned: dict[str, Any] | None = None) -> None:
+def attach_matches(models: Sequence[Any], shapes: Sequence[Any], tuned: dict[str, Any] | None = None) -> None:
     """Each entry's `match` names another entry of `models` that matches none itself (or a
     tuned model, whose candidates are all one size: `_tuned_targets`), and fits under it on
     every shape; that entry is attached as the entry's `target`."""
@@ -163,19 +163,19 @@ def _tuned_targets(models: Sequence[Any], shapes: Sequence[Any], tuned: dict[str
 
 
 # --------------------------------------------------------------------------- experiments
-def _no_pykan_fit(models: Sequence[Any], why: str) -> None:
+def no_pykan_fit(models: Sequence[Any], why: str) -> None:
     for index, model in enumerate(models):
         if getattr(model, "pykan_fit", None) is not None:
             raise error_at(f"models[{index}].pykan_fit", why)
 
 
-def _no_lbfgs(models: Sequence[Any], why: str) -> None:
+def no_lbfgs(models: Sequence[Any], why: str) -> None:
     for index, model in enumerate(models):
         if getattr(model, "optimizer", None) == "lbfgs":
             raise error_at(f"models[{index}].optimizer", f"expected adam (got lbfgs): {why}")
 
 
-def _known_baseline(baseline: str | None, models: Sequence[Any]) -> None:
+def check_known_baseline(baseline: str | None, models: Sequence[Any]) -> None:
     names = [m.name for m in models]
     if baseline is not None and baseline not in names:
         raise error_at("baseline", cross_field=True, message=f"expected one of the model names {', '.join(names)} (got {baseline!r})")
@@ -241,7 +241,7 @@ def load_config(path: Path, overrides: Sequence[str], schema: type[Config]) -> C
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(path, exc, applied)) from None
+        raise ConfigError(format_validation_error(path, exc, applied)) from None
 
 
 def dump_config(config: Strict) -> str:
@@ -253,7 +253,7 @@ def dump_config(config: Strict) -> str:
     try:
         again = type(config).model_validate(loads(text))
     except (YamlError, ValidationError) as exc:
-        problem = _format_validation_error(Path("config.yaml"), exc, []) if isinstance(exc, ValidationError) else str(exc)
+        problem = format_validation_error(Path("config.yaml"), exc, []) if isinstance(exc, ValidationError) else str(exc)
         raise ConfigError(f"the config would not load again once written ({problem})") from None
     if again != config:
         raise ConfigError(f"the config would not load again once written (it reads back differently: "

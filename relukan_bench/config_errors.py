@@ -30,7 +30,7 @@ def _format_loc(loc: Sequence[Any]) -> str:
     return text
 
 
-def _describe_error(error: dict[str, Any]) -> tuple[str, str]:
+def describe_error(error: dict[str, Any]) -> tuple[str, str]:
     """(extra key suffix, message) for one pydantic error."""
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -77,9 +77,9 @@ _MESSAGES = {
 }
 
 
-def _format_validation_error(path: Path, exc: ValidationError, applied: list[tuple[str, str]]) -> str:
+def format_validation_error(path: Path, exc: ValidationError, applied: list[tuple[str, str]]) -> str:
     error = exc.errors(include_url=False)[0]
-    suffix, message = _describe_error(error)
+    suffix, message = describe_error(error)
     loc = _format_loc(error["loc"])
     if suffix:
         loc = f"{loc}.{suffix}" if loc and not suffix.startswith("[") else f"{loc}{suffix}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from relukan_bench.steps import Phases, _compile, _Step
+from relukan_bench.steps import Phases, StepBase, compile_step
 
 
 class FusedAdam:
@@ -54,7 +54,7 @@ class FusedAdam:
         return [*self.exp_avg, *self.exp_avg_sq, *self.steps]
 
 
-class FusedStep(_Step):
+class FusedStep(StepBase):
     """One training step of a fast ReLU-KAN without autograd: `mse_grads` then `FusedAdam`.
 
     x (B, in) and y (B, out), or (S, B, ..) for a `BatchedReLUKAN`; both are copied once into
@@ -89,7 +89,7 @@ class FusedStep(_Step):
         def loss_and_grads(x_t: torch.Tensor, y_t: torch.Tensor, params: list[torch.Tensor]):
             return mse_grads(x_t, y_t, r2s, params, needs)
 
-        self._grads = _compile(loss_and_grads) if compile else loss_and_grads
+        self._grads = compile_step(loss_and_grads) if compile else loss_and_grads
         self._graph = None
         self._graph_loss: torch.Tensor | None = None
         self._pending: tuple[torch.Tensor, list[torch.Tensor]] | None = None  # between the two phases

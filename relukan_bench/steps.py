@@ -7,7 +7,7 @@
 
 What they share with the fused step (`relukan_bench.fused_step`): the loss (`mse_each`), a
 step's phases (`Phases`), the call that prepares, replays a captured graph or runs one eager
-step (`_Step`), and torch.compile as the steps use it (`_compile`). `relukan_bench.training`
+step (`StepBase`), and torch.compile as the steps use it (`compile_step`). `relukan_bench.training`
 builds the step a model entry asks for (`make_step`, `step_for`).
 """
 
@@ -31,7 +31,7 @@ def mse_each(prediction: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 
-class _Step:
+class StepBase:
     """What both training steps share: a call that prepares on first use and then replays the
     captured graph, if any, else runs one eager step (`_step`); warm-up steps on a side stream
     before a capture (CUDA needs its lazily created handles to exist first)."""
@@ -69,7 +69,7 @@ class _Step:
 RECOMPILE_LIMIT = 4096
 
 
-def _compile(function: Callable) -> Callable:
+def compile_step(function: Callable) -> Callable:
     """`torch.compile(function)` for one step's fixed shapes (`dynamic=False`).
 
     Every step's compiled functions are closures sharing one code object per kind (FusedStep's
@@ -104,7 +104,7 @@ def _silence_profiler_note() -> None:
         logger.addFilter(_ProfilerNote())
 
 
-class TrainStep(_Step):
+class TrainStep(StepBase):
     """One full training step on (x, y): zero_grad, forward, MSE loss, backward, step.
 
     Calling it never reads a value back from the device (no `.item()`), so on a GPU the
@@ -141,8 +141,8 @@ class TrainStep(_Step):
         def update() -> None:
             optimizer.step()
 
-        self._loss = _compile(loss) if compile else loss
-        self._update = _compile(update) if compile else optimizer.step
+        self._loss = compile_step(loss) if compile else loss
+        self._update = compile_step(update) if compile else optimizer.step
         self._graph = None
         self._graph_loss: torch.Tensor | None = None
         self._pending: torch.Tensor | None = None  # the loss, between the phases

@@ -12,11 +12,11 @@ from relukan_bench.config import (
     FunctionSpec,
     ModelSpec,
     TrainSpec,
-    _attach_matches,
-    _check_orders,
-    _known_baseline,
-    _model_names,
-    _unique_names,
+    attach_matches,
+    check_known_baseline,
+    check_model_names,
+    check_orders,
+    check_unique_names,
 )
 from relukan_bench.experiments.fit.tuning import expand
 from relukan_bench.schema import Domain, Name, PositiveInt, Seeds, Strict, Threads, error_at
@@ -100,17 +100,17 @@ class FitConfig(Strict):
 
     @model_validator(mode="after")
     def _check_names(self) -> "FitConfig":
-        _model_names(self.models)
-        _check_orders(self.models, self.functions)
-        _unique_names(self.functions, "functions")
-        _attach_matches(self.models, self.functions, self.tuned)
+        check_model_names(self.models)
+        check_orders(self.models, self.functions)
+        check_unique_names(self.functions, "functions")
+        attach_matches(self.models, self.functions, self.tuned)
         names = {m.name for m in self.models}
         for name, origin in self.tuned.items():
             if name not in names:
                 raise error_at("tuned", cross_field=True, message=f"expected the names of model entries (got {name!r})")
         tuned_models = {t.model for t in self.tuned.values()}
         if self.baseline not in tuned_models:
-            _known_baseline(self.baseline, self.models)
+            check_known_baseline(self.baseline, self.models)
         _check_tune_seeds(self.tune_seeds, self.seeds, bool(self.tuned), self.train.batch_seeds)
         return self
 

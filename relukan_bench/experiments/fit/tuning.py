@@ -29,7 +29,7 @@ import math
 from statistics import median
 from typing import Any, Sequence
 
-from relukan_bench.config_errors import _describe_error
+from relukan_bench.config_errors import describe_error
 from relukan_bench.experiments.seed_groups import over_seeds, unbounded
 from relukan_bench.kinds import model_union
 from relukan_bench.schema import NAME_PATTERN, error_at
@@ -113,7 +113,7 @@ def _checked(entry: dict[str, Any], at: str) -> dict[str, Any]:
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         loc = [part for part in error["loc"] if isinstance(part, str) and part != entry.get("kind")]
-        suffix, message = _describe_error(error)
+        suffix, message = describe_error(error)
         where = ".".join([at, *[p for p in loc if p not in ("name", "kind")], *([suffix] if suffix else [])])
         raise error_at(where, message) from None
     return entry

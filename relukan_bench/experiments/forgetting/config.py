@@ -9,11 +9,11 @@ from pydantic import Field, model_validator
 
 from relukan_bench.config import (
     ModelSpec,
-    _attach_matches,
-    _check_orders,
-    _model_names,
-    _no_lbfgs,
-    _no_pykan_fit,
+    attach_matches,
+    check_model_names,
+    check_orders,
+    no_lbfgs,
+    no_pykan_fit,
 )
 from relukan_bench.schema import (
     MAX_COUNT,
@@ -89,9 +89,9 @@ class ForgettingConfig(Strict):
         width = self.network.width
         if width[0] != 1 or width[-1] != 1:
             raise error_at("network.width", cross_field=True, message=f"expected one input and one output, e.g. [1, 1] (got {show(width)})")
-        _model_names(self.models)
-        _check_orders(self.models, [self.network])
-        _attach_matches(self.models, [self.network])
-        _no_pykan_fit(self.models, "forgetting trains every model by our loop, one optimizer across phases; pykan's fit() cannot")
-        _no_lbfgs(self.models, "forgetting keeps one Adam across its phases (or resets it), LBFGS's curvature history would span segments (use it in fit)")
+        check_model_names(self.models)
+        check_orders(self.models, [self.network])
+        attach_matches(self.models, [self.network])
+        no_pykan_fit(self.models, "forgetting trains every model by our loop, one optimizer across phases; pykan's fit() cannot")
+        no_lbfgs(self.models, "forgetting keeps one Adam across its phases (or resets it), LBFGS's curvature history would span segments (use it in fit)")
         return self

@@ -15,13 +15,13 @@ from relukan_bench.config import (
     FunctionSpec,
     ModelSpec,
     TrainSpec,
-    _attach_matches,
-    _check_orders,
-    _known_baseline,
-    _model_names,
-    _no_lbfgs,
-    _no_pykan_fit,
-    _unique_names,
+    attach_matches,
+    check_known_baseline,
+    check_model_names,
+    check_orders,
+    check_unique_names,
+    no_lbfgs,
+    no_pykan_fit,
 )
 from relukan_bench.expressions import parse
 from relukan_bench.schema import Domain, Name, NonNegativeInt, PositiveFloat, PositiveInt, Seed, Strict, Threads
@@ -88,13 +88,13 @@ class SpeedConfig(Strict):
 
     @model_validator(mode="after")
     def _check_names(self) -> "SpeedConfig":
-        _model_names(self.models)
-        _check_orders(self.models, self.functions)
-        _unique_names(self.functions, "functions")
-        _attach_matches(self.models, self.functions)
-        _known_baseline(self.baseline, self.models)
-        _no_pykan_fit(self.models, "speed times our training loop only; pykan's fit() also evaluates, logs and updates grids (use it in fit)")
-        _no_lbfgs(self.models, "speed times a step by its phases, and an LBFGS step has none: it evaluates the loss a varying number of times (use it in fit)")
+        check_model_names(self.models)
+        check_orders(self.models, self.functions)
+        check_unique_names(self.functions, "functions")
+        attach_matches(self.models, self.functions)
+        check_known_baseline(self.baseline, self.models)
+        no_pykan_fit(self.models, "speed times our training loop only; pykan's fit() also evaluates, logs and updates grids (use it in fit)")
+        no_lbfgs(self.models, "speed times a step by its phases, and an LBFGS step has none: it evaluates the loss a varying number of times (use it in fit)")
         return self
 
 
