@@ -44,7 +44,7 @@ class BatchedReLUKAN(nn.Module):
                 raise ValueError(f"models differ in shape: {shape} vs {_shape(other)}")
         self.width, self.grid, self.k, self.train_se, self.input_range, self.impl = shape
         self.seeds = len(models)
-        self.rs = tuple(layer.r for layer in first.layers)
+        self.rs = tuple(layer.r for layer in first.relukan_layers())
         stacked = []
         for index, _ in enumerate(first.layers):
             layers = [m.layers[index] for m in models]

@@ -31,7 +31,7 @@ anything else), pruning and plotting.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence, cast
 
 import torch
 from torch import nn
@@ -78,6 +78,8 @@ def bspline_basis(x: torch.Tensor, grid: int, k: int, grid_range: tuple[float, f
 
 class BSplineKANLayer(nn.Module):
     """(B, n_in) -> (B, n_out): SiLU base branch plus a B-spline of order k on every edge."""
+
+    knots: torch.Tensor  # a buffer
 
     def __init__(self, n_in: int, n_out: int, grid: int, k: int, grid_range: tuple[float, float] = (0.0, 1.0),
                  noise_scale: float = 0.3) -> None:
@@ -151,7 +153,11 @@ class BSplineKAN(nn.Module):
 
     def spline_parameter_count(self) -> int:
         """Trainable B-spline coefficients only (without base and spline scales)."""
-        return sum(layer.coef.numel() for layer in self.layers)
+        return sum(layer.coef.numel() for layer in self.kan_layers())
+
+    def kan_layers(self) -> Iterable[BSplineKANLayer]:
+        """The layers as what they are (nn.ModuleList's items are typed as any Module)."""
+        return cast("Iterable[BSplineKANLayer]", self.layers)
 
 
 def copy_from_pykan(model: BSplineKAN, pykan: Any) -> BSplineKAN:
@@ -164,7 +170,7 @@ def copy_from_pykan(model: BSplineKAN, pykan: Any) -> BSplineKAN:
     if len(kan.act_fun) != len(model.layers):
         raise ValueError(f"expected a pykan KAN with {len(model.layers)} layers (got {len(kan.act_fun)})")
     with torch.no_grad():
-        for index, (ours, theirs) in enumerate(zip(model.layers, kan.act_fun)):
+        for index, (ours, theirs) in enumerate(zip(model.kan_layers(), kan.act_fun)):
             where = f"layer {index}"
             if (theirs.in_dim, theirs.out_dim, theirs.num, theirs.k) != (ours.n_in, ours.n_out, ours.grid, ours.k):
                 raise ValueError(f"{where}: expected in, out, grid, k = {ours.n_in}, {ours.n_out}, {ours.grid}, {ours.k} "

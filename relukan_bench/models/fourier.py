@@ -31,6 +31,8 @@ def fourier_basis(x: torch.Tensor, frequencies: torch.Tensor) -> torch.Tensor:
 class FourierKANLayer(nn.Module):
     """(B, n_in) -> (B, n_out): FourierKAN's layer (module docstring); `coef[0]` is a, `coef[1]` b."""
 
+    freqs: torch.Tensor  # a buffer
+
     def __init__(self, n_in: int, n_out: int, frequencies: int, bias: bool = True, smooth_initialization: bool = False) -> None:
         super().__init__()
         if n_in < 1 or n_out < 1 or frequencies < 1:

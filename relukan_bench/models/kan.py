@@ -31,12 +31,15 @@ pykan is imported on first construction only; importing it costs seconds (sklear
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
 
+from relukan_bench.pykan_envs import installed
 from relukan_bench.seeding import preserved_rng, seeded
 
 MODES = ("default", "speed", "speed-compile")
@@ -112,7 +115,7 @@ class PyKAN(nn.Module):
         x_test: torch.Tensor,
         y_test: torch.Tensor,
         steps: int,
-        options: Mapping[str, Any],
+        options: Mapping[str, object],
         seed: int = 0,
         monitor: Callable[[int], bool] | None = None,
     ) -> torch.Tensor:
@@ -141,20 +144,16 @@ class PyKAN(nn.Module):
 
 def pykan_version() -> str | None:
     """The version of the pykan this process imports."""
-    from relukan_bench.pykan_envs import installed
-
     return installed()
 
 
-def _constructor_arguments(KAN: type, width: list[int], grid: int, k: int, grid_range: list[float], seed: int,
-                           mode: str) -> dict[str, Any]:
+def _constructor_arguments(KAN: type[nn.Module], width: list[int], grid: int, k: int, grid_range: list[float], seed: int,
+                           mode: str) -> dict[str, object]:
     """The keywords this release's constructor takes for our model: the same grid, range and
     seed everywhere; no checkpoints where it can write them (0.1.x writes ./model by default);
     in the speed modes, what `speed()` switches off, off from the start too."""
-    import inspect
-
     accepted = inspect.signature(KAN.__init__).parameters
-    arguments: dict[str, Any] = {"width": list(width), "grid": grid, "k": k, "grid_range": grid_range, "seed": seed}
+    arguments: dict[str, object] = {"width": list(width), "grid": grid, "k": k, "grid_range": grid_range, "seed": seed}
     if "auto_save" in accepted:
         arguments["auto_save"] = False
     if mode != "default":
@@ -167,37 +166,35 @@ class _StepCounter:
     and able to end the loop early."""
 
     def __init__(self, monitor: Callable[[int], bool] | None) -> None:
-        self.iterable: Any = ()
+        self.iterable: Iterable[object] = ()
         self.monitor, self.seen = monitor, 0
 
-    def __call__(self, iterable: Any, *args: Any, **kwargs: Any) -> "_StepCounter":
+    def __call__(self, iterable: Iterable[object], *args: object, **kwargs: object) -> "_StepCounter":
         """What `tqdm(iterable, desc=..., ncols=...)` is replaced by."""
         self.iterable = iterable
         return self
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[object]:
         for done, item in enumerate(self.iterable):
             if done and self.monitor is not None and not self.monitor(done):
                 return
             self.seen = done + 1
             yield item
 
-    def set_description(self, *args: Any, **kwargs: Any) -> None:
+    def set_description(self, *args: object, **kwargs: object) -> None:
         pass
 
 
 @contextmanager
 def _pykan_progress(counter: _StepCounter) -> Iterator[None]:
     """While active, pykan's `fit()` iterates over `counter` instead of a tqdm bar."""
-    import importlib
-
     multkan = importlib.import_module("kan.MultKAN")  # the module (`kan.MultKAN` the attribute is the class)
-    original = multkan.tqdm
-    multkan.tqdm = counter
+    original = getattr(multkan, "tqdm")  # by name: a module object has no typed attributes
+    setattr(multkan, "tqdm", counter)
     try:
         yield
     finally:
-        multkan.tqdm = original
+        setattr(multkan, "tqdm", original)
 
 
 @contextmanager
@@ -207,7 +204,7 @@ def deterministic_lstsq() -> Iterator[None]:
     reproducible on rank-deficient systems (see the module docstring)."""
     original = torch.linalg.lstsq
 
-    def lstsq(a: torch.Tensor, b: torch.Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
+    def lstsq(a: torch.Tensor, b: torch.Tensor, rcond: float | None = None, *, driver: str | None = None) -> object:
         if driver is None and a.device.type == "cpu":
             driver = "gelsd"
         return original(a, b, rcond=rcond, driver=driver)

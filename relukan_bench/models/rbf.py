@@ -38,6 +38,8 @@ def rbf_basis(z: torch.Tensor, centres: torch.Tensor, h: float) -> torch.Tensor:
 class RBFKANLayer(nn.Module):
     """(B, n_in) -> (B, n_out): FastKAN's layer (module docstring)."""
 
+    centres: torch.Tensor  # a buffer
+
     def __init__(self, n_in: int, n_out: int, num_grids: int = 8, grid_range: tuple[float, float] = (-2.0, 2.0),
                  layernorm: bool = True, use_base_update: bool = True, init_scale: float = 0.1) -> None:
         super().__init__()

@@ -42,7 +42,7 @@ and bias: their state dicts are interchangeable), chosen by `impl`:
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Iterable, Literal, Sequence, cast
 
 import torch
 import torch.nn.functional as F
@@ -185,8 +185,13 @@ class ReLUKAN(nn.Module):
     def fast_state(self) -> tuple[tuple[float, ...], list[torch.Tensor]]:
         """What `relukan_fast` computes with: every layer's r^2, and s, e, weight, bias of
         every layer in order (the parameters themselves, not copies)."""
-        r2s = tuple(layer.r * layer.r for layer in self.layers)
-        return r2s, [p for layer in self.layers for p in layer.fast_parameters()]
+        layers = self.relukan_layers()
+        r2s = tuple(layer.r * layer.r for layer in layers)
+        return r2s, [p for layer in layers for p in layer.fast_parameters()]
+
+    def relukan_layers(self) -> Iterable[ReLUKANLayer]:
+        """The layers as what they are (nn.ModuleList's items are typed as any Module)."""
+        return cast("Iterable[ReLUKANLayer]", self.layers)
 
 
 def relukan_parameter_count(width: Sequence[int], grid: int, k: int, train_se: bool = True) -> int:

@@ -29,7 +29,15 @@ Every function here also takes a leading seed axis: activations (S, features, B)
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
+
+#: What a layer's forward keeps for its backward: (d1, d2, p, phi), or (x, s, e, None) for a
+#: blocked layer, whose backward recomputes its basis.
+Saved = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]
+#: A layer's gradients (gx, gs, ge, gw, gb), None where not needed.
+Grads = tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]
 
 
 def _matmul_bias(bias: torch.Tensor, weight: torch.Tensor, phi: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -54,7 +62,7 @@ CUDA_BLOCK_ABOVE = 1 << 27
 CUDA_BLOCK_ELEMENTS = 1 << 26
 
 
-def _bumps(x, s, e):
+def _bumps(x: torch.Tensor, s: torch.Tensor, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """d1 = ReLU(x - s), d2 = ReLU(e - x) and p = d1 d2: (.., in, B) -> (.., in, n, B) each."""
     xb = x.unsqueeze(-2)  # (.., in, 1, B)
     d1 = (xb - s.unsqueeze(-1)).clamp_min_(0)
@@ -62,7 +70,7 @@ def _bumps(x, s, e):
     return d1, d2, d1 * d2
 
 
-def _block_width(x, s) -> int:
+def _block_width(x: torch.Tensor, s: torch.Tensor) -> int:
     """Batch columns per block, or 0 to keep the whole basis. Counts every seed of a batch."""
     per_column = x[..., :1].numel() * s.shape[-1]  # basis elements of one batch column
     above, elements = (CUDA_BLOCK_ABOVE, CUDA_BLOCK_ELEMENTS) if x.is_cuda else (BLOCK_ABOVE, BLOCK_ELEMENTS)
@@ -71,7 +79,8 @@ def _block_width(x, s) -> int:
     return max(32, elements // per_column)
 
 
-def _layer_forward(x, s, e, weight, bias, r2):
+def _layer_forward(x: torch.Tensor, s: torch.Tensor, e: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                   r2: float) -> tuple[torch.Tensor, Saved]:
     """One layer forward, feature-major; returns y and what its backward needs: (d1, d2, p,
     phi), or (x, s, e, None) for a blocked layer, whose backward recomputes its basis."""
     width = _block_width(x, s)
@@ -82,11 +91,13 @@ def _layer_forward(x, s, e, weight, bias, r2):
     return _matmul_bias(bias, weight, phi, r2), (d1, d2, p, phi)  # (.., out, B)
 
 
-def _layer_backward(grad, saved, weight, r2, need_x, need_s, need_e, need_w, need_b):
+def _layer_backward(grad: torch.Tensor, saved: Sequence[torch.Tensor | None], weight: torch.Tensor, r2: float,
+                    need_x: bool, need_s: bool, need_e: bool, need_w: bool, need_b: bool) -> Grads:
     """One layer backward: (gx, gs, ge, gw, gb), None where not needed."""
-    if saved[3] is None:
-        return _blocked_backward(grad, *saved[:3], weight, r2, need_x, need_s, need_e, need_w, need_b)
     d1, d2, p, phi = saved
+    assert d1 is not None and d2 is not None and p is not None  # only a blocked layer's phi is None
+    if phi is None:  # a blocked layer saved x, s, e in their places
+        return _blocked_backward(grad, d1, d2, p, weight, r2, need_x, need_s, need_e, need_w, need_b)
     gx = gs = ge = gw = gb = None
     if need_w:
         gw = torch.matmul(grad, phi.transpose(-1, -2)).mul_(r2)  # (.., out, in*n)
@@ -97,16 +108,17 @@ def _layer_backward(grad, saved, weight, r2, need_x, need_s, need_e, need_w, nee
         t = torch.matmul(weight.transpose(-1, -2), scaled).view_as(p).mul_(p)  # (.., in, n, B)
         u = t * d2 if (need_s or need_x) else None
         v = t.mul_(d1) if (need_e or need_x) else None
-        if need_s:
+        if need_s and u is not None:
             gs = u.sum(-1).neg_()
-        if need_e:
+        if need_e and v is not None:
             ge = v.sum(-1)
-        if need_x:
+        if need_x and u is not None and v is not None:
             gx = u.sub_(v).sum(-2)  # (.., in, B)
     return gx, gs, ge, gw, gb
 
 
-def _blocked_forward(x, s, e, weight, bias, r2, width):
+def _blocked_forward(x: torch.Tensor, s: torch.Tensor, e: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                     r2: float, width: int) -> torch.Tensor:
     """`_layer_forward` block by block of `width` batch columns."""
     blocks = []
     for start in range(0, x.shape[-1], width):
@@ -115,7 +127,8 @@ def _blocked_forward(x, s, e, weight, bias, r2, width):
     return torch.cat(blocks, dim=-1)
 
 
-def _blocked_backward(grad, x, s, e, weight, r2, need_x, need_s, need_e, need_w, need_b):
+def _blocked_backward(grad: torch.Tensor, x: torch.Tensor, s: torch.Tensor, e: torch.Tensor, weight: torch.Tensor,
+                      r2: float, need_x: bool, need_s: bool, need_e: bool, need_w: bool, need_b: bool) -> Grads:
     """`_layer_backward` block by block, the basis recomputed from x; the weight's, s's and
     e's gradients summed over the blocks."""
     width = _block_width(x, s)
@@ -130,27 +143,28 @@ def _blocked_backward(grad, x, s, e, weight, r2, need_x, need_s, need_e, need_w,
     for start in range(0, x.shape[-1], width):
         block = slice(start, start + width)
         d1, d2, p = _bumps(x[..., block], s, e)
-        if need_w:
+        if gw is not None:
             phi_t = (p * p).flatten(-3, -2).transpose(-1, -2)  # (.., Bc, in*n)
             gw.add_(torch.matmul(grad[..., block], phi_t))
-        if basis_grad:
+        if scaled is not None:
             t = torch.matmul(weight_t, scaled[..., block]).view_as(p).mul_(p)
             u = t * d2 if (need_s or need_x) else None
             v = t.mul_(d1) if (need_e or need_x) else None
-            if need_s:
+            if gs is not None and u is not None:
                 gs.sub_(u.sum(-1))
-            if need_e:
+            if ge is not None and v is not None:
                 ge.add_(v.sum(-1))
-            if need_x:
+            if gx is not None and u is not None and v is not None:
                 gx[..., block] = u.sub_(v).sum(-2)
-    if need_w:
+    if gw is not None:
         gw.mul_(r2)
     return gx, gs, ge, gw, gb
 
 
-def _forward(x, r2s, params):
+def _forward(x: torch.Tensor, r2s: Sequence[float],
+             params: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
     """Every layer forward: the output and each layer's saved tensors, four per layer."""
-    saved = []
+    saved: list[torch.Tensor | None] = []
     for layer, r2 in enumerate(r2s):
         s, e, weight, bias = params[4 * layer: 4 * layer + 4]
         x, tensors = _layer_forward(x, s, e, weight, bias, r2)
@@ -158,17 +172,21 @@ def _forward(x, r2s, params):
     return x, saved
 
 
-def _backward(grad, saved, weights, r2s, needs, need_input):
+def _backward(grad: torch.Tensor, saved: Sequence[torch.Tensor | None], weights: Sequence[torch.Tensor],
+              r2s: Sequence[float], needs: Sequence[bool],
+              need_input: bool) -> tuple[torch.Tensor | None, list[torch.Tensor | None]]:
     """Every layer backward from the output's gradient: the input's gradient (None unless
     `need_input`) and the parameters' (None where `needs` says no)."""
     n = len(r2s)
-    grads: list = [None] * (4 * n)
+    grads: list[torch.Tensor | None] = [None] * (4 * n)
+    gx: torch.Tensor | None = grad
     for layer in reversed(range(n)):
         gx, *mine = _layer_backward(grad, saved[4 * layer: 4 * layer + 4], weights[layer], r2s[layer],
                                     layer > 0 or need_input, *needs[4 * layer: 4 * layer + 4])
         grads[4 * layer: 4 * layer + 4] = mine
-        grad = gx
-    return grad, grads
+        if gx is not None:  # None only out of the first layer, when its input needs none
+            grad = gx
+    return gx, grads
 
 
 class ReLUKANFunction(torch.autograd.Function):
@@ -181,14 +199,14 @@ class ReLUKANFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, r2s, *params):  # type: ignore[override]
+    def forward(ctx, x, r2s, *params):
         y, saved = _forward(x, r2s, params)
         ctx.save_for_backward(*saved, *params[2::4])  # the layers' saved tensors, then the weights
         ctx.r2s = r2s
         return y
 
     @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
+    def backward(ctx, grad):
         n = len(ctx.r2s)
         tensors = ctx.saved_tensors
         needs = ctx.needs_input_grad  # (x, r2s, s0, e0, w0, b0, s1, ...)
