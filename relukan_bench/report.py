@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 
 from relukan_bench import fmt
 from relukan_bench.results import read_csv
-from relukan_bench.tables import markdown_table
+from relukan_bench.tables import Cell, Column, Table
 
 HOLDS, PARTLY, FAILS, UNTESTED = "holds", "partly holds", "does not hold", "untested"
 
@@ -305,7 +305,10 @@ def _environment(env: dict[str, Any], run_dir: Path, commit: str) -> str:
         command = shown_command(session.get("command") or [], run_dir)
         code = f"; commit {describe(session['git'])}" if session.get("git") else ""
         rows.append(("resumed (UTC)", f"{session.get('start_time')}: {command}{code}"))
-    return markdown_table(["", ""], [list(r) for r in rows], right=[False, False])
+    table = Table("", "", [Column("", "left")], [Column("", "left")])
+    for row in rows:
+        table.add_row(row)
+    return table.to_markdown()
 
 
 def _duration(env: dict[str, Any]) -> str:
@@ -375,9 +378,11 @@ def _head(env: dict[str, Any], experiments: dict[str, LoadedRun | None]) -> list
 def _glance(found: list[Verdict]) -> list[str]:
     """The claims at a glance: claim | paper | ours | verdict, one short line each; then each
     verdict's finding and the ratio convention."""
-    body = [[v.claim, v.paper or "n/a", v.ours or "not measured", f"**{v.status}**"] for v in found]
+    table = Table("", "", [Column("claim", "left")], [Column(name, "left") for name in ("paper", "ours", "verdict")])
+    for v in found:
+        table.add_row([v.claim, v.paper or "n/a", v.ours or "not measured", Cell(v.status, style="bold")])
     findings = [(f"{SMOKE[0].upper()}{SMOKE[1:]}: " if v.quick else "") + v.finding for v in found if v.finding]
-    return ["## Verdicts", "", markdown_table(["claim", "paper", "ours", "verdict"], body, right=[False] * 4), "",
+    return ["## Verdicts", "", table.to_markdown(), "",
             *[line for finding in findings for line in (finding, "")], CONVENTION, ""]
 
 

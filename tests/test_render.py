@@ -181,3 +181,36 @@ def test_the_time_to_1e_4_table_gives_time_and_steps_or_not_reached_with_the_see
     assert "12.3 s" in relukan and "not reached" in kan
     assert "450 steps" in text and "1/3 seeds" in text
     assert target_table([{"function": "f1", "model": "kan", "n_seeds": 3}], config) is None  # an older summary
+
+
+def test_a_report_style_table_fits_80_columns_with_every_name_whole():
+    """A REPORT.md table (speed peers' per-shape layout: long headers, bracketed ranges) printed in
+    a log: split into parts with the model repeated, and the same table as markdown."""
+    from relukan_bench.tables import Cell, Column, Table
+
+    names = ["params", "MACs/sample", "effort", "train ms/step (IQR)", "x ReLU-KAN", "x floor", "infer ms",
+             "peak MiB train/infer"]
+    table = Table("", "", [Column("model", "left")], [Column(name) for name in names])
+    for index, model in enumerate(MODELS[:11]):
+        table.add_row([f"`{model}`", str(79 + index), "1.2k", "eager", Cell("12.5 (6%)", note="1 failed"),
+                       Cell("2.1x", "1.9x to 2.3x", style="bold"), "3.4x [3.1x to 3.9x]", "0.042", "1.2/0.8"])
+    lines = _narrow(table)
+    _names_whole(lines, [f"`{model}`" for model in MODELS[:11]] + names)
+    assert len([line for line in lines if "┃ model" in line]) > 1
+    markdown = table.to_markdown().splitlines()
+    assert markdown[1] == "|---|" + "---:|" * len(names)
+    assert markdown[2].startswith("| `relukan` | 79 | 1.2k | eager | 12.5 (6%) (1 failed) | **2.1x** [1.9x to 2.3x] |")
+
+
+def test_the_forgetting_table_with_many_models_fits_80_columns_with_every_name_whole():
+    from relukan_bench.experiments.forgetting.tables import summary_table
+
+    rows = [{"model": model, "params": 79 + index, "n_seeds": 3, "diverged": int(model == "mlp"), "learned_mse": 4.12e-3,
+             "final_mse": 4.75e-3, "forgetting": 2.59e-3, "forgetting_min": -5.1e-3, "forgetting_max": 4.6e-2,
+             "max_forgetting": 7.53e-3, "forgotten_fraction": 0.021, "forgotten_fraction_min": 0.0033,
+             "forgotten_fraction_max": 0.35} for index, model in enumerate(MODELS[:11])]
+    kinds = {model: "ReLU-KAN" if "relukan" in model else "KAN" for model in MODELS[:11]}
+    lines = _narrow(summary_table(rows, 0.176, 5, 250, 0.001, kinds))
+    _names_whole(lines, MODELS[:11] + ["ReLU-KAN", "KAN", "params", "[seed range]"])
+    assert len([line for line in lines if "┃ model" in line]) > 1  # split, the model and kind in each part
+    assert any("-5.10e-03 to 4.60e-02" in line for line in lines) and any("0% to 35%" in line for line in lines)

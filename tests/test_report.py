@@ -6,18 +6,18 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 import yaml
 
 from relukan_bench import env as env_module
 from relukan_bench import fmt, report
-from relukan_bench.experiments.fit import records as fit_records, report as fit_report
+from relukan_bench.experiments import fit, forgetting, speed
+from relukan_bench.experiments.fit import records as fit_records
+from relukan_bench.experiments.fit import report as fit_report
 from relukan_bench.experiments.forgetting import report as forgetting_report
 from relukan_bench.experiments.speed import report as speed_report
-from relukan_bench.tables import markdown_table
-from relukan_bench.experiments import fit, forgetting, speed
 from relukan_bench.report import FAILS, HOLDS, PARTLY, SMOKE, UNTESTED, LoadedRun
 from relukan_bench.results import write_csv
+from relukan_bench.tables import Column, Table
 
 MODELS = [{"name": "relukan", "kind": "relukan"}, {"name": "kan", "kind": "kan"}]
 
@@ -181,7 +181,9 @@ def test_report_of_a_run_that_stopped_after_speed(tmp_path):
 
 
 def test_markdown_table_escapes_pipes():
-    text = markdown_table(["a", "b"], [["x|y", "1"]])
+    table = Table("", "", [Column("a", "left")], [Column("b")])
+    table.add_row(["x|y", "1"])
+    text = table.to_markdown()
     assert text.splitlines() == ["| a | b |", "|---|---:|", "| x\\|y | 1 |"]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from relukan_bench import fmt
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite
-from relukan_bench.tables import markdown_table
+from relukan_bench.tables import Cell, Column, Table
 
 SHARED, TUNED = "fit-peers", "fit-peers-tuned"
 CLAIM = "ReLU-KAN is the most accurate KAN at equal size"
@@ -75,11 +75,16 @@ def first_to(run: LoadedRun, function: str, models: list[str], key: str = "e4") 
 
 
 def _mse(row: dict[str, Any] | None) -> str:
+    return _mse_cell(row).to_markdown()
+
+
+def _mse_cell(row: dict[str, Any] | None) -> Cell:
+    """The median final test MSE [the seeds' range] (the candidate kept)."""
     if row is None:
-        return ""
-    spread = f" [{fmt.mse(row.get('final_test_mse_min'))} to {fmt.mse(row.get('final_test_mse_max'))}]"
-    candidate = f" ({row['candidate']})" if row.get("candidate") else ""
-    return fmt.mse(row.get("final_test_mse")) + (spread if (row.get("n_seeds") or 0) > 1 else "") + candidate
+        return Cell()
+    spread = f"{fmt.mse(row.get('final_test_mse_min'))} to {fmt.mse(row.get('final_test_mse_max'))}"
+    return Cell(fmt.mse(row.get("final_test_mse")), spread if (row.get("n_seeds") or 0) > 1 else "",
+                str(row["candidate"]) if row.get("candidate") else "")
 
 
 def accuracy_table(run: LoadedRun, models: list[str]) -> str:
@@ -87,13 +92,14 @@ def accuracy_table(run: LoadedRun, models: list[str]) -> str:
     accurate KAN of each function in bold."""
     functions = _functions(run)
     best = {f: most_accurate(run, f, models) for f in functions}
-    body = []
+    table = Table("", "", [Column("model", "left")],
+                  [Column("params (" + functions[0] + ")"), *(Column(f, "left") for f in functions)])
     for model in models:
         row = _row(run, functions[0], model) or {}
-        cells = [(f"**{_mse(r)}**" if best[f] == model else _mse(r)) for f in functions for r in [_row(run, f, model)]]
-        body.append([f"`{model}`", str(int(row["params"])) if row.get("params") else "", *cells])
-    return markdown_table(["model", "params (" + functions[0] + ")", *functions], body,
-                          right=[False, True, *[False] * len(functions)])
+        cells = [(Cell(f"**{_mse(r)}**") if best[f] == model else _mse_cell(r)) for f in functions
+                 for r in [_row(run, f, model)]]  # the whole cell in bold, its range too
+        table.add_row([f"`{model}`", str(int(row["params"])) if row.get("params") else "", *cells])
+    return table.to_markdown()
 
 
 def _reach(row: dict[str, Any] | None, key: str = "e4") -> str:
@@ -109,9 +115,11 @@ def time_table(run: LoadedRun, models: list[str], key: str = "e4") -> str:
     """Time to the validation MSE 1e-N (steps) per model and function; the first KAN in bold."""
     functions = _functions(run)
     first = {f: first_to(run, f, models, key) for f in functions}
-    body = [[f"`{m}`", *[(f"**{_reach(_row(run, f, m), key)}**" if first[f] == m else _reach(_row(run, f, m), key))
-                         for f in functions]] for m in models]
-    return markdown_table(["model", *functions], body, right=[False, *[False] * len(functions)])
+    table = Table("", "", [Column("model", "left")], [Column(f, "left") for f in functions])
+    for m in models:
+        table.add_row([f"`{m}`", *[(f"**{_reach(_row(run, f, m), key)}**" if first[f] == m else _reach(_row(run, f, m), key))
+                                   for f in functions]])
+    return table.to_markdown()
 
 
 def _sources(run: LoadedRun) -> str:

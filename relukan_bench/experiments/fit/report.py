@@ -25,7 +25,7 @@ import relukan_bench.experiments.fit.peers as peers
 from relukan_bench import fmt
 from relukan_bench.experiments import protocol
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, geomean, link, span
-from relukan_bench.tables import markdown_table
+from relukan_bench.tables import Cell, Column, Table
 
 HOLDS_AT = 100.0  # "two orders of magnitude"
 RULE = (f"accuracy holds when the geometric mean over functions of KAN MSE / ReLU-KAN MSE is at least {HOLDS_AT:.0f}x, "
@@ -41,14 +41,16 @@ def section(exp: LoadedRun, run_dir: Path) -> str:
     kan, relukan = exp.kan(), exp.relukan()
     variants = [m for m in exp.model_names() if exp.roles().get(m) == "relukan"]
     main = [m for m in (relukan, kan) if m]
-    header = ["function", *[f"{m} test MSE" for m in main], *[f"{m} ratio" for m in variants], "paper ratio"]
-    body, notes = [], []
+    table = Table("", "", [Column("function", "left")],
+                  [Column(name) for name in [*[f"{m} test MSE" for m in main], *[f"{m} ratio" for m in variants],
+                                             "paper ratio"]])
+    notes = []
     for table_row in exp.table:
         function = table_row["function"]
         mark = "*" if table_row.get("paper_note") else ""
-        body.append([function, *[_mse_cell(exp, function, m) for m in main],
-                     *[f"**{fmt.times(table_row.get(f'{m}_gain'))}**" for m in variants],
-                     _paper_cell(table_row)])
+        table.add_row([function, *[_mse_cell(exp, function, m) for m in main],
+                       *[Cell(fmt.times(table_row.get(f'{m}_gain')), style="bold") for m in variants],
+                       _paper_cell(table_row)])
         if mark:
             notes.append(f"{function}: {table_row['paper_note']}.")
     figures = [f"![{p.stem}]({link(p, run_dir)})" for p in [exp.directory / "overview.png"] if p.is_file()]
@@ -60,7 +62,7 @@ def section(exp: LoadedRun, run_dir: Path) -> str:
         "paper's figures plot it (KAN RMSE against ReLU-KAN MSE), the seed ranges, the other models and the paper's "
         "errors are in table.csv and summary.csv.",
         "",
-        markdown_table(header, body),
+        table.to_markdown(),
         "",
         *[f"- \\* {note}" for note in notes],
         "",
@@ -84,12 +86,12 @@ def _trained(exp: LoadedRun) -> str:
     return f"Final test MSE after {steps} full-batch {_optimizer(exp)} steps, median over {len(seeds)} seed(s)."
 
 
-def _mse_cell(exp: LoadedRun, function: str, model: str) -> str:
+def _mse_cell(exp: LoadedRun, function: str, model: str | None) -> Cell:
     """A model's median test MSE on a function, with its failures ("1 diverged")."""
     row = next((r for r in exp.summary if r["function"] == function and r["model"] == model), None)
     if row is None:
-        return ""
-    return fmt.mse(row["final_test_mse"]) + (f" ({fmt.failures(row)})" if fmt.failures(row) else "")
+        return Cell()
+    return Cell(fmt.mse(row["final_test_mse"]), note=fmt.failures(row))
 
 
 # ----------------------------------------------------------------------------- tuning
@@ -126,8 +128,9 @@ def _settings(exp: LoadedRun) -> str:
     models = exp.model_names()
     kept = {(r["function"], r["model"]): r.get("candidate") for r in exp.summary}
     functions = list(dict.fromkeys(r["function"] for r in exp.summary))
-    body = [[function, *[f"`{kept[(function, m)]}`" if kept.get((function, m)) else "" for m in models]]
-            for function in functions]
+    table = Table("", "", [Column("function", "left")], [Column(m, "left") for m in models])
+    for function in functions:
+        table.add_row([function, *[f"`{kept[(function, m)]}`" if kept.get((function, m)) else "" for m in models]])
     tried: dict[str, list[str]] = {}
     origins = exp.config.get("tuned") or {}
     for entry in [origins[m["name"]] for m in exp.config.get("models", []) if m["name"] in origins]:
@@ -137,7 +140,7 @@ def _settings(exp: LoadedRun) -> str:
         grouped.setdefault(tuple(labels), []).append(model)
     lines = [f"- {', '.join(names)}: {', '.join(labels)}" for labels, names in grouped.items()]
     return "\n".join(["The settings kept, per function and model (the candidate of lowest median validation MSE; "
-                      "the test set chose nothing):", "", markdown_table(["function", *models], body, [False] * (1 + len(models))),
+                      "the test set chose nothing):", "", table.to_markdown(),
                       "", "Candidates tried:", "", *lines])
 
 
@@ -148,14 +151,16 @@ def tuned_section(exp: LoadedRun, part: Any, best: LoadedRun, run_dir: Path) -> 
     files = [f"[{name}]({where}/{name})" for name in ("summary.csv", "table.csv", "tuning.png", "overview.png")
              if (best.directory / name).is_file()]
     shared, tuned = {r["function"]: r for r in exp.table}, {r["function"]: r for r in best.table}
-    header = ["function", f"{relukan} MSE, shared", f"{kan} MSE, shared", "ratio, shared",
-              f"{relukan} MSE, at its best", f"{kan} MSE, at its best", "ratio, at its best", "paper ratio"]
-    body = [[function, _mse_cell(exp, function, relukan), _mse_cell(exp, function, kan),
-             f"**{fmt.times((shared.get(function) or {}).get(f'{relukan}_gain'))}**",
-             _mse_cell(best, function, relukan), _mse_cell(best, function, kan),
-             f"**{fmt.times((tuned.get(function) or {}).get(f'{relukan}_gain'))}**",
-             _paper_cell(tuned.get(function) or shared.get(function) or {})]
-            for function in dict.fromkeys([*shared, *tuned])]
+    table = Table("", "", [Column("function", "left")],
+                  [Column(name) for name in (f"{relukan} MSE, shared", f"{kan} MSE, shared", "ratio, shared",
+                                             f"{relukan} MSE, at its best", f"{kan} MSE, at its best",
+                                             "ratio, at its best", "paper ratio")])
+    for function in dict.fromkeys([*shared, *tuned]):
+        table.add_row([function, _mse_cell(exp, function, relukan), _mse_cell(exp, function, kan),
+                       Cell(fmt.times((shared.get(function) or {}).get(f'{relukan}_gain')), style="bold"),
+                       _mse_cell(best, function, relukan), _mse_cell(best, function, kan),
+                       Cell(fmt.times((tuned.get(function) or {}).get(f'{relukan}_gain')), style="bold"),
+                       _paper_cell(tuned.get(function) or shared.get(function) or {})])
     figure = [f"![tuning]({where}/tuning.png)", ""] if (best.directory / "tuning.png").is_file() else []
     steps, seeds = best.config.get("train", {}).get("steps"), best.config.get("seeds", [])
     return "\n".join([
@@ -166,7 +171,7 @@ def tuned_section(exp: LoadedRun, part: Any, best: LoadedRun, run_dir: Path) -> 
         "function each kept the one with the lowest median final validation MSE (a validation set drawn beside the "
         "training and test sets, so the test set chose nothing). Its final test MSE and ratio beside the shared "
         f"protocol's ({_protocol(exp)} for every model):", "",
-        markdown_table(header, body), "",
+        table.to_markdown(), "",
         _settings(best) if best.summary else "No finished work.", "",
         *figure,
     ]).rstrip()

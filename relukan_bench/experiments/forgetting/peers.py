@@ -18,7 +18,7 @@ from relukan_bench.experiments.forgetting.config import ForgettingDataSpec
 from relukan_bench.experiments.forgetting.target import zero_mse as of_data
 from relukan_bench.kinds import kinds
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite
-from relukan_bench.tables import markdown_table
+from relukan_bench.tables import Column, Table
 
 #: the reproduce run's directory of this part (experiments/forgetting: `parts`)
 PART = "forgetting-peers"
@@ -105,12 +105,14 @@ def table(run: LoadedRun) -> str:
     parameters, what it learned and what it lost."""
     rows = {r["model"]: r for r in run.summary}
     names = sorted(run.model_names(), key=lambda m: _fraction(rows[m]))
-    header = ["model", "basis", "params", "learned MSE", "lost of its gains [seeds]", "forgetting [seeds]"]
-    body = [[f"`{m}`" + (f" ({rows[m]['sized']})" if rows[m].get("sized") else ""),
-             _basis(run, m) or "none (control)", fmt.count(rows[m].get("params")), fmt.mse(rows[m].get("learned_mse")),
-             _ranged(rows[m], "forgotten_fraction", fmt.percent), _ranged(rows[m], "forgetting", fmt.mse)]
-            for m in names]
-    return markdown_table(header, body, right=[False, False, True, True, True, True])
+    table = Table("", "", [Column("model", "left"), Column("basis", "left")],
+                  [Column(name) for name in ("params", "learned MSE", "lost of its gains [seeds]", "forgetting [seeds]")])
+    for m in names:
+        table.add_row([f"`{m}`" + (f" ({rows[m]['sized']})" if rows[m].get("sized") else ""),
+                       _basis(run, m) or "none (control)", fmt.count(rows[m].get("params")),
+                       fmt.mse(rows[m].get("learned_mse")), _ranged(rows[m], "forgotten_fraction", fmt.percent),
+                       _ranged(rows[m], "forgetting", fmt.mse)])
+    return table.to_markdown()
 
 
 def reordered_sentence(run: LoadedRun) -> str:

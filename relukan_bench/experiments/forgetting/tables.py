@@ -3,14 +3,14 @@ error and how much it forgot (the terminal and REPORT.md show the same table).""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from relukan_bench import fmt
 from relukan_bench.tables import Cell, Column, Table
 
 
 def summary_table(summary: Sequence[dict[str, Any]], zero: float, segments: int, steps: int, lr: float,
-                  kinds: dict[str, str]) -> Any:
+                  kinds: Mapping[str, str]) -> Table:
     """The one table of a forgetting run (terminal and REPORT.md): per model, how well it
     learned each segment, its final error and how much it forgot, medians over seeds with
     the range over seeds of forgetting and of the forgotten fraction. `kinds`: what the kind
@@ -20,14 +20,14 @@ def summary_table(summary: Sequence[dict[str, Any]], zero: float, segments: int,
         "learned: mean MSE on each segment right after its own phase; forgetting: the mean increase of that MSE by "
         f"the end (segments 1-{segments - 1}); forgotten: the share of what the phases gained that is lost by the end. "
         f"Predicting 0 on a segment gives MSE {zero:.3f}.",
-        [Column("model", right=False), Column("kind", right=False), Column("params"), Column("learned\nMSE"),
-         Column("final\nMSE"), Column("forgetting\n[seed range]", bold=True), Column("max\nforgetting"),
-         Column("forgotten\n[seed range]", bold=True)],
+        [Column("model", "left"), Column("kind", "left")],
+        [Column("params"), Column("learned\nMSE"), Column("final\nMSE"), Column("forgetting\n[seed range]", style="bold"),
+         Column("max\nforgetting"), Column("forgotten\n[seed range]", style="bold")],
     )
     for row in summary:
         ranged = (row.get("n_seeds") or 0) > 1
         params = row.get("params")
-        table.rows.append([
+        table.add_row([
             Cell(row["model"]), Cell(kinds.get(row["model"], "")),
             Cell("" if params is None or params != params else f"{params:.0f}"),
             Cell(fmt.mse(row["learned_mse"])), Cell(fmt.mse(row["final_mse"])),

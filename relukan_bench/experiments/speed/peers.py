@@ -14,7 +14,7 @@ from typing import Any
 from relukan_bench import fmt
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite
 from relukan_bench.stats import ratio_range
-from relukan_bench.tables import markdown_table
+from relukan_bench.tables import Column, Table
 
 CLAIM = "ReLU-KAN is the fastest KAN to train"
 RULE = ("fastest KAN holds when the paper-faithful ReLU-KAN trains fastest of every KAN on every shape timed, partly holds "
@@ -106,10 +106,13 @@ def shape_table(run: LoadedRun, function: str, device: str) -> str:
     rows = _rows(run, function, device)
     relukan, floor = run.relukan(), _floor(run)
     base, bottom = rows.get(relukan), rows.get(floor) if floor else None
-    header = ["model", "params", "MACs/sample", "effort", "train ms/step (IQR)", "x ReLU-KAN", "x floor",
-              "infer ms", "x ReLU-KAN", "x floor", "peak MiB train/infer"]
-    body = [_cells(run, m, rows[m], base, bottom) for m in run.model_names() if m in rows]
-    return markdown_table(header, body, right=[False, *[True] * (len(header) - 1)])
+    table = Table("", "", [Column("model", "left")],
+                  [Column(name) for name in ("params", "MACs/sample", "effort", "train ms/step (IQR)", "x ReLU-KAN",
+                                             "x floor", "infer ms", "x ReLU-KAN", "x floor", "peak MiB train/infer")])
+    for model in run.model_names():
+        if model in rows:
+            table.add_row(_cells(run, model, rows[model], base, bottom))
+    return table.to_markdown()
 
 
 def _label(run: LoadedRun, function: str) -> str:
@@ -122,19 +125,19 @@ def _label(run: LoadedRun, function: str) -> str:
 def overview(run: LoadedRun) -> str:
     """Per shape: the fastest KAN to train and to infer, and where ReLU-KAN stands."""
     relukan = run.relukan()
-    body = []
+    table = Table("", "", [Column("shape", "left"), Column("device", "left")],
+                  [Column("fastest KAN to train", "left"), Column("fastest KAN to infer", "left"),
+                   Column("ReLU-KAN's rank (train)"), Column("ReLU-KAN / fastest (train)")])
     for function, device in _shapes(run):
         rows = _rows(run, function, device)
         train, infer = fastest(run, function, device), fastest(run, function, device, inference=True)
         order = _order(run, rows)
         rank = f"{order.index(relukan) + 1} of {len(order)}" if relukan in order else "not timed"
-        body.append([_label(run, function), device,
+        table.add_row([_label(run, function), device,
                      f"`{train}` {rows[train]['ms_per_step']:.3g} ms" if train else "",
-                     f"`{infer}` {rows[infer]['infer_ms']:.3g} ms" if infer else "", rank,
-                     _ratio(rows.get(train), rows.get(relukan), False) if train else ""])
-    header = ["shape", "device", "fastest KAN to train", "fastest KAN to infer", "ReLU-KAN's rank (train)",
-              "ReLU-KAN / fastest (train)"]
-    return markdown_table(header, body, right=[False, False, False, False, True, True])
+                       f"`{infer}` {rows[infer]['infer_ms']:.3g} ms" if infer else "", rank,
+                       _ratio(rows.get(train), rows.get(relukan), False) if train else ""])
+    return table.to_markdown()
 
 
 def harness_sentence(run: LoadedRun) -> str:

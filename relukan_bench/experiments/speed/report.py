@@ -17,7 +17,7 @@ from relukan_bench import fmt
 from relukan_bench.experiments.speed.paper import CLAIM
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite, geomean, link, span
 from relukan_bench.stats import median, ratio_range
-from relukan_bench.tables import markdown_table
+from relukan_bench.tables import Cell, Column, Table
 
 HOLDS_AT = 15.0  # "about 20x": at least 15x somewhere
 RULE = (f"speed holds when ReLU-KAN's median speedup reaches {HOLDS_AT:.0f}x on some function and device, and partly "
@@ -45,23 +45,21 @@ def section(exp: LoadedRun, run_dir: Path) -> str:
     paper = {r["function"]: r for r in exp.table}
     steps = exp.config.get("train", {}).get("steps")
     repeats = exp.config.get("timing", {}).get("repeats")
-    header = ["function", "device", *[f"{m} ms/step (IQR)" for m in models],
-              *[f"{m} speedup [quartile range]" for m in others], "paper speedup CPU", "paper speedup GPU"]
-    body = []
+    table = Table("", "", [Column("function", "left"), Column("device", "left")],
+                  [Column(name) for name in [*[f"{m} ms/step (IQR)" for m in models],
+                                             *[f"{m} speedup [quartile range]" for m in others],
+                                             "paper speedup CPU", "paper speedup GPU"]])
     for function, device in dict.fromkeys((r["function"], r["device"]) for r in exp.summary):
-        cells = [function, device]
-        for model in models:
-            row = rows.get((function, model, device))
-            spread = row.get("iqr_rel") if row else None
-            text = "" if row is None or not finite(row.get("ms_per_step")) else f"{row['ms_per_step']:.3g}" + (f" ({spread:.0%})" if finite(spread) else "")
-            cells.append(text + (f" ({fmt.failures(row)})" if row and fmt.failures(row) else ""))
+        cells: list[Cell | str] = [function, device]
+        cells += [_ms_cell(rows.get((function, model, device))) for model in models]
         for model in others:
             row = rows.get((function, model, device))
             low, high = speed_spread(exp, function, model, device)
-            cells.append("" if row is None else f"**{fmt.times(row.get('speedup'))}** [{fmt.times(low)} to {fmt.times(high)}]")
+            cells.append(Cell() if row is None else Cell(fmt.times(row.get("speedup")), f"{fmt.times(low)} to {fmt.times(high)}",
+                                                         style="bold"))
         found = paper.get(function, {})
         cells += [fmt.times(found.get("paper_speedup_cpu")), fmt.times(found.get("paper_speedup_gpu"))]
-        body.append(cells)
+        table.add_row(cells)
     text = [
         f"{steps} full-batch Adam steps per timing, repeated on {repeats} fresh model(s) per function, model and device; "
         f"median ms per step with the interquartile range as a share of the median. Speedup = {kan} / model, "
@@ -69,7 +67,7 @@ def section(exp: LoadedRun, run_dir: Path) -> str:
         "The paper's speedups are its KAN seconds over its ReLU-KAN seconds (absolute seconds from different "
         "machines are not comparable).",
         "",
-        markdown_table(header, body, right=[False, False, *[True] * (len(header) - 2)]),
+        table.to_markdown(),
         "",
         f"![speed]({link(exp.directory / 'speed.png', run_dir)})" if (exp.directory / "speed.png").is_file() else "",
     ]
@@ -78,6 +76,15 @@ def section(exp: LoadedRun, run_dir: Path) -> str:
     text += ["", baselines_section(exp)]
     among = peers.section(exp)
     return "\n".join(text + (["", among] if among else []))
+
+
+def _ms_cell(row: dict[str, Any] | None) -> Cell:
+    """A model's median ms per step (its IQR as a share of the median), with its failures."""
+    if row is None:
+        return Cell()
+    spread = row.get("iqr_rel")
+    text = "" if not finite(row.get("ms_per_step")) else f"{row['ms_per_step']:.3g}" + (f" ({spread:.0%})" if finite(spread) else "")
+    return Cell(text, note=fmt.failures(row))
 
 
 # ----------------------------------------------------------------------------- against which KAN?
@@ -114,17 +121,19 @@ def baselines_section(exp: LoadedRun) -> str:
     lines = ["### Against which KAN?", ""]
     if relukan is None or not kans:
         return "\n".join(lines + ["No ReLU-KAN and pykan rows to compare."])
-    body, verdicts = [], []
+    table = Table("", "", [Column("device", "left"), Column("against", "left")], [Column(f) for f in functions])
+    verdicts = []
     for device in dict.fromkeys(r["device"] for r in exp.summary):
         label = "cpu" if device == "cpu" else "gpu"
         for kan in kans:
             speedups = _speedups(exp, relukan, kan, device)
             ms = {r["function"]: r.get("ms_per_step") for r in exp.summary if r["model"] == kan and r["device"] == device}
-            body.append([device, f"`{kan}` ({baseline_label(exp, kan)})",
-                         *[f"**{fmt.times(speedups[f][0])}** ({ms[f]:.3g} ms)" if f in speedups else "" for f in functions]])
+            table.add_row([device, f"`{kan}` ({baseline_label(exp, kan)})",
+                           *[Cell(fmt.times(speedups[f][0]), note=f"{ms[f]:.3g} ms", style="bold") if f in speedups else ""
+                             for f in functions]])
             verdicts.append(_baseline_verdict(exp, kan, device, speedups, paper, label))
-        body.append([device, "the paper (its pykan, its machine)",
-                     *[fmt.times(paper.get(f, {}).get(f"paper_speedup_{label}")) for f in functions]])
+        table.add_row([device, "the paper (its pykan, its machine)",
+                       *[fmt.times(paper.get(f, {}).get(f"paper_speedup_{label}")) for f in functions]])
     lines += [
         f"`{relukan}`'s speedup over each pykan the run timed: its median seconds over `{relukan}`'s on the same "
         "function and device, with that pykan's median ms per step. pykan's `speed()` (0.2.0 and later) switches "
@@ -132,7 +141,7 @@ def baselines_section(exp: LoadedRun) -> str:
         "it, the only mode before 0.2.0. Versions other than the installed one ran in worker processes with the same "
         "torch (docs/methodology.md).",
         "",
-        markdown_table(["device", "against", *functions], body, right=[False, False, *[True] * len(functions)]),
+        table.to_markdown(),
         "",
         *verdicts,
     ]
@@ -189,16 +198,16 @@ def decomposition_section(exp: LoadedRun) -> str:
     B-spline KAN / ReLU-KAN (the basis), from `decomposition.csv`; each ReLU-KAN against the
     B-spline KAN of its own effort where there is one."""
     kan = exp.decomposition[0]["kan"]
-    header = ["function", "device", "ReLU-KAN", "B-spline KAN", f"total {kan} / ReLU-KAN",
-              f"implementation {kan} / B-spline KAN", "basis B-spline KAN / ReLU-KAN", "implementation's share"]
-    body = []
+    table = Table("", "", [Column(name, "left") for name in ("function", "device", "ReLU-KAN", "B-spline KAN")],
+                  [Column(f"total {kan} / ReLU-KAN"), Column(f"implementation {kan} / B-spline KAN"),
+                   Column("basis B-spline KAN / ReLU-KAN"), Column("implementation's share")])
     for row in exp.decomposition:
-        cells = [row["function"], row["device"], row["relukan"], row["bspline"] + ("" if _equal(exp, row) else " (not equal effort)")]
-        for name in ("total", "implementation", "basis"):
-            cells.append(f"{fmt.times(row.get(name))} [{fmt.times(row.get(name + '_low'))} to {fmt.times(row.get(name + '_high'))}]")
         share = row.get("implementation_share")
-        cells.append(f"{share:.0%}" if finite(share) else "")
-        body.append(cells)
+        table.add_row([row["function"], row["device"], row["relukan"],
+                       Cell(row["bspline"], note="" if _equal(exp, row) else "not equal effort"),
+                       *[Cell(fmt.times(row.get(name)), f"{fmt.times(row.get(name + '_low'))} to {fmt.times(row.get(name + '_high'))}")
+                         for name in ("total", "implementation", "basis")],
+                       f"{share:.0%}" if finite(share) else ""])
     return "\n".join([
         "### Where the speedup comes from",
         "",
@@ -211,7 +220,7 @@ def decomposition_section(exp: LoadedRun) -> str:
         "ReLU-KAN (a hand-written backward, fused Adam: docs/performance.md) `basis` also holds that "
         "implementation's own work, and the row says \"not equal effort\".",
         "",
-        markdown_table(header, body, right=[False, False, False, False, True, True, True, True]),
+        table.to_markdown(),
         "",
         *_decomposition_lines(exp, kan),
     ])

@@ -1,6 +1,6 @@
 """The speed experiment's terminal tables: ms per training step (`speed_table`), the
 forward-only latency (`inference_table`) and where the speedup comes from
-(`decomposition_table`), each a `relukan_bench.render.SplitTable` of a row per device and
+(`decomposition_table`), each a `relukan_bench.tables.Table` of a row per device and
 model and a column per function. They arrange records and compute nothing, save the
 forward-only latency's spread and speedup (from the quartiles and medians in its rows)."""
 
@@ -9,32 +9,32 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Sequence
 
-from rich.text import Text
-
 from relukan_bench import fmt
-from relukan_bench.render import SplitTable, _finite, _times, below
+from relukan_bench.render import finite, times
+from relukan_bench.tables import Cell, Column, Table
 
 NOISY = 0.10  # torch.utils.benchmark's threshold for a noisy measurement
 
 
 def _by_model(summary: Sequence[dict[str, Any]], title: str, caption: str,
-              cell: Callable[[dict[str, Any] | None], Text],
-              last: Callable[[str, list[str]], tuple[Text, list[Text]]] | None = None) -> SplitTable:
+              cell: Callable[[dict[str, Any] | None], Cell],
+              last: Callable[[str, list[str]], list[Cell]] | None = None) -> Table:
     """A row per device and model that ran there, a column per function, `cell` of each
-    summary row; `last(device, functions)`: an optional last row per device (label, cells)."""
+    summary row; `last(device, functions)`: an optional last row per device (its model label,
+    then a cell per function)."""
     models = list(dict.fromkeys(row["model"] for row in summary))
     functions = list(dict.fromkeys(row["function"] for row in summary))
-    table = SplitTable(title, caption, ["device", "model"], [(function, None) for function in functions])
+    table = Table(title, caption, [Column("device", "left"), Column("model", "left")],
+                  [Column(function) for function in functions])
     by_key = {(r["function"], r["device"], r["model"]): r for r in summary}
     devices = list(dict.fromkeys(row["device"] for row in summary))
     for device in devices:
         here = [m for m in models if any((f, device, m) in by_key for f in functions)]
         for index, model in enumerate(here):
-            table.add_row([device, model], [cell(by_key.get((f, device, model))) for f in functions],
+            table.add_row([device, model, *(cell(by_key.get((f, device, model))) for f in functions)],
                           end_section=last is None and index == len(here) - 1)
         if last is not None:
-            label, cells = last(device, functions)
-            table.add_row([device, label], cells, end_section=True)
+            table.add_row([device, *last(device, functions)], end_section=True)
     return table
 
 
@@ -43,7 +43,7 @@ def speed_table(
     baseline: str | None,
     paper: dict[tuple[str, str], float],
     steps: int,
-) -> SplitTable:
+) -> Table:
     """A row per device and model, a column per function (so that a run of many baselines
     stays readable; split into parts of consecutive functions where the width needs it): each
     cell the median ms per step with its interquartile range, and below it the speedup over
@@ -51,9 +51,9 @@ def speed_table(
     paper's ReLU-KAN/KAN speedup."""
     too_slow = any(row.get("too_slow") for row in summary)
 
-    def paper_row(device: str, functions: list[str]) -> tuple[Text, list[Text]]:
+    def paper_row(device: str, functions: list[str]) -> list[Cell]:
         label = "gpu" if device == "cuda" else device
-        return Text("paper speedup", style="dim"), [Text(_times(paper.get((f, label))), style="dim") for f in functions]
+        return [Cell("paper speedup", style="dim"), *(Cell(times(paper.get((f, label))), style="dim") for f in functions)]
 
     return _by_model(
         summary,
@@ -66,11 +66,11 @@ def speed_table(
     )
 
 
-def _speed_cell(row: dict[str, Any] | None, is_baseline: bool) -> Text:
+def _speed_cell(row: dict[str, Any] | None, is_baseline: bool) -> Cell:
     """'12.5 (6%)' (yellow when noisy), the speedup below it in bold, "too slow" (dim) where
     the unit was not timed, failures in red."""
     if row is None:
-        return Text("")
+        return Cell()
     spread = row["iqr_rel"]
     noisy = spread == spread and spread > NOISY  # IQR above 10% of the median: say so
     if not row["n"]:
@@ -79,38 +79,33 @@ def _speed_cell(row: dict[str, Any] | None, is_baseline: bool) -> Text:
         plain = f"{row['ms_per_step']:.3g} ({100 * spread:.0f}%)"
     else:
         plain = f"{row['ms_per_step']:.3g}"
-    text = Text(plain, style="yellow" if noisy else "")
-    if not is_baseline and _times(row.get("speedup")):
-        text = below(text, _times(row.get("speedup")), "bold")
-    if row.get("too_slow"):
-        text = below(text, "too slow", "dim")
-    return below(text, fmt.failures(row), "red") if fmt.failures(row) else text
+    speedup = "" if is_baseline else times(row.get("speedup"))
+    return Cell(plain, note=fmt.failures(row), style="yellow" if noisy else "",
+                lines=((speedup, "bold"), ("too slow" if row.get("too_slow") else "", "dim")))
 
 
-
-def inference_table(summary: Sequence[dict[str, Any]], baseline: str | None) -> SplitTable | None:
+def inference_table(summary: Sequence[dict[str, Any]], baseline: str | None) -> Table | None:
     """The forward-only latency (ms per call, no gradients), in the layout of `speed_table`:
     the median with its interquartile range, and below it the speedup over the baseline's
     (the ratio of the two medians); None when no row has one (runs from before it)."""
-    if not any(_finite(row.get("infer_ms")) for row in summary):
+    if not any(finite(row.get("infer_ms")) for row in summary):
         return None
     base = {(r["function"], r["device"]): r.get("infer_ms") for r in summary if r["model"] == baseline}
 
-    def cell(row: dict[str, Any] | None) -> Text:
+    def cell(row: dict[str, Any] | None) -> Cell:
         if row is None:
-            return Text("")
+            return Cell()
         median, low, high = row.get("infer_ms"), row.get("infer_q1_ms"), row.get("infer_q3_ms")
-        text = Text("")
-        if _finite(median):
-            spread = (high - low) / median if median > 0 and _finite(low) and _finite(high) else math.nan
-            text = Text(f"{median:.3g}" + (f" ({100 * spread:.0f}%)" if spread == spread else ""),
-                        style="yellow" if spread == spread and spread > NOISY else "")
+        text, style, speedup = "", "", ""
+        if finite(median):
+            spread = (high - low) / median if median > 0 and finite(low) and finite(high) else math.nan
+            text = f"{median:.3g}" + (f" ({100 * spread:.0f}%)" if spread == spread else "")
+            style = "yellow" if spread == spread and spread > NOISY else ""
             reference = base.get((row["function"], row["device"]))
-            if row["model"] != baseline and _finite(reference) and median > 0:
-                text = below(text, _times(reference / median), "bold")
-        if row.get("too_slow"):
-            text = below(text, "too slow", "dim")
-        return below(text, fmt.failures(row), "red") if fmt.failures(row) else text
+            if row["model"] != baseline and finite(reference) and median > 0:
+                speedup = times(reference / median)
+        return Cell(text, note=fmt.failures(row), style=style,
+                    lines=((speedup, "bold"), ("too slow" if row.get("too_slow") else "", "dim")))
 
     return _by_model(
         summary,
@@ -120,25 +115,23 @@ def inference_table(summary: Sequence[dict[str, Any]], baseline: str | None) -> 
     )
 
 
-def decomposition_table(split: Sequence[dict[str, Any]]) -> SplitTable:
+def decomposition_table(split: Sequence[dict[str, Any]]) -> Table:
     """Per function, device and ReLU-KAN: its speedup over pykan split into the
     implementation's part (pykan / our B-spline KAN) and the basis's (our B-spline KAN /
     ReLU-KAN), with quartile ranges below (experiments/speed/summary.py, `decompose`); split into
-    parts like `SplitTable` where the width needs it."""
+    parts like every `Table` where the width needs it."""
     first = split[0]
-    table = SplitTable(
+    table = Table(
         "where the speedup comes from: total = implementation x basis",
         f"implementation = {first['kan']} / {first['bspline']} (the same B-spline KAN, pykan's code vs a few "
         f"tensor operations); basis = {first['bspline']} / ReLU-KAN; share = the implementation's part of the "
         "total on a log scale; brackets: quartile range",
-        ["function", "device", "ReLU-KAN"],
-        [("total", None), ("implementation", None), ("basis", None), ("implementation\nshare", "bold")],
+        [Column("function", "left"), Column("device", "left"), Column("ReLU-KAN", "left")],
+        [Column("total"), Column("implementation"), Column("basis"), Column("implementation\nshare", style="bold")],
     )
     for row in split:
-        cells: list[str | Text] = []
-        for name in ("total", "implementation", "basis"):
-            cells.append(below(_times(row[name]), f"[{_times(row[name + '_low'])}-{_times(row[name + '_high'])}]", "dim"))
+        cells = [Cell(times(row[name]), lines=((f"[{times(row[name + '_low'])}-{times(row[name + '_high'])}]", "dim"),))
+                 for name in ("total", "implementation", "basis")]
         share = row["implementation_share"]
-        cells.append(f"{share:.0%}" if share == share else "")
-        table.add_row([row["function"], row["device"], row["relukan"]], cells)
+        table.add_row([row["function"], row["device"], row["relukan"], *cells, f"{share:.0%}" if share == share else ""])
     return table
