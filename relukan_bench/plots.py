@@ -4,22 +4,38 @@ Every figure is sized for a printed page (`WIDTH` inches wide, the width of a fu
 in a paper) and names models by their readable labels (`relukan_bench.kinds.Look`: "ReLU-KAN
 (paper code)", "pykan KAN"), one hue per family of models, shades within it.
 
-Every series is drawn through `_finite` (inf and NaN become gaps) and every log axis through
-`_log_y` (a linear axis saying it is empty where nothing positive and finite is left), so a
-run whose every number is infinite or missing still gets its figures."""
+Every series is drawn through `finite` (inf and NaN become gaps) and every log axis through
+`log_y` (a linear axis saying it is empty where nothing positive and finite is left), so a
+run whose every number is infinite or missing still gets its figures.
+
+Every figure is written by `save`, which calls through `_save`: the tests replace `_save` to
+keep the figures open."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from relukan_bench import fmt
+from relukan_bench.expressions import mathtext
+
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from relukan_bench.kinds import Look
 
 WIDTH = 7.0  # inches: a full-width figure in a paper
 DPI = 150
 DUPLICATE_LINE = {"linestyle": (0, (2.5, 2.5)), "linewidth": 1.7}  # a curve on top of another one's
 
 
-def _pyplot():
+def pyplot() -> ModuleType:
+    """matplotlib.pyplot, drawing to files only."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
@@ -28,16 +44,16 @@ def _pyplot():
     return plt
 
 
-def _finite(values: Sequence[Any]) -> list[float]:
+def finite(values: Sequence[object]) -> list[float]:
     """`values` with every non-finite or missing value as NaN, which matplotlib leaves out."""
     return [float(v) if isinstance(v, (int, float)) and math.isfinite(v) else math.nan for v in values]
 
 
-def _positive(*series: Sequence[Any]) -> list[float]:
-    return [v for values in series for v in _finite(values) if v > 0]
+def _positive(*series: Sequence[object]) -> list[float]:
+    return [v for values in series for v in finite(values) if v > 0]
 
 
-def _log_y(ax: Any, *series: Sequence[Any]) -> None:
+def log_y(ax: Axes, *series: Sequence[object]) -> None:
     """A log y axis when some value of `series` is finite and positive; else the axis says it
     has nothing to draw (a log axis of no positive data cannot be laid out)."""
     if _positive(*series):
@@ -46,7 +62,7 @@ def _log_y(ax: Any, *series: Sequence[Any]) -> None:
         ax.text(0.5, 0.5, "no finite values to draw", transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
-def _log_limits(ax: Any, *series: Sequence[Any], margin: float = 2.5) -> None:
+def log_limits(ax: Axes, *series: Sequence[object], margin: float = 2.5) -> None:
     """The y range of a log axis: the positive finite values of `series` (our data), widened by
     `margin` either way; whatever else is drawn (the paper's spikes) is cut there."""
     values = _positive(*series)
@@ -54,21 +70,27 @@ def _log_limits(ax: Any, *series: Sequence[Any], margin: float = 2.5) -> None:
         ax.set_ylim(min(values) / margin, max(values) * margin)
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save(fig: Figure, path: Path) -> Path:
+    """Write `fig` to `path` (at DPI, cropped to what is drawn) and close it; return `path`."""
+    return _save(fig, path)
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    """What `save` does (the tests replace it to keep the figures open)."""
     fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.05)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
-def _grid(count: int, height: float, extra: float = 0.0, **options: Any) -> tuple[Any, Any]:
+def grid(count: int, height: float, extra: float = 0.0, **options: object) -> tuple[Figure, np.ndarray]:
     """A figure WIDTH wide of panels three a row for `count` items, each row `height` inches
     (plus `extra` for titles and legends): (figure, 2-D array of axes)."""
     cols = min(3, max(1, count))
     rows = -(-max(1, count) // cols)
-    return _pyplot().subplots(rows, cols, figsize=(WIDTH, height * rows + extra), squeeze=False, **options)
+    return pyplot().subplots(rows, cols, figsize=(WIDTH, height * rows + extra), squeeze=False, **options)
 
 
-def _finish_grid(axes: Any, used: int, xlabel: str = "", ylabel: str = "") -> None:
+def finish_grid(axes: np.ndarray, used: int, xlabel: str = "", ylabel: str = "") -> None:
     """The panels past the `used` ones hidden; `xlabel` under the bottom row, `ylabel` left of
     the first column."""
     for ax in list(axes.flat)[used:]:
@@ -79,9 +101,9 @@ def _finish_grid(axes: Any, used: int, xlabel: str = "", ylabel: str = "") -> No
         ax.set_ylabel(ylabel, fontsize=7)
 
 
-def _palette(looks: dict[str, Any]) -> dict[str, Any]:
-    """A colour per model: every family its own colormap (`Look.hue`), its models darkest first."""
-    plt = _pyplot()
+def palette(looks: Mapping[str, Look]) -> dict[str, tuple[float, float, float, float]]:
+    """A colour per model (RGBA): every family its own colormap (`Look.hue`), its models darkest first."""
+    plt = pyplot()
     families: dict[str, list[str]] = {}
     for name, look in looks.items():
         families.setdefault(look.family, []).append(name)
@@ -96,12 +118,10 @@ def _palette(looks: dict[str, Any]) -> dict[str, Any]:
     return colors
 
 
-def _math(text: str) -> str:
+def typeset(text: str) -> str:
     """An expression as mathtext (relukan_bench.expressions), or as written where matplotlib
     cannot typeset it."""
     from matplotlib.mathtext import MathTextParser
-
-    from relukan_bench.expressions import mathtext
 
     tex = mathtext(text)
     try:
@@ -111,7 +131,7 @@ def _math(text: str) -> str:
     return tex
 
 
-def _times(value: float) -> str:
+def times(value: float) -> str:
     """A factor as people write it: 0.5x, 1.9x, 16x, 230x, 4e+03x."""
     if not math.isfinite(value):
         return "n/a"
@@ -120,17 +140,15 @@ def _times(value: float) -> str:
     return f"{value:.0f}x" if value >= 10 else (f"{value:.1f}x" if value >= 0.95 else f"{value:.2f}x")
 
 
-def _better(value: float) -> str:
+def better(value: float) -> str:
     """A ratio read as "how many times better ReLU-KAN is" (REPORT.md's convention, fmt.times):
     below 1 written 1/N x."""
-    from relukan_bench import fmt
-
     return fmt.times(value) if math.isfinite(value) else "n/a"
 
 
-def _shared_legend(fig: Any, axes: Sequence[Any], ncol: int = 3, right: bool = False) -> None:
+def shared_legend(fig: Figure, axes: Sequence[Axes], ncol: int = 3, right: bool = False) -> None:
     """One legend for the whole figure, each label once: under it, or right of it in a column."""
-    handles: dict[str, Any] = {}
+    handles: dict[str, Artist] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
@@ -138,3 +156,10 @@ def _shared_legend(fig: Any, axes: Sequence[Any], ncol: int = 3, right: bool = F
         fig.legend(list(handles.values()), list(handles), loc="center left" if right else "upper center",
                    bbox_to_anchor=(1.0, 0.5) if right else (0.5, 0.0), ncol=1 if right else ncol, fontsize=7, frameon=False,
                    handlelength=2.6, columnspacing=1.2)
+
+
+# The names these helpers had before they were public, for the modules and tests that still use
+# them (experiments/fit/figures.py, tests/test_plots.py). `_save` is not among them: it is the
+# function `save` calls through.
+_pyplot, _finite, _log_y, _log_limits, _grid, _finish_grid = pyplot, finite, log_y, log_limits, grid, finish_grid
+_palette, _math, _times, _better, _shared_legend = palette, typeset, times, better, shared_legend

@@ -6,20 +6,31 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-from relukan_bench import plots  # plots._save looked up at each call: the tests replace it to keep the figures
-from relukan_bench.experiments.forgetting.summary import curve_medians, growth, median_matrix, representative_seed
+from relukan_bench.experiments.forgetting.summary import (
+    Growth,
+    curve_medians,
+    growth,
+    median_matrix,
+    representative_seed,
+)
 from relukan_bench.experiments.forgetting.target import target
 from relukan_bench.kinds import looks
-from relukan_bench.plots import WIDTH, _finish_grid, _finite, _grid, _log_y, _pyplot, _shared_legend, _times
+from relukan_bench.plots import WIDTH, finish_grid, finite, grid, log_y, pyplot, save, shared_legend, times
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+
     from relukan_bench.experiments.forgetting.config import ForgettingConfig
     from relukan_bench.experiments.forgetting.plan import RunResult
+    from relukan_bench.kinds import Look
 
 
-def figures(run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult]) -> None:
+def figures(run_dir: Path, config: ForgettingConfig, results: Sequence[RunResult]) -> None:
     """Per model the paper's panel figure; for all models the growth heatmaps and the curves."""
     x, y = target(config.data)
     runs = [r.run for r in results]
@@ -45,11 +56,11 @@ def plot_forgetting_panels(label: str, x: Sequence[float], y: Sequence[float], s
     """The paper's figure for one model (`label`): a column per phase; top row the data of that
     phase (solid) over the whole target (dashed); bottom row the prediction after that phase
     over the whole target, the median seed in black and the other seeds in grey."""
-    plt = _pyplot()
+    plt = pyplot()
     size = len(x) // segments
     fig, axes = plt.subplots(2, segments, figsize=(WIDTH, 2.9), sharex=True, sharey=True, squeeze=False)
     shown_phases = predictions.get(shown, {}) if shown is not None else {}
-    values = [v for v in _finite([*y, *(v for phase in shown_phases.values() for v in phase)]) if v == v] or [0.0, 1.0]
+    values = [v for v in finite([*y, *(v for phase in shown_phases.values() for v in phase)]) if v == v] or [0.0, 1.0]
     for phase in range(1, segments + 1):
         top, bottom = axes[0][phase - 1], axes[1][phase - 1]
         part = slice((phase - 1) * size, phase * size)
@@ -59,9 +70,9 @@ def plot_forgetting_panels(label: str, x: Sequence[float], y: Sequence[float], s
         bottom.plot(x, y, "--", color="black", linewidth=0.6)
         for seed, by_phase in sorted(predictions.items()):
             if seed != shown and phase in by_phase:
-                bottom.plot(x, _finite(by_phase[phase]), "-", color="0.65", linewidth=0.6)
+                bottom.plot(x, finite(by_phase[phase]), "-", color="0.65", linewidth=0.6)
         if phase in shown_phases:
-            bottom.plot(x, _finite(shown_phases[phase]), "-", color="black", linewidth=1.0)
+            bottom.plot(x, finite(shown_phases[phase]), "-", color="black", linewidth=1.0)
         else:
             bottom.text(0.5, 0.5, "not reached", transform=bottom.transAxes, ha="center", fontsize=7, color="red")
     axes[0][0].set_ylim(max(-1.0, min(values) - 0.1), min(2.0, max(values) + 0.1))
@@ -72,10 +83,10 @@ def plot_forgetting_panels(label: str, x: Sequence[float], y: Sequence[float], s
     seeds = f"seed {shown} (median forgetting) black, other seeds grey" if shown is not None else "every seed diverged"
     fig.suptitle(f"{label}: the data of each phase (top), the prediction after it (bottom)\n{seeds}", fontsize=8.5)
     fig.tight_layout(pad=0.4, h_pad=0.3, w_pad=0.2, rect=(0, 0, 1, 0.96))
-    return plots._save(fig, path)
+    return save(fig, path)
 
 
-def plot_forgetting_heatmaps(growth: dict[str, dict[str, Any]], looks: dict[str, Any], path: Path, limit: float = 3.0) -> Path:
+def plot_forgetting_heatmaps(growth: dict[str, Growth], looks: Mapping[str, Look], path: Path, limit: float = 3.0) -> Path:
     """A panel per model (three a row) of how its error on each segment grew after that
     segment's own phase: `growth[model]` has `log10` (rows phases 1..S, columns segments:
     log10(MSE / the MSE right after the segment's own phase); None before that phase, hatched)
@@ -86,21 +97,21 @@ def plot_forgetting_heatmaps(growth: dict[str, dict[str, Any]], looks: dict[str,
     known = [abs(v) for g in growth.values() for row in g["log10"] for v in row if v is not None and math.isfinite(v)]
     top = min(limit, max(1.0, math.ceil(max(known, default=1.0) * 2) / 2))
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-top, vmax=top)
-    fig, axes = _grid(len(growth), 2.35, 0.5)
+    fig, axes = grid(len(growth), 2.35, 0.5)
     image = None
     for ax, (model, g) in zip(axes.flat, growth.items()):
         image = _growth_panel(ax, g, norm) or image
         ax.set_title(looks[model].label if model in looks else model, fontsize=7.5)
-    _finish_grid(axes, len(growth), "segment", "after phase")
+    finish_grid(axes, len(growth), "segment", "after phase")
     fig.suptitle("Forgetting: MSE on each segment after each phase over its MSE right after its own phase\n"
                  "(diagonal: that MSE; red: grew, blue: shrank; hatched: not trained yet; median over seeds)", fontsize=8.5)
     fig.tight_layout(rect=(0, 0, 0.9, 0.97))
     if image is not None:
         _growth_colorbar(fig, image, top, max(known, default=0.0) > top)
-    return plots._save(fig, path)
+    return save(fig, path)
 
 
-def _growth_panel(ax: Any, growth: dict[str, Any], norm: Any) -> Any:
+def _growth_panel(ax: Axes, growth: Growth, norm: Normalize) -> ScalarMappable | None:
     """One model's matrix: cells coloured by log10 growth, each annotated (the growth factor, the
     MSE on the diagonal), cells before their segment's phase hatched."""
     from matplotlib.patches import Rectangle
@@ -120,7 +131,7 @@ def _growth_panel(ax: Any, growth: dict[str, Any], norm: Any) -> Any:
                         fontsize=5.5, style="italic")
             else:
                 strong = value == value and abs(norm(value) - 0.5) > 0.3
-                ax.text(s, p, _times(10 ** value) if value == value else "n/a", ha="center", va="center", fontsize=6.5,
+                ax.text(s, p, times(10 ** value) if value == value else "n/a", ha="center", va="center", fontsize=6.5,
                         color="white" if strong else "black")
     size = len(growth["own"])
     ax.set_xticks(range(size), [str(s + 1) for s in range(size)], fontsize=6.5)
@@ -130,23 +141,23 @@ def _growth_panel(ax: Any, growth: dict[str, Any], norm: Any) -> Any:
 
 
 def _finite_rows(table: list[list[float]]) -> list[list[float]]:
-    return [_finite(row) for row in table]
+    return [finite(row) for row in table]
 
 
-def _growth_colorbar(fig: Any, image: Any, top: float, cut: bool) -> None:
+def _growth_colorbar(fig: Figure, image: ScalarMappable, top: float, cut: bool) -> None:
     ticks = list(range(-int(top), int(top) + 1))
     bar = fig.colorbar(image, cax=fig.add_axes((0.92, 0.15, 0.018, 0.65)), ticks=ticks, extend="both" if cut else "neither")
     bar.ax.set_yticklabels([f"{10.0 ** t:g}x" for t in ticks], fontsize=6.5)
     bar.set_label("MSE / MSE right after its own phase", fontsize=7)
 
 
-def plot_forgetting_curves(curves: dict[str, dict[int, tuple[list[int], list[float]]]], looks: dict[str, Any],
+def plot_forgetting_curves(curves: dict[str, dict[int, tuple[list[int], list[float]]]], looks: Mapping[str, Look],
                            steps_per_phase: int, path: Path) -> Path:
     """Per model a panel (three a row, one y scale): the MSE on every segment over all
     training steps (median over seeds, log y); each phase shaded in the colour of the segment
     it trains, its number on top."""
-    plt = _pyplot()
-    fig, axes = _grid(len(curves), 1.95, 0.7, sharex=True, sharey=True)
+    plt = pyplot()
+    fig, axes = grid(len(curves), 1.95, 0.7, sharex=True, sharey=True)
     palette = plt.get_cmap("tab10").colors
     series = [values for by_segment in curves.values() for _, values in by_segment.values()]
     for ax, (model, by_segment) in zip(axes.flat, curves.items()):
@@ -157,15 +168,15 @@ def plot_forgetting_curves(curves: dict[str, dict[int, tuple[list[int], list[flo
             ax.text(start + steps_per_phase / 2, 1.0, str(phase + 1), transform=ax.get_xaxis_transform(), ha="center",
                     va="bottom", fontsize=6, color=palette[phase % 10])
         for segment, (steps, values) in by_segment.items():
-            ax.plot(steps, _finite(values), color=palette[(segment - 1) % 10], linewidth=0.9, label=f"segment {segment}")
+            ax.plot(steps, finite(values), color=palette[(segment - 1) % 10], linewidth=0.9, label=f"segment {segment}")
         ax.set_title(looks[model].label if model in looks else model, fontsize=7.5, pad=9)
         ax.set_xlim(0, max(last, 1))
         ax.grid(which="major", alpha=0.25)
         ax.tick_params(labelsize=6.5)
-    _log_y(axes.flat[0], *series)
-    _finish_grid(axes, len(curves), "training step", "MSE on the segment")
+    log_y(axes.flat[0], *series)
+    finish_grid(axes, len(curves), "training step", "MSE on the segment")
     fig.suptitle("MSE on each segment during training (median over seeds); phase i, numbered on top, trains segment i",
                  fontsize=8.5)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
-    _shared_legend(fig, list(axes.flat), ncol=min(6, max((len(c) for c in curves.values()), default=1)))
-    return plots._save(fig, path)
+    shared_legend(fig, list(axes.flat), ncol=min(6, max((len(c) for c in curves.values()), default=1)))
+    return save(fig, path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Sequence, TypedDict
 
 from relukan_bench.experiments.forgetting.records import SummaryRecord
 from relukan_bench.experiments.seed_groups import over_seeds
@@ -106,7 +106,14 @@ def curve_medians(curve_rows: Sequence[dict[str, Any]], model: str) -> dict[int,
     }
 
 
-def growth(matrix: Sequence[Sequence[float]]) -> dict[str, Any]:
+class Growth(TypedDict):
+    """What `growth` finds: `log10` (rows phases 1..S, columns segments), `own` (per segment)."""
+
+    log10: list[list[float | None]]
+    own: list[float]
+
+
+def growth(matrix: Sequence[Sequence[float]]) -> Growth:
     """What heatmap.png draws of a `median_matrix`: for phases 1..S (rows) and segments
     (columns), log10(MSE after the phase / MSE right after the segment's own phase), None
     before that phase (the segment not trained yet); `own`: the MSE right after each
@@ -116,5 +123,5 @@ def growth(matrix: Sequence[Sequence[float]]) -> dict[str, Any]:
 
     own = [matrix[s + 1][s] for s in range(len(matrix) - 1)]
     rows = [[log_ratio(matrix[p][s], own[s]) if s < p else None for s in range(len(own))] for p in range(1, len(matrix))]
-    return {"log10": rows, "own": own}
+    return Growth(log10=rows, own=own)
 

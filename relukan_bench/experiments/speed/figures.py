@@ -5,14 +5,19 @@ seconds, without a baseline), beside the paper's speedups; `speed_points` says w
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from relukan_bench import kinds
-from relukan_bench.plots import WIDTH, _better, _finite, _log_y, _palette, _pyplot, _save, _times
+from relukan_bench.plots import WIDTH, better, finite, log_y, palette, pyplot, times
+from relukan_bench.plots import save as _save  # the name this module saves through: the tests replace it
 from relukan_bench.stats import ratio_range
 
 if TYPE_CHECKING:
-    from relukan_bench.experiments.speed.config import SpeedConfig
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from relukan_bench.experiments.speed.config import SpeedConfig, SpeedFunctionSpec
+    from relukan_bench.kinds import Look
 
 PAPER_MARKERS = {"cpu": "D", "gpu": "^"}  # the paper's speedups, hollow black
 DEVICE_MARKERS = ("o", "s", "v", "P", "X")  # ours, per device in order: cpu, cuda, ...
@@ -37,7 +42,7 @@ def speed_points(summary: Sequence[dict[str, Any]], baseline: str | None) -> lis
     return points
 
 
-def figure(run_dir: Any, config: SpeedConfig, summary: Sequence[dict[str, Any]], paper: dict[tuple[str, str], float]) -> None:
+def figure(run_dir: Path, config: SpeedConfig, summary: Sequence[dict[str, Any]], paper: dict[tuple[str, str], float]) -> None:
     """speed.png: the speedup over the baseline per function (or seconds, without a baseline),
     beside the paper's CPU and GPU speedups when the baseline is a pykan KAN."""
     named = kinds.looks(config.models)
@@ -57,14 +62,14 @@ def figure(run_dir: Any, config: SpeedConfig, summary: Sequence[dict[str, Any]],
                reference=f"{named[baseline].label} (1x)" if baseline else None)
 
 
-def _tick(function: Any) -> str:
+def _tick(function: SpeedFunctionSpec) -> str:
     """A function's label under speed.png: its name and width; a bare shape (`expression:
     random`) its name alone, on two lines at its dashes (the sweep's names say width and batch:
     L1000-b100)."""
     return function.name.replace("-", "\n") if function.bare else f"{function.name}\n{list(function.width)}"
 
 
-def plot_speed(points: Sequence[dict[str, Any]], looks: dict[str, Any], ticks: dict[str, str], path: Path, *,
+def plot_speed(points: Sequence[dict[str, Any]], looks: Mapping[str, Look], ticks: dict[str, str], path: Path, *,
                paper: dict[tuple[str, str], float] | None = None, paper_after: str | None = None,
                title: str = "", ylabel: str = "", reference: str | None = None) -> Path:
     """One point per function, model and device (`points`: function, model, device, value,
@@ -72,7 +77,7 @@ def plot_speed(points: Sequence[dict[str, Any]], looks: dict[str, Any], ticks: d
     low to high, log y; the models side by side in each function's group, one marker per
     device. `paper` ({(function, "cpu" | "gpu"): the paper's ReLU-KAN speedup over KAN}) as
     hollow black markers beside `paper_after`'s points. `reference`: a line at 1 so named."""
-    plt = _pyplot()
+    plt = pyplot()
     functions = [f for f in ticks if any(p["function"] == f for p in points)]
     models = [m for m in looks if any(p["model"] == m for p in points)]
     devices = list(dict.fromkeys(p["device"] for p in points))
@@ -83,20 +88,21 @@ def plot_speed(points: Sequence[dict[str, Any]], looks: dict[str, Any], ticks: d
     fig, ax = plt.subplots(figsize=(WIDTH, 3.3))
     step = 0.84 / max(1, len(slots))
     where = {slot: (i - (len(slots) - 1) / 2) * step for i, slot in enumerate(slots)}
-    _speed_ours(ax, points, functions, models, devices, where, step, _palette({m: looks[m] for m in models}))
+    _speed_ours(ax, points, functions, models, devices, where, step, palette({m: looks[m] for m in models}))
     if paper:
         _speed_paper(ax, paper, functions, where["paper"], step)
     if reference:
         ax.axhline(1.0, color="0.35", linewidth=0.8, zorder=1)
         ax.text(1.0, 1.0, f" {reference}", transform=ax.get_yaxis_transform(), fontsize=6.5, color="0.35", va="center")
-    _log_y(ax, [p["value"] for p in points], list(paper.values()))
+    log_y(ax, [p["value"] for p in points], list(paper.values()))
     _speed_axes(ax, functions, ticks, title, ylabel)
     _speed_legend(fig, ax, models, looks, devices, paper)
     return _save(fig, path)
 
 
-def _speed_ours(ax: Any, points: Sequence[dict[str, Any]], functions: Sequence[str], models: Sequence[str],
-                devices: Sequence[str], where: dict[str, float], step: float, colors: dict[str, Any]) -> None:
+def _speed_ours(ax: Axes, points: Sequence[dict[str, Any]], functions: Sequence[str], models: Sequence[str],
+                devices: Sequence[str], where: dict[str, float], step: float,
+                colors: Mapping[str, tuple[float, float, float, float]]) -> None:
     """Our points with their whiskers, devices side by side inside each model's slot; the
     value written beside the paper's model's points."""
     for p in points:
@@ -104,25 +110,25 @@ def _speed_ours(ax: Any, points: Sequence[dict[str, Any]], functions: Sequence[s
             continue
         d = devices.index(p["device"])
         x = functions.index(p["function"]) + where[p["model"]] + (d - (len(devices) - 1) / 2) * step * 0.45
-        value, low, high = _finite([p["value"], p["low"], p["high"]])
+        value, low, high = finite([p["value"], p["low"], p["high"]])
         errors = [[max(0.0, value - low)], [max(0.0, high - value)]] if value == value and low == low and high == high else None
         ax.errorbar([x], [value], yerr=errors, fmt=DEVICE_MARKERS[d % len(DEVICE_MARKERS)], color=colors[p["model"]],
                     markersize=4.5, elinewidth=1.0, capsize=1.5, markeredgecolor="black", markeredgewidth=0.4, zorder=3)
         if p.get("annotate") and value == value:
-            ax.annotate(_better(value), (x, high if high == high else value), textcoords="offset points", xytext=(0, 2),
+            ax.annotate(better(value), (x, high if high == high else value), textcoords="offset points", xytext=(0, 2),
                         ha="center", va="bottom", fontsize=6, color=colors[p["model"]])
 
 
-def _speed_paper(ax: Any, paper: dict[tuple[str, str], float], functions: Sequence[str], offset: float, step: float) -> None:
+def _speed_paper(ax: Axes, paper: dict[tuple[str, str], float], functions: Sequence[str], offset: float, step: float) -> None:
     """The paper's speedups: hollow black markers, CPU left of GPU, the value above."""
     for (function, device), value in paper.items():
         x = functions.index(function) + offset + (-0.22 if device == "cpu" else 0.22) * step
         ax.scatter([x], [value], marker=PAPER_MARKERS.get(device, "o"), s=22, facecolors="white", edgecolors="black",
                    linewidths=1.0, zorder=4)
-        ax.annotate(_times(value), (x, value), textcoords="offset points", xytext=(0, 4), ha="center", va="bottom", fontsize=6)
+        ax.annotate(times(value), (x, value), textcoords="offset points", xytext=(0, 4), ha="center", va="bottom", fontsize=6)
 
 
-def _speed_axes(ax: Any, functions: Sequence[str], ticks: dict[str, str], title: str, ylabel: str) -> None:
+def _speed_axes(ax: Axes, functions: Sequence[str], ticks: dict[str, str], title: str, ylabel: str) -> None:
     from matplotlib import ticker
 
     ax.set_xticks(range(len(functions)), [ticks[f] for f in functions], fontsize=7.5 if len(functions) <= 8 else 6.5)
@@ -141,11 +147,11 @@ def _speed_axes(ax: Any, functions: Sequence[str], ticks: dict[str, str], title:
     ax.grid(axis="y", which="major", alpha=0.3)
 
 
-def _speed_legend(fig: Any, ax: Any, models: Sequence[str], looks: dict[str, Any], devices: Sequence[str],
+def _speed_legend(fig: Figure, ax: Axes, models: Sequence[str], looks: Mapping[str, Look], devices: Sequence[str],
                   paper: dict[tuple[str, str], float]) -> None:
     from matplotlib.lines import Line2D
 
-    colors = _palette({m: looks[m] for m in models})
+    colors = palette({m: looks[m] for m in models})
     handles = [Line2D([], [], marker="o", linestyle="", color=colors[m], markeredgecolor="black", markeredgewidth=0.4,
                       label=looks[m].label) for m in models]
     if len(devices) > 1:
