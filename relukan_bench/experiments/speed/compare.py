@@ -44,7 +44,7 @@ def speed_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> Non
 def speedups(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
     """Speedups over the baseline from a speed summary (the baseline's own row, 1.0, is left out)."""
     baseline = _baseline(side)
-    found = {}
+    found: dict[tuple[str, ...], Entry] = {}
     for line, row in _lines(rows):
         key = tuple(_text(path, line, row, k) for k in KEYS)
         value = _float(path, line, row, "speedup", required=False)
@@ -63,7 +63,7 @@ def _baseline(side: Side) -> str:
 
 def speed_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
     """The paper's layout (`table.csv`): `<model>_speedup_<cpu|gpu>` columns."""
-    found = {}
+    found: dict[tuple[str, ...], Entry] = {}
     columns = list(rows[0]) if rows else []
     models = [c[: -len("_speedup_cpu")] for c in columns if c.endswith("_speedup_cpu")]
     for line, row in _lines(rows):
@@ -77,12 +77,13 @@ def speed_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
 
 
 def paper_speed(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    found = {}
+    found: dict[tuple[str, ...], Entry] = {}
     for line, row in _lines(rows):
         function = _text(path, line, row, "function")
         for label, device in (("cpu", "cpu"), ("gpu", "cuda")):
             kan = _float(path, line, row, f"kan_{label}_s")
             relukan = _float(path, line, row, f"relukan_{label}_s")
+            assert kan is not None  # a required cell: an empty one raised
             found[(function, "relukan", device)] = Entry(kan / relukan if relukan else math.nan)
     side.metrics["speedup"] = found
 

@@ -7,6 +7,7 @@ against every pykan version when their environments are prepared.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -47,7 +48,8 @@ class SpeedFunctionSpec(FunctionSpec):
 
     @model_validator(mode="after")
     def _expression_fits_width(self) -> "SpeedFunctionSpec":
-        return self if self.bare else FunctionSpec._expression_fits_width(self)
+        # pydantic types a validator as its decorator's proxy; the class holds the plain function
+        return self if self.bare else FunctionSpec._expression_fits_width(self)  # type: ignore[operator]
 
     @property
     def bare(self) -> bool:
@@ -101,7 +103,7 @@ class SpeedConfig(Strict):
 BASELINES_CONFIG = "speed-baselines.yaml"  # speed against every pykan version and mode (reproduce runs it when it can)
 
 
-def baseline_versions(path: Any) -> list[str]:
+def baseline_versions(path: Path) -> list[str]:
     """The pykan versions a speed config's models name, in order (none when it cannot be read)."""
     try:
         config = loads(read_text(path))

@@ -13,23 +13,36 @@ hold float32 values exactly.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Sequence
+
+from relukan_bench import limits  # limits.device_memory looked up at each call: a test replaces it
+from relukan_bench.kinds import build_model, kind_of
+from relukan_bench.models import count_parameters
+from relukan_bench.pykan_envs import installed
+from relukan_bench.timing import peak_memory_mb, peak_memory_of, time_inference, time_phases, time_steps
+
+if TYPE_CHECKING:
+    import torch
+
+    from relukan_bench.config import TrainSpec
+    from relukan_bench.kinds import Shape
+    from relukan_bench.schema import ModelEntry
 
 #: steps of the phase pass (each phase clocked separately; the median is recorded)
 PHASE_STEPS = 50
 
 
-def measure(spec: Any, shape: Any, domain: tuple[float, float], seed: int, x: Any, y: Any, train: Any,
-            lr: float, steps: int, warmup: int, device: str, max_step_seconds: float | None = None) -> dict[str, Any]:
+def measure(spec: ModelEntry, shape: Shape, domain: tuple[float, float], seed: int, x: torch.Tensor, y: torch.Tensor,
+            train: TrainSpec, lr: float, steps: int, warmup: int, device: str,
+            max_step_seconds: float | None = None) -> dict[str, float | str | None]:
     """Time one fresh model of the entry `spec`; a dict of what the speed record holds. A step
     whose loss is not finite after the timed steps is an error (ValueError). With
     `max_step_seconds`, a model whose step is estimated to take longer (`too_slow`) is not
     timed: the dict then says so in `too_slow`."""
     import torch
 
-    from relukan_bench.kinds import build_model, kind_of
-    from relukan_bench.models import count_parameters
-    from relukan_bench.timing import peak_memory_mb, time_inference, time_phases, time_steps
+    from relukan_bench.steps import LBFGSStep
     from relukan_bench.training import prepare, step_for
 
     if max_step_seconds is not None:
@@ -37,15 +50,16 @@ def measure(spec: Any, shape: Any, domain: tuple[float, float], seed: int, x: An
         if slow:
             return {"params": None, "too_slow": slow, "threads": torch.get_num_threads()}
     model = build_model(spec, shape, domain, seed).to(device)
-    found: dict[str, Any] = {"params": count_parameters(model)}
+    found: dict[str, float | str | None] = {"params": count_parameters(model)}
     step = step_for(spec, model, train, x, y, lr=lr)
+    assert not isinstance(step, LBFGSStep)  # speed refuses LBFGS (SpeedConfig: no_lbfgs), whose step has no phases
     found["compile_seconds"] = prepare(spec, step)  # torch.compile and CUDA-graph capture, outside the clock
     if getattr(model, "compiles_on_first_call", False):  # a model that compiles itself lazily (pykan's speed-compile)
         found["compile_seconds"] = time_steps(step, 1, 0, device)  # its first warm-up step, compiling
         warmup = max(warmup - 1, 0)
     found["seconds"] = time_steps(step, steps, warmup, device)
-    found["final_loss"] = float(step.last_loss) if step.last_loss is not None else math.nan
-    if not math.isfinite(found["final_loss"]):
+    found["final_loss"] = final_loss = float(step.last_loss) if step.last_loss is not None else math.nan
+    if not math.isfinite(final_loss):
         raise NonFiniteLoss(found)
     found.update(time_phases(step, min(steps, PHASE_STEPS), device))
     found["peak_memory_mb"] = peak_memory_mb(step, device)
@@ -60,14 +74,13 @@ PROBE_FRACTION = 10
 MEMORY_SHARE = 0.5
 
 
-def too_slow(model: Any, x: Any, y: Any, train: Any, lr: float, device: str, limit: float) -> str:
+def too_slow(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, train: TrainSpec, lr: float, device: str,
+             limit: float) -> str:
     """"" when one training step of `model` on (x, y) is estimated to take at most `limit`
     seconds and to fit in the device's memory; else why it is not timed. The estimate: two
     plain autograd Adam steps on a tenth of the batch, the second clocked, then the peak memory
     of a third, both scaled by the batch (a step's work and activations grow with it), so that a
     model whose full step would not fit in time or in memory is never run at full size."""
-    from relukan_bench.limits import device_memory
-    from relukan_bench.timing import peak_memory_of, time_steps
     from relukan_bench.training import make_step
 
     part = max(1, x.shape[0] // PROBE_FRACTION)
@@ -76,7 +89,7 @@ def too_slow(model: Any, x: Any, y: Any, train: Any, lr: float, device: str, lim
     estimate = time_steps(step, 1, 1, device) * scale
     if estimate > limit:
         return f"too slow to time: one step estimated at {estimate:.3g} s (limit {limit:g} s; measured at batch {part})"
-    held, have = peak_memory_of(step, device) * scale * 2**20, device_memory(device)
+    held, have = peak_memory_of(step, device) * scale * 2**20, limits.device_memory(device)
     if have is not None and held > MEMORY_SHARE * have:
         return (f"too large to time: one step estimated to hold {held / 2**30:.3g} GiB, more than "
                 f"{MEMORY_SHARE:.0%} of the {have / 2**30:.3g} GiB of {device} (measured at batch {part})")
@@ -86,29 +99,30 @@ def too_slow(model: Any, x: Any, y: Any, train: Any, lr: float, device: str, lim
 class NonFiniteLoss(ValueError):
     """The loss was not finite after the timed steps; `found` holds what was measured."""
 
-    def __init__(self, found: dict[str, Any]) -> None:
+    def __init__(self, found: dict[str, float | str | None]) -> None:
         super().__init__(f"the loss is not finite after the timed steps ({found['final_loss']})")
         self.found = found
 
 
-def measure_unit(entry: dict[str, Any], shape: dict[str, Any], domain: Sequence[float], seed: int,
-                 x: list[list[float]], y: list[list[float]], train: dict[str, Any], lr: float, steps: int,
-                 warmup: int, device: str, threads: int, max_step_seconds: float | None = None) -> dict[str, Any]:
+def measure_unit(entry: dict[str, object], shape: dict[str, object], domain: Sequence[float], seed: int,
+                 x: list[list[float]], y: list[list[float]], train: dict[str, object], lr: float, steps: int,
+                 warmup: int, device: str, threads: int,
+                 max_step_seconds: float | None = None) -> dict[str, float | str | None]:
     """`measure` with JSON arguments, in a worker: `threads` torch threads like the caller.
     A non-finite loss comes back as the measured values with `error` set."""
-    from types import SimpleNamespace
-
     import torch
 
+    # both load pydantic, which the CLI starts without
     from relukan_bench.config import TrainSpec
-    from relukan_bench.kinds import kind_of
-    from relukan_bench.pykan_envs import installed
+    from relukan_bench.schema import ModelEntry
 
     torch.set_num_threads(threads)
-    spec = kind_of(entry["kind"]).entry.model_validate(entry)
-    tensors = [torch.tensor(values, dtype=torch.float32, device=device) for values in (x, y)]
+    entry_type = kind_of(entry["kind"]).entry
+    assert issubclass(entry_type, ModelEntry)  # every kind's entry is one (relukan_bench.kinds)
+    spec = entry_type.model_validate(entry)
+    x_tensor, y_tensor = (torch.tensor(values, dtype=torch.float32, device=device) for values in (x, y))
     try:
-        found = measure(spec, SimpleNamespace(**shape), (domain[0], domain[1]), seed, *tensors,
+        found = measure(spec, SimpleNamespace(**shape), (domain[0], domain[1]), seed, x_tensor, y_tensor,
                         TrainSpec.model_validate(train), lr, steps, warmup, device, max_step_seconds)
     except NonFiniteLoss as exc:
         found = {**exc.found, "error": str(exc)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
-    from relukan_bench.experiments.speed.config import SpeedConfig
+    from relukan_bench.experiments.speed.config import SpeedConfig, SpeedFunctionSpec
 
 #: what the paper claims, as REPORT.md states it
 CLAIM = "ReLU-KAN trains about 20x faster than KAN"
@@ -68,7 +68,7 @@ def paper_speedups(paper_rows: Sequence[dict[str, str]], config: SpeedConfig) ->
     return speedups
 
 
-def _same_function(function: Any, row: dict[str, str]) -> bool:
+def _same_function(function: SpeedFunctionSpec, row: dict[str, str]) -> bool:
     def compact(text: str) -> str:
         return "".join(text.split())
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypedDict
 
 from relukan_bench.errors import ExecutionError, failure
 from relukan_bench.experiments.speed.measure import NonFiniteLoss, measure
@@ -19,7 +19,10 @@ from relukan_bench.seeding import derive_seed
 from relukan_bench.worker import Workers
 
 if TYPE_CHECKING:
-    from relukan_bench.experiments.speed.config import SpeedConfig
+    import torch
+
+    from relukan_bench.experiments.speed.config import SpeedConfig, SpeedFunctionSpec
+    from relukan_bench.schema import ModelEntry
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
 
     functions = {f.name: f for f in config.functions}
     models = {m.name: m for m in config.models}
-    datasets: dict[tuple[str, str], Any] = {}
+    datasets: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor]] = {}
     with Workers() as workers:
         for unit in plan(config, devices) if units is None else units:
             if on_unit is not None:
@@ -67,18 +70,19 @@ def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit
             function = functions[unit.function]
             if (unit.device, unit.function) not in datasets:
                 datasets.clear()  # one function's data alive at a time
-                x, y = make_dataset(function, samples_of(config, function), tuple(config.data.domain),
+                low, high = config.data.domain
+                x, y = make_dataset(function, samples_of(config, function), (low, high),
                                     derive_seed(config.seed, "data", function.name))
                 datasets[(unit.device, unit.function)] = (x.to(unit.device), y.to(unit.device))
             yield _run_unit(config, unit, function, models[unit.model], datasets[(unit.device, unit.function)], workers)
 
 
-def samples_of(config: SpeedConfig, function: Any) -> int:
+def samples_of(config: SpeedConfig, function: SpeedFunctionSpec) -> int:
     """A function's batch: its own `samples`, else the config's data.samples."""
     return getattr(function, "samples", None) or config.data.samples
 
 
-def effort_of(spec: Any, device: str) -> str:
+def effort_of(spec: ModelEntry, device: str) -> str:
     """What a model entry's step is given on `device`: eager, compiled, fused (a hand-written
     step), and captured in a CUDA graph (CUDA only); rows of one effort met on equal terms."""
     options = kind_of(spec).step(spec)
@@ -87,7 +91,20 @@ def effort_of(spec: Any, device: str) -> str:
     return "+".join(parts + (["graph"] if options.cuda_graph and device.startswith("cuda") else []))
 
 
-def _run_unit(config: SpeedConfig, unit: Unit, function: Any, spec: Any, data: tuple[Any, Any], workers: Any) -> dict[str, Any]:
+class _Arguments(TypedDict):
+    """The arguments `measure` and `measure_unit` share, as `_run_unit` passes them."""
+
+    domain: tuple[float, float]
+    seed: int
+    lr: float
+    steps: int
+    warmup: int
+    device: str
+    max_step_seconds: float | None
+
+
+def _run_unit(config: SpeedConfig, unit: Unit, function: SpeedFunctionSpec, spec: Any,
+              data: tuple[torch.Tensor, torch.Tensor], workers: Workers) -> dict[str, Any]:
     """One unit's raw record, measured here or in the worker of its pykan version."""
     import torch
 
@@ -95,10 +112,12 @@ def _run_unit(config: SpeedConfig, unit: Unit, function: Any, spec: Any, data: t
     version, mode = kind_of(spec).pykan(spec) or (None, None)
     found: dict[str, Any] = {"pykan_version": (version or installed()) if mode is not None else None,
                              "threads": torch.get_num_threads(), **size_row(spec, function)}
-    arguments = dict(domain=tuple(config.data.domain), seed=seed, lr=config.train.lr, steps=config.train.steps,
-                     warmup=config.timing.warmup_steps, device=unit.device, max_step_seconds=config.timing.max_step_seconds)
+    low, high = config.data.domain
+    arguments = _Arguments(domain=(low, high), seed=seed, lr=config.train.lr, steps=config.train.steps,
+                           warmup=config.timing.warmup_steps, device=unit.device,
+                           max_step_seconds=config.timing.max_step_seconds)
     try:
-        if needs_environment(version):
+        if version is not None and needs_environment(version):
             entry, shape, _ = resolve(spec, function)  # the worker builds the resolved entry as it is
             found.update(workers.call(
                 version, "relukan_bench.experiments.speed.measure:measure_unit",

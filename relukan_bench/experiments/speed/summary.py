@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from relukan_bench.experiments.speed.records import PHASE_COLUMNS, DecompositionRecord, SummaryRecord
+from relukan_bench.kinds import StepOptions
 from relukan_bench.stats import describe, ratio_range, relative_iqr
 
 
@@ -37,7 +38,7 @@ def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[d
             pykan_version=rows[0].get("pykan_version"),
             pykan_mode=rows[0].get("pykan_mode"),
             device=device,
-            n=mine["n"],
+            n=int(mine["n"]),  # describe's count, an int
             failed=sum(bool(r.get("error")) for r in rows),
             median_s=mine["median"],
             q1_s=mine["q1"],
@@ -77,7 +78,7 @@ def _median_of_known(values: Sequence[float | None]) -> float:
 
 
 def decompose(summary: Sequence[dict[str, Any]], roles: dict[str, str | None], baseline: str | None,
-              efforts: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+              efforts: Mapping[str, StepOptions] | None = None) -> list[dict[str, Any]]:
     """Split every ReLU-KAN's speedup over pykan into the implementation's part and the
     basis's, with our B-spline KAN (the same function as pykan's, in a few tensor operations)
     between them:
@@ -115,7 +116,7 @@ def decompose(summary: Sequence[dict[str, Any]], roles: dict[str, str | None], b
     return split
 
 
-def _partner(relukan: str, bsplines: Sequence[str], efforts: dict[str, Any]) -> tuple[str, bool]:
+def _partner(relukan: str, bsplines: Sequence[str], efforts: Mapping[str, StepOptions]) -> tuple[str, bool]:
     """The B-spline KAN a ReLU-KAN is held against, and whether it had the same effort."""
     def effort(name: str) -> tuple[bool, bool, bool]:
         options = efforts.get(name)
