@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     import torch
 
     from relukan_bench.experiments.forgetting.config import ForgettingConfig
+    from relukan_bench.fused_step import FusedStep
+    from relukan_bench.schema import ModelEntry
+    from relukan_bench.steps import TrainStep
 
 
 @dataclass(frozen=True)
@@ -88,19 +91,20 @@ def failed_run(config: ForgettingConfig, unit: Unit, spec: Any, device: str, err
     ))
 
 
-def run_one(config: ForgettingConfig, unit: Unit, spec: Any, x: "torch.Tensor", y: "torch.Tensor", device: str,
+def run_one(config: ForgettingConfig, unit: Unit, spec: ModelEntry, x: "torch.Tensor", y: "torch.Tensor", device: str,
             on_progress: Callable[[int, float], None] | None = None) -> RunResult:
     """Train one fresh model through every phase; evaluate it on every segment after each."""
     return run_group(config, [unit], spec, x, y, device, on_progress)[0]
 
 
-def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: Any, x: "torch.Tensor", y: "torch.Tensor",
+def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: ModelEntry, x: "torch.Tensor", y: "torch.Tensor",
               device: str, on_progress: Callable[[int, float], None] | None = None) -> list[RunResult]:
     """Train the seeds of `units` (one model entry) through every phase, as one batched model
     when there are several, and evaluate each seed on every segment after each phase. A seed
     whose loss stops being finite stops there; the others go on."""
     import torch
 
+    from relukan_bench.steps import LBFGSStep
     from relukan_bench.training import prepare, step_for
 
     init_seeds = [derive_seed(unit.seed, "init", "forgetting") for unit in units]
@@ -110,6 +114,7 @@ def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: Any, x: "to
     for s, unit in enumerate(units):
         group.results[s].matrix += _matrix_rows(unit, 0, _segment_mse(before[s], y, config.data.segments).tolist(), group.matrices[s])
     step = step_for(spec, group.model, config.train, *group.segment(1))
+    assert not isinstance(step, LBFGSStep)  # forgetting refuses LBFGS (ForgettingConfig: no_lbfgs)
     compile_seconds = prepare(spec, step)  # compile and CUDA-graph capture, outside the clock
     start = clock(device)
     for phase in range(1, config.data.segments + 1):
@@ -136,10 +141,13 @@ class _Group:
                  x: "torch.Tensor", y: "torch.Tensor", device: str):
         self.config, self.units, self.spec, self.init_seeds, self.x, self.y = config, units, spec, init_seeds, x, y
         self.device, self.count = device, len(units)
-        members = [build_model(spec, config.network, tuple(config.data.domain), seed) for seed in init_seeds]
+        low, high = config.data.domain
+        members = [build_model(spec, config.network, (low, high), seed) for seed in init_seeds]
         self.params = count_parameters(members[0])
         if self.count > 1:
-            self.model = kind_of(spec).batch(members).to(device)
+            batch = kind_of(spec).batch
+            assert batch is not None  # seeds train together only where their kind batches them (seed_groups.batchable)
+            self.model = batch(members).to(device)
             self.xs, self.ys = x.expand(self.count, -1, -1), y.expand(self.count, -1, -1)  # every seed sees the same data
         else:
             self.model = members[0].to(device)
@@ -158,7 +166,7 @@ class _Group:
         part = slice((phase - 1) * size, phase * size)
         return self.xs[..., part, :], self.ys[..., part, :]
 
-    def phase(self, phase: int, step: Any) -> "torch.Tensor":
+    def phase(self, phase: int, step: TrainStep | FusedStep) -> "torch.Tensor":
         """Train one phase; record each living seed's matrix row, predictions and curves;
         return the phase's losses (steps, S) on the CPU."""
         import torch
