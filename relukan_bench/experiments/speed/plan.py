@@ -103,7 +103,7 @@ class _Arguments(TypedDict):
     max_step_seconds: float | None
 
 
-def _run_unit(config: SpeedConfig, unit: Unit, function: SpeedFunctionSpec, spec: Any,
+def _run_unit(config: SpeedConfig, unit: Unit, function: SpeedFunctionSpec, spec: ModelEntry,
               data: tuple[torch.Tensor, torch.Tensor], workers: Workers) -> dict[str, Any]:
     """One unit's raw record, measured here or in the worker of its pykan version."""
     import torch
