@@ -24,10 +24,16 @@ import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Protocol, Sequence, Union
+
+from relukan_bench.errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import nn
+
+    from relukan_bench.schema import ModelEntry
+
 
 ENTRY_POINT_GROUP = "relukan_bench.models"
 
@@ -54,18 +60,31 @@ class Size:
     macs: int
 
 
-def shaped(shape: Any, **changes: Any) -> Any:
+class Shape(Protocol):
+    """A network shape as kinds build on it: a function spec or a network spec (their width,
+    grid and k; a function's `name` too), or a copy of one (`shaped`)."""
+
+    @property
+    def width(self) -> Sequence[int]: ...
+
+    @property
+    def grid(self) -> int: ...
+
+    @property
+    def k(self) -> int: ...
+
+
+def shaped(shape: Shape, **changes: object) -> Shape:
     """A copy of a network shape (anything with width, grid and k, and the function's `name`
     where it has one) with `changes` applied."""
-    from types import SimpleNamespace
-
-    fields = {"width": list(shape.width), "grid": shape.grid, "k": shape.k}
-    if getattr(shape, "name", None) is not None:
-        fields["name"] = shape.name
+    fields: dict[str, object] = {"width": list(shape.width), "grid": shape.grid, "k": shape.k}
+    name = getattr(shape, "name", None)
+    if name is not None:
+        fields["name"] = name
     return SimpleNamespace(**{**fields, **changes})
 
 
-def by_grid(entry: Any, shape: Any, n: int) -> tuple[Any, Any]:
+def by_grid(entry: ModelEntry, shape: Shape, n: int) -> tuple[ModelEntry, Shape]:
     """The default `resize`: the entry unchanged on the shape with grid `n`."""
     return entry, shaped(shape, grid=n)
 
@@ -117,7 +136,7 @@ class ModelKind:
 
     name: str
     entry: type
-    build: Callable[[Any, Any, tuple[float, float], int], "nn.Module"]
+    build: Callable[[Any, Shape, tuple[float, float], int], "nn.Module"]
     label: str
     role: str | None = None
     rank: int = 100  # where it is listed: built-in kinds first, in the order the docs give
@@ -128,14 +147,14 @@ class ModelKind:
     pykan: Callable[[Any], tuple[str | None, str] | None] = lambda entry: None
     evaluations: Callable[[Any], int] = lambda entry: evaluations_of(entry)
     spline_params: Callable[["nn.Module"], int | None] = lambda model: None
-    check: Callable[[Any, Sequence[Any], tuple[float, float]], None] | None = None
+    check: Callable[[Any, Sequence[Shape], tuple[float, float]], None] | None = None
     line: dict[str, Any] = field(default_factory=lambda: {"linewidth": 1.2})
     cost: float = 1.0
     describe: Callable[[Any], str] | None = None
     family: str | None = None
     hue: str = "Greens"
-    size: Callable[[Any, Any], Size] | None = None
-    resize: Callable[[Any, Any, int], tuple[Any, Any]] = by_grid
+    size: Callable[[Any, Shape], Size] | None = None
+    resize: Callable[[Any, Shape, int], tuple[Any, Shape]] = by_grid
     knob: str = "grid"
     basis: str | None = None
 
@@ -181,9 +200,7 @@ def kinds() -> dict[str, ModelKind]:
 
 
 def _entry_point_kinds(taken: set[str]) -> list[ModelKind]:
-    from importlib.metadata import entry_points
-
-    from relukan_bench.errors import ConfigError
+    from importlib.metadata import entry_points  # tens of ms: imported when the kinds are listed
 
     found = []
     for point in entry_points(group=ENTRY_POINT_GROUP):
@@ -211,20 +228,24 @@ def kind_of(entry: Any) -> ModelKind:
 
 def model_union() -> Any:
     """The config's model entry type: any kind's entry, told apart by `kind`."""
-    from typing import Annotated, Union
-
-    from pydantic import Field
+    from pydantic import Field  # pydantic is imported when a config is, not with the kinds
 
     entries = tuple(kind.entry for kind in kinds().values())
-    return Annotated[Union[entries], Field(discriminator="kind")]  # type: ignore[valid-type]
+    return Annotated[Union[entries], Field(discriminator="kind")]
 
 
-def build_model(entry: Any, shape: Any, domain: tuple[float, float], seed: int) -> "nn.Module":
+def build_model(entry: ModelEntry, shape: Shape, domain: Sequence[float], seed: int) -> "nn.Module":
     """A freshly initialised model of `shape`'s width, grid and k for the config entry
     `entry` (at its own order `k` and resized as its `match` asks: `resolve`), seeded with `seed`. The caller's global
     random state is left as it was."""
     entry, shape, _ = resolve(entry, shape)
-    return kind_of(entry).build(entry, shape, tuple(domain), seed)
+    return kind_of(entry).build(entry, shape, pair(domain), seed)
+
+
+def pair(values: Sequence[float]) -> tuple[float, float]:
+    """Two numbers (a validated domain or grid range, a list or a tuple) as a tuple."""
+    low, high = values
+    return low, high
 
 
 #: the largest knob value `match:` tries (a grid of 4096 intervals is far past any use)
@@ -239,7 +260,7 @@ class OrderError(ValueError):
     """An entry's own `k:` leaves no grid on a shape (G + k of the shape - k of the entry < 1)."""
 
 
-def reorder(entry: Any, shape: Any) -> tuple[Any, str]:
+def reorder(entry: ModelEntry, shape: Shape) -> tuple[Shape, str]:
     """(shape, note): the shape an entry with its own order `k` is built on, order k and the
     grid shifted to keep the shape's G + k basis functions per edge (grid G + shape's k - k);
     `shape` and "" when the entry has no `k` or the shape's. OrderError when no grid is left."""
@@ -255,7 +276,7 @@ def reorder(entry: Any, shape: Any) -> tuple[Any, str]:
             f"k {k}, grid {grid} ({bases} basis functions per edge as the shape's k {shape.k}, grid {shape.grid})")
 
 
-def resolve(entry: Any, shape: Any) -> tuple[Any, Any, str]:
+def resolve(entry: ModelEntry, shape: Shape) -> tuple[ModelEntry, Shape, str]:
     """(entry, shape, note) as `entry` is built on `shape`: unchanged with note "" when it has
     neither its own `k` nor a `match`. Its `k` builds it at that order on the grid that keeps
     the shape's basis functions per edge (`reorder`, the note saying so); its `match` then
@@ -270,7 +291,7 @@ def resolve(entry: Any, shape: Any) -> tuple[Any, Any, str]:
     return entry, built, f"k {built.k} (the shape's {shape.k}), {note}" if order else note
 
 
-def _matched(entry: Any, shape: Any, built: Any) -> tuple[Any, Any, str]:
+def _matched(entry: ModelEntry, shape: Shape, built: Shape) -> tuple[ModelEntry, Shape, str]:
     """`entry` on `built` (its shape at its own order) resized by its `match` to fit under its
     target's parameters on `shape`: (entry, shape, note). MatchError when it cannot."""
     target = entry.match
@@ -280,7 +301,7 @@ def _matched(entry: Any, shape: Any, built: Any) -> tuple[Any, Any, str]:
     goal = size_of(aim, shape)
     kind = kind_of(entry)
     if goal is None or kind.size is None:
-        raise MatchError(f"match: {target}: the size of {aim.kind if goal is None else entry.kind} is not known by formula")
+        raise MatchError(f"match: {target}: the size of {aim.kind if goal is None else kind.name} is not known by formula")
     best = None
     for n in range(1, MAX_KNOB + 1):
         candidate = kind.resize(entry, built, n)
@@ -294,19 +315,19 @@ def _matched(entry: Any, shape: Any, built: Any) -> tuple[Any, Any, str]:
     return entry, built, f"{kind.knob} {n} ({params} <= {goal.params} params of {target})"
 
 
-def size_of(entry: Any, shape: Any) -> Size | None:
+def size_of(entry: ModelEntry, shape: Shape) -> Size | None:
     """An entry's `Size` on `shape` as built (after its `match`), by its kind's formula."""
     return _sized(entry, shape)[0]
 
 
-def size_row(entry: Any, shape: Any) -> dict[str, Any]:
+def size_row(entry: ModelEntry, shape: Shape) -> dict[str, Any]:
     """What a table records of an entry's size on `shape`: `macs` (None: unknown) and
     `sized`, how its own `k` and its `match` sized it (None when neither does)."""
     size, note = _sized(entry, shape)
     return {"macs": size.macs if size is not None else None, "sized": note or None}
 
 
-def _sized(entry: Any, shape: Any) -> tuple[Size | None, str]:
+def _sized(entry: ModelEntry, shape: Shape) -> tuple[Size | None, str]:
     """The entry's `Size` on `shape` (None: unknown) and the note of its `k` and `match`, resolved once."""
     kind = kind_of(entry)
     entry, shape, note = resolve(entry, shape)
@@ -329,23 +350,23 @@ def looks(entries: Sequence[Any]) -> dict[str, Look]:
             for name, look in found.items()}
 
 
-def evaluations_of(entry: Any) -> int:
+def evaluations_of(entry: ModelEntry) -> int:
     """The most loss evaluations one step of our loop makes for `entry`: 1, or with
     `optimizer: lbfgs` its settings' `max_eval`."""
     if getattr(entry, "optimizer", None) != "lbfgs":
         return 1
-    from relukan_bench.schema import LBFGSSpec
+    from relukan_bench.schema import LBFGSSpec  # pydantic: imported when a config is, not with the kinds
 
     return (getattr(entry, "lbfgs", None) or LBFGSSpec()).evaluations()
 
 
-def optimizer_of(entry: Any, default: str) -> str:
+def optimizer_of(entry: ModelEntry, default: str) -> str:
     """The optimizer our loop trains a model entry with: its own `optimizer`, else `default`
     (the experiment's `train.optimizer`)."""
     return getattr(entry, "optimizer", None) or default
 
 
-def named(base: str, parts: Sequence[str], entry: Any = None) -> str:
+def named(base: str, parts: Sequence[str], entry: object = None) -> str:
     """A figure label: `base (part, part)`, with the entry's compile, own optimizer and own
     learning rate appended to `parts` when it has them."""
     parts = list(parts)
@@ -353,8 +374,9 @@ def named(base: str, parts: Sequence[str], entry: Any = None) -> str:
         parts.append("compiled")
     if getattr(entry, "optimizer", None) == "lbfgs":
         parts.append("LBFGS")
-    if getattr(entry, "lr", None) is not None:
-        parts.append(f"lr {entry.lr:g}")
+    lr = getattr(entry, "lr", None)
+    if lr is not None:
+        parts.append(f"lr {lr:g}")
     return f"{base} ({', '.join(parts)})" if parts else base
 
 

@@ -4,10 +4,16 @@ the implementation. Drawn dotted: its curves lie on pykan's."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
-from relukan_bench.kinds import ModelKind, Size, edges, named
+from relukan_bench.kinds import ModelKind, Shape, Size, edges, named, pair
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, GridRange, ModelEntry, Name, Optimizer, PositiveFloat
+from relukan_bench.seeding import seeded
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from relukan_bench.models.bspline import BSplineKAN
 
 
 class BSplineSpec(ModelEntry):
@@ -23,24 +29,28 @@ class BSplineSpec(ModelEntry):
     cuda_graph: CudaGraph = False
 
 
-def build(entry: BSplineSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: BSplineSpec, shape: Shape, domain: tuple[float, float], seed: int) -> BSplineKAN:
     from relukan_bench.models.bspline import BSplineKAN
-    from relukan_bench.seeding import seeded
 
-    grid_range = tuple(entry.grid_range) if entry.grid_range is not None else tuple(domain)
+    grid_range = pair(entry.grid_range) if entry.grid_range is not None else pair(domain)
     with seeded(seed):  # pykan's seeding: the same seed gives pykan's initial parameters
         return BSplineKAN(shape.width, shape.grid, shape.k, grid_range=grid_range)
 
 
-def size(entry: BSplineSpec, shape: Any) -> Size:
+def size(entry: BSplineSpec, shape: Shape) -> Size:
     """Per edge G + k coefficients, scale_base and scale_sp; per sample and edge the spline's
     G + k products (scale_sp folded into the coefficients) and the base branch's one."""
     n = shape.grid + shape.k
     return Size(sum(i * o * (n + 2) for i, o in edges(shape.width)), sum(i * o * (n + 1) for i, o in edges(shape.width)))
 
 
+def spline_params(model: nn.Module) -> int:
+    """The B-spline coefficients of the `BSplineKAN` this kind builds."""
+    return cast("BSplineKAN", model).spline_parameter_count()
+
+
 KIND = ModelKind("bspline", BSplineSpec, build, label="B-spline KAN (ours)", role="bspline", rank=3,
-                 spline_params=lambda model: model.spline_parameter_count(),
+                 spline_params=spline_params,
                  line={"linestyle": ":", "linewidth": 1.8}, cost=2.5,
                  describe=lambda entry: named("B-spline KAN", ["ours"], entry), family="B-spline KAN", hue="Oranges", size=size,
                  basis="local")

@@ -3,10 +3,14 @@ from its definition: Chebyshev polynomials of tanh(x) up to degree G + k - 1 on 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from relukan_bench.kinds import ModelKind, Size, edges, named
+from relukan_bench.kinds import ModelKind, Shape, Size, edges, named
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, ModelEntry, Name, Optimizer, PositiveFloat
+from relukan_bench.seeding import seeded
+
+if TYPE_CHECKING:
+    from relukan_bench.models.chebyshev import ChebyshevKAN
 
 
 class ChebyshevSpec(ModelEntry):
@@ -21,17 +25,16 @@ class ChebyshevSpec(ModelEntry):
     cuda_graph: CudaGraph = False
 
 
-def build(entry: ChebyshevSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: ChebyshevSpec, shape: Shape, domain: tuple[float, float], seed: int) -> ChebyshevKAN:
     """Degree G + k - 1: G + k coefficients per edge, as a ReLU-KAN's. tanh squashes any
     domain into [-1, 1]: the domain is not used."""
     from relukan_bench.models.chebyshev import ChebyshevKAN
-    from relukan_bench.seeding import seeded
 
     with seeded(seed):
         return ChebyshevKAN(shape.width, shape.grid + shape.k - 1)
 
 
-def size(entry: ChebyshevSpec, shape: Any) -> Size:
+def size(entry: ChebyshevSpec, shape: Shape) -> Size:
     """Per edge G + k coefficients; per sample and edge their G + k products (tanh and the
     polynomials are elementwise, not counted)."""
     n = shape.grid + shape.k

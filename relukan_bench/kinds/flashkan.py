@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Literal, Sequence
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Literal, Sequence
 
 from pydantic import model_validator
 
-from relukan_bench.kinds import EntryError, ModelKind, Size, edges
+from relukan_bench.kinds import EntryError, ModelKind, Shape, Size, edges
 from relukan_bench.kinds.inkan import check_peer, describe, layers, one_compile, spline_params
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, GridRange, ModelEntry, Name, Optimizer, PositiveFloat
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class FlashKANSpec(ModelEntry):
@@ -56,7 +60,7 @@ def force_eager() -> type:
         inside a compiled step (`compile: true`), it is a plain `nn.Sequential`: that step's
         compile covers them (set_stance may not be called while torch.compile traces)."""
 
-        def forward(self, x: Any) -> Any:
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             if torch.compiler.is_compiling():
                 return super().forward(x)
             with torch.compiler.set_stance("force_eager"):
@@ -66,7 +70,7 @@ def force_eager() -> type:
     return ForceEager
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type:
     """`ForceEager`, made on first use (PEP 562)."""
     if name == "ForceEager":
         return force_eager()
@@ -75,13 +79,11 @@ def __getattr__(name: str) -> Any:
 
 def torch_version() -> tuple[int, int]:
     """The installed torch's (major, minor), read without importing it."""
-    from importlib.metadata import version
-
     found = re.match(r"(\d+)\.(\d+)", version("torch"))
     return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
 
-def check(entry: FlashKANSpec, shapes: Sequence[Any], domain: tuple[float, float]) -> None:
+def check(entry: FlashKANSpec, shapes: Sequence[Shape], domain: tuple[float, float]) -> None:
     """The package installed, every shape cubic, and, to run it eagerly, torch.compiler.set_stance
     (torch 2.6 and later; the project allows torch 2.1)."""
     check_peer("flashkan")(entry, shapes, domain)
@@ -91,7 +93,7 @@ def check(entry: FlashKANSpec, shapes: Sequence[Any], domain: tuple[float, float
                          "basis_compile: true to run its basis compiled, as shipped")
 
 
-def build(entry: FlashKANSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: FlashKANSpec, shape: Shape, domain: tuple[float, float], seed: int) -> nn.Module:
     import torch
     from flashkan import KANLayer
     from torch import nn
@@ -102,7 +104,7 @@ def build(entry: FlashKANSpec, shape: Any, domain: tuple[float, float], seed: in
     return (nn.Sequential if entry.basis_compile else force_eager())(*stack)
 
 
-def size(entry: FlashKANSpec, shape: Any) -> Size:
+def size(entry: FlashKANSpec, shape: Shape) -> Size:
     """Per layer the spline coefficients (out, in, G+3) and the base weights (out, in), no
     bias. Per sample, its two contractions: every basis value with its coefficient,
     in*(G+3)*out, and the base branch's in*out."""

@@ -4,10 +4,14 @@ m = 1 .. (G + k) // 2 on every edge, one bias per output."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from relukan_bench.kinds import ModelKind, Size, edges, named
+from relukan_bench.kinds import ModelKind, Shape, Size, edges, named
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, ModelEntry, Name, Optimizer, PositiveFloat
+from relukan_bench.seeding import seeded
+
+if TYPE_CHECKING:
+    from relukan_bench.models.fourier import FourierKAN
 
 
 class FourierSpec(ModelEntry):
@@ -24,21 +28,20 @@ class FourierSpec(ModelEntry):
     cuda_graph: CudaGraph = False
 
 
-def frequencies(shape: Any) -> int:
+def frequencies(shape: Shape) -> int:
     """M = max(1, (G + k) // 2): 2M <= G + k coefficients per edge (G + k + 1 with G + k = 1)."""
     return max(1, (shape.grid + shape.k) // 2)
 
 
-def build(entry: FourierSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: FourierSpec, shape: Shape, domain: tuple[float, float], seed: int) -> FourierKAN:
     """M frequencies (`frequencies`); the series is periodic, the domain is not used."""
     from relukan_bench.models.fourier import FourierKAN
-    from relukan_bench.seeding import seeded
 
     with seeded(seed):
         return FourierKAN(shape.width, frequencies(shape), bias=entry.bias, smooth_initialization=entry.smooth_initialization)
 
 
-def size(entry: FourierSpec, shape: Any) -> Size:
+def size(entry: FourierSpec, shape: Shape) -> Size:
     """Per edge 2M coefficients, per layer out biases; per sample and edge the 2M products
     (the cosines and sines are elementwise, not counted; the bias is an addition)."""
     m, bias = frequencies(shape), int(entry.bias)

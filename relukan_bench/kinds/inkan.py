@@ -15,11 +15,11 @@ spline coefficient count) are here. Nothing here imports torch or the package at
 
 from __future__ import annotations
 
-from typing import Any, Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol, Sequence, TypeVar
 
 from pydantic import model_validator
 
-from relukan_bench.kinds import EntryError, ModelKind, Size, edges, named
+from relukan_bench.kinds import EntryError, ModelKind, Shape, Size, edges, named
 from relukan_bench.schema import (
     LBFGS,
     Compile,
@@ -31,6 +31,29 @@ from relukan_bench.schema import (
     PositiveFloat,
     error_at,
 )
+from relukan_bench.seeding import seeded
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class PeerEntry(Protocol):
+    """What the helpers here read of a PyPI kind's entry (InKANSpec, flashkan's FlashKANSpec)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def grid_range(self) -> Sequence[float] | None: ...
+
+    @property
+    def basis_compile(self) -> bool: ...
+
+    @property
+    def compile(self) -> bool: ...
+
+
+PeerSpec = TypeVar("PeerSpec", bound=PeerEntry)
 
 #: how to install the PyPI kinds' packages (pyproject.toml's `peers` extra: the versions tested)
 INSTALL = "pip install 'relukan-bench[peers]'"
@@ -54,7 +77,7 @@ class InKANSpec(ModelEntry):
         return one_compile(self)
 
 
-def one_compile(entry: Any) -> Any:
+def one_compile(entry: PeerSpec) -> PeerSpec:
     """A PyPI kind's entry with `basis_compile` or `compile`, not both (the step's compile
     covers the basis)."""
     if entry.basis_compile and entry.compile:
@@ -75,7 +98,7 @@ def refuse_missing(package: str) -> None:
         raise EntryError("kind", f"the package {package} is not installed; install it with: {INSTALL}")
 
 
-def cubic_problem(kind: str, shapes: Sequence[Any]) -> str | None:
+def cubic_problem(kind: str, shapes: Sequence[Shape]) -> str | None:
     """Why `kind`, cubic only, cannot be built on one of `shapes` (functions or a network, as
     the entry builds on them: its own `k` applied); None if it can."""
     for shape in shapes:
@@ -89,10 +112,10 @@ def cubic_problem(kind: str, shapes: Sequence[Any]) -> str | None:
     return None
 
 
-def check_peer(package: str) -> Callable[[Any, Sequence[Any], tuple[float, float]], None]:
+def check_peer(package: str) -> Callable[[PeerEntry, Sequence[Shape], tuple[float, float]], None]:
     """The `check` of a PyPI kind: its package installed, every shape cubic."""
 
-    def check(entry: Any, shapes: Sequence[Any], domain: tuple[float, float]) -> None:
+    def check(entry: PeerEntry, shapes: Sequence[Shape], domain: tuple[float, float]) -> None:
         refuse_missing(package)
         problem = cubic_problem(entry.kind, shapes)
         if problem is not None:
@@ -101,13 +124,11 @@ def check_peer(package: str) -> Callable[[Any, Sequence[Any], tuple[float, float
     return check
 
 
-def layers(make: Callable[..., Any], entry: Any, shape: Any, domain: tuple[float, float], seed: int,
-           **options: Any) -> list[Any]:
+def layers(make: Callable[..., nn.Module], entry: PeerEntry, shape: Shape, domain: tuple[float, float], seed: int,
+           **options: object) -> list[nn.Module]:
     """`make(in, out, grid_size=G, spline_order=3, grid_range=..., **options)` for each layer of
     `shape`'s width, seeded with `seed` (the caller's random state left as it was); the grid
     range is the entry's, else the data domain. ValueError when `shape` is not cubic."""
-    from relukan_bench.seeding import seeded
-
     problem = cubic_problem(entry.kind, [shape])
     if problem is not None:
         raise ValueError(problem)
@@ -122,7 +143,7 @@ def spline_params(model: Any) -> int:
     return sum(module.spline_weight.numel() for module in model.modules() if type(module).__name__ == "KANLayer")
 
 
-def build(entry: InKANSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: InKANSpec, shape: Shape, domain: tuple[float, float], seed: int) -> nn.Module:
     from inkan import KANLayer
     from torch import nn
 
@@ -134,7 +155,7 @@ def direct(outputs: int, bases: int) -> bool:
     return outputs <= 16 and bases >= 32
 
 
-def size(entry: InKANSpec, shape: Any) -> Size:
+def size(entry: InKANSpec, shape: Shape) -> Size:
     """Per layer one packed weight (out, in*(G+3) + in): the spline coefficients and the base
     weights, no bias. Per sample, the contraction its forward takes: dense, one linear map over
     in*(G+3) basis values and in base activations; direct (out <= 16 and G+3 >= 32), the 4
@@ -145,7 +166,7 @@ def size(entry: InKANSpec, shape: Any) -> Size:
     return Size(params, macs)
 
 
-def describe(entry: Any, base: str) -> str:
+def describe(entry: PeerEntry, base: str) -> str:
     """`base (PyPI)`, with "basis compiled" when it runs as shipped."""
     return named(base, ["PyPI"] + (["basis compiled"] if entry.basis_compile else []), entry)
 

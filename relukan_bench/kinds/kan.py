@@ -9,11 +9,11 @@ mode of releases before 0.2.0)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Sequence, cast
 
 from pydantic import Field, model_validator
 
-from relukan_bench.kinds import EntryError, ModelKind, Size, edges, evaluations_of, named
+from relukan_bench.kinds import EntryError, ModelKind, Shape, Size, edges, evaluations_of, named, pair
 from relukan_bench.pykan_envs import (
     VERSION,
     env_dir,
@@ -38,6 +38,11 @@ from relukan_bench.schema import (
     Strict,
     error_at,
 )
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from relukan_bench.models.kan import PyKAN
 
 
 class PykanFitSpec(Strict):
@@ -99,24 +104,25 @@ class KANSpec(ModelEntry):
         return self
 
 
-def build(entry: KANSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: KANSpec, shape: Shape, domain: tuple[float, float], seed: int) -> PyKAN:
     from relukan_bench.models.kan import PyKAN
 
-    grid_range = tuple(entry.grid_range) if entry.grid_range is not None else tuple(domain)
+    grid_range = pair(entry.grid_range) if entry.grid_range is not None else pair(domain)
     if needs_environment(entry.pykan):
         raise RuntimeError(f"pykan {entry.pykan} runs in a worker of its own environment; this process imports "
                            f"pykan {installed()}")
     return PyKAN(shape.width, shape.grid, shape.k, grid_range=grid_range, seed=seed, mode=entry.mode)
 
 
-def check(entry: KANSpec, shapes: Any, domain: tuple[float, float]) -> None:
+def check(entry: KANSpec, shapes: Sequence[Shape], domain: tuple[float, float]) -> None:
     """A release other than the installed one needs its environment, prepared beforehand."""
-    if missing([entry.pykan] if entry.pykan else []):
-        raise EntryError("pykan", f"pykan {entry.pykan} has no environment in {env_dir(entry.pykan)}; "
-                         + install_hint([entry.pykan]))
+    version = entry.pykan
+    if version and missing([version]):
+        raise EntryError("pykan", f"pykan {version} has no environment in {env_dir(version)}; "
+                         + install_hint([version]))
 
 
-def size(entry: KANSpec, shape: Any) -> Size:
+def size(entry: KANSpec, shape: Shape) -> Size:
     """pykan 0.2.8's KANLayer: per edge G + k coefficients, scale_base and scale_sp (the mask,
     the node and subnode affines, affine_trainable=False by default, and the symbolic branch
     do not train). Per sample and edge: G + k spline products, scale_sp's and scale_base's
@@ -129,7 +135,7 @@ def size(entry: KANSpec, shape: Any) -> Size:
 def describe(entry: KANSpec) -> str:
     """`pykan KAN`, with the release when it is not the installed one, the mode when the
     release has a choice and it is not speed(), and pykan's fit() when it trains."""
-    parts = []
+    parts: list[str] = []
     if entry.mode != "speed" and (entry.pykan is None or has_speed_mode(entry.pykan)):
         parts.append("default mode" if entry.mode == "default" else entry.mode)
     if entry.pykan_fit is not None:
@@ -149,8 +155,13 @@ def evaluations(entry: KANSpec) -> int:
     return evaluations_of(entry)
 
 
+def spline_params(model: nn.Module) -> int:
+    """The B-spline coefficients of the `PyKAN` this kind builds."""
+    return cast("PyKAN", model).spline_parameter_count()
+
+
 KIND = ModelKind("kan", KANSpec, build, label="KAN (pykan)", role="kan", rank=1, describe=describe, evaluations=evaluations,
                  family="B-spline KAN", hue="Oranges",
-                 spline_params=lambda model: model.spline_parameter_count(), check=check,
+                 spline_params=spline_params, check=check,
                  pykan=lambda entry: (entry.pykan, entry.mode), cost=5.0, size=size,
                  basis="local")

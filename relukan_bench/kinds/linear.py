@@ -5,10 +5,14 @@ its layers). Drawn thin and dotted, in grey-blue (bone)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from relukan_bench.kinds import ModelKind, Size, edges, named
+from relukan_bench.kinds import ModelKind, Shape, Size, edges, named
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, ModelEntry, Name, Optimizer, PositiveFloat, PositiveInt
+from relukan_bench.seeding import seeded
+
+if TYPE_CHECKING:
+    from relukan_bench.models.linear import LinearFloor
 
 
 class LinearSpec(ModelEntry):
@@ -24,20 +28,19 @@ class LinearSpec(ModelEntry):
     cuda_graph: CudaGraph = False
 
 
-def copies_of(entry: LinearSpec, shape: Any) -> int:
+def copies_of(entry: LinearSpec, shape: Shape) -> int:
     """How many times each layer repeats its input: the entry's `copies`, else G + k."""
     return entry.copies if entry.copies is not None else shape.grid + shape.k
 
 
-def build(entry: LinearSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: LinearSpec, shape: Shape, domain: tuple[float, float], seed: int) -> LinearFloor:
     from relukan_bench.models.linear import LinearFloor
-    from relukan_bench.seeding import seeded
 
     with seeded(seed):
         return LinearFloor(shape.width, copies_of(entry, shape))
 
 
-def size(entry: LinearSpec, shape: Any) -> Size:
+def size(entry: LinearSpec, shape: Shape) -> Size:
     """Per layer a Linear(in * copies -> out) with bias; per sample its in * copies * out
     products, ReLU-KAN's contraction when copies = G + k."""
     n = copies_of(entry, shape)
@@ -45,7 +48,7 @@ def size(entry: LinearSpec, shape: Any) -> Size:
     return Size(sum(i * n * o + o for i, o in layers), sum(i * n * o for i, o in layers))
 
 
-def resize(entry: LinearSpec, shape: Any, n: int) -> tuple[LinearSpec, Any]:
+def resize(entry: LinearSpec, shape: Shape, n: int) -> tuple[LinearSpec, Shape]:
     """`match:` varies the copies of the input (whatever the grid)."""
     return entry.model_copy(update={"copies": n}), shape
 

@@ -3,11 +3,11 @@ widths are matched to the parameter count of the paper's ReLU-KAN of the same sh
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from relukan_bench.kinds import ModelKind, Size, edges, named
+from relukan_bench.kinds import ModelKind, Shape, Size, edges, named
 from relukan_bench.schema import (
     LBFGS,
     MAX_LAYERS,
@@ -19,6 +19,10 @@ from relukan_bench.schema import (
     Optimizer,
     PositiveFloat,
 )
+from relukan_bench.seeding import seeded
+
+if TYPE_CHECKING:
+    from relukan_bench.models.mlp import MLP
 
 
 class MLPSpec(ModelEntry):
@@ -35,7 +39,7 @@ class MLPSpec(ModelEntry):
     cuda_graph: CudaGraph = False
 
 
-def mlp_sizes(entry: MLPSpec, shape: Any) -> list[int]:
+def mlp_sizes(entry: MLPSpec, shape: Shape) -> list[int]:
     """The layer sizes of an `mlp` entry: its `hidden` widths, or when it gives none, widths
     matched to the parameter count of the paper's ReLU-KAN on `shape` (models/mlp.py)."""
     from relukan_bench.models.mlp import matched_hidden
@@ -46,21 +50,20 @@ def mlp_sizes(entry: MLPSpec, shape: Any) -> list[int]:
     return [width[0], *hidden, width[-1]]
 
 
-def build(entry: MLPSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: MLPSpec, shape: Shape, domain: tuple[float, float], seed: int) -> MLP:
     from relukan_bench.models.mlp import MLP
-    from relukan_bench.seeding import seeded
 
     with seeded(seed):
         return MLP(mlp_sizes(entry, shape), activation=entry.activation)
 
 
-def size(entry: MLPSpec, shape: Any) -> Size:
+def size(entry: MLPSpec, shape: Shape) -> Size:
     """Per layer a Linear(in -> out) with bias; per sample its in x out products."""
     layers = edges(mlp_sizes(entry, shape))
     return Size(sum(i * o + o for i, o in layers), sum(i * o for i, o in layers))
 
 
-def resize(entry: MLPSpec, shape: Any, n: int) -> tuple[MLPSpec, Any]:
+def resize(entry: MLPSpec, shape: Shape, n: int) -> tuple[MLPSpec, Shape]:
     """`match:` varies the hidden width: max(1, len(width) - 2) hidden layers of `n`."""
     return entry.model_copy(update={"hidden": [n] * max(1, len(shape.width) - 2)}), shape
 

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import importlib
 import re
-from typing import Annotated, Any, Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Sequence
 
 from pydantic import Field, field_validator
 
-from relukan_bench.kinds import EntryError, ModelKind
+from relukan_bench.kinds import EntryError, ModelKind, Shape
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, ModelEntry, Name, Optimizer, PositiveFloat
+from relukan_bench.seeding import seeded
+
+if TYPE_CHECKING:
+    from torch import nn
 
 FACTORY = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
@@ -46,13 +50,13 @@ class PluginSpec(ModelEntry):
         return value
 
 
-def resolve(factory: str) -> Callable[..., Any]:
+def resolve(factory: str) -> Callable[..., object]:
     """The callable `package.module:callable` names; ValueError saying why not."""
     if not FACTORY.match(factory):
         raise ValueError(f"expected 'package.module:callable' (got {factory!r})")
     module_name, _, attribute = factory.partition(":")
     try:
-        found: Any = importlib.import_module(module_name)
+        found: object = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - whatever the user's module raises on import
         raise ValueError(f"cannot import {module_name!r} ({exc.__class__.__name__}: {_first_line(exc)})") from None
     for part in attribute.split("."):
@@ -69,10 +73,8 @@ def _first_line(exc: BaseException) -> str:
     return lines[0][:200] if lines else ""
 
 
-def build(entry: PluginSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: PluginSpec, shape: Shape, domain: tuple[float, float], seed: int) -> nn.Module:
     from torch import nn
-
-    from relukan_bench.seeding import seeded
 
     factory = resolve(entry.factory)
     with seeded(seed):
@@ -82,7 +84,7 @@ def build(entry: PluginSpec, shape: Any, domain: tuple[float, float], seed: int)
     return model
 
 
-def check(entry: PluginSpec, shapes: Sequence[Any], domain: tuple[float, float]) -> None:
+def check(entry: PluginSpec, shapes: Sequence[Shape], domain: tuple[float, float]) -> None:
     """Build the model for every shape and run it on two inputs; EntryError unless it maps
     (2, width[0]) to (2, width[-1]) floating-point outputs."""
     import torch

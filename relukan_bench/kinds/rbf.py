@@ -4,10 +4,14 @@ linear map over them and a SiLU base branch."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from relukan_bench.kinds import ModelKind, Size, edges, named
+from relukan_bench.kinds import ModelKind, Shape, Size, edges, named, pair
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, GridRange, ModelEntry, Name, Optimizer, PositiveFloat
+from relukan_bench.seeding import seeded
+
+if TYPE_CHECKING:
+    from relukan_bench.models.rbf import RBFKAN
 
 
 class RBFSpec(ModelEntry):
@@ -26,18 +30,17 @@ class RBFSpec(ModelEntry):
     cuda_graph: CudaGraph = False
 
 
-def build(entry: RBFSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: RBFSpec, shape: Shape, domain: tuple[float, float], seed: int) -> RBFKAN:
     """G + k centres per input (as many coefficients per edge as a ReLU-KAN's); the grid range
     is the entry's, not the data domain (FastKAN's centres lie where its LayerNorm puts inputs)."""
     from relukan_bench.models.rbf import RBFKAN
-    from relukan_bench.seeding import seeded
 
     with seeded(seed):
-        return RBFKAN(shape.width, shape.grid + shape.k, grid_range=tuple(entry.grid_range), layernorm=entry.layernorm,
+        return RBFKAN(shape.width, shape.grid + shape.k, grid_range=pair(entry.grid_range), layernorm=entry.layernorm,
                       use_base_update=entry.use_base_update, init_scale=entry.init_scale)
 
 
-def size(entry: RBFSpec, shape: Any) -> Size:
+def size(entry: RBFSpec, shape: Shape) -> Size:
     """Per layer the RBF weights (in * (G + k) -> out, no bias), the base Linear(in -> out) with
     bias and the LayerNorm's weight and bias (2 in); per sample the two maps' products (the
     Gaussians and the LayerNorm are elementwise, not counted)."""

@@ -6,10 +6,17 @@ implementation: a conv entry's batch runs a grouped Conv2d."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
-from relukan_bench.kinds import ModelKind, Size, StepOptions, edges, named
+from relukan_bench.kinds import ModelKind, Shape, Size, StepOptions, edges, named, pair
 from relukan_bench.schema import LBFGS, Compile, CudaGraph, ModelEntry, Name, Optimizer, PositiveFloat
+from relukan_bench.seeding import seeded
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from relukan_bench.models.batched import BatchedReLUKAN
+    from relukan_bench.models.relukan import ReLUKAN
 
 
 class ReLUKANSpec(ModelEntry):
@@ -26,18 +33,17 @@ class ReLUKANSpec(ModelEntry):
     cuda_graph: CudaGraph | None = None  # on CUDA: capture the step in a CUDA graph; None: impl fast only
 
 
-def build(entry: ReLUKANSpec, shape: Any, domain: tuple[float, float], seed: int) -> Any:
+def build(entry: ReLUKANSpec, shape: Shape, domain: tuple[float, float], seed: int) -> ReLUKAN:
     from relukan_bench.models.relukan import ReLUKAN
-    from relukan_bench.seeding import seeded
 
     with seeded(seed):
-        return ReLUKAN(shape.width, shape.grid, shape.k, train_se=entry.train_se, input_range=tuple(domain), impl=entry.impl)
+        return ReLUKAN(shape.width, shape.grid, shape.k, train_se=entry.train_se, input_range=pair(domain), impl=entry.impl)
 
 
-def batch(models: list[Any]) -> Any:
+def batch(models: list[nn.Module]) -> BatchedReLUKAN:
     from relukan_bench.models.batched import BatchedReLUKAN
 
-    return BatchedReLUKAN(models)
+    return BatchedReLUKAN(cast("list[ReLUKAN]", models))  # what `build` made
 
 
 def step(entry: ReLUKANSpec) -> StepOptions:
@@ -45,7 +51,7 @@ def step(entry: ReLUKANSpec) -> StepOptions:
     return StepOptions(fused=entry.impl == "fast", compile=entry.compile, cuda_graph=graph)
 
 
-def size(entry: ReLUKANSpec, shape: Any) -> Size:
+def size(entry: ReLUKANSpec, shape: Shape) -> Size:
     """Per layer a Linear(in*(G+k) -> out), and s and e (in, G+k) when they train."""
     from relukan_bench.models.relukan import relukan_parameter_count
 
