@@ -84,7 +84,7 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
             if results.shuffled:
                 session.rewrite([exp.rows(result) for result in results.ordered])  # the logs in plan order
             shown = exp.summarize(run_dir, config, results.ordered, session.context)
-            warnings += list(shown.get("warnings", [])) if isinstance(shown, dict) else []
+            warnings += list(shown.warnings)
             warnings += _figures(exp, run_dir, config, results.ordered, shown)
         finally:
             session.close(interrupted)
@@ -171,7 +171,7 @@ class _Progress:
         return len(self.results) * self.steps + sum(self.running.values())
 
 
-def _figures(exp: Any, run_dir: Path, config: Any, results: list[Any], shown: dict[str, Any]) -> list[str]:
+def _figures(exp: Any, run_dir: Path, config: Any, results: list[Any], shown: Any) -> list[str]:
     """Draw the run's figures; a figure that cannot be drawn is a warning, never the end of a
     run whose tables are written."""
     from relukan_bench.errors import failure

@@ -9,6 +9,7 @@ import math
 import sys
 import time
 import zlib
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Iterator, Literal, Sequence
 
 from pydantic import Field
@@ -50,6 +51,14 @@ def _pause(gate: str | None) -> None:
     deadline = time.monotonic() + 120
     while Path(gate).exists() and time.monotonic() < deadline:
         time.sleep(0.01)
+
+
+@dataclass
+class FakeShown:
+    """What the fake's summarize returns: its summary rows (and no warnings)."""
+
+    summary: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
 
 
 class Fake(Experiment):
@@ -113,7 +122,7 @@ class Fake(Experiment):
         unit = result["unit"]
         return f"{unit['item']} seed {unit['seed']}: {unit['error']}" if unit["error"] else None
 
-    def summarize(self, run_dir: Any, config: FakeConfig, results: Sequence[Any], context: Any) -> dict[str, Any]:
+    def summarize(self, run_dir: Any, config: FakeConfig, results: Sequence[Any], context: Any) -> FakeShown:
         from relukan_bench.results import write_csv
 
         totals: dict[str, list[float]] = {}
@@ -121,9 +130,9 @@ class Fake(Experiment):
             totals.setdefault(result["unit"]["item"], []).append(result["unit"]["total"])
         summary = [{"item": item, "n": len(values), "total": sum(values)} for item, values in totals.items()]
         write_csv(run_dir / "summary.csv", ["item", "n", "total"], summary)
-        return {"summary": summary}
+        return FakeShown(summary)
 
-    def figures(self, run_dir: Any, config: FakeConfig, results: Sequence[Any], shown: dict[str, Any]) -> None:
+    def figures(self, run_dir: Any, config: FakeConfig, results: Sequence[Any], shown: FakeShown) -> None:
         time.sleep(config.figures_sleep)
         if config.figures_fail:
             raise ValueError("Data cannot be log-scaled because all values are <= 0.")

@@ -11,8 +11,8 @@ from relukan_bench import compare
 from relukan_bench.cli import app
 from relukan_bench.compare_sides import load
 from relukan_bench.errors import UsageError
-from relukan_bench.experiments import forgetting
 from relukan_bench.experiments.fit import records as fit_records
+from relukan_bench.experiments.forgetting import records as forgetting_records
 from relukan_bench.experiments.speed import records as speed_records
 from relukan_bench.results import read_csv, write_csv
 
@@ -220,7 +220,7 @@ def test_forgetting_compares_three_measures_and_floors_negative_forgetting(tmp_p
     def summary(directory, rows):
         directory.mkdir()
         full = [{"kind": "relukan", "n_seeds": 1, "diverged": 0, "params": 79, **row} for row in rows]
-        write_csv(directory / "summary.csv", forgetting.SUMMARY_COLUMNS, full)
+        write_csv(directory / "summary.csv", forgetting_records.SUMMARY_COLUMNS, full)
         return directory
 
     base = summary(tmp_path / "a", [{"model": "relukan", "learned_mse": 4e-3, "final_mse": 5e-3, "forgetting": 2.6e-3},

@@ -13,7 +13,9 @@ from relukan_bench import fmt, report
 from relukan_bench.experiments import fit, forgetting, speed
 from relukan_bench.experiments.fit import records as fit_records
 from relukan_bench.experiments.fit import report as fit_report
+from relukan_bench.experiments.forgetting import records as forgetting_records
 from relukan_bench.experiments.forgetting import report as forgetting_report
+from relukan_bench.experiments.speed import records as speed_records
 from relukan_bench.experiments.speed import report as speed_report
 from relukan_bench.report import FAILS, HOLDS, PARTLY, SMOKE, UNTESTED, LoadedRun
 from relukan_bench.results import write_csv
@@ -166,7 +168,7 @@ def test_report_of_a_run_that_stopped_after_speed(tmp_path):
                                            "- {name: relukan, kind: relukan}\n- {name: kan, kind: kan}\n")
     (directory / "env.json").write_text(json.dumps({"end_time": "2026-11-28T10:00:05+00:00"}))
     experiment = speed_experiment({"f1": 2.0})
-    write_csv(directory / "summary.csv", speed.SUMMARY_COLUMNS, experiment.summary)
+    write_csv(directory / "summary.csv", speed_records.SUMMARY_COLUMNS, experiment.summary)
     write_csv(directory / "table.csv", ["function", "paper_speedup_cpu", "paper_speedup_gpu"], experiment.table)
     (tmp_path / "env.json").write_text(json.dumps({"interrupted": True, "start_time": "2026-11-28T10:00:00+00:00",
                                                    "end_time": "2026-11-28T10:00:07+00:00"}))
@@ -189,10 +191,10 @@ def test_markdown_table_escapes_pipes():
 
 def test_the_columns_the_report_reads_exist():
     """The report reads these columns from the experiments' tables by name."""
-    assert {"speedup", "ms_per_step", "iqr_rel", "q1_s", "q3_s"} <= set(speed.SUMMARY_COLUMNS)
+    assert {"speedup", "ms_per_step", "iqr_rel", "q1_s", "q3_s"} <= set(speed_records.SUMMARY_COLUMNS)
     assert {"final_test_mse", "final_test_mse_min", "final_test_mse_max", "n_seeds", "diverged"} <= set(fit_records.SUMMARY_COLUMNS)
     assert {"forgotten_fraction", "forgotten_fraction_min", "forgotten_fraction_max", "forgetting", "learned_mse",
-            "final_mse", "max_forgetting", "params"} <= set(forgetting.SUMMARY_COLUMNS)
+            "final_mse", "max_forgetting", "params"} <= set(forgetting_records.SUMMARY_COLUMNS)
 
 
 def test_report_of_a_resumed_run_lists_its_sessions(tmp_path):

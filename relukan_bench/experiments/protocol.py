@@ -21,10 +21,39 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, Protocol, Sequence, TypeVar
+
+if TYPE_CHECKING:
+    from relukan_bench.limits import Demand
+    from relukan_bench.records import Record
+
+ConfigT = TypeVar("ConfigT")  # the experiment's validated config (its `schema`)
+UnitT = TypeVar("UnitT")  # one unit of work: what `plan` lists and `execute` runs
+ResultT = TypeVar("ResultT")  # what `execute` yields per unit
+ShownT = TypeVar("ShownT", bound="Shown")  # what `summarize` returns for `show` and `figures`
 
 Progress = Callable[[Any, int, float], None]  # (unit, steps done in it, train loss or NaN)
+
+
+class Shape(Protocol):
+    """A network shape its models are built for (a function's `FunctionSpec`, forgetting's `NetworkSpec`)."""
+
+    @property
+    def width(self) -> list[int]: ...
+
+    @property
+    def grid(self) -> int: ...
+
+    @property
+    def k(self) -> int: ...
+
+
+class Shown(Protocol):
+    """What every experiment's `summarize` returns: its own typed object, with the lines the run
+    ends with (a figure that could not be drawn)."""
+
+    warnings: list[str]
 
 
 @dataclass(frozen=True)
@@ -79,14 +108,14 @@ class Part:
 
 
 @dataclass
-class Outcome:
+class Outcome(Generic[ConfigT, ShownT]):
     """A finished (or interrupted) run of an experiment, ready to render: its directory, config,
     what `summarize` returned to show, and how it ended."""
 
     experiment: str
     run_dir: Path
-    config: Any
-    shown: dict[str, Any]
+    config: ConfigT
+    shown: ShownT
     interrupted: bool = False
     failed: list[str] = field(default_factory=list)  # "what: why", one per failed unit
     units: tuple[int, int] = (0, 0)  # (finished, planned)
@@ -95,20 +124,26 @@ class Outcome:
     lost: str | None = None  # why the executor lost units (a worker died): the run closed as interrupted
 
 
-class Experiment:
-    """The declaration every experiment fills in. Attributes first, then the hooks."""
+class Experiment(Generic[ConfigT, UnitT, ResultT, ShownT]):
+    """The declaration every experiment fills in: attributes first, then the hooks.
+
+    A declaration subclasses `Experiment[Config, Unit, Result, Shown]` and points each hook it
+    needs at the module function that does the work (`plan = staticmethod(plan.plan)`); the
+    signatures below are what those functions take and return."""
 
     name: str = ""
     rank: int = 100  # the order of commands, of reproduce and of the report
     title: str = ""  # the report's section title
     claim: str = ""  # the paper's claim it tests
-    report: str = ""  # the module of its REPORT.md part: RULE, section(exp, run_dir), verdict(exp), optionally verdicts(exp)
+    # its REPORT.md part, a module with RULE, section(exp, run_dir), verdict(exp) and optionally verdicts(exp)
+    report: ModuleType | None = None
     help: str = ""  # the command's help: first line, blank line, what it writes
-    schema: type = object  # the config class
     quick: tuple[str, ...] = ()  # `--quick`: overrides for a smoke run
     quick_help: str = "Smoke run: a handful of steps."
-    tables: Mapping[str, type] = MappingProxyType({})  # per-unit logs (record classes) in the order a unit is written; the last commits it
-    summaries: Mapping[str, type] = MappingProxyType({})  # the derived tables of fixed columns (record classes), rewritten after every unit
+    # per-unit logs (record classes) in the order a unit is written; the last commits it
+    tables: Mapping[str, type[Record]] = MappingProxyType({})
+    # the derived tables of fixed columns (record classes), rewritten after every unit
+    summaries: Mapping[str, type[Record]] = MappingProxyType({})
     # the derived tables whose columns depend on the config: column templates in order (`{M}`:
     # a model's name) -> str, int, float or bool, as docs/outputs.md gives them (relukan_bench.loading)
     layouts: Mapping[str, Mapping[str, type]] = MappingProxyType({})
@@ -128,20 +163,25 @@ class Experiment:
     compare_tables: tuple[CompareTable, ...] = ()
     parts: tuple[Part, ...] = ()  # further run directories of `reproduce`, after its own
 
+    @property
+    def schema(self) -> type[ConfigT]:
+        """The config class (a property: pydantic is imported when a command needs it, not for --help)."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ running
     def devices(self, choice: str) -> list[str]:
         from relukan_bench.devices import resolve_device
 
         return [resolve_device(choice)]
 
-    def shapes(self, config: Any) -> list[Any]:
+    def shapes(self, config: ConfigT) -> Sequence[Shape]:
         """The network shapes its models are built for (what a plugin is checked on)."""
-        return list(config.functions)
+        raise NotImplementedError
 
-    def domain(self, config: Any) -> tuple[float, float]:
-        return tuple(config.data.domain)
+    def domain(self, config: ConfigT) -> tuple[float, float]:
+        raise NotImplementedError
 
-    def reproduce_config(self) -> tuple[Any, str | None]:
+    def reproduce_config(self) -> tuple[Path | None, str | None]:
         """The config `reproduce` runs (None: the default one), and a note for the user when a
         fuller one exists but cannot run here (what to prepare for it)."""
         return None, None
@@ -151,63 +191,63 @@ class Experiment:
         once (fit: a tuned model by its selected candidate, under its own name)."""
         return list(summary)
 
-    def context(self, config: Any) -> Any:
+    def context(self, config: ConfigT) -> object:
         """What the run needs beside its config, read before anything is written (the paper's numbers)."""
         return None
 
-    def demand(self, config: Any, devices: Sequence[str]) -> Any:
-        """What `config` asks of the machine, a `relukan_bench.limits.Demand` computed by
-        arithmetic alone (never by building the plan): refused before anything is written
-        when it is more than a run may ask for."""
+    def demand(self, config: ConfigT, devices: Sequence[str]) -> Demand:
+        """What `config` asks of the machine, computed by arithmetic alone (never by building
+        the plan): refused before anything is written when it is more than a run may ask for."""
         raise NotImplementedError
 
-    def plan(self, config: Any, devices: Sequence[str]) -> list[Any]:
+    def plan(self, config: ConfigT, devices: Sequence[str]) -> list[UnitT]:
         raise NotImplementedError
 
-    def due(self, config: Any, units: Sequence[Any], finished: Sequence[Any]) -> list[Any]:
+    def due(self, config: ConfigT, units: Sequence[UnitT], finished: Sequence[ResultT]) -> list[UnitT]:
         """Of the planned `units`, those wanted once the `finished` results are in (a run in
         stages: fit's `tune_seeds` trains a chosen candidate's other seeds after the choice).
         The runner asks again after each stage, until nothing new is due."""
         return list(units)
 
-    def key(self, row: dict[str, Any]) -> Any:
+    def key(self, row: dict[str, Any], /) -> UnitT:
         """The unit a row of any of its per-unit logs belongs to."""
         raise NotImplementedError
 
-    def steps(self, config: Any) -> int:
+    def steps(self, config: ConfigT) -> int:
         """Progress steps per unit (1: progress counts units)."""
         return 1
 
-    def execute(self, config: Any, devices: Sequence[str], units: Sequence[Any], progress: Progress) -> Iterator[Any]:
+    def execute(self, config: ConfigT, devices: Sequence[str], units: Sequence[UnitT], progress: Progress
+                ) -> Iterator[ResultT]:
         """Run `units`; yield one result per unit as it finishes. Writes nothing."""
         raise NotImplementedError
 
-    def tasks(self, config: Any, units: Sequence[Any]) -> list[list[Any]]:
+    def tasks(self, config: ConfigT, units: Sequence[UnitT]) -> list[list[UnitT]]:
         """`units` cut into pieces that share nothing, for parallel workers, the longest
         expected first: each piece's `execute` gives the results a serial run gives them."""
         return [[unit] for unit in units]
 
-    def rows(self, result: Any) -> dict[str, list[dict[str, Any]]]:
+    def rows(self, result: ResultT) -> dict[str, list[dict[str, Any]]]:
         """A finished unit's rows, per table of `tables`."""
         raise NotImplementedError
 
-    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[Any]:
+    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[ResultT]:
         """The results of units an earlier session finished, from their logs."""
         raise NotImplementedError
 
-    def failure(self, result: Any) -> str | None:
+    def failure(self, result: ResultT) -> str | None:
         """`what: why` when the unit failed, else None."""
         raise NotImplementedError
 
-    def label(self, unit: Any) -> str:
+    def label(self, unit: UnitT) -> str:
         return str(unit)
 
-    def summarize(self, run_dir: Path, config: Any, results: Sequence[Any], context: Any) -> dict[str, Any]:
-        """Write the derived tables (after every unit); return what `show` needs (and, under
-        "warnings", lines the run ends with, as for figures that failed)."""
-        return {}
+    def summarize(self, run_dir: Path, config: ConfigT, results: Sequence[ResultT], context: Any) -> ShownT:
+        """Write the derived tables (after every unit); return what `show` needs (and, as its
+        `warnings`, lines the run ends with, as for figures that failed)."""
+        raise NotImplementedError
 
-    def figures(self, run_dir: Path, config: Any, results: Sequence[Any], shown: dict[str, Any]) -> None:
+    def figures(self, run_dir: Path, config: ConfigT, results: Sequence[ResultT], shown: ShownT) -> None:
         """Draw the run's figures (at the end), with what the last `summarize` returned."""
 
     # ------------------------------------------------------------------ comparing
@@ -227,28 +267,30 @@ class Experiment:
         return set()
 
     # ------------------------------------------------------------------ showing
-    def show(self, outcome: Outcome) -> list[Any]:
+    def show(self, outcome: Outcome[ConfigT, ShownT]) -> list[object]:
         """Rich renderables for the terminal."""
         return []
 
     @property
     def rule(self) -> str:
         """How its verdict is decided, for the report."""
-        return importlib.import_module(self.report).RULE if self.report else ""
+        return str(self.report.RULE) if self.report else ""
 
     def section(self, exp: Any, run_dir: Path) -> str:
         """The report's section (markdown) from a run directory read back (report.LoadedRun)."""
-        return importlib.import_module(self.report).section(exp, run_dir) if self.report else ""
+        return str(self.report.section(exp, run_dir)) if self.report else ""
 
     def verdict(self, exp: Any) -> Any:
         """The report's verdict on `claim` (report.Verdict)."""
-        return importlib.import_module(self.report).verdict(exp)
+        if self.report is None:
+            raise NotImplementedError(f"{self.name} declares no report")
+        return self.report.verdict(exp)
 
     def verdicts(self, exp: Any) -> list[Any]:
         """The report's verdicts: its report module's `verdicts(exp)` where it has one (the claim
         stated in several ways, one per run directory of the experiment), else `[verdict(exp)]`."""
-        module = importlib.import_module(self.report)
-        return list(module.verdicts(exp)) if hasattr(module, "verdicts") else [module.verdict(exp)]
+        module = self.report
+        return list(module.verdicts(exp)) if module is not None and hasattr(module, "verdicts") else [self.verdict(exp)]
 
 
 _extra: dict[str, Experiment] = {}

@@ -174,7 +174,7 @@ def test_every_pykan_version_and_mode_in_one_run(pykan_home, tmp_path):
         assert all(r[c] > 0 for c in ("forward_ms", "backward_ms", "optimizer_ms", "peak_memory_mb")), r
     params = {r["model"]: r["params"] for r in raw}
     assert params["kan-default"] > params["kan"]  # default mode trains the symbolic branch's parameters too
-    summary = {r["model"]: r for r in outcome.shown["summary"]}
+    summary = {r["model"]: r for r in outcome.shown.summary}
     assert summary["kan-0.0.5"]["pykan_version"] == "0.0.5" and summary["kan-0.1.2"]["pykan_mode"] == "default"
     assert all(summary[m]["peak_memory_mb"] > 0 for m in summary)
     from relukan_bench.report import load_experiment

@@ -31,43 +31,37 @@ together and, as `seconds`, their equal share of the group's time.
     summary = summarize([r.run for r in results])
 
 This module is the declaration; the rest lives beside it: records.py (the tables), config.py,
-target.py, plan.py (the units and the runs), summary.py (scores and statistics), figures.py,
-tables.py (the summary table), compare.py, report.py and peers.py (REPORT.md).
+target.py, plan.py (the units and the runs), run.py (the runner's hooks), summary.py (scores and
+statistics), shown.py (what a finished run writes and shows), figures.py, tables.py (the summary
+table), compare.py, report.py and peers.py (REPORT.md).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import relukan_bench.experiments.forgetting.compare as read
-from relukan_bench.experiments.forgetting.figures import figures as draw_figures
-from relukan_bench.experiments.forgetting.plan import RunResult, Unit, iter_forgetting, key, together
-from relukan_bench.experiments.forgetting.plan import plan as full_plan
+from relukan_bench.experiments.forgetting import report, run, shown
+from relukan_bench.experiments.forgetting.plan import RunResult, Unit, key, together
 from relukan_bench.experiments.forgetting.records import (
-    SUMMARY_COLUMNS,
     CurveRecord,
     MatrixRecord,
     PredictionRecord,
     RunRecord,
     SummaryRecord,
 )
-from relukan_bench.experiments.forgetting.summary import summarize
-from relukan_bench.experiments.forgetting.tables import summary_table
-from relukan_bench.experiments.forgetting.target import zero_mse
-from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, Part, rows_by_unit, seed_list
-from relukan_bench.experiments.seed_groups import tasks
-from relukan_bench.kinds import kind_of, size_row
-from relukan_bench.limits import Demand
-from relukan_bench.results import write_csv
-from relukan_bench.tables import to_rich
+from relukan_bench.experiments.forgetting.shown import ForgettingShown
+from relukan_bench.experiments.protocol import CompareTable, Option, Part, seed_list
+from relukan_bench.experiments.seeded import SeededRuns
 
 if TYPE_CHECKING:
     from relukan_bench.experiments.forgetting.config import ForgettingConfig
 
 
-class Forgetting(Experiment):
+class Forgetting(SeededRuns["ForgettingConfig", Unit, RunResult, ForgettingShown]):
     name, rank, title = "forgetting", 2, "Catastrophic forgetting"
-    report = f"{__name__}.report"  # its REPORT.md part: RULE, section, verdict
+    report = report  # its REPORT.md part: RULE, section, verdict
     claim = "ReLU-KAN avoids catastrophic forgetting"
     help = ("Learn five Gaussian peaks one after another and measure how much each model forgets.\n\n"
             "Writes config.yaml, env.json, runs.csv (one row per model and seed), matrix.csv (MSE on every segment after "
@@ -78,7 +72,7 @@ class Forgetting(Experiment):
     quick = ("train.steps_per_phase=10", "seeds=[0]")
 
     @property
-    def schema(self) -> type:
+    def schema(self) -> type[ForgettingConfig]:
         from relukan_bench.experiments.forgetting.config import ForgettingConfig  # here: pydantic would slow --help
 
         return ForgettingConfig
@@ -87,7 +81,6 @@ class Forgetting(Experiment):
     summaries = {"summary": SummaryRecord}
     parts = (Part("forgetting-peers", "forgetting", "forgetting-peers", "which of the field's KANs forgets least",
                   flag="peers"),)
-    units_name = "training runs"
     selects = ("models",)
 
     options = (Option("--seeds", "seeds", "Seeds of initialisation, e.g. 0,1,2: one run of every phase per seed.",
@@ -99,76 +92,20 @@ class Forgetting(Experiment):
     #: forgetting can be zero or negative (a later phase helped an earlier segment); ratios are
     #: taken of max(forgetting, 1e-4), about 0.06% of a wiped-out segment's MSE.
     floors = {"forgetting": 1e-4}
+    compare_tables = (CompareTable("summary.csv", frozenset({"model", "learned_mse", "final_mse", "forgetting", "n_seeds"}),
+                                   read.forgetting_summary),)
 
-    @property
-    def compare_tables(self) -> tuple[CompareTable, ...]:
-        return (CompareTable("summary.csv", frozenset({"model", "learned_mse", "final_mse", "forgetting", "n_seeds"}),
-                             read.forgetting_summary),)
+    # the runner's hooks (run.py), the summary and what is shown (shown.py)
+    shapes, domain, demand = staticmethod(run.shapes), staticmethod(run.domain), staticmethod(run.demand)
+    plan, steps, execute = staticmethod(run.plan), staticmethod(run.steps), staticmethod(run.execute)
+    rows, rebuild = staticmethod(run.rows), staticmethod(run.rebuild)
+    key, label, together = staticmethod(key), staticmethod(run.label), staticmethod(together)
+    summarize, figures, show = staticmethod(shown.summarize), staticmethod(shown.figures), staticmethod(shown.show)
 
     def compare_note(self, metrics: Sequence[str], paper: bool) -> str:
         floor = self.floors["forgetting"]
         return (f"learned MSE, final MSE and forgetting, medians over seeds (lower is better), compared as ratios on a "
                 f"log scale; forgetting below {floor:g} counts as {floor:g}")
-
-    def shapes(self, config: ForgettingConfig) -> list[Any]:
-        return [config.network]
-
-    def demand(self, config: ForgettingConfig, devices: Sequence[str]) -> Any:
-        data, train = config.data, config.train
-        units = len(config.models) * len(config.seeds)
-        at_once = len(config.seeds) if train.batch_seeds and any(kind_of(m).batch for m in config.models) else 1
-        steps = data.segments * train.steps_per_phase
-        return Demand(units, "models x seeds", units * steps * data.points,
-                      "those units x data.segments x train.steps_per_phase x data.points",
-                      data.points * at_once, "data.points" + (" x seeds (trained at once)" if at_once > 1 else ""),
-                      units * (steps // train.log_every + data.segments) * data.segments,
-                      "those units x (data.segments x train.steps_per_phase / train.log_every) x data.segments")
-
-    def plan(self, config: ForgettingConfig, devices: Sequence[str]) -> list[Unit]:
-        return full_plan(config)
-
-    def key(self, row: dict[str, Any]) -> Unit:
-        return key(row)
-
-    def steps(self, config: ForgettingConfig) -> int:
-        return config.data.segments * config.train.steps_per_phase
-
-    def execute(self, config: ForgettingConfig, devices: Sequence[str], units: Sequence[Unit], progress: Any) -> Iterator[RunResult]:
-        return iter_forgetting(config, devices[0], progress, units)
-
-    def tasks(self, config: ForgettingConfig, units: Sequence[Unit]) -> list[list[Unit]]:
-        return tasks(full_plan(config), units, config, together)
-
-    def rows(self, result: RunResult) -> dict[str, list[dict[str, Any]]]:
-        return {"matrix": result.matrix, "predictions": result.predictions, "curves": result.curves, "runs": [result.run]}
-
-    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[RunResult]:
-        return [RunResult(run, matrix=rows["matrix"], predictions=rows["predictions"], curves=rows["curves"])
-                for run, rows in rows_by_unit(loaded, "runs", key)]
-
-    def failure(self, result: RunResult) -> str | None:
-        run = result.run
-        return f"{run['model']} seed {run['seed']}: {run['error']}" if run.get("error") else None
-
-    def label(self, unit: Unit) -> str:
-        return f"{unit.model} seed {unit.seed}"
-
-    def summarize(self, run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult], context: Any) -> dict[str, Any]:
-        summary = summarize([r.run for r in results])
-        entries = {m.name: m for m in config.models}
-        for row in summary:  # from the config, not the logs: runs logged before the column existed resume as they were
-            row["sized"] = size_row(entries[row["model"]], config.network)["sized"] if row["model"] in entries else None
-        write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
-        return {"summary": summary}
-
-    def figures(self, run_dir: Any, config: ForgettingConfig, results: Sequence[RunResult], shown: dict[str, Any]) -> None:
-        if any(r.matrix for r in results):
-            draw_figures(run_dir, config, [r for r in results if r.matrix])
-
-    def show(self, outcome: Any) -> list[Any]:
-        config = outcome.config
-        return [to_rich(summary_table(outcome.shown["summary"], zero_mse(config.data), config.data.segments, config.train.steps_per_phase,
-                                      config.train.lr, {m.name: m.kind for m in config.models}))]
 
 
 EXPERIMENT = Forgetting()

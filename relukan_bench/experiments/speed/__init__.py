@@ -1,8 +1,8 @@
 """The speed experiment (docs/paper.md, "Speed"): its declaration. The folder's modules hold
 the rest: `records` (raw.csv, summary.csv, decomposition.csv), `plan` (the units and their
-execution), `measure` (one timed unit), `summary` (statistics and the decomposition), `paper`
-(the paper's claim, speedups and layout), `config`, `figures`, `tables` (terminal),
-`compare`, `report` and `peers`.
+execution), `run` (the runner's hooks), `measure` (one timed unit), `summary` (statistics and
+the decomposition), `paper` (the paper's claim, speedups and layout), `shown` (what a finished
+run writes and shows), `config`, `figures`, `tables` (terminal), `compare`, `report` and `peers`.
 
 For every device, function, repeat and model: a freshly initialised model and optimizer,
 `timing.warmup_steps` untimed training steps, then `train.steps` timed ones. The whole step is
@@ -17,38 +17,28 @@ runs are seeded, repeated and summarised by median and quartiles, the thread cou
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import relukan_bench.experiments.speed.compare as read
-from relukan_bench import pykan_envs, resources
 from relukan_bench.devices import resolve_devices
 from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, Part
-from relukan_bench.experiments.speed.figures import figure
-from relukan_bench.experiments.speed.measure import PROBE_FRACTION
-from relukan_bench.experiments.speed.paper import CLAIM, TABLE_LAYOUT, paper_speedups, paper_table, table_columns
-from relukan_bench.experiments.speed.plan import Unit, _seconds_label, iter_speed, key, plan, samples_of
-from relukan_bench.experiments.speed.records import (
-    DECOMPOSITION_COLUMNS,
-    SUMMARY_COLUMNS,
-    DecompositionRecord,
-    RawRecord,
-    SummaryRecord,
-)
-from relukan_bench.experiments.speed.summary import decompose, summarize
-from relukan_bench.experiments.speed.tables import decomposition_table, inference_table, speed_table
-from relukan_bench.kinds import kind_of, roles
-from relukan_bench.limits import Demand
-from relukan_bench.results import read_csv, write_csv
+from relukan_bench.experiments.speed import report, run, shown
+from relukan_bench.experiments.speed.paper import CLAIM, TABLE_LAYOUT
+from relukan_bench.experiments.speed.plan import Unit, _seconds_label, key, plan
+from relukan_bench.experiments.speed.records import DecompositionRecord, RawRecord, SummaryRecord
+from relukan_bench.experiments.speed.shown import SpeedShown
 from relukan_bench.safe_files import present
 
 if TYPE_CHECKING:
+    from relukan_bench.compare_sides import Side
     from relukan_bench.experiments.speed.config import SpeedConfig
 
 
-class Speed(Experiment):
+class Speed(Experiment["SpeedConfig", Unit, dict[str, Any], SpeedShown]):
     name, rank, title = "speed", 0, "Speed"
-    report = f"{__name__}.report"  # its REPORT.md part: RULE, section, verdict
+    report = report  # its REPORT.md part: RULE, section, verdict
     claim = CLAIM
     help = ("Time ReLU-KAN and the original KAN on the paper's five speed functions.\n\n"
             "Writes config.yaml, env.json, raw.csv (every repeat), summary.csv (median, quartiles, speedup over the "
@@ -57,8 +47,8 @@ class Speed(Experiment):
     quick = ("train.steps=5", "timing.repeats=1", "timing.warmup_steps=1")
 
     @property
-    def schema(self) -> type:
-        from relukan_bench.experiments.speed.config import SpeedConfig
+    def schema(self) -> type[SpeedConfig]:
+        from relukan_bench.experiments.speed.config import SpeedConfig  # here: pydantic would slow --help
 
         return SpeedConfig
 
@@ -81,23 +71,29 @@ class Speed(Experiment):
         Option("--seed", "seed", "Base seed of data and initialisation.", int, 0),
     )
 
-    def devices(self, choice: str) -> list[str]:
-        return resolve_devices(choice)
+    devices = staticmethod(resolve_devices)
 
     compare_keys = ("function", "model", "device")
     compare_metrics = ("ms_per_step", "speedup")
     compare_first_only = True
     higher_is_better = {"ms_per_step": False, "speedup": True}
     tested_metrics = ("ms_per_step",)
+    compare_tables = (
+        CompareTable("raw.csv", frozenset({"function", "model", "device", "repeat", "ms_per_step"}), read.speed_raw),
+        CompareTable("summary.csv", frozenset({"function", "model", "device", "median_s", "ms_per_step"}), read.speed_summary),
+        CompareTable("speed.csv", frozenset({"function", "expression", "kan_cpu_s", "relukan_cpu_s"}), read.paper_speed,
+                     paper=True),
+        CompareTable("table.csv", frozenset({"function", "paper_speedup_cpu"}), read.speed_table),
+    )
+    paper_keys = staticmethod(read.paper_keys)
 
-    @property
-    def compare_tables(self) -> tuple[CompareTable, ...]:
-        return (
-            CompareTable("raw.csv", frozenset({"function", "model", "device", "repeat", "ms_per_step"}), read.speed_raw),
-            CompareTable("summary.csv", frozenset({"function", "model", "device", "median_s", "ms_per_step"}), read.speed_summary),
-            CompareTable("speed.csv", frozenset({"function", "expression", "kan_cpu_s", "relukan_cpu_s"}), read.paper_speed, paper=True),
-            CompareTable("table.csv", frozenset({"function", "paper_speedup_cpu"}), read.speed_table),
-        )
+    # the runner's hooks (run.py), the summary and what is shown (shown.py)
+    shapes, domain, context = staticmethod(run.shapes), staticmethod(run.domain), staticmethod(run.context)
+    reproduce_config, demand = staticmethod(run.reproduce_config), staticmethod(run.demand)
+    plan, key, label = staticmethod(plan), staticmethod(key), staticmethod(_seconds_label)
+    execute, rows, rebuild, failure = staticmethod(run.execute), staticmethod(run.rows), staticmethod(run.rebuild), \
+        staticmethod(run.failure)
+    summarize, figures, show = staticmethod(shown.summarize), staticmethod(shown.figures), staticmethod(shown.show)
 
     def compare_candidates(self, paper: bool) -> tuple[str, ...]:
         return ("speedup",) if paper else self.compare_metrics
@@ -108,82 +104,9 @@ class Speed(Experiment):
                     + ("; against the paper speedups are compared, never seconds" if paper else ""))
         return "ms per training step, median over repeats (lower is better)"
 
-    def compare_run(self, side: Any, directory: Any, load_csv: Any) -> None:
+    def compare_run(self, side: Side, directory: Path, load_csv: Callable[[Path, Path], Side]) -> None:
         if present(directory / "raw.csv"):  # the raw repeats, for the significance test (read, or refused)
             side.metrics["ms_per_step"] = load_csv(directory / "raw.csv", directory).metrics["ms_per_step"]
-
-    def paper_keys(self, paper_rows: Sequence[dict[str, str]], config_path: Any) -> set[tuple[str, ...]]:
-        return read.paper_keys(paper_rows, config_path)
-
-    def reproduce_config(self) -> tuple[Any, str | None]:
-        """configs/speed-baselines.yaml when the environments of its pykan versions are
-        prepared; else the default config and how to prepare them."""
-        from relukan_bench.experiments.speed.config import BASELINES_CONFIG, baseline_versions
-
-        path = resources.configs_dir() / BASELINES_CONFIG
-        versions = baseline_versions(path)
-        if pykan_envs.missing(versions):
-            return None, (f"speed times the installed pykan only; to time it against pykan {', '.join(versions)} too "
-                          f"(configs/{BASELINES_CONFIG}), {pykan_envs.install_hint(pykan_envs.missing(versions))}")
-        return resources.display_path(path), None
-
-    def context(self, config: SpeedConfig) -> dict[tuple[str, str], float]:
-        return paper_speedups(read_csv(resources.paper_dir() / "speed.csv"), config)
-
-    def demand(self, config: SpeedConfig, devices: Sequence[str]) -> Any:
-        units = len(devices) * len(config.functions) * config.timing.repeats * len(config.models)
-        samples = max(samples_of(config, f) for f in config.functions)
-        probe = PROBE_FRACTION if config.timing.max_step_seconds is not None else 1
-        return Demand(units, "devices x functions x timing.repeats x models",
-                      units * (config.timing.warmup_steps + config.train.steps) * samples,
-                      "those units x (timing.warmup_steps + train.steps) x samples (the largest batch)",
-                      config.data.samples, "data.samples",
-                      units, "devices x functions x timing.repeats x models", probe=probe)
-
-    def plan(self, config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
-        return plan(config, devices)
-
-    def key(self, row: dict[str, Any]) -> Unit:
-        return key(row)
-
-    def execute(self, config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit], progress: Any) -> Iterator[dict[str, Any]]:
-        return iter_speed(config, devices, units, lambda unit: progress(unit, 0, math.nan))
-
-    def rows(self, result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-        return {"raw": [result]}
-
-    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-        return list(loaded["raw"])
-
-    def failure(self, result: dict[str, Any]) -> str | None:
-        if not result.get("error"):
-            return None
-        return f"{result['function']} {result['model']} on {result['device']}, repeat {result['repeat'] + 1}: {result['error']}"
-
-    def label(self, unit: Unit) -> str:
-        return _seconds_label(unit)
-
-    def summarize(self, run_dir: Any, config: SpeedConfig, results: Sequence[dict[str, Any]], context: Any) -> dict[str, Any]:
-        model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
-        summary = summarize(results, config.baseline)
-        write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
-        write_csv(run_dir / "table.csv", table_columns(model_names, config.baseline),
-                  paper_table(summary, function_names, model_names, context))
-        efforts = {m.name: kind_of(m).step(m) for m in config.models}
-        split = decompose(summary, roles(config.models), config.baseline, efforts)
-        if split:
-            write_csv(run_dir / "decomposition.csv", DECOMPOSITION_COLUMNS, split)
-        return {"summary": summary, "paper": context, "split": split}
-
-    def figures(self, run_dir: Any, config: SpeedConfig, results: Sequence[dict[str, Any]], shown: dict[str, Any]) -> None:
-        if any(not r.get("error") for r in results):
-            figure(run_dir, config, shown["summary"], shown["paper"])
-
-    def show(self, outcome: Any) -> list[Any]:
-        shown, config = outcome.shown, outcome.config
-        tables = [speed_table(shown["summary"], config.baseline, shown["paper"], config.train.steps)]
-        tables += [table for table in [inference_table(shown["summary"], config.baseline)] if table]
-        return tables + ([decomposition_table(shown["split"])] if shown["split"] else [])
 
 
 EXPERIMENT = Speed()
