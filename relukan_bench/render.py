@@ -10,7 +10,7 @@ error message) is ever taken for a style."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from relukan_bench import fmt
 from relukan_bench.tables import Cell, Column, Table, below, styled
@@ -28,7 +28,7 @@ def times(value: float | None) -> str:
     return "inf" if math.isinf(value) else f"{value:.2f}x"
 
 
-def finite(value: object) -> bool:
+def finite(value: object) -> TypeGuard[float]:
     """Whether `value` is a finite number (None, NaN, a string: not)."""
     return isinstance(value, (int, float)) and math.isfinite(value)
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeGuard
 
 from relukan_bench import fmt
 from relukan_bench.results import read_csv
@@ -209,11 +209,12 @@ def _missing(experiments: dict[str, LoadedRun | None], flags: dict[str, bool]) -
 
 
 # ----------------------------------------------------------------------------- formatting
-def finite(value: Any) -> bool:
+def finite(value: object) -> TypeGuard[float]:
+    """Whether `value` is a finite float (a CSV cell read as a number; None, NaN, an int: not)."""
     return isinstance(value, float) and math.isfinite(value)
 
 
-def span(values: Sequence[float], style: Callable[[float], str] = fmt.times) -> str:
+def span(values: Sequence[float | None], style: Callable[[float], str] = fmt.times) -> str:
     """`a to b` for the finite values, or the one value."""
     numbers = [v for v in values if finite(v)]
     if not numbers:
@@ -222,7 +223,7 @@ def span(values: Sequence[float], style: Callable[[float], str] = fmt.times) -> 
     return style(low) if low == high else f"{style(low)} to {style(high)}"
 
 
-def geomean(values: Sequence[float]) -> float:
+def geomean(values: Sequence[float | None]) -> float:
     from statistics import geometric_mean
 
     positive = [v for v in values if finite(v) and v > 0]

@@ -124,7 +124,7 @@ def time_table(run: LoadedRun, models: list[str], key: str = "e4") -> str:
 
 def _sources(run: LoadedRun) -> str:
     """Where the step times came from: the speed run beside this one (named), this run, or both."""
-    found = sorted({r.get("step_source") for r in run.summary if r.get("step_source")})
+    found = sorted({r["step_source"] for r in run.summary if r.get("step_source")})
     named = run.config.get("step_times")
     return " and ".join(f"the speed run `{named}/`" if s == "speed run" and named else s for s in found) or "unknown"
 

@@ -245,7 +245,7 @@ def _kept(exp: LoadedRun) -> str:
     tuned ReLU-KAN and KAN kept, most often first."""
     if not _tuned(exp):
         return ""
-    said = []
+    said: list[str] = []
     for model, name in ((exp.relukan(), "ReLU-KAN"), (exp.kan(), "KAN")):
         counts = Counter(r.get("candidate") for r in exp.summary if r["model"] == model and r.get("candidate"))
         cells = [f"`{label}` ({n}{' functions' if not said and index == 0 else ''})"

@@ -53,7 +53,8 @@ def verdict(exp: LoadedRun | None) -> Verdict:
     rows = {r["model"]: r for r in exp.summary}
     mine = rows[exp.relukan()]
     median = mine["forgotten_fraction"]
-    highest = mine.get("forgotten_fraction_max") if finite(mine.get("forgotten_fraction_max")) else median
+    top = mine.get("forgotten_fraction_max")
+    highest = top if finite(top) else median
     if not finite(median):
         outcome = FAILS
     else:

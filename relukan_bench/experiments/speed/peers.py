@@ -9,7 +9,7 @@ A KAN is every model whose role is not "control" (the MLP and the floor are cont
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from relukan_bench import fmt
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite
@@ -55,7 +55,7 @@ def _rows(run: LoadedRun, function: str, device: str) -> dict[str, dict[str, Any
     return {r["model"]: r for r in run.summary if r["function"] == function and r["device"] == device}
 
 
-def _timed(row: dict[str, Any] | None, metric: str = "median_s") -> bool:
+def _timed(row: dict[str, Any] | None, metric: str = "median_s") -> TypeGuard[dict[str, Any]]:
     return row is not None and not row.get("too_slow") and finite(row.get(metric))
 
 
@@ -105,7 +105,7 @@ def shape_table(run: LoadedRun, function: str, device: str) -> str:
     """Every model on one shape: size, effort, training and inference time, their ratios."""
     rows = _rows(run, function, device)
     relukan, floor = run.relukan(), _floor(run)
-    base, bottom = rows.get(relukan), rows.get(floor) if floor else None
+    base, bottom = rows.get(relukan) if relukan is not None else None, rows.get(floor) if floor else None
     table = Table("", "", [Column("model", "left")],
                   [Column(name) for name in ("params", "MACs/sample", "effort", "train ms/step (IQR)", "x ReLU-KAN",
                                              "x floor", "infer ms", "x ReLU-KAN", "x floor", "peak MiB train/infer")])
@@ -117,7 +117,7 @@ def shape_table(run: LoadedRun, function: str, device: str) -> str:
 
 def _label(run: LoadedRun, function: str) -> str:
     row = next((r for r in run.summary if r["function"] == function), {})
-    entry = next((f for f in run.config.get("functions", []) if f.get("name") == function), {})
+    entry: dict[str, Any] = next((f for f in run.config.get("functions", []) if f.get("name") == function), {})
     batch = row.get("samples") or entry.get("samples") or run.config.get("data", {}).get("samples")
     return f"{function} {entry.get('width', '')} batch {int(batch) if finite(batch) else batch}"
 
@@ -134,9 +134,10 @@ def overview(run: LoadedRun) -> str:
         order = _order(run, rows)
         rank = f"{order.index(relukan) + 1} of {len(order)}" if relukan in order else "not timed"
         table.add_row([_label(run, function), device,
-                     f"`{train}` {rows[train]['ms_per_step']:.3g} ms" if train else "",
+                       f"`{train}` {rows[train]['ms_per_step']:.3g} ms" if train else "",
                        f"`{infer}` {rows[infer]['infer_ms']:.3g} ms" if infer else "", rank,
-                       _ratio(rows.get(train), rows.get(relukan), False) if train else ""])
+                       _ratio(rows.get(train), rows.get(relukan) if relukan is not None else None, False)
+                       if train else ""])
     return table.to_markdown()
 
 
@@ -165,7 +166,8 @@ def harness_sentence(run: LoadedRun) -> str:
                      f"(itself and the peers), {rows[model]['ms_per_step']:.3g} ms a step{behind}")
     slow = [m for m in _kans(run) if rows.get(m, {}).get("too_slow")]
     tail = f" ({', '.join(f'`{m}`' for m in slow)}: too slow to time)" if slow else ""
-    last = (_order(run, rows) or [None])[-1]
+    timed = _order(run, rows)
+    last = timed[-1] if timed else None
     tail += f"; the slowest KAN timed there is `{last}`, {rows[last]['ms_per_step']:.3g} ms a step" if last else ""
     return (f"KAN-benchmarking timed ReLU-KAN slowest of all at [1000, 1000, 1], batch 100 ({function} here, {device}): "
             + "; ".join(parts) + f"{tail}. Brackets: quartile ranges.")
@@ -198,7 +200,8 @@ def verdict(exp: LoadedRun | None) -> Verdict | None:
     found = runs(exp)
     if not found:
         return None
-    paper, anyone, shapes, winners = 0, 0, 0, {}
+    paper, anyone, shapes = 0, 0, 0
+    winners: dict[str, int] = {}
     for run in found:
         impls = _impls(run)
         for function, device in _shapes(run):

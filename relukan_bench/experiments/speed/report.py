@@ -31,7 +31,8 @@ def _speed_rows(exp: LoadedRun) -> dict[tuple[str, str, str], dict[str, Any]]:
 def speed_spread(exp: LoadedRun, function: str, model: str, device: str) -> tuple[float, float]:
     """The speedup's quartile range: baseline q1 / model q3 to baseline q3 / model q1."""
     rows = _speed_rows(exp)
-    mine, base = rows.get((function, model, device)), rows.get((function, exp.kan(), device))
+    kan = exp.kan()
+    mine, base = rows.get((function, model, device)), rows.get((function, kan, device)) if kan is not None else None
     if not mine or not base:
         return math.nan, math.nan
     return ratio_range(base, mine)[1:]
@@ -97,7 +98,7 @@ def baseline_label(exp: LoadedRun, model: str) -> str:
     """'pykan 0.0.5, default' from the summary's columns (a run from before they existed: its
     config's mode, or speed)."""
     row = next((r for r in exp.summary if r["model"] == model), {})
-    entry = next((m for m in exp.config.get("models", []) if m.get("name") == model), {})
+    entry: dict[str, Any] = next((m for m in exp.config.get("models", []) if m.get("name") == model), {})
     version = row.get("pykan_version") or entry.get("pykan") or exp.env.get("pykan") or "?"
     return f"pykan {version}, {row.get('pykan_mode') or entry.get('mode') or 'speed'}"
 
@@ -177,7 +178,7 @@ def _baseline_verdict(exp: LoadedRun, kan: str, device: str, speedups: dict[str,
     medians = [v[0] for v in speedups.values()]
     outcome = HOLDS if max(medians) >= HOLDS_AT else PARTLY if min(medians) > 1.0 else FAILS
     theirs = {f: paper.get(f, {}).get(f"paper_speedup_{label}") for f in speedups}
-    both = [speedups[f][0] / theirs[f] for f in speedups if finite(theirs[f])]
+    both = [speedups[f][0] / value for f, value in theirs.items() if finite(value)]
     against = (f"; ours over the paper's, function by function: {span(both)} (geometric mean {fmt.times(geomean(both))})"
                if both else "")
     return (f"- Against `{kan}` ({baseline_label(exp, kan)}) on {device}: ReLU-KAN {span(medians)} faster across "
@@ -245,9 +246,8 @@ def _decomposition_lines(exp: LoadedRun, kan: str) -> list[str]:
 
 def verdict(exp: LoadedRun | None) -> Verdict:
     claim = CLAIM
-    if exp is None or not exp.summary or exp.relukan() is None or exp.kan() is None:
+    if exp is None or not exp.summary or (relukan := exp.relukan()) is None or exp.kan() is None:
         return Verdict("speed", claim, UNTESTED, "Untested: the speed experiment did not produce ReLU-KAN and KAN rows.")
-    relukan = exp.relukan()
     parts, best, all_faster = [], 0.0, True
     for device in dict.fromkeys(r["device"] for r in exp.summary):
         found = [r for r in exp.summary if r["model"] == relukan and r["device"] == device and finite(r.get("speedup"))]
