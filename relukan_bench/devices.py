@@ -49,19 +49,20 @@ def set_ieee_float32() -> Callable[[], None]:
     certain rather than a matter of luck. Without CUDA it changes nothing."""
     import torch
 
-    conv, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
-    if hasattr(conv, "conv") and hasattr(conv.conv, "fp32_precision"):
-        previous = (conv.conv.fp32_precision, matmul.fp32_precision)
-        conv.conv.fp32_precision = matmul.fp32_precision = "ieee"
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    conv = getattr(cudnn, "conv", None)  # torch 2.9 and later; looked up by name: torch's stubs lack it
+    if conv is not None and hasattr(conv, "fp32_precision"):
+        previous = (conv.fp32_precision, matmul.fp32_precision)
+        conv.fp32_precision = matmul.fp32_precision = "ieee"
 
         def restore() -> None:
-            conv.conv.fp32_precision, matmul.fp32_precision = previous
+            conv.fp32_precision, matmul.fp32_precision = previous
     else:  # torch before 2.9
-        previous = (conv.allow_tf32, matmul.allow_tf32)
-        conv.allow_tf32 = matmul.allow_tf32 = False
+        previous = (cudnn.allow_tf32, matmul.allow_tf32)
+        cudnn.allow_tf32 = matmul.allow_tf32 = False
 
         def restore() -> None:
-            conv.allow_tf32, matmul.allow_tf32 = previous
+            cudnn.allow_tf32, matmul.allow_tf32 = previous
     return restore
 
 

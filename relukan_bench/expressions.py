@@ -110,7 +110,7 @@ def _depth(root: ast.AST) -> int:
 
 def _compile(node: ast.AST, text: str, variables: set[int]) -> Node:
     if isinstance(node, ast.Constant):
-        if type(node.value) not in (int, float):
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):  # not bool: an int's subclass
             raise _refuse(text, f"the constant {node.value!r}")
         try:
             value = float(node.value)

@@ -29,7 +29,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
+
+from relukan_bench.errors import ConfigError
+from relukan_bench.kinds import Shape
 
 MAX_UNITS = 100_000
 MAX_ROWS = 10**7
@@ -60,7 +63,7 @@ class Demand:
     probe: int = 1
 
 
-def network_bytes(shape: Any, batch: int) -> int:
+def network_bytes(shape: Shape, batch: int) -> int:
     """About how much memory training one network of `shape` (width, grid, k) on `batch`
     samples takes: every layer's activations and basis values, and the parameters with
     their gradients and optimizer state."""
@@ -83,11 +86,9 @@ def device_memory(device: str) -> int | None:
         return None
 
 
-def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], path: Path, workers: int = 1) -> None:
+def check_demand(demand: Demand, shapes: Sequence[Shape], devices: Sequence[str], path: Path, workers: int = 1) -> None:
     """ConfigError (one line, naming `path` and the keys) when `demand` exceeds a limit;
     `workers` units train at once, each with its own network in memory."""
-    from relukan_bench.errors import ConfigError
-
     if demand.units > MAX_UNITS:
         raise ConfigError(f"{path}: {demand.units_from} make {demand.units:,} units of work, more than the "
                           f"{MAX_UNITS:,} one run may hold; ask for fewer, or split the run")
@@ -108,8 +109,6 @@ def check_demand(demand: Demand, shapes: Sequence[Any], devices: Sequence[str], 
 def _check_workers(workers: int, each: int, path: Path, asked: str) -> None:
     """ConfigError when `workers` processes of `each` bytes alone, before any training, need
     more RAM than the machine has."""
-    from relukan_bench.errors import ConfigError
-
     have = device_memory("cpu")
     if have is not None and workers * each > have:
         raise ConfigError(f"{path}: {asked}: the worker processes alone need about {_gib(workers * each)} of memory "
@@ -117,12 +116,10 @@ def _check_workers(workers: int, each: int, path: Path, asked: str) -> None:
                           "ask for fewer workers")
 
 
-def _check_memory(demand: Demand, index: int, shape: Any, devices: Sequence[str], path: Path, workers: int,
+def _check_memory(demand: Demand, index: int, shape: Shape, devices: Sequence[str], path: Path, workers: int,
                   process: int) -> None:
     """ConfigError when `workers` networks of `shape` training at once (on the CPU also their
     processes, `process` bytes each) need more memory than a device has."""
-    from relukan_bench.errors import ConfigError
-
     own = getattr(shape, "samples", None)  # a shape's own batch first
     batch = max(1, (own or demand.batch) // demand.probe)
     batch_from = (f"functions[{index}].samples" if own else demand.batch_from) + (
@@ -154,7 +151,7 @@ def worker_bytes() -> int:
     return max(WORKER_FLOOR, resident)
 
 
-def _where(shape: Any, index: int) -> str:
+def _where(shape: Shape, index: int) -> str:
     name = getattr(shape, "name", None)
     return f"the network of functions[{index}] ({name})" if name else "the network"
 

@@ -27,6 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from relukan_bench.errors import UsageError, clip
+
 HOME_VARIABLE = "RELUKAN_BENCH_PYKAN_HOME"
 VERSION = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,4}){1,3}$")
 #: the first pykan release with `KAN.speed()` (symbolic branch and saved activations off)
@@ -106,8 +108,6 @@ def released(versions: list[str]) -> None:
     """UsageError unless the package index has every one of `versions`, asked once before
     anything is installed (`pip index versions`). Where the index cannot be asked (pip without
     the command, no index), nothing is refused here: pip's own answer decides, in `install`."""
-    from relukan_bench.errors import UsageError
-
     done = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "pykan", "--no-input",
                            "--disable-pip-version-check"], capture_output=True, text=True)
     found = re.search(r"^Available versions: (.+)$", done.stdout, re.MULTILINE)
@@ -125,8 +125,6 @@ def writable_home() -> None:
     environments can be written there, found by creating it and a probe directory in it: what
     this created is removed again when it cannot (a file in the path, no permission, a
     read-only or virtual file system)."""
-    from relukan_bench.errors import UsageError, clip
-
     where = home()
     created = [p for p in (where, *where.parents) if not os.path.lexists(p)]
     try:
@@ -158,9 +156,7 @@ def install(version: str, echo: Callable[[str], None] = print) -> Path:
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             if "No matching distribution found" in done.stderr:
-                from relukan_bench.errors import UsageError
-
-                raise UsageError(f"VERSION {version}: no such pykan release in the package index")
+                            raise UsageError(f"VERSION {version}: no such pykan release in the package index")
             tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
             raise RuntimeError(f"pip could not install pykan=={version}: {tail}")
         (staging / _MARKER).write_text(version + "\n", encoding="utf-8")

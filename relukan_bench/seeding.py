@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -46,7 +47,5 @@ def derive_seed(seed: int, *keys: object) -> int:
     `derive_seed(0, "data", "f1")` always gives the same number; different keys give
     unrelated ones, so adding a function to a config does not change the others' data.
     """
-    import zlib
-
     text = "/".join([str(seed), *map(str, keys)])
     return zlib.crc32(text.encode("utf-8"))

@@ -20,14 +20,17 @@ import statistics
 import sys
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol, Sequence
+
+if TYPE_CHECKING:
+    import torch
 
 
 class Phased(Protocol):
     """A training step cut into phases (`steps.TrainStep`, `fused_step.FusedStep`): each
     phase's name and what runs it, in the order a step runs them."""
 
-    def phases(self) -> Sequence[tuple[str, Callable[[], Any]]]: ...
+    def phases(self) -> Sequence[tuple[str, Callable[[], object]]]: ...
 
 #: The phases `time_phases` reports, in the order a step runs them.
 PHASES = ("forward", "backward", "optimizer")
@@ -142,7 +145,7 @@ def peak_memory_of(run: Callable[[], object], device: str) -> float:
     return _cpu_peak_bytes(run) / MIB
 
 
-def time_inference(model: Any, x: Any, calls: int, warmup: int, device: str, compiled: bool) -> dict[str, float]:
+def time_inference(model: torch.nn.Module, x: torch.Tensor, calls: int, warmup: int, device: str, compiled: bool) -> dict[str, float]:
     """Forward-only latency and memory of `model` on `x` under `torch.inference_mode()`, the
     same method as the training step's: `max(warmup, 1)` untimed calls (a compiled forward
     compiles at the first, outside the clock), then `calls` timed ones. `infer_ms`: ms per call;

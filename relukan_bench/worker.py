@@ -20,13 +20,18 @@ Run as `python -P -m relukan_bench.worker ENV_DIR`.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable, Mapping
+
+from relukan_bench.errors import ExecutionError, failure
+from relukan_bench.pykan_envs import env_dir, install_hint, prepared
+from relukan_bench.signals import ignore_stops
 
 PACKAGE = "relukan_bench."
 
@@ -38,8 +43,6 @@ class WorkerError(RuntimeError):
 def _lost(message: str) -> Exception:
     """A worker that ended or answered nonsense: the unit it held is lost, not failed; the run
     stops as interrupted and `--resume` runs the unit again (an ExecutionError)."""
-    from relukan_bench.errors import ExecutionError
-
     return ExecutionError(message)
 
 
@@ -55,7 +58,7 @@ class Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=environment,
         )
 
-    def call(self, function: str, /, **kwargs: Any) -> Any:
+    def call(self, function: str, /, **kwargs: object) -> Any:
         """`function(**kwargs)` in the worker; its exception comes back as a WorkerError."""
         request = json.dumps({"call": function, "kwargs": kwargs}, allow_nan=True) + "\n"
         try:
@@ -109,12 +112,10 @@ class Workers:
     def __enter__(self) -> "Workers":
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def call(self, version: str, function: str, /, **kwargs: Any) -> Any:
-        from relukan_bench.pykan_envs import env_dir, install_hint, prepared
-
+    def call(self, version: str, function: str, /, **kwargs: object) -> Any:
         worker = self.running.get(version)
         if worker is None or not worker.alive():
             if worker is not None:
@@ -131,26 +132,21 @@ class Workers:
 
 
 # ----------------------------------------------------------------------------- the worker's side
-def _resolve(name: str) -> Any:
+def _resolve(name: str) -> Callable[..., object]:
     """The function `relukan_bench.module:function` names; ValueError for anything else."""
-    import importlib
-
     module, _, attribute = name.partition(":")
     if not module.startswith(PACKAGE) or not attribute.isidentifier():
         raise ValueError(f"expected a function of this package as 'relukan_bench.module:function' (got {name!r})")
     return getattr(importlib.import_module(module), attribute)
 
 
-def _answer(out: BinaryIO, message: dict[str, Any]) -> None:
+def _answer(out: BinaryIO, message: Mapping[str, object]) -> None:
     out.write((json.dumps(message, allow_nan=True) + "\n").encode())
     out.flush()
 
 
 def serve(directory: str) -> None:
     """Answer calls on stdin until it closes; answers go to the real stdout only."""
-    from relukan_bench.errors import failure
-    from relukan_bench.signals import ignore_stops
-
     ignore_stops()
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what pykan prints goes to stderr, never into the answers
