@@ -8,9 +8,15 @@ then torch's fused Adam kernel.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 
+from relukan_bench.models.batched import BatchedReLUKAN
+from relukan_bench.models.relukan import ReLUKAN
+from relukan_bench.models.relukan_fast import mse_grads
 from relukan_bench.steps import Phases, StepBase, compile_step
+from relukan_bench.timing import clock
 
 
 class FusedAdam:
@@ -29,8 +35,9 @@ class FusedAdam:
             self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
 
     def step(self, grads: list[torch.Tensor] | None = None) -> None:
-        """One Adam step with `grads` (default: the parameters' .grad), in place."""
-        grads = [p.grad for p in self.params] if grads is None else grads
+        """One Adam step with `grads` (default: the parameters' .grad, which a backward gave every
+        one of them), in place."""
+        grads = cast("list[torch.Tensor]", [p.grad for p in self.params]) if grads is None else grads
         with torch.no_grad():
             torch._foreach_add_(self.steps, 1)
             torch._fused_adam_(
@@ -71,10 +78,8 @@ class FusedStep(StepBase):
     gradients; see `phases`.
     """
 
-    def __init__(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float,
+    def __init__(self, model: ReLUKAN | BatchedReLUKAN, x: torch.Tensor, y: torch.Tensor, lr: float,
                  compile: bool = False, cuda_graph: bool = False):
-        from relukan_bench.models.relukan_fast import mse_grads
-
         self.model = model
         self.r2s, self.params = model.fast_state()
         self.needs = tuple(p.requires_grad for p in self.params)
@@ -86,13 +91,14 @@ class FusedStep(StepBase):
         self.cuda_graph = cuda_graph and self.x_t.is_cuda
         r2s, needs = self.r2s, self.needs
 
-        def loss_and_grads(x_t: torch.Tensor, y_t: torch.Tensor, params: list[torch.Tensor]):
+        def loss_and_grads(x_t: torch.Tensor, y_t: torch.Tensor,
+                           params: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
             return mse_grads(x_t, y_t, r2s, params, needs)
 
         self._grads = compile_step(loss_and_grads) if compile else loss_and_grads
         self._graph = None
-        self._graph_loss: torch.Tensor | None = None
-        self._pending: tuple[torch.Tensor, list[torch.Tensor]] | None = None  # between the two phases
+        self._graph_loss = None
+        self._pending: tuple[torch.Tensor, list[torch.Tensor | None]] | None = None  # between the two phases
         self.prepared = not (compile or self.cuda_graph)
         self.last_loss: torch.Tensor | None = None
 
@@ -117,16 +123,17 @@ class FusedStep(StepBase):
         with torch.no_grad():
             self._pending = self._grads(self.x_t, self.y_t, self.params)
 
-    def _update(self) -> None:
+    def _update(self) -> torch.Tensor:
+        assert self._pending is not None  # the "backward" phase set it
         loss, grads = self._pending
         self._pending = None
-        self.optimizer.step([g for g, need in zip(grads, self.needs) if need])
+        self.optimizer.step([g for g in grads if g is not None])  # mse_grads gives those `needs` asks for
         self.last_loss = loss
+        return loss
 
     def _step(self) -> torch.Tensor:
         self._loss_and_grads()
-        self._update()
-        return self.last_loss
+        return self._update()
 
     def phases(self) -> Phases:
         """The eager step in its phases, to run in this order (together one training step):
@@ -146,8 +153,6 @@ class FusedStep(StepBase):
         on a side stream (CUDA needs its lazily created handles to exist before capture), then
         puts the parameters and the optimizer's state back as they were, then records one step
         into the graph (recording executes nothing)."""
-        from relukan_bench.timing import clock
-
         device = str(self.x_t.device)
         start = clock(device)
         if not self.prepared:

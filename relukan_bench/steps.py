@@ -13,11 +13,15 @@ builds the step a model entry asks for (`make_step`, `step_for`).
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator, ParamSpec, TypeVar
 
 import torch
 import torch.nn.functional as F
+
+from relukan_bench.schema import LBFGSSpec
+from relukan_bench.timing import clock
 
 #: A step's phases, in the order they run: each is (name, the function that runs it).
 Phases = list[tuple[str, Callable[[], object]]]
@@ -37,7 +41,7 @@ class StepBase:
     before a capture (CUDA needs its lazily created handles to exist first)."""
 
     prepared: bool
-    _graph: Any
+    _graph: torch.cuda.CUDAGraph | None
     _graph_loss: torch.Tensor | None
     last_loss: torch.Tensor | None
 
@@ -52,6 +56,7 @@ class StepBase:
             self.prepare()
         if self._graph is not None:
             self._graph.replay()
+            assert self._graph_loss is not None  # captured with the graph
             self.last_loss = self._graph_loss
             return self._graph_loss
         return self._step()
@@ -69,7 +74,11 @@ class StepBase:
 RECOMPILE_LIMIT = 4096
 
 
-def compile_step(function: Callable) -> Callable:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def compile_step(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """`torch.compile(function)` for one step's fixed shapes (`dynamic=False`).
 
     Every step's compiled functions are closures sharing one code object per kind (FusedStep's
@@ -92,13 +101,11 @@ class _ProfilerNote:
     """Drops dynamo's note that it ignores a profiler's record_function (every torch optimizer's
     step is wrapped in one: compiling it says so once per process, on the user's terminal)."""
 
-    def filter(self, record: Any) -> bool:
+    def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("Profiler record function")
 
 
 def _silence_profiler_note() -> None:
-    import logging
-
     logger = logging.getLogger("torch._dynamo.variables.ctx_manager")
     if not any(isinstance(f, _ProfilerNote) for f in logger.filters):
         logger.addFilter(_ProfilerNote())
@@ -144,7 +151,7 @@ class TrainStep(StepBase):
         self._loss = compile_step(loss) if compile else loss
         self._update = compile_step(update) if compile else optimizer.step
         self._graph = None
-        self._graph_loss: torch.Tensor | None = None
+        self._graph_loss = None
         self._pending: torch.Tensor | None = None  # the loss, between the phases
         self.prepared = not (compile or self.cuda_graph)
         self.last_loss: torch.Tensor | None = None
@@ -156,18 +163,21 @@ class TrainStep(StepBase):
 
     def _backward(self) -> None:
         loss = self._pending
+        assert loss is not None  # the forward phase set it
         (loss.sum() if loss.dim() else loss).backward()
 
-    def _optimize(self) -> None:
+    def _optimize(self) -> torch.Tensor:
+        loss = self._pending
+        assert loss is not None  # the forward phase set it
         self._update()
-        self.last_loss = self._pending.detach()
+        self.last_loss = loss.detach()
         self._pending = None
+        return self.last_loss
 
     def _step(self) -> torch.Tensor:
         self._forward()
         self._backward()
-        self._optimize()
-        return self.last_loss
+        return self._optimize()
 
     def phases(self) -> Phases:
         """The eager step in its phases, to run in this order (together one training step):
@@ -189,8 +199,6 @@ class TrainStep(StepBase):
         records one step, forward to optimizer step, into the graph (recording executes
         nothing). Either way the parameters, buffers and optimizer state are put back, in
         place, as they were before (state the optimizer created here is zeroed: fresh)."""
-        from relukan_bench.timing import clock
-
         device = str(self.x.device)
         start = clock(device)
         if not self.prepared:
@@ -291,9 +299,8 @@ class LBFGSStep:
     them, so the experiments train an LBFGS entry's seeds one by one (seed_groups.batchable).
     """
 
-    def __init__(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float, settings: Any = None):
-        from relukan_bench.schema import LBFGSSpec
-
+    def __init__(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float,
+                 settings: LBFGSSpec | None = None):
         settings = LBFGSSpec() if settings is None else settings
         self.model, self.x, self.y = model, x, y
         self.optimizer = torch.optim.LBFGS(

@@ -26,17 +26,32 @@ seed by seed, the gradient each seed would get alone.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence, cast
 
 import torch
 import torch.nn.functional as F
 
 from relukan_bench.fused_step import FusedStep
+from relukan_bench.kinds import kind_of, optimizer_of
+from relukan_bench.models.batched import BatchedReLUKAN
+from relukan_bench.models.relukan import ReLUKAN
+from relukan_bench.schema import LBFGSSpec, ModelEntry
 from relukan_bench.steps import LBFGSStep, TrainStep, mse_each
 
-if TYPE_CHECKING:
-    from relukan_bench.config import TrainSpec
+
+class TrainSettings(Protocol):
+    """What the steps read of an experiment's `train:` (config.TrainSpec and the experiments' own)."""
+
+    @property
+    def optimizer(self) -> str: ...
+
+    @property
+    def lr(self) -> float: ...
+
 
 #: Steps between two reads of the losses from the device (and divergence checks).
 CHUNK = 100
@@ -52,9 +67,6 @@ def keep_large_allocations() -> bool:
     the default, 5.3 ms with this. Process-wide; `fit` and `forgetting` call it (they batch
     seeds), `speed` does not (its timings stay comparable with earlier runs). Returns whether
     it took effect (False where the C library is not glibc)."""
-    import ctypes
-    import ctypes.util
-
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
@@ -64,7 +76,7 @@ def keep_large_allocations() -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, 1 << 30)) and bool(mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
 
-def make_optimizer(model: torch.nn.Module, train: "TrainSpec", lr: float | None = None,
+def make_optimizer(model: torch.nn.Module, train: TrainSettings, lr: float | None = None,
                    capturable: bool = False) -> torch.optim.Optimizer:
     """The optimizer the config names, over the model's trainable parameters, at `lr`
     (default: the config's). `capturable`: its step counts live on the parameters' device and
@@ -75,9 +87,9 @@ def make_optimizer(model: torch.nn.Module, train: "TrainSpec", lr: float | None 
     raise ValueError(f"unknown optimizer {train.optimizer!r}")
 
 
-def make_step(model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: torch.Tensor, lr: float | None = None,
+def make_step(model: torch.nn.Module, train: TrainSettings, x: torch.Tensor, y: torch.Tensor, lr: float | None = None,
               fused: bool = False, compile: bool = False, cuda_graph: bool = False, optimizer: str | None = None,
-              lbfgs: Any = None) -> "TrainStep | FusedStep | LBFGSStep":
+              lbfgs: LBFGSSpec | None = None) -> "TrainStep | FusedStep | LBFGSStep":
     """The training step for `model` on (x, y): with `optimizer` (default: the config's)
     "lbfgs", an `LBFGSStep` with the settings `lbfgs` (a schema.LBFGSSpec; None: its defaults);
     else with `fused`, a `FusedStep` (a fast ReLU-KAN, one model or a batched one); else a
@@ -89,20 +101,19 @@ def make_step(model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: to
             raise ValueError("an LBFGS step runs eagerly through autograd: not fused, compiled or captured")
         return LBFGSStep(model, x, y, lr=train.lr if lr is None else lr, settings=lbfgs)
     if fused:
-        return FusedStep(model, x, y, lr=train.lr if lr is None else lr, compile=compile, cuda_graph=cuda_graph)
+        fast = cast("ReLUKAN | BatchedReLUKAN", model)  # the only models whose kind asks for the fused step
+        return FusedStep(fast, x, y, lr=train.lr if lr is None else lr, compile=compile, cuda_graph=cuda_graph)
     capture = cuda_graph and x.is_cuda
     return TrainStep(model, make_optimizer(model, train, lr=lr, capturable=capture), x, y, compile=compile, cuda_graph=capture)
 
 
-def step_for(spec: Any, model: torch.nn.Module, train: "TrainSpec", x: torch.Tensor, y: torch.Tensor,
+def step_for(spec: Any, model: torch.nn.Module, train: TrainSettings, x: torch.Tensor, y: torch.Tensor,
              lr: float | None = None) -> "TrainStep | FusedStep | LBFGSStep":
     """`make_step` with what a model entry of a config asks for: its own learning rate and
     optimizer, and the step options its kind gives it (relukan_bench.kinds: fused, compiled,
     captured). The fused step is Adam's: with `optimizer: lbfgs` every kind, the fast ReLU-KAN
     too, trains its model through autograd, uncaptured (its schema refuses `compile: true` and
     `cuda_graph: true` beside it)."""
-    from relukan_bench.kinds import kind_of, optimizer_of
-
     options = kind_of(spec).step(spec)
     optimizer = optimizer_of(spec, train.optimizer)
     eager = optimizer == "lbfgs"
@@ -111,14 +122,10 @@ def step_for(spec: Any, model: torch.nn.Module, train: "TrainSpec", x: torch.Ten
                      lbfgs=getattr(spec, "lbfgs", None))
 
 
-def prepare(spec: Any, step: "TrainStep | FusedStep | LBFGSStep | None") -> float:
+def prepare(spec: ModelEntry, step: "TrainStep | FusedStep | LBFGSStep | None") -> float:
     """Compile and capture `step` now, before any clock starts (its `prepare()`); return the
     seconds it took when the model entry `spec` asks for torch.compile, else NaN (what the
     experiments record as compile_seconds: a capture alone takes milliseconds)."""
-    import math
-
-    from relukan_bench.kinds import kind_of
-
     seconds = step.prepare() if step is not None else math.nan
     return seconds if kind_of(spec).step(spec).compile else math.nan
 
@@ -157,7 +164,7 @@ def truncate_at_divergence(losses: torch.Tensor) -> Curve:
 
 
 def train_logged(
-    step: "TrainStep | FusedStep",
+    step: TrainStep | FusedStep | LBFGSStep,
     x_test: torch.Tensor,
     y_test: torch.Tensor,
     steps: int,
@@ -175,7 +182,7 @@ def train_logged(
 
 
 def train_logged_batched(
-    step: "TrainStep | FusedStep",
+    step: TrainStep | FusedStep | LBFGSStep,
     x_test: torch.Tensor,
     y_test: torch.Tensor,
     steps: int,
@@ -189,7 +196,8 @@ def train_logged_batched(
     return _logged(step, [(x_test, y_test), *more], steps, on_progress, seeds=x_test.shape[0])
 
 
-def _logged(step, evaluated, steps, on_progress, seeds: int | None) -> list[Curve]:
+def _logged(step: TrainStep | FusedStep | LBFGSStep, evaluated: Sequence[tuple[torch.Tensor, torch.Tensor]], steps: int,
+            on_progress: Callable[[int, float], None] | None, seeds: int | None) -> list[Curve]:
     model = step.model
     columns = 1 + len(evaluated)
     shape = (steps, columns) if seeds is None else (steps, seeds, columns)
