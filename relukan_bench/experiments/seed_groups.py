@@ -12,26 +12,64 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator, Protocol, Sequence, TypeVar
 
 from relukan_bench.errors import failure
+from relukan_bench.kinds import kind_of, optimizer_of
+
+if TYPE_CHECKING:
+    from relukan_bench.schema import ModelEntry
 
 
-def batchable(config: Any, spec: Any) -> bool:
+class TrainSettings(Protocol):
+    """What these helpers read of a config's `train:` (fit's FitTrainSpec, forgetting's)."""
+
+    @property
+    def batch_seeds(self) -> bool: ...
+
+    @property
+    def optimizer(self) -> str: ...
+
+
+class ExperimentConfig(Protocol):
+    """What these helpers read of an experiment's config (FitConfig, ForgettingConfig)."""
+
+    @property
+    def train(self) -> TrainSettings: ...
+
+    @property
+    def models(self) -> Sequence[Any]: ...  # its entries (relukan_bench.config.ModelSpec: a union built at run time)
+
+
+class PlanUnit(Protocol):
+    """A unit of an experiment's plan (fit's or forgetting's plan.Unit): hashable, one run of
+    the model entry `model`."""
+
+    @property
+    def model(self) -> str: ...
+
+    def __hash__(self) -> int: ...
+
+
+U = TypeVar("U", bound=PlanUnit)  # an experiment's unit
+R = TypeVar("R")  # an experiment's result of one run
+K = TypeVar("K", bound=Hashable)  # what runs are grouped by
+StepProgress = Callable[[int, float], None]  # (steps done, train MSE)
+
+
+def batchable(config: ExperimentConfig, spec: ModelEntry) -> bool:
     """Whether a model entry's seeds train as one batched model: when its kind can batch them
     (relukan_bench.kinds), the config's `train.batch_seeds` is on, and its optimizer is not
     LBFGS (one line search for all the seeds would couple them: each seed's steps would depend
     on the others')."""
-    from relukan_bench.kinds import kind_of, optimizer_of
-
     return (kind_of(spec).batch is not None and config.train.batch_seeds
             and optimizer_of(spec, config.train.optimizer) != "lbfgs")
 
 
-def groups(units: Sequence[Any], config: Any, models: dict[str, Any], same: Callable[[Any], Any]) -> list[list[Any]]:
+def groups(units: Sequence[U], config: ExperimentConfig, models: dict[str, ModelEntry], same: Callable[[U], object]) -> list[list[U]]:
     """`units` cut into what trains at once: runs next to each other that `same` puts together
     and whose model is `batchable`, and every other run alone."""
-    out: list[list[Any]] = []
+    out: list[list[U]] = []
     for unit in units:
         if out and batchable(config, models[unit.model]) and same(out[-1][-1]) == same(unit):
             out[-1].append(unit)
@@ -40,8 +78,8 @@ def groups(units: Sequence[Any], config: Any, models: dict[str, Any], same: Call
     return out
 
 
-def groups_to_run(planned: Sequence[Any], units: Sequence[Any] | None, config: Any, models: dict[str, Any],
-                  same: Callable[[Any], Any]) -> list[tuple[list[Any], list[Any]]]:
+def groups_to_run(planned: Sequence[U], units: Sequence[U] | None, config: ExperimentConfig, models: dict[str, ModelEntry],
+                  same: Callable[[U], object]) -> list[tuple[list[U], list[U]]]:
     """(group, wanted) pairs: the plan's `groups` that hold any of `units` (default: all of
     the plan), each with the units of it that are wanted. A group trains whole even when some
     of its seeds finished in an earlier session, so that a resumed run computes exactly what an
@@ -55,22 +93,20 @@ def groups_to_run(planned: Sequence[Any], units: Sequence[Any] | None, config: A
     ]
 
 
-def tasks(planned: Sequence[Any], units: Sequence[Any], config: Any, same: Callable[[Any], Any]) -> list[list[Any]]:
+def tasks(planned: Sequence[U], units: Sequence[U], config: ExperimentConfig, same: Callable[[U], object]) -> list[list[U]]:
     """The wanted units of every group that holds some (`groups_to_run`), one task each for
     parallel workers, the costliest first: the kind's `cost` times the group's size (a long
     task begun last would leave the other workers idle at the end). Only the order of work
     depends on it, never a result."""
-    from relukan_bench.kinds import kind_of
-
     models = {m.name: m for m in config.models}
     found = groups_to_run(planned, units, config, models, same)
     found.sort(key=lambda pair: -kind_of(models[pair[0][0].model]).cost * len(pair[0]))  # stable: plan order among equals
     return [wanted for _, wanted in found]
 
 
-def run_groups(planned: Sequence[Any], units: Sequence[Any] | None, config: Any, same: Callable[[Any], Any],
-               train: Callable[[list[Any], Any, Any], list[Any]], failed: Callable[[Any, Any, str], Any],
-               on_progress: Callable[[Any, int, float], None] | None) -> Iterator[Any]:
+def run_groups(planned: Sequence[U], units: Sequence[U] | None, config: ExperimentConfig, same: Callable[[U], object],
+               train: Callable[[list[U], ModelEntry, StepProgress | None], list[R]], failed: Callable[[U, ModelEntry, str], R],
+               on_progress: Callable[[U, int, float], None] | None) -> Iterator[R]:
     """Train the groups holding `units` (default: the whole plan); yield a result per wanted
     run, in plan order. `train(group, spec, progress)` returns one result per member;
     `failed(unit, spec, error)` makes a failed run's record. Progress is reported under the
@@ -111,10 +147,10 @@ class SeedGroup:
     first: dict[str, Any]
 
 
-def over_seeds(runs: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], Any]) -> dict[Any, SeedGroup]:
+def over_seeds(runs: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], K]) -> dict[K, SeedGroup]:
     """The runs grouped by `key`, in the order groups first appear. Runs that raised count in
     `failed` and are left out of `rows`; diverged ones are in both."""
-    groups: dict[Any, SeedGroup] = {}
+    groups: dict[K, SeedGroup] = {}
     for run in runs:
         group = groups.setdefault(key(run), SeedGroup([], 0, run))
         group.failed += bool(run.get("error"))
@@ -123,7 +159,7 @@ def over_seeds(runs: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], A
     return groups
 
 
-def representative_seed(runs: Sequence[dict[str, Any]], metric: str, **match: Any) -> int | None:
+def representative_seed(runs: Sequence[dict[str, Any]], metric: str, **match: object) -> int | None:
     """The seed whose `metric` is the median of the runs that `match` (the lower of the two
     middle ones for an even count; diverged and failed runs rank last); None when none has
     a number."""
