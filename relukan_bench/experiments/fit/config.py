@@ -4,7 +4,7 @@ training, where a tuning candidate came from, the speed run its step times may c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Sequence
+from typing import Annotated, Literal, Sequence
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -20,6 +20,7 @@ from relukan_bench.config import (
 )
 from relukan_bench.experiments.fit.tuning import expand
 from relukan_bench.schema import Domain, Name, PositiveInt, Seeds, Strict, Threads, error_at
+from relukan_bench.yamlio import YamlError, loads, read_text
 
 
 class FitDataSpec(Strict):
@@ -35,8 +36,6 @@ class FitDataSpec(Strict):
 
 def is_speed_run(directory: Path) -> bool:
     """Whether `directory` holds a speed run: config.yaml saying `experiment: speed`, and summary.csv."""
-    from relukan_bench.yamlio import YamlError, loads, read_text
-
     try:
         recorded = loads(read_text(directory / "config.yaml"))
         return isinstance(recorded, dict) and recorded.get("experiment") == "speed" and (directory / "summary.csv").is_file()
@@ -95,7 +94,7 @@ class FitConfig(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _expand_tuning(cls, data: Any) -> Any:
+    def _expand_tuning(cls, data: object) -> object:
         return expand(data)
 
     @model_validator(mode="after")

@@ -26,8 +26,9 @@ the full protocol plus one candidate's other seeds. The run's plan still lists e
 from __future__ import annotations
 
 import math
+import re
 from statistics import median
-from typing import Any, Sequence
+from typing import Any, Mapping, Protocol, Sequence, TypeVar
 
 from relukan_bench.config_errors import describe_error
 from relukan_bench.experiments.seed_groups import over_seeds, unbounded
@@ -38,7 +39,42 @@ MAX_CANDIDATES = 64
 FIXED = ("name", "kind", "tune")  # what a candidate may not change
 
 
-def label_of(candidate: dict[str, Any]) -> str:
+class Origin(Protocol):
+    """What `due` reads of a tuned entry's origin (config.Tuned): the model it tunes."""
+
+    @property
+    def model(self) -> str: ...
+
+
+class TunedConfig(Protocol):
+    """What `due` reads of a FitConfig (not imported: fit/config.py imports this module)."""
+
+    @property
+    def tune_seeds(self) -> Sequence[int] | None: ...
+
+    @property
+    def tuned(self) -> Mapping[str, Origin]: ...
+
+
+class PlannedRun(Protocol):
+    """What `due` reads of a unit of the plan (fit/plan.py: Unit)."""
+
+    @property
+    def function(self) -> str: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def model(self) -> str: ...
+
+    def __hash__(self) -> int: ...
+
+
+U = TypeVar("U", bound=PlannedRun)
+
+
+def label_of(candidate: Mapping[str, object]) -> str:
     """A candidate's label: its own `label`, else its settings (`lr0.0003`, `lbfgs-lr1`,
     `pykan-fit-Adam-lr1`)."""
     if "label" in candidate:
@@ -55,14 +91,14 @@ def label_of(candidate: dict[str, Any]) -> str:
     return "-".join(parts) or "as-is"
 
 
-def expand(data: Any) -> Any:
+def expand(data: object) -> object:
     """The raw config `data` with every tuned entry replaced by its candidates and `tuned:`
     filled in; ValueError-like pydantic errors (error_at) under `models[i].tune[j]...`."""
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
         return data
     if not any(isinstance(entry, dict) and "tune" in entry for entry in data["models"]):
         return data
-    models: list[Any] = []
+    models: list[object] = []
     tuned = dict(data.get("tuned") or {}) if isinstance(data.get("tuned"), dict) else {}
     for index, entry in enumerate(data["models"]):
         if isinstance(entry, dict) and "tune" in entry:
@@ -72,9 +108,7 @@ def expand(data: Any) -> Any:
     return {**data, "models": models, "tuned": tuned}
 
 
-def _candidates(index: int, entry: dict[str, Any], tuned: dict[str, Any]) -> list[dict[str, Any]]:
-    import re
-
+def _candidates(index: int, entry: dict[str, object], tuned: dict[str, object]) -> list[dict[str, object]]:
     where = f"models[{index}].tune"
     candidates = entry["tune"]
     if not isinstance(candidates, list) or not 1 <= len(candidates) <= MAX_CANDIDATES:
@@ -104,7 +138,7 @@ def _candidates(index: int, entry: dict[str, Any], tuned: dict[str, Any]) -> lis
     return out
 
 
-def _checked(entry: dict[str, Any], at: str) -> dict[str, Any]:
+def _checked(entry: dict[str, object], at: str) -> dict[str, object]:
     """`entry` validated as its kind's entry; the first error reported under the candidate."""
     from pydantic import TypeAdapter, ValidationError
 
@@ -158,7 +192,7 @@ def choice_scores(runs: Sequence[dict[str, Any]], seeds: Sequence[int] | None) -
     return {key: median_or_nan([unbounded(r, "final_val_mse") for r in group.rows]) for key, group in groups.items()}
 
 
-def due(config: Any, units: Sequence[Any], runs: Sequence[dict[str, Any]]) -> list[Any]:
+def due(config: TunedConfig, units: Sequence[U], runs: Sequence[dict[str, Any]]) -> list[U]:
     """Of the planned `units` (function, seed, model), those wanted once `runs` (runs.csv rows)
     have finished: all of them, unless `config.tune_seeds` names the seeds the candidates are
     chosen on; then every unit on those seeds and every untuned entry's, and a candidate's
