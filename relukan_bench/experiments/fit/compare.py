@@ -17,10 +17,17 @@ from relukan_bench.experiments.fit.paper import paper_fits
 KEYS = ("function", "model")
 
 
+def _required(path: Path, line: int, row: dict[str, str], column: str) -> float:
+    """A cell that must hold a number (compare_sides.number raises on an empty one)."""
+    value = _float(path, line, row, column)
+    assert value is not None  # required: an empty cell raised
+    return value
+
+
 def fit_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
     """A tuned model is compared by its selected candidate, under its own name (as the report
     reads it); its other candidates are not compared."""
-    found = {}
+    found: dict[tuple[str, ...], Entry] = {}
     for line, row in _lines(rows):
         if row.get("selected") == "False":  # a candidate not kept (older runs have no column)
             continue
@@ -39,7 +46,7 @@ def fit_summary(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
 
 
 def fit_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    found = {}
+    found: dict[tuple[str, ...], Entry] = {}
     columns = list(rows[0]) if rows else []
     models = [c[: -len("_test_mse")] for c in columns if c.endswith("_test_mse") and not c.startswith("paper_")]
     for line, row in _lines(rows):
@@ -52,21 +59,22 @@ def fit_table(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
 
 
 def paper_fit(side: Side, path: Path, rows: Sequence[dict[str, str]]) -> None:
-    found = {}
+    found: dict[tuple[str, ...], Entry] = {}
     for line, row in _lines(rows):
         function = _text(path, line, row, "function")
-        found[(function, "kan")] = Entry(_float(path, line, row, "kan_test_final_mse"))
-        found[(function, "relukan")] = Entry(_float(path, line, row, "relukan_test_final_mse"))
+        found[(function, "kan")] = Entry(_required(path, line, row, "kan_test_final_mse"))
+        found[(function, "relukan")] = Entry(_required(path, line, row, "relukan_test_final_mse"))
     side.metrics["test_mse"] = found
 
 
 def paper_keys(paper_rows: Sequence[dict[str, str]], config_path: Path) -> set[tuple[str, ...]]:
     """The paper's rows whose model ran the same function as the run whose config is `config_path`."""
+    # lazy: both import pydantic, kept out of the CLI's start
     from relukan_bench.config import load_config
     from relukan_bench.experiments.fit.config import FitConfig
 
     config = load_config(config_path, [], FitConfig)
-    keys = set()
+    keys: set[tuple[str, ...]] = set()
     for function, fit in paper_fits(paper_rows, config).items():
         if fit.kan_test_mse is not None:
             keys.add((function, "kan"))

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
+    from relukan_bench.config import FunctionSpec
     from relukan_bench.experiments.fit.config import FitConfig
+    from relukan_bench.schema import ModelEntry
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def paper_curves(curve_rows: Sequence[dict[str, str]], fits: dict[str, PaperFit]
     return curves
 
 
-def _same(function: Any, expression: str, width: str, grid: str, k: str) -> bool:
+def _same(function: FunctionSpec, expression: str, width: str, grid: str, k: str) -> bool:
     def compact(text: str) -> str:
         return "".join(text.split())
 
@@ -113,7 +115,7 @@ def compared(config: FitConfig) -> FitConfig:
     (its first candidate's settings, less what the candidates set), the others as they are."""
     if not config.tuned:
         return config
-    entries: dict[str, Any] = {}
+    entries: dict[str, ModelEntry] = {}
     for entry in config.models:
         model, candidate = config.origin(entry.name)
         if model in entries:

@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence, cast
 
 from relukan_bench.experiments.fit.records import PredictionRecord, RunRecord, RunResult
-from relukan_bench.experiments.seed_groups import run_groups
+from relukan_bench.experiments.seed_groups import StepProgress, run_groups
 from relukan_bench.kinds import build_model, kind_of, optimizer_of, size_row
 from relukan_bench.models import count_parameters
 from relukan_bench.seeding import derive_seed
 from relukan_bench.timing import clock
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from relukan_bench.config import FunctionSpec
     from relukan_bench.experiments.fit.config import FitConfig
+    from relukan_bench.schema import ModelEntry
+    from relukan_bench.training import Curve
+
+    #: a unit's data: (x, y, x_test, y_test, x_val, y_val)
+    Data = tuple[torch.Tensor, ...]
 
 
 #: Points at which a 1-D function's fitted curve is drawn.
@@ -57,7 +66,7 @@ def together(unit: Unit) -> tuple[str, str]:
     return unit.function, unit.model
 
 
-def trainer(spec: Any) -> str:
+def trainer(spec: ModelEntry) -> str:
     """`loop` (ours, shared by every kind) or `pykan-fit` (pykan's own `fit()`)."""
     return "pykan-fit" if getattr(spec, "pykan_fit", None) is not None else "loop"
 
@@ -73,6 +82,21 @@ def optimizer_used(config: FitConfig, spec: Any) -> str:
 Progress = Callable[[Unit, int, float], None]
 
 
+class Batched(Protocol):
+    """What `run_batched` uses of a kind's batched model (kinds.ModelKind.batch: a module
+    whose `unbatch()` gives back one model per seed)."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def unbatch(self) -> list[nn.Module]: ...
+
+
+def _domain(config: FitConfig) -> tuple[float, float]:
+    """The data's input domain (schema.Domain: [low, high], two floats) as a pair."""
+    low, high = config.data.domain
+    return low, high
+
+
 def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None,
              units: Sequence[Unit] | None = None) -> Iterator[RunResult]:
     """Run `units` (default: the whole plan) on `device`; yield a RunResult as each finishes.
@@ -83,10 +107,10 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
     from relukan_bench.data import make_dataset
 
     functions = {f.name: f for f in config.functions}
-    domain = tuple(config.data.domain)
-    data: dict[tuple[str, int], tuple[Any, ...]] = {}
+    domain = _domain(config)
+    data: dict[tuple[str, int], Data] = {}
 
-    def dataset(unit: Unit) -> tuple[Any, ...]:
+    def dataset(unit: Unit) -> Data:
         if (unit.function, unit.seed) not in data:
             if any(f != unit.function for f, _ in data):
                 data.clear()  # one function's data alive at a time
@@ -98,7 +122,7 @@ def iter_fit(config: FitConfig, device: str, on_progress: Progress | None = None
             data[(unit.function, unit.seed)] = tuple(t.to(device) for t in (x, y, x_test, y_test, x_val, y_val))
         return data[(unit.function, unit.seed)]
 
-    def train(group: list[Unit], spec: Any, progress: Callable[[int, float], None] | None) -> list[RunResult]:
+    def train(group: list[Unit], spec: ModelEntry, progress: StepProgress | None) -> list[RunResult]:
         function = functions[group[0].function]
         if len(group) > 1:
             return run_batched(config, group, spec, function, [dataset(u) for u in group], device, progress)
@@ -120,21 +144,21 @@ def failed_run(config: FitConfig, unit: Unit, spec: Any, device: str, error: str
     ))
 
 
-def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple[Any, ...], device: str,
-            on_progress: Callable[[int, float], None] | None = None) -> RunResult:
+def run_one(config: FitConfig, unit: Unit, spec: ModelEntry, function: FunctionSpec, data: Data, device: str,
+            on_progress: StepProgress | None = None) -> RunResult:
     """Train one fresh model; measure its curve, final errors and predictions."""
     from relukan_bench.training import prepare, step_for, train_logged
 
     x, y, x_test, y_test, x_val, y_val = data
     steps = config.train.steps
     init_seed = derive_seed(unit.seed, "init", function.name)
-    model = build_model(spec, function, tuple(config.data.domain), init_seed).to(device)
+    model = build_model(spec, function, _domain(config), init_seed).to(device)
     params = count_parameters(model)  # before training: pykan's grid updates do not change it
     step = None if trainer(spec) == "pykan-fit" else step_for(spec, model, config.train, x, y)
     compile_seconds = prepare(spec, step)  # compile and CUDA-graph capture, outside the clock
     start = clock(device)
     error = None
-    if trainer(spec) == "pykan-fit":
+    if step is None:  # pykan's fit()
         curve, error = _pykan_fit_curve(model, spec, data, steps, init_seed, on_progress)
     else:
         curve = train_logged(step, x_test, y_test, steps, on_progress, more=[(x_val, y_val)])
@@ -143,8 +167,8 @@ def run_one(config: FitConfig, unit: Unit, spec: Any, function: Any, data: tuple
                    params=params, batched=1, compile_seconds=compile_seconds)
 
 
-def _pykan_fit_curve(model: Any, spec: Any, data: tuple[Any, ...], steps: int, init_seed: int,
-                     on_progress: Callable[[int, float], None] | None) -> tuple[Any, str | None]:
+def _pykan_fit_curve(model: Any, spec: Any, data: Data, steps: int, init_seed: int,
+                     on_progress: StepProgress | None) -> tuple[Curve, str | None]:
     """Train by pykan's own `fit()`: the (train, test, validation) MSE of every step, and an
     error when pykan raised on a diverged model. pykan logs train and test; the validation MSE
     of step i is measured when pykan's loop begins step i + 1 (`monitor`), the last one after
@@ -175,22 +199,26 @@ def _pykan_fit_curve(model: Any, spec: Any, data: tuple[Any, ...], steps: int, i
     return truncate_at_divergence(torch.cat([logged, column[:, None]], dim=1)), None
 
 
-def run_batched(config: FitConfig, units: Sequence[Unit], spec: Any, function: Any, data: Sequence[tuple[Any, ...]],
-                device: str, on_progress: Callable[[int, float], None] | None = None) -> list[RunResult]:
+def run_batched(config: FitConfig, units: Sequence[Unit], spec: ModelEntry, function: FunctionSpec, data: Sequence[Data],
+                device: str, on_progress: StepProgress | None = None) -> list[RunResult]:
     """Train the seeds of `units` (one function, one ReLU-KAN entry) as one batched model;
     each seed gets the data and initialisation it would get alone (`run_one`)."""
     import torch
 
-    from relukan_bench.steps import mse_each
+    from relukan_bench.steps import LBFGSStep, mse_each
     from relukan_bench.training import prepare, step_for, train_logged_batched
 
-    domain = tuple(config.data.domain)
+    domain = _domain(config)
     init_seeds = [derive_seed(unit.seed, "init", function.name) for unit in units]
     members = [build_model(spec, function, domain, seed) for seed in init_seeds]
     params = count_parameters(members[0])
-    model = kind_of(spec).batch(members).to(device)
+    batch = kind_of(spec).batch
+    assert batch is not None  # only a batchable entry's seeds train together (seed_groups.batchable)
+    module = batch(members).to(device)
+    model = cast("Batched", module)  # what kinds.ModelKind.batch returns, though it is annotated nn.Module
     x, y, x_test, y_test, x_val, y_val = (torch.stack([d[i] for d in data]) for i in range(6))  # (S, B, ..)
-    step = step_for(spec, model, config.train, x, y)
+    step = step_for(spec, module, config.train, x, y)
+    assert not isinstance(step, LBFGSStep)  # LBFGS entries train seed by seed (seed_groups.batchable)
     compile_seconds = prepare(spec, step)  # compile and CUDA-graph capture, outside the clock
     start = clock(device)
     curves = train_logged_batched(step, x_test, y_test, config.train.steps, on_progress, more=[(x_val, y_val)])
@@ -206,7 +234,7 @@ def run_batched(config: FitConfig, units: Sequence[Unit], spec: Any, function: A
     ]
 
 
-def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any, data: tuple[Any, ...], curve: Any,
+def _result(config: FitConfig, unit: Unit, spec: Any, function: FunctionSpec, model: nn.Module, data: Data, curve: Curve,
             error: str | None, *, device: str, init_seed: int, seconds: float, params: int, batched: int,
             compile_seconds: float, finals: tuple[float, float, float] | None = None) -> RunResult:
     """A trained run's record, logged curve and predictions. `finals`: the final train, test
@@ -224,7 +252,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any,
     predictions: list[dict[str, Any]] = []
     if not curve.diverged:
         final_train, final_test, final_val = finals or tuple(mse(model, data[i], data[i + 1]) for i in (0, 2, 4))
-        predictions = _predictions(model, function, tuple(config.data.domain), data[2], data[3], unit)
+        predictions = _predictions(model, function, _domain(config), data[2], data[3], unit)
     test = curve.losses[:, 1]
     finite = torch.isfinite(test)
     best_index = int(torch.where(finite, test, torch.inf).argmin()) if bool(finite.any()) else None
@@ -268,7 +296,8 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: Any, model: Any,
     )
 
 
-def _predictions(model: Any, function: Any, domain: tuple[float, float], x_test: Any, y_test: Any, unit: Unit) -> list[dict[str, Any]]:
+def _predictions(model: nn.Module, function: FunctionSpec, domain: tuple[float, float], x_test: torch.Tensor,
+                 y_test: torch.Tensor, unit: Unit) -> list[dict[str, Any]]:
     """1-D: the fitted curve at CURVE_POINTS points over the domain. n-D: the test set."""
     import torch
 

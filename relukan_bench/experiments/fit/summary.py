@@ -24,6 +24,7 @@ def summarize(runs: Sequence[dict[str, Any]], baseline: str | None,
     the candidates of a tuned model are chosen among on validation MSE alone
     (experiments/fit/tuning.py: select), on `tune_seeds` alone when given. gain = the baseline's
     median final test MSE (its selected candidate's, when tuned) / this one's."""
+    # lazy: tuning imports pydantic (relukan_bench.schema), kept out of the CLI's start
     from relukan_bench.experiments.fit.tuning import choice_scores, select
 
     groups = over_seeds(runs, lambda run: (run["function"], run["model"]))
@@ -88,7 +89,7 @@ def curve_bands(results: Sequence[RunResult]) -> dict[tuple[str, str], dict[str,
         by_key[(result.run["function"], result.run["model"])].append(result)
     bands = {}
     for key, group in by_key.items():
-        columns: dict[int, dict[str, list[float]]] = defaultdict(lambda: {"train": [], "test": []})
+        columns: dict[float, dict[str, list[float]]] = defaultdict(lambda: {"train": [], "test": []})  # by logged step
         for result in group:
             for step, train, test in zip(result.steps, result.train_mse, result.test_mse):
                 columns[step]["train"].append(train)

@@ -18,11 +18,20 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from relukan_bench.experiments.fit.plan import trainer
+from relukan_bench.experiments.fit.records import RunResult
 from relukan_bench.results import read_csv
 from relukan_bench.stats import median
+
+if TYPE_CHECKING:
+    from relukan_bench.experiments.fit.config import FitConfig
+    from relukan_bench.schema import ModelEntry
+
+#: (fit function, fit model entry, device) -> seconds per step; the device is None where a speed
+#: run's summary.csv has no device column (it is read loosely: `speed_step_times`)
+StepSeconds = dict[tuple[str, str, str | None], float]
 
 #: the validation MSE levels the summary reports the steps and the time to
 TARGETS = (1e-2, 1e-3, 1e-4, 1e-5)
@@ -49,12 +58,11 @@ def run_steps(steps: Sequence[int], values: Sequence[float]) -> dict[str, float]
     return {suffix(t): first_step(steps, values, t) for t in TARGETS}
 
 
-def summary_columns(results: Sequence[Any], summary: list[dict[str, Any]],
-                    timed: dict[tuple[str, str, str], float]) -> None:
+def summary_columns(results: Sequence[RunResult], summary: list[dict[str, Any]], timed: StepSeconds) -> None:
     """Fill every summary row's steps_eN (median over the seeds that did not fail), reached_eN,
     step_s, step_source and time_eN. `timed`: (function, model, device) -> seconds per step
     from a speed run, where one applies."""
-    groups: dict[tuple[str, str], list[Any]] = {}
+    groups: dict[tuple[str, str], list[RunResult]] = {}
     for result in results:
         run = result.run
         if not run.get("error") or run.get("diverged"):
@@ -74,9 +82,10 @@ def summary_columns(results: Sequence[Any], summary: list[dict[str, Any]],
             row[f"time_{key}"] = steps * row["step_s"] if not math.isinf(steps) else math.inf
 
 
-def speed_run(config: Any, run_dir: Path) -> tuple[Path | None, str | None]:
+def speed_run(config: FitConfig, run_dir: Path) -> tuple[Path | None, str | None]:
     """The speed run `config.step_times` names (a relative path: beside `run_dir`), or None
     with a warning saying why this run's own step times are used instead."""
+    # lazy, as in speed_step_times: fit/config.py imports pydantic, kept out of the CLI's start
     from relukan_bench.experiments.fit.config import is_speed_run
 
     if config.step_times is None:
@@ -88,27 +97,31 @@ def speed_run(config: Any, run_dir: Path) -> tuple[Path | None, str | None]:
     return None, f"step_times: no speed run at {where}; the times to a target use this run's own step times"
 
 
-def speed_step_times(config: Any, run_dir: Path | None) -> dict[tuple[str, str, str], float]:
+def speed_step_times(config: FitConfig, run_dir: Path | None) -> StepSeconds:
     """(fit function, fit model entry, device) -> seconds per step, from the speed run
     `run_dir` (None: none): where it timed an entry defined as this one (name, lr and tuning
     aside, Adam only) on a function of the same width, grid and k, at the fit's training batch."""
     if run_dir is None:
         return {}
+    # lazy: both import pydantic, kept out of the CLI's start
     from relukan_bench.config import load_config
     from relukan_bench.experiments.speed.config import SpeedConfig
 
     speed = load_config(run_dir / "config.yaml", [], SpeedConfig)
     if speed.data.samples != config.data.train_samples:
         return {}
-    timed: dict[tuple[str, str], dict[str, float]] = {}  # (speed function, model) -> device -> seconds per step
+    # (speed function, model) -> device -> seconds per step
+    timed: dict[tuple[str | None, str | None], dict[str | None, float]] = {}
     for row in read_csv(run_dir / "summary.csv"):  # read loosely: a speed run of any version has these columns
         ms = _number(row.get("ms_per_step"))
         if ms is not None and not row.get("too_slow"):
             timed.setdefault((row.get("function"), row.get("model")), {})[row.get("device")] = ms / 1000
-    found = {}
+    found: StepSeconds = {}
     for function in config.functions:
         shape = next((f for f in speed.functions if (list(f.width), f.grid, f.k) == (list(function.width), function.grid, function.k)), None)
-        for entry in config.models if shape is not None else []:
+        if shape is None:
+            continue
+        for entry in config.models:
             twin = next((m for m in speed.models if m.name == config.origin(entry.name)[0]), None)
             if twin is not None and trainer(entry) == "loop" and _definition(entry) == _definition(twin):
                 found.update({(function.name, entry.name, device): seconds
@@ -116,11 +129,13 @@ def speed_step_times(config: Any, run_dir: Path | None) -> dict[tuple[str, str, 
     return found
 
 
-def _definition(entry: Any) -> dict[str, Any]:
+def _definition(entry: ModelEntry) -> dict[str, object]:
     return entry.model_dump(exclude={"name", "lr"})
 
 
-def _number(text: Any) -> float | None:
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
     try:
         value = float(text)
     except (TypeError, ValueError):
