@@ -8,13 +8,13 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, TypedDict
 
 from relukan_bench import resources
 from relukan_bench.experiments.fit.paper import PaperFit, paper_curves
 from relukan_bench.experiments.fit.records import RunResult
 from relukan_bench.experiments.fit.summary import _ratio, curve_bands, representative_seed
-from relukan_bench.kinds import looks
+from relukan_bench.kinds import Look, looks
 from relukan_bench.plots import (
     DUPLICATE_LINE,
     WIDTH,
@@ -34,20 +34,35 @@ from relukan_bench.results import read_csv
 from relukan_bench.stats import median
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.typing import ColorType
+
+    from relukan_bench.config import FunctionSpec
     from relukan_bench.experiments.fit.config import FitConfig
 
 
 PAPER_LABELS = {"kan": "paper's KAN (its RMSE squared)", "relukan": "paper's ReLU-KAN"}
 
 
-def _label(model: str, looks: dict[str, Any], same: dict[str, str]) -> str:
+class FinalRatio(TypedDict):
+    """`final_ratio`: the two models compared, their final test MSE and KAN / ReLU-KAN."""
+
+    kan: str
+    relukan: str
+    kan_mse: float
+    relukan_mse: float
+    value: float
+
+
+def _label(model: str, looks: dict[str, Look], same: Mapping[str, str]) -> str:
     """A model's legend label; a model whose curve lies on another's says so."""
     label = looks[model].label if model in looks else model
     return f"{label}: same as {looks[same[model]].label}" if model in same else label
 
 
-def _draw_bands(ax: Any, bands: dict[str, dict[str, list[float]]], which: str, colors: dict[str, Any],
-                paper: dict[str, dict[str, list[float]]], looks: dict[str, Any], same: dict[str, str]) -> None:
+def _draw_bands(ax: Axes, bands: dict[str, dict[str, list[float]]], which: str, colors: Mapping[str, ColorType],
+                paper: dict[str, dict[str, list[float]]], looks: dict[str, Look], same: Mapping[str, str]) -> None:
     """Each model's median across seeds with its min-max range shaded, in its kind's line style;
     a model whose curve coincides with an earlier one's (`same`) dashed over it, unshaded. The
     paper's curves thin and dashed in the colour of our first model in the same role. The y range
@@ -75,7 +90,7 @@ def _draw_bands(ax: Any, bands: dict[str, dict[str, list[float]]], which: str, c
     ax.tick_params(which="both", labelsize=7)
 
 
-def _ratio_mark(ax: Any, ratio: dict[str, Any] | None, last: float, words: str = "") -> None:
+def _ratio_mark(ax: Axes, ratio: FinalRatio | None, last: float, words: str = "") -> None:
     """The final KAN / ReLU-KAN ratio of test MSE: a bracket between the two final medians past
     the last step, the factor beside it (after `words`)."""
     if not ratio or not all(math.isfinite(ratio[k]) and ratio[k] > 0 for k in ("kan_mse", "relukan_mse")):
@@ -89,9 +104,9 @@ def _ratio_mark(ax: Any, ratio: dict[str, Any] | None, last: float, words: str =
     ax.set_xlim(right=last * (1.45 if words else 1.27))
 
 
-def plot_fit_curves(function: Any, bands: dict[str, dict[str, list[float]]], paper: dict[str, dict[str, list[float]]],
-                    looks: dict[str, Any], path: Path, *, same: dict[str, str] | None = None,
-                    panels: Sequence[str] = ("train", "test"), ratio: dict[str, Any] | None = None, note: str = "") -> Path:
+def plot_fit_curves(function: FunctionSpec, bands: dict[str, dict[str, list[float]]], paper: dict[str, dict[str, list[float]]],
+                    looks: dict[str, Look], path: Path, *, same: dict[str, str] | None = None,
+                    panels: Sequence[str] = ("train", "test"), ratio: FinalRatio | None = None, note: str = "") -> Path:
     """MSE against the step, log y, a panel per entry of `panels` ("train", "test"; one panel
     where the caller found they coincide, `note` saying so): each model's median across seeds,
     its range over seeds shaded, the paper's curves where the paper ran this function, the
@@ -115,8 +130,8 @@ def plot_fit_curves(function: Any, bands: dict[str, dict[str, list[float]]], pap
     return _save(fig, path)
 
 
-def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Any], path: Path,
-                         *, same: dict[str, str] | None = None) -> Path:
+def plot_fit_predictions(function: FunctionSpec, predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Look],
+                         path: Path, *, same: dict[str, str] | None = None) -> Path:
     """Each model's fit on its median seed. 1-D: target and predictions over x (a model whose
     curves coincide with another's dashed over it). n-D: per model, predicted against true
     value on the test set, with the line y = x."""
@@ -135,8 +150,7 @@ def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, An
         ax.set(xlabel="$x_1$", ylabel="$y$")
         axes = [ax]
     else:
-        axes = _scatter_grid(predictions, looks, colors, same)
-        fig = axes[0].figure
+        fig, axes = _scatter_grid(predictions, looks, colors, same)
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
@@ -146,10 +160,10 @@ def plot_fit_predictions(function: Any, predictions: dict[str, list[dict[str, An
     return _save(fig, path)
 
 
-def _scatter_grid(predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Any], colors: dict[str, Any],
-                  same: dict[str, str]) -> list[Any]:
-    """Predicted against true value, a panel per model, three a row."""
-    _, grid = _grid(len(predictions), 2.45)
+def _scatter_grid(predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Look], colors: Mapping[str, ColorType],
+                  same: Mapping[str, str]) -> tuple[Figure, list[Axes]]:
+    """Predicted against true value, a panel per model, three a row: (figure, the panels drawn)."""
+    fig, grid = _grid(len(predictions), 2.45)
     axes = list(grid.flat)
     for ax, (model, points) in zip(axes, predictions.items()):
         true, pred = _finite([r["y_true"] for r in points]), _finite([r["y_pred"] for r in points])
@@ -161,12 +175,12 @@ def _scatter_grid(predictions: dict[str, list[dict[str, Any]]], looks: dict[str,
         ax.set_title(_label(model, looks, same).replace(": same as", "\nsame as") + seed, fontsize=7)
         ax.set_aspect("equal", adjustable="datalim")
     _finish_grid(grid, len(predictions), "true value (test set)", "predicted")
-    return axes[:len(predictions)] or axes[:1]
+    return fig, axes[:len(predictions)] or axes[:1]
 
 
-def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dict[str, list[float]]], looks: dict[str, Any],
-                      paper: dict[tuple[str, str], dict[str, list[float]]], path: Path, *,
-                      same: dict[str, dict[str, str]] | None = None, ratios: dict[str, dict[str, Any]] | None = None) -> Path:
+def plot_fit_overview(functions: Sequence[FunctionSpec], bands: dict[tuple[str, str], dict[str, list[float]]],
+                      looks: dict[str, Look], paper: dict[tuple[str, str], dict[str, list[float]]], path: Path, *,
+                      same: dict[str, dict[str, str]] | None = None, ratios: Mapping[str, FinalRatio | None] | None = None) -> Path:
     """Test MSE curves of every function, three panels a row, each with its final KAN/ReLU-KAN
     ratio (`ratios` by function; `same` by function: which curves coincide)."""
     colors = _palette(looks)
@@ -188,7 +202,7 @@ def plot_fit_overview(functions: Sequence[Any], bands: dict[tuple[str, str], dic
     return _save(fig, path)
 
 
-def plot_fit_seeds(functions: Sequence[Any], runs: Sequence[dict[str, Any]], looks: dict[str, Any], path: Path) -> Path:
+def plot_fit_seeds(functions: Sequence[FunctionSpec], runs: Sequence[dict[str, Any]], looks: dict[str, Look], path: Path) -> Path:
     """Every seed's final test MSE as a dot, per function and model (log y), the median over
     seeds as a bar; a diverged run as a cross at the top of its panel. With many seeds this
     shows what a median and a range hide: two clusters, one outlier."""
@@ -208,7 +222,7 @@ def plot_fit_seeds(functions: Sequence[Any], runs: Sequence[dict[str, Any]], loo
     return _save(fig, path)
 
 
-def plot_tuning(functions: Sequence[Any], summary: Sequence[dict[str, Any]], models: Sequence[str], path: Path) -> Path:
+def plot_tuning(functions: Sequence[FunctionSpec], summary: Sequence[dict[str, Any]], models: Sequence[str], path: Path) -> Path:
     """The tuning curve: per function a panel, the candidates along x (every tuned model's, in
     the order the config lists them), per tuned model its candidates' median final validation
     MSE (log y), the selected one ringed; an untuned model as a dashed level. The test set
@@ -229,8 +243,8 @@ def plot_tuning(functions: Sequence[Any], summary: Sequence[dict[str, Any]], mod
     return _save(fig, path)
 
 
-def _tuning_panel(ax: Any, rows: Sequence[dict[str, Any]], models: Sequence[str], labels: Sequence[str],
-                  colors: dict[str, Any]) -> None:
+def _tuning_panel(ax: Axes, rows: Sequence[dict[str, Any]], models: Sequence[str], labels: Sequence[str],
+                  colors: Mapping[str, ColorType]) -> None:
     values: list[float] = []
     for model in models:
         mine = [r for r in rows if r["tuned_model"] == model]
@@ -250,7 +264,7 @@ def _tuning_panel(ax: Any, rows: Sequence[dict[str, Any]], models: Sequence[str]
     ax.grid(axis="y", which="major", alpha=0.3)
 
 
-def _seed_dots(ax: Any, runs: Sequence[dict[str, Any]], models: Sequence[str], colors: dict[str, Any]) -> None:
+def _seed_dots(ax: Axes, runs: Sequence[dict[str, Any]], models: Sequence[str], colors: Mapping[str, ColorType]) -> None:
     values: list[float] = []
     for i, model in enumerate(models):
         mine = [r for r in runs if r["model"] == model and not r.get("error")]
@@ -269,12 +283,14 @@ def _seed_dots(ax: Any, runs: Sequence[dict[str, Any]], models: Sequence[str], c
     ax.set_xlim(-0.6, len(models) - 0.4)
     ax.tick_params(which="both", labelsize=6.5)
     ax.grid(axis="y", which="major", alpha=0.3)
+
+
 #: Two curves coincide when the median over steps of |log10(a / b)| is at most this (a factor 1.05):
 #: relukan-fast on relukan, bspline on kan. Train and test coincide within TRAIN_TEST (a factor 1.26).
 SAME_CURVE, TRAIN_TEST = math.log10(1.05), 0.1
 
 
-def figures(run_dir: Any, config: FitConfig, results: Sequence[RunResult], paper: dict[str, PaperFit],
+def figures(run_dir: Path, config: FitConfig, results: Sequence[RunResult], paper: dict[str, PaperFit],
             summary: Sequence[dict[str, Any]] = ()) -> None:
     """Per function a loss-curve and a fit figure; one overview of all functions; every seed."""
     bands = curve_bands(results)
@@ -317,19 +333,21 @@ def coinciding(bands: dict[str, dict[str, list[float]]]) -> dict[str, str]:
     return same
 
 
-def final_ratio(summary: Sequence[dict[str, Any]], function: str, named: dict[str, Any], baseline: str | None) -> dict[str, Any] | None:
+def final_ratio(summary: Sequence[dict[str, Any]], function: str, named: dict[str, Look],
+                baseline: str | None) -> FinalRatio | None:
     """The final test MSE (median over seeds) of the pykan KAN (the baseline when it is one,
     else the first model in the role kan) over that of the first ReLU-KAN; None without both."""
-    kan = baseline if baseline in named and named[baseline].role == "kan" else next((m for m, v in named.items() if v.role == "kan"), None)
+    kan = (baseline if baseline is not None and baseline in named and named[baseline].role == "kan"
+           else next((m for m, v in named.items() if v.role == "kan"), None))
     relukan = next((m for m, v in named.items() if v.role == "relukan"), None)
     rows = {r["model"]: r for r in summary if r["function"] == function}
-    if kan not in rows or relukan not in rows:
+    if kan is None or relukan is None or kan not in rows or relukan not in rows:
         return None
     kan_mse, relukan_mse = rows[kan]["final_test_mse"], rows[relukan]["final_test_mse"]
     return {"kan": kan, "relukan": relukan, "kan_mse": kan_mse, "relukan_mse": relukan_mse, "value": _ratio(kan_mse, relukan_mse)}
 
 
-def _median_fits(results: Sequence[RunResult], function: str, models: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def _median_fits(results: Sequence[RunResult], function: str, models: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     """Each model's predictions on its representative seed."""
     runs = [r.run for r in results]
     shown = {}
