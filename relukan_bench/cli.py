@@ -10,7 +10,6 @@ module level, so `--help` and `--version` answer at once.
 from __future__ import annotations
 
 import enum
-import sys
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -19,7 +18,15 @@ import typer
 from relukan_bench import __version__
 from relukan_bench.cli_common import OVERRIDES, Command, Commands, one_line, reports_errors, tables_console
 from relukan_bench.cli_tools import compare, config_app, pykan_app
-from relukan_bench.errors import escape
+from relukan_bench.errors import UsageError, escape
+from relukan_bench.executors import MAX_WORKERS, WORKERS_VARIABLE
+from relukan_bench.experiments.protocol import Experiment, Outcome, experiment, experiments
+from relukan_bench.outcome_json import dumps, reproduce_object, run_object
+from relukan_bench.progress import reporter
+from relukan_bench.render import styled
+from relukan_bench.report import SMOKE
+from relukan_bench.runner import ReproduceRun, Request, run, run_reproduce
+from relukan_bench.signals import describe, exit_status, interrupts_ignored
 from relukan_bench.streams import shielded
 
 app = typer.Typer(
@@ -61,12 +68,6 @@ def _names(value: Optional[str]) -> Optional[List[str]]:
     return names or None
 
 
-def _reporter(name: str) -> Any:
-    """Progress on stderr: a bar on a terminal, plain lines in a log (relukan_bench.progress)."""
-    from relukan_bench.progress import reporter
-
-    return reporter(name)
-
 
 class Device(str, enum.Enum):
     cpu = "cpu"
@@ -95,7 +96,7 @@ ADDRESS = typer.Option(None, "--address", metavar="SCHEDULER", show_default=Fals
                        help="With --executor dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786.")
 
 
-def _workers_option(exp: Any | None) -> Any:
+def _workers_option(exp: Experiment[Any, Any, Any, Any] | None) -> Any:
     if exp is not None and not exp.parallel:
         text = (f"Units timed at once. Default 1, one after another: {exp.serial_reason}. More is allowed, "
                 "with a warning recorded in env.json.")
@@ -113,9 +114,6 @@ def _workers(given: Optional[int], parallel: bool) -> Optional[int]:
     here so that an error names the variable only when the value came from it."""
     import os
     import re
-
-    from relukan_bench.errors import UsageError
-    from relukan_bench.executors import MAX_WORKERS, WORKERS_VARIABLE
 
     text = os.environ.get(WORKERS_VARIABLE, "")
     if given is not None or not parallel or not text.strip():
@@ -139,7 +137,6 @@ def _out(experiment: str) -> Any:
 def _plain_path(value: Optional[Path]) -> Optional[Path]:
     """A path this command creates, refused when it holds a control character (a newline
     would make the last line of stdout a path that does not exist; an escape drives the terminal)."""
-    from relukan_bench.errors import escape
 
     if value is not None and escape(str(value)) != str(value):
         raise typer.BadParameter(f"{escape(str(value))[:200]}: a path this command creates may not hold control characters")
@@ -148,24 +145,21 @@ def _plain_path(value: Optional[Path]) -> Optional[Path]:
 
 def _request(config: Optional[Path], overrides: Optional[List[str]], options: dict[str, Any],
              functions: Optional[str], models: Optional[str], out: Optional[Path], quick: bool,
-             resume: Optional[Path] = None) -> Any:
+             resume: Optional[Path] = None) -> Request:
     """The library's request: CLI options given become key=value overrides, applied before
     the trailing ones."""
-    from relukan_bench.runner import Request
 
     settings = [f"{key}={value}" for key, value in options.items() if value is not None]
     return Request(config=config, overrides=overrides or [], options=settings,
                    functions=_names(functions), models=_names(models), out=out, quick=quick, resume=resume)
 
 
-def _finish(command: str, result: Any, what: str, as_json: bool) -> None:
+def _finish(command: str, result: Outcome[Any, Any], what: str, as_json: bool) -> None:
     """What went wrong beside the units, the run directory on the last line of stdout (or the
     whole outcome as one JSON object), then how the run ended (`_ending`)."""
     for warning in result.warnings:
         typer.echo(f"warning: {one_line(warning)}", err=True)
     if as_json:
-        from relukan_bench.outcome_json import dumps, run_object
-
         shielded(typer.echo)(dumps(run_object(result)))
     finished, planned = result.units
     _ending(command, result.run_dir, result.failed, result.interrupted, as_json,
@@ -181,7 +175,6 @@ def _ending(command: str, run_dir: Path, failures: List[str], interrupted: bool,
     executor lost units (a worker died: they are unfinished, and --resume runs them)."""
     for line in failures:
         typer.echo(f"failed: {one_line(line)}", err=True)
-    from relukan_bench.signals import describe, exit_status
 
     if lost:
         typer.echo(f"error: {one_line(lost)}; {kept}; to finish the run: relukan-bench {command} --resume {run_dir}",
@@ -201,15 +194,13 @@ JSON = typer.Option(False, "--json", help="Print one JSON object (run directory,
                                           "the tables; progress stays on stderr.")
 
 
-def _experiment_command(exp: Any) -> None:
+def _experiment_command(exp: Experiment[Any, Any, Any, Any]) -> None:
     """The command of one registered experiment: the common options, then its own (each sets a
     config key), the trailing overrides; runs it, shows its tables, says how it ended."""
     import inspect
 
     def command(**given: Any) -> None:
         from dataclasses import replace
-
-        from relukan_bench.runner import run
 
         options = {"threads": given["threads"], "device": given["device"].value if given["device"] else None}
         for option in exp.options:
@@ -219,9 +210,8 @@ def _experiment_command(exp: Any) -> None:
         request = _request(given["config"], given["overrides"], options, given.get("functions"), given.get("models"),
                            given["out"], given["quick"], given["resume"])
         request = replace(request, workers=_workers(given["workers"], exp.parallel), executor=given["executor"].value, address=given["address"])
-        from relukan_bench.signals import interrupts_ignored
 
-        result = run(exp.name, request, _reporter(exp.name))
+        result = run(exp.name, request, reporter(exp.name))
         with interrupts_ignored():  # the run is closed: how it ended is told as it ended, whatever is pressed now
             if not given["json"]:
                 shielded(_show_experiment)(exp.name, result)
@@ -249,7 +239,6 @@ def _experiment_command(exp: Any) -> None:
 
 def _register_experiments() -> None:
     """One command per registered experiment (relukan_bench.experiments.protocol)."""
-    from relukan_bench.experiments.protocol import experiments
 
     for exp in experiments().values():
         _experiment_command(exp)
@@ -278,31 +267,25 @@ def reproduce(
 
     Writes speed/ (with --peers also speed-peers/ and speed-scale/), fit/ (with --tuned also fit-tuned/, with --peers fit-peers/) and forgetting/ (with --peers also forgetting-peers/; each a run directory as its own command writes it), env.json and REPORT.md (environment, our tables beside the paper's, the figures, and a verdict on each of the paper's claims) into results/reproduce/<UTC timestamp>/.
     """
-    from relukan_bench.runner import Request, run_reproduce
 
     options = [f"{key}={value}" for key, value in {"threads": threads, "device": device.value if device else None}.items()
                if value is not None]
-    from relukan_bench.experiments.protocol import experiments
-    from relukan_bench.signals import interrupts_ignored
 
     notes = [] if resume is not None else [note for exp in experiments().values() if (note := exp.reproduce_config()[1])]
     request = Request(options=options, out=out, quick=quick, tuned=tuned, peers=peers, resume=resume,
                       workers=_workers(workers, True),
                       executor=executor.value, address=address)
-    result = run_reproduce(request, _reporter, None if as_json else shielded(_show_experiment))
+    result = run_reproduce(request, reporter, None if as_json else shielded(_show_experiment))
     with interrupts_ignored():
         for note in notes:
             typer.echo(f"note: {note}", err=True)
         _reproduce_ending(result, as_json)
 
 
-def _reproduce_ending(result: Any, as_json: bool) -> None:
+def _reproduce_ending(result: ReproduceRun, as_json: bool) -> None:
     """The verdicts (or the JSON object), where the report is, and how the reproduce run ended."""
-    from relukan_bench.render import styled
 
     if as_json:
-        from relukan_bench.outcome_json import dumps, reproduce_object
-
         shielded(typer.echo)(dumps(reproduce_object(result)))
     else:
         console = tables_console()
@@ -315,11 +298,9 @@ def _reproduce_ending(result: Any, as_json: bool) -> None:
             kept="the finished work was kept and reported", failed=f"{len(failures)} unit(s)", lost=result.lost)
 
 
-def _show_experiment(name: str, result: Any) -> None:
+def _show_experiment(name: str, result: Outcome[Any, Any]) -> None:
     """The tables of a finished experiment run (also after each of `reproduce`'s); a `--quick`
     run's say on their first line that they are a smoke run, not a result."""
-    from relukan_bench.experiments.protocol import experiment
-    from relukan_bench.report import SMOKE
 
     console = tables_console()
     for table in experiment(result.experiment).show(result):
@@ -342,4 +323,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

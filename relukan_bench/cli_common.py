@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import typer
+from typer._click.exceptions import UsageError as ClickUsageError  # the click typer (pinned) vendors
 from typer.core import TyperCommand, TyperGroup
 
 from relukan_bench.errors import BenchError, clip, escape
+from relukan_bench.signals import describe, exit_status, stops_as_interrupts
 from relukan_bench.streams import gone, is_null, reader_gone, reset, silence, stopped_status
-
-try:  # recent typer vendors click; older typer used click itself
-    from typer._click.exceptions import UsageError as _ClickUsageError
-except ImportError:  # pragma: no cover
-    from click.exceptions import UsageError as _ClickUsageError
 
 
 class _TidyHelp:
@@ -44,13 +41,14 @@ class Commands(_TidyHelp, TyperGroup):
     """The command group, with usage errors (an option's value out of range, an unknown
     option or choice) reported like every other error: one line, exit status 2."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **kwargs)
         null_before = is_null(1)
         reset()
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **kwargs)
         except OSError as exc:
             if not reader_gone(exc):
                 raise
@@ -61,9 +59,9 @@ class Commands(_TidyHelp, TyperGroup):
                 silence(1, 2)
                 sys.exit(stopped_status())
             raise
-        except _ClickUsageError as exc:
+        except ClickUsageError as exc:
             if exc.__class__.__name__ == "NoArgsIsHelpError":  # no arguments at all: the help, as usual
-                return super().main(*args, standalone_mode=True, **kwargs)
+                return super().main(args, prog_name, complete_var, True, windows_expand_args, **kwargs)
             command = exc.ctx.command_path if exc.ctx is not None else "relukan-bench"
             typer.echo(f"error: {command}: {one_line(' '.join(exc.format_message().split()))}", err=True)
             sys.exit(exc.exit_code)
@@ -79,8 +77,6 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from relukan_bench.signals import describe, exit_status, stops_as_interrupts
-
         try:
             with stops_as_interrupts():  # SIGTERM and SIGHUP stop a run as Ctrl-C does
                 return command(*args, **kwargs)

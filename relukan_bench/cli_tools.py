@@ -9,8 +9,12 @@ from typing import List, Optional
 
 import typer
 
+from relukan_bench import compare as comparing
+from relukan_bench import pykan_envs, shipped
 from relukan_bench.cli_common import OVERRIDES, Command, Commands, one_line, reports_errors, tables_console
-from relukan_bench.errors import escape
+from relukan_bench.compare_sides import load
+from relukan_bench.errors import UsageError, escape
+from relukan_bench.render import compare_table, styled
 
 
 @reports_errors
@@ -25,9 +29,6 @@ def compare(
 
     Rows are matched on function, model and device. Speed compares ms per step (with a Mann-Whitney U test where both sides have 7+ raw repeats), or speedups when one side is the paper; fit and forgetting compare errors as ratios with a geometric mean per model.
     """
-    from relukan_bench import compare as comparing
-    from relukan_bench.compare_sides import load
-    from relukan_bench.render import compare_table, styled
 
     comparing.check_threshold(threshold)  # before anything is read
     sides = load(base), load(new)
@@ -57,12 +58,10 @@ def config_list() -> None:
     """Every shipped config: its name (what --config takes), its experiment and its purpose."""
     from rich.table import Table
 
-    from relukan_bench.shipped import listing
-
     table = Table(caption="relukan-bench config show NAME: every key resolved; config copy NAME: the file, to edit")
     for column in ("name", "experiment", "purpose"):
         table.add_column(column, no_wrap=column != "purpose")
-    for row in listing():
+    for row in shipped.listing():
         table.add_row(*row)
     tables_console().print(table)
 
@@ -76,9 +75,8 @@ def config_show(
                                              help="The experiment it configures, where its name does not say."),
 ) -> None:
     """Print a config resolved, overrides applied and every default filled in, as YAML ready to save: what a run with it records in config.yaml."""
-    from relukan_bench.shipped import show
 
-    typer.echo(show(name, overrides or [], experiment), nl=False)
+    typer.echo(shipped.show(name, overrides or [], experiment), nl=False)
 
 
 @config_app.command("copy", cls=Command)
@@ -90,9 +88,8 @@ def config_copy(
     force: bool = typer.Option(False, "--force", help="Replace DEST if it is a regular file (never the config copied, nor anything else)."),
 ) -> None:
     """Copy a shipped config, comments and all, to edit it and pass it to --config. Prints the path written."""
-    from relukan_bench.shipped import copy
 
-    typer.echo(str(copy(name, dest, force)))
+    typer.echo(str(shipped.copy(name, dest, force)))
 
 
 pykan_app = typer.Typer(cls=Commands, no_args_is_help=True, add_completion=False,
@@ -108,8 +105,6 @@ def pykan_install(
 
     A speed config's kan entry names one with `pykan: "0.0.5"`; the run times it in a worker process of this interpreter with that release first on its path. Nothing is downloaded while a run runs.
     """
-    from relukan_bench import pykan_envs
-    from relukan_bench.errors import UsageError
 
     bad = [v for v in versions if not pykan_envs.VERSION.fullmatch(v)]
     if bad:
@@ -128,7 +123,6 @@ def pykan_install(
 @reports_errors
 def pykan_list() -> None:
     """The installed pykan and every prepared environment."""
-    from relukan_bench import pykan_envs
 
     typer.echo(f"installed: {pykan_envs.installed() or 'none'} (this process)")
     for version in pykan_envs.prepared_versions():

@@ -15,10 +15,41 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Hashable, Iterator, Protocol
 
-from relukan_bench.session import Request
+from relukan_bench import resources
+from relukan_bench.devices import ieee_float32
+from relukan_bench.env import environment
+from relukan_bench.errors import ExecutionError, UsageError, failure
+from relukan_bench.executors import Execution, execute, record
+from relukan_bench.experiments.protocol import (
+    REPRODUCE_FLAGS,
+    Experiment,
+    Outcome,
+    Part,
+    Shown,
+    experiment,
+    reproduce_parts,
+)
+from relukan_bench.report import Verdict, write_report
+from relukan_bench.results import remove_temporaries, write_json
+from relukan_bench.session import (
+    Request,
+    RunLock,
+    Session,
+    check,
+    close_run,
+    execution_of,
+    new_run,
+    record_session,
+    recorded_env,
+    resolve_config,
+    resumed_config,
+    same_environment,
+    start,
+)
 from relukan_bench.signals import first_interrupt_only, interrupts_deferred, interrupts_ignored
+from relukan_bench.timing import threads
 
 __all__ = ["Reporter", "SilentReporter", "Request", "ReproduceRun", "run", "run_reproduce"]
 
@@ -40,10 +71,8 @@ class SilentReporter:
     def stop(self) -> None: ...
 
 
-def run(name: str, request: Request, reporter: Reporter | None = None) -> Any:
+def run(name: str, request: Request, reporter: Reporter | None = None) -> Outcome[Any, Any]:
     """Run (or with `request.resume` finish) the experiment `name`; return its `Outcome`."""
-    from relukan_bench.experiments.protocol import experiment
-    from relukan_bench.session import start
 
     exp = experiment(name)
     reporter = reporter or SilentReporter()
@@ -55,21 +84,18 @@ def run(name: str, request: Request, reporter: Reporter | None = None) -> Any:
         session.release()
 
 
-def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
+def _drive(exp: Experiment[Any, Any, Any, Any], session: Session, reporter: Reporter) -> Outcome[Any, Any]:
     """Execute the units `session` has still to do (relukan_bench.executors: here or in parallel
     workers), writing each as it finishes; summaries, figures; close the run."""
-    from relukan_bench.devices import ieee_float32
-    from relukan_bench.executors import record
-    from relukan_bench.experiments.protocol import Outcome
-    from relukan_bench.timing import threads
 
-    config, run_dir = session.config, session.run_dir
-    session.note(execution=record(session.execution, session.warning))
+    config, run_dir, execution = session.config, session.run_dir, session.execution
+    assert execution is not None  # decided when the session started (session.start)
+    session.note(execution=record(execution, session.warning))
     units = exp.plan(config, session.devices)
     results = _Results(exp, {unit: index for index, unit in enumerate(units)}, exp.rebuild(session.loaded))
     track = _Progress(exp, reporter, results, exp.steps(config), len(units))
 
-    def write(result: Any) -> None:
+    def write(result: object) -> None:
         rows = exp.rows(result)
         session.record(rows)
         results.add(result, rows)
@@ -77,7 +103,7 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
         exp.summarize(run_dir, config, results.ordered, session.context)
 
     with threads(config.threads), ieee_float32():
-        interrupted, lost, wanted = _stages(exp, session, units, results, track, reporter, write)
+        interrupted, lost, wanted = _stages(exp, session, execution, units, results, track, reporter, write)
     warnings: list[str] = [session.warning] if session.warning else []
     with interrupts_ignored():  # the run is closed as it stands, whatever is pressed meanwhile
         try:
@@ -93,13 +119,11 @@ def _drive(exp: Any, session: Any, reporter: Reporter) -> Any:
                    bool(session.env.get("quick")), None if lost is None else str(lost))
 
 
-def _stages(exp: Any, session: Any, units: list[Any], results: "_Results", track: "_Progress", reporter: Reporter,
-            write: Callable[[Any], None]) -> tuple[bool, Exception | None, int]:
+def _stages(exp: Experiment[Any, Any, Any, Any], session: Session, execution: Execution, units: list[Hashable], results: _Results, track: _Progress,
+            reporter: Reporter, write: Callable[[object], None]) -> tuple[bool, Exception | None, int]:
     """Execute the planned units that are due (`exp.due`) and not finished, stage after stage
     (what finished may make more due), until nothing new is due or the run stops. Returns
     (interrupted, the execution error that stopped it, how many units are wanted)."""
-    from relukan_bench.errors import ExecutionError
-    from relukan_bench.executors import execute
 
     first = True
     while True:
@@ -109,10 +133,10 @@ def _stages(exp: Any, session: Any, units: list[Any], results: "_Results", track
             return False, None, len(wanted)
         first = False
         track.total = len(wanted)
-        runs = execute(exp, session.config, session.devices, todo, track.progress, session.execution)
+        runs = execute(exp, session.config, session.devices, todo, track.progress, execution)
         try:
             interrupted = _collect(runs, write, reporter, track, len(wanted) - len(todo), len(wanted),
-                                   first=lambda: todo and track.progress(todo[0], 0, math.nan))
+                                   first=lambda: track.progress(todo[0], 0, math.nan) if todo else None)
         except ExecutionError as exc:
             return True, exc, len(wanted)
         if interrupted or not todo:
@@ -123,15 +147,16 @@ class _Results:
     """A run's results in plan order, whatever order they finished in; `shuffled` when the logs
     on disk are in another order (parallel workers), so that closing puts them in plan order."""
 
-    def __init__(self, exp: Any, order: dict[Any, int], rebuilt: list[Any]):
-        self.exp, self.order, self.ordered, self.last = exp, order, [], None
+    def __init__(self, exp: Experiment[Any, Any, Any, Any], order: dict[Hashable, int], rebuilt: list[object]):
+        self.exp, self.order, self.last = exp, order, None
+        self.ordered: list[object] = []
         self.keys: list[int] = []
-        self.units: set[Any] = set()
+        self.units: set[Hashable] = set()
         self.shuffled = False
         for result in rebuilt:
             self.add(result, exp.rows(result))
 
-    def add(self, result: Any, rows: dict[str, list[dict[str, Any]]]) -> None:
+    def add(self, result: object, rows: dict[str, list[dict[str, Any]]]) -> None:
         import bisect
 
         commit = list(self.exp.tables)[-1]
@@ -151,11 +176,11 @@ class _Progress:
     """Progress over the whole run in steps: the finished units' and those of every unit under
     way (several at once when workers run in parallel)."""
 
-    def __init__(self, exp: Any, reporter: Reporter, results: _Results, steps: int, total: int):
+    def __init__(self, exp: Experiment[Any, Any, Any, Any], reporter: Reporter, results: _Results, steps: int, total: int):
         self.exp, self.reporter, self.results, self.steps, self.total = exp, reporter, results, steps, total
-        self.running: dict[Any, int] = {}
+        self.running: dict[Hashable, int] = {}
 
-    def progress(self, unit: Any, done: int, loss: float) -> None:
+    def progress(self, unit: Hashable, done: int, loss: float) -> None:
         self.running[unit] = done
         label = f"run {len(self.results) + 1}/{self.total}: {self.exp.label(unit)}"
         if len(self.running) > 1:
@@ -164,17 +189,16 @@ class _Progress:
             label += f", step {done}/{self.steps}" + (f", train MSE {loss:.2e}" if loss == loss else "")
         self.reporter.update(self.done(), label)
 
-    def finished(self, unit: Any) -> None:
+    def finished(self, unit: Hashable) -> None:
         self.running.pop(unit, None)
 
     def done(self) -> int:
         return len(self.results) * self.steps + sum(self.running.values())
 
 
-def _figures(exp: Any, run_dir: Path, config: Any, results: list[Any], shown: Any) -> list[str]:
+def _figures(exp: Experiment[Any, Any, Any, Any], run_dir: Path, config: object, results: list[object], shown: Shown) -> list[str]:
     """Draw the run's figures; a figure that cannot be drawn is a warning, never the end of a
     run whose tables are written."""
-    from relukan_bench.errors import failure
 
     try:
         exp.figures(run_dir, config, results, shown)
@@ -183,8 +207,8 @@ def _figures(exp: Any, run_dir: Path, config: Any, results: list[Any], shown: An
     return []
 
 
-def _collect(runs: Iterator[Any], write: Callable[[Any], None], reporter: Reporter, track: "_Progress",
-             already: int, total: int, first: Callable[[], Any] | None = None) -> bool:
+def _collect(runs: Iterator[object], write: Callable[[object], None], reporter: Reporter, track: _Progress,
+             already: int, total: int, first: Callable[[], object] | None = None) -> bool:
     """Take each finished unit from `runs` and `write` it (to disk and to the results: both or
     neither, Ctrl-C waits); report progress, `already` of `total` units done before. Return
     True when Ctrl-C stopped the runs: what they still hand over then (units parallel workers
@@ -208,7 +232,7 @@ def _collect(runs: Iterator[Any], write: Callable[[Any], None], reporter: Report
     return False
 
 
-def _keep_finished(runs: Iterator[Any], write: Callable[[Any], None]) -> None:
+def _keep_finished(runs: Iterator[object], write: Callable[[object], None]) -> None:
     """After Ctrl-C: tell `runs` (a generator) it was interrupted, and write what it still yields."""
     throw = getattr(runs, "throw", None)
     if throw is None:
@@ -229,14 +253,14 @@ class ReproduceRun:
 
     run_dir: Path
     report: Path
-    runs: dict[str, Any]  # experiment -> Outcome (those that started)
-    verdicts: list[Any]
+    runs: dict[str, Outcome[Any, Any]]  # experiment -> Outcome (those that started)
+    verdicts: list[Verdict]
     interrupted: bool = False
     lost: str | None = None  # why a part's executor lost units (a worker died); the rest was not run
 
 
 def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None = None,
-                  announce: Callable[[str, Any], None] | None = None) -> ReproduceRun:
+                  announce: Callable[[str, Outcome[Any, Any]], None] | None = None) -> ReproduceRun:
     """Every experiment with its default config (and the request's `--quick`, options and
     overrides) into `<run_dir>/<experiment>/`, with `request.tuned` and `request.peers` also the
     parts experiments declare for them (`<run_dir>/fit-tuned/`, `speed-peers/`, `forgetting-peers/`, ...;
@@ -245,10 +269,9 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     Every config is validated and every device checked before anything is created. After each
     part `announce(part name, result)` lets the caller show it. Ctrl-C stops the part in
     progress (its finished work is kept), skips the rest and still writes the report."""
-    from relukan_bench.report import write_report
 
     run_dir, parts, env, lock = _open_reproduce(request)
-    runs: dict[str, Any] = {}
+    runs: dict[str, Outcome[Any, Any]] = {}
     interrupted = False
     try:
         with first_interrupt_only():
@@ -262,8 +285,6 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     except KeyboardInterrupt:  # between two parts
         interrupted = True
     finally:
-        from relukan_bench.session import close_run
-
         with interrupts_ignored():
             try:
                 close_run(run_dir, env, interrupted)
@@ -274,23 +295,10 @@ def run_reproduce(request: Request, reporter: Callable[[str], Reporter] | None =
     return ReproduceRun(run_dir, run_dir / "REPORT.md", runs, found, interrupted, lost)
 
 
-def _open_reproduce(request: Request) -> tuple[Path, dict[str, tuple[str, Request]], dict[str, Any], Any]:
+def _open_reproduce(request: Request) -> tuple[Path, dict[str, tuple[str, Request]], dict[str, Any], RunLock]:
     """Check every part's config and devices, then create (or reopen) the reproduce
     directory: its path, each part's experiment and request, its env.json record and this
     process's lock on it."""
-    from relukan_bench.env import environment
-    from relukan_bench.experiments.protocol import experiment, reproduce_parts
-    from relukan_bench.results import remove_temporaries, write_json
-    from relukan_bench.session import (
-        RunLock,
-        check,
-        execution_of,
-        new_run,
-        record_session,
-        resolve_config,
-        resumed_config,
-        same_environment,
-    )
 
     recorded, quick, flags = _recorded_reproduce(request)
     asked = reproduce_parts(**flags)
@@ -310,6 +318,7 @@ def _open_reproduce(request: Request) -> tuple[Path, dict[str, tuple[str, Reques
         with new_run("reproduce", request.out) as (run_dir, lock):  # nothing is created before this line
             write_json(run_dir / "env.json", env)
         return run_dir, {name: (declared[name].name, replace(part, out=run_dir / name)) for name, part in parts.items()}, env, lock
+    assert request.resume is not None  # a recorded run is a resumed one (_recorded_reproduce)
     run_dir = Path(request.resume)
     lock = RunLock(run_dir)
     same_environment(run_dir, recorded, env)
@@ -324,9 +333,6 @@ def _recorded_reproduce(request: Request) -> tuple[dict[str, Any] | None, bool, 
     """The env.json of the reproduce run `request.resume` names (None for a new run), whether
     the run is a `--quick` one, and which further parts it asks for, {"tuned": .., "peers": ..}
     (all as recorded when resumed)."""
-    from relukan_bench.errors import UsageError
-    from relukan_bench.experiments.protocol import REPRODUCE_FLAGS
-    from relukan_bench.session import recorded_env
 
     if request.resume is None:
         return None, request.quick, {flag: bool(getattr(request, flag)) for flag in REPRODUCE_FLAGS}
@@ -342,10 +348,8 @@ def _recorded_reproduce(request: Request) -> tuple[dict[str, Any] | None, bool, 
     return recorded, bool(recorded["quick"]), {flag: bool(recorded.get(flag)) for flag in REPRODUCE_FLAGS}
 
 
-def _part(request: Request, declared: Any, quick: bool) -> Request:
+def _part(request: Request, declared: Part, quick: bool) -> Request:
     """The request of one part of a reproduce run (protocol.Part): resumed where it had begun."""
-    from relukan_bench import resources
-    from relukan_bench.experiments.protocol import experiment
 
     exp = experiment(declared.experiment)
     part = Request(overrides=request.overrides, options=request.options, quick=quick,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, Pro
 if TYPE_CHECKING:
     from relukan_bench.limits import Demand
     from relukan_bench.records import Record
+    from relukan_bench.tables import Table
 
 ConfigT = TypeVar("ConfigT")  # the experiment's validated config (its `schema`)
 UnitT = TypeVar("UnitT")  # one unit of work: what `plan` lists and `execute` runs
@@ -267,8 +268,8 @@ class Experiment(Generic[ConfigT, UnitT, ResultT, ShownT]):
         return set()
 
     # ------------------------------------------------------------------ showing
-    def show(self, outcome: Outcome[ConfigT, ShownT]) -> list[object]:
-        """Rich renderables for the terminal."""
+    def show(self, outcome: Outcome[ConfigT, ShownT]) -> list[Table]:
+        """Its tables for the terminal."""
         return []
 
     @property

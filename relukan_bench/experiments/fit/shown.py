@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from relukan_bench.experiments.fit import targets
+import relukan_bench.experiments.fit.targets as targets
 from relukan_bench.experiments.fit.figures import _renamed, plot_tuning
 from relukan_bench.experiments.fit.figures import figures as draw_figures
 from relukan_bench.experiments.fit.paper import PaperFit, compared, paper_table, table_columns
@@ -22,6 +22,7 @@ from relukan_bench.results import write_csv
 if TYPE_CHECKING:
     from relukan_bench.experiments.fit.config import FitConfig
     from relukan_bench.experiments.protocol import Outcome
+    from relukan_bench.tables import Table
 
 
 @dataclass
@@ -62,7 +63,7 @@ def figures(run_dir: Path, config: FitConfig, results: Sequence[RunResult], show
         plot_tuning(config.functions, shown.all, [m.name for m in shown.config.models], run_dir / "tuning.png")
 
 
-def show(outcome: Outcome[FitConfig, FitShown]) -> list[object]:
+def show(outcome: Outcome[FitConfig, FitShown]) -> list[Table]:
     """The fit table and, where a target was reached, the time to validation MSE 1e-4."""
     shown = outcome.shown
     times = target_table(shown.summary, shown.config)

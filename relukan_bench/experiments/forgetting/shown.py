@@ -21,6 +21,7 @@ from relukan_bench.tables import to_rich
 if TYPE_CHECKING:
     from relukan_bench.experiments.forgetting.config import ForgettingConfig
     from relukan_bench.experiments.protocol import Outcome
+    from relukan_bench.tables import Table
 
 
 @dataclass
@@ -45,7 +46,7 @@ def figures(run_dir: Path, config: ForgettingConfig, results: Sequence[RunResult
         draw_figures(run_dir, config, [r for r in results if r.matrix])
 
 
-def show(outcome: Outcome[ForgettingConfig, ForgettingShown]) -> list[object]:
+def show(outcome: Outcome[ForgettingConfig, ForgettingShown]) -> list[Table]:
     config = outcome.config
     return [to_rich(summary_table(outcome.shown.summary, zero_mse(config.data), config.data.segments,
                                   config.train.steps_per_phase, config.train.lr, {m.name: m.kind for m in config.models}))]

@@ -21,6 +21,7 @@ from relukan_bench.results import write_csv
 if TYPE_CHECKING:
     from relukan_bench.experiments.protocol import Outcome
     from relukan_bench.experiments.speed.config import SpeedConfig
+    from relukan_bench.tables import Table
 
 
 @dataclass
@@ -52,8 +53,8 @@ def figures(run_dir: Path, config: SpeedConfig, results: Sequence[dict[str, Any]
         figure(run_dir, config, shown.summary, shown.paper)
 
 
-def show(outcome: Outcome[SpeedConfig, SpeedShown]) -> list[object]:
+def show(outcome: Outcome[SpeedConfig, SpeedShown]) -> list[Table]:
     shown, config = outcome.shown, outcome.config
-    tables: list[object] = [speed_table(shown.summary, config.baseline, shown.paper, config.train.steps)]
+    tables: list[Table] = [speed_table(shown.summary, config.baseline, shown.paper, config.train.steps)]
     tables += [table for table in [inference_table(shown.summary, config.baseline)] if table]
     return tables + ([decomposition_table(shown.split)] if shown.split else [])
