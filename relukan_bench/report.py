@@ -27,13 +27,20 @@ Every ratio in the report reads "how many times better ReLU-KAN is" than KAN (`f
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from dataclasses import dataclass, field
+import tempfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from statistics import geometric_mean
 from typing import Any, Callable, Sequence, TypeGuard
 
 from relukan_bench import fmt
-from relukan_bench.results import read_csv
+from relukan_bench.env import commits, describe, program, run_sessions
+from relukan_bench.experiments import protocol
+from relukan_bench.kinds import roles as kind_roles
+from relukan_bench.records import types_of
+from relukan_bench.results import read_csv, read_mapping, write_text
 from relukan_bench.tables import Cell, Column, Table
 
 HOLDS, PARTLY, FAILS, UNTESTED = "holds", "partly holds", "does not hold", "untested"
@@ -109,9 +116,7 @@ class LoadedRun:
 
     def roles(self) -> dict[str, str | None]:
         """Each model's role in the paper's comparison (relukan_bench.kinds)."""
-        from relukan_bench.kinds import roles
-
-        return roles(self.entries())
+        return kind_roles(self.entries())
 
     def relukan(self) -> str | None:
         """The paper's ReLU-KAN: the model named `relukan`, else the first in the role relukan."""
@@ -128,7 +133,7 @@ class LoadedRun:
 
 
 # ----------------------------------------------------------------------------- reading
-def _number(text: Any) -> Any:
+def _number(text: str | None) -> float | str | None:
     """A CSV cell as a float where it is one ('' -> None), else the text."""
     if text is None or text == "":
         return None
@@ -148,10 +153,7 @@ def _rows(path: Path, text: set[str]) -> list[dict[str, Any]]:
 
 def _text_columns(name: str) -> set[str]:
     """The columns of the experiment's derived tables that hold text (their record classes)."""
-    from relukan_bench.experiments.protocol import experiment
-    from relukan_bench.records import types_of
-
-    return {column for table in experiment(name).summaries.values() for column, kind in types_of(table).items() if kind is str}
+    return {column for table in protocol.experiment(name).summaries.values() for column, kind in types_of(table).items() if kind is str}
 
 
 def load_experiment(directory: Path, name: str) -> LoadedRun | None:
@@ -160,13 +162,10 @@ def load_experiment(directory: Path, name: str) -> LoadedRun | None:
     directory = Path(directory)
     if not (directory / "config.yaml").is_file():
         return None
-    from relukan_bench.experiments.protocol import experiment
-    from relukan_bench.results import read_mapping
-
     config = read_mapping(directory / "config.yaml") or {}
     env = read_mapping(directory / "env.json") or {}
     text = _text_columns(name) | {"function"}
-    summary = experiment(name).comparison_rows(_rows(directory / "summary.csv", text))
+    summary = protocol.experiment(name).comparison_rows(_rows(directory / "summary.csv", text))
     return LoadedRun(name, directory, config, env, summary, _rows(directory / "table.csv", text),
                       _rows(directory / "decomposition.csv", text))
 
@@ -174,10 +173,8 @@ def load_experiment(directory: Path, name: str) -> LoadedRun | None:
 def load_all(run_dir: Path) -> dict[str, LoadedRun | None]:
     """Every registered experiment's directory in a reproduce run (None where never started),
     with the further parts of it the run holds (`fit-tuned/`) as its `variants`."""
-    from relukan_bench.experiments.protocol import experiments, reproduce_parts
-
-    found = {name: load_experiment(Path(run_dir) / name, name) for name in experiments()}
-    for name, part in reproduce_parts(tuned=True, peers=True).items():
+    found = {name: load_experiment(Path(run_dir) / name, name) for name in protocol.experiments()}
+    for name, part in protocol.reproduce_parts(tuned=True, peers=True).items():
         owner = found.get(part.experiment)
         if name not in found and owner is not None:
             variant = load_experiment(Path(run_dir) / name, part.experiment)
@@ -186,21 +183,17 @@ def load_all(run_dir: Path) -> dict[str, LoadedRun | None]:
     return found
 
 
-def _further(experiments: dict[str, LoadedRun | None]) -> list[Any]:
+def _further(experiments: dict[str, LoadedRun | None]) -> list[protocol.Part]:
     """The further parts of the run (protocol.Part: `fit-tuned/`) it holds, in run order."""
-    from relukan_bench.experiments.protocol import reproduce_parts
-
-    return [part for name, part in reproduce_parts(tuned=True, peers=True).items()
+    return [part for name, part in protocol.reproduce_parts(tuned=True, peers=True).items()
             if name != part.experiment and name in getattr(experiments.get(part.experiment), "variants", {})]
 
 
 def _missing(experiments: dict[str, LoadedRun | None], flags: dict[str, bool]) -> list[str]:
     """The parts of the run (with those its `flags` ask for: `--tuned`, `--peers`) not run or
     interrupted."""
-    from relukan_bench.experiments.protocol import reproduce_parts
-
     missing = []
-    for name, part in reproduce_parts(**flags).items():
+    for name, part in protocol.reproduce_parts(**flags).items():
         owner = experiments.get(part.experiment)
         exp = owner if name == part.experiment else owner.variants.get(name) if owner is not None else None
         if exp is None or exp.interrupted:
@@ -224,8 +217,6 @@ def span(values: Sequence[float | None], style: Callable[[float], str] = fmt.tim
 
 
 def geomean(values: Sequence[float | None]) -> float:
-    from statistics import geometric_mean
-
     positive = [v for v in values if finite(v) and v > 0]
     return geometric_mean(positive) if positive else math.nan
 
@@ -235,11 +226,7 @@ def link(path: Path, run_dir: Path) -> str:
 
 
 def _verdicts(found: dict[str, LoadedRun | None], quick: bool) -> list[Verdict]:
-    from dataclasses import replace
-
-    from relukan_bench.experiments.protocol import experiment
-
-    return [replace(verdict, quick=quick) for name, exp in found.items() for verdict in experiment(name).verdicts(exp)]
+    return [replace(verdict, quick=quick) for name, exp in found.items() for verdict in protocol.experiment(name).verdicts(exp)]
 
 
 # ----------------------------------------------------------------------------- the environment
@@ -247,8 +234,6 @@ _TEMPORARY = ("/tmp/", "/var/tmp/", "/private/tmp/", "/var/folders/")
 
 
 def _temporary(word: str) -> bool:
-    import tempfile
-
     path = word.split("=", 1)[-1]
     return any(path.startswith(root) or path == root.rstrip("/")
                for root in (*_TEMPORARY, tempfile.gettempdir().rstrip("/") + "/"))
@@ -258,8 +243,6 @@ def shown_command(words: Sequence[str], run_dir: Path) -> str:
     """A recorded command line as a user types it: `relukan-bench`, not the path of the script
     or of `__main__.py`; `--out` / `--resume` (this run directory) as `run_dir` where that is a
     relative path, and without a temporary directory otherwise; no other temporary path."""
-    from relukan_bench.env import program
-
     words = list(words)
     if not words:
         return ""
@@ -281,15 +264,11 @@ def computed_with(run_dir: Path, env: dict[str, Any]) -> str:
     their tree state: `commit 85bba7a221a4`, or `commits 0e125e5d0778 (uncommitted changes),
     e3ffd4d15185` for a run resumed under other code, or whose parts ran other code
     (relukan_bench.env.run_sessions)."""
-    from relukan_bench.env import commits, describe, run_sessions
-
     used = commits(run_sessions(run_dir, env))
     return f"commit{'s' if len(used) > 1 else ''} " + ", ".join(describe(git) for git in used or [None])
 
 
 def _environment(env: dict[str, Any], run_dir: Path, commit: str) -> str:
-    from relukan_bench.env import describe
-
     rows = [
         ("CPU", f"{env.get('cpu')} ({env.get('cpu_count')} logical cores)"),
         ("GPU", ", ".join(env.get("gpus") or []) or "none"),
@@ -313,8 +292,6 @@ def _environment(env: dict[str, Any], run_dir: Path, commit: str) -> str:
 
 
 def _duration(env: dict[str, Any]) -> str:
-    import datetime as dt
-
     try:
         start = dt.datetime.fromisoformat(env["start_time"])
         end = dt.datetime.fromisoformat(env["end_time"])
@@ -327,8 +304,6 @@ def _duration(env: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------- the report
 def write_report(run_dir: Path) -> list[Verdict]:
     """Write `run_dir/REPORT.md` (atomically); return its verdicts (`quick` set in a `--quick` run)."""
-    from relukan_bench.results import write_text
-
     text, found = _report(Path(run_dir))
     write_text(Path(run_dir) / "REPORT.md", text)
     return found
@@ -342,8 +317,6 @@ def build_report(run_dir: Path) -> str:
 def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
     """The head (what was run, the claims at a glance, the finding, the ratio convention), the
     verdicts in full, the environment, then a section per experiment."""
-    from relukan_bench.results import read_mapping
-
     env = read_mapping(run_dir / "env.json") or {}
     experiments = load_all(run_dir)
     found = _verdicts(experiments, bool(env.get("quick")))
@@ -357,14 +330,12 @@ def _report(run_dir: Path) -> tuple[str, list[Verdict]]:
 
 def _head(env: dict[str, Any], experiments: dict[str, LoadedRun | None]) -> list[str]:
     """The title, the smoke-run and incomplete banners, and one line on what ran where and when."""
-    from relukan_bench.experiments.protocol import REPRODUCE_FLAGS
-
     lines = ["# ReLU-KAN against KAN: a reproduction", ""]
     if env.get("quick"):
         lines += ["> **Smoke run (`--quick`)**, not a result: a handful of steps, one repeat and one seed per "
                   "experiment. It shows that everything runs; its numbers are not evidence for or against the paper.", ""]
     further = _further(experiments)
-    missing = _missing(experiments, {flag: bool(env.get(flag)) for flag in REPRODUCE_FLAGS})
+    missing = _missing(experiments, {flag: bool(env.get(flag)) for flag in protocol.REPRODUCE_FLAGS})
     if missing or env.get("interrupted"):
         lines += [f"> **Incomplete**: interrupted or not run: {', '.join(missing) or 'see env.json'}. "
                   "The tables show what finished.", ""]
@@ -412,16 +383,12 @@ def _verdict_lines(found: list[Verdict]) -> list[str]:
 
 
 def _rules() -> list[str]:
-    from relukan_bench.experiments.protocol import experiments
-
-    return [exp.rule for exp in experiments().values()]
+    return [exp.rule for exp in protocol.experiments().values()]
 
 
 def _section(name: str, exp: LoadedRun | None, run_dir: Path, quick: bool = False) -> list[str]:
     """One experiment's section: where its files are, then what its declaration writes."""
-    from relukan_bench.experiments.protocol import experiment
-
-    declared = experiment(name)
+    declared = protocol.experiment(name)
     lines = [f"## {declared.title}", ""]
     if exp is None:
         return lines + ["Not run.", ""]

@@ -13,7 +13,7 @@ reached" and ranks last.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 from relukan_bench import fmt
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite
@@ -129,7 +129,8 @@ def _sources(run: LoadedRun) -> str:
     return " and ".join(f"the speed run `{named}/`" if s == "speed run" and named else s for s in found) or "unknown"
 
 
-def _winners(run: LoadedRun, models: list[str], pick: Any, show: Any) -> str:
+def _winners(run: LoadedRun, models: list[str], pick: Callable[[LoadedRun, str, list[str]], str | None],
+             show: Callable[[dict[str, Any] | None], str]) -> str:
     """"f1 `model` (value), ..." for every function, by `pick(run, function, models)`."""
     parts = []
     for function in _functions(run):

@@ -100,7 +100,7 @@ def _tuned(exp: LoadedRun) -> bool:
     return bool(exp.config.get("tuned"))
 
 
-def _at_its_best(exp: LoadedRun | None) -> tuple[Any, LoadedRun] | None:
+def _at_its_best(exp: LoadedRun | None) -> tuple[protocol.Part, LoadedRun] | None:
     """The reproduce run's tuned fit (`fit-tuned/`: its protocol.Part and directory), when it has one."""
     if exp is None:
         return None
@@ -144,7 +144,7 @@ def _settings(exp: LoadedRun) -> str:
                       "", "Candidates tried:", "", *lines])
 
 
-def tuned_section(exp: LoadedRun, part: Any, best: LoadedRun, run_dir: Path) -> str:
+def tuned_section(exp: LoadedRun, part: protocol.Part, best: LoadedRun, run_dir: Path) -> str:
     """The accuracy with each model at its best beside the shared protocol's, the settings kept."""
     kan, relukan = best.kan() or exp.kan(), best.relukan() or exp.relukan()
     where = best.directory.relative_to(run_dir).as_posix()

@@ -4,12 +4,14 @@ the paper's ratios, and the time to a validation MSE."""
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from relukan_bench import fmt
-from relukan_bench.experiments.fit.config import FitConfig
 from relukan_bench.render import finite
 from relukan_bench.tables import Cell, Column, Table
+
+if TYPE_CHECKING:
+    from relukan_bench.experiments.fit.config import FitConfig  # pydantic: not imported for --help
 
 
 def fit_table(summary: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]], config: FitConfig) -> Table:

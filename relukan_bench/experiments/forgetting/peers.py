@@ -11,7 +11,7 @@ with the seeds' range. A KAN is every model whose kind declares a basis (kinds.M
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 from relukan_bench import fmt
 from relukan_bench.experiments.forgetting.config import ForgettingDataSpec
@@ -92,7 +92,7 @@ def bases_sentence(run: LoadedRun) -> str:
     return "Bases, as each kind declares them: " + "; ".join(parts) + "." if parts else ""
 
 
-def _ranged(row: dict[str, Any], key: str, style: Any) -> str:
+def _ranged(row: dict[str, Any], key: str, style: Callable[[float | None], str]) -> str:
     """`median [min to max]` of one summary metric; the median alone for one seed."""
     text = style(row.get(key))
     if (row.get("n_seeds") or 0) > 1:
