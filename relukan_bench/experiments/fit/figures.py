@@ -18,17 +18,17 @@ from relukan_bench.kinds import Look, looks
 from relukan_bench.plots import (
     DUPLICATE_LINE,
     WIDTH,
-    _better,
-    _finish_grid,
-    _finite,
-    _grid,
-    _log_limits,
-    _log_y,
-    _math,
-    _palette,
-    _pyplot,
-    _save,
-    _shared_legend,
+    better,
+    finish_grid,
+    finite,
+    grid,
+    log_limits,
+    log_y,
+    palette,
+    pyplot,
+    save,
+    shared_legend,
+    typeset,
 )
 from relukan_bench.results import read_csv
 from relukan_bench.stats import median
@@ -69,22 +69,22 @@ def _draw_bands(ax: Axes, bands: dict[str, dict[str, list[float]]], which: str, 
     is our data's and the paper's values at our last step: the paper's spikes are cut."""
     for model, band in bands.items():
         if model not in same:
-            ax.fill_between(band["step"], _finite(band[f"{which}_min"]), _finite(band[f"{which}_max"]), color=colors[model],
+            ax.fill_between(band["step"], finite(band[f"{which}_min"]), finite(band[f"{which}_max"]), color=colors[model],
                             alpha=0.15, linewidth=0)
         style = DUPLICATE_LINE if model in same else (looks[model].line if model in looks else {"linewidth": 1.2})
-        ax.plot(band["step"], _finite(band[f"{which}_median"]), color=colors[model], label=_label(model, looks, same),
+        ax.plot(band["step"], finite(band[f"{which}_median"]), color=colors[model], label=_label(model, looks, same),
                 zorder=3 if model in same else 2, **style)
     last = max((band["step"][-1] for band in bands.values() if band["step"]), default=1)
     ends = []  # the paper's value at our last step: in range, unlike its spikes
     for role, curve in paper.items():
         color = next((colors[m] for m in bands if m in looks and looks[m].role == role), "0.4")
         shown = [i for i, step in enumerate(curve["step"]) if step <= last]  # the paper's steps past ours are cut
-        ax.plot([curve["step"][i] for i in shown], _finite([curve[which][i] for i in shown]), color=color,
+        ax.plot([curve["step"][i] for i in shown], finite([curve[which][i] for i in shown]), color=color,
                 linestyle=(0, (4, 1.5)), linewidth=0.7, alpha=0.7, label=PAPER_LABELS.get(role, f"paper's {role}"), zorder=1)
         ends += [curve[which][shown[-1]]] if shown else []
     ours = [band[f"{which}_{part}"] for band in bands.values() for part in ("median", "min", "max")]
-    _log_y(ax, *ours)
-    _log_limits(ax, *ours, ends, margin=2.0)
+    log_y(ax, *ours)
+    log_limits(ax, *ours, ends, margin=2.0)
     ax.set_xlim(0, last)
     ax.grid(which="major", alpha=0.3)
     ax.tick_params(which="both", labelsize=7)
@@ -99,7 +99,7 @@ def _ratio_mark(ax: Axes, ratio: FinalRatio | None, last: float, words: str = ""
     ax.annotate("", (x, ratio["kan_mse"]), (x, ratio["relukan_mse"]),
                 arrowprops={"arrowstyle": "<->", "color": "black", "linewidth": 0.8, "shrinkA": 0, "shrinkB": 0})
     middle = math.sqrt(ratio["kan_mse"] * ratio["relukan_mse"])
-    ax.annotate(f"{words}{_better(ratio['value'])}", (x, middle), textcoords="offset points", xytext=(4, 0),
+    ax.annotate(f"{words}{better(ratio['value'])}", (x, middle), textcoords="offset points", xytext=(4, 0),
                 fontsize=6.5, va="center", ha="left", fontweight="bold")
     ax.set_xlim(right=last * (1.45 if words else 1.27))
 
@@ -111,9 +111,9 @@ def plot_fit_curves(function: FunctionSpec, bands: dict[str, dict[str, list[floa
     where the caller found they coincide, `note` saying so): each model's median across seeds,
     its range over seeds shaded, the paper's curves where the paper ran this function, the
     final KAN/ReLU-KAN ratio (`ratio`: kan_mse, relukan_mse, value) at the right edge."""
-    plt = _pyplot()
+    plt = pyplot()
     same = same or {}
-    colors = _palette({m: looks[m] for m in bands if m in looks})
+    colors = palette({m: looks[m] for m in bands if m in looks})
     fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH if len(panels) > 1 else WIDTH * 0.62, 2.9), sharey=True,
                              squeeze=False)
     for ax, which in zip(axes[0], panels):
@@ -123,11 +123,11 @@ def plot_fit_curves(function: FunctionSpec, bands: dict[str, dict[str, list[floa
         ax.set_title(f"{which} MSE" + (f" ({note})" if note and len(panels) == 1 else ""), fontsize=8)
         ax.set_xlabel("training step", fontsize=7.5)
     axes[0][0].set_ylabel("MSE: median over seeds, min-max shaded", fontsize=7.5)
-    fig.suptitle(f"{function.name}: {_math(function.expression)},  width {list(function.width)}, G = {function.grid}, "
+    fig.suptitle(f"{function.name}: {typeset(function.expression)},  width {list(function.width)}, G = {function.grid}, "
                  f"k = {function.k}", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    _shared_legend(fig, axes[0], ncol=2, right=len(panels) == 1)
-    return _save(fig, path)
+    shared_legend(fig, axes[0], ncol=2, right=len(panels) == 1)
+    return save(fig, path)
 
 
 def plot_fit_predictions(function: FunctionSpec, predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Look],
@@ -135,17 +135,17 @@ def plot_fit_predictions(function: FunctionSpec, predictions: dict[str, list[dic
     """Each model's fit on its median seed. 1-D: target and predictions over x (a model whose
     curves coincide with another's dashed over it). n-D: per model, predicted against true
     value on the test set, with the line y = x."""
-    plt = _pyplot()
+    plt = pyplot()
     same = same or {}
-    colors = _palette({m: looks[m] for m in predictions if m in looks})
+    colors = palette({m: looks[m] for m in predictions if m in looks})
     if function.width[0] == 1:
         fig, ax = plt.subplots(figsize=(WIDTH * 0.55, 2.8))
         first = next((rows for rows in predictions.values() if rows), [])
-        ax.plot(_finite([r["x1"] for r in first]), _finite([r["y_true"] for r in first]), color="black", linewidth=3,
+        ax.plot(finite([r["x1"] for r in first]), finite([r["y_true"] for r in first]), color="black", linewidth=3,
                 alpha=0.25, label="target")
         for model, rows in predictions.items():
             style = DUPLICATE_LINE if model in same else {"linewidth": 1.2}
-            ax.plot(_finite([r["x1"] for r in rows]), _finite([r["y_pred"] for r in rows]), color=colors[model],
+            ax.plot(finite([r["x1"] for r in rows]), finite([r["y_pred"] for r in rows]), color=colors[model],
                     label=_label(model, looks, same) + (f" (seed {rows[0]['seed']})" if rows else ""), **style)
         ax.set(xlabel="$x_1$", ylabel="$y$")
         axes = [ax]
@@ -154,19 +154,19 @@ def plot_fit_predictions(function: FunctionSpec, predictions: dict[str, list[dic
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
-    fig.suptitle(f"{function.name}: {_math(function.expression)}  (each model's median seed)", fontsize=9)
+    fig.suptitle(f"{function.name}: {typeset(function.expression)}  (each model's median seed)", fontsize=9)
     fig.tight_layout()
-    _shared_legend(fig, axes, right=True)  # only the 1-D figure has labelled lines
-    return _save(fig, path)
+    shared_legend(fig, axes, right=True)  # only the 1-D figure has labelled lines
+    return save(fig, path)
 
 
 def _scatter_grid(predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Look], colors: Mapping[str, ColorType],
                   same: Mapping[str, str]) -> tuple[Figure, list[Axes]]:
     """Predicted against true value, a panel per model, three a row: (figure, the panels drawn)."""
-    fig, grid = _grid(len(predictions), 2.45)
-    axes = list(grid.flat)
+    fig, panels = grid(len(predictions), 2.45)
+    axes = list(panels.flat)
     for ax, (model, points) in zip(axes, predictions.items()):
-        true, pred = _finite([r["y_true"] for r in points]), _finite([r["y_pred"] for r in points])
+        true, pred = finite([r["y_true"] for r in points]), finite([r["y_pred"] for r in points])
         drawn = [v for v in true + pred if v == v]
         ends = [min(drawn), max(drawn)] if drawn else [0, 1]
         ax.plot(ends, ends, color="black", linewidth=0.8, alpha=0.5)
@@ -174,7 +174,7 @@ def _scatter_grid(predictions: dict[str, list[dict[str, Any]]], looks: dict[str,
         seed = f", seed {points[0]['seed']}" if points else ""
         ax.set_title(_label(model, looks, same).replace(": same as", "\nsame as") + seed, fontsize=7)
         ax.set_aspect("equal", adjustable="datalim")
-    _finish_grid(grid, len(predictions), "true value (test set)", "predicted")
+    finish_grid(panels, len(predictions), "true value (test set)", "predicted")
     return fig, axes[:len(predictions)] or axes[:1]
 
 
@@ -183,23 +183,23 @@ def plot_fit_overview(functions: Sequence[FunctionSpec], bands: dict[tuple[str, 
                       same: dict[str, dict[str, str]] | None = None, ratios: Mapping[str, FinalRatio | None] | None = None) -> Path:
     """Test MSE curves of every function, three panels a row, each with its final KAN/ReLU-KAN
     ratio (`ratios` by function; `same` by function: which curves coincide)."""
-    colors = _palette(looks)
-    fig, axes = _grid(len(functions), 2.2, 0.5)
+    colors = palette(looks)
+    fig, axes = grid(len(functions), 2.2, 0.5)
     for ax, function in zip(axes.flat, functions):
         mine = {m: bands[(function.name, m)] for m in looks if (function.name, m) in bands}
         theirs = {kind: curve for (name, kind), curve in paper.items() if name == function.name}
         _draw_bands(ax, mine, "test", colors, theirs, looks, (same or {}).get(function.name, {}))
         last = max((band["step"][-1] for band in mine.values() if band["step"]), default=1)
         _ratio_mark(ax, (ratios or {}).get(function.name), last)
-        ax.set_title(f"{function.name}: {_math(function.expression)}", fontsize=7.5)
+        ax.set_title(f"{function.name}: {typeset(function.expression)}", fontsize=7.5)
         ax.tick_params(labelsize=6.5)
-    _finish_grid(axes, len(functions), "training step", "test MSE")
+    finish_grid(axes, len(functions), "training step", "test MSE")
     pair = next((r for r in (ratios or {}).values() if r), None)
     fig.suptitle("Test MSE over training: median over seeds, min-max shaded; the paper's curves thin dashed" + (
         f";\nat the right: final {looks[pair['kan']].label} / {looks[pair['relukan']].label} ratio" if pair else ""), fontsize=8.5)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
-    _shared_legend(fig, list(axes.flat), ncol=2)
-    return _save(fig, path)
+    shared_legend(fig, list(axes.flat), ncol=2)
+    return save(fig, path)
 
 
 def plot_fit_seeds(functions: Sequence[FunctionSpec], runs: Sequence[dict[str, Any]], looks: dict[str, Look], path: Path) -> Path:
@@ -208,18 +208,18 @@ def plot_fit_seeds(functions: Sequence[FunctionSpec], runs: Sequence[dict[str, A
     shows what a median and a range hide: two clusters, one outlier."""
     from matplotlib.lines import Line2D
 
-    models, colors = list(looks), _palette(looks)
-    fig, axes = _grid(len(functions), 2.0, 0.6)
+    models, colors = list(looks), palette(looks)
+    fig, axes = grid(len(functions), 2.0, 0.6)
     for ax, function in zip(axes.flat, functions):
         _seed_dots(ax, [r for r in runs if r["function"] == function.name], models, colors)
-        ax.set_title(f"{function.name}: {_math(function.expression)}", fontsize=7.5)
-    _finish_grid(axes, len(functions), ylabel="final test MSE")
+        ax.set_title(f"{function.name}: {typeset(function.expression)}", fontsize=7.5)
+    finish_grid(axes, len(functions), ylabel="final test MSE")
     seeds = len({r["seed"] for r in runs})
     fig.suptitle(f"Final test MSE of every seed ({seeds} seeds): dots, the median as a bar, xN: N diverged runs", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
     handles = [Line2D([], [], marker="o", linestyle="", color=colors[m], label=looks[m].label) for m in models]
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=7, frameon=False)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_tuning(functions: Sequence[FunctionSpec], summary: Sequence[dict[str, Any]], models: Sequence[str], path: Path) -> Path:
@@ -227,20 +227,20 @@ def plot_tuning(functions: Sequence[FunctionSpec], summary: Sequence[dict[str, A
     the order the config lists them), per tuned model its candidates' median final validation
     MSE (log y), the selected one ringed; an untuned model as a dashed level. The test set
     chose nothing here."""
-    plt = _pyplot()
-    fig, axes = _grid(len(functions), 2.4, 0.9)
+    plt = pyplot()
+    fig, axes = grid(len(functions), 2.4, 0.9)
     colors = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(models)}
     labels = list(dict.fromkeys(r["candidate"] for r in summary if r["candidate"]))
     for ax, function in zip(axes.flat, functions):
         _tuning_panel(ax, [r for r in summary if r["function"] == function.name], models, labels, colors)
-        ax.set_title(f"{function.name}: {_math(function.expression)}", fontsize=7.5)
-    _finish_grid(axes, len(functions), ylabel="final validation MSE")
+        ax.set_title(f"{function.name}: {typeset(function.expression)}", fontsize=7.5)
+    finish_grid(axes, len(functions), ylabel="final validation MSE")
     fig.suptitle("Tuning: each candidate's median final validation MSE over seeds; ringed: the one selected; "
                  "dashed: not tuned", fontsize=8.5)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(5, len(models)), fontsize=7, frameon=False)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _tuning_panel(ax: Axes, rows: Sequence[dict[str, Any]], models: Sequence[str], labels: Sequence[str],
@@ -248,7 +248,7 @@ def _tuning_panel(ax: Axes, rows: Sequence[dict[str, Any]], models: Sequence[str
     values: list[float] = []
     for model in models:
         mine = [r for r in rows if r["tuned_model"] == model]
-        ys = _finite([r["final_val_mse"] for r in mine])
+        ys = finite([r["final_val_mse"] for r in mine])
         values += ys
         if len(mine) == 1 and not mine[0]["candidate"]:
             ax.axhline(ys[0], color=colors[model], linestyle="--", linewidth=1, label=f"{model} (not tuned)")
@@ -258,7 +258,7 @@ def _tuning_panel(ax: Axes, rows: Sequence[dict[str, Any]], models: Sequence[str
         for x, y, r in zip(xs, ys, mine):
             if r["selected"] in (True, "True") and y == y:
                 ax.scatter([x], [y], s=60, facecolors="none", edgecolors=colors[model], linewidths=1.3, zorder=4)
-    _log_y(ax, values)
+    log_y(ax, values)
     ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", fontsize=6)
     ax.tick_params(axis="y", labelsize=6.5)
     ax.grid(axis="y", which="major", alpha=0.3)
@@ -268,7 +268,7 @@ def _seed_dots(ax: Axes, runs: Sequence[dict[str, Any]], models: Sequence[str], 
     values: list[float] = []
     for i, model in enumerate(models):
         mine = [r for r in runs if r["model"] == model and not r.get("error")]
-        finals = _finite([r["final_test_mse"] for r in mine if not r["diverged"]])
+        finals = finite([r["final_test_mse"] for r in mine if not r["diverged"]])
         values += finals
         jitter = [i + 0.5 * ((j * 0.618) % 1 - 0.5) for j in range(len(finals))]  # spread, reproducibly
         ax.scatter(jitter, finals, s=9, color=colors[model], alpha=0.8, linewidths=0)
@@ -278,7 +278,7 @@ def _seed_dots(ax: Axes, runs: Sequence[dict[str, Any]], models: Sequence[str], 
         diverged = sum(bool(r["diverged"]) for r in mine)
         if diverged:
             ax.text(i, 0.98, f"x{diverged}", transform=ax.get_xaxis_transform(), ha="center", va="top", color="crimson", fontsize=7)
-    _log_y(ax, values)
+    log_y(ax, values)
     ax.set_xticks(range(len(models)), [])
     ax.set_xlim(-0.6, len(models) - 0.4)
     ax.tick_params(which="both", labelsize=6.5)
