@@ -20,9 +20,27 @@ steps), pieces not begun are cancelled, and what had finished is still handed ov
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+import queue
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol, Sequence
+
+from relukan_bench.devices import ieee_float32
+from relukan_bench.errors import ExecutionError, UsageError, clip, failure
+from relukan_bench.signals import ignore_stops
+from relukan_bench.timing import threads as torch_threads
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+    from multiprocessing.synchronize import Event
+
+    from relukan_bench.config import RunConfig
+    from relukan_bench.experiments.protocol import Experiment, Progress
 
 EXECUTORS = ("local", "dask")
 #: The environment variable that sets `--workers` where the option is not given.
@@ -60,19 +78,15 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def default_workers(exp: Any, threads: int) -> int:
+def default_workers(exp: Experiment, threads: int) -> int:
     """`--workers` when not given: every usable core busy (cores / threads per worker), or 1
     for an experiment that times (speed)."""
     return max(1, usable_cores() // max(1, threads)) if exp.parallel else 1
 
 
-def resolve(exp: Any, execution: Execution, threads: int) -> tuple[Execution, str | None]:
+def resolve(exp: Experiment, execution: Execution, threads: int) -> tuple[Execution, str | None]:
     """`execution` with its worker count decided, and a warning to record when an experiment
     that runs serially for a reason was made to run in parallel. UsageError for what cannot run."""
-    from dataclasses import replace
-
-    from relukan_bench.errors import UsageError, clip
-
     if execution.executor not in EXECUTORS:
         raise UsageError(f"--executor: expected one of {', '.join(EXECUTORS)} (got {execution.executor!r})")
     if execution.address is not None and execution.executor != "dask":
@@ -83,7 +97,7 @@ def resolve(exp: Any, execution: Execution, threads: int) -> tuple[Execution, st
     if execution.executor == "dask":
         dask_available()
         if execution.address is not None:
-            from relukan_bench.executors_dask import check_scheduler
+            from relukan_bench.executors_dask import check_scheduler  # imports distributed (the dask extra)
 
             check_scheduler(execution.address)
     warning = None
@@ -94,17 +108,16 @@ def resolve(exp: Any, execution: Execution, threads: int) -> tuple[Execution, st
 
 def dask_available() -> None:
     """UsageError (one line) unless Dask's distributed scheduler can be imported."""
-    from relukan_bench.errors import UsageError
-
     try:
         import distributed  # noqa: F401
     except ImportError:
         raise UsageError("--executor dask: Dask is not installed; install it with pip install 'relukan-bench[dask]'") from None
 
 
-def record(execution: Execution, warning: str | None) -> dict[str, Any]:
+def record(execution: Execution, warning: str | None) -> dict[str, str | int | None]:
     """What env.json says about how a session executed its units."""
-    found: dict[str, Any] = {"executor": "serial" if execution.serial else execution.executor, "workers": execution.workers}
+    found: dict[str, str | int | None] = {"executor": "serial" if execution.serial else execution.executor,
+                                          "workers": execution.workers}
     if execution.address is not None:
         found["address"] = execution.address
     if warning:
@@ -113,8 +126,8 @@ def record(execution: Execution, warning: str | None) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- driver side
-def execute(exp: Any, config: Any, devices: Sequence[str], units: Sequence[Any],
-            progress: Callable[[Any, int, float], None], execution: Execution) -> Iterator[Any]:
+def execute(exp: Experiment, config: RunConfig, devices: Sequence[str], units: Sequence[object],
+            progress: Progress, execution: Execution) -> Iterator[object]:
     """Run `units`; yield one result per unit as it finishes (in any order when parallel)."""
     if execution.serial:
         yield from exp.execute(config, devices, units, progress)
@@ -122,23 +135,50 @@ def execute(exp: Any, config: Any, devices: Sequence[str], units: Sequence[Any],
     tasks = exp.tasks(config, units)
     if not tasks:
         return
+    assert execution.workers is not None  # decided by `resolve`
+    workers = min(execution.workers, len(tasks))
+    pool: Pool
     if execution.executor == "dask":
-        from relukan_bench.executors_dask import DaskPool
+        from relukan_bench.executors_dask import DaskPool  # imports distributed (the dask extra)
 
-        pool = DaskPool(min(execution.workers, len(tasks)), execution.address)
+        pool = DaskPool(workers, execution.address)
     else:
-        pool = _LocalPool(min(execution.workers, len(tasks)))
+        pool = _LocalPool(workers)
     with pool:
-        yield from _drive(pool, exp, config, devices, tasks, progress, min(execution.workers, len(tasks)))
+        yield from _drive(pool, exp, config, devices, tasks, progress, workers)
 
 
-def _drive(pool: Any, exp: Any, config: Any, devices: Sequence[str], tasks: list[list[Any]],
-           progress: Callable[[Any, int, float], None], limit: int) -> Iterator[Any]:
+class Pool(Protocol):
+    """What `_drive` needs of the workers: `_LocalPool`, or relukan_bench.executors_dask.DaskPool."""
+
+    stop_timeout: float
+
+    @property
+    def channel(self) -> StopChannel | None: ...
+
+    def submit(self, fn: Callable[..., list[object]], *args: object) -> Future[list[object]]: ...
+
+    def drain(self, progress: Progress) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Pool: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class StopChannel(Protocol):
+    """How a worker learns that the driver asked it to stop (a Dask `Event`)."""
+
+    def is_set(self) -> bool: ...
+
+
+def _drive(pool: Pool, exp: Experiment, config: RunConfig, devices: Sequence[str], tasks: list[list[object]],
+           progress: Progress, limit: int) -> Iterator[object]:
     """Keep `limit` tasks in flight on `pool`, yield their results as they finish; on Ctrl-C
     (or the consumer closing) stop the workers and hand over what had finished."""
-    from concurrent.futures import FIRST_COMPLETED, wait
-
-    waiting, pending = list(tasks), set()
+    waiting = list(tasks)
+    pending: set[Future[list[object]]] = set()
 
     def fill() -> None:
         while waiting and len(pending) < limit:
@@ -162,11 +202,7 @@ def _drive(pool: Any, exp: Any, config: Any, devices: Sequence[str], tasks: list
             _stop_quietly(pool, pending)
 
 
-def _results(future: Any) -> list[Any]:
-    from concurrent.futures.process import BrokenProcessPool
-
-    from relukan_bench.errors import ExecutionError, failure
-
+def _results(future: Future[list[object]]) -> list[object]:
     try:
         return future.result()
     except BrokenProcessPool as exc:
@@ -177,11 +213,9 @@ def _results(future: Any) -> list[Any]:
         raise ExecutionError(f"a task was lost ({failure(exc)})") from None
 
 
-def _stop(pool: Any, pending: set[Any]) -> Iterator[Any]:
+def _stop(pool: Pool, pending: set[Future[list[object]]]) -> Iterator[object]:
     """Tell the workers to stop, cancel what has not begun, and yield the results of the tasks
     that finished meanwhile."""
-    from concurrent.futures import wait
-
     pool.stop()
     for future in list(pending):
         future.cancel()
@@ -197,7 +231,7 @@ def _stop(pool: Any, pending: set[Any]) -> Iterator[Any]:
         yield from results
 
 
-def _stop_quietly(pool: Any, pending: set[Any]) -> None:
+def _stop_quietly(pool: Pool, pending: set[Future[list[object]]]) -> None:
     for _ in _stop(pool, pending):
         pass
 
@@ -209,21 +243,18 @@ class _LocalPool:
     stop_timeout = 60.0
 
     def __init__(self, workers: int):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         context = multiprocessing.get_context("spawn")  # fork and torch's threads do not mix
-        self.queue, self.event = context.Queue(), context.Event()
+        self.queue: Queue[tuple[object, int, float]] = context.Queue()
+        self.event = context.Event()
         self.executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_local_worker,
                                             initargs=(self.queue, self.event))
-        self.channel = None  # the worker finds its queue and event in a global its initializer set
+        # the worker finds its queue and event in a global its initializer set
+        self.channel: StopChannel | None = None
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def submit(self, fn: Callable[..., list[object]], *args: object) -> Future[list[object]]:
         return self.executor.submit(fn, *args)
 
-    def drain(self, progress: Callable[[Any, int, float], None]) -> None:
-        import queue
-
+    def drain(self, progress: Progress) -> None:
         while True:
             try:
                 unit, done, loss = self.queue.get_nowait()
@@ -234,55 +265,47 @@ class _LocalPool:
     def stop(self) -> None:
         self.event.set()
 
-    def __enter__(self) -> "_LocalPool":
+    def __enter__(self) -> _LocalPool:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.queue.close()
 
 
 # ----------------------------------------------------------------------------- worker side
-_local: tuple[Any, Any] | None = None
+_local: tuple[Queue[tuple[object, int, float]], Event] | None = None
 
 
-def _start_local_worker(queue: Any, event: Any) -> None:
+def _start_local_worker(reports: Queue[tuple[object, int, float]], event: Event) -> None:
     """A local worker process: Ctrl-C, SIGTERM and SIGHUP are the driver's to handle; remember
     the channel; end when the driver is gone (killed with `kill -9`, it cannot say so)."""
-    import threading
-
-    from relukan_bench.signals import ignore_stops
-
     global _local
     ignore_stops()
-    _local = (queue, event)
+    _local = (reports, event)
     threading.Thread(target=_end_with, args=(os.getppid(),), name="relukan-bench-orphan-watch", daemon=True).start()
 
 
 def _end_with(parent: int) -> None:
     """Once a second: when this process's parent has changed (it died), end this process."""
-    import time
-
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(70)
 
 
-def run_task(exp: Any, config: Any, devices: Sequence[str], units: Sequence[Any], channel: Any = None) -> list[Any]:
+def run_task(exp: Experiment, config: RunConfig, devices: Sequence[str], units: Sequence[object],
+             channel: StopChannel | None = None) -> list[object]:
     """One task in a worker: the experiment's `execute` of `units` with the config's thread
     count and float32 setting; its results. Progress goes back through the local queue (or
     nowhere on Dask); a stop asked for by the driver raises `Stopped` at the next report."""
-    from relukan_bench.devices import ieee_float32
-    from relukan_bench.timing import threads
+    stopped: Callable[[], bool] = channel.is_set if channel is not None else (_local[1].is_set if _local else lambda: False)
+    reports = _local[0] if channel is None and _local else None
 
-    stopped = channel.is_set if channel is not None else (_local[1].is_set if _local else lambda: False)
-    queue = _local[0] if channel is None and _local else None
-
-    def progress(unit: Any, done: int, loss: float) -> None:
+    def progress(unit: object, done: int, loss: float) -> None:
         if stopped():
             raise Stopped
-        if queue is not None:
-            queue.put((unit, done, loss))
+        if reports is not None:
+            reports.put((unit, done, loss))
 
-    with threads(config.threads), ieee_float32():
+    with torch_threads(config.threads), ieee_float32():
         return list(exp.execute(config, devices, units, progress))

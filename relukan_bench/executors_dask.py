@@ -9,8 +9,22 @@ address, the run's tasks go to that existing cluster, whose workers must have re
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import socket
+import threading
 import uuid
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+from relukan_bench.errors import ExecutionError, UsageError, clip, failure
+from relukan_bench.signals import ignored_by_children
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from distributed import LocalCluster
+
+    from relukan_bench.experiments.protocol import Progress
 
 #: How long a run waits to connect to the scheduler at `--address` (seconds), once
 #: `check_scheduler` has heard it answer.
@@ -30,8 +44,6 @@ def check_scheduler(address: str, timeout: float = ANSWER_TIMEOUT) -> None:
     `identity` call, whose reply must be a scheduler's. Called before a run directory is made,
     so that an address where anything else listens (a web server, a worker, a port that closes
     or says nothing) leaves nothing behind."""
-    from relukan_bench.errors import UsageError, clip
-
     def refuse(why: str) -> UsageError:
         return UsageError(f"--address {clip(address, 60)}: {why}")
 
@@ -52,8 +64,6 @@ def check_scheduler(address: str, timeout: float = ANSWER_TIMEOUT) -> None:
 def _parts(address: str, refuse: Callable[[str], Exception]) -> tuple[str, str, int]:
     """The scheme, host and port of `address`, or the refusal naming what is wrong."""
     from distributed.comm.addressing import parse_address, parse_host_port
-
-    from relukan_bench.errors import clip
 
     try:
         scheme, location = parse_address(address)
@@ -88,16 +98,11 @@ def _connection_args(scheme: str, refuse: Callable[[str], Exception]) -> dict[st
     return args
 
 
-def _identity(address: str, where: tuple[str, int], args: dict[str, Any], timeout: float) -> Any:
+def _identity(address: str, where: tuple[str, int], args: dict[str, Any], timeout: float) -> object:
     """What the server at `address` (at host and port `where`) says it is: its reply to Dask's
     `identity` call, or the exception that stopped the asking. In a thread of its own, given up
     after `timeout` seconds whatever blocks inside (a name lookup included)."""
-    import asyncio
-    import logging
-    import socket
-    import threading
-
-    found: list[Any] = [TimeoutError(f"no answer within {timeout:g} s")]
+    found: list[object] = [TimeoutError(f"no answer within {timeout:g} s")]
 
     async def ask() -> None:
         from distributed.comm import connect
@@ -154,9 +159,7 @@ class DaskPool:
     def __init__(self, workers: int, address: str | None):
         from distributed import Client, Event
 
-        from relukan_bench.errors import ExecutionError, failure
-
-        self.cluster = None
+        self.cluster: LocalCluster | None = None
         try:
             if address is None:
                 self.cluster = _local_cluster(workers)
@@ -170,10 +173,10 @@ class DaskPool:
         self.executor = self.client.get_executor(pure=False)
         self.channel = Event(f"relukan-bench-stop-{uuid.uuid4().hex}", client=self.client)
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def submit(self, fn: Callable[..., list[object]], *args: object) -> Future[list[object]]:
         return self.executor.submit(fn, *args)
 
-    def drain(self, progress: Callable[[Any, int, float], None]) -> None:
+    def drain(self, progress: Progress) -> None:
         """Dask reports per finished task; steps inside one are not sent back."""
 
     def stop(self) -> None:
@@ -187,14 +190,14 @@ class DaskPool:
                 except Exception:  # noqa: BLE001 - closing after a failure: nothing more to save
                     pass
 
-    def __enter__(self) -> "DaskPool":
+    def __enter__(self) -> DaskPool:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _local_cluster(workers: int) -> Any:
+def _local_cluster(workers: int) -> LocalCluster:
     """A cluster on this machine only: loopback, no dashboard, no memory-based restarts (a run
     that needs the memory gets it or fails like a serial run)."""
     import dask
@@ -204,8 +207,6 @@ def _local_cluster(workers: int) -> Any:
     # 10 ms to sample the task's stack (measured: units 1.2x slower with it on).
     dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": [],
                      "distributed.worker.profile.enabled": False})
-    from relukan_bench.signals import ignored_by_children
-
     with ignored_by_children():
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                             dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},

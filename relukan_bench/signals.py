@@ -15,7 +15,12 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from types import FrameType
+from typing import Callable, Iterator, Union
+
+#: What `signal.signal` takes and returns: a function, SIG_IGN or SIG_DFL, or None (a handler
+#: not installed from Python).
+Handler = Union[Callable[[int, Union[FrameType, None]], object], int, signal.Handlers, None]
 
 #: The signals that stop a run politely.
 STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -44,7 +49,7 @@ def _note(signum: int) -> None:
         _first.append(int(signum))
 
 
-def _interrupt(signum: int, frame: Any) -> None:
+def _interrupt(signum: int, frame: FrameType | None) -> None:
     _note(signum)
     raise KeyboardInterrupt
 
@@ -100,7 +105,7 @@ def first_interrupt_only() -> Iterator[None]:
     nothing, so that keeping and closing what the first one stopped is not cut short."""
     count: list[int] = []
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         _note(signum)
         count.append(signum)
         if len(count) == 1:
@@ -111,10 +116,10 @@ def first_interrupt_only() -> Iterator[None]:
 
 
 @contextmanager
-def _held() -> Iterator[tuple[list[int], dict[int, Any]]]:
+def _held() -> Iterator[tuple[list[int], dict[int, Handler]]]:
     held: list[int] = []
 
-    def hold(signum: int, frame: Any) -> None:
+    def hold(signum: int, frame: FrameType | None) -> None:
         _note(signum)
         held.append(signum)
 
@@ -123,18 +128,18 @@ def _held() -> Iterator[tuple[list[int], dict[int, Any]]]:
 
 
 @contextmanager
-def _handling(handler: Callable[[int, Any], None]) -> Iterator[dict[int, Any]]:
+def _handling(handler: Handler) -> Iterator[dict[int, Handler]]:
     """`handler` for each stop signal not ignored, within the block (main thread only);
     yields the handlers it replaced, by signal number."""
     if threading.current_thread() is not threading.main_thread():
         yield {}
         return
-    previous: dict[int, Any] = {}
+    previous: dict[int, Handler] = {}
     try:
         for number in STOPS:
             if signal.getsignal(number) is not signal.SIG_IGN:
                 previous[number] = signal.signal(number, handler)
         yield previous
     finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
+        for replaced, old in previous.items():
+            signal.signal(replaced, old)

@@ -6,7 +6,11 @@ process that SIGPIPE ended (141), or the stop signal's. Signal handling itself l
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import errno
+import os
+from typing import Callable
+
+from relukan_bench.signals import exit_status, received
 
 _gone: list[bool] = [False]  # the reader of stdout went away during this command
 
@@ -23,16 +27,12 @@ def reset() -> None:
 
 def reader_gone(exc: BaseException) -> bool:
     """A write failed because its reader went away: a closed pipe (`| head`), a hung-up terminal."""
-    import errno
-
     return isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.EIO)
 
 
 def silence(*descriptors: int) -> None:
     """Point `descriptors` at /dev/null, so that what is still written (and Python's own flush
     at exit) ends quietly, as other command-line tools end on a closed pipe."""
-    import os
-
     null = os.open(os.devnull, os.O_WRONLY)
     for descriptor in descriptors:
         os.dup2(null, descriptor)
@@ -42,8 +42,6 @@ def silence(*descriptors: int) -> None:
 
 def is_null(descriptor: int) -> bool:
     """Whether `descriptor` writes to /dev/null."""
-    import os
-
     try:
         return os.path.samestat(os.fstat(descriptor), os.stat(os.devnull))
     except OSError:
@@ -53,8 +51,6 @@ def is_null(descriptor: int) -> bool:
 def stopped_status() -> int:
     """The exit status once the reader went away: the stop signal's if one stopped the run,
     else 141, the status of a process that SIGPIPE ended (what `seq 9 | true` gives)."""
-    from relukan_bench.signals import exit_status, received
-
     return exit_status() if received() else 141
 
 
@@ -62,7 +58,7 @@ def shielded(show: Callable[..., None]) -> Callable[..., None]:
     """`show` (tables on stdout) that goes on quietly when stdout's reader is gone: a run
     (reproduce's next part) must not stop because nobody reads its tables any more."""
 
-    def shown(*args: Any) -> None:
+    def shown(*args: object) -> None:
         try:
             show(*args)
         except OSError as exc:
