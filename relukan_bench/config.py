@@ -13,16 +13,30 @@ expected, e.g.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Sequence, TypeVar
 
 from pydantic import ValidationError, field_validator, model_validator
 
 from relukan_bench.config_errors import format_validation_error
 from relukan_bench.errors import ConfigError, UsageError, clip
 from relukan_bench.expressions import Expression, parse
-from relukan_bench.kinds import model_union
+from relukan_bench.kinds import MatchError, OrderError, model_union, reorder, resolve, size_of
 from relukan_bench.overrides import apply_override
-from relukan_bench.schema import Name, NonNegativeInt, PositiveFloat, PositiveInt, Strict, Width, error_at, show
+from relukan_bench.resources import shipped_configs
+from relukan_bench.schema import (
+    ModelEntry,
+    Name,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Strict,
+    Width,
+    error_at,
+    show,
+)
+
+if TYPE_CHECKING:
+    from relukan_bench.kinds import Shape
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -77,10 +91,25 @@ class TrainSpec(Strict):
 ModelSpec = model_union()
 
 
-def check_orders(models: Sequence[Any], shapes: Sequence[Any]) -> None:
-    """Each entry's own `k` leaves a grid of at least 1 on every shape (kinds.reorder)."""
-    from relukan_bench.kinds import OrderError, reorder
+class RunConfig(Protocol):
+    """What every experiment's config has beside its own keys: the threads and the device it runs on."""
 
+    @property
+    def threads(self) -> int: ...
+
+    @property
+    def device(self) -> str: ...
+
+
+class Named(Protocol):
+    """An item of a config's list that has a name (a function, a model entry)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+def check_orders(models: Sequence[ModelEntry], shapes: Sequence[Shape]) -> None:
+    """Each entry's own `k` leaves a grid of at least 1 on every shape (kinds.reorder)."""
     for index, model in enumerate(models):
         for shape in shapes:
             try:
@@ -90,7 +119,7 @@ def check_orders(models: Sequence[Any], shapes: Sequence[Any]) -> None:
                 raise error_at(f"models[{index}].k", f"{exc} on {where or 'the network'}", cross_field=True) from None
 
 
-def check_unique_names(items: Sequence[Any], key: str) -> None:
+def check_unique_names(items: Sequence[Named], key: str) -> None:
     seen: set[str] = set()
     for index, item in enumerate(items):
         if item.name in seen:
@@ -103,7 +132,7 @@ def check_unique_names(items: Sequence[Any], key: str) -> None:
 RESERVED_PREFIX = "paper"
 
 
-def check_model_names(models: Sequence[Any]) -> None:
+def check_model_names(models: Sequence[Named]) -> None:
     """Model names are unique and none starts with the paper's reserved prefix."""
     check_unique_names(models, "models")
     for index, model in enumerate(models):
@@ -116,8 +145,6 @@ def attach_matches(models: Sequence[Any], shapes: Sequence[Any], tuned: dict[str
     """Each entry's `match` names another entry of `models` that matches none itself (or a
     tuned model, whose candidates are all one size: `_tuned_targets`), and fits under it on
     every shape; that entry is attached as the entry's `target`."""
-    from relukan_bench.kinds import MatchError, resolve
-
     by_name = {m.name: m for m in models}
     by_name.update(_tuned_targets(models, shapes, tuned or {}, by_name))
     for index, model in enumerate(models):
@@ -143,8 +170,6 @@ def _tuned_targets(models: Sequence[Any], shapes: Sequence[Any], tuned: dict[str
     """A tuned model's name -> its first candidate, as what `match: <tuned model>` aims at,
     when every candidate has that size on every shape (none: the candidates of a tuned entry
     that matches itself); a candidate of another size refuses the match."""
-    from relukan_bench.kinds import size_of
-
     groups: dict[str, list[Any]] = {}
     for name, origin in tuned.items():
         if name in by_name and origin.model not in by_name:
@@ -163,19 +188,19 @@ def _tuned_targets(models: Sequence[Any], shapes: Sequence[Any], tuned: dict[str
 
 
 # --------------------------------------------------------------------------- experiments
-def no_pykan_fit(models: Sequence[Any], why: str) -> None:
+def no_pykan_fit(models: Sequence[object], why: str) -> None:
     for index, model in enumerate(models):
         if getattr(model, "pykan_fit", None) is not None:
             raise error_at(f"models[{index}].pykan_fit", why)
 
 
-def no_lbfgs(models: Sequence[Any], why: str) -> None:
+def no_lbfgs(models: Sequence[object], why: str) -> None:
     for index, model in enumerate(models):
         if getattr(model, "optimizer", None) == "lbfgs":
             raise error_at(f"models[{index}].optimizer", f"expected adam (got lbfgs): {why}")
 
 
-def check_known_baseline(baseline: str | None, models: Sequence[Any]) -> None:
+def check_known_baseline(baseline: str | None, models: Sequence[Named]) -> None:
     names = [m.name for m in models]
     if baseline is not None and baseline not in names:
         raise error_at("baseline", cross_field=True, message=f"expected one of the model names {', '.join(names)} (got {baseline!r})")
@@ -215,7 +240,7 @@ def differences(before: Strict, after: Strict) -> list[str]:
     """Where two configs differ, as `key: old -> new` (keys as overrides spell them)."""
     found: list[str] = []
 
-    def walk(key: str, old: Any, new: Any) -> None:
+    def walk(key: str, old: object, new: object) -> None:
         if isinstance(old, dict) and isinstance(new, dict):
             for name in dict.fromkeys([*old, *new]):
                 walk(f"{key}.{name}" if key else name, old.get(name), new.get(name))
@@ -247,7 +272,7 @@ def load_config(path: Path, overrides: Sequence[str], schema: type[Config]) -> C
 def dump_config(config: Strict) -> str:
     """The resolved config as YAML, in the same shape the loader reads, checked to load back
     as the very same config (what a run writes always loads again); ConfigError otherwise."""
-    from relukan_bench.yamlio import YamlError, dumps, loads
+    from relukan_bench.yamlio import YamlError, dumps, loads  # PyYAML: not with the config classes
 
     text = dumps(config.model_dump(mode="json"))
     try:
@@ -263,15 +288,13 @@ def dump_config(config: Strict) -> str:
 
 def _shipped_hint(path: Path) -> str:
     """For a bare name that is not a file: the shipped configs it could have meant."""
-    from relukan_bench.resources import shipped_configs
-
     if len(path.parts) != 1:
         return ""
     return f" (nor a shipped config: {', '.join(shipped_configs())}; see `relukan-bench config list`)"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    from relukan_bench.yamlio import YamlError, loads, read_text
+    from relukan_bench.yamlio import YamlError, loads, read_text  # PyYAML: not with the config classes
 
     try:
         data = loads(read_text(path))

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -16,9 +16,9 @@ from relukan_bench.kinds import kind_names
 from relukan_bench.schema import show
 
 
-def _format_loc(loc: Sequence[Any]) -> str:
+def _format_loc(loc: Sequence[str | int]) -> str:
     text = ""
-    previous: Any = None
+    previous: str | int | None = None
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
@@ -30,7 +30,7 @@ def _format_loc(loc: Sequence[Any]) -> str:
     return text
 
 
-def describe_error(error: dict[str, Any]) -> tuple[str, str]:
+def describe_error(error: Mapping[str, Any]) -> tuple[str, str]:
     """(extra key suffix, message) for one pydantic error."""
     kind = error["type"]
     ctx = error.get("ctx") or {}

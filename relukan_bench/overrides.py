@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from relukan_bench.errors import ConfigError, clip
 
@@ -27,7 +27,7 @@ def apply_override(data: dict[str, Any], raw: str, path: Path) -> str:
     or by their `name` (`functions.f2.grid`). Values are read as YAML (`50`, `1e-3`, `[2, 1]`)
     by the configs' own loader (relukan_bench.yamlio), with its bounds.
     """
-    from relukan_bench.yamlio import YamlError, check_size, loads
+    from relukan_bench.yamlio import YamlError, check_size, loads  # PyYAML: only once there is an override
 
     key, sep, text = raw.partition("=")
     key = key.strip()
@@ -64,7 +64,7 @@ def _key_tokens(key: str) -> list[str | int] | None:
     return tokens if tokens and position == len(key) else None
 
 
-def _set(data: dict[str, Any], tokens: list[str | int], value: Any, error: Any) -> str:
+def _set(data: dict[str, Any], tokens: list[str | int], value: object, error: Callable[[str], Exception]) -> str:
     """Set `value` at the path `tokens` inside `data`; the canonical key. `error(message)` is raised."""
     node: Any = data
     canonical = ""
@@ -91,7 +91,7 @@ def _set(data: dict[str, Any], tokens: list[str | int], value: Any, error: Any) 
     return canonical
 
 
-def _list_index(items: list[Any], token: str | int) -> int | None:
+def _list_index(items: list[object], token: str | int) -> int | None:
     if isinstance(token, int) or _INDEX.fullmatch(token):
         index = int(token)
         return index if 0 <= index < len(items) else None

@@ -90,7 +90,7 @@ class Strict(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _refuse_unknown_keys(cls, data: Any) -> Any:
+    def _refuse_unknown_keys(cls, data: object) -> object:
         if isinstance(data, dict):
             allowed = [k for k in cls.model_fields if k not in LISTED_LAST] + [k for k in LISTED_LAST if k in cls.model_fields]
             for key in data:
@@ -99,7 +99,7 @@ class Strict(BaseModel):
         return data
 
 
-def show(value: Any, limit: int = 80) -> str:
+def show(value: object, limit: int = 80) -> str:
     """A value as a user wrote it in YAML: [2, 1], 'abc', true, null; cut to `limit`
     characters with "...". The text is produced piece by piece and stops at the limit, so a
     huge value (an alias bomb) costs no more to show than a short one."""
@@ -112,7 +112,7 @@ def show(value: Any, limit: int = 80) -> str:
     return "".join(shown)
 
 
-def _pieces(value: Any, depth: int) -> Iterator[str]:
+def _pieces(value: object, depth: int) -> Iterator[str]:
     if depth > 20:
         yield "..."
     elif isinstance(value, dict):
@@ -131,7 +131,7 @@ def _pieces(value: Any, depth: int) -> Iterator[str]:
         yield _scalar(value)
 
 
-def _scalar(value: Any) -> str:
+def _scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:

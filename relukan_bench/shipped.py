@@ -12,10 +12,16 @@ against.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from relukan_bench import resources
 from relukan_bench.errors import ConfigError, UsageError, clip
+from relukan_bench.experiments.protocol import experiments
+from relukan_bench.results import write_output
+from relukan_bench.yamlio import YamlError, loads, read_text
+
+if TYPE_CHECKING:
+    from relukan_bench.experiments.protocol import Experiment
 
 
 def listing() -> list[tuple[str, str, str]]:
@@ -26,8 +32,6 @@ def listing() -> list[tuple[str, str, str]]:
 
 def _declared(path: Path) -> str | None:
     """The `experiment:` key of the config at `path`, when it has a readable one."""
-    from relukan_bench.yamlio import YamlError, loads, read_text
-
     try:
         data = loads(read_text(path))
     except (OSError, UnicodeDecodeError, YamlError):
@@ -38,8 +42,6 @@ def _declared(path: Path) -> str | None:
 
 def _by_name(name: str) -> str | None:
     """The experiment a config's name starts with (`speed-baselines` -> `speed`), if any."""
-    from relukan_bench.experiments.protocol import experiments
-
     return next((exp for exp in experiments() if name == exp or name.startswith(exp + "-")), None)
 
 
@@ -56,10 +58,8 @@ def _named(name: str) -> Path:
     return path
 
 
-def experiment_of(path: Path, experiment: str | None = None) -> Any:
+def experiment_of(path: Path, experiment: str | None = None) -> Experiment:
     """The experiment that `path` configures (see the module's docstring)."""
-    from relukan_bench.experiments.protocol import experiments
-
     known = experiments()
     if experiment is not None:
         if experiment not in known:
@@ -74,8 +74,8 @@ def experiment_of(path: Path, experiment: str | None = None) -> Any:
                      f"(expected --experiment {'|'.join(known)})")
 
 
-def _validates(path: Path, exp: Any) -> bool:
-    from relukan_bench.config import load_config
+def _validates(path: Path, exp: Experiment) -> bool:
+    from relukan_bench.config import load_config  # pydantic: `config list` needs none
 
     try:
         load_config(path, [], exp.schema)
@@ -87,7 +87,7 @@ def _validates(path: Path, exp: Any) -> bool:
 def show(name: str, overrides: Sequence[str] = (), experiment: str | None = None) -> str:
     """The resolved config `name` (shipped name or path) with `overrides` applied: every key
     with its value, defaults included, as a run would record it in its config.yaml."""
-    from relukan_bench.config import dump_config, load_config
+    from relukan_bench.config import dump_config, load_config  # pydantic: `config list` needs none
 
     path = _named(name)
     exp = experiment_of(path, experiment)
@@ -99,8 +99,6 @@ def copy(name: str, dest: Path | None = None, force: bool = False) -> Path:
     into `dest` when it is a directory); never over an existing file unless `force`, never over
     anything but a regular file, never over the config copied. The source must be a config of
     some experiment (ConfigError or UsageError naming it otherwise)."""
-    from relukan_bench.results import write_output
-
     source = _named(name)
     text = _config_text(source)
     target = Path(dest) if dest is not None else Path(source.name)
@@ -122,8 +120,7 @@ def _is_dir(path: Path) -> bool:
 def _config_text(path: Path) -> str:
     """The text of the config file at `path`, once it is known to configure some experiment
     (`experiment_of`) and to validate against that experiment's schema."""
-    from relukan_bench.config import _read_yaml, load_config
-    from relukan_bench.yamlio import read_text
+    from relukan_bench.config import _read_yaml, load_config  # pydantic: `config list` needs none
 
     _read_yaml(path)  # a regular file, UTF-8, bounded, a YAML mapping: ConfigError naming it otherwise
     try:

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from relukan_bench.errors import clip
+from relukan_bench.safe_files import TooLarge, read_bytes
 
 MAX_BYTES = 1 << 20  # a config is a page or two; a megabyte is not a config
 MAX_VALUES = 100_000  # values after aliases are expanded
@@ -100,8 +101,6 @@ def read_text(path: Path) -> str:
     """The text of a YAML file, read no further than `MAX_BYTES` (a larger file is refused,
     YamlError); OSError and UnicodeDecodeError as `open` raises them. Only a regular file is
     read (relukan_bench.safe_files): a FIFO or a device is refused, an OSError, never waited on."""
-    from relukan_bench.safe_files import TooLarge, read_bytes
-
     try:
         raw = read_bytes(path, MAX_BYTES)
     except TooLarge:
@@ -131,11 +130,11 @@ def loads(text: str) -> Any:
     return data
 
 
-def check_size(data: Any) -> None:
+def check_size(data: object) -> None:
     """YamlError when `data` holds more than MAX_VALUES values counting every alias
     expansion, or is nested deeper than MAX_DEPTH. Stops at the first value too many, so a
     bomb costs no more to refuse than a config at the limit."""
-    stack: list[tuple[Any, int]] = [(data, 0)]
+    stack: list[tuple[object, int]] = [(data, 0)]
     count = 0
     while stack:
         value, depth = stack.pop()
@@ -150,6 +149,6 @@ def check_size(data: Any) -> None:
             stack.extend((item, depth + 1) for item in value)
 
 
-def dumps(data: Any) -> str:
+def dumps(data: object) -> str:
     """`data` as YAML in block style that `loads` reads back equal."""
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
