@@ -22,16 +22,23 @@ pandas is imported here only; `import relukan_bench` stays light.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from relukan_bench.errors import UsageError, clip
+from relukan_bench.experiments.protocol import experiments
+from relukan_bench.records import PANDAS_DTYPES, Record, types_of
+from relukan_bench.results import Unreadable, mapping_of, read_log, read_table_text
 from relukan_bench.safe_files import present
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from relukan_bench.experiments.protocol import Experiment
 
 REPRODUCE = "reproduce"
 #: what `{M}` in a column template stands for: a model's name (relukan_bench.schema.NAME_PATTERN)
@@ -50,7 +57,7 @@ class Run:
     env: dict[str, Any] = field(default_factory=dict)  # env.json
     experiments: dict[str, Run] = field(default_factory=dict)  # reproduce: its experiments' runs by name
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> pd.DataFrame | Run:
         if name.startswith("_"):  # copy and pickle look for these before the fields exist
             raise AttributeError(name)
         found = {**self.experiments, **self.tables}
@@ -71,8 +78,6 @@ class Run:
 def load(run_dir: str | Path) -> Run:
     """The run in `run_dir`: a speed, fit or forgetting run directory, or a reproduce directory
     holding one of each. UsageError when it is none, or when a file of it cannot be read."""
-    from relukan_bench.experiments.protocol import experiments
-
     path = Path(run_dir)
     if not path.is_dir():
         raise UsageError(f"{path}: expected a run directory ({'a file' if path.exists() else 'no such directory'})")
@@ -96,8 +101,6 @@ def _reproduce(path: Path, names: list[str]) -> Run:
 
 def _experiment_run(path: Path, expected: str | None) -> Run:
     """A speed, fit or forgetting run directory (`expected`: the experiment it must be)."""
-    from relukan_bench.experiments.protocol import experiments
-
     config = _mapping(path / "config.yaml", "the run's config as a YAML mapping")
     env = _mapping(path / "env.json", "the run's environment as a JSON object")
     known = experiments()
@@ -112,26 +115,22 @@ def _experiment_run(path: Path, expected: str | None) -> Run:
     return Run(kind, path, tables=tables, config=config, env=env)
 
 
-def declared_tables(exp: Any) -> dict[str, Any]:
+def declared_tables(exp: Experiment) -> dict[str, type[Record] | Mapping[str, type]]:
     """An experiment's tables by file stem: a record class, or a layout of column templates."""
     return {**exp.tables, **exp.summaries, **exp.layouts}
 
 
 def _mapping(path: Path, what: str) -> dict[str, Any]:
-    from relukan_bench.results import Unreadable, mapping_of
-
     try:
         return mapping_of(path)  # bounded, a regular file only, by the configs' own YAML reader
     except Unreadable as exc:
         raise UsageError(f"{path}: expected {what} ({exc})") from None
 
 
-def column_types(declared: Any, columns: list[str]) -> dict[str, type]:
+def column_types(declared: type[Record] | Mapping[str, type], columns: list[str]) -> dict[str, type]:
     """The declared type of each of `columns` (a table's header, in its order): by name, else by
     the first template that matches (`{M}`: a model's name). ValueError for a column that is
     neither, or is given twice. A column an older run did not write is simply not in `columns`."""
-    from relukan_bench.records import Record, types_of
-
     types = types_of(declared)
     templates = {} if isinstance(declared, type) and issubclass(declared, Record) else {
         re.compile(re.escape(name).replace(re.escape("{M}"), MODEL)): kind for name, kind in types.items() if "{M}" in name}
@@ -147,21 +146,17 @@ def column_types(declared: Any, columns: list[str]) -> dict[str, type]:
     return found
 
 
-def read_table(path: Path, declared: Any, kind: str = "") -> pd.DataFrame:
+def read_table(path: Path, declared: type[Record] | Mapping[str, type], kind: str = "") -> pd.DataFrame:
     """One CSV of a run as a DataFrame with the dtypes of its declared column types."""
     types, records = read_rows(path, declared, kind)
     return _frame(path, types, records)
 
 
-def read_rows(path: Path, declared: Any, kind: str = "") -> tuple[dict[str, type], list[dict[str, Any]]]:
+def read_rows(path: Path, declared: type[Record] | Mapping[str, type], kind: str = ""
+              ) -> tuple[dict[str, type], list[dict[str, Any]]]:
     """One CSV of a run: the declared type of each of its columns, and its rows, each cell
     converted by its column's type (a line a crash cut short is left out). UsageError, one
     line naming the file, when it cannot be read or a cell is not of its column's type."""
-    import csv
-    import io
-
-    from relukan_bench.results import read_log, read_table_text
-
     what = f"a {kind} {path.name}".replace("  ", " ")
     try:
         text = read_table_text(path)  # a regular file only, bounded
@@ -182,8 +177,6 @@ def read_rows(path: Path, declared: Any, kind: str = "") -> tuple[dict[str, type
 
 def _frame(path: Path, types: dict[str, type], records: list[dict[str, Any]]) -> pd.DataFrame:
     import pandas as pd
-
-    from relukan_bench.records import PANDAS_DTYPES
 
     columns = {}
     for column, kind in types.items():

@@ -19,39 +19,42 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from relukan_bench.experiments.protocol import experiments
+from relukan_bench.loading import declared_tables, read_rows
+from relukan_bench.results import read_csv
+from relukan_bench.safe_files import present
+
+if TYPE_CHECKING:
+    from relukan_bench.experiments.protocol import Outcome
+    from relukan_bench.runner import ReproduceRun
 
 
-def status(interrupted: bool, failed: Any, lost: str | None = None) -> str:
+def status(interrupted: bool, failed: Sequence[str], lost: str | None = None) -> str:
     return "lost" if lost else "interrupted" if interrupted else "failed" if failed else "complete"
 
 
-def _value(value: Any) -> Any:
+def _value(value: object) -> object:
     """A cell read by its declared type, as JSON: null for None and for a float that is not finite."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
 
-def summary_rows(run_dir: Path, experiment: str) -> list[dict[str, Any]]:
+def summary_rows(run_dir: Path, experiment: str) -> list[dict[str, object]]:
     """The rows of `run_dir/summary.csv`, a table of `experiment` (none when the run wrote none)."""
-    from relukan_bench.experiments.protocol import experiments
-    from relukan_bench.loading import declared_tables, read_rows
-    from relukan_bench.safe_files import present
-
     path = Path(run_dir) / "summary.csv"
     if not present(path):
         return []
     declared = declared_tables(experiments()[experiment]).get("summary")
     if declared is None:  # an experiment that declares no summary record: its cells stay text
-        from relukan_bench.results import read_csv
-
         return [dict(row) for row in read_csv(path)]
     _, records = read_rows(path, declared, experiment)
     return [{key: _value(value) for key, value in record.items()} for record in records]
 
 
-def run_object(outcome: Any) -> dict[str, Any]:
+def run_object(outcome: Outcome) -> dict[str, object]:
     """The object of one experiment's run (relukan_bench.experiments.protocol.Outcome)."""
     finished, planned = outcome.units
     return {"experiment": outcome.experiment, "run_dir": str(outcome.run_dir),
@@ -61,7 +64,7 @@ def run_object(outcome: Any) -> dict[str, Any]:
             "warnings": list(outcome.warnings), "summary": summary_rows(outcome.run_dir, outcome.experiment)}
 
 
-def reproduce_object(result: Any) -> dict[str, Any]:
+def reproduce_object(result: ReproduceRun) -> dict[str, object]:
     """The object of a reproduce run (relukan_bench.runner.ReproduceRun)."""
     failed = [line for run in result.runs.values() for line in run.failed]
     quick = any(run.quick for run in result.runs.values())
@@ -73,6 +76,6 @@ def reproduce_object(result: Any) -> dict[str, Any]:
             "experiments": {name: run_object(run) for name, run in result.runs.items()}}
 
 
-def dumps(data: dict[str, Any]) -> str:
+def dumps(data: Mapping[str, object]) -> str:
     """One line of strict JSON (no NaN or Infinity)."""
     return json.dumps(data, allow_nan=False, ensure_ascii=False)

@@ -19,11 +19,10 @@ An empty cell reads back as None, or NaN in a float column; floats round-trip bi
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import types
 import typing
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 _BASE = (str, int, float, bool)
 #: a column's type -> its pandas dtype; every one but float64 holds a missing value (<NA>) as such
@@ -48,7 +47,7 @@ class Record:
         return {name: getattr(self, name) for name in _types(type(self))}
 
     @classmethod
-    def blank(cls, **known: Any) -> dict[str, Any]:
+    def blank(cls, **known: object) -> dict[str, Any]:
         """A row with nothing measured (every float NaN, every other cell empty) but `known`."""
         row: dict[str, Any] = {name: math.nan if kind is float else None for name, kind in _types(cls).items()}
         unknown = set(known) - set(row)
@@ -58,8 +57,18 @@ class Record:
         return row
 
 
-@functools.lru_cache(maxsize=None)
+#: Each record class's column types, read once (`_types`).
+_TYPES: dict[type, dict[str, type]] = {}
+
+
 def _types(cls: type) -> dict[str, type]:
+    found = _TYPES.get(cls)
+    if found is None:
+        found = _TYPES[cls] = _read_types(cls)
+    return found
+
+
+def _read_types(cls: type) -> dict[str, type]:
     hints = typing.get_type_hints(cls)
     found = {}
     for field in dataclasses.fields(cls):
@@ -72,10 +81,10 @@ def _types(cls: type) -> dict[str, type]:
     return found
 
 
-def types_of(table: Any) -> dict[str, type]:
+def types_of(table: type[Record] | Mapping[str, type]) -> dict[str, type]:
     """The column types of a record class (or of a plain {column: type} mapping)."""
     return table.types() if isinstance(table, type) and issubclass(table, Record) else dict(table)
 
 
-def columns_of(table: Any) -> list[str]:
+def columns_of(table: type[Record] | Mapping[str, type]) -> list[str]:
     return list(types_of(table))

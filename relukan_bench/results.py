@@ -29,9 +29,11 @@ import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 from relukan_bench.errors import UsageError, clip
+from relukan_bench.records import Record, types_of
+from relukan_bench.safe_files import MAX_TABLE_BYTES, check_output, read_text
 
 
 def new_run_dir(experiment: str, out: Path | None, root: Path = Path("results")) -> Path:
@@ -74,8 +76,6 @@ def write_text(path: Path, text: str) -> None:
 def write_output(path: Path, text: str, inputs: Iterable[Path] = (), replace: bool = True, what: str = "") -> None:
     """Write `text` to an output a user named (`compare --out`, `config copy`'s DEST) atomically,
     once `relukan_bench.safe_files.check_output` allows it. UsageError naming it otherwise."""
-    from relukan_bench.safe_files import check_output
-
     check_output(path, inputs, replace, what)
     try:
         write_text(Path(path), text)
@@ -108,11 +108,11 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: object) -> None:
     write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> str:
     """A table as the writers write it: a header, then a line per row (floats by `repr`), each
     line ending in "\n". A cell that holds a carriage return is quoted as one that holds a line
     break is (csv quotes only what its line terminator holds), so any text reads back as written."""
@@ -126,14 +126,16 @@ def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     return text if "\r" not in text else _quoting_returns(columns, rows)
 
 
-def _quoting_returns(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+def _quoting_returns(columns: Sequence[str], rows: Sequence[Mapping[str, object]]) -> str:
     """`csv_text` of rows that hold a carriage return: each line written with the terminator
     "\r\n" (so that csv quotes a cell holding "\r"), which then ends in "\n" alone."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
     lines = []
     cells = ({key: _cell(row.get(key)) for key in columns} for row in rows)
-    for write, row in [(writer.writeheader, ()), *((writer.writerow, (row,)) for row in cells)]:
+    steps: list[tuple[Callable[..., object], tuple[dict[str, object], ...]]] = [
+        (writer.writeheader, ()), *((writer.writerow, (row,)) for row in cells)]
+    for write, row in steps:
         buffer.seek(0)
         buffer.truncate()
         write(*row)
@@ -141,7 +143,7 @@ def _quoting_returns(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) 
     return "".join(lines)
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: object) -> object:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -149,7 +151,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
     """A whole table, atomically."""
     write_text(path, csv_text(columns, rows))
 
@@ -170,10 +172,10 @@ class CsvLog:
         else:
             write_text(self.path, csv_text(self.columns, []))
 
-    def append(self, row: Mapping[str, Any]) -> None:
+    def append(self, row: Mapping[str, object]) -> None:
         self.extend([row])
 
-    def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
+    def extend(self, rows: Iterable[Mapping[str, object]]) -> None:
         """Append `rows` in one write, synced to disk before it returns."""
         data = memoryview(csv_text(self.columns, rows).split("\n", 1)[1].encode("utf-8"))  # without the header
         if not data:
@@ -203,12 +205,11 @@ def remove_temporaries(directory: Path) -> list[Path]:
 def read_table_text(path: Path) -> str:
     """The text of a table of a run: a regular file only, bounded, UTF-8
     (relukan_bench.safe_files). OSError or UnicodeDecodeError when it cannot be read."""
-    from relukan_bench.safe_files import MAX_TABLE_BYTES, read_text
-
     return read_text(path, MAX_TABLE_BYTES)
 
 
-def read_log(path: Path, table: Any, text: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+def read_log(path: Path, table: type[Record] | Mapping[str, type], text: str | None = None
+             ) -> tuple[list[dict[str, Any]], bool]:
     """The records of a per-unit log (`read_records`) without a partial last line that a crash
     left, and whether there was one; from `text` when given (else the file)."""
     text = read_table_text(path) if text is None else text
@@ -216,7 +217,8 @@ def read_log(path: Path, table: Any, text: str | None = None) -> tuple[list[dict
     return read_records(path, table, whole), whole != text
 
 
-def read_records(path: Path, table: Any, text: str | None = None) -> list[dict[str, Any]]:
+def read_records(path: Path, table: type[Record] | Mapping[str, type], text: str | None = None
+                 ) -> list[dict[str, Any]]:
     """The rows of a CSV written from records of `table` (a record class, relukan_bench.records,
     or a mapping of column -> str, int, float or bool), each cell converted by its column's
     declared type (`parse`), never by how it looks; from `text` when given (else the file).
@@ -229,9 +231,7 @@ def read_records(path: Path, table: Any, text: str | None = None) -> list[dict[s
         raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
 
 
-def _records(path: Path, table: Any, text: str) -> list[dict[str, Any]]:
-    from relukan_bench.records import types_of
-
+def _records(path: Path, table: type[Record] | Mapping[str, type], text: str) -> list[dict[str, Any]]:
     types = types_of(table)
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
@@ -278,7 +278,7 @@ def parse_float(text: str) -> float:
     return value
 
 
-def parse(text: str | None, kind: type) -> Any:
+def parse(text: str | None, kind: type) -> str | int | float | bool | None:
     """A CSV cell of a column of declared type `kind` (str, int, float or bool): an empty cell
     is NaN in a float column, else None. ValueError when the cell is not of that type."""
     if text is None:  # a short row
@@ -315,10 +315,11 @@ def mapping_of(path: Path) -> dict[str, Any]:
     """The mapping in a run's `env.json` or `config.yaml`. Unreadable when the file is missing,
     is not a regular file, cannot be read, is not JSON or YAML, is nested beyond reason, holds
     no mapping, or (env.json) has a field of another type than a run writes there (`ENV_JSON`)."""
-    from relukan_bench.yamlio import YamlError, loads, read_text
+    from relukan_bench.yamlio import YamlError, loads  # PyYAML: off the CLI's import path
+    from relukan_bench.yamlio import read_text as read_yaml_text
 
     try:
-        text = read_text(path)  # bounded, a regular file only: env.json and config.yaml are a page or two
+        text = read_yaml_text(path)  # bounded, a regular file only: env.json and config.yaml are a page or two
         data = json.loads(text) if Path(path).suffix == ".json" else loads(text)
     except FileNotFoundError:
         raise Unreadable("missing") from None
@@ -337,13 +338,16 @@ def mapping_of(path: Path) -> dict[str, Any]:
     return data
 
 
-_GIT = ({"commit": str, "dirty": (bool, None), "declared": bool}, None)
-_EXECUTION = {"executor": str, "workers": int, "address": str, "warning": str}
+#: A JSON type as `ENV_JSON` declares one (see there).
+JsonType = Union[type, None, tuple["JsonType", ...], list["JsonType"], dict[str, "JsonType"]]
+
+_GIT: JsonType = ({"commit": str, "dirty": (bool, None), "declared": bool}, None)
+_EXECUTION: JsonType = {"executor": str, "workers": int, "address": str, "warning": str}
 #: The fields a run writes into env.json (relukan_bench.env.environment, the runner and the
 #: session) and their JSON types: a type, None (null), a tuple of alternatives, [X] (a list
 #: of X), {field: X} (an object; fields not named here are not checked). A field of another
 #: type makes the file unreadable: nothing downstream is handed a number for a list.
-ENV_JSON: dict[str, Any] = {
+ENV_JSON: dict[str, JsonType] = {
     "experiment": str, "config_sha256": str, "quick": bool, "tuned": bool, "peers": bool, "interrupted": bool,
     "relukan_bench": str, "python": str, "platform": str, "machine": str, "cpu": str, "cpu_count": (int, None),
     "threads": int, "interop_threads": int, "torch": str, "torch_cuda": (str, None), "pykan": (str, None),
@@ -353,7 +357,7 @@ ENV_JSON: dict[str, Any] = {
 }
 
 
-def conforms(value: Any, declared: Any) -> bool:
+def conforms(value: object, declared: JsonType) -> bool:
     """Whether the JSON `value` is of the `declared` type (as `ENV_JSON` writes them). A bool is
     not an int here, nor an int a float."""
     if isinstance(declared, tuple):
@@ -367,13 +371,13 @@ def conforms(value: Any, declared: Any) -> bool:
     return type(value) is declared
 
 
-def describe(declared: Any) -> str:
+def describe(declared: JsonType) -> str:
     """A declared JSON type in words: `text`, `a list of text`, `an object or null`."""
     if isinstance(declared, tuple):
         return " or ".join(describe(alternative) for alternative in declared)
     if isinstance(declared, list):
         return f"a list of {describe(declared[0]).removeprefix('an ').removeprefix('a ')}"
-    words = {None: "null", str: "text", int: "an integer", bool: "true or false", float: "a number"}
+    words: dict[type | None, str] = {None: "null", str: "text", int: "an integer", bool: "true or false", float: "a number"}
     return "an object" if isinstance(declared, dict) else words[declared]
 
 
