@@ -30,10 +30,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from relukan_bench.compare_sides import Entry, Side, registered_experiments
-from relukan_bench.errors import UsageError
+from relukan_bench.errors import BenchError, ConfigError, UsageError
+from relukan_bench.results import csv_text, write_output
+
+if TYPE_CHECKING:
+    from relukan_bench.experiments.protocol import Experiment
+    from relukan_bench.schema import Strict
 
 MIN_REPEATS = 7
 ALPHA = 0.01
@@ -137,11 +142,9 @@ def _compare_one(base: Side, new: Side, threshold: float) -> Comparison:
     return comparison
 
 
-def _paper_keys(exp: Any, paper: Side, run: Side) -> tuple[set[tuple[str, ...]] | None, str]:
+def _paper_keys(exp: Experiment, paper: Side, run: Side) -> tuple[set[tuple[str, ...]] | None, str]:
     """The paper's rows that ran the same function as the run (None: all, unchecked), and a
     warning when the run's function definitions could not be checked."""
-    from relukan_bench.errors import BenchError
-
     if run.config_path is None or paper.paper_rows is None:
         return None, f"{run.label}: no config.yaml beside it, so its functions were matched to the paper's by name only"
     try:
@@ -152,7 +155,9 @@ def _paper_keys(exp: Any, paper: Side, run: Side) -> tuple[set[tuple[str, ...]] 
 
 def _rules() -> tuple[dict[str, bool], dict[str, float], set[str]]:
     """Per metric, over every experiment: higher is better, the floor of its ratios, tested."""
-    higher, floors, tested = {}, {}, set()
+    higher: dict[str, bool] = {}
+    floors: dict[str, float] = {}
+    tested: set[str] = set()
     for exp in registered_experiments().values():
         higher.update(exp.higher_is_better)
         floors.update(exp.floors)
@@ -233,9 +238,10 @@ def _geomeans(comparison: Comparison, threshold: float) -> list[Row]:
     for (group, metric), rows in groups.items():
         if len(rows) < 2:
             continue
-        ratio = geometric_mean([r.ratio for r in rows])
-        base = geometric_mean([_floor(metric, r.base) for r in rows])
-        new = geometric_mean([_floor(metric, r.new) for r in rows])
+        # Every row with a ratio has both values: the conditions below leave none out.
+        ratio = geometric_mean([r.ratio for r in rows if r.ratio is not None])
+        base = geometric_mean([_floor(metric, r.base) for r in rows if r.base is not None])
+        new = geometric_mean([_floor(metric, r.new) for r in rows if r.new is not None])
         worse = ratio < 1 / threshold if _rules()[0][metric] else ratio > threshold
         better = ratio > threshold if _rules()[0][metric] else ratio < 1 / threshold
         keys = (GEOMEAN, *group, *[""] * (len(comparison.keys) - 1 - len(group)))
@@ -247,11 +253,12 @@ def _geomeans(comparison: Comparison, threshold: float) -> list[Row]:
 def _environment_warnings(base: Side, new: Side) -> list[str]:
     if base.source == "paper" or new.source == "paper":
         return ["the paper does not state its hardware or versions: only ratios between its own numbers carry over"]
-    missing = [side.label for side in (base, new) if side.env is None]
-    if missing:
+    if base.env is None or new.env is None:
+        missing = [side.label for side in (base, new) if side.env is None]
         return [f"no env.json beside {' or '.join(missing)}: the environments were not compared"]
-    differ = [f"{key} {base.env.get(key)!s} vs {new.env.get(key)!s}" for key in ENV_FIELDS
-              if base.env.get(key) != new.env.get(key)]
+    base_env, new_env = base.env, new.env
+    differ = [f"{key} {base_env.get(key)!s} vs {new_env.get(key)!s}" for key in ENV_FIELDS
+              if base_env.get(key) != new_env.get(key)]
     return ["the environments differ: " + "; ".join(differ)] if differ else []
 
 
@@ -259,18 +266,18 @@ def _environment_warnings(base: Side, new: Side) -> list[str]:
 SHOWN_DIFFERENCES = 6
 
 
-def _protocol_warnings(exp: Any, base: Side, new: Side) -> list[str]:
+def _protocol_warnings(exp: Experiment, base: Side, new: Side) -> list[str]:
     """What makes two runs' rows measure different things: a smoke run on either side, and
     the keys where their recorded configs differ (`train.steps: 5000 -> 20`)."""
-    from relukan_bench.config import differences, load_config
-    from relukan_bench.errors import ConfigError
+    from relukan_bench.config import differences, load_config  # pydantic: off the CLI's import path
 
     sides = [side for side in (base, new) if side.source == "run"]
     found = [f"{side.label} is a smoke run (--quick): its numbers are not results"
              for side in sides if (side.env or {}).get("quick")]
-    if len(sides) == 2 and all(side.config_path is not None for side in sides):
+    paths = [side.config_path for side in sides if side.config_path is not None]
+    if len(sides) == 2 and len(paths) == 2:
         try:
-            configs = [load_config(side.config_path, [], exp.schema) for side in sides]
+            configs: list[Strict] = [load_config(path, [], exp.schema) for path in paths]
         except (ConfigError, OSError) as exc:
             return found + [f"the configs were not compared ({exc})"]
         differ = differences(*configs)
@@ -281,10 +288,10 @@ def _protocol_warnings(exp: Any, base: Side, new: Side) -> list[str]:
     return found
 
 
-def _unfinished_warnings(exp: Any, base: Side, new: Side) -> list[str]:
+def _unfinished_warnings(exp: Experiment, base: Side, new: Side) -> list[str]:
     """A run still being written, interrupted or killed: its rows are medians over the units
     that had finished, which may be fewer seeds or repeats than the other side's."""
-    from relukan_bench.session import being_written
+    from relukan_bench.session import being_written  # session imports config (pydantic): off the CLI's path
 
     found = []
     for side in (base, new):
@@ -313,17 +320,15 @@ def csv_columns(comparisons: Sequence[Comparison]) -> list[str]:
 def write_table(out: Path, comparisons: Sequence[Comparison], sides: Iterable[dict[str, Side]]) -> None:
     """`--out`: the comparisons as CSV, written atomically; refused (UsageError) where `out` is
     not a regular file or a new path, or is a file the comparison read (`sides`' files)."""
-    from relukan_bench.results import csv_text, write_output
-
     inputs = [path for found in sides for side in found.values() for path in side.files]
     write_output(out, csv_text(csv_columns(comparisons), csv_rows(comparisons)), inputs, replace=True, what="--out")
 
 
-def csv_rows(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:
+def csv_rows(comparisons: Sequence[Comparison]) -> list[dict[str, str | float | None]]:
     rows = []
     for comparison in comparisons:
         for row in [*comparison.rows, *comparison.summary]:
-            record = {"experiment": comparison.experiment, **dict(zip(comparison.keys, row.keys))}
+            record: dict[str, str | float | None] = {"experiment": comparison.experiment, **dict(zip(comparison.keys, row.keys))}
             record.update(base=row.base, new=row.new, ratio=row.ratio, mark=row.mark, metric=row.metric, p=row.p,
                           note=row.note)
             rows.append(record)

@@ -9,11 +9,16 @@ readers here (`number`, `name`, `lines`). `relukan_bench.compare` compares two s
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from relukan_bench.errors import UsageError, clip
+from relukan_bench.experiments.protocol import CompareTable, Experiment, experiments
+from relukan_bench.resources import paper_dir
+from relukan_bench.results import parse_float, read_mapping, read_table_text
 from relukan_bench.safe_files import present
 
 
@@ -48,11 +53,6 @@ class Side:
 
 
 def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    import csv
-    import io
-
-    from relukan_bench.results import read_table_text
-
     try:
         text = read_table_text(path)  # a regular file only, bounded
         with io.StringIO(text, newline="") as handle:
@@ -76,8 +76,6 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 def number(path: Path, line: int, row: dict[str, str], column: str, required: bool = True) -> float | None:
     """A cell as a number, read as the writers write one (relukan_bench.results.parse_float:
     `1_0`, `٣` or `1e999` are not numbers); None for an empty cell that is not `required`."""
-    from relukan_bench.results import parse_float
-
     text = (row.get(column) or "").strip(" \t")
     if text == "":
         if required:
@@ -96,13 +94,11 @@ def name(path: Path, line: int, row: dict[str, str], column: str) -> str:
     return text
 
 
-def registered_experiments() -> dict[str, Any]:
-    from relukan_bench.experiments.protocol import experiments
-
+def registered_experiments() -> dict[str, Experiment]:
     return experiments()
 
 
-def _table(columns: Sequence[str]) -> tuple[Any, Any] | None:
+def _table(columns: Sequence[str]) -> tuple[Experiment, CompareTable] | None:
     """(experiment, table declaration) of the first declared table whose columns the header holds."""
     have = set(columns)
     for exp in registered_experiments().values():
@@ -128,8 +124,6 @@ def load(path: Path) -> dict[str, Side]:
     known inputs."""
     path = Path(path)
     if path == Path(PAPER) and not path.exists():  # the paper's numbers the package ships
-        from relukan_bench.resources import paper_dir
-
         path = paper_dir()
     if not present(path):
         raise UsageError(f"{clip(str(path), 240)}: no such file or directory (`{PAPER}` names the paper's numbers)")
@@ -179,8 +173,6 @@ def _load_csv(path: Path, directory: Path) -> Side:
         table.read(side, path, rows)
         return side
     env_path, config_path = directory / "env.json", directory / "config.yaml"
-    from relukan_bench.results import read_mapping
-
     env = read_mapping(env_path)  # what cannot be read (a FIFO, not JSON, a field of another type) counts as absent
     side = Side(path, exp.name, "run", {}, env=env, config_path=config_path if config_path.is_file() else None,
                 files=[path, env_path, config_path])

@@ -16,6 +16,7 @@ from typing import Any
 
 from relukan_bench import __version__
 from relukan_bench.devices import FLOAT32
+from relukan_bench.results import read_mapping
 
 
 def utc_now() -> str:
@@ -45,7 +46,7 @@ COMMIT_VARIABLE = "RELUKAN_BENCH_COMMIT"
 _HEX = re.compile(r"[0-9a-f]{7,40}")
 
 
-def git_commit(root: Path | None = None) -> dict[str, Any] | None:
+def git_commit(root: Path | None = None) -> dict[str, str | bool | None] | None:
     """The commit of the checkout this package runs from (or `root`), and whether a tracked file
     had uncommitted changes (`dirty`); without a .git, the commit `$RELUKAN_BENCH_COMMIT`
     declares (when it is one)."""
@@ -70,7 +71,7 @@ def git_commit(root: Path | None = None) -> dict[str, Any] | None:
 DIRTY = "uncommitted changes"
 
 
-def _code(git: Any) -> tuple[str, bool] | None:
+def _code(git: object) -> tuple[str, bool] | None:
     """What identifies the code of a `git` record: its commit and whether the tree had changes
     (a declared commit counts as clean); None for no record, or one that is not a record."""
     if not isinstance(git, dict) or not isinstance(git.get("commit"), str) or not git["commit"]:
@@ -78,33 +79,33 @@ def _code(git: Any) -> tuple[str, bool] | None:
     return git["commit"], bool(git.get("dirty"))
 
 
-def describe(git: Any, length: int = 12) -> str:
+def describe(git: object, length: int = 12) -> str:
     """A `git` record in words: `85bba7a221a4`, `0e125e5d0778 (uncommitted changes)`, or
     `unknown` where no commit was recorded."""
     code = _code(git)
-    if code is None:
+    if code is None or not isinstance(git, dict):  # a record with a code is a mapping
         return "unknown"
     declared = " (declared: the copy it ran from had no .git)" if git.get("declared") else ""
     return code[0][:length] + (f" ({DIRTY})" if code[1] else "") + declared
 
 
-def sessions(env: Any) -> list[tuple[str, Any]]:
+def sessions(env: object) -> list[tuple[str, object]]:
     """(start time, `git` record) of every session an env.json records: the one that started
     the run (its top-level `git`), then each `resumed` entry's. Files without these keys (or
     with something else there) give what they have."""
     if not isinstance(env, dict):
         return []
-    resumed = env.get("resumed") if isinstance(env.get("resumed"), list) else []
+    resumed = env.get("resumed")
+    if not isinstance(resumed, list):
+        resumed = []
     found = [(env.get("start_time"), env.get("git"))]
     found += [(entry.get("start_time"), entry.get("git")) for entry in resumed if isinstance(entry, dict)]
     return [(start if isinstance(start, str) else "", git) for start, git in found]
 
 
-def run_sessions(run_dir: Path, env: Any = None) -> list[tuple[str, Any]]:
+def run_sessions(run_dir: Path, env: object = None) -> list[tuple[str, object]]:
     """The sessions of the run in `run_dir` (`env`, else its env.json) and of the runs inside
     it (a reproduce run's parts: its subdirectories with an env.json), in the order they started."""
-    from relukan_bench.results import read_mapping
-
     run_dir = Path(run_dir)
     found = sessions(env if env is not None else read_mapping(run_dir / "env.json"))
     try:
@@ -116,16 +117,16 @@ def run_sessions(run_dir: Path, env: Any = None) -> list[tuple[str, Any]]:
     return sorted(found, key=lambda session: session[0])
 
 
-def commits(found: list[tuple[str, Any]]) -> list[Any]:
+def commits(found: list[tuple[str, object]]) -> list[object]:
     """The distinct code (commit and tree state) of `found` sessions, in the order first used:
     their `git` records, None for a session that recorded none."""
-    seen: dict[Any, Any] = {}
+    seen: dict[tuple[str, bool] | None, object] = {}
     for _, git in found:
         seen.setdefault(_code(git), git if _code(git) is not None else None)
     return list(seen.values())
 
 
-def code_change(recorded: list[Any], now: Any) -> str | None:
+def code_change(recorded: list[object], now: object) -> str | None:
     """What to warn of when a session running the code `now` (a `git` record) goes on with a
     run computed with `recorded` (`commits`): None when `now` is a clean commit already
     recorded, or when no commit is known on either side."""

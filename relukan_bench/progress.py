@@ -13,10 +13,13 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
-def reporter(name: str, stream: TextIO | None = None) -> Any:
+def reporter(name: str, stream: TextIO | None = None) -> RichReporter | LogReporter:
     """The progress of the run `name` for `stream` (stderr): a bar on a terminal, lines elsewhere."""
     stream = stream if stream is not None else sys.stderr
     isatty = getattr(stream, "isatty", None)
@@ -42,7 +45,7 @@ class RichReporter:
             BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
             console=Console(stderr=True, markup=False), transient=False,
         )
-        self.task: Any = None
+        self.task: TaskID | None = None
 
     def start(self, total: int) -> None:
         """Show the bar; again (a run in stages) with the new total, on the same bar."""
@@ -53,6 +56,7 @@ class RichReporter:
             self.progress.update(self.task, total=total)
 
     def update(self, done: int, current: str) -> None:
+        assert self.task is not None  # `start` comes first
         self.progress.update(self.task, completed=done, description=current)
 
     def finished(self, units: int, planned: int) -> None:

@@ -11,12 +11,41 @@ finished units are kept byte for byte.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from relukan_bench import resources
+from relukan_bench.config import differences, dump_config, load_config, select
+from relukan_bench.env import code_change, commits, environment, run_sessions, utc_now
+from relukan_bench.errors import ConfigError, UsageError, clip
+from relukan_bench.executors import Execution, resolve
+from relukan_bench.kinds import EntryError, ModelKind, kind_of
+from relukan_bench.kinds import resolve as resolve_entry
+from relukan_bench.limits import check_demand
+from relukan_bench.pykan_envs import installed, needs_environment
+from relukan_bench.records import columns_of
+from relukan_bench.results import (
+    CsvLog,
+    Unreadable,
+    mapping_of,
+    new_run_dir,
+    read_log,
+    read_mapping,
+    remove_temporaries,
+    write_csv,
+    write_json,
+    write_text,
+)
+from relukan_bench.schema import ModelEntry, Strict
+
+if TYPE_CHECKING:
+    from relukan_bench.experiments.protocol import Experiment
 
 
 @dataclass
@@ -38,18 +67,16 @@ class Request:
     address: str | None = None  # a Dask scheduler's address (None: a local cluster)
 
 
-def resolve_config(request: Request, exp: Any) -> Any:
+def resolve_config(request: Request, exp: Experiment) -> Any:
     """The validated config of `request` for the experiment `exp`: file, then `--quick`,
     options, overrides."""
-    from relukan_bench.config import load_config, select
-
     path = config_path(request, exp)
     overrides = [*(exp.quick if request.quick else []), *request.options, *request.overrides]
-    config = load_config(path, overrides, exp.schema)
+    config: Strict = load_config(path, overrides, exp.schema)
     return select(config, functions=request.functions, models=request.models)
 
 
-def config_path(request: Request, exp: Any) -> Path:
+def config_path(request: Request, exp: Experiment) -> Path:
     """The config file of `request`: its `--config` (a path, or a shipped config's name), else
     the experiment's default."""
     return resources.find_config(request.config) if request.config is not None else resources.default_config(exp.name)
@@ -66,34 +93,30 @@ class Session:
     experiment's context."""
 
     run_dir: Path
-    config: Any
+    config: Any  # an instance of the experiment's `schema`
     devices: list[str]
     env: dict[str, Any]
-    logs: dict[str, Any]  # table -> CsvLog
+    logs: dict[str, CsvLog]  # table -> its per-unit log
     loaded: dict[str, list[dict[str, Any]]]  # table -> records of finished units, as written
-    context: Any = None
-    lock: "RunLock | None" = None
-    execution: Any = None  # relukan_bench.executors.Execution, workers decided
+    context: object = None
+    lock: RunLock | None = None
+    execution: Execution | None = None  # workers decided
     warning: str | None = None  # what the execution makes of the results (speed timed in parallel)
 
-    def record(self, rows: dict[str, Iterable[dict[str, Any]]]) -> None:
+    def record(self, rows: Mapping[str, Iterable[Mapping[str, object]]]) -> None:
         """Write one finished unit's rows, table by table in the declared order, so that the
         commit log comes last: until its row is on disk the unit counts as unfinished."""
         for name, log in self.logs.items():
             log.extend(rows.get(name, ()))
 
-    def note(self, **fields: Any) -> None:
+    def note(self, **fields: object) -> None:
         """Record how this session runs in env.json: on the run, or on its latest `resumed` entry."""
-        from relukan_bench.results import write_json
-
         (self.env["resumed"][-1] if self.env.get("resumed") else self.env).update(fields)
         write_json(self.run_dir / "env.json", self.env)
 
-    def rewrite(self, units: Sequence[dict[str, list[dict[str, Any]]]]) -> None:
+    def rewrite(self, units: Sequence[Mapping[str, Iterable[Mapping[str, object]]]]) -> None:
         """Write the per-unit logs again with the units' rows in the order of `units`, each
         file replaced at once and the commit log last (parallel workers finish in any order)."""
-        from relukan_bench.results import write_csv
-
         for name, log in self.logs.items():
             write_csv(log.path, log.columns, [row for rows in units for row in rows.get(name, ())])
 
@@ -116,8 +139,6 @@ class RunLock:
     exist (Windows) nothing is locked."""
 
     def __init__(self, run_dir: Path, option: str = "--resume"):
-        import os
-
         self.fd: int | None = None
         try:
             import fcntl
@@ -128,15 +149,11 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            from relukan_bench.errors import UsageError
-
             raise UsageError(f"{option} {run_dir}: another relukan-bench process is writing this run; "
                              "wait for it to end (or stop it) and try again") from None
         self.fd = fd
 
     def release(self) -> None:
-        import os
-
         if self.fd is not None:
             os.close(self.fd)  # closing the descriptor drops the lock
             self.fd = None
@@ -144,8 +161,6 @@ class RunLock:
 
 def being_written(run_dir: Path) -> bool:
     """Whether another process holds `run_dir`'s `RunLock` (it is writing the run now)."""
-    import os
-
     try:
         import fcntl
 
@@ -161,16 +176,12 @@ def being_written(run_dir: Path) -> bool:
         os.close(fd)  # and with it the shared lock, if it was taken
 
 
-def check(exp: Any, config: Any, devices: Sequence[str], path: Path | None, workers: int = 1) -> Any:
+def check(exp: Experiment, config: Any, devices: Sequence[str], path: Path | None, workers: int = 1) -> object:
     """Every check that needs more than the config's schema, before anything is written or
     allocated: what the config asks for against the limits (relukan_bench.limits; `workers`
     units train at once on this machine), each model entry's kind check on the shapes it is
     built on (its own `k` and `match` applied: kinds.resolve; ConfigError naming the key), then
     the experiment's context."""
-    from relukan_bench.errors import ConfigError
-    from relukan_bench.kinds import EntryError, kind_of, resolve
-    from relukan_bench.limits import check_demand
-
     where = path or resources.default_config(exp.name)
     check_demand(exp.demand(config, devices), exp.shapes(config), devices, where, workers)
     for index, entry in enumerate(getattr(config, "models", ())):
@@ -178,24 +189,21 @@ def check(exp: Any, config: Any, devices: Sequence[str], path: Path | None, work
         _check_elsewhere(exp, kind, entry, f"{where}: models[{index}]")
         if kind.check is not None:
             try:
-                kind.check(entry, [resolve(entry, shape)[1] for shape in exp.shapes(config)], exp.domain(config))
+                kind.check(entry, [resolve_entry(entry, shape)[1] for shape in exp.shapes(config)], exp.domain(config))
             except EntryError as exc:
                 raise ConfigError(f"{where}: models[{index}].{exc.key}: {exc.message}") from None
     return exp.context(config)
 
 
-def _check_elsewhere(exp: Any, kind: Any, entry: Any, where: str) -> None:
+def _check_elsewhere(exp: Experiment, kind: ModelKind, entry: ModelEntry, where: str) -> None:
     """An entry that must run in another pykan's worker needs an experiment that runs workers."""
-    from relukan_bench.errors import ConfigError
-    from relukan_bench.pykan_envs import installed, needs_environment
-
     version = (kind.pykan(entry) or (None, None))[0]
     if needs_environment(version) and not exp.workers:
         raise ConfigError(f"{where}.pykan: {exp.name} runs the installed pykan ({installed()}) only; "
                           f"only speed times other versions (got pykan: {version})")
 
 
-def start(exp: Any, request: Request) -> Session:
+def start(exp: Experiment, request: Request) -> Session:
     """Validate everything, then open the run: a new directory, or with `request.resume` the
     directory of an interrupted run with the same config, environment and columns."""
     if request.resume is None:
@@ -204,30 +212,27 @@ def start(exp: Any, request: Request) -> Session:
         execution = execution_of(exp, request, config)
         context = check(exp, config, devices, config_path(request, exp), together(execution[0]))
         run_dir, env, lock = open_run(exp.name, request, config, devices)  # nothing is created before this line
-        from relukan_bench.records import columns_of
-        from relukan_bench.results import CsvLog
-
         logs = {name: CsvLog(run_dir / f"{name}.csv", columns_of(table)) for name, table in exp.tables.items()}
         return Session(run_dir, config, devices, env, logs, {name: [] for name in exp.tables}, context, lock,
                        *execution)
     return _reopen(exp, request)
 
 
-def execution_of(exp: Any, request: Request, config: Any) -> tuple[Any, str | None]:
+def execution_of(exp: Experiment, request: Request, config: Any) -> tuple[Execution, str | None]:
     """How the request's units are to execute (relukan_bench.executors.resolve): UsageError
     for what cannot, before anything is written."""
-    from relukan_bench.executors import Execution, resolve
-
     return resolve(exp, Execution(request.workers, request.executor, request.address), config.threads)
 
 
-def together(execution: Any) -> int:
+def together(execution: Execution) -> int:
     """How many units train at once on this machine: the workers of a local pool or of a
     Dask cluster started here; one for a cluster elsewhere (its machines hold their own)."""
+    assert execution.workers is not None  # decided by relukan_bench.executors.resolve
     return execution.workers if execution.address is None else 1
 
 
-def _reopen(exp: Any, request: Request) -> Session:
+def _reopen(exp: Experiment, request: Request) -> Session:
+    assert request.resume is not None  # start() reopens only a run it was asked to resume
     run_dir = Path(request.resume)
     commit = list(exp.tables)[-1]
     config, env = resumed_config(request, exp, f"{commit}.csv")
@@ -242,12 +247,8 @@ def _reopen(exp: Any, request: Request) -> Session:
         raise
 
 
-def _reopen_locked(exp: Any, run_dir: Path, config: Any, env: dict[str, Any], lock: RunLock, workers: int) -> Session:
-    from relukan_bench.env import environment
-    from relukan_bench.errors import UsageError
-    from relukan_bench.records import columns_of
-    from relukan_bench.results import CsvLog, read_log, remove_temporaries, write_csv
-
+def _reopen_locked(exp: Experiment, run_dir: Path, config: Any, env: dict[str, Any], lock: RunLock,
+                   workers: int) -> Session:
     commit = list(exp.tables)[-1]
     devices = exp.devices(config.device)
     context = check(exp, config, devices, run_dir / "config.yaml", workers)
@@ -272,27 +273,25 @@ def _reopen_locked(exp: Any, run_dir: Path, config: Any, env: dict[str, Any], lo
     return Session(run_dir, config, devices, env, logs, loaded, context, lock)
 
 
-def resumed_config(request: Request, exp: Any, log: str) -> tuple[Any, dict[str, Any]]:
+def resumed_config(request: Request, exp: Experiment, log: str) -> tuple[Any, dict[str, Any]]:
     """The config of `request` for finishing the run in `request.resume`, and the run's
     recorded environment: the recorded `config.yaml` (or `request.config`) with the request's
     options and overrides, which must come out the same as the recorded one. UsageError
     otherwise, or when the directory is not a run of `experiment` (`log` is a file every such
     run has)."""
-    from relukan_bench.config import differences, load_config
-    from relukan_bench.errors import UsageError
-
+    assert request.resume is not None  # called for a request that resumes a run
     run_dir = Path(request.resume)
     env = recorded_env(request)
     # Runs record their experiment in env.json; older ones are known by their log.
     kind = env.get("experiment", exp.name if (run_dir / log).is_file() else None) if env is not None else None
-    if kind != exp.name or not (run_dir / "config.yaml").is_file():
+    if env is None or kind != exp.name or not (run_dir / "config.yaml").is_file():
         why = _unreadable(run_dir / "env.json") if env is None else ""
         raise UsageError(f"--resume {run_dir}: expected a {exp.name} run directory (with config.yaml and env.json){why}")
     recorded_digest = env.get("config_sha256")
     if recorded_digest is not None and recorded_digest != digest_of(run_dir / "config.yaml"):
         raise UsageError(f"--resume {run_dir}: config.yaml was edited after the run started (it is not the config "
                          "env.json recorded); results of two configs are not one run, start a new run")
-    recorded = load_config(run_dir / "config.yaml", [], exp.schema)
+    recorded: Strict = load_config(run_dir / "config.yaml", [], exp.schema)
     config = resolve_config(replace(request, config=request.config or run_dir / "config.yaml"), exp)
     changed = differences(recorded, config)
     if changed:
@@ -305,10 +304,6 @@ def resumed_config(request: Request, exp: Any, log: str) -> tuple[Any, dict[str,
 def _unreadable(path: Path) -> str:
     """Why the file at `path`, which is there, cannot be read as a run's record ("; env.json:
     expected a regular file, got a FIFO"); "" where it is absent or reads."""
-    import os
-
-    from relukan_bench.results import Unreadable, mapping_of
-
     if not os.path.lexists(path):
         return ""
     try:
@@ -321,18 +316,13 @@ def _unreadable(path: Path) -> str:
 def recorded_env(request: Request) -> dict[str, Any] | None:
     """The env.json of the run `request.resume` names, or None where there is none to read.
     UsageError when `--out` is given too."""
-    from relukan_bench.errors import UsageError
-
     if request.out is not None:
         raise UsageError(f"--out {request.out}: a resumed run goes on in its own directory; give --resume or --out")
-    from relukan_bench.results import read_mapping
-
+    assert request.resume is not None  # called for a request that resumes a run
     return read_mapping(Path(request.resume) / "env.json")
 
 
 def same_environment(run_dir: Path, recorded: dict[str, Any], now: dict[str, Any]) -> None:
-    from relukan_bench.errors import UsageError
-
     moved = [f"{name}: {recorded.get(name)} -> {now.get(name)}" for name in SAME_ENVIRONMENT if recorded.get(name) != now.get(name)]
     if moved:
         raise UsageError(f"--resume {run_dir}: the run was recorded in another environment ({'; '.join(moved)}); "
@@ -344,21 +334,14 @@ def same_environment(run_dir: Path, recorded: dict[str, Any], now: dict[str, Any
 _COMPARED: set[Path] = set()
 
 
-def record_session(run_dir: Path, env: dict[str, Any], now: dict[str, Any], **details: Any) -> None:
+def record_session(run_dir: Path, env: dict[str, Any], now: dict[str, Any], **details: object) -> None:
     """Note in env.json that another session goes on with the run, with its commit and tree
     state (`git`). Where that code is not what the run (and the runs inside it) was computed
     with, say so in one `warning:` line on stderr, and go on."""
-    import sys
-
-    from relukan_bench.env import code_change, commits, run_sessions
-    from relukan_bench.results import write_json
-
     here = Path(run_dir).resolve()
     if not _COMPARED.intersection(here.parents):
         change = code_change(commits(run_sessions(run_dir, env)), now["git"])
         if change:
-            from relukan_bench.errors import clip
-
             print(f"warning: {clip(f'--resume {run_dir}: {change}', 2000)}", file=sys.stderr, flush=True)
     _COMPARED.add(here)
     env.setdefault("resumed", []).append({"start_time": now["start_time"], **details, "git": now["git"], "command": now["command"]})
@@ -369,10 +352,6 @@ def record_session(run_dir: Path, env: dict[str, Any], now: dict[str, Any], **de
 def open_run(experiment: str, request: Request, config: Any, devices: list[str]) -> tuple[Path, dict[str, Any], RunLock]:
     """Create the run directory; write the resolved config and the environment into it. Returns
     this process's lock on it too."""
-    from relukan_bench.config import dump_config
-    from relukan_bench.env import environment
-    from relukan_bench.results import write_json, write_text
-
     text = dump_config(config)  # checked to load again as the same config
     env = {"experiment": experiment, "config_sha256": digest(text), "quick": request.quick,
            **environment(config.threads, devices)}
@@ -388,11 +367,6 @@ def new_run(experiment: str, out: Path | None) -> Iterator[tuple[Path, RunLock]]
     to write its first files into: two processes given one empty `--out` at once never both
     write it. When the block cannot write (OSError: permission, a read-only or full disk),
     everything it and this call created is removed again and a UsageError says why."""
-    import shutil
-
-    from relukan_bench.errors import UsageError
-    from relukan_bench.results import new_run_dir
-
     top = _first_missing(Path(out) if out is not None else Path("results") / experiment)
     run_dir = new_run_dir(experiment, out)
     if top is None and out is None:
@@ -427,8 +401,6 @@ def _first_missing(path: Path) -> Path | None:
 
 def digest(text: str | bytes) -> str:
     """The SHA-256 of a config as written (UTF-8), so that a resume can tell it was not edited."""
-    import hashlib
-
     return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
 
 
@@ -441,9 +413,6 @@ def digest_of(path: Path) -> str | None:
 
 
 def close_run(run_dir: Path, env: dict[str, Any], interrupted: bool) -> None:
-    from relukan_bench.env import utc_now
-    from relukan_bench.results import write_json
-
     env["end_time"] = utc_now()
     env["interrupted"] = interrupted
     write_json(run_dir / "env.json", env)
