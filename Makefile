@@ -22,9 +22,10 @@ run: setup
 	$(BIN)/relukan-bench reproduce --device cpu
 
 ## The tests (a few minutes on 2 CPU cores), spread over up to 4 cores by pytest-xdist, after
-## the linter (ruff, settings in pyproject.toml) has passed the package.
+## the linter (ruff) and the type checker (mypy) have passed the package (settings in pyproject.toml).
 test: setup
 	$(BIN)/ruff check relukan_bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto --maxprocesses=4
 
 ## The pykan releases the speed baselines time beside the installed one, each in its own environment

@@ -4,14 +4,16 @@ makes one call into the library and renders the result.
 Only the CLI (this module, and `cli_common` which its commands share) turns library errors
 into a one-line message and an exit status: 2 for bad input (config, option, device), 128 +
 the signal for a stop (Ctrl-C 130, SIGTERM 143, SIGHUP 129). Nothing heavy is imported at
-module level, so `--help` and `--version` answer at once.
+module level, so `--help` and `--version` answer at once: a command imports the machinery that
+does its work (the runner and the configs it validates, --json's writer, the worker pools) when
+it runs. Every module below the CLI imports the package's own modules at its top.
 """
 
 from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import typer
 
@@ -19,15 +21,15 @@ from relukan_bench import __version__
 from relukan_bench.cli_common import OVERRIDES, Command, Commands, one_line, reports_errors, tables_console
 from relukan_bench.cli_tools import compare, config_app, pykan_app
 from relukan_bench.errors import UsageError, escape
-from relukan_bench.executors import MAX_WORKERS, WORKERS_VARIABLE
 from relukan_bench.experiments.protocol import Experiment, Outcome, experiment, experiments
-from relukan_bench.outcome_json import dumps, reproduce_object, run_object
 from relukan_bench.progress import reporter
 from relukan_bench.render import styled
 from relukan_bench.report import SMOKE
-from relukan_bench.runner import ReproduceRun, Request, run, run_reproduce
 from relukan_bench.signals import describe, exit_status, interrupts_ignored
 from relukan_bench.streams import shielded
+
+if TYPE_CHECKING:
+    from relukan_bench.runner import ReproduceRun, Request
 
 app = typer.Typer(
     cls=Commands,
@@ -115,6 +117,8 @@ def _workers(given: Optional[int], parallel: bool) -> Optional[int]:
     import os
     import re
 
+    from relukan_bench.executors import MAX_WORKERS, WORKERS_VARIABLE  # the worker pools: not for --help
+
     text = os.environ.get(WORKERS_VARIABLE, "")
     if given is not None or not parallel or not text.strip():
         return given
@@ -148,6 +152,7 @@ def _request(config: Optional[Path], overrides: Optional[List[str]], options: di
              resume: Optional[Path] = None) -> Request:
     """The library's request: CLI options given become key=value overrides, applied before
     the trailing ones."""
+    from relukan_bench.runner import Request  # the runner reads configs: pydantic would slow --help
 
     settings = [f"{key}={value}" for key, value in options.items() if value is not None]
     return Request(config=config, overrides=overrides or [], options=settings,
@@ -160,6 +165,8 @@ def _finish(command: str, result: Outcome[Any, Any], what: str, as_json: bool) -
     for warning in result.warnings:
         typer.echo(f"warning: {one_line(warning)}", err=True)
     if as_json:
+        from relukan_bench.outcome_json import dumps, run_object  # the run read back: not for --help
+
         shielded(typer.echo)(dumps(run_object(result)))
     finished, planned = result.units
     _ending(command, result.run_dir, result.failed, result.interrupted, as_json,
@@ -210,6 +217,8 @@ def _experiment_command(exp: Experiment[Any, Any, Any, Any]) -> None:
         request = _request(given["config"], given["overrides"], options, given.get("functions"), given.get("models"),
                            given["out"], given["quick"], given["resume"])
         request = replace(request, workers=_workers(given["workers"], exp.parallel), executor=given["executor"].value, address=given["address"])
+
+        from relukan_bench.runner import run  # the runner reads configs: pydantic would slow --help
 
         result = run(exp.name, request, reporter(exp.name))
         with interrupts_ignored():  # the run is closed: how it ended is told as it ended, whatever is pressed now
@@ -271,6 +280,8 @@ def reproduce(
     options = [f"{key}={value}" for key, value in {"threads": threads, "device": device.value if device else None}.items()
                if value is not None]
 
+    from relukan_bench.runner import Request, run_reproduce  # the runner reads configs: pydantic would slow --help
+
     notes = [] if resume is not None else [note for exp in experiments().values() if (note := exp.reproduce_config()[1])]
     request = Request(options=options, out=out, quick=quick, tuned=tuned, peers=peers, resume=resume,
                       workers=_workers(workers, True),
@@ -284,8 +295,9 @@ def reproduce(
 
 def _reproduce_ending(result: ReproduceRun, as_json: bool) -> None:
     """The verdicts (or the JSON object), where the report is, and how the reproduce run ended."""
-
     if as_json:
+        from relukan_bench.outcome_json import dumps, reproduce_object  # the runs read back: not for --help
+
         shielded(typer.echo)(dumps(reproduce_object(result)))
     else:
         console = tables_console()

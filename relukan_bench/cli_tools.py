@@ -1,5 +1,8 @@
 """The commands that run no experiment: `compare`, `config list|show|copy` and
 `pykan install|list`. `relukan_bench.cli` adds them to the app.
+
+Each command imports the modules that do its work when it runs (compare's readers, the shipped
+configs' YAML): they are many, and `--help` must stay under half a second.
 """
 
 from __future__ import annotations
@@ -9,12 +12,9 @@ from typing import List, Optional
 
 import typer
 
-from relukan_bench import compare as comparing
-from relukan_bench import pykan_envs, shipped
+from relukan_bench import pykan_envs
 from relukan_bench.cli_common import OVERRIDES, Command, Commands, one_line, reports_errors, tables_console
-from relukan_bench.compare_sides import load
 from relukan_bench.errors import UsageError, escape
-from relukan_bench.render import compare_table, styled
 
 
 @reports_errors
@@ -29,6 +29,10 @@ def compare(
 
     Rows are matched on function, model and device. Speed compares ms per step (with a Mann-Whitney U test where both sides have 7+ raw repeats), or speedups when one side is the paper; fit and forgetting compare errors as ratios with a geometric mean per model.
     """
+
+    from relukan_bench import compare as comparing
+    from relukan_bench.compare_sides import load
+    from relukan_bench.render import compare_table, styled
 
     comparing.check_threshold(threshold)  # before anything is read
     sides = load(base), load(new)
@@ -58,6 +62,8 @@ def config_list() -> None:
     """Every shipped config: its name (what --config takes), its experiment and its purpose."""
     from rich.table import Table
 
+    from relukan_bench import shipped
+
     table = Table(caption="relukan-bench config show NAME: every key resolved; config copy NAME: the file, to edit")
     for column in ("name", "experiment", "purpose"):
         table.add_column(column, no_wrap=column != "purpose")
@@ -76,6 +82,8 @@ def config_show(
 ) -> None:
     """Print a config resolved, overrides applied and every default filled in, as YAML ready to save: what a run with it records in config.yaml."""
 
+    from relukan_bench import shipped
+
     typer.echo(shipped.show(name, overrides or [], experiment), nl=False)
 
 
@@ -88,6 +96,8 @@ def config_copy(
     force: bool = typer.Option(False, "--force", help="Replace DEST if it is a regular file (never the config copied, nor anything else)."),
 ) -> None:
     """Copy a shipped config, comments and all, to edit it and pass it to --config. Prints the path written."""
+
+    from relukan_bench import shipped
 
     typer.echo(str(shipped.copy(name, dest, force)))
 

@@ -10,7 +10,6 @@ import platform
 import re
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,8 @@ def utc_now() -> str:
 
 
 def _version(package: str) -> str | None:
+    from importlib import metadata  # reads every installed distribution's files: not for --help
+
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:

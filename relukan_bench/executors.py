@@ -20,13 +20,10 @@ steps), pieces not begun are cancelled, and what had finished is still handed ov
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol, Sequence
 
@@ -36,6 +33,7 @@ from relukan_bench.signals import ignore_stops
 from relukan_bench.timing import threads as torch_threads
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Event
 
@@ -177,6 +175,8 @@ def _drive(pool: Pool, exp: Experiment, config: RunConfig, devices: Sequence[str
            progress: Progress, limit: int) -> Iterator[object]:
     """Keep `limit` tasks in flight on `pool`, yield their results as they finish; on Ctrl-C
     (or the consumer closing) stop the workers and hand over what had finished."""
+    from concurrent.futures import FIRST_COMPLETED, wait  # the worker pools' machinery: not for --help
+
     waiting = list(tasks)
     pending: set[Future[list[object]]] = set()
 
@@ -203,6 +203,8 @@ def _drive(pool: Pool, exp: Experiment, config: RunConfig, devices: Sequence[str
 
 
 def _results(future: Future[list[object]]) -> list[object]:
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         return future.result()
     except BrokenProcessPool as exc:
@@ -216,6 +218,8 @@ def _results(future: Future[list[object]]) -> list[object]:
 def _stop(pool: Pool, pending: set[Future[list[object]]]) -> Iterator[object]:
     """Tell the workers to stop, cancel what has not begun, and yield the results of the tasks
     that finished meanwhile."""
+    from concurrent.futures import wait
+
     pool.stop()
     for future in list(pending):
         future.cancel()
@@ -243,6 +247,9 @@ class _LocalPool:
     stop_timeout = 60.0
 
     def __init__(self, workers: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("spawn")  # fork and torch's threads do not mix
         self.queue: Queue[tuple[object, int, float]] = context.Queue()
         self.event = context.Event()

@@ -14,7 +14,6 @@ import math
 from typing import Any, Callable
 
 from relukan_bench import fmt
-from relukan_bench.experiments.forgetting.config import ForgettingDataSpec
 from relukan_bench.experiments.forgetting.target import zero_mse as of_data
 from relukan_bench.kinds import kinds
 from relukan_bench.report import FAILS, HOLDS, PARTLY, UNTESTED, LoadedRun, Verdict, finite
@@ -57,6 +56,8 @@ def _fraction(row: dict[str, Any]) -> float:
 def zero_mse(run: LoadedRun) -> float:
     """The MSE of predicting 0 on a segment, from the run's own data settings (the forgetting
     report's too, which imports this module)."""
+    from relukan_bench.experiments.forgetting.config import ForgettingDataSpec  # pydantic: not for --help
+
     return of_data(ForgettingDataSpec.model_validate(run.config.get("data", {})))  # the defaults where the run names none
 
 
