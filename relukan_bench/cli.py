@@ -210,7 +210,7 @@ def _experiment_command(exp: Experiment[Any, Any, Any, Any]) -> None:
         from dataclasses import replace
 
         options = {"threads": given["threads"], "device": given["device"].value if given["device"] else None}
-        for option in exp.options:
+        for option in exp.command.options:
             value = given[option.param]
             if value is not None:
                 options[option.key] = option.convert(value) if option.convert else value
@@ -224,26 +224,26 @@ def _experiment_command(exp: Experiment[Any, Any, Any, Any]) -> None:
         with interrupts_ignored():  # the run is closed: how it ended is told as it ended, whatever is pressed now
             if not given["json"]:
                 shielded(_show_experiment)(exp.name, result)
-            _finish(exp.name, result, exp.units_name, given["json"])
+            _finish(exp.name, result, exp.command.units_name, given["json"])
 
     def parameter(name: str, default: Any, annotation: Any) -> inspect.Parameter:
         return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
     params = [parameter("overrides", OVERRIDES, Optional[List[str]]), parameter("config", CONFIG, Optional[Path]),
-              parameter("device", typer.Option(None, "--device", case_sensitive=False, help=exp.device_help,
+              parameter("device", typer.Option(None, "--device", case_sensitive=False, help=exp.command.device_help,
                                                show_default=False), Optional[Device])]
     params += [parameter(o.param, typer.Option(None, o.flag, help=o.help, min=o.min, show_default=False,
                                                 metavar="N" if o.type is int else o.param.upper()),
-                         Optional[o.type]) for o in exp.options]
+                         Optional[o.type]) for o in exp.command.options]
     params += [parameter("threads", THREADS, Optional[int]), parameter("workers", _workers_option(exp), Optional[int]),
                parameter("executor", EXECUTOR, Executor), parameter("address", ADDRESS, Optional[str])]
-    params += [parameter(name, {"functions": FUNCTIONS, "models": MODELS}[name], Optional[str]) for name in exp.selects]
+    params += [parameter(name, {"functions": FUNCTIONS, "models": MODELS}[name], Optional[str]) for name in exp.command.selects]
     params += [parameter("out", _out(exp.name), Optional[Path]),
-               parameter("quick", typer.Option(False, "--quick", help=exp.quick_help), bool),
+               parameter("quick", typer.Option(False, "--quick", help=exp.command.quick_help), bool),
                parameter("resume", RESUME, Optional[Path]), parameter("json", JSON, bool)]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__name__, command.__doc__ = exp.name, exp.help
-    app.command(name=exp.name, help=exp.help, cls=Command)(reports_errors(command))
+    command.__name__, command.__doc__ = exp.name, exp.command.help
+    app.command(name=exp.name, help=exp.command.help, cls=Command)(reports_errors(command))
 
 
 def _register_experiments() -> None:

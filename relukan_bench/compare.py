@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from relukan_bench.compare_sides import Entry, Side, registered_experiments
+from relukan_bench.compare_sides import Entry, Side, comparisons, registered_experiments
 from relukan_bench.errors import BenchError, ConfigError, UsageError
 from relukan_bench.results import csv_text, write_output
 
 if TYPE_CHECKING:
+    from relukan_bench.experiments import protocol
     from relukan_bench.experiments.protocol import Experiment
     from relukan_bench.schema import Strict
 
@@ -95,7 +96,7 @@ def compare(base: dict[str, Side], new: dict[str, Side], threshold: float = 1.10
             return " and ".join(f"{s.experiment} {'numbers of the paper' if s.source == 'paper' else 'results'}"
                                 for s in sides.values())
 
-        unpublished = [name for name in {*base, *new} if not any(t.paper for t in registered_experiments()[name].compare_tables)]
+        unpublished = [name for name in {*base, *new} if not any(t.paper for t in comparisons()[name].tables)]
         reason = f"the paper reports no numbers for {unpublished[0]}" if unpublished and any(
             s.source == "paper" for s in [*base.values(), *new.values()]) else \
             "no experiment in common; expected results of the same experiment on both sides"
@@ -105,21 +106,21 @@ def compare(base: dict[str, Side], new: dict[str, Side], threshold: float = 1.10
 
 
 def _compare_one(base: Side, new: Side, threshold: float) -> Comparison:
-    exp = registered_experiments()[base.experiment]
+    exp, spec = registered_experiments()[base.experiment], comparisons()[base.experiment]
     paper = base.source == "paper" or new.source == "paper"
-    metrics = [m for m in exp.compare_candidates(paper) if m in base.metrics and m in new.metrics]
+    metrics = [m for m in spec.chosen(paper) if m in base.metrics and m in new.metrics]
     if not metrics:
         raise UsageError(f"{base.label} and {new.label}: no {exp.name} measure in common "
                          f"(BASE has {', '.join(base.metrics) or 'none'}, NEW {', '.join(new.metrics) or 'none'})")
-    if exp.compare_first_only:
+    if spec.first_only:
         metrics = metrics[:1]  # the first the sides share (speed: ms per step, else speedups)
-    comparison = Comparison(exp.name, exp.compare_note(metrics, paper), exp.compare_keys, [], tests=exp.tested_metrics)
+    comparison = Comparison(exp.name, spec.note(metrics, paper), spec.keys, [], tests=spec.tested)
     comparison.warnings += (_environment_warnings(base, new) + _protocol_warnings(exp, base, new)
                             + _unfinished_warnings(exp, base, new))
     allowed: set[tuple[str, ...]] | None = None
     if paper and base.source != new.source:
         paper_side, run_side = (base, new) if base.source == "paper" else (new, base)
-        allowed, warning = _paper_keys(exp, paper_side, run_side)
+        allowed, warning = _paper_keys(spec, paper_side, run_side)
         if warning:
             comparison.warnings.append(warning)
     for metric in metrics:
@@ -142,13 +143,13 @@ def _compare_one(base: Side, new: Side, threshold: float) -> Comparison:
     return comparison
 
 
-def _paper_keys(exp: Experiment, paper: Side, run: Side) -> tuple[set[tuple[str, ...]] | None, str]:
+def _paper_keys(spec: protocol.Comparison, paper: Side, run: Side) -> tuple[set[tuple[str, ...]] | None, str]:
     """The paper's rows that ran the same function as the run (None: all, unchecked), and a
     warning when the run's function definitions could not be checked."""
     if run.config_path is None or paper.paper_rows is None:
         return None, f"{run.label}: no config.yaml beside it, so its functions were matched to the paper's by name only"
     try:
-        return exp.paper_keys(paper.paper_rows, run.config_path), ""
+        return spec.paper_rows(paper.paper_rows, run.config_path), ""
     except BenchError:
         return None, f"{run.config_path}: unreadable, so the run's functions were matched to the paper's by name only"
 
@@ -158,10 +159,10 @@ def _rules() -> tuple[dict[str, bool], dict[str, float], set[str]]:
     higher: dict[str, bool] = {}
     floors: dict[str, float] = {}
     tested: set[str] = set()
-    for exp in registered_experiments().values():
-        higher.update(exp.higher_is_better)
-        floors.update(exp.floors)
-        tested.update(exp.tested_metrics)
+    for spec in comparisons().values():
+        higher.update(spec.higher_is_better)
+        floors.update(spec.floors)
+        tested.update(spec.tested)
     return higher, floors, tested
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from relukan_bench.errors import UsageError, clip
-from relukan_bench.experiments.protocol import CompareTable, Experiment, experiments
+from relukan_bench.experiments.protocol import CompareTable, Comparison, Experiment, experiments
 from relukan_bench.resources import paper_dir
 from relukan_bench.results import parse_float, read_mapping, read_table_text
 from relukan_bench.safe_files import present
@@ -98,19 +98,24 @@ def registered_experiments() -> dict[str, Experiment]:
     return experiments()
 
 
+def comparisons() -> dict[str, Comparison]:
+    """What `compare` reads of each experiment that declares it, by the experiment's name."""
+    return {name: exp.comparison for name, exp in experiments().items() if exp.comparison is not None}
+
+
 def _table(columns: Sequence[str]) -> tuple[Experiment, CompareTable] | None:
     """(experiment, table declaration) of the first declared table whose columns the header holds."""
     have = set(columns)
-    for exp in registered_experiments().values():
-        for table in exp.compare_tables:
+    for name, spec in comparisons().items():
+        for table in spec.tables:
             if table.columns <= have:
-                return exp, table
+                return experiments()[name], table
     return None
 
 
 def _known() -> str:
-    return ", ".join(f"{exp.name} {'/'.join(t.file for t in exp.compare_tables)}" for exp in registered_experiments().values()
-                     if exp.compare_tables)
+    return ", ".join(f"{name} {'/'.join(t.file for t in spec.tables)}" for name, spec in comparisons().items()
+                     if spec.tables)
 
 
 #: The name that stands for the paper's numbers shipped with the package (unless a file or
@@ -136,7 +141,7 @@ def load(path: Path) -> dict[str, Side]:
     if present(path / "summary.csv"):
         side = _load_run_dir(path)
         return {side.experiment: side}
-    papers = [path / t.file for exp in registered_experiments().values() for t in exp.compare_tables
+    papers = [path / t.file for spec in comparisons().values() for t in spec.tables
               if t.paper and present(path / t.file)]
     for paper in papers:  # the paper's numbers
         side = _load_csv(paper, path)
@@ -156,7 +161,9 @@ def _load_run_dir(directory: Path) -> Side:
         summary.files.extend(side.files)
         return side
 
-    registered_experiments()[summary.experiment].compare_run(summary, directory, load_csv)
+    extra = comparisons()[summary.experiment].extra
+    if extra is not None:
+        extra(summary, directory, load_csv)
     return summary
 
 

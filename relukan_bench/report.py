@@ -165,7 +165,7 @@ def load_experiment(directory: Path, name: str) -> LoadedRun | None:
     config = read_mapping(directory / "config.yaml") or {}
     env = read_mapping(directory / "env.json") or {}
     text = _text_columns(name) | {"function"}
-    summary = protocol.experiment(name).comparison_rows(_rows(directory / "summary.csv", text))
+    summary = protocol.experiment(name).report.comparison_rows(_rows(directory / "summary.csv", text))
     return LoadedRun(name, directory, config, env, summary, _rows(directory / "table.csv", text),
                       _rows(directory / "decomposition.csv", text))
 
@@ -226,7 +226,7 @@ def link(path: Path, run_dir: Path) -> str:
 
 
 def _verdicts(found: dict[str, LoadedRun | None], quick: bool) -> list[Verdict]:
-    return [replace(verdict, quick=quick) for name, exp in found.items() for verdict in protocol.experiment(name).verdicts(exp)]
+    return [replace(verdict, quick=quick) for name, exp in found.items() for verdict in protocol.experiment(name).report.verdicts(exp)]
 
 
 # ----------------------------------------------------------------------------- the environment
@@ -383,13 +383,13 @@ def _verdict_lines(found: list[Verdict]) -> list[str]:
 
 
 def _rules() -> list[str]:
-    return [exp.rule for exp in protocol.experiments().values()]
+    return [exp.report.rule for exp in protocol.experiments().values()]
 
 
 def _section(name: str, exp: LoadedRun | None, run_dir: Path, quick: bool = False) -> list[str]:
     """One experiment's section: where its files are, then what its declaration writes."""
     declared = protocol.experiment(name)
-    lines = [f"## {declared.title}", ""]
+    lines = [f"## {declared.report.title}", ""]
     if exp is None:
         return lines + ["Not run.", ""]
     where = exp.directory.relative_to(run_dir).as_posix()
@@ -402,4 +402,4 @@ def _section(name: str, exp: LoadedRun | None, run_dir: Path, quick: bool = Fals
     ]
     if quick:
         lines += [f"**{SMOKE[0].upper()}{SMOKE[1:]}**: the tables below show that it runs (`--quick`).", ""]
-    return lines + [declared.section(exp, run_dir) if exp.summary else "No finished work.", ""]
+    return lines + [declared.report.section(exp, run_dir) if exp.summary else "No finished work.", ""]

@@ -71,7 +71,7 @@ def resolve_config(request: Request, exp: Experiment) -> Any:
     """The validated config of `request` for the experiment `exp`: file, then `--quick`,
     options, overrides."""
     path = config_path(request, exp)
-    overrides = [*(exp.quick if request.quick else []), *request.options, *request.overrides]
+    overrides = [*(exp.command.quick if request.quick else []), *request.options, *request.overrides]
     config: Strict = load_config(path, overrides, exp.schema)
     return select(config, functions=request.functions, models=request.models)
 

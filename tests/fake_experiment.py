@@ -14,7 +14,7 @@ from typing import Annotated, Any, Iterator, Literal, Sequence
 
 from pydantic import Field
 
-from relukan_bench.experiments.protocol import Experiment, Option, register, seed_list, unregister
+from relukan_bench.experiments.protocol import Command, Experiment, Option, Report, register, seed_list, unregister
 from relukan_bench.schema import NonNegativeInt, PositiveInt, Seeds, Strict
 
 #: set by a test: raise KeyboardInterrupt before the unit with this index (a Ctrl-C)
@@ -61,16 +61,29 @@ class FakeShown:
     warnings: list[str] = field(default_factory=list)
 
 
+CLAIM = "the runner keeps its books"
+RULE = ""  # its REPORT.md part (this module): it decides nothing, so states no rule and no section
+
+
+def section(run: Any, run_dir: Any) -> str:
+    return ""
+
+
+def verdict(run: Any) -> Any:
+    from relukan_bench.report import UNTESTED, Verdict
+
+    return Verdict("fake", CLAIM, UNTESTED, "A fake experiment decides nothing.")
+
+
 class Fake(Experiment):
-    name, rank, title = "fake", 50, "A fake experiment"
-    claim = "the runner keeps its books"
-    help = "A fake experiment for the tests.\n\nWrites points.csv, units.csv and summary.csv."
-    quick = ("points=1",)
+    name, rank = "fake", 50
+    command = Command("A fake experiment for the tests.\n\nWrites points.csv, units.csv and summary.csv.",
+                      options=(Option("--seeds", "seeds", "Seeds.", convert=seed_list),), units_name="fake units",
+                      quick=("points=1",))
+    report = Report("A fake experiment", CLAIM, sys.modules[__name__])
     schema = FakeConfig
     tables = {"points": {"item": str, "seed": int, "index": int, "value": float},
               "units": {"item": str, "seed": int, "total": float, "error": str}}
-    units_name = "fake units"
-    options = (Option("--seeds", "seeds", "Seeds.", convert=seed_list),)
 
     def shapes(self, config: FakeConfig) -> list[Any]:
         return []
@@ -136,11 +149,6 @@ class Fake(Experiment):
         time.sleep(config.figures_sleep)
         if config.figures_fail:
             raise ValueError("Data cannot be log-scaled because all values are <= 0.")
-
-    def verdict(self, exp: Any) -> Any:
-        from relukan_bench.report import UNTESTED, Verdict
-
-        return Verdict(self.name, self.claim, UNTESTED, "A fake experiment decides nothing.")
 
 
 FAKE = Fake()

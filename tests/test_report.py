@@ -260,7 +260,7 @@ def test_the_report_opens_with_the_claims_at_a_glance(tmp_path):
     assert lines[0] == "# ReLU-KAN against KAN: a reproduction" and "2026-11-28, 20 min 00 s" in lines[2]
     assert lines[4:7] == ["## Verdicts", "", "| claim | paper | ours | verdict |"]
     table = head_table(text)
-    claims = [exp.claim for exp in (speed.EXPERIMENT, fit.EXPERIMENT, forgetting.EXPERIMENT)]
+    claims = [exp.report.claim for exp in (speed.EXPERIMENT, fit.EXPERIMENT, forgetting.EXPERIMENT)]
     assert [row[0] for row in table[1:]] == claims  # one row per claim, in the report's order
     assert [row[3] for row in table[1:]] == ["**partly holds**", "**does not hold**", "**partly holds**"]
     assert all(len(cell) <= 70 and "\n" not in cell for row in table for cell in row), table
@@ -337,8 +337,8 @@ def test_a_quick_run_says_smoke_run_wherever_it_gives_a_verdict(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the accuracy claim both ways
-SHARED_CLAIM = f"{fit.EXPERIMENT.claim} (shared protocol: Adam lr 1e-3)"
-BEST_CLAIM = f"{fit.EXPERIMENT.claim} (each model at its best, chosen on validation)"
+SHARED_CLAIM = f"{fit.EXPERIMENT.report.claim} (shared protocol: Adam lr 1e-3)"
+BEST_CLAIM = f"{fit.EXPERIMENT.report.claim} (each model at its best, chosen on validation)"
 KEPT = {"f1": {"relukan": ("lbfgs-lr1", 1e-6), "kan": ("pykan-fit", 1e-4)},    # 100x
         "f2": {"relukan": ("lr0.01", 1e-7), "kan": ("pykan-fit", 1e-4)}}       # 1000x
 
@@ -349,7 +349,7 @@ def test_a_tuned_run_states_the_accuracy_claim_both_ways_by_the_same_rule(tmp_pa
     text = (tmp_path / "REPORT.md").read_text()
     assert [v.experiment for v in found] == ["speed", "fit", "fit-tuned", "forgetting"]
     table = head_table(text)
-    assert [row[0] for row in table[1:]] == [speed.EXPERIMENT.claim, SHARED_CLAIM, BEST_CLAIM, forgetting.EXPERIMENT.claim]
+    assert [row[0] for row in table[1:]] == [speed.EXPERIMENT.report.claim, SHARED_CLAIM, BEST_CLAIM, forgetting.EXPERIMENT.report.claim]
     assert [row[3] for row in table[1:3 + 1]][1:] == ["**does not hold**", "**holds**"]
     assert table[2][2] == "1/3.16x (geometric mean); lower MSE on 1 of 2"
     assert table[3][2] == "316x (geometric mean); lower MSE on 2 of 2"  # sqrt(100 x 1000)
@@ -392,7 +392,7 @@ def test_unselected_candidates_never_enter_a_verdict(tmp_path):
     (tmp_path / "plain" / "fit").rename(tmp_path / "plain" / "untuned")
     write_part(tmp_path / "plain" / "fit", replace(tuned_fit_experiment(kept), directory=Path("fit")))
     found = report.write_report(tmp_path / "plain")
-    assert [v.claim for v in found][1] == fit.EXPERIMENT.claim and len(found) == 3  # no fit-tuned/: one accuracy row
+    assert [v.claim for v in found][1] == fit.EXPERIMENT.report.claim and len(found) == 3  # no fit-tuned/: one accuracy row
     assert found[1].outcome == PARTLY and found[1].ours.startswith("10x (geometric mean)")
     section = (tmp_path / "plain" / "REPORT.md").read_text().split("## Fitting accuracy")[1]
     assert "| f1 | 2.00e-05 | 1.00e-04 | **5x** | 50x |" in section and "| f1 | `lr0.01` | `lr0.001` |" in section
@@ -403,7 +403,7 @@ def test_a_tuned_run_without_its_tuned_fit_says_it_is_incomplete(tmp_path):
     write_run(tmp_path, {"tuned": True})
     text = report.build_report(tmp_path)
     assert "**Incomplete**: interrupted or not run: fit-tuned." in text
-    assert [row[0] for row in head_table(text)[1:]][1] == fit.EXPERIMENT.claim  # no fit-tuned/: the report as before
+    assert [row[0] for row in head_table(text)[1:]][1] == fit.EXPERIMENT.report.claim  # no fit-tuned/: the report as before
 
 
 # ----------------------------------------------------------------------------- the code it was computed with

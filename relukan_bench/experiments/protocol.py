@@ -25,6 +25,7 @@ from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, Protocol, Sequence, TypeVar
 
 if TYPE_CHECKING:
+    from relukan_bench.compare_sides import Side
     from relukan_bench.limits import Demand
     from relukan_bench.records import Record
     from relukan_bench.tables import Table
@@ -108,6 +109,87 @@ class Part:
         return tuple(f for f in ((self.flag,) if isinstance(self.flag, str) else self.flag) if f)
 
 
+def _metrics_named(metrics: Sequence[str], paper: bool) -> str:
+    return ", ".join(metrics)
+
+
+def _no_paper_rows(paper_rows: Sequence[dict[str, str]], config_path: Path) -> set[tuple[str, ...]]:
+    return set()
+
+
+@dataclass(frozen=True)
+class Command:
+    """What the command line reads of an experiment: its command's help (first line, blank
+    line, what it writes), the options that set config keys, which of --functions / --models
+    it takes, how it counts its units, and its `--quick` smoke run."""
+
+    help: str
+    options: tuple[Option, ...] = ()
+    selects: tuple[str, ...] = ("models",)
+    units_name: str = "runs"  # "timed runs", "training runs"
+    quick: tuple[str, ...] = ()  # `--quick`: overrides for a smoke run (the session applies them)
+    quick_help: str = "Smoke run: a handful of steps."
+    device_help: str = "cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu)."
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What `compare` reads of an experiment: the tables it knows (`tables`), what matches two
+    rows (`keys`), the metrics in order of preference and which way each is better, those
+    decided with a significance test where raw repeats allow (`tested`), and the floors below
+    which a ratio is taken of the floor. Its functions say which metrics to compare against the
+    paper's numbers or another run (`candidates`), what the numbers are (`note`), which of the
+    paper's rows a run ran (`paper_rows`) and what else a run directory adds to its side
+    (`extra`: speed's raw repeats)."""
+
+    keys: tuple[str, ...]
+    metrics: tuple[str, ...]
+    tables: tuple[CompareTable, ...]
+    higher_is_better: Mapping[str, bool]
+    first_only: bool = False  # compare only the first metric both sides have
+    tested: tuple[str, ...] = ()
+    floors: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    candidates: Callable[[bool], tuple[str, ...]] | None = None  # None: `metrics`, whoever the sides are
+    note: Callable[[Sequence[str], bool], str] = _metrics_named
+    paper_rows: Callable[[Sequence[dict[str, str]], Path], set[tuple[str, ...]]] = _no_paper_rows
+    extra: Callable[[Side, Path, Callable[[Path, Path], Side]], None] | None = None
+
+    def chosen(self, paper: bool) -> tuple[str, ...]:
+        """The metrics to compare (one side being the paper's numbers, or not)."""
+        return self.candidates(paper) if self.candidates is not None else self.metrics
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `reproduce` and REPORT.md read of an experiment: its section's title, the paper's
+    claim it tests, the module that writes its section and decides its verdict (`RULE`,
+    `section(run, run_dir)`, `verdict(run)` and optionally `verdicts(run)`, one per way the
+    claim is stated), the further run directories `reproduce` writes for it, and its summary's
+    rows as the paper's comparison reads them (`comparison_rows`: each model once)."""
+
+    title: str
+    claim: str
+    module: ModuleType | None = None
+    parts: tuple[Part, ...] = ()
+    comparison_rows: Callable[[Sequence[dict[str, Any]]], list[dict[str, Any]]] = list
+
+    @property
+    def rule(self) -> str:
+        """How its verdict is decided."""
+        return str(self.module.RULE) if self.module is not None else ""
+
+    def section(self, run: Any, run_dir: Path) -> str:
+        """Its section (markdown) from a run directory read back (report.LoadedRun)."""
+        return str(self.module.section(run, run_dir)) if self.module is not None else ""
+
+    def verdicts(self, run: Any) -> list[Any]:
+        """Its verdicts (report.Verdict): the module's `verdicts(run)` where it has one, else
+        `[verdict(run)]`; none without a module."""
+        if self.module is None:
+            return []
+        return list(self.module.verdicts(run)) if hasattr(self.module, "verdicts") else [self.module.verdict(run)]
+
+
 @dataclass
 class Outcome(Generic[ConfigT, ShownT]):
     """A finished (or interrupted) run of an experiment, ready to render: its directory, config,
@@ -126,21 +208,18 @@ class Outcome(Generic[ConfigT, ShownT]):
 
 
 class Experiment(Generic[ConfigT, UnitT, ResultT, ShownT]):
-    """The declaration every experiment fills in: attributes first, then the hooks.
+    """The declaration every experiment fills in: what each consumer reads (`command`,
+    `comparison`, `report`), what a run writes, then the hooks.
 
     A declaration subclasses `Experiment[Config, Unit, Result, Shown]` and points each hook it
-    needs at the module function that does the work (`plan = staticmethod(plan.plan)`); the
+    needs at the module function that does the work (`plan = staticmethod(run.plan)`); the
     signatures below are what those functions take and return."""
 
     name: str = ""
     rank: int = 100  # the order of commands, of reproduce and of the report
-    title: str = ""  # the report's section title
-    claim: str = ""  # the paper's claim it tests
-    # its REPORT.md part, a module with RULE, section(exp, run_dir), verdict(exp) and optionally verdicts(exp)
-    report: ModuleType | None = None
-    help: str = ""  # the command's help: first line, blank line, what it writes
-    quick: tuple[str, ...] = ()  # `--quick`: overrides for a smoke run
-    quick_help: str = "Smoke run: a handful of steps."
+    command: Command = Command("")  # what the CLI reads
+    comparison: Comparison | None = None  # what `compare` reads (None: it reads none of its tables)
+    report: Report = Report("", "")  # what reproduce and REPORT.md read
     # per-unit logs (record classes) in the order a unit is written; the last commits it
     tables: Mapping[str, type[Record]] = MappingProxyType({})
     # the derived tables of fixed columns (record classes), rewritten after every unit
@@ -148,21 +227,10 @@ class Experiment(Generic[ConfigT, UnitT, ResultT, ShownT]):
     # the derived tables whose columns depend on the config: column templates in order (`{M}`:
     # a model's name) -> str, int, float or bool, as docs/outputs.md gives them (relukan_bench.loading)
     layouts: Mapping[str, Mapping[str, type]] = MappingProxyType({})
-    units_name: str = "runs"  # "timed runs", "training runs": how the CLI counts units
     workers: bool = False  # runs pykan versions other than the installed one in workers (relukan_bench.worker)
     parallel: bool = True  # its units run in parallel workers by default (relukan_bench.executors)
     serial_reason: str = ""  # why not, when `parallel` is False (recorded when someone insists)
-    device_help: str = "cpu, cuda, or auto (CUDA when present, else the CPU). Default: the config's (cpu)."
-    options: tuple[Option, ...] = ()
-    selects: tuple[str, ...] = ("models",)  # which of --functions / --models its command takes
-    compare_keys: tuple[str, ...] = ()  # what matches two rows
-    compare_metrics: tuple[str, ...] = ()  # in order of preference for a pair of sides
-    compare_first_only: bool = False  # compare only the first metric both sides have
-    higher_is_better: Mapping[str, bool] = MappingProxyType({})
-    tested_metrics: tuple[str, ...] = ()  # decided with a significance test where raw repeats allow
-    floors: Mapping[str, float] = MappingProxyType({})  # ratios of a metric are taken of max(value, floor)
-    compare_tables: tuple[CompareTable, ...] = ()
-    parts: tuple[Part, ...] = ()  # further run directories of `reproduce`, after its own
+
 
     @property
     def schema(self) -> type[ConfigT]:
@@ -186,11 +254,6 @@ class Experiment(Generic[ConfigT, UnitT, ResultT, ShownT]):
         """The config `reproduce` runs (None: the default one), and a note for the user when a
         fuller one exists but cannot run here (what to prepare for it)."""
         return None, None
-
-    def comparison_rows(self, summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """`summary.csv`'s rows as the paper's comparison reads them (the report): each model
-        once (fit: a tuned model by its selected candidate, under its own name)."""
-        return list(summary)
 
     def context(self, config: ConfigT) -> object:
         """What the run needs beside its config, read before anything is written (the paper's numbers)."""
@@ -251,47 +314,10 @@ class Experiment(Generic[ConfigT, UnitT, ResultT, ShownT]):
     def figures(self, run_dir: Path, config: ConfigT, results: Sequence[ResultT], shown: ShownT) -> None:
         """Draw the run's figures (at the end), with what the last `summarize` returned."""
 
-    # ------------------------------------------------------------------ comparing
-    def compare_candidates(self, paper: bool) -> tuple[str, ...]:
-        """The metrics to compare (one side being the paper's numbers, or not)."""
-        return self.compare_metrics
-
-    def compare_note(self, metrics: Sequence[str], paper: bool) -> str:
-        """What the comparison's numbers are, for its title."""
-        return ", ".join(metrics)
-
-    def compare_run(self, side: Any, directory: Path, load_csv: Callable[[Path, Path], Any]) -> None:
-        """Add to a run directory's side what its other tables hold (speed: raw repeats)."""
-
-    def paper_keys(self, paper_rows: Sequence[dict[str, str]], config_path: Path) -> set[tuple[str, ...]]:
-        """The paper's rows that ran what the run (its config.yaml) ran."""
-        return set()
-
     # ------------------------------------------------------------------ showing
     def show(self, outcome: Outcome[ConfigT, ShownT]) -> list[Table]:
         """Its tables for the terminal."""
         return []
-
-    @property
-    def rule(self) -> str:
-        """How its verdict is decided, for the report."""
-        return str(self.report.RULE) if self.report else ""
-
-    def section(self, exp: Any, run_dir: Path) -> str:
-        """The report's section (markdown) from a run directory read back (report.LoadedRun)."""
-        return str(self.report.section(exp, run_dir)) if self.report else ""
-
-    def verdict(self, exp: Any) -> Any:
-        """The report's verdict on `claim` (report.Verdict)."""
-        if self.report is None:
-            raise NotImplementedError(f"{self.name} declares no report")
-        return self.report.verdict(exp)
-
-    def verdicts(self, exp: Any) -> list[Any]:
-        """The report's verdicts: its report module's `verdicts(exp)` where it has one (the claim
-        stated in several ways, one per run directory of the experiment), else `[verdict(exp)]`."""
-        module = self.report
-        return list(module.verdicts(exp)) if module is not None and hasattr(module, "verdicts") else [self.verdict(exp)]
 
 
 _extra: dict[str, Experiment] = {}
@@ -341,8 +367,8 @@ def reproduce_parts(tuned: bool = False, peers: bool = False) -> dict[str, Part]
     asked = {"tuned": tuned, "peers": peers}
     found: dict[str, Part] = {}
     for exp in experiments().values():
-        found[exp.name] = Part(exp.name, exp.name, "", exp.title, flag="")
-        found.update((part.name, part) for part in exp.parts if all(asked.get(flag, False) for flag in part.needs))
+        found[exp.name] = Part(exp.name, exp.name, "", exp.report.title, flag="")
+        found.update((part.name, part) for part in exp.report.parts if all(asked.get(flag, False) for flag in part.needs))
     return found
 
 

@@ -1,5 +1,6 @@
 """What `fit` and `forgetting` declare alike: training runs, one per seed, whose seeds may
-train at once (relukan_bench.experiments.seed_groups), and a failed run named by its unit."""
+train at once (relukan_bench.experiments.seed_groups), and a failed run named by its unit.
+Their commands call the units "training runs" and take `--seeds` (each with its own help)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,6 @@ SeededResultT = TypeVar("SeededResultT", bound=SeededResult)
 class SeededRuns(Experiment[SeededConfigT, SeededUnitT, SeededResultT, ShownT]):
     """An experiment of training runs, one per seed: the runs of one model whose seeds train at
     once (`together`) go to one worker; a failed run is named as its unit is labelled."""
-
-    units_name = "training runs"
 
     @staticmethod
     def together(unit: Any) -> Hashable:

@@ -26,8 +26,8 @@ table.csv), `shown` (what a finished run writes and shows), `figures`, `tables` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from relukan_bench.experiments.fit import compare as read
 from relukan_bench.experiments.fit import report, run, shown
@@ -35,8 +35,8 @@ from relukan_bench.experiments.fit.paper import TABLE_LAYOUT
 from relukan_bench.experiments.fit.plan import Unit, key, together
 from relukan_bench.experiments.fit.records import CurveRecord, PredictionRecord, RunRecord, RunResult, SummaryRecord
 from relukan_bench.experiments.fit.shown import FitShown
-from relukan_bench.experiments.fit.summary import selected_rows
-from relukan_bench.experiments.protocol import CompareTable, Option, Part, seed_list
+from relukan_bench.experiments.fit.summary import comparison_rows
+from relukan_bench.experiments.protocol import Command, Option, Part, Report, seed_list
 from relukan_bench.experiments.seeded import SeededRuns
 
 if TYPE_CHECKING:
@@ -44,21 +44,28 @@ if TYPE_CHECKING:
 
 
 class Fit(SeededRuns["FitConfig", Unit, RunResult, FitShown]):
-    name, rank, title = "fit", 1, "Fitting accuracy"
-    report = report  # its REPORT.md part: RULE, section, verdict
-    claim = "ReLU-KAN is two orders of magnitude more accurate than KAN"
-    help = ("Train ReLU-KAN and the original KAN on the paper's six fitting functions and record their errors.\n\n"
-            "Writes config.yaml, env.json, runs.csv (one row per training run), curves.csv (train and test MSE per step), "
-            "predictions.csv, summary.csv (medians over seeds), table.csv (beside the paper's numbers, all in MSE) and "
-            "PNG figures into results/fit/<UTC timestamp>/.")
-    quick_help = "Smoke run: every function and model, 20 steps, one seed."
-    quick = ("train.steps=20", "seeds=[0]")
-    # `reproduce --tuned`: every model again at its own best, chosen on validation (REPORT.md states the claim both ways)
-    parts = (Part("fit-tuned", "fit", "fit-tuned", "each model at its best, chosen on validation"),
-             Part("fit-peers", "fit", "fit-peers", "ReLU-KAN among the field's KANs, at the same grid and at equal size",
-                  flag="peers"),
-             Part("fit-peers-tuned", "fit", "fit-peers-tuned", "the field's KANs at equal size, each at its best",
-                  flag=("peers", "tuned")))
+    name, rank = "fit", 1
+    command = Command(
+        help=("Train ReLU-KAN and the original KAN on the paper's six fitting functions and record their errors.\n\n"
+              "Writes config.yaml, env.json, runs.csv (one row per training run), curves.csv (train and test MSE per "
+              "step), predictions.csv, summary.csv (medians over seeds), table.csv (beside the paper's numbers, all in "
+              "MSE) and PNG figures into results/fit/<UTC timestamp>/."),
+        options=(Option("--seeds", "seeds", "Seeds of data and initialisation, e.g. 0,1,2: one training run per seed.",
+                        convert=seed_list),),
+        selects=("functions", "models"), units_name="training runs",
+        quick=("train.steps=20", "seeds=[0]"), quick_help="Smoke run: every function and model, 20 steps, one seed.")
+    comparison = read.COMPARISON
+    report = Report(
+        "Fitting accuracy", "ReLU-KAN is two orders of magnitude more accurate than KAN", report, comparison_rows=comparison_rows,
+        # `reproduce --tuned`: every model again at its own best, chosen on validation (REPORT.md states the claim both ways)
+        parts=(Part("fit-tuned", "fit", "fit-tuned", "each model at its best, chosen on validation"),
+               Part("fit-peers", "fit", "fit-peers", "ReLU-KAN among the field's KANs, at the same grid and at equal size",
+                    flag="peers"),
+               Part("fit-peers-tuned", "fit", "fit-peers-tuned", "the field's KANs at equal size, each at its best",
+                    flag=("peers", "tuned"))))
+    tables = MappingProxyType({"curves": CurveRecord, "predictions": PredictionRecord, "runs": RunRecord})
+    summaries = MappingProxyType({"summary": SummaryRecord})
+    layouts = MappingProxyType({"table": TABLE_LAYOUT})
 
     @property
     def schema(self) -> type[FitConfig]:
@@ -66,36 +73,12 @@ class Fit(SeededRuns["FitConfig", Unit, RunResult, FitShown]):
 
         return FitConfig
 
-    tables = {"curves": CurveRecord, "predictions": PredictionRecord, "runs": RunRecord}
-    summaries = {"summary": SummaryRecord}
-    layouts = {"table": TABLE_LAYOUT}
-    selects = ("functions", "models")
-    options = (Option("--seeds", "seeds", "Seeds of data and initialisation, e.g. 0,1,2: one training run per seed.",
-                      convert=seed_list),)
-
-    compare_keys = ("function", "model")
-    compare_metrics = ("test_mse",)
-    higher_is_better = {"test_mse": False}
-    compare_tables = (
-        CompareTable("summary.csv", frozenset({"function", "model", "final_test_mse", "n_seeds"}), read.fit_summary),
-        CompareTable("fit.csv", frozenset({"function", "kan_test_final_mse", "relukan_test_final_mse"}), read.paper_fit,
-                     paper=True),
-        CompareTable("table.csv", frozenset({"function", "paper_gain"}), read.fit_table),
-    )
-    paper_keys = staticmethod(read.paper_keys)
-
     # the runner's hooks (run.py), the summary and what is shown (shown.py)
     shapes, domain, context = staticmethod(run.shapes), staticmethod(run.domain), staticmethod(run.context)
     demand, plan, due, steps = staticmethod(run.demand), staticmethod(run.plan), staticmethod(run.due), staticmethod(run.steps)
     execute, rows, rebuild = staticmethod(run.execute), staticmethod(run.rows), staticmethod(run.rebuild)
     key, label, together = staticmethod(key), staticmethod(run.label), staticmethod(together)
     summarize, figures, show = staticmethod(shown.summarize), staticmethod(shown.figures), staticmethod(shown.show)
-
-    def comparison_rows(self, summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        return selected_rows(summary) if summary and "selected" in summary[0] else list(summary)
-
-    def compare_note(self, metrics: Sequence[str], paper: bool) -> str:
-        return "final test MSE, median over seeds (lower is better), compared as ratios on a log scale"
 
 
 EXPERIMENT = Fit()

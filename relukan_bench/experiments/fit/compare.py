@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import MappingProxyType
 from typing import Sequence
 
 from relukan_bench.compare_sides import Entry, Side
@@ -13,6 +14,7 @@ from relukan_bench.compare_sides import lines as _lines
 from relukan_bench.compare_sides import name as _text
 from relukan_bench.compare_sides import number as _float
 from relukan_bench.experiments.fit.paper import paper_fits
+from relukan_bench.experiments.protocol import CompareTable, Comparison
 
 KEYS = ("function", "model")
 
@@ -81,3 +83,17 @@ def paper_keys(paper_rows: Sequence[dict[str, str]], config_path: Path) -> set[t
         if fit.relukan_test_mse is not None:
             keys.add((function, "relukan"))
     return keys
+
+
+def note(metrics: Sequence[str], paper: bool) -> str:
+    return "final test MSE, median over seeds (lower is better), compared as ratios on a log scale"
+
+
+#: what `compare` reads of fit (relukan_bench.experiments.protocol.Comparison)
+COMPARISON = Comparison(
+    keys=KEYS, metrics=("test_mse",), higher_is_better=MappingProxyType({"test_mse": False}), note=note,
+    paper_rows=paper_keys,
+    tables=(CompareTable("summary.csv", frozenset({"function", "model", "final_test_mse", "n_seeds"}), fit_summary),
+            CompareTable("fit.csv", frozenset({"function", "kan_test_final_mse", "relukan_test_final_mse"}), paper_fit,
+                         paper=True),
+            CompareTable("table.csv", frozenset({"function", "paper_gain"}), fit_table)))

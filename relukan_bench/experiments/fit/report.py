@@ -104,7 +104,7 @@ def _at_its_best(exp: LoadedRun | None) -> tuple[protocol.Part, LoadedRun] | Non
     """The reproduce run's tuned fit (`fit-tuned/`: its protocol.Part and directory), when it has one."""
     if exp is None:
         return None
-    return next(((part, exp.variants[part.name]) for part in protocol.experiment("fit").parts
+    return next(((part, exp.variants[part.name]) for part in protocol.experiment("fit").report.parts
                  if part.needs == ("tuned",) and part.name in exp.variants), None)
 
 
@@ -209,7 +209,7 @@ def _ratios(exp: LoadedRun) -> _Ratios:
 
 def verdict(exp: LoadedRun | None) -> Verdict:
     """The claim judged on one run directory (a tuned one by its selected candidates)."""
-    claim = protocol.experiment("fit").claim
+    claim = protocol.experiment("fit").report.claim
     if exp is None or not exp.summary or exp.relukan() is None or exp.kan() is None:
         return Verdict("fit", claim, UNTESTED, "Untested: the fit experiment did not produce ReLU-KAN and KAN rows.")
     found = _ratios(exp)

@@ -64,6 +64,12 @@ def selected_rows(summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**row, "model": row["tuned_model"] or row["model"]} for row in summary if row["selected"] in (True, "True")]
 
 
+def comparison_rows(summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """summary.csv's rows as the paper's comparison reads them: a tuned run's selected
+    candidates (`selected_rows`), any other run's rows as they are."""
+    return selected_rows(summary) if summary and "selected" in summary[0] else list(summary)
+
+
 def _ratio(numerator: float | None, denominator: float | None) -> float:
     """numerator / denominator; NaN when either is missing or not a finite positive ratio."""
     if numerator is None or denominator is None or numerator != numerator or denominator != denominator:

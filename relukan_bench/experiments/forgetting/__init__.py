@@ -38,7 +38,7 @@ table), compare.py, report.py and peers.py (REPORT.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import relukan_bench.experiments.forgetting.compare as read
@@ -52,7 +52,7 @@ from relukan_bench.experiments.forgetting.records import (
     SummaryRecord,
 )
 from relukan_bench.experiments.forgetting.shown import ForgettingShown
-from relukan_bench.experiments.protocol import CompareTable, Option, Part, seed_list
+from relukan_bench.experiments.protocol import Command, Option, Part, Report, seed_list
 from relukan_bench.experiments.seeded import SeededRuns
 
 if TYPE_CHECKING:
@@ -60,16 +60,24 @@ if TYPE_CHECKING:
 
 
 class Forgetting(SeededRuns["ForgettingConfig", Unit, RunResult, ForgettingShown]):
-    name, rank, title = "forgetting", 2, "Catastrophic forgetting"
-    report = report  # its REPORT.md part: RULE, section, verdict
-    claim = "ReLU-KAN avoids catastrophic forgetting"
-    help = ("Learn five Gaussian peaks one after another and measure how much each model forgets.\n\n"
-            "Writes config.yaml, env.json, runs.csv (one row per model and seed), matrix.csv (MSE on every segment after "
-            "every phase), predictions.csv, curves.csv, summary.csv (medians over seeds: learned, final MSE, forgetting) "
-            "and PNG figures (the paper's panels per model, heatmap.png, curves.png) into "
-            "results/forgetting/<UTC timestamp>/.")
-    quick_help = "Smoke run: every model, 10 steps per phase, one seed."
-    quick = ("train.steps_per_phase=10", "seeds=[0]")
+    name, rank = "forgetting", 2
+    command = Command(
+        help=("Learn five Gaussian peaks one after another and measure how much each model forgets.\n\n"
+              "Writes config.yaml, env.json, runs.csv (one row per model and seed), matrix.csv (MSE on every segment "
+              "after every phase), predictions.csv, curves.csv, summary.csv (medians over seeds: learned, final MSE, "
+              "forgetting) and PNG figures (the paper's panels per model, heatmap.png, curves.png) into "
+              "results/forgetting/<UTC timestamp>/."),
+        options=(Option("--seeds", "seeds", "Seeds of initialisation, e.g. 0,1,2: one run of every phase per seed.",
+                        convert=seed_list),),
+        units_name="training runs", quick=("train.steps_per_phase=10", "seeds=[0]"),
+        quick_help="Smoke run: every model, 10 steps per phase, one seed.")
+    comparison = read.COMPARISON
+    report = Report("Catastrophic forgetting", "ReLU-KAN avoids catastrophic forgetting", report,
+                    parts=(Part("forgetting-peers", "forgetting", "forgetting-peers",
+                                "which of the field's KANs forgets least", flag="peers"),))
+    tables = MappingProxyType({"matrix": MatrixRecord, "predictions": PredictionRecord, "curves": CurveRecord,
+                               "runs": RunRecord})
+    summaries = MappingProxyType({"summary": SummaryRecord})
 
     @property
     def schema(self) -> type[ForgettingConfig]:
@@ -77,35 +85,12 @@ class Forgetting(SeededRuns["ForgettingConfig", Unit, RunResult, ForgettingShown
 
         return ForgettingConfig
 
-    tables = {"matrix": MatrixRecord, "predictions": PredictionRecord, "curves": CurveRecord, "runs": RunRecord}
-    summaries = {"summary": SummaryRecord}
-    parts = (Part("forgetting-peers", "forgetting", "forgetting-peers", "which of the field's KANs forgets least",
-                  flag="peers"),)
-    selects = ("models",)
-
-    options = (Option("--seeds", "seeds", "Seeds of initialisation, e.g. 0,1,2: one run of every phase per seed.",
-                      convert=seed_list),)
-
-    compare_keys = ("model",)
-    compare_metrics = ("learned_mse", "final_mse", "forgetting")
-    higher_is_better = {"learned_mse": False, "final_mse": False, "forgetting": False}
-    #: forgetting can be zero or negative (a later phase helped an earlier segment); ratios are
-    #: taken of max(forgetting, 1e-4), about 0.06% of a wiped-out segment's MSE.
-    floors = {"forgetting": 1e-4}
-    compare_tables = (CompareTable("summary.csv", frozenset({"model", "learned_mse", "final_mse", "forgetting", "n_seeds"}),
-                                   read.forgetting_summary),)
-
     # the runner's hooks (run.py), the summary and what is shown (shown.py)
     shapes, domain, demand = staticmethod(run.shapes), staticmethod(run.domain), staticmethod(run.demand)
     plan, steps, execute = staticmethod(run.plan), staticmethod(run.steps), staticmethod(run.execute)
     rows, rebuild = staticmethod(run.rows), staticmethod(run.rebuild)
     key, label, together = staticmethod(key), staticmethod(run.label), staticmethod(together)
     summarize, figures, show = staticmethod(shown.summarize), staticmethod(shown.figures), staticmethod(shown.show)
-
-    def compare_note(self, metrics: Sequence[str], paper: bool) -> str:
-        floor = self.floors["forgetting"]
-        return (f"learned MSE, final MSE and forgetting, medians over seeds (lower is better), compared as ratios on a "
-                f"log scale; forgetting below {floor:g} counts as {floor:g}")
 
 
 EXPERIMENT = Forgetting()

@@ -47,7 +47,7 @@ def section(exp: LoadedRun, run_dir: Path) -> str:
 
 
 def verdict(exp: LoadedRun | None) -> Verdict:
-    claim = experiment("forgetting").claim
+    claim = experiment("forgetting").report.claim
     if exp is None or not exp.summary or exp.relukan() is None:
         return Verdict("forgetting", claim, UNTESTED, "Untested: the forgetting experiment did not produce a ReLU-KAN row.")
     rows = {r["model"]: r for r in exp.summary}

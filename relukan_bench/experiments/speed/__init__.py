@@ -17,34 +17,49 @@ runs are seeded, repeated and summarised by median and quartiles, the thread cou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import relukan_bench.experiments.speed.compare as read
 from relukan_bench.devices import resolve_devices
-from relukan_bench.experiments.protocol import CompareTable, Experiment, Option, Part
+from relukan_bench.experiments.protocol import Command, Experiment, Option, Part, Report
 from relukan_bench.experiments.speed import report, run, shown
 from relukan_bench.experiments.speed.paper import CLAIM, TABLE_LAYOUT
 from relukan_bench.experiments.speed.plan import Unit, _seconds_label, key, plan
 from relukan_bench.experiments.speed.records import DecompositionRecord, RawRecord, SummaryRecord
 from relukan_bench.experiments.speed.shown import SpeedShown
-from relukan_bench.safe_files import present
 
 if TYPE_CHECKING:
-    from relukan_bench.compare_sides import Side
     from relukan_bench.experiments.speed.config import SpeedConfig
 
 
 class Speed(Experiment["SpeedConfig", Unit, dict[str, Any], SpeedShown]):
-    name, rank, title = "speed", 0, "Speed"
-    report = report  # its REPORT.md part: RULE, section, verdict
-    claim = CLAIM
-    help = ("Time ReLU-KAN and the original KAN on the paper's five speed functions.\n\n"
-            "Writes config.yaml, env.json, raw.csv (every repeat), summary.csv (median, quartiles, speedup over the "
-            "baseline), table.csv (the paper's layout) and speed.png into results/speed/<UTC timestamp>/.")
-    quick_help = "Smoke run: every function and model, a handful of steps, one repeat."
-    quick = ("train.steps=5", "timing.repeats=1", "timing.warmup_steps=1")
+    name, rank = "speed", 0
+    command = Command(
+        help=("Time ReLU-KAN and the original KAN on the paper's five speed functions.\n\n"
+              "Writes config.yaml, env.json, raw.csv (every repeat), summary.csv (median, quartiles, speedup over the "
+              "baseline), table.csv (the paper's layout) and speed.png into results/speed/<UTC timestamp>/."),
+        options=(Option("--repeats", "timing.repeats", "Fresh models timed per function, model and device.", int, 1),
+                 Option("--seed", "seed", "Base seed of data and initialisation.", int, 0)),
+        selects=("functions", "models"), units_name="timed runs",
+        quick=("train.steps=5", "timing.repeats=1", "timing.warmup_steps=1"),
+        quick_help="Smoke run: every function and model, a handful of steps, one repeat.",
+        device_help="cpu, cuda, or auto (the CPU plus CUDA when present). Default: the config's (cpu).")
+    comparison = read.COMPARISON
+    report = Report(
+        "Speed", CLAIM, report,
+        parts=(Part("speed-peers", "speed", "speed-peers", "ReLU-KAN among the field's KANs at the paper's shapes",
+                    flag="peers"),
+               Part("speed-scale", "speed", "speed-scale", "the field's KANs from 64 to 1000 wide", flag="peers"),
+               Part("speed-fit-peers", "speed", "speed-fit-peers",
+                    "the step times of the field's KANs on the fitting shapes", flag="peers")))
+    tables = MappingProxyType({"raw": RawRecord})
+    summaries = MappingProxyType({"summary": SummaryRecord, "decomposition": DecompositionRecord})
+    layouts = MappingProxyType({"table": TABLE_LAYOUT})
+    workers = True
+    parallel = False
+    serial_reason = ("timings taken while other units run on the same cores measure their contention for "
+                     "cores, caches and memory bandwidth, not the models")
 
     @property
     def schema(self) -> type[SpeedConfig]:
@@ -52,61 +67,14 @@ class Speed(Experiment["SpeedConfig", Unit, dict[str, Any], SpeedShown]):
 
         return SpeedConfig
 
-    tables = {"raw": RawRecord}
-    summaries = {"summary": SummaryRecord, "decomposition": DecompositionRecord}
-    parts = (Part("speed-peers", "speed", "speed-peers", "ReLU-KAN among the field's KANs at the paper's shapes", flag="peers"),
-             Part("speed-scale", "speed", "speed-scale", "the field's KANs from 64 to 1000 wide", flag="peers"),
-             Part("speed-fit-peers", "speed", "speed-fit-peers", "the step times of the field's KANs on the fitting shapes",
-                  flag="peers"))
-    layouts = {"table": TABLE_LAYOUT}
-    units_name = "timed runs"
-    workers = True
-    parallel = False
-    serial_reason = ("timings taken while other units run on the same cores measure their contention for "
-                     "cores, caches and memory bandwidth, not the models")
-    device_help = "cpu, cuda, or auto (the CPU plus CUDA when present). Default: the config's (cpu)."
-    selects = ("functions", "models")
-    options = (
-        Option("--repeats", "timing.repeats", "Fresh models timed per function, model and device.", int, 1),
-        Option("--seed", "seed", "Base seed of data and initialisation.", int, 0),
-    )
-
-    devices = staticmethod(resolve_devices)
-
-    compare_keys = ("function", "model", "device")
-    compare_metrics = ("ms_per_step", "speedup")
-    compare_first_only = True
-    higher_is_better = {"ms_per_step": False, "speedup": True}
-    tested_metrics = ("ms_per_step",)
-    compare_tables = (
-        CompareTable("raw.csv", frozenset({"function", "model", "device", "repeat", "ms_per_step"}), read.speed_raw),
-        CompareTable("summary.csv", frozenset({"function", "model", "device", "median_s", "ms_per_step"}), read.speed_summary),
-        CompareTable("speed.csv", frozenset({"function", "expression", "kan_cpu_s", "relukan_cpu_s"}), read.paper_speed,
-                     paper=True),
-        CompareTable("table.csv", frozenset({"function", "paper_speedup_cpu"}), read.speed_table),
-    )
-    paper_keys = staticmethod(read.paper_keys)
-
     # the runner's hooks (run.py), the summary and what is shown (shown.py)
+    devices = staticmethod(resolve_devices)
     shapes, domain, context = staticmethod(run.shapes), staticmethod(run.domain), staticmethod(run.context)
     reproduce_config, demand = staticmethod(run.reproduce_config), staticmethod(run.demand)
     plan, key, label = staticmethod(plan), staticmethod(key), staticmethod(_seconds_label)
     execute, rows, rebuild, failure = staticmethod(run.execute), staticmethod(run.rows), staticmethod(run.rebuild), \
         staticmethod(run.failure)
     summarize, figures, show = staticmethod(shown.summarize), staticmethod(shown.figures), staticmethod(shown.show)
-
-    def compare_candidates(self, paper: bool) -> tuple[str, ...]:
-        return ("speedup",) if paper else self.compare_metrics
-
-    def compare_note(self, metrics: Sequence[str], paper: bool) -> str:
-        if list(metrics) == ["speedup"]:
-            return ("speedup over the baseline (higher is better)"
-                    + ("; against the paper speedups are compared, never seconds" if paper else ""))
-        return "ms per training step, median over repeats (lower is better)"
-
-    def compare_run(self, side: Side, directory: Path, load_csv: Callable[[Path, Path], Side]) -> None:
-        if present(directory / "raw.csv"):  # the raw repeats, for the significance test (read, or refused)
-            side.metrics["ms_per_step"] = load_csv(directory / "raw.csv", directory).metrics["ms_per_step"]
 
 
 EXPERIMENT = Speed()

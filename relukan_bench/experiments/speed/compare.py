@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Sequence
+from types import MappingProxyType
+from typing import Callable, Sequence
 
 from relukan_bench.compare_sides import Entry, Side
 from relukan_bench.compare_sides import lines as _lines
 from relukan_bench.compare_sides import name as _text
 from relukan_bench.compare_sides import number as _float
+from relukan_bench.experiments.protocol import CompareTable, Comparison
 from relukan_bench.experiments.speed.paper import paper_speedups
 from relukan_bench.results import read_mapping
+from relukan_bench.safe_files import present
 from relukan_bench.stats import median
 
 KEYS = ("function", "model", "device")
@@ -95,3 +98,35 @@ def paper_keys(paper_rows: Sequence[dict[str, str]], config_path: Path) -> set[t
 
     config = load_config(config_path, [], SpeedConfig)
     return {(f, "relukan", "cuda" if d == "gpu" else d) for f, d in paper_speedups(paper_rows, config)}
+
+
+METRICS = ("ms_per_step", "speedup")
+
+
+def candidates(paper: bool) -> tuple[str, ...]:
+    """Against the paper, speedups alone (its seconds were another machine's)."""
+    return ("speedup",) if paper else METRICS
+
+
+def note(metrics: Sequence[str], paper: bool) -> str:
+    if list(metrics) == ["speedup"]:
+        return ("speedup over the baseline (higher is better)"
+                + ("; against the paper speedups are compared, never seconds" if paper else ""))
+    return "ms per training step, median over repeats (lower is better)"
+
+
+def raw_repeats(side: Side, directory: Path, load_csv: Callable[[Path, Path], Side]) -> None:
+    """A run directory's raw repeats, for the significance test (read, or refused)."""
+    if present(directory / "raw.csv"):
+        side.metrics["ms_per_step"] = load_csv(directory / "raw.csv", directory).metrics["ms_per_step"]
+
+
+#: what `compare` reads of speed (relukan_bench.experiments.protocol.Comparison)
+COMPARISON = Comparison(
+    keys=KEYS, metrics=METRICS, first_only=True, higher_is_better=MappingProxyType({"ms_per_step": False, "speedup": True}),
+    tested=("ms_per_step",), candidates=candidates, note=note, paper_rows=paper_keys, extra=raw_repeats,
+    tables=(CompareTable("raw.csv", frozenset({"function", "model", "device", "repeat", "ms_per_step"}), speed_raw),
+            CompareTable("summary.csv", frozenset({"function", "model", "device", "median_s", "ms_per_step"}), speed_summary),
+            CompareTable("speed.csv", frozenset({"function", "expression", "kan_cpu_s", "relukan_cpu_s"}), paper_speed,
+                         paper=True),
+            CompareTable("table.csv", frozenset({"function", "paper_speedup_cpu"}), speed_table)))
