@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from relukan_bench.compare_sides import Entry, Side, comparisons, registered_experiments
+from relukan_bench.compare_sides import comparisons, registered_experiments
 from relukan_bench.errors import BenchError, ConfigError, UsageError
 from relukan_bench.results import csv_text, write_output
+from relukan_bench.sides import Entry, Side
 
 if TYPE_CHECKING:
     from relukan_bench.experiments import protocol

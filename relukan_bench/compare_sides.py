@@ -1,4 +1,4 @@
-"""The two sides `compare` reads, each as the numbers of one experiment (`Side`, `Entry`).
+"""The two sides `compare` reads, each as the numbers of one experiment (relukan_bench.sides).
 
 A side is a results directory (one experiment's run, a `reproduce` run, or the paper's numbers
 in `results/paper/`) or one CSV of any experiment (`summary.csv`, `raw.csv`, `table.csv`, the
@@ -11,45 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from relukan_bench.errors import UsageError, clip
 from relukan_bench.experiments.protocol import CompareTable, Comparison, Experiment, experiments
 from relukan_bench.resources import paper_dir
 from relukan_bench.results import parse_float, read_mapping, read_table_text
 from relukan_bench.safe_files import present
-
-
-@dataclass
-class Entry:
-    """One side's number for one row."""
-
-    value: float
-    low: float | None = None  # range over seeds, where there are several
-    high: float | None = None
-    samples: list[float] | None = None  # raw repeats (speed)
-    failed: bool = False  # diverged or failed, on some seed or repeat
-
-
-@dataclass
-class Side:
-    """One experiment's numbers from one path."""
-
-    path: Path
-    experiment: str
-    source: str  # "run" or "paper"
-    metrics: dict[str, dict[tuple[str, ...], Entry]]
-    env: dict[str, Any] | None = None
-    config_path: Path | None = None
-    paper_rows: list[dict[str, str]] | None = None
-    files: list[Path] = field(default_factory=list)  # what it was read from (no output may replace them)
-
-    @property
-    def label(self) -> str:
-        return "the paper" if self.source == "paper" else str(self.path)
-
+from relukan_bench.sides import Side
 
 
 def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:

@@ -25,9 +25,9 @@ from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, Protocol, Sequence, TypeVar
 
 if TYPE_CHECKING:
-    from relukan_bench.compare_sides import Side
     from relukan_bench.limits import Demand
     from relukan_bench.records import Record
+    from relukan_bench.sides import Side
     from relukan_bench.tables import Table
 
 ConfigT = TypeVar("ConfigT")  # the experiment's validated config (its `schema`)
@@ -85,7 +85,7 @@ class CompareTable:
 
     file: str
     columns: frozenset[str]
-    read: Callable[[Any, Path, Sequence[dict[str, str]]], None]
+    read: Callable[[Side, Path, Sequence[dict[str, str]]], None]
     paper: bool = False  # the paper's own numbers
 
 

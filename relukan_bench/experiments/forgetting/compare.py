@@ -8,11 +8,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Sequence
 
-from relukan_bench.compare_sides import Entry, Side
 from relukan_bench.compare_sides import lines as _lines
 from relukan_bench.compare_sides import name as _text
 from relukan_bench.compare_sides import number as _float
 from relukan_bench.experiments.protocol import CompareTable, Comparison
+from relukan_bench.sides import Entry, Side
 
 KEYS = ("model",)
 METRICS = ("learned_mse", "final_mse", "forgetting")

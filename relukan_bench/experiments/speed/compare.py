@@ -9,7 +9,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Sequence
 
-from relukan_bench.compare_sides import Entry, Side
 from relukan_bench.compare_sides import lines as _lines
 from relukan_bench.compare_sides import name as _text
 from relukan_bench.compare_sides import number as _float
@@ -17,6 +16,7 @@ from relukan_bench.experiments.protocol import CompareTable, Comparison
 from relukan_bench.experiments.speed.paper import paper_speedups
 from relukan_bench.results import read_mapping
 from relukan_bench.safe_files import present
+from relukan_bench.sides import Entry, Side
 from relukan_bench.stats import median
 
 KEYS = ("function", "model", "device")
