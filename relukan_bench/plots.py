@@ -156,10 +156,3 @@ def shared_legend(fig: Figure, axes: Sequence[Axes], ncol: int = 3, right: bool 
         fig.legend(list(handles.values()), list(handles), loc="center left" if right else "upper center",
                    bbox_to_anchor=(1.0, 0.5) if right else (0.5, 0.0), ncol=1 if right else ncol, fontsize=7, frameon=False,
                    handlelength=2.6, columnspacing=1.2)
-
-
-# The names these helpers had before they were public, for the modules and tests that still use
-# them (experiments/fit/figures.py, tests/test_plots.py). `_save` is not among them: it is the
-# function `save` calls through.
-_pyplot, _finite, _log_y, _log_limits, _grid, _finish_grid = pyplot, finite, log_y, log_limits, grid, finish_grid
-_palette, _math, _times, _better, _shared_legend = palette, typeset, times, better, shared_legend

@@ -153,7 +153,7 @@ def test_speed_png_is_the_speedup_beside_the_papers_with_readable_labels(speed_r
     paper = paper_speedups(read_csv(Path(plots.__file__).parents[1] / "results" / "paper" / "speed.csv"), config)
     markers = sorted(round(float(y), 9) for c in _scatters(ax) for _, y in c.get_offsets())
     assert markers == sorted(round(v, 9) for v in paper.values()) and len(markers) == 4
-    assert {plots._times(v) for v in paper.values()} <= {t.get_text() for t in ax.texts}
+    assert {plots.times(v) for v in paper.values()} <= {t.get_text() for t in ax.texts}
 
 
 def _scatters(ax):
@@ -168,7 +168,7 @@ def test_speed_on_two_devices_has_a_marker_per_device(speed_run, tmp_path, monke
     from relukan_bench.experiments.speed.figures import figure
 
     drawn: dict[str, object] = {}
-    monkeypatch.setattr(speed_figures, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
+    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
     rows = _numbers(list(csv.DictReader((speed_run / "summary.csv").open())))
     scale = {"kan": 4.0, "relukan": 0.5, "relukan-fast": 0.05, "bspline": 0.6, "mlp": 0.1, "rbf": 0.3}
     cuda = [dict(r, device="cuda", **{k: r[k] * scale[r["model"]] for k in ("median_s", "q1_s", "q3_s")}) for r in rows]
@@ -188,7 +188,7 @@ def test_speed_without_a_baseline_draws_seconds_and_no_paper(speed_run, tmp_path
     from relukan_bench.experiments.speed.figures import figure
 
     drawn: dict[str, object] = {}
-    monkeypatch.setattr(speed_figures, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
+    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
     rows = _numbers(list(csv.DictReader((speed_run / "summary.csv").open())))
     config = load_config(speed_run / "config.yaml", ["baseline=null"], experiment("speed").schema)
     figure(tmp_path, config, rows, experiment("speed").context(config))
@@ -296,7 +296,7 @@ def test_forgetting_heatmap_is_growth_since_the_own_phase_on_a_centred_scale(for
     assert [[v is None for v in row] for row in shown["log10"]] == [[False, True, True], [False, False, True], [False, False, False]]
     assert math.isclose(shown["log10"][2][0], math.log10(matrix[3][0] / matrix[1][0]))
     texts = [t.get_text() for t in panels[0].texts]
-    assert plots._times(10 ** shown["log10"][2][0]) in texts  # the growth factor, written in its cell
+    assert plots.times(10 ** shown["log10"][2][0]) in texts  # the growth factor, written in its cell
     assert sum(1 for p in panels[0].patches if p.get_hatch()) == 3  # the cells before their phase
     assert "own phase" in fig.axes[-1].get_ylabel()  # the colour bar says what the colour is
 
@@ -326,7 +326,7 @@ def test_labels_come_from_the_kinds_and_tell_every_entry_apart():
     assert named["relukan-compiled"].label == "ReLU-KAN (paper code, compiled)"
     assert len({v.label for v in named.values()}) == len(named)
     assert {v.family for v in named.values()} == {"ReLU-KAN", "B-spline KAN", "MLP"}
-    colors = plots._palette(named)
+    colors = plots.palette(named)
     assert len(set(colors.values())) == len(named)
     config = load_config(root / "fit.yaml", ["models.mlp.lr=0.01", "models.bspline.kind=relukan"], FitConfig)
     named = looks(config.models)
@@ -348,7 +348,7 @@ def test_expressions_as_mathtext(text, tex):
     from relukan_bench.expressions import mathtext
 
     assert mathtext(text) == tex
-    assert plots._math(text) == tex  # matplotlib typesets it
+    assert plots.typeset(text) == tex  # matplotlib typesets it
 
 
 def test_every_shipped_function_is_typeset():
@@ -360,7 +360,7 @@ def test_every_shipped_function_is_typeset():
     expressions.discard("random")  # a bare shape (speed only): no expression to draw
     assert len(expressions) >= 8
     for text in expressions:
-        assert plots._math(text) == mathtext(text) != text
+        assert plots.typeset(text) == mathtext(text) != text
 
 
 def test_figures_of_nothing_finite_are_still_drawn(tmp_path):

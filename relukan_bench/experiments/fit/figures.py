@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, TypedDict
 from relukan_bench import resources
 from relukan_bench.experiments.fit.paper import PaperFit, paper_curves
 from relukan_bench.experiments.fit.records import RunResult
-from relukan_bench.experiments.fit.summary import _ratio, curve_bands, representative_seed
+from relukan_bench.experiments.fit.summary import curve_bands, representative_seed
+from relukan_bench.experiments.fit.summary import ratio as mse_ratio
 from relukan_bench.kinds import Look, looks
 from relukan_bench.plots import (
     DUPLICATE_LINE,
@@ -344,7 +345,7 @@ def final_ratio(summary: Sequence[dict[str, Any]], function: str, named: dict[st
     if kan is None or relukan is None or kan not in rows or relukan not in rows:
         return None
     kan_mse, relukan_mse = rows[kan]["final_test_mse"], rows[relukan]["final_test_mse"]
-    return {"kan": kan, "relukan": relukan, "kan_mse": kan_mse, "relukan_mse": relukan_mse, "value": _ratio(kan_mse, relukan_mse)}
+    return {"kan": kan, "relukan": relukan, "kan_mse": kan_mse, "relukan_mse": relukan_mse, "value": mse_ratio(kan_mse, relukan_mse)}
 
 
 def _median_fits(results: Sequence[RunResult], function: str, models: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
@@ -359,7 +360,7 @@ def _median_fits(results: Sequence[RunResult], function: str, models: Iterable[s
     return shown
 
 
-def _renamed(result: RunResult, config: FitConfig) -> RunResult:
+def renamed(result: RunResult, config: FitConfig) -> RunResult:
     """A tuned candidate's result under its tuned model's name (the figures draw the choice)."""
     model = config.origin(result.run["model"])[0]
     if model == result.run["model"]:

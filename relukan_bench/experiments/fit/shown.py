@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import relukan_bench.experiments.fit.targets as targets
-from relukan_bench.experiments.fit.figures import _renamed, plot_tuning
 from relukan_bench.experiments.fit.figures import figures as draw_figures
+from relukan_bench.experiments.fit.figures import plot_tuning, renamed
 from relukan_bench.experiments.fit.paper import PaperFit, compared, paper_table, table_columns
 from relukan_bench.experiments.fit.records import SUMMARY_COLUMNS, RunResult
 from relukan_bench.experiments.fit.summary import selected_rows
@@ -55,7 +55,7 @@ def figures(run_dir: Path, config: FitConfig, results: Sequence[RunResult], show
     """Curves, predictions, the overview and the seeds of each model as the comparison reads it
     (a tuned model by its selected candidate); tuning.png for a tuned run."""
     chosen = {(r["function"], r["tuned_model"] or r["model"]): r["model"] for r in shown.all if r["selected"]}
-    kept = [_renamed(r, config) for r in results
+    kept = [renamed(r, config) for r in results
             if r.steps and chosen.get((r.run["function"], config.origin(r.run["model"])[0])) == r.run["model"]]
     if kept:
         draw_figures(run_dir, shown.config, kept, shown.paper, shown.summary)

@@ -54,7 +54,7 @@ def summarize(runs: Sequence[dict[str, Any]], baseline: str | None,
             if r["tuned_model"] == baseline and (r["function"], r["model"]) in chosen}
     for row in summary:
         row["selected"] = (row["function"], row["model"]) in chosen
-        row["gain"] = _ratio(base.get(row["function"]), row["final_test_mse"]) if baseline else math.nan
+        row["gain"] = ratio(base.get(row["function"]), row["final_test_mse"]) if baseline else math.nan
     return summary
 
 
@@ -70,7 +70,7 @@ def comparison_rows(summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return selected_rows(summary) if summary and "selected" in summary[0] else list(summary)
 
 
-def _ratio(numerator: float | None, denominator: float | None) -> float:
+def ratio(numerator: float | None, denominator: float | None) -> float:
     """numerator / denominator; NaN when either is missing or not a finite positive ratio."""
     if numerator is None or denominator is None or numerator != numerator or denominator != denominator:
         return math.nan

@@ -25,7 +25,7 @@ from relukan_bench.devices import resolve_devices
 from relukan_bench.experiments.protocol import Command, Experiment, Option, Part, Report
 from relukan_bench.experiments.speed import report, run, shown
 from relukan_bench.experiments.speed.paper import CLAIM, TABLE_LAYOUT
-from relukan_bench.experiments.speed.plan import Unit, _seconds_label, key, plan
+from relukan_bench.experiments.speed.plan import Unit, key, plan, seconds_label
 from relukan_bench.experiments.speed.records import DecompositionRecord, RawRecord, SummaryRecord
 from relukan_bench.experiments.speed.shown import SpeedShown
 
@@ -71,7 +71,7 @@ class Speed(Experiment["SpeedConfig", Unit, dict[str, Any], SpeedShown]):
     devices = staticmethod(resolve_devices)
     shapes, domain, context = staticmethod(run.shapes), staticmethod(run.domain), staticmethod(run.context)
     reproduce_config, demand = staticmethod(run.reproduce_config), staticmethod(run.demand)
-    plan, key, label = staticmethod(plan), staticmethod(key), staticmethod(_seconds_label)
+    plan, key, label = staticmethod(plan), staticmethod(key), staticmethod(seconds_label)
     execute, rows, rebuild, failure = staticmethod(run.execute), staticmethod(run.rows), staticmethod(run.rebuild), \
         staticmethod(run.failure)
     summarize, figures, show = staticmethod(shown.summarize), staticmethod(shown.figures), staticmethod(shown.show)

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from relukan_bench import kinds
-from relukan_bench.plots import WIDTH, better, finite, log_y, palette, pyplot, times
-from relukan_bench.plots import save as _save  # the name this module saves through: the tests replace it
+from relukan_bench.plots import WIDTH, better, finite, log_y, palette, pyplot, save, times
 from relukan_bench.stats import ratio_range
 
 if TYPE_CHECKING:
@@ -97,7 +96,7 @@ def plot_speed(points: Sequence[dict[str, Any]], looks: Mapping[str, Look], tick
     log_y(ax, [p["value"] for p in points], list(paper.values()))
     _speed_axes(ax, functions, ticks, title, ylabel)
     _speed_legend(fig, ax, models, looks, devices, paper)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _speed_ours(ax: Axes, points: Sequence[dict[str, Any]], functions: Sequence[str], models: Sequence[str],

@@ -155,5 +155,5 @@ def _raw_record(config: SpeedConfig, unit: Unit, spec: Any, seed: int, mode: str
     ).row()
 
 
-def _seconds_label(unit: Unit) -> str:
+def seconds_label(unit: Unit) -> str:
     return f"{unit.function} {unit.model} on {unit.device}, repeat {unit.repeat + 1}"
