@@ -248,8 +248,9 @@ def pair(values: Sequence[float]) -> tuple[float, float]:
     return low, high
 
 
-#: the largest knob value `match:` tries (a grid of 4096 intervals is far past any use)
-MAX_KNOB = 4096
+#: the largest knob value `match:` tries: an MLP matched to a KAN of a 1000-wide layer needs a
+#: hidden width of about 8000; a million is past any model a run may build (relukan_bench.limits)
+MAX_KNOB = 1 << 20
 
 
 class MatchError(ValueError):
@@ -302,17 +303,22 @@ def _matched(entry: ModelEntry, shape: Shape, built: Shape) -> tuple[ModelEntry,
     kind = kind_of(entry)
     if goal is None or kind.size is None:
         raise MatchError(f"match: {target}: the size of {aim.kind if goal is None else kind.name} is not known by formula")
-    best = None
-    for n in range(1, MAX_KNOB + 1):
-        candidate = kind.resize(entry, built, n)
-        params = kind.size(*candidate).params
-        if params > goal.params:
-            break
-        best = (candidate, n, params)
-    if best is None:
+    size = kind.size
+
+    def fits(n: int) -> bool:
+        return size(*kind.resize(entry, built, n)).params <= goal.params
+
+    if not fits(1):
         raise MatchError(f"match: {target}: even {kind.knob} 1 has more than the {goal.params} parameters of {target}")
-    (entry, built), n, params = best
-    return entry, built, f"{kind.knob} {n} ({params} <= {goal.params} params of {target})"
+    low, high = 1, 2  # a kind's parameter count grows with its knob: double until too many, then bisect
+    while high <= MAX_KNOB and fits(high):
+        low, high = high, 2 * high
+    high = min(high, MAX_KNOB + 1)  # low fits, high does not (or lies past the bound)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    entry, built = kind.resize(entry, built, low)
+    return entry, built, f"{kind.knob} {low} ({size(entry, built).params} <= {goal.params} params of {target})"
 
 
 def size_of(entry: ModelEntry, shape: Shape) -> Size | None:

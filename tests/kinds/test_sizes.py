@@ -98,6 +98,17 @@ def test_matched_sizes_never_exceed_and_one_step_more_would(width, grid):
     assert size_of(entry("bspline"), shaped(resized, grid=resized.grid + 1)).params > goal
 
 
+def test_a_matched_mlp_of_a_wide_network_is_as_large_as_the_kan_it_matches(tmp_path):
+    """[1000, 1000, 1] at grid 5, k 3: ReLU-KAN's 8,041,001 parameters; the MLP [1000, h, 1] has
+    1002 h + 1, so h = 8024 (8,040,049), never a search bound's cap far below it."""
+    config = matched_config(tmp_path, "  - {name: m, kind: mlp, match: relukan}", width="[1000, 1000, 1]")
+    function, mlp = config.functions[0], config.models[1]
+    goal = size_of(config.models[0], function).params
+    _, _, note = resolve(mlp, function)
+    assert goal == 8_041_001 and note == "hidden 8024 (8040049 <= 8041001 params of relukan)"
+    assert size_of(mlp, function).params == 1002 * 8024 + 1 <= goal < 1002 * 8025 + 1
+
+
 def test_bad_matches_are_refused_naming_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"models\[1\]\.match: expected the name of another model"):
         matched_config(tmp_path, "  - {name: b, kind: bspline, match: nothing}")
