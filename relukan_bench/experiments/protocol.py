@@ -25,6 +25,7 @@ from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, Protocol, Sequence, TypeVar
 
 if TYPE_CHECKING:
+    from relukan_bench.kinds import Shape
     from relukan_bench.limits import Demand
     from relukan_bench.records import Record
     from relukan_bench.sides import Side
@@ -36,19 +37,6 @@ ResultT = TypeVar("ResultT")  # what `execute` yields per unit
 ShownT = TypeVar("ShownT", bound="Shown")  # what `summarize` returns for `show` and `figures`
 
 Progress = Callable[[Any, int, float], None]  # (unit, steps done in it, train loss or NaN)
-
-
-class Shape(Protocol):
-    """A network shape its models are built for (a function's `FunctionSpec`, forgetting's `NetworkSpec`)."""
-
-    @property
-    def width(self) -> list[int]: ...
-
-    @property
-    def grid(self) -> int: ...
-
-    @property
-    def k(self) -> int: ...
 
 
 class Shown(Protocol):
