@@ -14,7 +14,7 @@ from relukan_bench.experiments.fit.plan import plan as full_plan
 from relukan_bench.experiments.fit.records import RunResult
 from relukan_bench.experiments.protocol import Progress, rows_by_unit
 from relukan_bench.experiments.seed_groups import tasks as seed_tasks
-from relukan_bench.kinds import kind_of
+from relukan_bench.kinds import kind_of, pair
 from relukan_bench.limits import Demand
 from relukan_bench.results import read_csv
 
@@ -28,8 +28,7 @@ def shapes(config: FitConfig) -> list[FunctionSpec]:
 
 
 def domain(config: FitConfig) -> tuple[float, float]:
-    low, high = config.data.domain
-    return low, high
+    return pair(config.data.domain)
 
 
 def context(config: FitConfig) -> dict[str, PaperFit]:

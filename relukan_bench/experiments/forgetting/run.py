@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from relukan_bench.experiments.forgetting.plan import RunResult, Unit, iter_forgetting, key
 from relukan_bench.experiments.forgetting.plan import plan as full_plan
 from relukan_bench.experiments.protocol import Progress, rows_by_unit
-from relukan_bench.kinds import kind_of
+from relukan_bench.kinds import kind_of, pair
 from relukan_bench.limits import Demand
 
 if TYPE_CHECKING:
@@ -21,8 +21,7 @@ def shapes(config: ForgettingConfig) -> list[NetworkSpec]:
 
 
 def domain(config: ForgettingConfig) -> tuple[float, float]:
-    low, high = config.data.domain
-    return low, high
+    return pair(config.data.domain)
 
 
 def demand(config: ForgettingConfig, devices: Sequence[str]) -> Demand:

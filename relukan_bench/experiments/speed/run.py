@@ -14,6 +14,7 @@ from relukan_bench.experiments.protocol import Progress
 from relukan_bench.experiments.speed.measure import PROBE_FRACTION
 from relukan_bench.experiments.speed.paper import paper_speedups
 from relukan_bench.experiments.speed.plan import Unit, iter_speed, samples_of
+from relukan_bench.kinds import pair
 from relukan_bench.limits import Demand
 from relukan_bench.results import read_csv
 
@@ -26,8 +27,7 @@ def shapes(config: SpeedConfig) -> list[SpeedFunctionSpec]:
 
 
 def domain(config: SpeedConfig) -> tuple[float, float]:
-    low, high = config.data.domain
-    return low, high
+    return pair(config.data.domain)
 
 
 def reproduce_config() -> tuple[Path | None, str | None]:
