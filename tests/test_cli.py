@@ -647,12 +647,16 @@ functions:
 """
 
 
-def test_reproduce_quick_peers_answers_which_kan_is_fastest(workdir, tiny_shipped):
+def test_reproduce_quick_peers_answers_which_kan_is_fastest(workdir, tiny_shipped, monkeypatch):
     """`reproduce --quick --peers`: speed-peers/ and speed-scale/ after speed/, the report's
     "Among the field's KANs" (an overview and a table per shape, the KAN-benchmarking sentence at
-    [1000, 1000, 1], batch 100, here a small stand-in named so) and the "fastest KAN" verdict."""
+    its shape, here a small stand-in named so: [1000, 1000, 1] takes a minute to build and time
+    for seven models) and the "fastest KAN" verdict."""
+    from relukan_bench.experiments.speed import peers
+
+    monkeypatch.setattr(peers, "HARNESS", ([40, 40, 1], 100))
     (tiny_shipped / "speed-peers.yaml").write_text(TINY_PEERS)
-    (tiny_shipped / "speed-scale.yaml").write_text(TINY_PEERS.replace("[12, 12, 1]", "[1000, 1000, 1]").replace(
+    (tiny_shipped / "speed-scale.yaml").write_text(TINY_PEERS.replace("[12, 12, 1]", "[40, 40, 1]").replace(
         "N12-b100", "N1000-b100").replace("f4, expression: exp(sin(pi*x1) + x2**2), width: [2, 5, 1]",
                                           "L8-b100, expression: random, width: [8, 8]"))
     (tiny_shipped / "speed-fit-peers.yaml").write_text(TINY_STEP_TIMES)
@@ -673,7 +677,7 @@ def test_reproduce_quick_peers_answers_which_kan_is_fastest(workdir, tiny_shippe
     text = (run / "REPORT.md").read_text()
     assert "### Among the field's KANs" in text and "#### `speed-scale/`" in text and "#### `speed-peers/`" in text
     assert "| ReLU-KAN is the fastest KAN to train | not claimed" in text
-    assert "KAN-benchmarking timed ReLU-KAN slowest of all at [1000, 1000, 1], batch 100 (N1000-b100 here" in text
+    assert "KAN-benchmarking timed ReLU-KAN slowest of all at [40, 40, 1], batch 100 (N1000-b100 here" in text
     assert "as the reference code computes it (Conv2d, `relukan-conv`) it is" in text
     summary = read_csv(run / "speed-scale" / "summary.csv")
     assert {r["model"] for r in summary if r["sized"]} == {"bspline-matched", "mlp"}

@@ -103,12 +103,14 @@ def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Any:
 
 
 @pytest.mark.parametrize("stop,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_stop_signal_stops_the_workers_keeps_what_finished_and_resume_ends_as_a_serial_run(tmp_path, stop, status):
+def test_a_stop_signal_stops_the_workers_keeps_what_finished_and_resume_ends_as_a_serial_run(tmp_path, stop, status,
+                                                                                            request):
     """Ctrl-C (from a terminal) or SIGTERM (from `timeout`, SLURM, systemd) reaches the driver
-    and its workers at once, sent to the whole process group."""
+    and its workers at once, sent to the whole process group: sent as the first unit is written,
+    it finds eleven to do."""
     import os
 
-    (tmp_path / "fit.yaml").write_text(FIT.replace("steps: 12", "steps: 60"))
+    (tmp_path / "fit.yaml").write_text(FIT)
     process = subprocess.Popen([sys.executable, "-m", "relukan_bench", "fit", "-c", "fit.yaml", "--workers", "2",
                                 "--out", "run"], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -126,8 +128,7 @@ def test_a_stop_signal_stops_the_workers_keeps_what_finished_and_resume_ends_as_
     if stop != signal.SIGINT:
         return  # what follows a stop does not depend on which signal it was
     assert run("fit", Request(resume=tmp_path / "run", workers=2)).units == (12, 12)
-    run("fit", Request(config=tmp_path / "fit.yaml", out=tmp_path / "serial", workers=1))
-    _same_run(tmp_path / "run", tmp_path / "serial")
+    _same_run(tmp_path / "run", request.getfixturevalue("fit_serial") / "serial")
     env = json.loads((tmp_path / "run" / "env.json").read_text())
     assert env["execution"]["workers"] == 2 and env["resumed"][0]["execution"]["workers"] == 2
 

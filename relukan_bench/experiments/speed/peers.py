@@ -169,7 +169,7 @@ def harness_sentence(run: LoadedRun) -> str:
     timed = _order(run, rows)
     last = timed[-1] if timed else None
     tail += f"; the slowest KAN timed there is `{last}`, {rows[last]['ms_per_step']:.3g} ms a step" if last else ""
-    return (f"KAN-benchmarking timed ReLU-KAN slowest of all at [1000, 1000, 1], batch 100 ({function} here, {device}): "
+    return (f"KAN-benchmarking timed ReLU-KAN slowest of all at {width}, batch {batch} ({function} here, {device}): "
             + "; ".join(parts) + f"{tail}. Brackets: quartile ranges.")
 
 
