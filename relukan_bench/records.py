@@ -7,7 +7,9 @@ with their types (str, int, float, bool; `| None` where a cell may be empty).
         seed: int
         test_mse: float
 
-    row = CurveRecord("f1", 0, 1e-3).row()       # a dict, as the writers take it
+    record = CurveRecord("f1", 0, 1e-3)          # what a run passes on, until the writer
+    row = record.row()                           # a dict: what the writer makes of it
+    CurveRecord.from_row(row) == record          # a row read back (results.read_records)
     CurveRecord.columns(), CurveRecord.types()   # what the writers, the one reader
                                                  # (results.read_records), compare and the docs use
 
@@ -22,7 +24,10 @@ import dataclasses
 import math
 import types
 import typing
-from typing import Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Union
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
 _BASE = (str, int, float, bool)
 #: a column's type -> its pandas dtype; every one but float64 holds a missing value (<NA>) as such
@@ -43,18 +48,33 @@ class Record:
         return list(_types(cls))
 
     def row(self) -> dict[str, Any]:
-        """The record as the writers take it: column -> value, in column order."""
+        """The record as the writers write it: column -> value, in column order."""
         return {name: getattr(self, name) for name in _types(type(self))}
 
     @classmethod
-    def blank(cls, **known: object) -> dict[str, Any]:
-        """A row with nothing measured (every float NaN, every other cell empty) but `known`."""
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """The record of a row read back (its declared columns; one the row lacks takes the
+        field's default: a column added since the row was written)."""
+        return cls(**{name: row[name] for name in _types(cls) if name in row})
+
+    @classmethod
+    def blank(cls, **known: object) -> Self:
+        """A record with nothing measured (every float NaN, every other cell empty) but `known`."""
         row: dict[str, Any] = {name: math.nan if kind is float else None for name, kind in _types(cls).items()}
         unknown = set(known) - set(row)
         if unknown:
             raise TypeError(f"{cls.__name__} has no column {sorted(unknown)[0]!r}")
         row.update(known)
-        return row
+        return cls(**row)
+
+
+#: what a table is written from: a record, or a row of cells (a table no record declares)
+Row = Union[Record, Mapping[str, Any]]
+
+
+def cells(row: Row) -> Mapping[str, Any]:
+    """A record's cells (`Record.row`), or the row itself."""
+    return row.row() if isinstance(row, Record) else row
 
 
 #: Each record class's column types, read once (`_types`).

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 from relukan_bench.errors import UsageError, clip
-from relukan_bench.records import Record, types_of
+from relukan_bench.records import Record, Row, cells, types_of
 from relukan_bench.safe_files import MAX_TABLE_BYTES, check_output, read_text
 
 
@@ -112,11 +112,12 @@ def write_json(path: Path, data: object) -> None:
     write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> str:
-    """A table as the writers write it: a header, then a line per row (floats by `repr`), each
-    line ending in "\n". A cell that holds a carriage return is quoted as one that holds a line
-    break is (csv quotes only what its line terminator holds), so any text reads back as written."""
-    rows = rows if isinstance(rows, Sequence) else list(rows)
+def csv_text(columns: Sequence[str], records: Iterable[Row]) -> str:
+    """A table as the writers write it: a header, then a line per record or row (floats by
+    `repr`), each line ending in "\n". A cell that holds a carriage return is quoted as one that
+    holds a line break is (csv quotes only what its line terminator holds), so any text reads
+    back as written."""
+    rows = [cells(row) for row in records]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -151,7 +152,7 @@ def _cell(value: object) -> object:
     return value
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Row]) -> None:
     """A whole table, atomically."""
     write_text(path, csv_text(columns, rows))
 
@@ -172,10 +173,10 @@ class CsvLog:
         else:
             write_text(self.path, csv_text(self.columns, []))
 
-    def append(self, row: Mapping[str, object]) -> None:
+    def append(self, row: Row) -> None:
         self.extend([row])
 
-    def extend(self, rows: Iterable[Mapping[str, object]]) -> None:
+    def extend(self, rows: Iterable[Row]) -> None:
         """Append `rows` in one write, synced to disk before it returns."""
         data = memoryview(csv_text(self.columns, rows).split("\n", 1)[1].encode("utf-8"))  # without the header
         if not data:

@@ -12,10 +12,11 @@ reads their declarations (relukan_bench.experiments.protocol).
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Hashable, Iterator, Protocol
+from typing import Any, Callable, Hashable, Iterator, Mapping, Protocol, Sequence
 
 from relukan_bench import resources
 from relukan_bench.devices import ieee_float32
@@ -31,6 +32,7 @@ from relukan_bench.experiments.protocol import (
     experiment,
     reproduce_parts,
 )
+from relukan_bench.records import Row, cells
 from relukan_bench.report import Verdict, write_report
 from relukan_bench.results import remove_temporaries, write_json
 from relukan_bench.session import (
@@ -156,11 +158,9 @@ class _Results:
         for result in rebuilt:
             self.add(result, exp.rows(result))
 
-    def add(self, result: object, rows: dict[str, list[dict[str, Any]]]) -> None:
-        import bisect
-
+    def add(self, result: object, rows: Mapping[str, Sequence[Row]]) -> None:
         commit = list(self.exp.tables)[-1]
-        self.last = self.exp.key(rows[commit][0])
+        self.last = self.exp.key(cells(rows[commit][0]))
         self.units.add(self.last)
         index = self.order.get(self.last, len(self.order))
         at = bisect.bisect_right(self.keys, index)

@@ -29,7 +29,7 @@ from relukan_bench.kinds import EntryError, ModelKind, kind_of
 from relukan_bench.kinds import resolve as resolve_entry
 from relukan_bench.limits import check_demand
 from relukan_bench.pykan_envs import installed, needs_environment
-from relukan_bench.records import columns_of
+from relukan_bench.records import Row, columns_of
 from relukan_bench.results import (
     CsvLog,
     Unreadable,
@@ -103,7 +103,7 @@ class Session:
     execution: Execution | None = None  # workers decided
     warning: str | None = None  # what the execution makes of the results (speed timed in parallel)
 
-    def record(self, rows: Mapping[str, Iterable[Mapping[str, object]]]) -> None:
+    def record(self, rows: Mapping[str, Iterable[Row]]) -> None:
         """Write one finished unit's rows, table by table in the declared order, so that the
         commit log comes last: until its row is on disk the unit counts as unfinished."""
         for name, log in self.logs.items():
@@ -114,7 +114,7 @@ class Session:
         (self.env["resumed"][-1] if self.env.get("resumed") else self.env).update(fields)
         write_json(self.run_dir / "env.json", self.env)
 
-    def rewrite(self, units: Sequence[Mapping[str, Iterable[Mapping[str, object]]]]) -> None:
+    def rewrite(self, units: Sequence[Mapping[str, Iterable[Row]]]) -> None:
         """Write the per-unit logs again with the units' rows in the order of `units`, each
         file replaced at once and the commit log last (parallel workers finish in any order)."""
         for name, log in self.logs.items():

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, Pro
 if TYPE_CHECKING:
     from relukan_bench.kinds import Shape
     from relukan_bench.limits import Demand
-    from relukan_bench.records import Record
+    from relukan_bench.records import Record, Row
     from relukan_bench.sides import Side
     from relukan_bench.tables import Table
 
@@ -261,7 +261,7 @@ class Experiment(Generic[ConfigT, UnitT, ResultT, ShownT]):
         The runner asks again after each stage, until nothing new is due."""
         return list(units)
 
-    def key(self, row: dict[str, Any], /) -> UnitT:
+    def key(self, row: Mapping[str, Any], /) -> UnitT:
         """The unit a row of any of its per-unit logs belongs to."""
         raise NotImplementedError
 
@@ -279,8 +279,8 @@ class Experiment(Generic[ConfigT, UnitT, ResultT, ShownT]):
         expected first: each piece's `execute` gives the results a serial run gives them."""
         return [[unit] for unit in units]
 
-    def rows(self, result: ResultT) -> dict[str, list[dict[str, Any]]]:
-        """A finished unit's rows, per table of `tables`."""
+    def rows(self, result: ResultT) -> Mapping[str, Sequence[Row]]:
+        """A finished unit's records, per table of `tables` (the writer makes rows of them)."""
         raise NotImplementedError
 
     def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[ResultT]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence, cast
 
 from relukan_bench.experiments.fit.records import PredictionRecord, RunRecord, RunResult
 from relukan_bench.experiments.seed_groups import StepProgress, run_groups
@@ -45,7 +45,7 @@ class Unit:
     model: str
 
 
-def key(row: dict[str, Any]) -> Unit:
+def key(row: Mapping[str, Any]) -> Unit:
     """The unit a row of runs.csv, curves.csv or predictions.csv belongs to."""
     return Unit(row["function"], int(row["seed"]), row["model"])
 
@@ -141,7 +141,7 @@ def failed_run(config: FitConfig, unit: Unit, spec: Any, device: str, error: str
         optimizer=optimizer_used(config, spec), seed=unit.seed,
         init_seed=derive_seed(unit.seed, "init", unit.function), device=device, threads=torch.get_num_threads(),
         steps=config.train.steps, diverged=False, error=error,
-    ))
+    ).row())
 
 
 def run_one(config: FitConfig, unit: Unit, spec: ModelEntry, function: FunctionSpec, data: Data, device: str,

@@ -48,7 +48,7 @@ def summarize(runs: Sequence[dict[str, Any]], baseline: str | None,
             params=rows[0]["params"] if rows else None,
             spline_params=rows[0]["spline_params"] if rows else None,
             macs=some.get("macs"), sized=some.get("sized"),
-        ))
+        ).row())
     chosen = select(summary, None if tune_seeds is None else choice_scores(runs, tune_seeds))
     base = {r["function"]: r["final_test_mse"] for r in summary
             if r["tuned_model"] == baseline and (r["function"], r["model"]) in chosen}

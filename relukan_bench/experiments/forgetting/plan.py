@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 from relukan_bench.experiments.forgetting.records import CurveRecord, MatrixRecord, PredictionRecord, RunRecord
 from relukan_bench.experiments.forgetting.summary import Scores, scores
@@ -45,7 +45,7 @@ class RunResult:
     curves: list[dict[str, Any]] = field(default_factory=list)
 
 
-def key(row: dict[str, Any]) -> Unit:
+def key(row: Mapping[str, Any]) -> Unit:
     """The unit a row of any of the per-run logs belongs to."""
     return Unit(int(row["seed"]), row["model"])
 
@@ -88,7 +88,7 @@ def failed_run(config: ForgettingConfig, unit: Unit, spec: Any, device: str, err
         model=unit.model, kind=spec.kind, seed=unit.seed, init_seed=derive_seed(unit.seed, "init", "forgetting"),
         device=device, threads=torch.get_num_threads(), phases=config.data.segments,
         steps_per_phase=config.train.steps_per_phase, diverged=False, error=error,
-    ))
+    ).row())
 
 
 def run_one(config: ForgettingConfig, unit: Unit, spec: ModelEntry, x: "torch.Tensor", y: "torch.Tensor", device: str,

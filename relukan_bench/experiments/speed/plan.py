@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypedDict
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypedDict
 
 from relukan_bench.errors import ExecutionError, failure
 from relukan_bench.experiments.speed.measure import NonFiniteLoss, measure
@@ -35,7 +35,7 @@ class Unit:
     model: str
 
 
-def key(record: dict[str, Any]) -> Unit:
+def key(record: Mapping[str, Any]) -> Unit:
     """The unit a raw record belongs to."""
     return Unit(record["device"], record["function"], int(record["repeat"]), record["model"])
 
