@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Hashable, Iterator, Protocol, Sequence, TypeVar
 
 from relukan_bench.errors import failure
 from relukan_bench.kinds import kind_of, optimizer_of
@@ -127,44 +127,61 @@ def run_groups(planned: Sequence[U], units: Sequence[U] | None, config: Experime
 
 
 # ----------------------------------------------------------------------------- runs over seeds
-def unbounded(run: dict[str, Any], key: str) -> float:
+class SeedRun(Protocol):
+    """A finished training run's record, as these statistics read it (fit's and forgetting's
+    RunRecord): its seed, whether it diverged, the error it raised; a metric by its name."""
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def diverged(self) -> bool | None: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+RunT = TypeVar("RunT", bound=SeedRun)
+
+
+def unbounded(run: SeedRun, key: str) -> float:
     """A run's number; a diverged run's is infinite (its error is unbounded)."""
-    return math.inf if run["diverged"] else run[key]
+    return math.inf if run.diverged else float(getattr(run, key))
 
 
-def crashed(run: dict[str, Any]) -> bool:
+def crashed(run: SeedRun) -> bool:
     """A run that raised rather than diverged: it has no numbers, not even an unbounded one."""
-    return bool(run.get("error")) and not run["diverged"]
+    return bool(run.error) and not run.diverged
 
 
 @dataclass
-class SeedGroup:
+class SeedGroup(Generic[RunT]):
     """The runs of one (function,) model over its seeds: those with numbers (diverged ones
     included, as unbounded), how many failed (raised or diverged), and the first run seen."""
 
-    rows: list[dict[str, Any]]
+    rows: list[RunT]
     failed: int
-    first: dict[str, Any]
+    first: RunT
 
 
-def over_seeds(runs: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], K]) -> dict[K, SeedGroup]:
+def over_seeds(runs: Sequence[RunT], key: Callable[[RunT], K]) -> dict[K, SeedGroup[RunT]]:
     """The runs grouped by `key`, in the order groups first appear. Runs that raised count in
     `failed` and are left out of `rows`; diverged ones are in both."""
-    groups: dict[K, SeedGroup] = {}
+    groups: dict[K, SeedGroup[RunT]] = {}
     for run in runs:
         group = groups.setdefault(key(run), SeedGroup([], 0, run))
-        group.failed += bool(run.get("error"))
+        group.failed += bool(run.error)
         if not crashed(run):
             group.rows.append(run)
     return groups
 
 
-def representative_seed(runs: Sequence[dict[str, Any]], metric: str, **match: object) -> int | None:
+def representative_seed(runs: Sequence[SeedRun], metric: str, **match: object) -> int | None:
     """The seed whose `metric` is the median of the runs that `match` (the lower of the two
     middle ones for an even count; diverged and failed runs rank last); None when none has
     a number."""
-    everyone = [r for r in runs if all(r[k] == v for k, v in match.items())]
-    rows = sorted((r for r in everyone if not (r["diverged"] or r.get("error"))), key=lambda r: r[metric])
+    everyone = [r for r in runs if all(getattr(r, k) == v for k, v in match.items())]
+    rows = sorted((r for r in everyone if not (r.diverged or r.error)), key=lambda r: float(getattr(r, metric)))
     if not rows:
         return None
-    return rows[min((len(everyone) - 1) // 2, len(rows) - 1)]["seed"]
+    return rows[min((len(everyone) - 1) // 2, len(rows) - 1)].seed

@@ -8,15 +8,21 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from relukan_bench.experiments.protocol import Experiment, ShownT
-from relukan_bench.experiments.seed_groups import ExperimentConfig, PlanUnit
+from relukan_bench.experiments.seed_groups import ExperimentConfig, PlanUnit, SeedRun
 from relukan_bench.experiments.seed_groups import tasks as seed_tasks
 
 
+class RunRow(SeedRun, Protocol):
+    """A training run's record (its row of runs.csv: `row()`)."""
+
+    def row(self) -> dict[str, Any]: ...
+
+
 class SeededResult(Protocol):
-    """A finished training run: its row of runs.csv (`error` set when it failed)."""
+    """A finished training run: its record in runs.csv (`error` set when it failed)."""
 
     @property
-    def run(self) -> dict[str, Any]: ...
+    def run(self) -> RunRow: ...
 
 
 SeededConfigT = TypeVar("SeededConfigT", bound=ExperimentConfig)
@@ -39,4 +45,4 @@ class SeededRuns(Experiment[SeededConfigT, SeededUnitT, SeededResultT, ShownT]):
 
     def failure(self, result: SeededResultT) -> str | None:
         run = result.run
-        return f"{self.label(self.key(run))}: {run['error']}" if run.get("error") else None
+        return f"{self.label(self.key(run.row()))}: {run.error}" if run.error else None
