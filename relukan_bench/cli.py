@@ -4,14 +4,16 @@ makes one call into the library and renders the result.
 Only the CLI (this module, and `cli_common` which its commands share) turns library errors
 into a one-line message and an exit status: 2 for bad input (config, option, device), 128 +
 the signal for a stop (Ctrl-C 130, SIGTERM 143, SIGHUP 129). Nothing heavy is imported at
-module level, so `--help` and `--version` answer at once: a command imports the machinery that
-does its work (the runner and the configs it validates, --json's writer, the worker pools) when
-it runs. Every module below the CLI imports the package's own modules at its top.
+module level, so `--help` and `--version` answer at once: the package's own modules are
+imported at the top, except the runner, which a command imports when it runs (it validates
+configs with pydantic; docs/development.md lists what counts as heavy).
 """
 
 from __future__ import annotations
 
 import enum
+import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Optional
 
@@ -21,7 +23,9 @@ from relukan_bench import __version__
 from relukan_bench.cli_common import OVERRIDES, Command, Commands, one_line, reports_errors, tables_console
 from relukan_bench.cli_tools import compare, config_app, pykan_app
 from relukan_bench.errors import UsageError, escape
+from relukan_bench.executors import MAX_WORKERS, WORKERS_VARIABLE
 from relukan_bench.experiments.protocol import Experiment, Outcome, experiment, experiments
+from relukan_bench.outcome_json import dumps, reproduce_object, run_object
 from relukan_bench.progress import reporter
 from relukan_bench.render import styled
 from relukan_bench.report import SMOKE
@@ -114,11 +118,6 @@ def _workers_option(exp: Experiment[Any, Any, Any, Any] | None) -> Any:
 def _workers(given: Optional[int], parallel: bool) -> Optional[int]:
     """`--workers` as typed, else (for work that runs in parallel) RELUKAN_BENCH_WORKERS, read
     here so that an error names the variable only when the value came from it."""
-    import os
-    import re
-
-    from relukan_bench.executors import MAX_WORKERS, WORKERS_VARIABLE  # the worker pools: not for --help
-
     text = os.environ.get(WORKERS_VARIABLE, "")
     if given is not None or not parallel or not text.strip():
         return given
@@ -165,7 +164,6 @@ def _finish(command: str, result: Outcome[Any, Any], what: str, as_json: bool) -
     for warning in result.warnings:
         typer.echo(f"warning: {one_line(warning)}", err=True)
     if as_json:
-        from relukan_bench.outcome_json import dumps, run_object  # the run read back: not for --help
 
         shielded(typer.echo)(dumps(run_object(result)))
     finished, planned = result.units
@@ -296,7 +294,6 @@ def reproduce(
 def _reproduce_ending(result: ReproduceRun, as_json: bool) -> None:
     """The verdicts (or the JSON object), where the report is, and how the reproduce run ended."""
     if as_json:
-        from relukan_bench.outcome_json import dumps, reproduce_object  # the runs read back: not for --help
 
         shielded(typer.echo)(dumps(reproduce_object(result)))
     else:

@@ -1,8 +1,8 @@
 """The commands that run no experiment: `compare`, `config list|show|copy` and
 `pykan install|list`. `relukan_bench.cli` adds them to the app.
 
-Each command imports the modules that do its work when it runs (compare's readers, the shipped
-configs' YAML): they are many, and `--help` must stay under half a second.
+The shipped configs' module is imported by the commands that read them, when they run: it
+reads YAML, which `--help` does without (docs/development.md).
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from typing import List, Optional
 
 import typer
 
+from relukan_bench import compare as comparing
 from relukan_bench import pykan_envs
 from relukan_bench.cli_common import OVERRIDES, Command, Commands, one_line, reports_errors, tables_console
+from relukan_bench.compare_sides import load
 from relukan_bench.errors import UsageError, escape
+from relukan_bench.render import compare_table, styled
 
 
 @reports_errors
@@ -29,10 +32,6 @@ def compare(
 
     Rows are matched on function, model and device. Speed compares ms per step (with a Mann-Whitney U test where both sides have 7+ raw repeats), or speedups when one side is the paper; fit and forgetting compare errors as ratios with a geometric mean per model.
     """
-
-    from relukan_bench import compare as comparing
-    from relukan_bench.compare_sides import load
-    from relukan_bench.render import compare_table, styled
 
     comparing.check_threshold(threshold)  # before anything is read
     sides = load(base), load(new)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Protocol, Sequence
 
 from relukan_bench.devices import ieee_float32
 from relukan_bench.errors import ExecutionError, UsageError, clip, failure
+from relukan_bench.executors_dask import DaskPool, check_scheduler
 from relukan_bench.signals import ignore_stops
 from relukan_bench.timing import threads as torch_threads
 
@@ -95,8 +96,6 @@ def resolve(exp: Experiment, execution: Execution, threads: int) -> tuple[Execut
     if execution.executor == "dask":
         dask_available()
         if execution.address is not None:
-            from relukan_bench.executors_dask import check_scheduler  # imports distributed (the dask extra)
-
             check_scheduler(execution.address)
     warning = None
     if workers > 1 and not exp.parallel:
@@ -137,8 +136,6 @@ def execute(exp: Experiment, config: RunConfig, devices: Sequence[str], units: S
     workers = min(execution.workers, len(tasks))
     pool: Pool
     if execution.executor == "dask":
-        from relukan_bench.executors_dask import DaskPool  # imports distributed (the dask extra)
-
         pool = DaskPool(workers, execution.address)
     else:
         pool = _LocalPool(workers)

@@ -9,7 +9,6 @@ address, the run's tasks go to that existing cluster, whose workers must have re
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import threading
@@ -102,6 +101,8 @@ def _identity(address: str, where: tuple[str, int], args: dict[str, Any], timeou
     """What the server at `address` (at host and port `where`) says it is: its reply to Dask's
     `identity` call, or the exception that stopped the asking. In a thread of its own, given up
     after `timeout` seconds whatever blocks inside (a name lookup included)."""
+    import asyncio  # the check's alone: not for every command that imports this module
+
     found: list[object] = [TimeoutError(f"no answer within {timeout:g} s")]
 
     async def ask() -> None:

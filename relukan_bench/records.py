@@ -88,10 +88,23 @@ def _types(cls: type) -> dict[str, type]:
     return found
 
 
+#: a column's type as a string annotation reads (`from __future__ import annotations`)
+_NAMED = {kind.__name__: kind for kind in _BASE}
+
+
+def _named(annotation: str) -> type | None:
+    """`int` or `int | None` read without evaluating it (cheap at import); None for anything else."""
+    parts = [part.strip() for part in annotation.split("|")]
+    kinds = [_NAMED.get(part) for part in parts if part != "None"]
+    return kinds[0] if len(kinds) == 1 and len(parts) - len(kinds) <= 1 else None
+
+
 def _read_types(cls: type) -> dict[str, type]:
-    hints = typing.get_type_hints(cls)
+    fields = dataclasses.fields(cls)
+    named = {field.name: _named(field.type) if isinstance(field.type, str) else None for field in fields}
+    hints = named if all(named.values()) else typing.get_type_hints(cls)
     found = {}
-    for field in dataclasses.fields(cls):
+    for field in fields:
         kind = hints[field.name]
         if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
             kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))

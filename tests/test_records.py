@@ -4,6 +4,7 @@ the writer makes a row of it and a row read back makes the same record again."""
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass
 
 import pytest
@@ -66,3 +67,24 @@ def test_a_row_without_a_column_added_since_takes_its_default():
     row = {"name": "f1", "seed": 0, "mse": 1.0, "diverged": False, "step": None}
     assert Sample.from_row(row) == Sample("f1", 0, 1.0, False, None, None)
     assert cells(Sample.from_row(row)) == row | {"error": None} and cells(row) is row
+
+
+def test_a_column_is_str_int_float_or_bool_whichever_way_it_is_written():
+    """Column types are read from the annotations without evaluating them where they are the
+    plain names (`int`, `float | None`), and by evaluating them otherwise: either way a type
+    that is not a column's is refused."""
+
+    @dataclass
+    class Odd(Record):
+        name: str
+        sizes: list[int]
+
+    @dataclass
+    class Spelled(Record):
+        seed: typing.Optional[int]
+        mse: "float"
+
+    with pytest.raises(TypeError, match="Odd.sizes: a column is str, int, float or bool"):
+        Odd.types()
+    assert Spelled.types() == {"seed": int, "mse": float}
+    assert Sample.types() == {"name": str, "seed": int, "mse": float, "diverged": bool, "step": int, "error": str}

@@ -19,10 +19,15 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, Protocol, Sequence, TypeVar
+
+import relukan_bench.experiments as package
+from relukan_bench.devices import resolve_device
+from relukan_bench.errors import UsageError, clip
 
 if TYPE_CHECKING:
     from relukan_bench.kinds import Shape
@@ -227,8 +232,6 @@ class Experiment(Generic[ConfigT, UnitT, ResultT, ShownT]):
 
     # ------------------------------------------------------------------ running
     def devices(self, choice: str) -> list[str]:
-        from relukan_bench.devices import resolve_device
-
         return [resolve_device(choice)]
 
     def shapes(self, config: ConfigT) -> Sequence[Shape]:
@@ -313,8 +316,6 @@ _extra: dict[str, Experiment] = {}
 
 @functools.lru_cache(maxsize=None)
 def _declared() -> tuple[Experiment, ...]:
-    import relukan_bench.experiments as package
-
     found = []
     for module in pkgutil.iter_modules(package.__path__):
         declared = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "EXPERIMENT", None)
@@ -377,10 +378,7 @@ def rows_by_unit(loaded: dict[str, list[dict[str, Any]]], commit: str, key: Call
 def seed_list(value: str) -> str:
     """`--seeds 0,1,2` as the YAML list `[0, 1, 2]`; UsageError unless decimal integers >= 0
     without leading zeros (`010` is not read as 10, nor as YAML's octal 8)."""
-    import re
-
-    from relukan_bench.errors import UsageError, clip
-    from relukan_bench.schema import MAX_SEED
+    from relukan_bench.schema import MAX_SEED  # pydantic: imported when a command runs
 
     parts = [part.strip() for part in value.split(",") if part.strip()]
     if not parts or not all(re.fullmatch(r"[0-9]{1,11}", part) for part in parts):
