@@ -1,7 +1,7 @@
 """A fast fake experiment, registered by the tests that need one: the runner's bookkeeping
 (run directories, resume, Ctrl-C, failures) without any training. It is also the proof that
 adding an experiment takes one module and no edit of the package: its config class, tables,
-plan and summaries are all here."""
+plan and summaries are all here. Its records travel as record objects until the writer."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ from typing import Annotated, Any, Iterator, Literal, Sequence
 
 from pydantic import Field
 
-from relukan_bench.experiments.protocol import Command, Experiment, Option, Report, register, seed_list, unregister
+from relukan_bench.experiments.protocol import (
+    Command, Experiment, Option, Report, register, rows_by_unit, seed_list, unregister,
+)
+from relukan_bench.records import Record
+from relukan_bench.results import write_csv
 from relukan_bench.schema import NonNegativeInt, PositiveInt, Seeds, Strict
 
 #: set by a test: raise KeyboardInterrupt before the unit with this index (a Ctrl-C)
@@ -54,10 +58,47 @@ def _pause(gate: str | None) -> None:
 
 
 @dataclass
-class FakeShown:
-    """What the fake's summarize returns: its summary rows (and no warnings)."""
+class PointRecord(Record):
+    """points.csv: one point of a unit."""
 
-    summary: list[dict[str, Any]]
+    item: str
+    seed: int
+    index: int
+    value: float
+
+
+@dataclass
+class UnitRecord(Record):
+    """units.csv: one unit (the commit log: a unit is finished once its row is on disk)."""
+
+    item: str
+    seed: int
+    total: float
+    error: str | None
+
+
+@dataclass
+class SummaryRecord(Record):
+    """summary.csv: one item over its seeds."""
+
+    item: str
+    n: int
+    total: float
+
+
+@dataclass
+class FakeResult:
+    """What one unit produced: its record and its points' records."""
+
+    unit: UnitRecord
+    points: list[PointRecord] = field(default_factory=list)
+
+
+@dataclass
+class FakeShown:
+    """What the fake's summarize returns: its summary records (and no warnings)."""
+
+    summary: list[SummaryRecord]
     warnings: list[str] = field(default_factory=list)
 
 
@@ -82,8 +123,7 @@ class Fake(Experiment):
                       quick=("points=1",))
     report = Report("A fake experiment", CLAIM, sys.modules[__name__])
     schema = FakeConfig
-    tables = {"points": {"item": str, "seed": int, "index": int, "value": float},
-              "units": {"item": str, "seed": int, "total": float, "error": str}}
+    tables = {"points": PointRecord, "units": UnitRecord}
 
     def shapes(self, config: FakeConfig) -> list[Any]:
         return []
@@ -103,7 +143,8 @@ class Fake(Experiment):
     def key(self, row: dict[str, Any]) -> tuple[str, int]:
         return (row["item"], int(row["seed"]))
 
-    def execute(self, config: FakeConfig, devices: Sequence[str], units: Sequence[Any], progress: Any) -> Iterator[Any]:
+    def execute(self, config: FakeConfig, devices: Sequence[str], units: Sequence[Any], progress: Any
+                ) -> Iterator[FakeResult]:
         for number, (item, seed) in enumerate(units):
             if INTERRUPT_AT and number == INTERRUPT_AT[0]:
                 raise KeyboardInterrupt
@@ -115,37 +156,33 @@ class Fake(Experiment):
 
                 os._exit(3)
             if item in config.fail:
-                yield {"unit": {"item": item, "seed": seed, "total": math.nan, "error": "RuntimeError: asked to fail"},
-                       "points": []}
+                yield FakeResult(UnitRecord(item, seed, math.nan, "RuntimeError: asked to fail"))
                 continue
-            points = [{"item": item, "seed": seed, "index": i, "value": _value(item, seed, i, config.offset)}
-                      for i in range(config.points)]
-            yield {"unit": {"item": item, "seed": seed, "total": sum(p["value"] for p in points), "error": None},
-                   "points": points}
+            points = [PointRecord(item, seed, i, _value(item, seed, i, config.offset)) for i in range(config.points)]
+            yield FakeResult(UnitRecord(item, seed, sum(p.value for p in points), None), points)
 
-    def rows(self, result: Any) -> dict[str, list[dict[str, Any]]]:
-        return {"points": result["points"], "units": [result["unit"]]}
+    def rows(self, result: FakeResult) -> dict[str, list[Record]]:
+        """The records as they are: the writer makes rows of them."""
+        return {"points": list(result.points), "units": [result.unit]}
 
-    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[Any]:
-        from relukan_bench.experiments.protocol import rows_by_unit
+    def rebuild(self, loaded: dict[str, list[dict[str, Any]]]) -> list[FakeResult]:
+        """Rows read back from the logs, as records again."""
+        return [FakeResult(UnitRecord.from_row(unit), [PointRecord.from_row(p) for p in rows["points"]])
+                for unit, rows in rows_by_unit(loaded, "units", self.key)]
 
-        return [{"unit": unit, "points": rows["points"]} for unit, rows in rows_by_unit(loaded, "units", self.key)]
+    def failure(self, result: FakeResult) -> str | None:
+        unit = result.unit
+        return f"{unit.item} seed {unit.seed}: {unit.error}" if unit.error else None
 
-    def failure(self, result: Any) -> str | None:
-        unit = result["unit"]
-        return f"{unit['item']} seed {unit['seed']}: {unit['error']}" if unit["error"] else None
-
-    def summarize(self, run_dir: Any, config: FakeConfig, results: Sequence[Any], context: Any) -> FakeShown:
-        from relukan_bench.results import write_csv
-
+    def summarize(self, run_dir: Any, config: FakeConfig, results: Sequence[FakeResult], context: Any) -> FakeShown:
         totals: dict[str, list[float]] = {}
         for result in results:
-            totals.setdefault(result["unit"]["item"], []).append(result["unit"]["total"])
-        summary = [{"item": item, "n": len(values), "total": sum(values)} for item, values in totals.items()]
-        write_csv(run_dir / "summary.csv", ["item", "n", "total"], summary)
+            totals.setdefault(result.unit.item, []).append(result.unit.total)
+        summary = [SummaryRecord(item, len(values), sum(values)) for item, values in totals.items()]
+        write_csv(run_dir / "summary.csv", SummaryRecord.columns(), summary)
         return FakeShown(summary)
 
-    def figures(self, run_dir: Any, config: FakeConfig, results: Sequence[Any], shown: FakeShown) -> None:
+    def figures(self, run_dir: Any, config: FakeConfig, results: Sequence[FakeResult], shown: FakeShown) -> None:
         time.sleep(config.figures_sleep)
         if config.figures_fail:
             raise ValueError("Data cannot be log-scaled because all values are <= 0.")
