@@ -7,8 +7,21 @@ import torch
 
 from relukan_bench.experiments.forgetting.config import ForgettingConfig, ForgettingDataSpec
 from relukan_bench.experiments.forgetting.plan import Unit, iter_forgetting, run_one
-from relukan_bench.experiments.forgetting.records import RUN_COLUMNS, SUMMARY_COLUMNS
-from relukan_bench.experiments.forgetting.summary import curve_medians, median_matrix, representative_seed, scores, summarize
+from relukan_bench.experiments.forgetting.records import (
+    RUN_COLUMNS,
+    SUMMARY_COLUMNS,
+    CurveRecord,
+    MatrixRecord,
+    RunRecord,
+    SummaryRecord,
+)
+from relukan_bench.experiments.forgetting.summary import (
+    curve_medians,
+    median_matrix,
+    representative_seed,
+    scores,
+    summarize,
+)
 from relukan_bench.experiments.forgetting.target import target, zero_mse
 from tests.close import assert_close_scaled
 
@@ -85,26 +98,28 @@ def test_scores_refuses_a_matrix_of_the_wrong_shape():
         scores([[1.0, 1.0], [0.5, 0.5]])  # phase 2 missing
 
 
-def _run(model, seed, forgetting_, diverged=False, **extra):
+def _run(model, seed, forgetting_, diverged=False, **extra) -> RunRecord:
     row = {"model": model, "kind": "relukan", "seed": seed, "diverged": diverged, "params": 79, "seconds": 1.0,
            "learned_mse": 0.01, "final_mse": forgetting_ + 0.01, "forgetting": forgetting_, "max_forgetting": 2 * forgetting_,
            "forgotten_fraction": forgetting_ * 10}
     if diverged:
         row.update({k: math.nan for k in ("learned_mse", "final_mse", "forgetting", "max_forgetting", "forgotten_fraction")})
     row.update(extra)
-    return row
+    return RunRecord.blank(**row)
 
 
 def test_summary_medians_and_spread_over_seeds():
     runs = [_run("a", 0, 0.3), _run("a", 1, 0.1), _run("a", 2, 0.2), _run("b", 0, 0.5), _run("b", 1, 0.0, diverged=True)]
-    rows = {r["model"]: r for r in summarize(runs)}
+    summary = summarize(runs)
+    assert all(isinstance(r, SummaryRecord) for r in summary)
+    rows = {r.model: r for r in summary}
     a = rows["a"]
-    assert (a["n_seeds"], a["diverged"], a["forgetting"], a["forgetting_min"], a["forgetting_max"]) == (3, 0, 0.2, 0.1, 0.3)
-    assert a["max_forgetting"] == pytest.approx(0.4) and a["forgotten_fraction"] == pytest.approx(2.0)
-    assert a["final_mse"] == pytest.approx(0.21) and a["learned_mse"] == 0.01
+    assert (a.n_seeds, a.diverged, a.forgetting, a.forgetting_min, a.forgetting_max) == (3, 0, 0.2, 0.1, 0.3)
+    assert a.max_forgetting == pytest.approx(0.4) and a.forgotten_fraction == pytest.approx(2.0)
+    assert a.final_mse == pytest.approx(0.21) and a.learned_mse == 0.01
     b = rows["b"]  # a diverged run counts as unbounded
-    assert b["diverged"] == 1 and b["forgetting"] == math.inf and b["forgetting_min"] == 0.5
-    assert list(rows["a"]) == SUMMARY_COLUMNS
+    assert b.diverged == 1 and b.forgetting == math.inf and b.forgetting_min == 0.5
+    assert list(rows["a"].row()) == SUMMARY_COLUMNS
 
 
 def test_representative_seed_is_the_median_forgetting():
@@ -117,11 +132,12 @@ def test_representative_seed_is_the_median_forgetting():
 
 def test_median_matrix_and_curves():
     rows = [
-        {"model": "a", "seed": s, "phase": p, "segment": j, "mse": 10 * p + j + s}
+        MatrixRecord(model="a", seed=s, phase=p, segment=j, mse=10 * p + j + s)
         for s in (0, 1, 2) for p in (0, 1, 2) for j in (1, 2)
     ]
     assert median_matrix(rows, "a") == [[2, 3], [12, 13], [22, 23]]
-    curves = [{"model": "a", "seed": s, "step": t, "segment": j, "mse": t + s} for s in (0, 1, 2) for t in (1, 2) for j in (1, 2)]
+    curves = [CurveRecord(model="a", seed=s, step=t, phase=1, segment=j, mse=t + s)
+              for s in (0, 1, 2) for t in (1, 2) for j in (1, 2)]
     assert curve_medians(curves, "a") == {1: ([1, 2], [2, 3]), 2: ([1, 2], [2, 3])}
 
 
@@ -152,37 +168,37 @@ def test_a_real_run_fills_the_matrix_predictions_and_curves(model):
     config = _config()
     result = _one(config, model)
     run = result.run
-    assert list(run) == RUN_COLUMNS
-    assert (run["phases"], run["phases_done"], run["diverged"], run["steps_per_phase"]) == (4, 4, False, 30)
+    assert isinstance(run, RunRecord) and list(run.row()) == RUN_COLUMNS
+    assert (run.phases, run.phases_done, run.diverged, run.steps_per_phase) == (4, 4, False, 30)
     matrix = [[None] * 4 for _ in range(5)]
     for row in result.matrix:
-        matrix[row["phase"]][row["segment"] - 1] = row["mse"]
+        matrix[row.phase][row.segment - 1] = row.mse
     assert len(result.matrix) == 5 * 4 and all(v is not None and v >= 0 for r in matrix for v in r)
     expected = scores(matrix)
-    assert run["forgetting"] == pytest.approx(expected.forgetting) and run["learned_mse"] == pytest.approx(expected.learned_mse)
-    assert run["learned_mse"] < sum(matrix[0]) / 4  # training on each segment helped it
-    assert len(result.predictions) == 4 * 200 and {p["phase"] for p in result.predictions} == {1, 2, 3, 4}
+    assert run.forgetting == pytest.approx(expected.forgetting) and run.learned_mse == pytest.approx(expected.learned_mse)
+    assert run.learned_mse < sum(matrix[0]) / 4  # training on each segment helped it
+    assert len(result.predictions) == 4 * 200 and {p.phase for p in result.predictions} == {1, 2, 3, 4}
     # the matrix is the predictions' error, segment by segment
-    last = [p for p in result.predictions if p["phase"] == 4]
-    seg2 = [(p["y_pred"] - p["y_true"]) ** 2 for p in last[50:100]]
+    last = [p for p in result.predictions if p.phase == 4]
+    seg2 = [(p.y_pred - p.y_true) ** 2 for p in last[50:100]]
     assert sum(seg2) / 50 == pytest.approx(matrix[4][1], rel=1e-5)
-    steps = sorted({c["step"] for c in result.curves})
+    steps = sorted({c.step for c in result.curves})
     assert steps == list(range(10, 121, 10))  # every 10 steps over 4 phases of 30
-    at_end = {c["segment"]: c["mse"] for c in result.curves if c["step"] == 120}
+    at_end = {c.segment: c.mse for c in result.curves if c.step == 120}
     assert [at_end[j] for j in (1, 2, 3, 4)] == pytest.approx(matrix[4], rel=1e-5)
 
 
 def test_the_same_seed_gives_the_same_relukan_run_and_another_seed_does_not():
     config = _config()
     a, b, c = _one(config), _one(config), _one(config, seed=1)
-    assert [r["mse"] for r in a.matrix] == [r["mse"] for r in b.matrix]
-    assert [r["mse"] for r in a.matrix] != [r["mse"] for r in c.matrix]
+    assert [r.mse for r in a.matrix] == [r.mse for r in b.matrix]
+    assert [r.mse for r in a.matrix] != [r.mse for r in c.matrix]
 
 
 def test_resetting_the_optimizer_changes_the_run_from_phase_2_on():
     shared = _one(_config())
     reset = _one(_config(train={**SMALL["train"], "reset_optimizer": True}))
-    by_phase = lambda result, p: [r["mse"] for r in result.matrix if r["phase"] == p]  # noqa: E731
+    by_phase = lambda result, p: [r.mse for r in result.matrix if r.phase == p]  # noqa: E731
     assert by_phase(shared, 1) == by_phase(reset, 1) and by_phase(shared, 2) != by_phase(reset, 2)
 
 
@@ -190,16 +206,16 @@ def test_divergence_stops_the_run_and_is_recorded():
     config = _config(models=[{"name": "mlp", "kind": "mlp", "lr": 1e12}])
     result = _one(config, "mlp")
     run = result.run
-    assert run["diverged"] and run["diverged_phase"] >= 1 and run["phases_done"] == run["diverged_phase"] - 1
-    assert math.isnan(run["forgetting"]) and {r["phase"] for r in result.matrix} == set(range(run["phases_done"] + 1))
+    assert run.diverged and run.diverged_phase >= 1 and run.phases_done == run.diverged_phase - 1
+    assert math.isnan(run.forgetting) and {r.phase for r in result.matrix} == set(range(run.phases_done + 1))
 
 
 def test_iter_forgetting_runs_the_plan_in_order():
     config = _config(seeds=[0, 1], models=SMALL["models"][:1] + SMALL["models"][2:3], train={**SMALL["train"], "steps_per_phase": 3})
     seen = []
     results = list(iter_forgetting(config, "cpu", lambda unit, done, loss: seen.append((unit.seed, unit.model, done))))
-    assert [(r.run["seed"], r.run["model"]) for r in results] == [(0, "relukan"), (1, "relukan"), (0, "mlp"), (1, "mlp")]
-    assert [r.run["batched"] for r in results] == [2, 2, 1, 1]  # the ReLU-KAN's two seeds train at once
+    assert [(r.run.seed, r.run.model) for r in results] == [(0, "relukan"), (1, "relukan"), (0, "mlp"), (1, "mlp")]
+    assert [r.run.batched for r in results] == [2, 2, 1, 1]  # the ReLU-KAN's two seeds train at once
     assert seen[:4] == [(0, "relukan", 3), (0, "relukan", 6), (0, "relukan", 9), (0, "relukan", 12)]
 
 
@@ -209,19 +225,20 @@ def test_batched_seeds_match_separate_runs(reset):
     train = {**SMALL["train"], "steps_per_phase": 20, "reset_optimizer": reset}
     together = list(iter_forgetting(_config(seeds=[0, 1, 2], models=models, train=train), "cpu"))
     alone = list(iter_forgetting(_config(seeds=[0, 1, 2], models=models, train={**train, "batch_seeds": False}), "cpu"))
-    assert [r.run["batched"] for r in together] == [3] * 6 and [r.run["batched"] for r in alone] == [1] * 6
+    assert [r.run.batched for r in together] == [3] * 6 and [r.run.batched for r in alone] == [1] * 6
     for a, b in zip(together, alone):
-        assert (a.run["seed"], a.run["model"], a.run["init_seed"]) == (b.run["seed"], b.run["model"], b.run["init_seed"])
-        what = f"{a.run['model']} seed {a.run['seed']}"
-        matrix = [m["mse"] for m in b.matrix]
-        assert_close_scaled([m["mse"] for m in a.matrix], matrix, rtol=TRAINED, what=f"{what}: matrix")
-        assert_close_scaled([c["mse"] for c in a.curves], [c["mse"] for c in b.curves], rtol=TRAINED, what=f"{what}: curves")
+        assert (a.run.seed, a.run.model, a.run.init_seed) == (b.run.seed, b.run.model, b.run.init_seed)
+        what = f"{a.run.model} seed {a.run.seed}"
+        matrix = [m.mse for m in b.matrix]
+        assert_close_scaled([m.mse for m in a.matrix], matrix, rtol=TRAINED, what=f"{what}: matrix")
+        assert_close_scaled([c.mse for c in a.curves], [c.mse for c in b.curves], rtol=TRAINED, what=f"{what}: curves")
         # the run's numbers are means and differences of its matrix's MSEs (forgetting can be ~0):
         # each within twice the matrix's tolerance of the other's
         scale = max(abs(v) for v in matrix)
         for key in ("learned_mse", "final_mse", "forgetting"):
-            assert abs(a.run[key] - b.run[key]) <= 2 * TRAINED * scale, (what, key, a.run[key], b.run[key])
+            mine, theirs = getattr(a.run, key), getattr(b.run, key)
+            assert abs(mine - theirs) <= 2 * TRAINED * scale, (what, key, mine, theirs)
         # and the batched run's numbers are its own matrix's (so forgotten_fraction follows too)
-        got = scores([[m["mse"] for m in a.matrix if m["phase"] == phase] for phase in range(5)])
+        got = scores([[m.mse for m in a.matrix if m.phase == phase] for phase in range(5)])
         for key in ("learned_mse", "final_mse", "forgetting", "forgotten_fraction"):
-            assert a.run[key] == pytest.approx(getattr(got, key), rel=1e-12, abs=1e-15), (what, key)
+            assert getattr(a.run, key) == pytest.approx(getattr(got, key), rel=1e-12, abs=1e-15), (what, key)

@@ -34,20 +34,20 @@ def figures(run_dir: Path, config: ForgettingConfig, results: Sequence[RunResult
     """Per model the paper's panel figure; for all models the growth heatmaps and the curves."""
     x, y = target(config.data)
     runs = [r.run for r in results]
-    named = {m: look for m, look in looks(config.models).items() if any(r["model"] == m for r in runs)}
+    named = {m: look for m, look in looks(config.models).items() if any(r.model == m for r in runs)}
     for model in named:
         predictions: dict[int, dict[int, list[float]]] = {}  # seed -> phase -> y_pred
         for result in results:
-            if result.run["model"] == model:
-                by_phase = predictions.setdefault(result.run["seed"], {})
+            if result.run.model == model:
+                by_phase = predictions.setdefault(result.run.seed, {})
                 for row in result.predictions:
-                    by_phase.setdefault(row["phase"], []).append(row["y_pred"])
+                    by_phase.setdefault(row.phase, []).append(row.y_pred)
         plot_forgetting_panels(named[model].label, x[:, 0].tolist(), y[:, 0].tolist(), config.data.segments,
                                predictions, representative_seed(runs, model), run_dir / f"panels_{model}.png")
-    matrix_rows = [row for r in results for row in r.matrix]
-    plot_forgetting_heatmaps({m: growth(median_matrix(matrix_rows, m)) for m in named}, named, run_dir / "heatmap.png")
-    curve_rows = [row for r in results for row in r.curves]
-    plot_forgetting_curves({m: curve_medians(curve_rows, m) for m in named}, named, config.train.steps_per_phase,
+    matrix = [row for r in results for row in r.matrix]
+    plot_forgetting_heatmaps({m: growth(median_matrix(matrix, m)) for m in named}, named, run_dir / "heatmap.png")
+    curves = [row for r in results for row in r.curves]
+    plot_forgetting_curves({m: curve_medians(curves, m) for m in named}, named, config.train.steps_per_phase,
                            run_dir / "curves.png")
 
 

@@ -37,12 +37,12 @@ class Unit:
 
 @dataclass
 class RunResult:
-    """What one run produced: its RUN_COLUMNS record and the rows of the other tables."""
+    """What one run produced: its record in runs.csv and its records of the other tables."""
 
-    run: dict[str, Any]
-    matrix: list[dict[str, Any]] = field(default_factory=list)
-    predictions: list[dict[str, Any]] = field(default_factory=list)
-    curves: list[dict[str, Any]] = field(default_factory=list)
+    run: RunRecord
+    matrix: list[MatrixRecord] = field(default_factory=list)
+    predictions: list[PredictionRecord] = field(default_factory=list)
+    curves: list[CurveRecord] = field(default_factory=list)
 
 
 def key(row: Mapping[str, Any]) -> Unit:
@@ -88,7 +88,7 @@ def failed_run(config: ForgettingConfig, unit: Unit, spec: Any, device: str, err
         model=unit.model, kind=spec.kind, seed=unit.seed, init_seed=derive_seed(unit.seed, "init", "forgetting"),
         device=device, threads=torch.get_num_threads(), phases=config.data.segments,
         steps_per_phase=config.train.steps_per_phase, diverged=False, error=error,
-    ).row())
+    ))
 
 
 def run_one(config: ForgettingConfig, unit: Unit, spec: ModelEntry, x: "torch.Tensor", y: "torch.Tensor", device: str,
@@ -112,7 +112,7 @@ def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: ModelEntry,
     with torch.no_grad():
         before = group.predict()
     for s, unit in enumerate(units):
-        group.results[s].matrix += _matrix_rows(unit, 0, _segment_mse(before[s], y, config.data.segments).tolist(), group.matrices[s])
+        group.matrix[s] += _matrix_records(unit, 0, _segment_mse(before[s], y, config.data.segments).tolist(), group.matrices[s])
     step = step_for(spec, group.model, config.train, *group.segment(1))
     assert not isinstance(step, LBFGSStep)  # forgetting refuses LBFGS (ForgettingConfig: no_lbfgs)
     compile_seconds = prepare(spec, step)  # compile and CUDA-graph capture, outside the clock
@@ -128,14 +128,13 @@ def run_group(config: ForgettingConfig, units: Sequence[Unit], spec: ModelEntry,
         if on_progress is not None:
             on_progress(phase * config.train.steps_per_phase, float(losses[-1, group.alive].median()))
     seconds = (clock(device) - start) / len(units)
-    for s, unit in enumerate(units):
-        group.results[s].run = group.run_record(s, unit, seconds, compile_seconds)
-    return group.results
+    return [RunResult(group.run_record(s, unit, seconds, compile_seconds), group.matrix[s], group.predictions[s],
+                      group.curves[s]) for s, unit in enumerate(units)]
 
 
 class _Group:
     """The seeds of one model entry going through the phases together: their model (batched
-    when there are several), data, matrices and records so far."""
+    when there are several), data, matrices and records so far (per seed)."""
 
     def __init__(self, config: ForgettingConfig, units: Sequence[Unit], spec: Any, init_seeds: list[int],
                  x: "torch.Tensor", y: "torch.Tensor", device: str):
@@ -152,7 +151,9 @@ class _Group:
         else:
             self.model = members[0].to(device)
             self.xs, self.ys = x, y
-        self.results = [RunResult(run={}) for _ in units]
+        self.matrix: list[list[MatrixRecord]] = [[] for _ in units]
+        self.predictions: list[list[PredictionRecord]] = [[] for _ in units]
+        self.curves: list[list[CurveRecord]] = [[] for _ in units]
         self.matrices: list[list[list[float]]] = [[] for _ in units]
         self.alive = list(range(self.count))  # the seeds that have not diverged
         self.diverged_phase: list[int | None] = [None] * self.count
@@ -193,19 +194,19 @@ class _Group:
 
     def _record(self, s: int, phase: int, per_segment: list[float], predicted: list[float],
                 logged: list[tuple[int, "torch.Tensor"]]) -> None:
-        unit, result = self.units[s], self.results[s]
-        result.matrix += _matrix_rows(unit, phase, per_segment, self.matrices[s])
-        result.predictions += [
-            PredictionRecord(model=unit.model, seed=unit.seed, phase=phase, index=i, x=xi, y_true=t, y_pred=p).row()
+        unit = self.units[s]
+        self.matrix[s] += _matrix_records(unit, phase, per_segment, self.matrices[s])
+        self.predictions[s] += [
+            PredictionRecord(model=unit.model, seed=unit.seed, phase=phase, index=i, x=xi, y_true=t, y_pred=p)
             for i, (xi, t, p) in enumerate(zip(self.x[:, 0].tolist(), self.y[:, 0].tolist(), predicted))
         ]
-        result.curves += [
-            CurveRecord(model=unit.model, seed=unit.seed, step=at, phase=phase, segment=j + 1, mse=mse).row()
+        self.curves[s] += [
+            CurveRecord(model=unit.model, seed=unit.seed, step=at, phase=phase, segment=j + 1, mse=mse)
             for at, values in logged
             for j, mse in enumerate(values[s].tolist())
         ]
 
-    def run_record(self, s: int, unit: Unit, seconds: float, compile_seconds: float) -> dict[str, Any]:
+    def run_record(self, s: int, unit: Unit, seconds: float, compile_seconds: float) -> RunRecord:
         import torch
 
         diverged = self.diverged_phase[s]
@@ -219,14 +220,14 @@ class _Group:
             max_forgetting=numbers.max_forgetting, forgotten_fraction=numbers.forgotten_fraction,
             seconds=seconds, params=self.params, batched=self.count, compile_seconds=compile_seconds,
             error=f"the loss is not finite in phase {diverged}" if diverged is not None else None,
-        ).row()
+        )
 
 
-def _matrix_rows(unit: Unit, phase: int, per_segment: list[float], matrix: list[list[float]]) -> list[dict[str, Any]]:
-    """Append the phase's row to `matrix`; return it as MATRIX_COLUMNS rows."""
+def _matrix_records(unit: Unit, phase: int, per_segment: list[float], matrix: list[list[float]]) -> list[MatrixRecord]:
+    """Append the phase's row to `matrix`; return it as matrix.csv's records."""
     matrix.append(per_segment)
     return [
-        MatrixRecord(model=unit.model, seed=unit.seed, phase=phase, segment=j + 1, mse=mse).row()
+        MatrixRecord(model=unit.model, seed=unit.seed, phase=phase, segment=j + 1, mse=mse)
         for j, mse in enumerate(per_segment)
     ]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import relukan_bench.experiments.forgetting.peers as peers
 from relukan_bench import fmt
 from relukan_bench.experiments.forgetting.peers import zero_mse
+from relukan_bench.experiments.forgetting.records import SummaryRecord
 from relukan_bench.experiments.forgetting.tables import summary_table
 from relukan_bench.experiments.protocol import experiment
 from relukan_bench.kinds import kinds
@@ -28,8 +29,8 @@ RULE = (f"forgetting holds when ReLU-KAN loses at most {HOLDS_AT:.0%} of its gai
 def section(exp: LoadedRun, run_dir: Path) -> str:
     data, train = exp.config.get("data", {}), exp.config.get("train", {})
     labels = {name: kinds()[kind].label if kind in kinds() else kind for name, kind in exp.kinds().items()}
-    table = summary_table(exp.summary, zero_mse(exp), data.get("segments"), train.get("steps_per_phase"), train.get("lr"),
-                          labels)
+    table = summary_table(_summary_records(exp), zero_mse(exp), data.get("segments"), train.get("steps_per_phase"),
+                          train.get("lr"), labels)
     panels = [exp.directory / f"panels_{m}.png" for m in (exp.relukan(), exp.kan()) if m]
     shown = [p for p in [*panels, exp.directory / "heatmap.png"] if p.is_file()]
     others = [p for p in sorted(exp.directory.glob("*.png")) if p not in shown]
@@ -44,6 +45,14 @@ def section(exp: LoadedRun, run_dir: Path) -> str:
     ]
     among = peers.section(exp)
     return "\n".join(text + (["", among] if among else []))
+
+
+def _summary_records(exp: LoadedRun) -> list[SummaryRecord]:
+    """The run's summary.csv, read back as rows, made records again for the table the terminal
+    shows too: a column a row lacks (a run written before it existed) is blank."""
+    columns = set(SummaryRecord.columns())
+    return [SummaryRecord.blank(**{column: value for column, value in row.items() if column in columns})
+            for row in exp.summary]
 
 
 def verdict(exp: LoadedRun | None) -> Verdict:

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from relukan_bench.experiments.forgetting.plan import RunResult, Unit, iter_forgetting, key
 from relukan_bench.experiments.forgetting.plan import plan as full_plan
+from relukan_bench.experiments.forgetting.records import CurveRecord, MatrixRecord, PredictionRecord, RunRecord
 from relukan_bench.experiments.protocol import Progress, rows_by_unit
 from relukan_bench.kinds import kind_of, pair
 from relukan_bench.limits import Demand
+from relukan_bench.records import Record
 
 if TYPE_CHECKING:
     from relukan_bench.experiments.forgetting.config import ForgettingConfig, NetworkSpec
@@ -49,12 +51,15 @@ def execute(config: ForgettingConfig, devices: Sequence[str], units: Sequence[Un
     return iter_forgetting(config, devices[0], progress, units)
 
 
-def rows(result: RunResult) -> dict[str, list[dict[str, Any]]]:
+def rows(result: RunResult) -> dict[str, Sequence[Record]]:
     return {"matrix": result.matrix, "predictions": result.predictions, "curves": result.curves, "runs": [result.run]}
 
 
 def rebuild(loaded: dict[str, list[dict[str, Any]]]) -> list[RunResult]:
-    return [RunResult(run, matrix=rows["matrix"], predictions=rows["predictions"], curves=rows["curves"])
+    """The finished runs' results from their logs' rows, each row its record again."""
+    return [RunResult(RunRecord.from_row(run), matrix=[MatrixRecord.from_row(row) for row in rows["matrix"]],
+                      predictions=[PredictionRecord.from_row(row) for row in rows["predictions"]],
+                      curves=[CurveRecord.from_row(row) for row in rows["curves"]])
             for run, rows in rows_by_unit(loaded, "runs", key)]
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from relukan_bench.experiments.forgetting.figures import figures as draw_figures
 from relukan_bench.experiments.forgetting.plan import RunResult
-from relukan_bench.experiments.forgetting.records import SUMMARY_COLUMNS
+from relukan_bench.experiments.forgetting.records import SUMMARY_COLUMNS, SummaryRecord
 from relukan_bench.experiments.forgetting.summary import summarize as summarize_runs
 from relukan_bench.experiments.forgetting.tables import summary_table
 from relukan_bench.experiments.forgetting.target import zero_mse
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 class ForgettingShown:
     """A forgetting run's summary as the terminal reads it."""
 
-    summary: list[dict[str, Any]]  # summary.csv's rows: per model, medians over seeds
+    summary: list[SummaryRecord]  # summary.csv's records: per model, medians over seeds
     warnings: list[str] = field(default_factory=list)
 
 
@@ -36,7 +36,7 @@ def summarize(run_dir: Path, config: ForgettingConfig, results: Sequence[RunResu
     summary = summarize_runs([r.run for r in results])
     entries = {m.name: m for m in config.models}
     for row in summary:  # from the config, not the logs: runs logged before the column existed resume as they were
-        row["sized"] = size_row(entries[row["model"]], config.network)["sized"] if row["model"] in entries else None
+        row.sized = size_row(entries[row.model], config.network)["sized"] if row.model in entries else None
     write_csv(run_dir / "summary.csv", SUMMARY_COLUMNS, summary)
     return ForgettingShown(summary)
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Sequence, TypedDict
+from typing import Sequence, TypedDict
 
-from relukan_bench.experiments.forgetting.records import SummaryRecord
+from relukan_bench.experiments.forgetting.records import CurveRecord, MatrixRecord, RunRecord, SummaryRecord
 from relukan_bench.experiments.seed_groups import over_seeds
 from relukan_bench.experiments.seed_groups import representative_seed as median_seed
 from relukan_bench.experiments.seed_groups import unbounded as _value
@@ -44,22 +44,22 @@ def scores(matrix: Sequence[Sequence[float]]) -> Scores:
     )
 
 
-def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per model, medians across seeds. A diverged run counts as infinite; runs that
+def summarize(runs: Sequence[RunRecord]) -> list[SummaryRecord]:
+    """One record per model, medians across seeds. A diverged run counts as infinite; runs that
     raised count in `failed` (with the diverged ones) and are left out of the numbers."""
     summary = []
-    for model, group in over_seeds(runs, lambda run: run["model"]).items():
+    for model, group in over_seeds(runs, lambda run: run.model).items():
         rows = group.rows
         finals = [_value(r, "final_mse") for r in rows]
         forgetting = [_value(r, "forgetting") for r in rows]
-        fractions = [_value(r, "forgotten_fraction") for r in rows if r["diverged"] or r["forgotten_fraction"] == r["forgotten_fraction"]]
+        fractions = [_value(r, "forgotten_fraction") for r in rows if r.diverged or r.forgotten_fraction == r.forgotten_fraction]
         summary.append(SummaryRecord(
             model=model,
-            kind=group.first["kind"],
+            kind=group.first.kind,
             n_seeds=len(rows),
             failed=group.failed,
-            diverged=sum(bool(r["diverged"]) for r in rows),
-            params=rows[0]["params"] if rows else None,
+            diverged=sum(bool(r.diverged) for r in rows),
+            params=rows[0].params if rows else None,
             learned_mse=median([_value(r, "learned_mse") for r in rows]),
             final_mse=median(finals),
             final_mse_min=min(finals, default=math.nan),
@@ -71,35 +71,35 @@ def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             forgotten_fraction=median(fractions),
             forgotten_fraction_min=min(fractions, default=math.nan),
             forgotten_fraction_max=max(fractions, default=math.nan),
-            seconds=median([r["seconds"] for r in rows]),
-        ).row())
+            seconds=median([r.seconds for r in rows]),
+        ))
     return summary
 
 
-def representative_seed(runs: Sequence[dict[str, Any]], model: str) -> int | None:
+def representative_seed(runs: Sequence[RunRecord], model: str) -> int | None:
     """The seed whose forgetting is the median of the model's runs (the lower of the two
     middle ones for an even count); None when every run diverged."""
     return median_seed(runs, "forgetting", model=model)
 
 
-def median_matrix(matrix_rows: Sequence[dict[str, Any]], model: str) -> list[list[float]]:
+def median_matrix(matrix: Sequence[MatrixRecord], model: str) -> list[list[float]]:
     """The model's (S + 1) x S matrix (phase 0 first), each cell the median across seeds (NaN
     where no seed reached that phase)."""
     cells: dict[tuple[int, int], list[float]] = defaultdict(list)
     size = 0
-    for row in matrix_rows:
-        if row["model"] == model:
-            cells[(row["phase"], row["segment"])].append(row["mse"])
-            size = max(size, row["segment"])
+    for row in matrix:
+        if row.model == model:
+            cells[(row.phase, row.segment)].append(row.mse)
+            size = max(size, row.segment)
     return [[median(cells.get((i, j), [])) for j in range(1, size + 1)] for i in range(0, size + 1)]
 
 
-def curve_medians(curve_rows: Sequence[dict[str, Any]], model: str) -> dict[int, tuple[list[int], list[float]]]:
+def curve_medians(curves: Sequence[CurveRecord], model: str) -> dict[int, tuple[list[int], list[float]]]:
     """Per segment: the logged steps and the median across seeds of its MSE at each."""
     cells: dict[int, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for row in curve_rows:
-        if row["model"] == model:
-            cells[row["segment"]][row["step"]].append(row["mse"])
+    for row in curves:
+        if row.model == model:
+            cells[row.segment][row.step].append(row.mse)
     return {
         segment: (sorted(by_step), [median(by_step[s]) for s in sorted(by_step)])
         for segment, by_step in sorted(cells.items())

@@ -3,13 +3,14 @@ error and how much it forgot (the terminal and REPORT.md show the same table).""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from relukan_bench import fmt
+from relukan_bench.experiments.forgetting.records import SummaryRecord
 from relukan_bench.tables import Cell, Column, Table
 
 
-def summary_table(summary: Sequence[dict[str, Any]], zero: float, segments: int, steps: int, lr: float,
+def summary_table(summary: Sequence[SummaryRecord], zero: float, segments: int, steps: int, lr: float,
                   kinds: Mapping[str, str]) -> Table:
     """The one table of a forgetting run (terminal and REPORT.md): per model, how well it
     learned each segment, its final error and how much it forgot, medians over seeds with
@@ -25,18 +26,17 @@ def summary_table(summary: Sequence[dict[str, Any]], zero: float, segments: int,
          Column("max\nforgetting"), Column("forgotten\n[seed range]", style="bold")],
     )
     for row in summary:
-        ranged = (row.get("n_seeds") or 0) > 1
-        params = row.get("params")
+        ranged = (row.n_seeds or 0) > 1
+        params = row.params
         table.add_row([
-            Cell(row["model"]), Cell(kinds.get(row["model"], "")),
+            Cell(row.model), Cell(kinds.get(row.model, "")),
             Cell("" if params is None or params != params else f"{params:.0f}"),
-            Cell(fmt.mse(row["learned_mse"])), Cell(fmt.mse(row["final_mse"])),
-            Cell(fmt.mse(row["forgetting"]),
-                 f"{fmt.mse(row.get('forgetting_min'))} to {fmt.mse(row.get('forgetting_max'))}" if ranged else ""),
-            Cell(fmt.mse(row["max_forgetting"])),
-            Cell(fmt.percent(row["forgotten_fraction"]),
-                 f"{fmt.percent(row.get('forgotten_fraction_min'))} to {fmt.percent(row.get('forgotten_fraction_max'))}"
-                 if ranged else "", fmt.failures(row)),
+            Cell(fmt.mse(row.learned_mse)), Cell(fmt.mse(row.final_mse)),
+            Cell(fmt.mse(row.forgetting), f"{fmt.mse(row.forgetting_min)} to {fmt.mse(row.forgetting_max)}" if ranged else ""),
+            Cell(fmt.mse(row.max_forgetting)),
+            Cell(fmt.percent(row.forgotten_fraction),
+                 f"{fmt.percent(row.forgotten_fraction_min)} to {fmt.percent(row.forgotten_fraction_max)}" if ranged else "",
+                 fmt.failures(row.row())),  # fmt.failures reads any experiment's summary row by column
         ])
     return table
 
