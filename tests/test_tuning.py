@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from relukan_bench.errors import ConfigError
 from relukan_bench.experiments.fit import tuning
 from relukan_bench.experiments.fit.config import FitConfig
 from relukan_bench.experiments.fit.plan import Unit, plan
+from relukan_bench.experiments.fit.records import RunRecord
 from relukan_bench.experiments.fit.summary import selected_rows, summarize
 from relukan_bench.runner import Request, run
 
@@ -76,10 +78,10 @@ def test_a_bad_candidate_is_named_by_its_place(tmp_path, candidate, expected):
 
 
 def _row(function, model, seed, test, val, diverged=False):
-    return {"function": function, "model": model, "kind": "relukan", "trainer": "loop", "seed": seed,
-            "diverged": diverged, "final_train_mse": test, "final_test_mse": math.nan if diverged else test,
-            "final_test_rmse": math.sqrt(test), "final_val_mse": math.nan if diverged else val, "best_test_mse": test,
-            "seconds": 1.0, "params": 10, "spline_params": None}
+    return RunRecord.blank(function=function, model=model, kind="relukan", trainer="loop", seed=seed, diverged=diverged,
+                           final_train_mse=test, final_test_mse=math.nan if diverged else test,
+                           final_test_rmse=math.sqrt(test), final_val_mse=math.nan if diverged else val,
+                           best_test_mse=test, seconds=1.0, params=10, spline_params=None)
 
 
 def test_the_choice_is_made_on_validation_and_never_on_test():
@@ -93,12 +95,12 @@ def test_the_choice_is_made_on_validation_and_never_on_test():
         *[_row("f", "k.y", s, 1e-1, 3e-1) for s in (0, 1, 2)],
     ]
     summary = summarize(runs, "k", lambda name: origin(name) or (name, ""))
-    chosen = {row["model"] for row in summary if row["selected"]}
+    chosen = {row.model for row in summary if row.selected}
     assert chosen == {"m.b", "k.x"}
-    shown = {row["model"]: row for row in selected_rows(summary)}
-    assert set(shown) == {"m", "k"} and shown["m"]["final_test_mse"] == 5e-2
-    assert shown["m"]["gain"] == pytest.approx(2e-1 / 5e-2)  # over the baseline's own choice, k.x
-    assert [r["candidate"] for r in summary] == ["a", "b", "c", "x", "y"]
+    shown = {row.model: row for row in selected_rows(summary)}
+    assert set(shown) == {"m", "k"} and shown["m"].final_test_mse == 5e-2
+    assert shown["m"].gain == pytest.approx(2e-1 / 5e-2)  # over the baseline's own choice, k.x
+    assert [r.candidate for r in summary] == ["a", "b", "c", "x", "y"]
 
 
 def test_lbfgs_and_pykan_fit_candidates_train_in_the_common_driver_and_the_table_shows_the_choice(tmp_path):
@@ -201,7 +203,7 @@ def test_due_holds_a_candidates_other_seeds_until_every_candidate_of_its_model_f
     runs.append(_row("f1", "relukan.lr0.001", 0, test=1e-9, val=1e-9))  # a stray other seed chooses nothing
     then = tuning.due(config, units, runs)
     assert set(then) - set(first) == {Unit("f1", 0, "relukan.lr0.03"), Unit("f1", 2, "relukan.lr0.03")}
-    runs.append({**_row("f1", "kan.paper", 1, test=1.0, val=1.0), "diverged": True})  # diverged ranks last
+    runs.append(replace(_row("f1", "kan.paper", 1, test=1.0, val=1.0), diverged=True))  # diverged ranks last
     assert {u for u in tuning.due(config, units, runs) if u.model.startswith("kan")} - set(first) == {
         Unit("f1", 0, "kan.lr0.01"), Unit("f1", 2, "kan.lr0.01")}
     assert tuning.due(config.model_copy(update={"tune_seeds": None}), units, runs) == units

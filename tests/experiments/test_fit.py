@@ -11,7 +11,7 @@ from relukan_bench.config import load_config
 from relukan_bench.experiments.fit.config import FitConfig
 from relukan_bench.experiments.fit.paper import paper_curves, paper_fits, paper_table, table_columns
 from relukan_bench.experiments.fit.plan import CURVE_POINTS, iter_fit, plan, together
-from relukan_bench.experiments.fit.records import RUN_COLUMNS, SUMMARY_COLUMNS, RunResult
+from relukan_bench.experiments.fit.records import RUN_COLUMNS, SUMMARY_COLUMNS, RunRecord, RunResult, SummaryRecord
 from relukan_bench.experiments.fit.summary import curve_bands, representative_seed, summarize
 from relukan_bench.results import read_csv
 from tests.close import assert_close_scaled
@@ -67,38 +67,38 @@ def test_a_tiny_real_fit_records_curves_and_final_errors(tiny):
     assert len(results) == 16
     for result in results:
         run = result.run
-        assert list(run) == RUN_COLUMNS
-        assert run["steps_done"] == 25 and not run["diverged"] and run["error"] is None
+        assert list(run.row()) == RUN_COLUMNS
+        assert run.steps_done == 25 and not run.diverged and run.error is None
         assert result.steps == [10, 20, 25]  # every log_every steps, and the last
-        assert run["final_test_mse"] == pytest.approx(result.test_mse[-1], rel=1e-4)
-        assert run["final_test_rmse"] == pytest.approx(math.sqrt(run["final_test_mse"]))
-        assert run["best_test_mse"] <= run["final_test_mse"] and 1 <= run["best_step"] <= 25
-        assert run["seconds"] > 0 and run["params"] > 0
-        assert run["trainer"] == ("pykan-fit" if run["model"] == "kan-pykan-fit" else "loop")
-        assert run["optimizer"] == "adam"  # the config's, and the pykan_fit's opt
-        assert (run["spline_params"] is None) == (run["kind"] == "relukan")
-    by = {(r.run["function"], r.run["model"], r.run["seed"]): r for r in results}
+        assert run.final_test_mse == pytest.approx(result.test_mse[-1], rel=1e-4)
+        assert run.final_test_rmse == pytest.approx(math.sqrt(run.final_test_mse))
+        assert run.best_test_mse <= run.final_test_mse and 1 <= run.best_step <= 25
+        assert run.seconds > 0 and run.params > 0
+        assert run.trainer == ("pykan-fit" if run.model == "kan-pykan-fit" else "loop")
+        assert run.optimizer == "adam"  # the config's, and the pykan_fit's opt
+        assert (run.spline_params is None) == (run.kind == "relukan")
+    by = {(r.run.function, r.run.model, r.run.seed): r for r in results}
     # variants of one kind are distinct runs under their own names, trained differently
     assert by[("f1", "kan", 0)].test_mse != by[("f1", "kan-pykan-fit", 0)].test_mse
-    assert by[("f1", "kan", 0)].run["params"] == by[("f1", "kan-pykan-fit", 0)].run["params"]
+    assert by[("f1", "kan", 0)].run.params == by[("f1", "kan-pykan-fit", 0)].run.params
     # our B-spline KAN starts from pykan's parameters and trains the same way: the same curve
     for key in [("f1", 0), ("g", 1)]:
         ours, pykan = by[(key[0], "bspline", key[1])], by[(key[0], "kan", key[1])]
-        assert ours.run["params"] == pykan.run["params"] and ours.run["spline_params"] == pykan.run["spline_params"]
+        assert ours.run.params == pykan.run.params and ours.run.spline_params == pykan.run.spline_params
         assert_close_scaled(ours.test_mse, pykan.test_mse, rtol=1e-3, what=f"bspline vs kan test MSE {key}")
 
 
 def test_predictions_curve_for_1d_and_test_set_for_nd(tiny):
     _, results = tiny
-    by = {(r.run["function"], r.run["model"], r.run["seed"]): r.predictions for r in results}
+    by = {(r.run.function, r.run.model, r.run.seed): r.predictions for r in results}
     line = by[("f1", "relukan", 0)]
-    assert len(line) == CURVE_POINTS and line[0]["x1"] == 0.0 and line[-1]["x1"] == 1.0
-    assert line[-1]["y_true"] == pytest.approx(0.0, abs=1e-6)  # sin(pi)
+    assert len(line) == CURVE_POINTS and line[0].x1 == 0.0 and line[-1].x1 == 1.0
+    assert line[-1].y_true == pytest.approx(0.0, abs=1e-6)  # sin(pi)
     scatter = by[("g", "kan", 1)]
-    assert len(scatter) == 16 and all(p["x1"] is None for p in scatter)
+    assert len(scatter) == 16 and all(p.x1 is None for p in scatter)
     # inside a seed every model sees the same test set; another seed draws another one
-    assert [p["y_true"] for p in scatter] == [p["y_true"] for p in by[("g", "relukan", 1)]]
-    assert [p["y_true"] for p in scatter] != [p["y_true"] for p in by[("g", "relukan", 0)]]
+    assert [p.y_true for p in scatter] == [p.y_true for p in by[("g", "relukan", 1)]]
+    assert [p.y_true for p in scatter] != [p.y_true for p in by[("g", "relukan", 0)]]
 
 
 def test_relukan_runs_are_reproducible():
@@ -118,29 +118,29 @@ def test_a_diverging_run_is_stopped_and_the_others_go_on():
         ],
         baseline="relukan",
     )
-    results = {r.run["model"]: r for r in iter_fit(config, "cpu") if r.run["function"] == "f1"}
-    assert not results["relukan"].run["diverged"] and results["relukan"].run["steps_done"] == 300
+    results = {r.run.model: r for r in iter_fit(config, "cpu") if r.run.function == "f1"}
+    assert not results["relukan"].run.diverged and results["relukan"].run.steps_done == 300
     for name in ("kan-absurd", "pykan-absurd"):
         result = results[name]
         run = result.run
-        assert run["diverged"] and run["diverged_step"] == run["steps_done"] < 300
-        assert result.steps[-1] == run["diverged_step"]  # the step it diverged at is kept
+        assert run.diverged and run.diverged_step == run.steps_done < 300
+        assert result.steps[-1] == run.diverged_step  # the step it diverged at is kept
         assert not (math.isfinite(result.train_mse[-1]) and math.isfinite(result.test_mse[-1]))
-        assert math.isnan(run["final_test_mse"]) and result.predictions == []
-    summary = {row["model"]: row for row in summarize([r.run for r in results.values()], "relukan")}
-    assert summary["kan-absurd"]["diverged"] == 1 and math.isinf(summary["kan-absurd"]["final_test_mse"])
-    assert summary["kan-absurd"]["gain"] == 0.0  # relukan's finite MSE / infinite
-    assert summary["relukan"]["diverged"] == 0
+        assert math.isnan(run.final_test_mse) and result.predictions == []
+    summary = {row.model: row for row in summarize([r.run for r in results.values()], "relukan")}
+    assert summary["kan-absurd"].diverged == 1 and math.isinf(summary["kan-absurd"].final_test_mse)
+    assert summary["kan-absurd"].gain == 0.0  # relukan's finite MSE / infinite
+    assert summary["relukan"].diverged == 0
 
 
 def _run(function, model, seed, final, diverged=False, seconds=1.0, best=None):
-    return {
-        "function": function, "model": model, "kind": "kan" if model.startswith("kan") else "relukan",
-        "trainer": "loop", "seed": seed, "diverged": diverged,
-        "final_train_mse": final / 2, "final_test_mse": math.nan if diverged else final,
-        "final_test_rmse": math.nan if diverged else math.sqrt(final), "final_val_mse": math.nan if diverged else 3 * final,
-        "best_test_mse": best if best is not None else final, "seconds": seconds, "params": 10, "spline_params": None,
-    }
+    return RunRecord.blank(
+        function=function, model=model, kind="kan" if model.startswith("kan") else "relukan",
+        trainer="loop", seed=seed, diverged=diverged,
+        final_train_mse=final / 2, final_test_mse=math.nan if diverged else final,
+        final_test_rmse=math.nan if diverged else math.sqrt(final), final_val_mse=math.nan if diverged else 3 * final,
+        best_test_mse=best if best is not None else final, seconds=seconds, params=10, spline_params=None,
+    )
 
 
 def test_summary_by_hand():
@@ -148,19 +148,19 @@ def test_summary_by_hand():
         _run("f", "kan", 0, 4e-2, seconds=3.0), _run("f", "kan", 1, 1e-2, seconds=1.0), _run("f", "kan", 2, 9e-2, seconds=2.0),
         _run("f", "relukan", 0, 1e-4), _run("f", "relukan", 1, 4e-4), _run("f", "relukan", 2, 0.0, diverged=True, best=5e-3),
     ]
-    rows = {row["model"]: row for row in summarize(runs, "kan")}
+    rows = {row.model: row for row in summarize(runs, "kan")}
     kan, relukan = rows["kan"], rows["relukan"]
-    assert list(kan) == SUMMARY_COLUMNS
-    assert kan["n_seeds"] == 3 and kan["diverged"] == 0
-    assert kan["final_test_mse"] == 4e-2 and kan["final_test_mse_min"] == 1e-2 and kan["final_test_mse_max"] == 9e-2
-    assert kan["final_train_mse"] == 2e-2 and kan["final_test_rmse"] == pytest.approx(0.2) and kan["seconds"] == 2.0
-    assert kan["final_val_mse"] == pytest.approx(12e-2) and kan["selected"] is True and kan["tuned_model"] == "kan"
-    assert kan["gain"] == 1.0  # the baseline against itself
-    assert relukan["diverged"] == 1
-    assert relukan["final_test_mse"] == 4e-4  # median of 1e-4, 4e-4 and a diverged (infinite) run
-    assert math.isinf(relukan["final_test_mse_max"])
-    assert relukan["best_test_mse"] == pytest.approx(4e-4)  # median of 1e-4, 4e-4, 5e-3
-    assert relukan["gain"] == pytest.approx(4e-2 / 4e-4)
+    assert list(kan.row()) == SUMMARY_COLUMNS
+    assert kan.n_seeds == 3 and kan.diverged == 0
+    assert kan.final_test_mse == 4e-2 and kan.final_test_mse_min == 1e-2 and kan.final_test_mse_max == 9e-2
+    assert kan.final_train_mse == 2e-2 and kan.final_test_rmse == pytest.approx(0.2) and kan.seconds == 2.0
+    assert kan.final_val_mse == pytest.approx(12e-2) and kan.selected is True and kan.tuned_model == "kan"
+    assert kan.gain == 1.0  # the baseline against itself
+    assert relukan.diverged == 1
+    assert relukan.final_test_mse == 4e-4  # median of 1e-4, 4e-4 and a diverged (infinite) run
+    assert math.isinf(relukan.final_test_mse_max)
+    assert relukan.best_test_mse == pytest.approx(4e-4)  # median of 1e-4, 4e-4, 5e-3
+    assert relukan.gain == pytest.approx(4e-2 / 4e-4)
 
 
 def test_representative_seed_is_the_median_run():
@@ -172,9 +172,9 @@ def test_representative_seed_is_the_median_run():
 
 
 def test_curve_bands_by_hand():
-    a = RunResult({"function": "f", "model": "m", "seed": 0}, [1, 2, 3], [4.0, 2.0, 1.0], [5.0, 3.0, 2.0])
-    b = RunResult({"function": "f", "model": "m", "seed": 1}, [1, 2], [2.0, math.nan], [1.0, 7.0])  # diverged at 2
-    c = RunResult({"function": "f", "model": "m", "seed": 2}, [1, 2, 3], [6.0, 4.0, 3.0], [3.0, 1.0, 4.0])
+    a = RunResult(RunRecord.blank(function="f", model="m", seed=0), [1, 2, 3], [4.0, 2.0, 1.0], [5.0, 3.0, 2.0])
+    b = RunResult(RunRecord.blank(function="f", model="m", seed=1), [1, 2], [2.0, math.nan], [1.0, 7.0])  # diverged at 2
+    c = RunResult(RunRecord.blank(function="f", model="m", seed=2), [1, 2, 3], [6.0, 4.0, 3.0], [3.0, 1.0, 4.0])
     band = curve_bands([a, b, c])[("f", "m")]
     assert band["step"] == [1, 2, 3]
     assert band["train_median"] == [4.0, 3.0, 2.0] and band["train_min"] == [2.0, 2.0, 1.0] and band["train_max"] == [6.0, 4.0, 3.0]
@@ -217,8 +217,8 @@ def test_paper_curves_are_mse_for_both_models():
 def test_paper_table_layout():
     config, paper = _paper("fit.yaml")
     summary = [
-        {"function": "f4", "model": "relukan", "final_test_mse": 1e-4, "gain": 50.0},
-        {"function": "f4", "model": "kan", "final_test_mse": 5e-3, "gain": math.nan},
+        SummaryRecord.blank(function="f4", model="relukan", final_test_mse=1e-4, gain=50.0),
+        SummaryRecord.blank(function="f4", model="kan", final_test_mse=5e-3, gain=math.nan),
     ]
     columns = table_columns(["relukan", "kan"], "kan")
     assert columns == [
@@ -246,11 +246,11 @@ def test_a_run_whose_pykan_fit_raises_is_recorded_as_diverged(monkeypatch):
 
     monkeypatch.setattr(PyKAN, "pykan_fit", failing_fit)
     config = _config(seeds=[0], functions=[_config().functions[0].model_dump()])
-    results = {r.run["model"]: r for r in iter_fit(config, "cpu")}
+    results = {r.run.model: r for r in iter_fit(config, "cpu")}
     run = results["kan-pykan-fit"].run
-    assert run["diverged"] and run["diverged_step"] == 7 and run["steps_done"] == 7
-    assert run["error"] == "pykan fit() failed: RuntimeError: linalg.lstsq: the algorithm failed to converge"
-    assert not results["kan"].run["diverged"] and results["kan"].run["error"] is None
+    assert run.diverged and run.diverged_step == 7 and run.steps_done == 7
+    assert run.error == "pykan fit() failed: RuntimeError: linalg.lstsq: the algorithm failed to converge"
+    assert not results["kan"].run.diverged and results["kan"].run.error is None
 
 
 def test_a_run_that_raises_is_recorded_as_failed_and_left_out_of_the_numbers(monkeypatch):
@@ -264,19 +264,19 @@ def test_a_run_that_raises_is_recorded_as_failed_and_left_out_of_the_numbers(mon
     monkeypatch.setattr(MultKAN, "forward", broken_forward)
     config = _config(seeds=[0, 1], functions=[_config().functions[0].model_dump()])
     results = list(iter_fit(config, "cpu"))
-    assert [r.run["model"] for r in results] == [m for m in ("relukan", "kan", "kan-pykan-fit", "bspline") for _ in (0, 1)]  # nothing skipped
+    assert [r.run.model for r in results] == [m for m in ("relukan", "kan", "kan-pykan-fit", "bspline") for _ in (0, 1)]  # nothing skipped
     for result in results:
         run = result.run
-        if run["kind"] == "kan":
-            assert run["error"] == "RuntimeError: injected failure" and not run["diverged"]
-            assert math.isnan(run["final_test_mse"]) and result.steps == [] and result.predictions == []
-            assert (run["function"], run["seed"], run["steps"]) == ("f1", result.run["seed"], 25)
+        if run.kind == "kan":
+            assert run.error == "RuntimeError: injected failure" and not run.diverged
+            assert math.isnan(run.final_test_mse) and result.steps == [] and result.predictions == []
+            assert (run.function, run.seed, run.steps) == ("f1", result.run.seed, 25)
         else:
-            assert run["error"] is None and run["steps_done"] == 25
-    summary = {row["model"]: row for row in summarize([r.run for r in results], "kan")}
-    assert summary["relukan"]["failed"] == 0 and summary["relukan"]["n_seeds"] == 2
-    assert summary["kan"]["failed"] == 2 and summary["kan"]["n_seeds"] == 0 and summary["kan"]["diverged"] == 0
-    assert math.isnan(summary["kan"]["final_test_mse"]) and math.isnan(summary["relukan"]["gain"])
+            assert run.error is None and run.steps_done == 25
+    summary = {row.model: row for row in summarize([r.run for r in results], "kan")}
+    assert summary["relukan"].failed == 0 and summary["relukan"].n_seeds == 2
+    assert summary["kan"].failed == 2 and summary["kan"].n_seeds == 0 and summary["kan"].diverged == 0
+    assert math.isnan(summary["kan"].final_test_mse) and math.isnan(summary["relukan"].gain)
 
 
 def test_the_same_config_and_seed_give_the_same_results():
@@ -287,13 +287,13 @@ def test_the_same_config_and_seed_give_the_same_results():
     config = _config(seeds=[0], functions=[f6], train={"steps": 40, "lr": 1e-2, "log_every": 1})
     first, second = list(iter_fit(config, "cpu")), list(iter_fit(config, "cpu"))
     for a, b in zip(first, second):
-        assert a.run["model"] == b.run["model"]
-        if a.run["kind"] == "relukan":
+        assert a.run.model == b.run.model
+        if a.run.kind == "relukan":
             assert a.test_mse == b.test_mse and a.train_mse == b.train_mse and a.predictions == b.predictions
         else:
-            assert_close_scaled(a.test_mse, b.test_mse, rtol=1e-5, what=f"{a.run['model']} test MSE")
-            assert_close_scaled([p["y_pred"] for p in a.predictions], [p["y_pred"] for p in b.predictions], rtol=1e-5,
-                                what=f"{a.run['model']} predictions")
+            assert_close_scaled(a.test_mse, b.test_mse, rtol=1e-5, what=f"{a.run.model} test MSE")
+            assert_close_scaled([p.y_pred for p in a.predictions], [p.y_pred for p in b.predictions], rtol=1e-5,
+                                what=f"{a.run.model} predictions")
 
 
 def test_a_relukans_seeds_train_batched_and_match_separate_runs():
@@ -301,24 +301,24 @@ def test_a_relukans_seeds_train_batched_and_match_separate_runs():
     batched = list(iter_fit(_config(models=models, seeds=[0, 1, 2], baseline=None), "cpu"))
     alone = list(iter_fit(_config(models=models, seeds=[0, 1, 2], baseline=None, train={"steps": 25, "lr": 1e-2, "log_every": 10,
                                                                             "batch_seeds": False}), "cpu"))
-    assert [r.run["batched"] for r in batched] == [3] * 12 and [r.run["batched"] for r in alone] == [1] * 12
+    assert [r.run.batched for r in batched] == [3] * 12 and [r.run.batched for r in alone] == [1] * 12
     for a, b in zip(batched, alone):
-        assert (a.run["function"], a.run["model"], a.run["seed"], a.run["init_seed"]) == (
-            b.run["function"], b.run["model"], b.run["seed"], b.run["init_seed"])
-        what = f"{a.run['function']} {a.run['model']} seed {a.run['seed']}"
+        assert (a.run.function, a.run.model, a.run.seed, a.run.init_seed) == (
+            b.run.function, b.run.model, b.run.seed, b.run.init_seed)
+        what = f"{a.run.function} {a.run.model} seed {a.run.seed}"
         keys = ("final_train_mse", "final_test_mse", "best_test_mse")
-        assert_close_scaled([a.run[k] for k in keys], [b.run[k] for k in keys], rtol=TRAINED, what=f"{what}: {keys}")
+        assert_close_scaled([getattr(a.run, k) for k in keys], [getattr(b.run, k) for k in keys], rtol=TRAINED, what=f"{what}: {keys}")
         assert_close_scaled(a.train_mse, b.train_mse, rtol=TRAINED, what=f"{what}: train MSE")
         assert_close_scaled(a.test_mse, b.test_mse, rtol=TRAINED, what=f"{what}: test MSE")
-        assert_close_scaled([p["y_pred"] for p in a.predictions], [p["y_pred"] for p in b.predictions], rtol=TRAINED,
+        assert_close_scaled([p.y_pred for p in a.predictions], [p.y_pred for p in b.predictions], rtol=TRAINED,
                             what=f"{what}: predictions")
-        assert a.run["seconds"] > 0 and math.isnan(a.run["compile_seconds"])
+        assert a.run.seconds > 0 and math.isnan(a.run.compile_seconds)
 
 
 def test_a_kans_seeds_still_train_one_by_one():
     results = list(iter_fit(_config(models=[{"name": "kan", "kind": "kan"}], baseline=None, functions=[
         {"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3}]), "cpu"))
-    assert [r.run["batched"] for r in results] == [1, 1]
+    assert [r.run.batched for r in results] == [1, 1]
 
 
 F1 = {"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3}
@@ -333,17 +333,17 @@ def test_an_lbfgs_run_of_every_kind_trains_in_the_loop_seed_by_seed_and_says_so(
     models = [*LBFGS_MODELS, {"name": "adam", "kind": "relukan"}, {"name": "pykan-lbfgs", "kind": "kan",
                                                                    "pykan_fit": {"opt": "LBFGS", "update_grid": False}}]
     config = _config(models=models, functions=[F1], baseline=None, train={"steps": 15, "lr": 1e-2, "log_every": 5})
-    runs = {(r.run["model"], r.run["seed"]): r.run for r in iter_fit(config, "cpu")}
+    runs = {(r.run.model, r.run.seed): r.run for r in iter_fit(config, "cpu")}
     assert len(runs) == 2 * len(models)
     for (model, seed), run in runs.items():
         lbfgs = model in {m["name"] for m in LBFGS_MODELS}
-        assert run["optimizer"] == ("adam" if model == "adam" else "lbfgs")
-        assert run["trainer"] == ("pykan-fit" if model == "pykan-lbfgs" else "loop")
-        assert run["batched"] == (2 if model == "adam" else 1)  # an LBFGS entry's seeds train one by one
-        assert run["steps_done"] == 15 and not run["diverged"] and run["error"] is None, (model, seed)
-        assert all(math.isfinite(run[k]) for k in ("final_train_mse", "final_test_mse", "best_test_mse"))
+        assert run.optimizer == ("adam" if model == "adam" else "lbfgs")
+        assert run.trainer == ("pykan-fit" if model == "pykan-lbfgs" else "loop")
+        assert run.batched == (2 if model == "adam" else 1)  # an LBFGS entry's seeds train one by one
+        assert run.steps_done == 15 and not run.diverged and run.error is None, (model, seed)
+        assert all(math.isfinite(getattr(run, k)) for k in ("final_train_mse", "final_test_mse", "best_test_mse"))
         if lbfgs and model != "mlp":  # at lr 1, 15 LBFGS steps reach a tenth of 15 Adam steps' error at 1e-2
-            assert run["final_test_mse"] < runs[("adam", seed)]["final_test_mse"] / 10, (model, seed)
+            assert run.final_test_mse < runs[("adam", seed)].final_test_mse / 10, (model, seed)
 
 
 def test_an_lbfgs_entrys_seeds_are_not_batchable():
@@ -363,18 +363,18 @@ def test_lbfgs_runs_are_bit_identical_run_twice():
     first, second = (list(iter_fit(config, "cpu")) for _ in range(2))
     for a, b in zip(first, second):
         assert a.train_mse == b.train_mse and a.test_mse == b.test_mse and a.predictions == b.predictions
-        assert a.run["final_test_mse"] == b.run["final_test_mse"] and a.run["optimizer"] == "lbfgs"
+        assert a.run.final_test_mse == b.run.final_test_mse and a.run.optimizer == "lbfgs"
 
 
 def test_a_diverging_lbfgs_run_is_recorded_as_diverged():
     absurd = {"name": "absurd", "kind": "relukan", "optimizer": "lbfgs", "lr": 1e3, "lbfgs": {"line_search": "none"}}
     config = _config(models=[absurd, LBFGS_MODELS[0]], seeds=[0], functions=[F1], baseline=None,
                      train={"steps": 30, "lr": 1e-2, "log_every": 10})
-    results = {r.run["model"]: r for r in iter_fit(config, "cpu")}
+    results = {r.run.model: r for r in iter_fit(config, "cpu")}
     run = results["absurd"].run
-    assert run["diverged"] and run["diverged_step"] == run["steps_done"] < 30
-    assert run["error"] == f"the loss is not finite at step {run['steps_done']}" and math.isnan(run["final_test_mse"])
-    assert not results["relukan"].run["diverged"] and results["relukan"].run["steps_done"] == 30
+    assert run.diverged and run.diverged_step == run.steps_done < 30
+    assert run.error == f"the loss is not finite at step {run.steps_done}" and math.isnan(run.final_test_mse)
+    assert not results["relukan"].run.diverged and results["relukan"].run.steps_done == 30
 
 
 def test_thirty_seeds_of_every_kind_run_on_two_workers_and_the_summary_uses_them_all(tmp_path):

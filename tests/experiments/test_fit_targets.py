@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from relukan_bench.experiments.fit import targets
-from relukan_bench.experiments.fit.records import RunResult
+from relukan_bench.experiments.fit.records import RunRecord, RunResult, SummaryRecord
 from relukan_bench.experiments.fit.targets import first_step, run_steps, suffix
 
 
@@ -36,8 +36,8 @@ def test_the_step_found_is_the_first_below_and_none_before_it_is(values):
 
 
 def _result(model: str, seed: int, val: list[float], seconds: float, error: str | None = None, diverged: bool = False):
-    run = {"function": "f", "model": model, "seed": seed, "seconds": seconds, "steps_done": 10 * len(val),
-           "device": "cpu", "error": error, "diverged": diverged}
+    run = RunRecord.blank(function="f", model=model, seed=seed, seconds=seconds, steps_done=10 * len(val), device="cpu",
+                          error=error, diverged=diverged)
     return RunResult(run, steps=[10 * (i + 1) for i in range(len(val))], val_mse=val)
 
 
@@ -48,24 +48,24 @@ def test_the_summary_takes_medians_counts_the_seeds_that_reached_and_times_them(
         _result("m", 2, [1e-1, 1e-1, 1e-3], seconds=9.0),  # e2 and e3 at 30
         _result("m", 3, [1e-9], seconds=1.0, error="RuntimeError: boom"),  # failed: left out
     ]
-    summary = [{"function": "f", "model": "m"}]
+    summary = [SummaryRecord.blank(function="f", model="m")]
     targets.summary_columns(results, summary, {})
     row = summary[0]
-    assert (row["steps_e2"], row["reached_e2"]) == (20.0, 3)
-    assert (row["steps_e3"], row["reached_e3"]) == (30.0, 2)
-    assert math.isinf(row["steps_e4"]) and row["reached_e4"] == 0 and math.isinf(row["time_e4"])
-    assert row["step_source"] == targets.THIS_RUN and row["step_s"] == pytest.approx(0.2)  # median of 0.1, 0.2, 0.3
-    assert row["time_e2"] == pytest.approx(20 * 0.2)
+    assert (row.steps_e2, row.reached_e2) == (20.0, 3)
+    assert (row.steps_e3, row.reached_e3) == (30.0, 2)
+    assert math.isinf(row.steps_e4) and row.reached_e4 == 0 and math.isinf(row.time_e4)
+    assert row.step_source == targets.THIS_RUN and row.step_s == pytest.approx(0.2)  # median of 0.1, 0.2, 0.3
+    assert row.time_e2 == pytest.approx(20 * 0.2)
     targets.summary_columns(results, summary, {("f", "m", "cpu"): 0.5})
-    assert (row["step_source"], row["time_e3"]) == ("speed run", pytest.approx(15.0))
+    assert (row.step_source, row.time_e3) == ("speed run", pytest.approx(15.0))
 
 
 def test_a_diverged_run_counts_with_what_it_reached_and_most_seeds_missing_is_not_reached():
     results = [_result("m", 0, [1e-3, math.nan], 2.0, error="the loss is not finite at step 20", diverged=True),
                _result("m", 1, [1.0, 1.0], 2.0), _result("m", 2, [1.0, 1.0], 2.0)]
-    summary = [{"function": "f", "model": "m"}]
+    summary = [SummaryRecord.blank(function="f", model="m")]
     targets.summary_columns(results, summary, {})
-    assert summary[0]["reached_e2"] == 1 and math.isinf(summary[0]["steps_e2"])
+    assert summary[0].reached_e2 == 1 and math.isinf(summary[0].steps_e2)
 
 
 def test_step_times_come_from_a_real_speed_run_of_the_same_entry_shape_and_batch(tmp_path):

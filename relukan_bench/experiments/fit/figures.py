@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, TypedDict
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence, TypedDict
 
 from relukan_bench import resources
 from relukan_bench.experiments.fit.paper import PaperFit, paper_curves
-from relukan_bench.experiments.fit.records import RunResult
+from relukan_bench.experiments.fit.records import PredictionRecord, RunRecord, RunResult, SummaryRecord
 from relukan_bench.experiments.fit.summary import curve_bands, representative_seed
 from relukan_bench.experiments.fit.summary import ratio as mse_ratio
 from relukan_bench.kinds import Look, looks
@@ -131,7 +131,7 @@ def plot_fit_curves(function: FunctionSpec, bands: dict[str, dict[str, list[floa
     return save(fig, path)
 
 
-def plot_fit_predictions(function: FunctionSpec, predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Look],
+def plot_fit_predictions(function: FunctionSpec, predictions: dict[str, list[PredictionRecord]], looks: dict[str, Look],
                          path: Path, *, same: dict[str, str] | None = None) -> Path:
     """Each model's fit on its median seed. 1-D: target and predictions over x (a model whose
     curves coincide with another's dashed over it). n-D: per model, predicted against true
@@ -142,12 +142,12 @@ def plot_fit_predictions(function: FunctionSpec, predictions: dict[str, list[dic
     if function.width[0] == 1:
         fig, ax = plt.subplots(figsize=(WIDTH * 0.55, 2.8))
         first = next((rows for rows in predictions.values() if rows), [])
-        ax.plot(finite([r["x1"] for r in first]), finite([r["y_true"] for r in first]), color="black", linewidth=3,
+        ax.plot(finite([r.x1 for r in first]), finite([r.y_true for r in first]), color="black", linewidth=3,
                 alpha=0.25, label="target")
         for model, rows in predictions.items():
             style = DUPLICATE_LINE if model in same else {"linewidth": 1.2}
-            ax.plot(finite([r["x1"] for r in rows]), finite([r["y_pred"] for r in rows]), color=colors[model],
-                    label=_label(model, looks, same) + (f" (seed {rows[0]['seed']})" if rows else ""), **style)
+            ax.plot(finite([r.x1 for r in rows]), finite([r.y_pred for r in rows]), color=colors[model],
+                    label=_label(model, looks, same) + (f" (seed {rows[0].seed})" if rows else ""), **style)
         ax.set(xlabel="$x_1$", ylabel="$y$")
         axes = [ax]
     else:
@@ -161,18 +161,18 @@ def plot_fit_predictions(function: FunctionSpec, predictions: dict[str, list[dic
     return save(fig, path)
 
 
-def _scatter_grid(predictions: dict[str, list[dict[str, Any]]], looks: dict[str, Look], colors: Mapping[str, ColorType],
+def _scatter_grid(predictions: dict[str, list[PredictionRecord]], looks: dict[str, Look], colors: Mapping[str, ColorType],
                   same: Mapping[str, str]) -> tuple[Figure, list[Axes]]:
     """Predicted against true value, a panel per model, three a row: (figure, the panels drawn)."""
     fig, panels = grid(len(predictions), 2.45)
     axes = list(panels.flat)
     for ax, (model, points) in zip(axes, predictions.items()):
-        true, pred = finite([r["y_true"] for r in points]), finite([r["y_pred"] for r in points])
+        true, pred = finite([r.y_true for r in points]), finite([r.y_pred for r in points])
         drawn = [v for v in true + pred if v == v]
         ends = [min(drawn), max(drawn)] if drawn else [0, 1]
         ax.plot(ends, ends, color="black", linewidth=0.8, alpha=0.5)
         ax.scatter(true, pred, s=6, color=colors.get(model, "0.3"), alpha=0.8, linewidths=0)
-        seed = f", seed {points[0]['seed']}" if points else ""
+        seed = f", seed {points[0].seed}" if points else ""
         ax.set_title(_label(model, looks, same).replace(": same as", "\nsame as") + seed, fontsize=7)
         ax.set_aspect("equal", adjustable="datalim")
     finish_grid(panels, len(predictions), "true value (test set)", "predicted")
@@ -203,7 +203,7 @@ def plot_fit_overview(functions: Sequence[FunctionSpec], bands: dict[tuple[str, 
     return save(fig, path)
 
 
-def plot_fit_seeds(functions: Sequence[FunctionSpec], runs: Sequence[dict[str, Any]], looks: dict[str, Look], path: Path) -> Path:
+def plot_fit_seeds(functions: Sequence[FunctionSpec], runs: Sequence[RunRecord], looks: dict[str, Look], path: Path) -> Path:
     """Every seed's final test MSE as a dot, per function and model (log y), the median over
     seeds as a bar; a diverged run as a cross at the top of its panel. With many seeds this
     shows what a median and a range hide: two clusters, one outlier."""
@@ -212,10 +212,10 @@ def plot_fit_seeds(functions: Sequence[FunctionSpec], runs: Sequence[dict[str, A
     models, colors = list(looks), palette(looks)
     fig, axes = grid(len(functions), 2.0, 0.6)
     for ax, function in zip(axes.flat, functions):
-        _seed_dots(ax, [r for r in runs if r["function"] == function.name], models, colors)
+        _seed_dots(ax, [r for r in runs if r.function == function.name], models, colors)
         ax.set_title(f"{function.name}: {typeset(function.expression)}", fontsize=7.5)
     finish_grid(axes, len(functions), ylabel="final test MSE")
-    seeds = len({r["seed"] for r in runs})
+    seeds = len({r.seed for r in runs})
     fig.suptitle(f"Final test MSE of every seed ({seeds} seeds): dots, the median as a bar, xN: N diverged runs", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
     handles = [Line2D([], [], marker="o", linestyle="", color=colors[m], label=looks[m].label) for m in models]
@@ -223,7 +223,7 @@ def plot_fit_seeds(functions: Sequence[FunctionSpec], runs: Sequence[dict[str, A
     return save(fig, path)
 
 
-def plot_tuning(functions: Sequence[FunctionSpec], summary: Sequence[dict[str, Any]], models: Sequence[str], path: Path) -> Path:
+def plot_tuning(functions: Sequence[FunctionSpec], summary: Sequence[SummaryRecord], models: Sequence[str], path: Path) -> Path:
     """The tuning curve: per function a panel, the candidates along x (every tuned model's, in
     the order the config lists them), per tuned model its candidates' median final validation
     MSE (log y), the selected one ringed; an untuned model as a dashed level. The test set
@@ -231,9 +231,9 @@ def plot_tuning(functions: Sequence[FunctionSpec], summary: Sequence[dict[str, A
     plt = pyplot()
     fig, axes = grid(len(functions), 2.4, 0.9)
     colors = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(models)}
-    labels = list(dict.fromkeys(r["candidate"] for r in summary if r["candidate"]))
+    labels = list(dict.fromkeys(r.candidate for r in summary if r.candidate))
     for ax, function in zip(axes.flat, functions):
-        _tuning_panel(ax, [r for r in summary if r["function"] == function.name], models, labels, colors)
+        _tuning_panel(ax, [r for r in summary if r.function == function.name], models, labels, colors)
         ax.set_title(f"{function.name}: {typeset(function.expression)}", fontsize=7.5)
     finish_grid(axes, len(functions), ylabel="final validation MSE")
     fig.suptitle("Tuning: each candidate's median final validation MSE over seeds; ringed: the one selected; "
@@ -244,20 +244,20 @@ def plot_tuning(functions: Sequence[FunctionSpec], summary: Sequence[dict[str, A
     return save(fig, path)
 
 
-def _tuning_panel(ax: Axes, rows: Sequence[dict[str, Any]], models: Sequence[str], labels: Sequence[str],
+def _tuning_panel(ax: Axes, rows: Sequence[SummaryRecord], models: Sequence[str], labels: Sequence[str],
                   colors: Mapping[str, ColorType]) -> None:
     values: list[float] = []
     for model in models:
-        mine = [r for r in rows if r["tuned_model"] == model]
-        ys = finite([r["final_val_mse"] for r in mine])
+        mine = [r for r in rows if r.tuned_model == model]
+        ys = finite([r.final_val_mse for r in mine])
         values += ys
-        if len(mine) == 1 and not mine[0]["candidate"]:
+        if len(mine) == 1 and not mine[0].candidate:
             ax.axhline(ys[0], color=colors[model], linestyle="--", linewidth=1, label=f"{model} (not tuned)")
             continue
-        xs = [labels.index(r["candidate"]) for r in mine]
+        xs = [labels.index(r.candidate) for r in mine]
         ax.plot(xs, ys, marker="o", markersize=3, linewidth=1, color=colors[model], label=model)
         for x, y, r in zip(xs, ys, mine):
-            if r["selected"] in (True, "True") and y == y:
+            if r.selected and y == y:
                 ax.scatter([x], [y], s=60, facecolors="none", edgecolors=colors[model], linewidths=1.3, zorder=4)
     log_y(ax, values)
     ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", fontsize=6)
@@ -265,18 +265,18 @@ def _tuning_panel(ax: Axes, rows: Sequence[dict[str, Any]], models: Sequence[str
     ax.grid(axis="y", which="major", alpha=0.3)
 
 
-def _seed_dots(ax: Axes, runs: Sequence[dict[str, Any]], models: Sequence[str], colors: Mapping[str, ColorType]) -> None:
+def _seed_dots(ax: Axes, runs: Sequence[RunRecord], models: Sequence[str], colors: Mapping[str, ColorType]) -> None:
     values: list[float] = []
     for i, model in enumerate(models):
-        mine = [r for r in runs if r["model"] == model and not r.get("error")]
-        finals = finite([r["final_test_mse"] for r in mine if not r["diverged"]])
+        mine = [r for r in runs if r.model == model and not r.error]
+        finals = finite([r.final_test_mse for r in mine if not r.diverged])
         values += finals
         jitter = [i + 0.5 * ((j * 0.618) % 1 - 0.5) for j in range(len(finals))]  # spread, reproducibly
         ax.scatter(jitter, finals, s=9, color=colors[model], alpha=0.8, linewidths=0)
         known = sorted(v for v in finals if v == v)
         if known:
             ax.hlines(known[(len(known) - 1) // 2], i - 0.35, i + 0.35, color="black", linewidth=1.2)
-        diverged = sum(bool(r["diverged"]) for r in mine)
+        diverged = sum(bool(r.diverged) for r in mine)
         if diverged:
             ax.text(i, 0.98, f"x{diverged}", transform=ax.get_xaxis_transform(), ha="center", va="top", color="crimson", fontsize=7)
     log_y(ax, values)
@@ -292,7 +292,7 @@ SAME_CURVE, TRAIN_TEST = math.log10(1.05), 0.1
 
 
 def figures(run_dir: Path, config: FitConfig, results: Sequence[RunResult], paper: dict[str, PaperFit],
-            summary: Sequence[dict[str, Any]] = ()) -> None:
+            summary: Sequence[SummaryRecord] = ()) -> None:
     """Per function a loss-curve and a fit figure; one overview of all functions; every seed."""
     bands = curve_bands(results)
     reference = paper_curves(read_csv(resources.paper_dir() / "loss_curves.csv"), paper)
@@ -334,27 +334,27 @@ def coinciding(bands: dict[str, dict[str, list[float]]]) -> dict[str, str]:
     return same
 
 
-def final_ratio(summary: Sequence[dict[str, Any]], function: str, named: dict[str, Look],
+def final_ratio(summary: Sequence[SummaryRecord], function: str, named: dict[str, Look],
                 baseline: str | None) -> FinalRatio | None:
     """The final test MSE (median over seeds) of the pykan KAN (the baseline when it is one,
     else the first model in the role kan) over that of the first ReLU-KAN; None without both."""
     kan = (baseline if baseline is not None and baseline in named and named[baseline].role == "kan"
            else next((m for m, v in named.items() if v.role == "kan"), None))
     relukan = next((m for m, v in named.items() if v.role == "relukan"), None)
-    rows = {r["model"]: r for r in summary if r["function"] == function}
+    rows = {r.model: r for r in summary if r.function == function}
     if kan is None or relukan is None or kan not in rows or relukan not in rows:
         return None
-    kan_mse, relukan_mse = rows[kan]["final_test_mse"], rows[relukan]["final_test_mse"]
+    kan_mse, relukan_mse = rows[kan].final_test_mse, rows[relukan].final_test_mse
     return {"kan": kan, "relukan": relukan, "kan_mse": kan_mse, "relukan_mse": relukan_mse, "value": mse_ratio(kan_mse, relukan_mse)}
 
 
-def _median_fits(results: Sequence[RunResult], function: str, models: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+def _median_fits(results: Sequence[RunResult], function: str, models: Iterable[str]) -> dict[str, list[PredictionRecord]]:
     """Each model's predictions on its representative seed."""
     runs = [r.run for r in results]
     shown = {}
     for model in models:
         seed = representative_seed(runs, function, model)
-        match = [r for r in results if (r.run["function"], r.run["model"], r.run["seed"]) == (function, model, seed)]
+        match = [r for r in results if (r.run.function, r.run.model, r.run.seed) == (function, model, seed)]
         if match:
             shown[model] = match[0].predictions
     return shown
@@ -362,8 +362,7 @@ def _median_fits(results: Sequence[RunResult], function: str, models: Iterable[s
 
 def renamed(result: RunResult, config: FitConfig) -> RunResult:
     """A tuned candidate's result under its tuned model's name (the figures draw the choice)."""
-    model = config.origin(result.run["model"])[0]
-    if model == result.run["model"]:
+    model = config.origin(result.run.model)[0]
+    if model == result.run.model:
         return result
-    return replace(result, run={**result.run, "model": model},
-                   predictions=[{**p, "model": model} for p in result.predictions])
+    return replace(result, run=replace(result.run, model=model), predictions=[replace(p, model=model) for p in result.predictions])

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+from relukan_bench.experiments.fit.records import SummaryRecord
+
 if TYPE_CHECKING:
     from relukan_bench.config import FunctionSpec
     from relukan_bench.experiments.fit.config import FitConfig
@@ -126,19 +128,19 @@ def compared(config: FitConfig) -> FitConfig:
     return config.model_copy(update={"models": list(entries.values()), "tuned": {}})
 
 
-def paper_table(summary: Sequence[dict[str, Any]], function_names: Sequence[str], model_names: Sequence[str],
+def paper_table(summary: Sequence[SummaryRecord], function_names: Sequence[str], model_names: Sequence[str],
                 baseline: str | None, paper: dict[str, PaperFit]) -> list[dict[str, Any]]:
     """One row per function: our median final test MSE per model, each model's gain over the
     baseline (baseline MSE / model MSE), and the paper's numbers in MSE beside them."""
-    by_key = {(r["function"], r["model"]): r for r in summary}
+    by_key = {(r.function, r.model): r for r in summary}
     table = []
     for function in function_names:
         row: dict[str, Any] = {"function": function}
         for model in model_names:
             found = by_key.get((function, model))
-            row[f"{model}_test_mse"] = found["final_test_mse"] if found else None
+            row[f"{model}_test_mse"] = found.final_test_mse if found else None
             if baseline and model != baseline:
-                row[f"{model}_gain"] = found["gain"] if found else None
+                row[f"{model}_gain"] = found.gain if found else None
         fit = paper.get(function)
         if fit is not None:
             row.update({

@@ -141,7 +141,7 @@ def failed_run(config: FitConfig, unit: Unit, spec: Any, device: str, error: str
         optimizer=optimizer_used(config, spec), seed=unit.seed,
         init_seed=derive_seed(unit.seed, "init", unit.function), device=device, threads=torch.get_num_threads(),
         steps=config.train.steps, diverged=False, error=error,
-    ).row())
+    ))
 
 
 def run_one(config: FitConfig, unit: Unit, spec: ModelEntry, function: FunctionSpec, data: Data, device: str,
@@ -249,7 +249,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: FunctionSpec, mo
     if curve.diverged and error is None:
         error = f"the loss is not finite at step {done}"
     final_train = final_test = final_val = math.nan
-    predictions: list[dict[str, Any]] = []
+    predictions: list[PredictionRecord] = []
     if not curve.diverged:
         final_train, final_test, final_val = finals or tuple(mse(model, data[i], data[i + 1]) for i in (0, 2, 4))
         predictions = _predictions(model, function, _domain(config), data[2], data[3], unit)
@@ -283,7 +283,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: FunctionSpec, mo
         compile_seconds=compile_seconds,
         error=error,
         **size_row(spec, function),
-    ).row()
+    )
     logged = [i for i in range(done) if (i + 1) % config.train.log_every == 0 or i + 1 in (steps, done)]
     losses = curve.losses.tolist()
     return RunResult(
@@ -297,7 +297,7 @@ def _result(config: FitConfig, unit: Unit, spec: Any, function: FunctionSpec, mo
 
 
 def _predictions(model: nn.Module, function: FunctionSpec, domain: tuple[float, float], x_test: torch.Tensor,
-                 y_test: torch.Tensor, unit: Unit) -> list[dict[str, Any]]:
+                 y_test: torch.Tensor, unit: Unit) -> list[PredictionRecord]:
     """1-D: the fitted curve at CURVE_POINTS points over the domain. n-D: the test set."""
     import torch
 
@@ -310,6 +310,6 @@ def _predictions(model: nn.Module, function: FunctionSpec, domain: tuple[float, 
         y_pred = model(x)
     xs = x[:, 0].tolist() if function.width[0] == 1 else [None] * len(x)
     return [
-        PredictionRecord(function=unit.function, model=unit.model, seed=unit.seed, index=i, x1=xi, y_true=t, y_pred=p).row()
+        PredictionRecord(function=unit.function, model=unit.model, seed=unit.seed, index=i, x1=xi, y_true=t, y_pred=p)
         for i, (xi, t, p) in enumerate(zip(xs, y_true[:, 0].tolist(), y_pred[:, 0].tolist()))
     ]

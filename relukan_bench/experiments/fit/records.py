@@ -4,7 +4,6 @@ predictions.csv, summary.csv), their columns and types, and `RunResult`, what on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
 
 from relukan_bench.records import Record
 
@@ -124,17 +123,18 @@ SUMMARY_COLUMNS = SummaryRecord.columns()
 
 @dataclass
 class RunResult:
-    """What one run produced: its RUN_COLUMNS record, its logged curve and its predictions."""
+    """What one run produced: its runs.csv record, its logged curve and its predictions."""
 
-    run: dict[str, Any]
+    run: RunRecord
     steps: list[int] = field(default_factory=list)
     train_mse: list[float] = field(default_factory=list)
     test_mse: list[float] = field(default_factory=list)
-    predictions: list[dict[str, Any]] = field(default_factory=list)
+    predictions: list[PredictionRecord] = field(default_factory=list)
     val_mse: list[float] = field(default_factory=list)
 
-    def curve_rows(self) -> Iterator[dict[str, Any]]:
+    def curves(self) -> list[CurveRecord]:
+        """Its curves.csv records: the errors at every logged step."""
         run = self.run
-        for step, train, test, val in zip(self.steps, self.train_mse, self.test_mse, self.val_mse):
-            yield CurveRecord(function=run["function"], model=run["model"], seed=run["seed"], step=step, train_mse=train,
-                              test_mse=test, val_mse=val).row()
+        return [CurveRecord(function=run.function, model=run.model, seed=run.seed, step=step, train_mse=train,
+                            test_mse=test, val_mse=val)
+                for step, train, test, val in zip(self.steps, self.train_mse, self.test_mse, self.val_mse)]

@@ -11,11 +11,12 @@ from relukan_bench import resources
 from relukan_bench.experiments.fit.paper import PaperFit, paper_fits
 from relukan_bench.experiments.fit.plan import Unit, iter_fit, key, together
 from relukan_bench.experiments.fit.plan import plan as full_plan
-from relukan_bench.experiments.fit.records import RunResult
+from relukan_bench.experiments.fit.records import CurveRecord, PredictionRecord, RunRecord, RunResult
 from relukan_bench.experiments.protocol import Progress, rows_by_unit
 from relukan_bench.experiments.seed_groups import tasks as seed_tasks
 from relukan_bench.kinds import kind_of, pair
 from relukan_bench.limits import Demand
+from relukan_bench.records import Record
 from relukan_bench.results import read_csv
 
 if TYPE_CHECKING:
@@ -76,15 +77,20 @@ def tasks(config: FitConfig, units: Sequence[Unit]) -> list[list[Unit]]:
     return seed_tasks(full_plan(config), units, config, together)
 
 
-def rows(result: RunResult) -> dict[str, list[dict[str, Any]]]:
-    return {"curves": list(result.curve_rows()), "predictions": result.predictions, "runs": [result.run]}
+def rows(result: RunResult) -> dict[str, Sequence[Record]]:
+    return {"curves": result.curves(), "predictions": result.predictions, "runs": [result.run]}
 
 
 def rebuild(loaded: dict[str, list[dict[str, Any]]]) -> list[RunResult]:
-    return [RunResult(run, steps=[r["step"] for r in rows["curves"]], train_mse=[r["train_mse"] for r in rows["curves"]],
-                      test_mse=[r["test_mse"] for r in rows["curves"]], predictions=rows["predictions"],
-                      val_mse=[r["val_mse"] for r in rows["curves"]])
-            for run, rows in rows_by_unit(loaded, "runs", key)]
+    """The results of the runs the logs hold: each row read back as its record."""
+    results = []
+    for run, rows in rows_by_unit(loaded, "runs", key):
+        curves = [CurveRecord.from_row(row) for row in rows["curves"]]
+        results.append(RunResult(RunRecord.from_row(run), steps=[c.step for c in curves],
+                                 train_mse=[c.train_mse for c in curves], test_mse=[c.test_mse for c in curves],
+                                 predictions=[PredictionRecord.from_row(row) for row in rows["predictions"]],
+                                 val_mse=[c.val_mse for c in curves]))
+    return results
 
 
 def label(unit: Unit) -> str:

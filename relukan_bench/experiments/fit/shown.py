@@ -13,7 +13,7 @@ import relukan_bench.experiments.fit.targets as targets
 from relukan_bench.experiments.fit.figures import figures as draw_figures
 from relukan_bench.experiments.fit.figures import plot_tuning, renamed
 from relukan_bench.experiments.fit.paper import PaperFit, compared, paper_table, table_columns
-from relukan_bench.experiments.fit.records import SUMMARY_COLUMNS, RunResult
+from relukan_bench.experiments.fit.records import SUMMARY_COLUMNS, RunResult, SummaryRecord
 from relukan_bench.experiments.fit.summary import selected_rows
 from relukan_bench.experiments.fit.summary import summarize as summarize_runs
 from relukan_bench.experiments.fit.tables import fit_table, target_table
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 class FitShown:
     """A fit run's summary as the terminal and the figures read it."""
 
-    summary: list[dict[str, Any]]  # summary.csv's rows as the comparison reads them: each model once per function
-    all: list[dict[str, Any]]  # every row of summary.csv (a tuned model's every candidate)
+    summary: list[SummaryRecord]  # summary.csv's records as the comparison reads them: each model once per function
+    all: list[SummaryRecord]  # every record of summary.csv (a tuned model's every candidate)
     table: list[dict[str, Any]]  # table.csv's rows: per function, each model beside the paper
     paper: dict[str, PaperFit]  # the paper's numbers, per function
     config: FitConfig  # the config as the comparison reads it (a tuned model as one entry)
@@ -54,9 +54,9 @@ def summarize(run_dir: Path, config: FitConfig, results: Sequence[RunResult], co
 def figures(run_dir: Path, config: FitConfig, results: Sequence[RunResult], shown: FitShown) -> None:
     """Curves, predictions, the overview and the seeds of each model as the comparison reads it
     (a tuned model by its selected candidate); tuning.png for a tuned run."""
-    chosen = {(r["function"], r["tuned_model"] or r["model"]): r["model"] for r in shown.all if r["selected"]}
+    chosen = {(r.function, r.tuned_model or r.model): r.model for r in shown.all if r.selected}
     kept = [renamed(r, config) for r in results
-            if r.steps and chosen.get((r.run["function"], config.origin(r.run["model"])[0])) == r.run["model"]]
+            if r.steps and chosen.get((r.run.function, config.origin(r.run.model)[0])) == r.run.model]
     if kept:
         draw_figures(run_dir, shown.config, kept, shown.paper, shown.summary)
     if config.tuned:

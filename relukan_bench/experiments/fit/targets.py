@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from relukan_bench.experiments.fit.plan import trainer
-from relukan_bench.experiments.fit.records import RunResult
+from relukan_bench.experiments.fit.records import RunResult, SummaryRecord
 from relukan_bench.results import read_csv
 from relukan_bench.stats import median
 
@@ -58,28 +58,29 @@ def run_steps(steps: Sequence[int], values: Sequence[float]) -> dict[str, float]
     return {suffix(t): first_step(steps, values, t) for t in TARGETS}
 
 
-def summary_columns(results: Sequence[RunResult], summary: list[dict[str, Any]], timed: StepSeconds) -> None:
-    """Fill every summary row's steps_eN (median over the seeds that did not fail), reached_eN,
+def summary_columns(results: Sequence[RunResult], summary: Sequence[SummaryRecord], timed: StepSeconds) -> None:
+    """Fill every summary record's steps_eN (median over the seeds that did not fail), reached_eN,
     step_s, step_source and time_eN. `timed`: (function, model, device) -> seconds per step
     from a speed run, where one applies."""
     groups: dict[tuple[str, str], list[RunResult]] = {}
     for result in results:
         run = result.run
-        if not run.get("error") or run.get("diverged"):
-            groups.setdefault((run["function"], run["model"]), []).append(result)
-    for row in summary:
-        group = groups.get((row["function"], row["model"]), [])
+        if not run.error or run.diverged:
+            groups.setdefault((run.function, run.model), []).append(result)
+    for record in summary:
+        group = groups.get((record.function, record.model), [])
         reached = [run_steps(r.steps, r.val_mse) for r in group]
-        own = median([r.run["seconds"] / r.run["steps_done"] for r in group if r.run.get("steps_done")])
-        device = group[0].run["device"] if group else None
-        step_s = timed.get((row["function"], row["model"], device))
-        row["step_s"], row["step_source"] = (step_s, "speed run") if step_s is not None else (own, THIS_RUN)
-        for target in TARGETS:
+        own = median([r.run.seconds / r.run.steps_done for r in group if r.run.steps_done])
+        device = group[0].run.device if group else None
+        timed_step = timed.get((record.function, record.model, device))
+        step_s, record.step_source = (timed_step, "speed run") if timed_step is not None else (own, THIS_RUN)
+        record.step_s = step_s
+        for target in TARGETS:  # the columns of each target (SummaryRecord: steps_e2 .. time_e5), by name
             key = suffix(target)
             steps = median([r[key] for r in reached])
-            row[f"steps_{key}"] = steps
-            row[f"reached_{key}"] = sum(not math.isinf(r[key]) for r in reached)
-            row[f"time_{key}"] = steps * row["step_s"] if not math.isinf(steps) else math.inf
+            setattr(record, f"steps_{key}", steps)
+            setattr(record, f"reached_{key}", sum(not math.isinf(r[key]) for r in reached))
+            setattr(record, f"time_{key}", steps * step_s if not math.isinf(steps) else math.inf)
 
 
 def speed_run(config: FitConfig, run_dir: Path) -> tuple[Path | None, str | None]:

@@ -31,6 +31,7 @@ from statistics import median
 from typing import Any, Mapping, Protocol, Sequence, TypeVar
 
 from relukan_bench.config_errors import describe_error
+from relukan_bench.experiments.fit.records import RunRecord, SummaryRecord
 from relukan_bench.experiments.seed_groups import over_seeds, unbounded
 from relukan_bench.kinds import model_union
 from relukan_bench.schema import NAME_PATTERN, error_at
@@ -162,18 +163,18 @@ def origin(tuned: dict[str, Any], name: str) -> tuple[str, str]:
     return (found.model, found.candidate) if hasattr(found, "model") else (found["model"], found["candidate"])
 
 
-def select(summary: Sequence[dict[str, Any]], scores: dict[tuple[str, str], float] | None = None) -> set[tuple[str, str]]:
+def select(summary: Sequence[SummaryRecord], scores: dict[tuple[str, str], float] | None = None) -> set[tuple[str, str]]:
     """The (function, model entry) pairs selected: per function and tuned model, the candidate
     whose median final validation MSE is lowest (a diverged or missing one ranks last; ties go
     to the first listed). Untuned entries are always selected. Reads only `final_val_mse`, or
     the (function, entry) `scores` where given (`choice_scores`: the tuning seeds' alone)."""
     best: dict[tuple[str, str], tuple[float, str]] = {}
     for row in summary:
-        value = row["final_val_mse"] if scores is None else scores.get((row["function"], row["model"]), math.nan)
+        value = row.final_val_mse if scores is None else scores.get((row.function, row.model), math.nan)
         score = value if isinstance(value, (int, float)) and value == value else math.inf
-        key = (row["function"], row["tuned_model"])
+        key = (row.function, row.tuned_model)
         if key not in best or score < best[key][0]:
-            best[key] = (score, row["model"])
+            best[key] = (score, row.model)
     return {(function, model) for (function, _), (_, model) in best.items()}
 
 
@@ -182,18 +183,18 @@ def median_or_nan(values: Sequence[float]) -> float:
     return median(finite) if finite else math.nan
 
 
-def choice_scores(runs: Sequence[dict[str, Any]], seeds: Sequence[int] | None) -> dict[tuple[str, str], float]:
+def choice_scores(runs: Sequence[RunRecord], seeds: Sequence[int] | None) -> dict[tuple[str, str], float]:
     """(function, entry) -> the median final validation MSE of its runs on `seeds` (None: on
     every seed), as `select` ranks them: a diverged run counts as unbounded, one that raised is
     left out, and an entry with no number is NaN (it ranks last)."""
     on = None if seeds is None else set(seeds)
-    chosen_on = [run for run in runs if on is None or int(run["seed"]) in on]
-    groups = over_seeds(chosen_on, lambda run: (run["function"], run["model"]))
+    chosen_on = [run for run in runs if on is None or run.seed in on]
+    groups = over_seeds(chosen_on, lambda run: (run.function, run.model))
     return {key: median_or_nan([unbounded(r, "final_val_mse") for r in group.rows]) for key, group in groups.items()}
 
 
-def due(config: TunedConfig, units: Sequence[U], runs: Sequence[dict[str, Any]]) -> list[U]:
-    """Of the planned `units` (function, seed, model), those wanted once `runs` (runs.csv rows)
+def due(config: TunedConfig, units: Sequence[U], runs: Sequence[RunRecord]) -> list[U]:
+    """Of the planned `units` (function, seed, model), those wanted once `runs` (runs.csv records)
     have finished: all of them, unless `config.tune_seeds` names the seeds the candidates are
     chosen on; then every unit on those seeds and every untuned entry's, and a candidate's
     other seeds once all its tuned model's candidates have finished the tuning seeds and it
@@ -202,13 +203,13 @@ def due(config: TunedConfig, units: Sequence[U], runs: Sequence[dict[str, Any]])
         return list(units)
     on = set(config.tune_seeds)
     first = [u for u in units if u.seed in on or u.model not in config.tuned]
-    finished = {(r["function"], r["model"], int(r["seed"])) for r in runs}
+    finished = {(r.function, r.model, r.seed) for r in runs}
     open_ = {(u.function, config.tuned[u.model].model) for u in first
              if u.model in config.tuned and (u.function, u.model, u.seed) not in finished}
-    decided = [r for r in runs if r["model"] in config.tuned and int(r["seed"]) in on
-               and (r["function"], config.tuned[r["model"]].model) not in open_]
-    summary = [{"function": f, "model": m, "tuned_model": config.tuned[m].model} for f, m in
-               dict.fromkeys((r["function"], r["model"]) for r in decided)]
+    decided = [r for r in runs if r.model in config.tuned and r.seed in on
+               and (r.function, config.tuned[r.model].model) not in open_]
+    summary = [SummaryRecord.blank(function=f, model=m, tuned_model=config.tuned[m].model) for f, m in
+               dict.fromkeys((r.function, r.model) for r in decided)]
     chosen = select(summary, choice_scores(decided, None))
     wanted = set(first) | {u for u in units if (u.function, u.model) in chosen}
     return [u for u in units if u in wanted]
