@@ -18,7 +18,7 @@ runs are seeded, repeated and summarised by median and quartiles, the thread cou
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import relukan_bench.experiments.speed.compare as read
 from relukan_bench.devices import resolve_devices
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from relukan_bench.experiments.speed.config import SpeedConfig
 
 
-class Speed(Experiment["SpeedConfig", Unit, dict[str, Any], SpeedShown]):
+class Speed(Experiment["SpeedConfig", Unit, RawRecord, SpeedShown]):
     name, rank = "speed", 0
     command = Command(
         help=("Time ReLU-KAN and the original KAN on the paper's five speed functions.\n\n"

@@ -5,9 +5,10 @@ seconds, without a baseline), beside the paper's speedups; `speed_points` says w
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence, TypedDict
 
 from relukan_bench import kinds
+from relukan_bench.experiments.speed.summary import seconds
 from relukan_bench.plots import WIDTH, better, finite, log_y, palette, pyplot, save, times
 from relukan_bench.stats import ratio_range
 
@@ -16,32 +17,49 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from relukan_bench.experiments.speed.config import SpeedConfig, SpeedFunctionSpec
+    from relukan_bench.experiments.speed.records import SummaryRecord
     from relukan_bench.kinds import Look
 
 PAPER_MARKERS = {"cpu": "D", "gpu": "^"}  # the paper's speedups, hollow black
 DEVICE_MARKERS = ("o", "s", "v", "P", "X")  # ours, per device in order: cpu, cuda, ...
 
 
-def speed_points(summary: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
+class _Point(TypedDict):
+    function: str
+    model: str
+    device: str
+    value: float
+    low: float
+    high: float
+
+
+class Point(_Point, total=False):
+    """One point of speed.png: a model's speedup over the baseline (or seconds) on a function
+    and device, its whiskers from low to high; `annotate`: its value written beside it."""
+
+    annotate: bool
+
+
+def speed_points(summary: Sequence[SummaryRecord], baseline: str | None) -> list[Point]:
     """What speed.png draws, one point per summary row: with a baseline, every other model's
     speedup over it on the same function and device, its quartile range pairing the quartiles
     the unfavourable and the favourable way (stats.ratio_range, as decomposition.csv does);
     without one, the median seconds and their quartiles."""
-    by_key = {(r["function"], r["model"], r["device"]): r for r in summary}
+    by_key = {(r.function, r.model, r.device): r for r in summary}
     points = []
     for row in summary:
         if baseline is None:
-            value, low, high = row["median_s"], row["q1_s"], row["q3_s"]
-        elif row["model"] == baseline:
+            value, low, high = row.median_s, row.q1_s, row.q3_s
+        elif row.model == baseline:
             continue
         else:
-            value, low, high = ratio_range(by_key.get((row["function"], baseline, row["device"]), {}), row)
-        points.append({"function": row["function"], "model": row["model"], "device": row["device"],
-                       "value": value, "low": low, "high": high})
+            base = by_key.get((row.function, baseline, row.device))
+            value, low, high = ratio_range(seconds(base) if base is not None else {}, seconds(row))
+        points.append(Point(function=row.function, model=row.model, device=row.device, value=value, low=low, high=high))
     return points
 
 
-def figure(run_dir: Path, config: SpeedConfig, summary: Sequence[dict[str, Any]], paper: dict[tuple[str, str], float]) -> None:
+def figure(run_dir: Path, config: SpeedConfig, summary: Sequence[SummaryRecord], paper: dict[tuple[str, str], float]) -> None:
     """speed.png: the speedup over the baseline per function (or seconds, without a baseline),
     beside the paper's CPU and GPU speedups when the baseline is a pykan KAN."""
     named = kinds.looks(config.models)
@@ -68,7 +86,7 @@ def _tick(function: SpeedFunctionSpec) -> str:
     return function.name.replace("-", "\n") if function.bare else f"{function.name}\n{list(function.width)}"
 
 
-def plot_speed(points: Sequence[dict[str, Any]], looks: Mapping[str, Look], ticks: dict[str, str], path: Path, *,
+def plot_speed(points: Sequence[Point], looks: Mapping[str, Look], ticks: dict[str, str], path: Path, *,
                paper: dict[tuple[str, str], float] | None = None, paper_after: str | None = None,
                title: str = "", ylabel: str = "", reference: str | None = None) -> Path:
     """One point per function, model and device (`points`: function, model, device, value,
@@ -99,7 +117,7 @@ def plot_speed(points: Sequence[dict[str, Any]], looks: Mapping[str, Look], tick
     return save(fig, path)
 
 
-def _speed_ours(ax: Axes, points: Sequence[dict[str, Any]], functions: Sequence[str], models: Sequence[str],
+def _speed_ours(ax: Axes, points: Sequence[Point], functions: Sequence[str], models: Sequence[str],
                 devices: Sequence[str], where: dict[str, float], step: float,
                 colors: Mapping[str, tuple[float, float, float, float]]) -> None:
     """Our points with their whiskers, devices side by side inside each model's slot; the

@@ -3,10 +3,11 @@ for the functions that are its own, and table.csv, the run's medians in the pape
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
     from relukan_bench.experiments.speed.config import SpeedConfig, SpeedFunctionSpec
+    from relukan_bench.experiments.speed.records import SummaryRecord
 
 #: what the paper claims, as REPORT.md states it
 CLAIM = "ReLU-KAN trains about 20x faster than KAN"
@@ -31,21 +32,22 @@ def table_columns(model_names: Sequence[str], baseline: str | None) -> list[str]
 
 
 def paper_table(
-    summary: Sequence[dict[str, Any]],
+    summary: Sequence[SummaryRecord],
     function_names: Sequence[str],
     model_names: Sequence[str],
     paper: dict[tuple[str, str], float],
-) -> list[dict[str, Any]]:
-    """One row per function in the paper's layout (None where not run), with speedups."""
-    by_key = {(row["function"], row["model"], DEVICE_LABELS.get(row["device"], row["device"])): row for row in summary}
+) -> list[dict[str, str | float | None]]:
+    """One row per function in the paper's layout (None where not run), with speedups: a row
+    of `table_columns` (a column per model: a layout, not a record)."""
+    by_key = {(row.function, row.model, DEVICE_LABELS.get(row.device, row.device)): row for row in summary}
     table = []
     for function in function_names:
-        row: dict[str, Any] = {"function": function}
+        row: dict[str, str | float | None] = {"function": function}
         for model in model_names:
             for device in ("cpu", "gpu"):
                 found = by_key.get((function, model, device))
-                row[f"{model}_{device}_s"] = found["median_s"] if found else None
-                row[f"{model}_speedup_{device}"] = found["speedup"] if found else None
+                row[f"{model}_{device}_s"] = found.median_s if found else None
+                row[f"{model}_speedup_{device}"] = found.speedup if found else None
         for device in ("cpu", "gpu"):
             row[f"paper_speedup_{device}"] = paper.get((function, device))
         table.append(row)

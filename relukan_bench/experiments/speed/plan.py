@@ -1,7 +1,7 @@
 """The speed experiment's units and their execution: `Unit`, `key`, `plan`, and `iter_speed`,
 which times each unit here or in the worker of its pykan version and yields its raw record.
 
-    for record in iter_speed(config, ["cpu"]): ...     # one dict per finished unit
+    for record in iter_speed(config, ["cpu"]): ...     # one RawRecord per finished unit
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def plan(config: SpeedConfig, devices: Sequence[str]) -> list[Unit]:
 
 
 def iter_speed(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit] | None = None,
-               on_unit: Callable[[Unit], None] | None = None) -> Iterator[dict[str, Any]]:
-    """Run `units` (default: the whole plan); yield one raw record (RAW_COLUMNS) as each
+               on_unit: Callable[[Unit], None] | None = None) -> Iterator[RawRecord]:
+    """Run `units` (default: the whole plan); yield one raw record (`RawRecord`) as each
     finishes, after `on_unit(unit)` before each starts. A unit that raises, or whose loss is
     not finite after its timed steps, is a failed unit: its record says why in `error`, and
     the others go on. A pykan version other than the installed one is timed in its worker
@@ -104,8 +104,9 @@ class _Arguments(TypedDict):
 
 
 def _run_unit(config: SpeedConfig, unit: Unit, function: SpeedFunctionSpec, spec: ModelEntry,
-              data: tuple[torch.Tensor, torch.Tensor], workers: Workers) -> dict[str, Any]:
-    """One unit's raw record, measured here or in the worker of its pykan version."""
+              data: tuple[torch.Tensor, torch.Tensor], workers: Workers) -> RawRecord:
+    """One unit's raw record, measured here or in the worker of its pykan version (which
+    answers the measured values as JSON: the record is built from them here)."""
     import torch
 
     seed = derive_seed(config.seed, "init", function.name, unit.repeat)
@@ -136,11 +137,11 @@ def _run_unit(config: SpeedConfig, unit: Unit, function: SpeedFunctionSpec, spec
     return _raw_record(config, unit, spec, seed, mode, found, samples_of(config, function))
 
 
-def _raw_record(config: SpeedConfig, unit: Unit, spec: Any, seed: int, mode: str | None, found: dict[str, Any],
-                samples: int) -> dict[str, Any]:
+def _raw_record(config: SpeedConfig, unit: Unit, spec: ModelEntry, seed: int, mode: str | None, found: dict[str, Any],
+                samples: int) -> RawRecord:
     seconds = found.get("seconds", math.nan)
     return RawRecord(
-        function=unit.function, model=unit.model, kind=spec.kind,
+        function=unit.function, model=unit.model, kind=kind_of(spec).name,
         pykan_version=found.get("pykan_version"), pykan_mode=mode,
         device=unit.device, repeat=unit.repeat, seed=seed,
         steps=config.train.steps, warmup_steps=config.timing.warmup_steps,
@@ -152,7 +153,7 @@ def _raw_record(config: SpeedConfig, unit: Unit, spec: Any, seed: int, mode: str
         error=found.get("error"), samples=samples, macs=found.get("macs"), sized=found.get("sized") or None,
         effort=effort_of(spec, unit.device), infer_ms=found.get("infer_ms", math.nan),
         infer_memory_mb=found.get("infer_memory_mb", math.nan), too_slow=found.get("too_slow") or None,
-    ).row()
+    )
 
 
 def seconds_label(unit: Unit) -> str:

@@ -103,8 +103,6 @@ class DecompositionRecord(Record):
     implementation_share: float
 
 
-#: the per-step breakdown of the phase and memory passes (relukan_bench.timing)
-PHASE_COLUMNS = ("forward_ms", "backward_ms", "optimizer_ms", "peak_memory_mb")
 #: the tables' columns and types, for the writers and the one reader (results.read_records)
 RAW_TYPES, RAW_COLUMNS = RawRecord.types(), RawRecord.columns()
 SUMMARY_COLUMNS = SummaryRecord.columns()

@@ -14,6 +14,7 @@ from relukan_bench.experiments.protocol import Progress
 from relukan_bench.experiments.speed.measure import PROBE_FRACTION
 from relukan_bench.experiments.speed.paper import paper_speedups
 from relukan_bench.experiments.speed.plan import Unit, iter_speed, samples_of
+from relukan_bench.experiments.speed.records import RawRecord
 from relukan_bench.kinds import pair
 from relukan_bench.limits import Demand
 from relukan_bench.results import read_csv
@@ -60,19 +61,19 @@ def demand(config: SpeedConfig, devices: Sequence[str]) -> Demand:
 
 
 def execute(config: SpeedConfig, devices: Sequence[str], units: Sequence[Unit], progress: Progress
-            ) -> Iterator[dict[str, Any]]:
+            ) -> Iterator[RawRecord]:
     return iter_speed(config, devices, units, lambda unit: progress(unit, 0, math.nan))
 
 
-def rows(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def rows(result: RawRecord) -> dict[str, list[RawRecord]]:
     return {"raw": [result]}
 
 
-def rebuild(loaded: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    return list(loaded["raw"])
+def rebuild(loaded: dict[str, list[dict[str, Any]]]) -> list[RawRecord]:
+    return [RawRecord.from_row(row) for row in loaded["raw"]]
 
 
-def failure(result: dict[str, Any]) -> str | None:
-    if not result.get("error"):
+def failure(result: RawRecord) -> str | None:
+    if not result.error:
         return None
-    return f"{result['function']} {result['model']} on {result['device']}, repeat {result['repeat'] + 1}: {result['error']}"
+    return f"{result.function} {result.model} on {result.device}, repeat {result.repeat + 1}: {result.error}"

@@ -7,11 +7,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from relukan_bench.experiments.speed.figures import figure
 from relukan_bench.experiments.speed.paper import paper_table, table_columns
-from relukan_bench.experiments.speed.records import DECOMPOSITION_COLUMNS, SUMMARY_COLUMNS
+from relukan_bench.experiments.speed.records import (
+    DECOMPOSITION_COLUMNS,
+    SUMMARY_COLUMNS,
+    DecompositionRecord,
+    RawRecord,
+    SummaryRecord,
+)
 from relukan_bench.experiments.speed.summary import decompose
 from relukan_bench.experiments.speed.summary import summarize as summarize_runs
 from relukan_bench.experiments.speed.tables import decomposition_table, inference_table, speed_table
@@ -28,13 +34,13 @@ if TYPE_CHECKING:
 class SpeedShown:
     """A speed run's summary as the terminal and speed.png read it."""
 
-    summary: list[dict[str, Any]]  # summary.csv's rows: per function, model and device
+    summary: list[SummaryRecord]  # summary.csv's rows: per function, model and device
     paper: dict[tuple[str, str], float]  # the paper's speedups, per (function, device)
-    split: list[dict[str, Any]]  # decomposition.csv's rows (none without the rows it needs)
+    split: list[DecompositionRecord]  # decomposition.csv's rows (none without the rows it needs)
     warnings: list[str] = field(default_factory=list)
 
 
-def summarize(run_dir: Path, config: SpeedConfig, results: Sequence[dict[str, Any]],
+def summarize(run_dir: Path, config: SpeedConfig, results: Sequence[RawRecord],
               context: dict[tuple[str, str], float]) -> SpeedShown:
     model_names, function_names = [m.name for m in config.models], [f.name for f in config.functions]
     summary = summarize_runs(results, config.baseline)
@@ -48,8 +54,8 @@ def summarize(run_dir: Path, config: SpeedConfig, results: Sequence[dict[str, An
     return SpeedShown(summary, context, split)
 
 
-def figures(run_dir: Path, config: SpeedConfig, results: Sequence[dict[str, Any]], shown: SpeedShown) -> None:
-    if any(not r.get("error") for r in results):
+def figures(run_dir: Path, config: SpeedConfig, results: Sequence[RawRecord], shown: SpeedShown) -> None:
+    if any(not r.error for r in results):
         figure(run_dir, config, shown.summary, shown.paper)
 
 

@@ -10,61 +10,64 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
-from relukan_bench.experiments.speed.records import PHASE_COLUMNS, DecompositionRecord, SummaryRecord
+from relukan_bench.experiments.speed.records import DecompositionRecord, RawRecord, SummaryRecord
 from relukan_bench.kinds import StepOptions
 from relukan_bench.stats import describe, ratio_range, relative_iqr
 
 
-def summarize(records: Sequence[dict[str, Any]], baseline: str | None) -> list[dict[str, Any]]:
+def summarize(records: Sequence[RawRecord], baseline: str | None) -> list[SummaryRecord]:
     """One row per (function, model, device): statistics of the repeats' seconds, and the
     speedup = baseline median / this median on the same function and device (NaN when the
     baseline did not run there). Failed units are counted in `failed` and left out of the
     statistics. Rows keep the order in which units first appear."""
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[RawRecord]] = defaultdict(list)
     for record in records:
-        groups[(record["function"], record["model"], record["device"])].append(record)
-    timed = {key: [r for r in rows if not r.get("error") and not r.get("too_slow")] for key, rows in groups.items()}
-    stats = {key: describe([r["seconds"] for r in rows]) for key, rows in timed.items()}
+        groups[(record.function, record.model, record.device)].append(record)
+    timed = {key: [r for r in rows if not r.error and not r.too_slow] for key, rows in groups.items()}
+    stats = {key: describe([r.seconds for r in rows]) for key, rows in timed.items()}
     summary = []
     for (function, model, device), rows in groups.items():
-        mine = stats[(function, model, device)]
         base = stats.get((function, baseline, device)) if baseline else None
-        ok = timed[(function, model, device)]
-        summary.append(SummaryRecord(
-            function=function,
-            model=model,
-            pykan_version=rows[0].get("pykan_version"),
-            pykan_mode=rows[0].get("pykan_mode"),
-            device=device,
-            n=int(mine["n"]),  # describe's count, an int
-            failed=sum(bool(r.get("error")) for r in rows),
-            median_s=mine["median"],
-            q1_s=mine["q1"],
-            q3_s=mine["q3"],
-            min_s=mine["min"],
-            max_s=mine["max"],
-            iqr_rel=relative_iqr(mine),
-            ms_per_step=1000.0 * mine["median"] / rows[0]["steps"],
-            speedup=base["median"] / mine["median"] if base is not None and mine["median"] > 0 else math.nan,
-            final_loss=describe([r["final_loss"] for r in ok])["median"],
-            params=next((r["params"] for r in rows if r["params"] is not None), None),
-            compile_s=_median_of_known([r.get("compile_seconds") for r in ok]),
-            **{name: _median_of_known([r.get(name) for r in ok]) for name in PHASE_COLUMNS},
-            **_inference(ok), samples=rows[0].get("samples"), macs=rows[0].get("macs"),
-            sized=rows[0].get("sized"), effort=rows[0].get("effort"),
-            too_slow=next((r["too_slow"] for r in rows if r.get("too_slow")), None),
-        ).row())
+        summary.append(_summary_row(rows, timed[(function, model, device)], stats[(function, model, device)], base))
     return summary
 
 
-def _inference(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """The forward-only latency's median and quartiles over the timed repeats, and the
-    median of its memory."""
-    found = describe(_known([r.get("infer_ms") for r in rows]))
-    return {"infer_ms": found["median"], "infer_q1_ms": found["q1"], "infer_q3_ms": found["q3"],
-            "infer_memory_mb": _median_of_known([r.get("infer_memory_mb") for r in rows])}
+def _summary_row(rows: Sequence[RawRecord], ok: Sequence[RawRecord], mine: dict[str, float],
+                 base: dict[str, float] | None) -> SummaryRecord:
+    """The summary of one (function, model, device)'s repeats `rows`, `ok` the timed ones;
+    `mine` and `base` the statistics of its seconds and of the baseline's (None: none)."""
+    first = rows[0]
+    inference = describe(_known([r.infer_ms for r in ok]))
+    return SummaryRecord(
+        function=first.function,
+        model=first.model,
+        pykan_version=first.pykan_version,
+        pykan_mode=first.pykan_mode,
+        device=first.device,
+        n=int(mine["n"]),  # describe's count, an int
+        failed=sum(bool(r.error) for r in rows),
+        median_s=mine["median"],
+        q1_s=mine["q1"],
+        q3_s=mine["q3"],
+        min_s=mine["min"],
+        max_s=mine["max"],
+        iqr_rel=relative_iqr(mine),
+        ms_per_step=1000.0 * mine["median"] / first.steps,
+        speedup=base["median"] / mine["median"] if base is not None and mine["median"] > 0 else math.nan,
+        final_loss=describe([r.final_loss for r in ok])["median"],
+        params=next((r.params for r in rows if r.params is not None), None),
+        compile_s=_median_of_known([r.compile_seconds for r in ok]),
+        forward_ms=_median_of_known([r.forward_ms for r in ok]),
+        backward_ms=_median_of_known([r.backward_ms for r in ok]),
+        optimizer_ms=_median_of_known([r.optimizer_ms for r in ok]),
+        peak_memory_mb=_median_of_known([r.peak_memory_mb for r in ok]),
+        samples=first.samples, macs=first.macs, sized=first.sized, effort=first.effort,
+        infer_ms=inference["median"], infer_q1_ms=inference["q1"], infer_q3_ms=inference["q3"],
+        infer_memory_mb=_median_of_known([r.infer_memory_mb for r in ok]),
+        too_slow=next((r.too_slow for r in rows if r.too_slow), None),
+    )
 
 
 def _known(values: Sequence[float | None]) -> list[float]:
@@ -77,8 +80,13 @@ def _median_of_known(values: Sequence[float | None]) -> float:
     return describe(_known(values))["median"]
 
 
-def decompose(summary: Sequence[dict[str, Any]], roles: dict[str, str | None], baseline: str | None,
-              efforts: Mapping[str, StepOptions] | None = None) -> list[dict[str, Any]]:
+def seconds(row: SummaryRecord) -> dict[str, float | None]:
+    """A summary record's median and quartiles of seconds, as stats.ratio_range reads a row."""
+    return {"median_s": row.median_s, "q1_s": row.q1_s, "q3_s": row.q3_s}
+
+
+def decompose(summary: Sequence[SummaryRecord], roles: dict[str, str | None], baseline: str | None,
+              efforts: Mapping[str, StepOptions] | None = None) -> list[DecompositionRecord]:
     """Split every ReLU-KAN's speedup over pykan into the implementation's part and the
     basis's, with our B-spline KAN (the same function as pykan's, in a few tensor operations)
     between them:
@@ -103,9 +111,9 @@ def decompose(summary: Sequence[dict[str, Any]], roles: dict[str, str | None], b
     relukans = [m for m, r in roles.items() if r == "relukan"]
     if kan is None or not bsplines or not relukans:
         return []
-    rows = {(r["function"], r["model"], r["device"]): r for r in summary}
+    rows = {(r.function, r.model, r.device): r for r in summary}
     split = []
-    for function, device in dict.fromkeys((r["function"], r["device"]) for r in summary):
+    for function, device in dict.fromkeys((r.function, r.device) for r in summary):
         slow = rows.get((function, kan, device))
         for relukan in relukans:
             bspline, equal = _partner(relukan, bsplines, efforts or {})
@@ -133,8 +141,8 @@ def _partner(relukan: str, bsplines: Sequence[str], efforts: Mapping[str, StepOp
 
 
 def _split_row(function: str, device: str, relukan: str, kan: str, bspline: str, equal: bool,
-               slow: dict[str, Any], middle: dict[str, Any], fast: dict[str, Any]) -> dict[str, Any]:
-    total, implementation, basis = ratio_range(slow, fast), ratio_range(slow, middle), ratio_range(middle, fast)
+               slow: SummaryRecord, middle: SummaryRecord, fast: SummaryRecord) -> DecompositionRecord:
+    total, implementation, basis = (ratio_range(seconds(a), seconds(b)) for a, b in ((slow, fast), (slow, middle), (middle, fast)))
     share = math.log(implementation[0]) / math.log(total[0]) if total[0] > 1 and implementation[0] > 0 else math.nan
     return DecompositionRecord(
         function=function, device=device, relukan=relukan, kan=kan, bspline=bspline, equal_effort=equal,
@@ -142,4 +150,4 @@ def _split_row(function: str, device: str, relukan: str, kan: str, bspline: str,
         implementation=implementation[0], implementation_low=implementation[1], implementation_high=implementation[2],
         basis=basis[0], basis_low=basis[1], basis_high=basis[2],
         implementation_share=share,
-    ).row()
+    )
