@@ -4,7 +4,7 @@ speedups, a centred colour scale) is checked on the figure itself."""
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -19,6 +19,7 @@ from relukan_bench.experiments.fit import figures as fit_figures  # noqa: E402
 from relukan_bench.experiments.forgetting import figures as forgetting_figures  # noqa: E402
 from relukan_bench.experiments.protocol import experiment  # noqa: E402
 from relukan_bench.experiments.speed import figures as speed_figures  # noqa: E402
+from relukan_bench.experiments.speed.records import SummaryRecord as SpeedSummaryRecord  # noqa: E402
 from relukan_bench.runner import Request, run  # noqa: E402
 from tests.tiny import FORGETTING  # noqa: E402
 
@@ -144,7 +145,7 @@ def test_speed_png_is_the_speedup_beside_the_papers_with_readable_labels(speed_r
     assert "paper's ReLU-KAN over KAN, CPU" in legend and "paper's ReLU-KAN over KAN, GPU" in legend
     assert any("pykan KAN (1x)" in t.get_text() for t in ax.texts)  # the baseline is the line at 1
     # our points are the summary's speedups, one per function and model but the baseline
-    summary = _numbers(read_csv(speed_run / "summary.csv"))
+    summary = _speed_summary(speed_run)
     ours = sorted(round(line.get_ydata()[0], 9) for line in ax.lines if line.get_marker() == "o")
     assert ours == sorted(round(p["value"], 9) for p in speed_points(summary, "kan"))
     assert len(ours) == 3 * 5
@@ -169,9 +170,10 @@ def test_speed_on_two_devices_has_a_marker_per_device(speed_run, tmp_path, monke
 
     drawn: dict[str, object] = {}
     monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
-    rows = _numbers(list(csv.DictReader((speed_run / "summary.csv").open())))
+    rows = _speed_summary(speed_run)
     scale = {"kan": 4.0, "relukan": 0.5, "relukan-fast": 0.05, "bspline": 0.6, "mlp": 0.1, "rbf": 0.3}
-    cuda = [dict(r, device="cuda", **{k: r[k] * scale[r["model"]] for k in ("median_s", "q1_s", "q3_s")}) for r in rows]
+    cuda = [dataclasses.replace(r, device="cuda", median_s=r.median_s * scale[r.model], q1_s=r.q1_s * scale[r.model],
+                                q3_s=r.q3_s * scale[r.model]) for r in rows]
     config = load_config(speed_run / "config.yaml", [], experiment("speed").schema)
     figure(tmp_path, config, rows + cuda, experiment("speed").context(config))
     fig = drawn["fig"]
@@ -189,7 +191,7 @@ def test_speed_without_a_baseline_draws_seconds_and_no_paper(speed_run, tmp_path
 
     drawn: dict[str, object] = {}
     monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
-    rows = _numbers(list(csv.DictReader((speed_run / "summary.csv").open())))
+    rows = _speed_summary(speed_run)
     config = load_config(speed_run / "config.yaml", ["baseline=null"], experiment("speed").schema)
     figure(tmp_path, config, rows, experiment("speed").context(config))
     [ax] = drawn["fig"].axes
@@ -197,9 +199,11 @@ def test_speed_without_a_baseline_draws_seconds_and_no_paper(speed_run, tmp_path
     assert len([line for line in ax.lines if line.get_marker() == "o"]) == 3 * 6
 
 
-def _numbers(rows: list[dict[str, str]]) -> list[dict[str, object]]:
-    text = {"function", "model", "device", "pykan_version", "pykan_mode", "sized", "effort", "too_slow"}
-    return [{k: (v if k in text else (float(v) if v else math.nan)) for k, v in row.items()} for row in rows]
+def _speed_summary(run_dir: Path) -> list[SpeedSummaryRecord]:
+    """A speed run's summary.csv read back as the records it was written from."""
+    from relukan_bench.results import read_records
+
+    return [SpeedSummaryRecord.from_row(row) for row in read_records(run_dir / "summary.csv", SpeedSummaryRecord)]
 
 
 # ----------------------------------------------------------------------------- fit
@@ -274,6 +278,7 @@ def test_coinciding_curves_are_found_and_no_others():
 def test_forgetting_heatmap_is_growth_since_the_own_phase_on_a_centred_scale(forgetting_run, tmp_path, monkeypatch):
     from matplotlib.colors import TwoSlopeNorm
 
+    from relukan_bench.experiments.forgetting.records import MatrixRecord
     from relukan_bench.experiments.forgetting.summary import growth, median_matrix
     from relukan_bench.results import read_log
 
@@ -289,7 +294,7 @@ def test_forgetting_heatmap_is_growth_since_the_own_phase_on_a_centred_scale(for
     assert isinstance(norm, TwoSlopeNorm) and norm.vcenter == 0 and norm.vmin == -norm.vmax and norm(0.0) == 0.5
     assert panels[0].images[0].get_cmap().name == "RdBu_r"
     exp = experiment("forgetting")
-    rows = read_log(forgetting_run / "matrix.csv", exp.tables["matrix"])[0]
+    rows = [MatrixRecord.from_row(row) for row in read_log(forgetting_run / "matrix.csv", exp.tables["matrix"])[0]]
     shown = growth(median_matrix(rows, "relukan"))
     matrix = median_matrix(rows, "relukan")
     assert shown["own"] == [matrix[1][0], matrix[2][1], matrix[3][2]]
@@ -368,6 +373,7 @@ def test_figures_of_nothing_finite_are_still_drawn(tmp_path):
     says where there is nothing to draw."""
     from types import SimpleNamespace
 
+    from relukan_bench.experiments.fit.records import PredictionRecord, RunRecord
     from relukan_bench.kinds import Look
 
     nan, inf = math.nan, math.inf
@@ -380,9 +386,9 @@ def test_figures_of_nothing_finite_are_still_drawn(tmp_path):
     ratio = {"kan": "b", "relukan": "a", "kan_mse": inf, "relukan_mse": nan, "value": nan}
     fit_figures.plot_fit_curves(function, {"a": band, "b": band}, {}, looks, tmp_path / "c.png", same={"b": "a"}, ratio=ratio)
     fit_figures.plot_fit_overview([function], {("f1", "a"): band}, looks, {}, tmp_path / "o.png", ratios={"f1": ratio})
-    rows = [{"x1": 0.0, "y_true": nan, "y_pred": inf, "seed": 0}]
+    rows = [PredictionRecord(function="f1", model="a", seed=0, index=0, x1=0.0, y_true=nan, y_pred=inf)]
     fit_figures.plot_fit_predictions(function, {"a": rows, "b": []}, looks, tmp_path / "p.png")
-    runs = [{"function": "f1", "model": m, "seed": 0, "final_test_mse": inf, "diverged": True} for m in looks]
+    runs = [RunRecord.blank(function="f1", model=m, seed=0, final_test_mse=inf, diverged=True) for m in looks]
     fit_figures.plot_fit_seeds([function], runs, looks, tmp_path / "d.png")
     forgetting_figures.plot_forgetting_heatmaps({"a": {"log10": [], "own": []}, "b": {"log10": [[nan]], "own": [nan]}}, looks, tmp_path / "h.png")
     forgetting_figures.plot_forgetting_curves({"a": {1: ([0, 1], [nan, inf])}}, looks, 1, tmp_path / "k.png")

@@ -7,7 +7,10 @@ import re
 from rich.console import Console
 
 from relukan_bench.experiments.fit.config import FitConfig
+from relukan_bench.experiments.fit.records import SummaryRecord
 from relukan_bench.experiments.fit.tables import fit_table
+from relukan_bench.experiments.speed.records import DecompositionRecord
+from relukan_bench.experiments.speed.records import SummaryRecord as SpeedSummaryRecord
 from relukan_bench.experiments.speed.tables import decomposition_table, inference_table, speed_table
 
 
@@ -24,10 +27,10 @@ def test_fit_table_shows_medians_ranges_divergence_and_the_paper():
         "functions": [{"name": "f3", "expression": "exp(x1)", "width": [1, 1], "grid": 5, "k": 3}],
     })
     summary = [
-        {"function": "f3", "model": "relukan", "final_test_mse": 1.04e-4, "final_test_mse_min": 8.1e-5,
-         "final_test_mse_max": 1.8e-4, "n_seeds": 3, "diverged": 0},
-        {"function": "f3", "model": "kan", "final_test_mse": 1.04e-5, "final_test_mse_min": 2.5e-6,
-         "final_test_mse_max": math.inf, "n_seeds": 3, "diverged": 1},
+        SummaryRecord.blank(function="f3", model="relukan", final_test_mse=1.04e-4, final_test_mse_min=8.1e-5,
+                            final_test_mse_max=1.8e-4, n_seeds=3, diverged=0),
+        SummaryRecord.blank(function="f3", model="kan", final_test_mse=1.04e-5, final_test_mse_min=2.5e-6,
+                            final_test_mse_max=math.inf, n_seeds=3, diverged=1),
     ]
     table = [{"function": "f3", "relukan_test_mse": 1.04e-4, "kan_test_mse": 1.04e-5, "relukan_gain": 0.1,
               "paper_gain": 0.5986, "paper_gain_as_plotted": 125.98, "paper_note": "paper's ReLU-KAN ran x1**2 + x1 + 1"}]
@@ -39,6 +42,7 @@ def test_fit_table_shows_medians_ranges_divergence_and_the_paper():
 
 
 def test_forgetting_table_shows_medians_ranges_fractions_and_divergence():
+    from relukan_bench.experiments.forgetting.records import SummaryRecord as ForgettingSummary
     from relukan_bench.experiments.forgetting.tables import summary_table
     from relukan_bench.tables import to_markdown, to_rich
 
@@ -47,7 +51,8 @@ def test_forgetting_table_shows_medians_ranges_fractions_and_divergence():
            "forgotten_fraction": 0.021, "forgotten_fraction_min": 0.0033, "forgotten_fraction_max": 0.35}
     diverged = {**row, "model": "mlp", "diverged": 1, "forgetting": math.inf, "forgetting_max": math.inf,
                 "forgotten_fraction": math.inf, "forgotten_fraction_max": math.inf}
-    table = summary_table([row, diverged], 0.176, 5, 250, 0.001, {"relukan": "ReLU-KAN", "mlp": "MLP"})
+    table = summary_table([ForgettingSummary.blank(**row), ForgettingSummary.blank(**diverged)], 0.176, 5, 250, 0.001,
+                          {"relukan": "ReLU-KAN", "mlp": "MLP"})
     for text in (_text(to_rich(table)), to_markdown(table)):  # one table, two renderings
         assert "Sequential learning of 5 segments, 250 steps each" in _text(to_rich(table))
         assert "Predicting 0 on a segment gives MSE 0.176" in _text(to_rich(table))
@@ -79,7 +84,7 @@ def _names_whole(lines: list[str], names: list[str]) -> None:
     assert not missing, missing
 
 
-def _speed_summary(inference: bool) -> list[dict]:
+def _speed_summary(inference: bool) -> list[SpeedSummaryRecord]:
     rows = []
     for f_index, function in enumerate(FUNCTIONS):
         for m_index, model in enumerate(MODELS):
@@ -94,7 +99,7 @@ def _speed_summary(inference: bool) -> list[dict]:
                            params=79 + m_index, effort="eager", samples=1000,
                            too_slow="too slow to time: one step estimated at 31.2 s (limit 10 s; measured at batch 100)"
                            if slow else None)
-            rows.append(row)
+            rows.append(SpeedSummaryRecord.blank(**row))
     return rows
 
 
@@ -133,9 +138,9 @@ def test_fit_table_with_many_models_and_functions_fits_80_columns_with_every_nam
         "models": [{"name": name, "kind": "relukan" if "relukan" in name else "kan"} for name in MODELS],
         "functions": [{"name": name, "expression": "exp(x1)", "width": [1, 1], "grid": 5, "k": 3} for name in functions],
     })
-    summary = [{"function": function, "model": model, "final_test_mse": 1.04e-4 * (1 + i), "final_test_mse_min": 8.1e-5,
-                "final_test_mse_max": math.inf if model == "mlp" else 1.8e-4, "n_seeds": 3,
-                "diverged": int(model == "mlp")}
+    summary = [SummaryRecord.blank(function=function, model=model, final_test_mse=1.04e-4 * (1 + i), final_test_mse_min=8.1e-5,
+                                   final_test_mse_max=math.inf if model == "mlp" else 1.8e-4, n_seeds=3,
+                                   diverged=int(model == "mlp"))
                for function in functions for i, model in enumerate(MODELS)]
     table = [{"function": function, **{f"{model}_test_mse": 1.04e-4 for model in MODELS},
               **{f"{model}_gain": 0.1 for model in MODELS if model != "kan"},
@@ -150,10 +155,10 @@ def test_fit_table_with_many_models_and_functions_fits_80_columns_with_every_nam
 
 
 def test_the_decomposition_table_fits_80_columns():
-    split = [{"function": function, "device": "cpu", "relukan": relukan, "kan": "kan-0.2.8-compile",
-              "bspline": "bspline-compiled", "total": 14.79, "total_low": 14.0, "total_high": 15.5,
-              "implementation": 1.1, "implementation_low": 1.0, "implementation_high": 1.2, "basis": 13.44,
-              "basis_low": 13.0, "basis_high": 14.0, "implementation_share": 0.04}
+    split = [DecompositionRecord(function=function, device="cpu", relukan=relukan, kan="kan-0.2.8-compile",
+                                 bspline="bspline-compiled", equal_effort=True, total=14.79, total_low=14.0,
+                                 total_high=15.5, implementation=1.1, implementation_low=1.0, implementation_high=1.2,
+                                 basis=13.44, basis_low=13.0, basis_high=14.0, implementation_share=0.04)
              for function in FUNCTIONS for relukan in ("relukan", "relukan-fast")]
     lines = _narrow(decomposition_table(split))
     _names_whole(lines, FUNCTIONS + ["relukan", "relukan-fast", "total", "implementation", "basis"])
@@ -169,10 +174,10 @@ def test_the_time_to_1e_4_table_gives_time_and_steps_or_not_reached_with_the_see
         "functions": [{"name": "f1", "expression": "sin(pi*x1)", "width": [1, 1], "grid": 5, "k": 3}],
     })
     summary = [
-        {"function": "f1", "model": "relukan", "n_seeds": 3, "time_e4": 12.34, "steps_e4": 450.0, "reached_e4": 3,
-         "step_source": "this run"},
-        {"function": "f1", "model": "kan", "n_seeds": 3, "time_e4": math.inf, "steps_e4": math.inf, "reached_e4": 1,
-         "step_source": "this run"},
+        SummaryRecord.blank(function="f1", model="relukan", n_seeds=3, time_e4=12.34, steps_e4=450.0, reached_e4=3,
+                            step_source="this run"),
+        SummaryRecord.blank(function="f1", model="kan", n_seeds=3, time_e4=math.inf, steps_e4=math.inf, reached_e4=1,
+                            step_source="this run"),
     ]
     text = _text(target_table(summary, config))
     words = " ".join(text.split())  # the title and caption wrap to the table's width
@@ -180,7 +185,8 @@ def test_the_time_to_1e_4_table_gives_time_and_steps_or_not_reached_with_the_see
     relukan, kan = (line for line in text.splitlines() if line.startswith(("│ relukan", "│ kan")))
     assert "12.3 s" in relukan and "not reached" in kan
     assert "450 steps" in text and "1/3 seeds" in text
-    assert target_table([{"function": "f1", "model": "kan", "n_seeds": 3}], config) is None  # an older summary
+    older = SummaryRecord.blank(function="f1", model="kan", n_seeds=3, time_e4=None)  # a summary from before the column
+    assert target_table([older], config) is None
 
 
 def test_a_report_style_table_fits_80_columns_with_every_name_whole():
@@ -203,12 +209,13 @@ def test_a_report_style_table_fits_80_columns_with_every_name_whole():
 
 
 def test_the_forgetting_table_with_many_models_fits_80_columns_with_every_name_whole():
+    from relukan_bench.experiments.forgetting.records import SummaryRecord as ForgettingSummary
     from relukan_bench.experiments.forgetting.tables import summary_table
 
-    rows = [{"model": model, "params": 79 + index, "n_seeds": 3, "diverged": int(model == "mlp"), "learned_mse": 4.12e-3,
-             "final_mse": 4.75e-3, "forgetting": 2.59e-3, "forgetting_min": -5.1e-3, "forgetting_max": 4.6e-2,
-             "max_forgetting": 7.53e-3, "forgotten_fraction": 0.021, "forgotten_fraction_min": 0.0033,
-             "forgotten_fraction_max": 0.35} for index, model in enumerate(MODELS[:11])]
+    rows = [ForgettingSummary.blank(
+        model=model, params=79 + index, n_seeds=3, diverged=int(model == "mlp"), learned_mse=4.12e-3, final_mse=4.75e-3,
+        forgetting=2.59e-3, forgetting_min=-5.1e-3, forgetting_max=4.6e-2, max_forgetting=7.53e-3, forgotten_fraction=0.021,
+        forgotten_fraction_min=0.0033, forgotten_fraction_max=0.35) for index, model in enumerate(MODELS[:11])]
     kinds = {model: "ReLU-KAN" if "relukan" in model else "KAN" for model in MODELS[:11]}
     lines = _narrow(summary_table(rows, 0.176, 5, 250, 0.001, kinds))
     _names_whole(lines, MODELS[:11] + ["ReLU-KAN", "KAN", "params", "[seed range]"])
