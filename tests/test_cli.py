@@ -534,43 +534,6 @@ def test_forgetting_ctrl_c_keeps_and_summarises_finished_runs(forgetdir):
 
 
 # ----------------------------------------------------------------------------- reproduce
-def test_reproduce_quick_writes_a_report_with_every_section_and_working_links(workdir):
-    import re
-
-    result = invoke("reproduce", "--quick", "--out", "rep")
-    assert result.exit_code == 0, result.output
-    run = workdir / "rep"
-    for name in ("speed", "fit", "forgetting"):
-        assert (run / name / "summary.csv").is_file() and (run / name / "config.yaml").is_file()
-    assert json.loads((run / "env.json").read_text())["quick"] is True
-    text = (run / "REPORT.md").read_text()
-    headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings == ["## Verdicts", "## Environment", "## Speed", "## Fitting accuracy", "## Catastrophic forgetting"]
-    assert "**Smoke run (`--quick`)**" in text and "Incomplete" not in text
-    assert text.count("smoke run, not a result (") == 6 and "untested" not in text  # the head table, the verdicts
-    links = re.findall(r"\]\(([^)]+)\)", text)
-    images = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
-    assert {"speed/speed.png", "fit/overview.png", "forgetting/panels_relukan.png", "forgetting/heatmap.png"} <= set(images)
-    assert len(links) > 20 and all((run / link).exists() for link in links), [l for l in links if not (run / l).exists()]
-    assert "| f5 | cpu |" in text and "| relukan | ReLU-KAN | 79 |" in text
-    assert "Verdicts" in result.stdout and "Report: rep/REPORT.md" in result.stdout
-    assert result.stdout.endswith("\nrep\n")  # the run directory alone on stdout's last line
-    # a smoke run says so wherever its tables and verdicts are printed
-    titles = [line for line in result.stdout.splitlines() if "SMOKE RUN, NOT A RESULT (--quick)" in line]
-    assert len(titles) >= 4, result.stdout  # speed (2 tables), fit, forgetting
-    verdicts = [line for line in result.stdout.splitlines() if ": smoke run, not a result (" in line]
-    assert len(verdicts) == 3, result.stdout
-    assert "holds." not in result.stdout.replace("holds).", "")  # no bare verdict anywhere
-    # stderr is no terminal here: progress comes as plain lines, one experiment after another
-    for name in ("speed", "fit", "forgetting"):
-        assert re.search(rf"^{name}: \d+/\d+ units, \d+s elapsed.*done$", result.stderr, re.M), result.stderr
-    # no pykan environment prepared: the default speed config, and how to time the others
-    assert yaml.safe_load((run / "speed" / "config.yaml").read_text())["models"][-1]["name"] == "mlp"
-    assert "### Against which KAN?" in text and "Only one pykan version was timed" in text
-    assert result.stderr.splitlines()[-1].startswith("note: speed times the installed pykan only")
-    assert "relukan-bench pykan install 0.1.2 0.0.5" in result.stderr
-
-
 TINY_TUNED = TINY_FIT.replace("""  - {name: relukan, kind: relukan}
   - {name: kan, kind: kan}
 """, """  - {name: relukan, kind: relukan, tune: [{lr: 1.0e-3}, {lr: 3.0e-2}, {optimizer: lbfgs, lr: 0.5}]}
@@ -765,7 +728,11 @@ def test_every_command_runs_on_cuda(workdir):
 
 
 def test_reproduce_ctrl_c_still_writes_the_report_and_resume_completes_it(workdir):
-    _ctrl_c_after_two_rows(["reproduce", "--quick", "--out", "rep"], workdir, workdir / "rep" / "speed" / "raw.csv")
+    """The shipped configs' `reproduce --quick`, stopped by Ctrl-C in speed and resumed: the
+    report says what is missing, then the resumed run is whole (every section, working links)."""
+    err = _ctrl_c_after_two_rows(["reproduce", "--quick", "--out", "rep"], workdir, workdir / "rep" / "speed" / "raw.csv")
+    # no pykan environment prepared: the default speed config, and how to time the others
+    assert "note: speed times the installed pykan only" in err and "relukan-bench pykan install 0.1.2 0.0.5" in err
     text = (workdir / "rep" / "REPORT.md").read_text()
     assert "**Incomplete**: interrupted or not run: speed, fit, forgetting" in text
     assert text.count("Not run.") == 2 and "## Speed" in text
@@ -779,6 +746,39 @@ def test_reproduce_ctrl_c_still_writes_the_report_and_resume_completes_it(workdi
     assert raw[: len(kept)] == kept and len(raw) == 1 + 25  # 5 functions x 5 models
     assert len(read_csv(workdir / "rep" / "fit" / "runs.csv")) == 30  # 6 functions x 5 models, 1 seed
     assert len(json.loads((workdir / "rep" / "env.json").read_text())["resumed"]) == 1
+    _a_whole_quick_report(workdir / "rep", text, result)
+
+
+def _a_whole_quick_report(run, text, result):
+    """A finished `reproduce --quick` of the shipped configs: its files, REPORT.md (every section,
+    working links, "smoke run" wherever a verdict is) and what the command printed."""
+    import re
+
+    for name in ("speed", "fit", "forgetting"):
+        assert (run / name / "summary.csv").is_file() and (run / name / "config.yaml").is_file()
+    assert json.loads((run / "env.json").read_text())["quick"] is True
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == ["## Verdicts", "## Environment", "## Speed", "## Fitting accuracy", "## Catastrophic forgetting"]
+    assert text.count("smoke run, not a result (") == 6 and "untested" not in text  # the head table, the verdicts
+    links = re.findall(r"\]\(([^)]+)\)", text)
+    images = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
+    assert {"speed/speed.png", "fit/overview.png", "forgetting/panels_relukan.png", "forgetting/heatmap.png"} <= set(images)
+    assert len(links) > 20 and all((run / link).exists() for link in links), [l for l in links if not (run / l).exists()]
+    assert "| f5 | cpu |" in text and "| relukan | ReLU-KAN | 79 |" in text
+    assert "Verdicts" in result.stdout and "Report: rep/REPORT.md" in result.stdout
+    assert result.stdout.endswith("\nrep\n")  # the run directory alone on stdout's last line
+    # a smoke run says so wherever its tables and verdicts are printed
+    titles = [line for line in result.stdout.splitlines() if "SMOKE RUN, NOT A RESULT (--quick)" in line]
+    assert len(titles) >= 4, result.stdout  # speed (2 tables), fit, forgetting
+    verdicts = [line for line in result.stdout.splitlines() if ": smoke run, not a result (" in line]
+    assert len(verdicts) == 3, result.stdout
+    assert "holds." not in result.stdout.replace("holds).", "")  # no bare verdict anywhere
+    # stderr is no terminal here: progress comes as plain lines, one experiment after another
+    for name in ("speed", "fit", "forgetting"):
+        assert re.search(rf"^{name}: \d+/\d+ units, \d+s elapsed.*done$", result.stderr, re.M), result.stderr
+    # no pykan environment prepared: the default speed config
+    assert yaml.safe_load((run / "speed" / "config.yaml").read_text())["models"][-1]["name"] == "mlp"
+    assert "### Against which KAN?" in text and "Only one pykan version was timed" in text
 
 
 def test_a_failing_model_is_recorded_the_others_go_on_and_the_exit_status_is_1(workdir, monkeypatch):
