@@ -39,6 +39,7 @@ app = typer.Typer(
     cls=Commands,
     name="relukan-bench",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: rich's help panels take a third of --help's half second
     add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -97,7 +98,7 @@ class Executor(str, enum.Enum):
 
 EXECUTOR = typer.Option("local", "--executor", case_sensitive=False,
                         help="local: worker processes on this machine; dask: a Dask cluster (pip install "
-                             "'relukan-bench\\[dask]'), local on 127.0.0.1 or the one --address names.")
+                             "'relukan-bench[dask]'), local on 127.0.0.1 or the one --address names.")
 ADDRESS = typer.Option(None, "--address", metavar="SCHEDULER", show_default=False,
                        help="With --executor dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786.")
 

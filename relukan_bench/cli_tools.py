@@ -51,7 +51,7 @@ def compare(
         raise typer.Exit(1)
 
 
-config_app = typer.Typer(cls=Commands, no_args_is_help=True, add_completion=False,
+config_app = typer.Typer(cls=Commands, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                          help="The configs shipped with the package: list them, print one resolved, copy one to edit.")
 
 
@@ -101,7 +101,7 @@ def config_copy(
     typer.echo(str(shipped.copy(name, dest, force)))
 
 
-pykan_app = typer.Typer(cls=Commands, no_args_is_help=True, add_completion=False,
+pykan_app = typer.Typer(cls=Commands, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                         help="Prepare pykan versions other than the installed one, for the speed experiment's baselines.")
 
 
