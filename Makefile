@@ -26,7 +26,7 @@ run: setup
 test: setup
 	$(BIN)/ruff check relukan_bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist worksteal
+	$(BIN)/python -m pytest -n auto --maxprocesses=4
 
 ## The pykan releases the speed baselines time beside the installed one, each in its own environment
 ## under .venv (pip, at set-up; nothing is downloaded while a run runs). `make run` then times them too.

@@ -251,7 +251,7 @@ class _LocalPool:
         self.queue: Queue[tuple[object, int, float]] = context.Queue()
         self.event = context.Event()
         self.executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_local_worker,
-                                            initargs=(self.queue, self.event))
+                                            initargs=(self.queue, self.event, os.getpid()))
         # the worker finds its queue and event in a global its initializer set
         self.channel: StopChannel | None = None
 
@@ -281,17 +281,19 @@ class _LocalPool:
 _local: tuple[Queue[tuple[object, int, float]], Event] | None = None
 
 
-def _start_local_worker(reports: Queue[tuple[object, int, float]], event: Event) -> None:
+def _start_local_worker(reports: Queue[tuple[object, int, float]], event: Event, driver: int) -> None:
     """A local worker process: Ctrl-C, SIGTERM and SIGHUP are the driver's to handle; remember
-    the channel; end when the driver is gone (killed with `kill -9`, it cannot say so)."""
+    the channel; end when the driver (process `driver`, its parent) is gone (killed with
+    `kill -9`, it cannot say so), even when it died before this initializer ran."""
     global _local
     ignore_stops()
     _local = (reports, event)
-    threading.Thread(target=_end_with, args=(os.getppid(),), name="relukan-bench-orphan-watch", daemon=True).start()
+    threading.Thread(target=_end_with, args=(driver,), name="relukan-bench-orphan-watch", daemon=True).start()
 
 
 def _end_with(parent: int) -> None:
-    """Once a second: when this process's parent has changed (it died), end this process."""
+    """Once a second: when this process's parent is no longer `parent` (it died: the process
+    was handed to another), end this process."""
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(70)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from relukan_bench.runner import Request, run
+from tests.no_figures import figures_skipped
 from tests.tiny import FIT, FORGETTING
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,13 @@ def _same_run(one: Path, other: Path, logs: tuple[str, ...] = LOGS, timed: tuple
         assert (one / name).read_bytes() == (other / name).read_bytes(), name
     for name in timed:
         assert _runs_less_seconds(one / name) == _runs_less_seconds(other / name), name
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_figures():
+    """These runs are compared by their files' bytes: the runs in this process draw no figures."""
+    with figures_skipped():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +273,14 @@ def test_any_worker_count_out_of_bounds_is_refused():
             resolve(experiment("fit"), Execution(workers), 1)
 
     refused()
+
+
+def test_a_worker_whose_driver_died_before_it_started_watching_ends_at_once():
+    """The watch compares the parent with the driver's process id, given by the driver: a driver
+    killed while the worker still started up (its parent is then another process) ends it too."""
+    code = "import os; from relukan_bench.executors import _end_with; _end_with(os.getppid() + 1)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 70, done.stderr
 
 
 def test_local_workers_end_when_the_driver_is_killed(tmp_path):
