@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from relukan_bench.records import Row, cells
+
 
 def ratio(value: float | None) -> str:
     """A ratio that may span orders of magnitude: 6932x, 16.4x, 0.6x, 0.00105x."""
@@ -40,9 +42,11 @@ def percent(value: float | None) -> str:
     return "inf" if math.isinf(value) else f"{value:.0%}"
 
 
-def failures(row: dict) -> str:
-    """How many units of a summary row did not give a number: "1 diverged", "2 failed" (raised
-    or, in speed, ended with a non-finite loss), "1 diverged, 1 failed", or ""."""
+def failures(summary: Row) -> str:
+    """How many units of a summary record or row did not give a number: "1 diverged", "2 failed"
+    (raised or, in speed, ended with a non-finite loss), "1 diverged, 1 failed", or ""."""
+    row = cells(summary)
+
     def count(key: str) -> int:
         value = row.get(key)
         return 0 if value is None or value != value or value == "" else int(float(value))

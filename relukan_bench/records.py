@@ -53,19 +53,31 @@ class Record:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Self:
-        """The record of a row read back (its declared columns; one the row lacks takes the
-        field's default: a column added since the row was written)."""
-        return cls(**{name: row[name] for name in _types(cls) if name in row})
+        """The record of a row read back: its declared columns; one the row lacks (a column
+        added since the row was written) takes the field's default, or else is blank (NaN in
+        a float column, empty in any other)."""
+        found = {}
+        for field in dataclasses.fields(cls):
+            if field.name in row:
+                found[field.name] = row[field.name]
+            elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                found[field.name] = _nothing(_types(cls)[field.name])
+        return cls(**found)
 
     @classmethod
     def blank(cls, **known: object) -> Self:
         """A record with nothing measured (every float NaN, every other cell empty) but `known`."""
-        row: dict[str, Any] = {name: math.nan if kind is float else None for name, kind in _types(cls).items()}
+        row: dict[str, Any] = {name: _nothing(kind) for name, kind in _types(cls).items()}
         unknown = set(known) - set(row)
         if unknown:
             raise TypeError(f"{cls.__name__} has no column {sorted(unknown)[0]!r}")
         row.update(known)
         return cls(**row)
+
+
+def _nothing(kind: type) -> float | None:
+    """An empty cell of a column of type `kind`: NaN in a float column, None in any other."""
+    return math.nan if kind is float else None
 
 
 #: what a table is written from: a record, or a row of cells (a table no record declares)

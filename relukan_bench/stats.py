@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from relukan_bench.records import Row, cells
+
 
 def quantile(samples: Sequence[float], q: float) -> float:
     """The q-quantile with linear interpolation between order statistics
@@ -48,10 +50,12 @@ def relative_iqr(samples: Sequence[float] | dict[str, float]) -> float:
     return (summary["q3"] - summary["q1"]) / summary["median"] if summary["median"] else math.nan
 
 
-def ratio_range(slow: dict[str, float | None], fast: dict[str, float | None]) -> tuple[float, float, float]:
-    """slow / fast for two summary rows of seconds (keys median_s, q1_s, q3_s): the medians'
-    ratio, then its quartile range, pairing the quartiles the unfavourable way (q1 / q3) and
-    the favourable way (q3 / q1). NaN where a value is missing or a divisor is zero."""
+def ratio_range(slower: Row, faster: Row) -> tuple[float, float, float]:
+    """slow / fast for two summary records or rows of seconds (median_s, q1_s, q3_s): the
+    medians' ratio, then its quartile range, pairing the quartiles the unfavourable way
+    (q1 / q3) and the favourable way (q3 / q1). NaN where a value is missing or a divisor is zero."""
+    slow, fast = cells(slower), cells(faster)
+
     def divide(a: float | None, b: float | None) -> float:
         if a is None or b is None or a != a or b != b or b == 0:
             return math.nan

@@ -63,9 +63,11 @@ def test_blank_is_a_record_with_nothing_measured_but_what_is_known():
         Sample.blank(loss=1.0)
 
 
-def test_a_row_without_a_column_added_since_takes_its_default():
+def test_a_row_without_a_column_added_since_takes_its_default_or_is_blank():
     row = {"name": "f1", "seed": 0, "mse": 1.0, "diverged": False, "step": None}
     assert Sample.from_row(row) == Sample("f1", 0, 1.0, False, None, None)
+    older = Sample.from_row({"name": "f1", "seed": 0})  # no default: blank, as `blank` makes it
+    assert math.isnan(older.mse) and (older.diverged, older.step, older.error) == (None, None, None)
     assert cells(Sample.from_row(row)) == row | {"error": None} and cells(row) is row
 
 

@@ -80,5 +80,5 @@ def _mse_cell(row: SummaryRecord | None, gain: float | None) -> Cell:
     if row.n_seeds > 1 and math.isfinite(row.final_test_mse_min):
         high = row.final_test_mse_max
         spread = f"{fmt.mse(row.final_test_mse_min, 1)}-{'inf' if math.isinf(high) else fmt.mse(high, 1)}"
-    return Cell(fmt.mse(row.final_test_mse), spread, fmt.failures(row.row()),
+    return Cell(fmt.mse(row.final_test_mse), spread, fmt.failures(row),
                 lines=((fmt.times(gain), "bold"),) if fmt.times(gain) else ())

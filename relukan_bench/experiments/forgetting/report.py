@@ -49,10 +49,8 @@ def section(exp: LoadedRun, run_dir: Path) -> str:
 
 def _summary_records(exp: LoadedRun) -> list[SummaryRecord]:
     """The run's summary.csv, read back as rows, made records again for the table the terminal
-    shows too: a column a row lacks (a run written before it existed) is blank."""
-    columns = set(SummaryRecord.columns())
-    return [SummaryRecord.blank(**{column: value for column, value in row.items() if column in columns})
-            for row in exp.summary]
+    shows too (a column a row lacks, in a run written before it existed, is blank)."""
+    return [SummaryRecord.from_row(row) for row in exp.summary]
 
 
 def verdict(exp: LoadedRun | None) -> Verdict:

@@ -36,7 +36,7 @@ def summary_table(summary: Sequence[SummaryRecord], zero: float, segments: int, 
             Cell(fmt.mse(row.max_forgetting)),
             Cell(fmt.percent(row.forgotten_fraction),
                  f"{fmt.percent(row.forgotten_fraction_min)} to {fmt.percent(row.forgotten_fraction_max)}" if ranged else "",
-                 fmt.failures(row.row())),  # fmt.failures reads any experiment's summary row by column
+                 fmt.failures(row)),  # fmt.failures reads any experiment's summary row by column
         ])
     return table
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence, TypedDict
 
 from relukan_bench import kinds
-from relukan_bench.experiments.speed.summary import seconds
 from relukan_bench.plots import WIDTH, better, finite, log_y, palette, pyplot, save, times
 from relukan_bench.stats import ratio_range
 
@@ -54,7 +53,7 @@ def speed_points(summary: Sequence[SummaryRecord], baseline: str | None) -> list
             continue
         else:
             base = by_key.get((row.function, baseline, row.device))
-            value, low, high = ratio_range(seconds(base) if base is not None else {}, seconds(row))
+            value, low, high = ratio_range(base if base is not None else {}, row)
         points.append(Point(function=row.function, model=row.model, device=row.device, value=value, low=low, high=high))
     return points
 

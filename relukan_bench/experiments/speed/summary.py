@@ -80,11 +80,6 @@ def _median_of_known(values: Sequence[float | None]) -> float:
     return describe(_known(values))["median"]
 
 
-def seconds(row: SummaryRecord) -> dict[str, float | None]:
-    """A summary record's median and quartiles of seconds, as stats.ratio_range reads a row."""
-    return {"median_s": row.median_s, "q1_s": row.q1_s, "q3_s": row.q3_s}
-
-
 def decompose(summary: Sequence[SummaryRecord], roles: dict[str, str | None], baseline: str | None,
               efforts: Mapping[str, StepOptions] | None = None) -> list[DecompositionRecord]:
     """Split every ReLU-KAN's speedup over pykan into the implementation's part and the
@@ -142,7 +137,7 @@ def _partner(relukan: str, bsplines: Sequence[str], efforts: Mapping[str, StepOp
 
 def _split_row(function: str, device: str, relukan: str, kan: str, bspline: str, equal: bool,
                slow: SummaryRecord, middle: SummaryRecord, fast: SummaryRecord) -> DecompositionRecord:
-    total, implementation, basis = (ratio_range(seconds(a), seconds(b)) for a, b in ((slow, fast), (slow, middle), (middle, fast)))
+    total, implementation, basis = (ratio_range(a, b) for a, b in ((slow, fast), (slow, middle), (middle, fast)))
     share = math.log(implementation[0]) / math.log(total[0]) if total[0] > 1 and implementation[0] > 0 else math.nan
     return DecompositionRecord(
         function=function, device=device, relukan=relukan, kan=kan, bspline=bspline, equal_effort=equal,

@@ -83,7 +83,7 @@ def _speed_cell(row: SummaryRecord | None, is_baseline: bool) -> Cell:
     else:
         plain = f"{row.ms_per_step:.3g}"
     speedup = "" if is_baseline else times(row.speedup)
-    return Cell(plain, note=fmt.failures(row.row()), style="yellow" if noisy else "",
+    return Cell(plain, note=fmt.failures(row), style="yellow" if noisy else "",
                 lines=((speedup, "bold"), ("too slow" if row.too_slow else "", "dim")))
 
 
@@ -107,7 +107,7 @@ def inference_table(summary: Sequence[SummaryRecord], baseline: str | None) -> T
             reference = base.get((row.function, row.device))
             if row.model != baseline and finite(reference) and median > 0:
                 speedup = times(reference / median)
-        return Cell(text, note=fmt.failures(row.row()), style=style,
+        return Cell(text, note=fmt.failures(row), style=style,
                     lines=((speedup, "bold"), ("too slow" if row.too_slow else "", "dim")))
 
     return _by_model(
