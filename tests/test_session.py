@@ -11,6 +11,14 @@ import pytest
 from relukan_bench.errors import UsageError
 from relukan_bench.runner import Request, run_reproduce
 from relukan_bench.session import RunLock, digest, digest_of, new_run
+from tests.no_figures import figures_skipped
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_figures():
+    """These runs are read for their tables and logs: the runs in this process draw no figures."""
+    with figures_skipped():
+        yield
 
 
 def test_a_locked_run_directory_cannot_be_locked_again_until_released(tmp_path):

@@ -11,6 +11,14 @@ from hypothesis import given, strategies as st
 from relukan_bench.experiments.fit import targets
 from relukan_bench.experiments.fit.records import RunRecord, RunResult, SummaryRecord
 from relukan_bench.experiments.fit.targets import first_step, run_steps, suffix
+from tests.no_figures import figures_skipped
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_figures():
+    """These runs are read for their tables and logs: the runs in this process draw no figures."""
+    with figures_skipped():
+        yield
 
 
 def test_suffixes_name_the_targets():
